@@ -1,0 +1,197 @@
+package dialects
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	sq "github.com/Masterminds/squirrel"
+)
+
+// Type is a portable column type.
+type Type string
+
+const (
+	Text      Type = "text"
+	Integer   Type = "integer" // 64-bit
+	Number    Type = "number"  // double precision
+	Boolean   Type = "boolean"
+	Timestamp Type = "timestamp" // without time zone, in UTC
+)
+
+// Dialect writes the SQL that differs between warehouses. The engine writes
+// each algorithm once and asks the dialect for these narrow pieces; it never
+// branches on a dialect's name.
+type Dialect interface {
+	Name() string
+	// Placeholder is the bind-parameter format of the SQL this dialect runs.
+	// Statements handed to a Warehouse are already in this format.
+	Placeholder() sq.PlaceholderFormat
+	// Quote quotes each part as an identifier and joins them with dots.
+	Quote(parts ...string) string
+	// TypeName is the column type in this warehouse.
+	TypeName(t Type) string
+	// CreateSchema creates a schema if it does not exist.
+	CreateSchema(schema string) string
+	// CreateTableAs builds table (already quoted) from query. Work tables that
+	// may be lost on a crash are created unlogged where the warehouse can.
+	CreateTableAs(table, query string, work bool) string
+	// DropTable drops a table (already quoted) if it exists.
+	DropTable(table string) string
+	// ReplaceTables returns the statements that, run in one transaction,
+	// replace each final table by its staged one (both schema-qualified, unquoted
+	// names in the same schema), so that readers see either all old or all new tables.
+	ReplaceTables(pairs []Replace) []string
+	// Hash64 is a fast 64-bit signed integer hash of a text expression. It need
+	// not agree between dialects.
+	Hash64(expr string) string
+	// Bucket maps a text expression to 0..n-1 with a hash that gives the same
+	// result on every dialect (md5 based), for holdouts and splits.
+	Bucket(expr string, n int) string
+	// RegexpMatches is a boolean expression: expr matches the pattern expression.
+	RegexpMatches(expr, pattern string) string
+	// RegexpReplace replaces every match of pattern in expr.
+	RegexpReplace(expr, pattern, replacement string) string
+	// EpochSeconds converts a timestamp expression to seconds since 1970 (double).
+	EpochSeconds(expr string) string
+	// Capabilities are what the engine may rely on.
+	Capabilities() Capabilities
+}
+
+// Replace names a staged table that replaces a final one.
+type Replace struct {
+	Schema string
+	Final  string
+	Staged string
+}
+
+// Capabilities are flags the engine asks instead of a dialect's name.
+type Capabilities struct {
+	TransactionalDDL bool // CREATE/DROP/RENAME inside a transaction
+	UnloggedTables   bool
+	Appender         bool // bulk row loading faster than INSERT
+}
+
+// Rows is what a query returns; *sql.Rows satisfies it, and so can a
+// non-database/sql client such as BigQuery's.
+type Rows interface {
+	Columns() ([]string, error)
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// Warehouse is a connection to a warehouse. It does not assume database/sql.
+type Warehouse interface {
+	Dialect() Dialect
+	Exec(ctx context.Context, query string, args ...any) error
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// InTx runs statements in one transaction (all or nothing).
+	InTx(ctx context.Context, statements []string) error
+	// Columns lists a table's columns in order, or an error wrapping
+	// ErrNoTable when it does not exist. table may be schema-qualified ("raw.orders").
+	Columns(ctx context.Context, table string) ([]Column, error)
+	// QueryColumns lists the columns a read-only query returns.
+	QueryColumns(ctx context.Context, query string) ([]Column, error)
+	Close() error
+}
+
+// Column is a column of a table or query.
+type Column struct {
+	Name string
+	Type string // as the warehouse names it
+}
+
+// ErrNoTable says a table does not exist.
+var ErrNoTable = fmt.Errorf("table does not exist")
+
+// Config opens a warehouse.
+type Config struct {
+	Dir         string // project folder: relative paths are resolved against it
+	Path        string
+	DSN         string
+	Project     string
+	Location    string
+	MemoryLimit string
+	Threads     int
+}
+
+// Driver is a registered dialect with its warehouse opener.
+type Driver struct {
+	Dialect Dialect
+	Open    func(ctx context.Context, cfg Config) (Warehouse, error)
+}
+
+var (
+	mu      sync.RWMutex
+	drivers = map[string]Driver{}
+)
+
+// Register makes a dialect available by name; dialect packages call it from init.
+func Register(name string, d Driver) {
+	mu.Lock()
+	defer mu.Unlock()
+	drivers[name] = d
+}
+
+// Lookup returns a registered dialect by name.
+func Lookup(name string) (Driver, error) {
+	mu.RLock()
+	defer mu.RUnlock()
+	d, ok := drivers[name]
+	if !ok {
+		return Driver{}, fmt.Errorf("unknown warehouse type %q (known: %s)", name, strings.Join(namesLocked(), ", "))
+	}
+	return d, nil
+}
+
+// Names lists the registered dialects.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	return namesLocked()
+}
+
+func namesLocked() []string {
+	var n []string
+	for k := range drivers {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Open opens a warehouse of a registered type.
+func Open(ctx context.Context, typ string, cfg Config) (Warehouse, error) {
+	d, err := Lookup(typ)
+	if err != nil {
+		return nil, err
+	}
+	return d.Open(ctx, cfg)
+}
+
+// QuoteIdent quotes one identifier with double quotes, doubling inner quotes.
+// Both embedded dialects and most warehouses use it.
+func QuoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// SplitTable splits "schema.table" into its parts; a bare name has no schema.
+func SplitTable(name string) (schema, table string) {
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
+}
+
+// Bind rewrites ? placeholders into the dialect's format.
+func Bind(d Dialect, query string) string {
+	s, err := d.Placeholder().ReplacePlaceholders(query)
+	if err != nil {
+		return query
+	}
+	return s
+}

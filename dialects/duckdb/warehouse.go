@@ -1,0 +1,66 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/cohort-cdp/cohort/dialects"
+)
+
+// Warehouse is an open DuckDB database file.
+type Warehouse struct {
+	dialects.SQLDB
+	Connector *duckdb.Connector // for the appender
+}
+
+// Open opens (creating if needed) the DuckDB file named by cfg.Path, relative
+// to cfg.Dir. An empty path opens an in-memory database.
+func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) {
+	path := cfg.Path
+	if path != "" && path != ":memory:" && !filepath.IsAbs(path) {
+		path = filepath.Join(cfg.Dir, path)
+	}
+	if path != "" && path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("duckdb: create folder for %s: %w", path, err)
+		}
+	}
+	if path == ":memory:" {
+		path = ""
+	}
+	q := url.Values{}
+	if cfg.MemoryLimit != "" {
+		q.Set("memory_limit", cfg.MemoryLimit)
+	}
+	if cfg.Threads > 0 {
+		q.Set("threads", strconv.Itoa(cfg.Threads))
+	}
+	dsn := path
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	conn, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+	}
+	db := sql.OpenDB(conn)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+	}
+	return &Warehouse{SQLDB: dialects.SQLDB{DB: db, D: Dialect{}, DefaultSchm: "main"}, Connector: conn}, nil
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "in-memory database"
+	}
+	return p
+}

@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/cohort-cdp/cohort/dialects"
+)
+
+// Name is the registered name of this dialect.
+const Name = "postgres"
+
+func init() {
+	dialects.Register(Name, dialects.Driver{Dialect: Dialect{}, Open: Open})
+}
+
+// Dialect writes PostgreSQL SQL.
+type Dialect struct{}
+
+func (Dialect) Name() string                      { return Name }
+func (Dialect) Placeholder() sq.PlaceholderFormat { return sq.Dollar }
+func (Dialect) CreateSchema(schema string) string {
+	return "CREATE SCHEMA IF NOT EXISTS " + dialects.QuoteIdent(schema)
+}
+func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
+func (Dialect) Hash64(expr string) string     { return "hashtextextended(" + expr + ", 0)" }
+func (Dialect) EpochSeconds(expr string) string {
+	return "CAST(extract(epoch FROM " + expr + ") AS DOUBLE PRECISION)"
+}
+func (Dialect) RegexpMatches(expr, p string) string { return "(" + expr + " ~ " + p + ")" }
+
+func (Dialect) Quote(parts ...string) string {
+	q := make([]string, len(parts))
+	for i, p := range parts {
+		q[i] = dialects.QuoteIdent(p)
+	}
+	return strings.Join(q, ".")
+}
+
+func (Dialect) TypeName(t dialects.Type) string {
+	switch t {
+	case dialects.Integer:
+		return "BIGINT"
+	case dialects.Number:
+		return "DOUBLE PRECISION"
+	case dialects.Boolean:
+		return "BOOLEAN"
+	case dialects.Timestamp:
+		return "TIMESTAMP"
+	}
+	return "TEXT"
+}
+
+func (Dialect) CreateTableAs(table, query string, work bool) string {
+	if work {
+		return "CREATE UNLOGGED TABLE " + table + " AS\n" + query
+	}
+	return "CREATE TABLE " + table + " AS\n" + query
+}
+
+func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
+	var s []string
+	for _, p := range pairs {
+		s = append(s, "DROP TABLE IF EXISTS "+d.Quote(p.Schema, p.Final),
+			"ALTER TABLE "+d.Quote(p.Schema, p.Staged)+" RENAME TO "+d.Quote(p.Final))
+	}
+	return s
+}
+
+// Bucket hashes with md5 so that DuckDB gives the same bucket.
+func (Dialect) Bucket(expr string, n int) string {
+	return fmt.Sprintf("(CAST(CAST(('x' || substr(md5(%s), 1, 8)) AS bit(32)) AS BIGINT) %% %d)", expr, n)
+}
+
+func (Dialect) RegexpReplace(expr, pattern, repl string) string {
+	return "regexp_replace(" + expr + ", " + pattern + ", " + repl + ", 'g')"
+}
+
+func (Dialect) Capabilities() dialects.Capabilities {
+	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}
+}

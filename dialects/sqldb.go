@@ -1,0 +1,93 @@
+package dialects
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// SQLDB is the part of a Warehouse shared by every database/sql driver.
+// Dialect packages embed it and add what differs.
+type SQLDB struct {
+	DB          *sql.DB
+	D           Dialect
+	DefaultSchm string // schema of unqualified table names
+}
+
+func (w *SQLDB) Dialect() Dialect { return w.D }
+
+func (w *SQLDB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := w.DB.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (w *SQLDB) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := w.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (w *SQLDB) InTx(ctx context.Context, statements []string) error {
+	tx, err := w.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range statements {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("%w\nin statement: %s", err, s)
+		}
+	}
+	return tx.Commit()
+}
+
+func (w *SQLDB) Columns(ctx context.Context, table string) ([]Column, error) {
+	schema, name := SplitTable(table)
+	if schema == "" {
+		schema = w.DefaultSchm
+	}
+	q := Bind(w.D, `SELECT column_name, data_type FROM information_schema.columns
+WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`)
+	rows, err := w.DB.QueryContext(ctx, q, schema, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []Column
+	for rows.Next() {
+		var c Column
+		if err := rows.Scan(&c.Name, &c.Type); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%s: %w", table, ErrNoTable)
+	}
+	return cols, nil
+}
+
+func (w *SQLDB) QueryColumns(ctx context.Context, query string) ([]Column, error) {
+	rows, err := w.DB.QueryContext(ctx, "SELECT * FROM ("+strings.TrimRight(strings.TrimSpace(query), ";")+") q LIMIT 0")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]Column, len(types))
+	for i, t := range types {
+		cols[i] = Column{Name: t.Name(), Type: strings.ToLower(t.DatabaseTypeName())}
+	}
+	return cols, nil
+}
+
+func (w *SQLDB) Close() error { return w.DB.Close() }

@@ -1,0 +1,59 @@
+package identity
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// CountryCodes are the calling codes known to normalize: phone's default_country.
+var CountryCodes = map[string]string{
+	"NL": "31", "BE": "32", "DE": "49", "FR": "33", "LU": "352", "AT": "43", "CH": "41",
+	"GB": "44", "IE": "353", "ES": "34", "PT": "351", "IT": "39", "DK": "45", "SE": "46",
+	"NO": "47", "FI": "358", "PL": "48", "CZ": "420", "US": "1", "CA": "1",
+}
+
+// NormalizeExpr is the SQL expression that normalizes a raw identifier
+// expression by the rule (nil: trim). Empty results are NULL: not an identifier.
+func NormalizeExpr(d dialects.Dialect, rule *models.IdentifierRule, expr string) string {
+	text := "CAST(" + expr + " AS " + d.TypeName(dialects.Text) + ")"
+	mode := "trim"
+	if rule != nil && rule.Normalize != "" {
+		mode = rule.Normalize
+	}
+	switch mode {
+	case "none":
+		return "NULLIF(" + text + ", '')"
+	case "lower":
+		return "NULLIF(lower(trim(" + text + ")), '')"
+	case "email":
+		// trim, lower, and drop inner white space that copy-paste leaves behind
+		return "NULLIF(lower(" + d.RegexpReplace(text, `'\s+'`, "''") + "), '')"
+	case "phone":
+		return phoneExpr(d, rule, text)
+	}
+	return "NULLIF(trim(" + text + "), '')"
+}
+
+// phoneExpr normalizes to E.164: keep digits and a leading +, read 00 as +,
+// and a single leading 0 (a trunk prefix) as the default country's code.
+// "+31 (0)6 1234 5678", "0031 6 12345678" and "06-12345678" all become +31612345678.
+func phoneExpr(d dialects.Dialect, rule *models.IdentifierRule, text string) string {
+	cc := CountryCodes[strings.ToUpper(rule.DefaultCountry)]
+	// drop the "(0)" trunk marker, then everything but digits and +
+	noTrunk := d.RegexpReplace(text, `'\(0\)'`, "''")
+	digits := d.RegexpReplace(noTrunk, `'[^0-9+]'`, "''")
+	p := "NULLIF(" + digits + ", '')"
+	local := "'+" + cc + "' || substr(" + p + ", 2)"
+	if cc == "" {
+		local = "NULL" // no default country: a national number cannot be placed
+	}
+	return fmt.Sprintf(`CASE
+    WHEN length(replace(%[1]s, '+', '')) < 6 THEN NULL
+    WHEN substr(%[1]s, 1, 1) = '+' THEN '+' || replace(substr(%[1]s, 2), '+', '')
+    WHEN substr(%[1]s, 1, 2) = '00' THEN '+' || substr(%[1]s, 3)
+    WHEN substr(%[1]s, 1, 1) = '0' THEN %[2]s
+    ELSE '+' || %[1]s END`, p, local)
+}

@@ -1,0 +1,53 @@
+package identity
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// ProfileRows is a query returning every column of a source's rows plus
+// profile_id: the profile of the row's highest-priority identifier found in
+// graph (a quoted identity_graph table). Rows with no identifier in the graph
+// (excluded, junk, empty) are left out. Identifier types are validated names,
+// and are compared as literals so the query stays a plain relation.
+func ProfileRows(c *plan.Context, src *models.Source, graph string) string {
+	d := c.Dialect
+	ids := byPriority(c.Project, src.Identifiers)
+	var joins, picks []string
+	for i, id := range ids {
+		alias := fmt.Sprintf("g%d", i+1)
+		rule := c.Project.Identity.Rule(id.Type)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.identifier_type = '%s' AND %s.identifier_value = %s",
+			graph, alias, alias, id.Type, alias, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))))
+		picks = append(picks, alias+".profile_id")
+	}
+	pid := picks[0]
+	if len(picks) > 1 {
+		pid = "coalesce(" + strings.Join(picks, ", ") + ")"
+	}
+	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM %s src\n%s\nWHERE %s IS NOT NULL",
+		pid, plan.Relation(d, src), strings.Join(joins, "\n"), pid)
+}
+
+// byPriority orders a source's identifiers by the identity rules' order;
+// types without a rule come last, in the source's order.
+func byPriority(p *models.Project, ids []*models.SourceIdentifier) []*models.SourceIdentifier {
+	rank := func(t string) int {
+		for i, r := range p.Identity.Identifiers {
+			if r.Type == t {
+				return i
+			}
+		}
+		return len(p.Identity.Identifiers)
+	}
+	out := append([]*models.SourceIdentifier(nil), ids...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && rank(out[j].Type) < rank(out[j-1].Type); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}

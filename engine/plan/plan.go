@@ -1,0 +1,188 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Context is what steps are compiled against.
+type Context struct {
+	Project *models.Project
+	Dialect dialects.Dialect
+	Schema  string         // output schema, e.g. "cohort"
+	Now     time.Time      // the run's clock (injectable for tests), in Location
+	Loc     *time.Location // the project's timezone
+	RunID   string         // suffix of staged table names, unique per run
+	// FullRefresh forces identity to rebuild from scratch instead of incrementally.
+	FullRefresh bool
+}
+
+// Final is the quoted name of a public output table.
+func (c *Context) Final(table string) string { return c.Dialect.Quote(c.Schema, table) }
+
+// StagedName is the unquoted name a table is built under during a run.
+func (c *Context) StagedName(table string) string { return table + "__stage_" + c.RunID }
+
+// Staged is the quoted name a table is built under during a run.
+func (c *Context) Staged(table string) string {
+	return c.Dialect.Quote(c.Schema, c.StagedName(table))
+}
+
+// Work is the quoted name of a scratch table of this run (dropped at the end).
+func (c *Context) Work(table string) string {
+	return c.Dialect.Quote(c.Schema, "_work_"+table+"_"+c.RunID)
+}
+
+// Statement is one SQL statement with its bound arguments, in the dialect's
+// placeholder format.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// Step is one unit of a run. Steps run in order; a step reads the staged
+// tables of the steps before it.
+type Step interface {
+	// Name is short and stable: "identity", "profiles", "segments".
+	Name() string
+	// SQL is the step's SQL as a data engineer should read it in `cohort
+	// compile`: one comment header saying which YAML definitions produced it,
+	// loops shown once with a comment saying how they repeat.
+	SQL() string
+	// Run executes the step. It reports progress through p and returns what it did.
+	Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error)
+	// Outputs are the public tables this step stages (unquoted names such as
+	// "identity_graph"); the executor swaps them in after the last step.
+	Outputs() []string
+}
+
+// Progress receives what a running step is doing. It may be nil-safe no-op.
+type Progress func(msg string)
+
+// Stats are the figures a step reports for the summary and the run history.
+type Stats struct {
+	Rows    map[string]int64 // rows per output table, and other named counts
+	Details []string         // lines for the summary (rounds, precision, ...)
+}
+
+// SQLStep is a step made of statements run in order.
+type SQLStep struct {
+	StepName   string
+	Header     string // which YAML definitions produced it
+	Statements []Statement
+	Out        []string
+	// Count is run after the statements: each entry counts a table for Stats.
+	Count map[string]string
+}
+
+func (s *SQLStep) Name() string      { return s.StepName }
+func (s *SQLStep) Outputs() []string { return s.Out }
+
+func (s *SQLStep) SQL() string {
+	var b strings.Builder
+	b.WriteString(Comment(s.Header))
+	for _, st := range s.Statements {
+		b.WriteString(Render(st))
+		b.WriteString(";\n\n")
+	}
+	return b.String()
+}
+
+func (s *SQLStep) Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error) {
+	for _, st := range s.Statements {
+		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return Stats{}, fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+		}
+	}
+	stats := Stats{Rows: map[string]int64{}}
+	for name, table := range s.Count {
+		n, err := CountRows(ctx, wh, table)
+		if err != nil {
+			return stats, err
+		}
+		stats.Rows[name] = n
+	}
+	return stats, nil
+}
+
+// CountRows counts the rows of a quoted table.
+func CountRows(ctx context.Context, wh dialects.Warehouse, table string) (int64, error) {
+	var n int64
+	err := QueryRow(ctx, wh, "SELECT count(*) FROM "+table, nil, &n)
+	return n, err
+}
+
+// QueryRow runs a query expected to return one row and scans it.
+func QueryRow(ctx context.Context, wh dialects.Warehouse, query string, args []any, dest ...any) error {
+	rows, err := wh.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("no row returned by: %s", query)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// Comment renders text as a SQL comment block.
+func Comment(text string) string {
+	if text == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		b.WriteString("-- " + l + "\n")
+	}
+	return b.String()
+}
+
+// Render shows a statement with its arguments listed after it, as compile prints it.
+func Render(st Statement) string {
+	if len(st.Args) == 0 {
+		return st.SQL
+	}
+	var args []string
+	for i, a := range st.Args {
+		args = append(args, fmt.Sprintf("$%d = %s", i+1, formatArg(a)))
+	}
+	return st.SQL + "\n-- parameters: " + strings.Join(args, ", ")
+}
+
+func formatArg(a any) string {
+	switch v := a.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case time.Time:
+		return "'" + v.Format("2006-01-02 15:04:05") + "'"
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Relation is the FROM item of a source: its quoted table, or its query in parentheses.
+func Relation(d dialects.Dialect, src *models.Source) string {
+	if src.SQL != "" {
+		return "(" + strings.TrimRight(strings.TrimSpace(src.SQL), ";") + ")"
+	}
+	schema, table := dialects.SplitTable(src.Table)
+	if schema == "" {
+		return d.Quote(table)
+	}
+	return d.Quote(schema, table)
+}
+
+// TimeArg formats t as a naive timestamp literal to bind with CAST(? AS TIMESTAMP).
+// Source timestamps without a time zone are read as the project's local time.
+func TimeArg(t time.Time) string { return t.Format("2006-01-02 15:04:05.999999") }

@@ -1,0 +1,266 @@
+package models
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is where a definition stands in the project's YAML files.
+type Pos struct {
+	File string `yaml:"-" json:"-"` // relative to the project folder
+	Line int    `yaml:"-" json:"-"`
+	Col  int    `yaml:"-" json:"-"`
+}
+
+func (p Pos) String() string {
+	if p.File == "" {
+		return "<unsaved>"
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Project is a loaded and interpolated project folder.
+type Project struct {
+	Dir       string          `yaml:"-"`
+	Name      string          `yaml:"name"`
+	Warehouse WarehouseConfig `yaml:"warehouse"`
+	State     string          `yaml:"state"`
+	Timezone  string          `yaml:"timezone"`
+
+	Sources      []*Source      `yaml:"sources"`
+	Identity     Identity       `yaml:"identity"`
+	Traits       []*Trait       `yaml:"traits"`
+	Segments     []*Segment     `yaml:"segments"`
+	Destinations []*Destination `yaml:"destinations"`
+	Syncs        []*Sync        `yaml:"syncs"`
+	Consent      *Consent       `yaml:"consent"`
+}
+
+// WarehouseConfig says where sources live and where Cohort writes.
+type WarehouseConfig struct {
+	Type        string `yaml:"type"`         // duckdb (default) | postgres | snowflake | bigquery
+	Path        string `yaml:"path"`         // duckdb file, relative to the project folder
+	DSN         string `yaml:"dsn"`          // postgres / snowflake
+	Project     string `yaml:"project"`      // bigquery
+	Location    string `yaml:"location"`     // bigquery
+	Schema      string `yaml:"schema"`       // output schema, default "cohort"
+	MemoryLimit string `yaml:"memory_limit"` // duckdb: e.g. "2GB"; larger work spills to disk
+	Threads     int    `yaml:"threads"`      // duckdb: 0 = all cores
+}
+
+// Source is a table or read-only query holding entities or events.
+type Source struct {
+	Pos         `yaml:"-"`
+	Name        string              `yaml:"name"`
+	Kind        string              `yaml:"kind"` // "" or "entities" | "events"
+	Table       string              `yaml:"table"`
+	SQL         string              `yaml:"sql"`
+	PrimaryKey  string              `yaml:"primary_key"`
+	Timestamp   string              `yaml:"timestamp"`
+	Event       string              `yaml:"event"`
+	Identifiers []*SourceIdentifier `yaml:"identifiers"`
+}
+
+// IsEvents reports whether the source's rows are events.
+func (s *Source) IsEvents() bool { return s.Kind == "events" }
+
+// SourceIdentifier maps a column of a source to an identifier type.
+type SourceIdentifier struct {
+	Pos    `yaml:"-"`
+	Type   string `yaml:"type"`
+	Column string `yaml:"column"`
+}
+
+// Identity holds the identifier rules; their order is their priority.
+type Identity struct {
+	Identifiers []*IdentifierRule `yaml:"identifiers"`
+}
+
+// Rule returns the rule of an identifier type, or nil.
+func (i Identity) Rule(typ string) *IdentifierRule {
+	for _, r := range i.Identifiers {
+		if r.Type == typ {
+			return r
+		}
+	}
+	return nil
+}
+
+// IdentifierRule is how one identifier type is normalized and limited.
+type IdentifierRule struct {
+	Pos            `yaml:"-"`
+	Type           string   `yaml:"type"`
+	Limit          int      `yaml:"limit"`     // 0 = unlimited
+	Normalize      string   `yaml:"normalize"` // email | phone | lower | trim | none; default trim
+	Exclude        []string `yaml:"exclude"`   // regular expressions on the normalized value
+	DefaultCountry string   `yaml:"default_country"`
+	MaxLinks       int      `yaml:"max_links"` // 0 = unlimited
+}
+
+// Trait is one column of profiles.
+type Trait struct {
+	Pos       `yaml:"-"`
+	Name      string     `yaml:"name"`
+	From      StringList `yaml:"from"`      // source.column, or a source (count), or a priority list
+	Pick      string     `yaml:"pick"`      // latest | first | most_frequent | priority
+	Aggregate string     `yaml:"aggregate"` // sum | count | count_distinct | min | max | avg
+	Within    Duration   `yaml:"within"`
+	SQL       string     `yaml:"sql"`    // expression over other traits
+	Model     string     `yaml:"model"`  // rfm | churn_risk
+	Source    string     `yaml:"source"` // model input source
+	Amount    string     `yaml:"amount"` // model amount column
+	Type      string     `yaml:"type"`   // optional declared type of a sql trait: text | integer | number | boolean | timestamp
+}
+
+// StringList decodes from a single string or a list of strings.
+type StringList []string
+
+// Segment is a named audience.
+type Segment struct {
+	Pos         `yaml:"-"`
+	Name        string     `yaml:"name"`
+	Description string     `yaml:"description"`
+	Where       *Condition `yaml:"where"`
+	Holdout     Percent    `yaml:"holdout"`
+	Splits      []Split    `yaml:"splits"` // decoded from a map, order kept
+}
+
+// Percent is "10%" in YAML, 10 in Go.
+type Percent float64
+
+// Split is one arm of a segment's deterministic split.
+type Split struct {
+	Name   string
+	Weight int
+}
+
+// Condition is one node of a segment's condition tree. Exactly one of
+// All, Any, Not, Segment, Trait, Column or Event is set.
+type Condition struct {
+	Pos     `yaml:"-"`
+	All     []*Condition    `yaml:"all"`
+	Any     []*Condition    `yaml:"any"`
+	Not     *Condition      `yaml:"not"`
+	Segment string          `yaml:"segment"`
+	Trait   string          `yaml:"trait"`
+	Column  string          `yaml:"column"` // inside an event condition's where: a column of the source
+	Event   *EventCondition `yaml:"event"`
+
+	// Operators, for Trait and Column conditions.
+	Eq         any      `yaml:"eq"`
+	Neq        any      `yaml:"neq"`
+	Gt         any      `yaml:"gt"`
+	Gte        any      `yaml:"gte"`
+	Lt         any      `yaml:"lt"`
+	Lte        any      `yaml:"lte"`
+	In         []any    `yaml:"in"`
+	NotIn      []any    `yaml:"not_in"`
+	Contains   any      `yaml:"contains"`
+	StartsWith any      `yaml:"starts_with"`
+	IsNull     *bool    `yaml:"is_null"`
+	Between    []any    `yaml:"between"`
+	Before     Duration `yaml:"before"` // more than this long ago
+	After      Duration `yaml:"after"`  // less than this long ago
+	Within     Duration `yaml:"within"` // within the last ...
+}
+
+// Op is one operator of a trait or column condition with its operand.
+type Op struct {
+	Name  string // eq neq gt gte lt lte in not_in contains starts_with is_null between before after within
+	Value any    // []any for in/not_in/between, bool for is_null, Duration for before/after/within
+}
+
+// Ops lists the operators set on c, in the order of the contract's list.
+func (c *Condition) Ops() []Op {
+	var ops []Op
+	add := func(name string, set bool, v any) {
+		if set {
+			ops = append(ops, Op{Name: name, Value: v})
+		}
+	}
+	add("eq", c.Eq != nil, c.Eq)
+	add("neq", c.Neq != nil, c.Neq)
+	add("gt", c.Gt != nil, c.Gt)
+	add("gte", c.Gte != nil, c.Gte)
+	add("lt", c.Lt != nil, c.Lt)
+	add("lte", c.Lte != nil, c.Lte)
+	add("in", c.In != nil, c.In)
+	add("not_in", c.NotIn != nil, c.NotIn)
+	add("contains", c.Contains != nil, c.Contains)
+	add("starts_with", c.StartsWith != nil, c.StartsWith)
+	if c.IsNull != nil {
+		ops = append(ops, Op{Name: "is_null", Value: *c.IsNull})
+	}
+	add("between", c.Between != nil, c.Between)
+	add("before", c.Before.Set(), c.Before)
+	add("after", c.After.Set(), c.After)
+	add("within", c.Within.Set(), c.Within)
+	return ops
+}
+
+// EventCondition matches profiles by their events in an event source
+// (or rows of any source with a timestamp).
+type EventCondition struct {
+	Pos    `yaml:"-"`
+	Source string       `yaml:"source"`
+	Name   string       `yaml:"name"`
+	Within Duration     `yaml:"within"`
+	Count  *CountBound  `yaml:"count"` // default: at least one
+	Where  []*Condition `yaml:"where"` // conditions on the source's columns
+}
+
+// CountBound bounds how many matching events a profile has.
+type CountBound struct {
+	Eq  *int `yaml:"eq"`
+	Gt  *int `yaml:"gt"`
+	Gte *int `yaml:"gte"`
+	Lt  *int `yaml:"lt"`
+	Lte *int `yaml:"lte"`
+}
+
+// Destination is a marketing tool Cohort sends audiences to.
+type Destination struct {
+	Pos    `yaml:"-"`
+	Name   string         `yaml:"name"`
+	Type   string         `yaml:"type"`
+	Region string         `yaml:"region"`
+	Config map[string]any `yaml:"config"`
+}
+
+// Sync sends a segment's members to a destination.
+type Sync struct {
+	Pos         `yaml:"-"`
+	Name        string            `yaml:"name"`
+	Segment     string            `yaml:"segment"`
+	Destination string            `yaml:"destination"`
+	Mode        string            `yaml:"mode"` // upsert | mirror | insert
+	Match       map[string]string `yaml:"match"`
+	Fields      map[string]string `yaml:"fields"`
+	Schedule    string            `yaml:"schedule"`
+	Purpose     string            `yaml:"purpose"`
+}
+
+// Consent maps consent purposes to traits.
+type Consent struct {
+	Pos               `yaml:"-"`
+	Purposes          []*Purpose `yaml:"purposes"`
+	TransferOutsideEU *Purpose   `yaml:"transfer_outside_eu"`
+}
+
+// Purpose is a consent purpose backed by a boolean trait.
+type Purpose struct {
+	Pos   `yaml:"-"`
+	Name  string `yaml:"name"`
+	Trait string `yaml:"trait"`
+}
+
+// Duration is a project duration: 30m, 12h, 7d, 8w.
+type Duration struct {
+	D    time.Duration
+	Text string
+}
+
+// Set reports whether the duration was given.
+func (d Duration) Set() bool { return d.Text != "" }
+
+func (d Duration) String() string { return d.Text }
