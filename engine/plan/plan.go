@@ -20,6 +20,18 @@ type Context struct {
 	RunID   string         // suffix of staged table names, unique per run
 	// FullRefresh forces identity to rebuild from scratch instead of incrementally.
 	FullRefresh bool
+	// Building lists the public tables this run rebuilds; steps read those
+	// through Input (their staged version) and every other table as final.
+	Building map[string]bool
+}
+
+// Input is the quoted name a step reads a public table from: the staged
+// table when this run builds it, else the final one.
+func (c *Context) Input(table string) string {
+	if c.Building[table] {
+		return c.Staged(table)
+	}
+	return c.Final(table)
 }
 
 // Final is the quoted name of a public output table.
