@@ -1,0 +1,286 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Part is one stage of a run that `cohort run --only` can select.
+type Part struct {
+	Name  string
+	Steps func(c *plan.Context) ([]plan.Step, error)
+}
+
+// Options shape one compile or run.
+type Options struct {
+	Only        string    // "" (everything) or a Part name
+	FullRefresh bool      // identity rebuilds from scratch
+	Now         time.Time // the run's clock; zero means time.Now()
+	Progress    func(Event)
+}
+
+// Event is progress reported while a run executes.
+type Event struct {
+	Step    string
+	Message string
+	Elapsed time.Duration // since the step started
+	Done    bool          // the step finished
+}
+
+// Plan is a compiled run: the ordered steps and the context they were compiled in.
+type Plan struct {
+	Ctx   *plan.Context
+	Steps []plan.Step
+}
+
+// Compile turns a validated project into the plan of a run for one dialect.
+func Compile(p *models.Project, d dialects.Dialect, parts []Part, o Options) (*Plan, error) {
+	selected, err := selectParts(parts, o.Only)
+	if err != nil {
+		return nil, err
+	}
+	loc := time.UTC
+	if p.Timezone != "" {
+		l, err := time.LoadLocation(p.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("timezone %q: %w", p.Timezone, err)
+		}
+		loc = l
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	c := &plan.Context{
+		Project: p, Dialect: d, Schema: p.Warehouse.Schema,
+		Now: now.In(loc), Loc: loc, RunID: newRunID(), FullRefresh: o.FullRefresh,
+		Building: map[string]bool{},
+	}
+	// Two passes: the first learns which tables the selected parts stage,
+	// the second compiles every step knowing which inputs are staged.
+	var steps []plan.Step
+	for pass := 0; pass < 2; pass++ {
+		steps = steps[:0]
+		for _, part := range selected {
+			s, err := part.Steps(c)
+			if err != nil {
+				return nil, fmt.Errorf("compile %s: %w", part.Name, err)
+			}
+			steps = append(steps, s...)
+		}
+		for _, s := range steps {
+			for _, t := range s.Outputs() {
+				c.Building[t] = true
+			}
+		}
+	}
+	return &Plan{Ctx: c, Steps: steps}, nil
+}
+
+func selectParts(parts []Part, only string) ([]Part, error) {
+	if only == "" {
+		return parts, nil
+	}
+	var names []string
+	for _, p := range parts {
+		if p.Name == only {
+			return []Part{p}, nil
+		}
+		names = append(names, p.Name)
+	}
+	return nil, fmt.Errorf("--only %q: unknown part (one of %s)", only, strings.Join(names, ", "))
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Outputs lists the public tables the plan replaces, sorted.
+func (pl *Plan) Outputs() []string {
+	var out []string
+	for t := range pl.Ctx.Building {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (pl *Plan) replacements() []dialects.Replace {
+	var r []dialects.Replace
+	for _, t := range pl.Outputs() {
+		r = append(r, dialects.Replace{Schema: pl.Ctx.Schema, Final: t, Staged: pl.Ctx.StagedName(t)})
+	}
+	return r
+}
+
+// SQL is the whole run as a data engineer reads it.
+func (pl *Plan) SQL() string {
+	c := pl.Ctx
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- Cohort run of project %q for %s, output schema %q.\n", c.Project.Name, c.Dialect.Name(), c.Schema)
+	fmt.Fprintf(&b, "-- Tables are built under *__stage_%s names and swapped in by the last statement.\n\n", c.RunID)
+	b.WriteString(c.Dialect.CreateSchema(c.Schema) + ";\n\n")
+	for _, s := range pl.Steps {
+		fmt.Fprintf(&b, "-- ==== step: %s ====\n", s.Name())
+		b.WriteString(s.SQL())
+		b.WriteString("\n")
+	}
+	b.WriteString("-- ==== swap: replace every output table in one transaction ====\nBEGIN;\n")
+	for _, st := range c.Dialect.ReplaceTables(pl.replacements()) {
+		b.WriteString(st + ";\n")
+	}
+	b.WriteString("COMMIT;\n")
+	return b.String()
+}
+
+// StepError says which step of a run failed.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step %s failed: %v\nThe previous output tables are unchanged.", e.Step, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Result is what a finished run did.
+type Result struct {
+	RunID   string             `json:"run_id"`
+	Steps   []state.StepRecord `json:"steps"`
+	Elapsed time.Duration      `json:"elapsed_ns"`
+}
+
+// Execute runs the plan: every step against staged tables, then one
+// transaction that swaps them all in. On failure the staged and scratch
+// tables of this run are dropped and the previous output is untouched.
+func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func(Event)) (*Result, error) {
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	c := pl.Ctx
+	start := time.Now()
+	res := &Result{RunID: c.RunID}
+	defer dropRunTables(context.WithoutCancel(ctx), wh, c)
+	if err := wh.Exec(ctx, c.Dialect.CreateSchema(c.Schema)); err != nil {
+		return res, &StepError{Step: "schema", Err: err}
+	}
+	dropLeftovers(ctx, wh, c)
+	for _, s := range pl.Steps {
+		stepStart := time.Now()
+		progress(Event{Step: s.Name(), Message: "started"})
+		stats, err := s.Run(ctx, wh, func(msg string) {
+			progress(Event{Step: s.Name(), Message: msg, Elapsed: time.Since(stepStart)})
+		})
+		rec := state.StepRecord{Name: s.Name(), StartedAt: stepStart, Seconds: time.Since(stepStart).Seconds(), Rows: stats.Rows, Details: stats.Details}
+		if err != nil {
+			rec.Error = err.Error()
+			res.Steps = append(res.Steps, rec)
+			res.Elapsed = time.Since(start)
+			return res, &StepError{Step: s.Name(), Err: err}
+		}
+		res.Steps = append(res.Steps, rec)
+		progress(Event{Step: s.Name(), Message: "done", Elapsed: time.Since(stepStart), Done: true})
+	}
+	swapStart := time.Now()
+	if err := wh.InTx(ctx, c.Dialect.ReplaceTables(pl.replacements())); err != nil {
+		res.Elapsed = time.Since(start)
+		return res, &StepError{Step: "swap", Err: err}
+	}
+	res.Steps = append(res.Steps, state.StepRecord{Name: "swap", StartedAt: swapStart, Seconds: time.Since(swapStart).Seconds()})
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// runTables lists this schema's tables whose names contain marker.
+func runTables(ctx context.Context, wh dialects.Warehouse, schema, marker string) ([]string, error) {
+	q := dialects.Bind(wh.Dialect(), `SELECT table_name FROM information_schema.tables
+WHERE table_schema = ? AND strpos(table_name, ?) > 0`)
+	rows, err := wh.Query(ctx, q, schema, marker)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// dropRunTables drops what this run staged or scratched and did not swap in.
+func dropRunTables(ctx context.Context, wh dialects.Warehouse, c *plan.Context) {
+	names, err := runTables(ctx, wh, c.Schema, c.RunID)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if strings.Contains(n, "__stage_"+c.RunID) || strings.HasPrefix(n, "_work_") {
+			_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
+		}
+	}
+}
+
+// dropLeftovers removes staged and scratch tables of runs that crashed
+// before they could clean up. Runs of one project do not overlap.
+func dropLeftovers(ctx context.Context, wh dialects.Warehouse, c *plan.Context) {
+	for _, marker := range []string{"__stage_", "_work_"} {
+		names, err := runTables(ctx, wh, c.Schema, marker)
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			if strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_") {
+				_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
+			}
+		}
+	}
+}
+
+// Run compiles and executes a run and records it in the state store.
+func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *state.Store, parts []Part, o Options) (*Result, error) {
+	pl, err := Compile(p, wh.Dialect(), parts, o)
+	if err != nil {
+		return nil, err
+	}
+	rec := &state.Run{ID: pl.Ctx.RunID, Project: p.Name, Warehouse: wh.Dialect().Name(), Only: o.Only, StartedAt: time.Now()}
+	if store != nil {
+		if err := store.StartRun(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	res, runErr := Execute(ctx, wh, pl, o.Progress)
+	if store != nil {
+		fin := time.Now()
+		rec.FinishedAt, rec.Steps, rec.Status = &fin, res.Steps, state.Succeeded
+		if runErr != nil {
+			rec.Status, rec.Error = state.Failed, runErr.Error()
+			var se *StepError
+			if errors.As(runErr, &se) {
+				rec.FailedStep = se.Step
+			}
+		}
+		if err := store.FinishRun(context.WithoutCancel(ctx), rec); err != nil && runErr == nil {
+			return res, err
+		}
+	}
+	return res, runErr
+}
