@@ -1,0 +1,140 @@
+package dialecttest
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cohort-cdp/cohort/dialects"
+)
+
+// Conformance is the suite every dialect passes: each dialect package's
+// dialect_test.go calls it with its registered name.
+func Conformance(t *testing.T, typ string) {
+	ctx := context.Background()
+	w := Open(t, typ)
+	wh, d := w.WH, w.WH.Dialect()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := wh.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s\n%v", q, err)
+		}
+	}
+	one := func(q string, args []any, dest ...any) {
+		t.Helper()
+		rows, err := wh.Query(ctx, q, args...)
+		if err != nil {
+			t.Fatalf("%s\n%v", q, err)
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			t.Fatalf("%s: no row (%v)", q, rows.Err())
+		}
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	t.Run("registry", func(t *testing.T) {
+		drv, err := dialects.Lookup(typ)
+		if err != nil || drv.Dialect.Name() != typ {
+			t.Fatalf("lookup %s: %v", typ, err)
+		}
+		if _, err := dialects.Lookup("oracle"); err == nil {
+			t.Fatal("unknown dialect must be an error")
+		}
+	})
+
+	t.Run("quote", func(t *testing.T) {
+		exec(d.CreateSchema("Weird Schema"))
+		exec(d.CreateSchema("Weird Schema")) // idempotent
+		tbl := d.Quote("Weird Schema", `odd "name"`)
+		exec(d.CreateTableAs(tbl, `SELECT 1 AS `+d.Quote("select"), false))
+		var v int64
+		one(`SELECT `+d.Quote("select")+` FROM `+tbl, nil, &v)
+		if v != 1 {
+			t.Fatalf("got %d", v)
+		}
+		exec(d.DropTable(tbl))
+		exec(d.DropTable(tbl)) // if exists
+	})
+
+	t.Run("types and parameters", func(t *testing.T) {
+		exec(d.CreateSchema("conf"))
+		q := dialects.Bind(d, `SELECT CAST(? AS `+d.TypeName(dialects.Text)+`) AS t, CAST(? AS `+d.TypeName(dialects.Integer)+`) AS i,
+ CAST(? AS `+d.TypeName(dialects.Number)+`) AS n, CAST(? AS `+d.TypeName(dialects.Boolean)+`) AS b,
+ CAST(? AS `+d.TypeName(dialects.Timestamp)+`) AS ts`)
+		exec(d.CreateTableAs(d.Quote("conf", "typed"), q, true), "it's", int64(1)<<40, 2.5, true, "2026-03-01 12:30:00")
+		var (
+			s  string
+			i  int64
+			n  float64
+			b  bool
+			ep float64
+		)
+		one(`SELECT t, i, n, b, `+d.EpochSeconds("ts")+` FROM `+d.Quote("conf", "typed"), nil, &s, &i, &n, &b, &ep)
+		if s != "it's" || i != 1<<40 || n != 2.5 || !b || ep != 1772368200 {
+			t.Fatalf("round trip: %q %d %v %v %v", s, i, n, b, ep)
+		}
+		cols, err := wh.Columns(ctx, "conf.typed")
+		if err != nil || len(cols) != 5 || cols[0].Name != "t" || cols[4].Name != "ts" {
+			t.Fatalf("columns: %v %v", cols, err)
+		}
+		if _, err := wh.Columns(ctx, "conf.missing"); !errors.Is(err, dialects.ErrNoTable) {
+			t.Fatalf("missing table: %v", err)
+		}
+		qc, err := wh.QueryColumns(ctx, `SELECT t, i AS renamed FROM conf.typed`)
+		if err != nil || len(qc) != 2 || qc[1].Name != "renamed" {
+			t.Fatalf("query columns: %v %v", qc, err)
+		}
+	})
+
+	t.Run("hashes", func(t *testing.T) {
+		// Bucket must agree across dialects: these values are the same on every one.
+		var b1, b2 int64
+		one(`SELECT `+d.Bucket("'abc'", 1000)+`, `+d.Bucket("'profile-1:seg'", 100), nil, &b1, &b2)
+		if b1 != 272 || b2 != 49 {
+			t.Fatalf("bucket: got %d %d, want 272 49", b1, b2)
+		}
+		var h1, h2, h3 int64
+		one(`SELECT `+d.Hash64("'a'")+`, `+d.Hash64("'a'")+`, `+d.Hash64("'b'"), nil, &h1, &h2, &h3)
+		if h1 != h2 || h1 == h3 {
+			t.Fatalf("hash64 not a function: %d %d %d", h1, h2, h3)
+		}
+	})
+
+	t.Run("regexp", func(t *testing.T) {
+		var m1, m2 bool
+		var r string
+		one(dialects.Bind(d, `SELECT `+d.RegexpMatches("'test@x.nl'", "?")+`, `+d.RegexpMatches("'a@example.com'", "?")+`, `+
+			d.RegexpReplace("'06-1234 5678'", `'[^0-9]'`, "''")), []any{"^test@", `@example\.org$`}, &m1, &m2, &r)
+		if !m1 || m2 || r != "0612345678" {
+			t.Fatalf("regexp: %v %v %q", m1, m2, r)
+		}
+	})
+
+	t.Run("replace tables atomically", func(t *testing.T) {
+		exec(d.CreateSchema("swap"))
+		exec(d.CreateTableAs(d.Quote("swap", "a"), "SELECT 1 AS v", false))
+		exec(d.CreateTableAs(d.Quote("swap", "a_new"), "SELECT 2 AS v", false))
+		exec(d.CreateTableAs(d.Quote("swap", "b_new"), "SELECT 3 AS v", false)) // b does not exist yet
+		if err := wh.InTx(ctx, d.ReplaceTables([]dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}, {Schema: "swap", Final: "b", Staged: "b_new"}})); err != nil {
+			t.Fatal(err)
+		}
+		var a, b int64
+		one(`SELECT (SELECT v FROM swap.a), (SELECT v FROM swap.b)`, nil, &a, &b)
+		if a != 2 || b != 3 {
+			t.Fatalf("after swap: %d %d", a, b)
+		}
+		// A failing transaction changes nothing.
+		exec(d.CreateTableAs(d.Quote("swap", "a_new"), "SELECT 4 AS v", false))
+		err := wh.InTx(ctx, append(d.ReplaceTables([]dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}}), "SELECT nope FROM swap.a"))
+		if err == nil {
+			t.Fatal("want error")
+		}
+		one(`SELECT v FROM swap.a`, nil, &a)
+		if a != 2 {
+			t.Fatalf("failed swap changed the table: %d", a)
+		}
+	})
+}
