@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`.
+GO       ?= go
+BIN      := bin/cohort
+DEMO_DIR ?= demo-shop
+PROFILES ?= 1000
+
+.PHONY: build demo test bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cohort
+
+# A demo project end to end on the embedded DuckDB: init with generated data,
+# validate, run, then look at a segment and a person.
+demo: build
+	rm -rf $(DEMO_DIR)
+	$(BIN) init $(DEMO_DIR) --demo --profiles $(PROFILES)
+	$(BIN) --project $(DEMO_DIR) validate
+	$(BIN) --project $(DEMO_DIR) run
+	$(BIN) --project $(DEMO_DIR) preview cart_abandoners --sample 5
+	$(BIN) --project $(DEMO_DIR) overlap vip lapsed_vip
+	$(BIN) --project $(DEMO_DIR) profile customer_id:C000042
+	$(BIN) --project $(DEMO_DIR) runs --limit 3
+
+# Every test, against the embedded DuckDB and the PostgreSQL server on 127.0.0.1:5432.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench: build
+	$(BIN) bench identity --edges 10000000
+	$(BIN) bench segments --profiles 1000000
+
+clean:
+	rm -rf bin $(DEMO_DIR)
