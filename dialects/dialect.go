@@ -56,6 +56,19 @@ type Dialect interface {
 	RegexpReplace(expr, pattern, replacement string) string
 	// EpochSeconds converts a timestamp expression to seconds since 1970 (double).
 	EpochSeconds(expr string) string
+	// TextOrder makes a text expression compare byte by byte (not by the
+	// database's locale), so that min() and ORDER BY agree on every dialect.
+	TextOrder(expr string) string
+	// Analyze refreshes the planner's statistics of a table (already quoted)
+	// after a bulk build; "" when the warehouse keeps them itself.
+	Analyze(table string) string
+	// Resources returns the statements that cap this session's memory
+	// (e.g. "2GB"; work beyond it spills to disk) and threads (0: leave as is);
+	// none when the warehouse does not run in this process.
+	Resources(memoryLimit string, threads int) []string
+	// MemoryUsage is a query returning the bytes the warehouse itself holds in
+	// memory now, or "" when it does not report it.
+	MemoryUsage() string
 	// Capabilities are what the engine may rely on.
 	Capabilities() Capabilities
 }

@@ -73,6 +73,27 @@ func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 	return "regexp_replace(" + expr + ", " + pattern + ", " + repl + ", 'g')"
 }
 
+// TextOrder: DuckDB compares text byte by byte already.
+func (Dialect) TextOrder(expr string) string { return expr }
+
+// Analyze: DuckDB keeps statistics as it writes.
+func (Dialect) Analyze(table string) string { return "" }
+
+func (Dialect) Resources(memoryLimit string, threads int) []string {
+	var s []string
+	if memoryLimit != "" {
+		s = append(s, "SET memory_limit = '"+strings.ReplaceAll(memoryLimit, "'", "''")+"'")
+	}
+	if threads > 0 {
+		s = append(s, fmt.Sprintf("SET threads = %d", threads))
+	}
+	return s
+}
+
+func (Dialect) MemoryUsage() string {
+	return "SELECT CAST(coalesce(sum(memory_usage_bytes), 0) AS BIGINT) FROM duckdb_memory()"
+}
+
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, Appender: true}
 }

@@ -78,6 +78,17 @@ func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 	return "regexp_replace(" + expr + ", " + pattern + ", " + repl + ", 'g')"
 }
 
+// TextOrder compares byte by byte whatever the database's locale.
+func (Dialect) TextOrder(expr string) string { return "(" + expr + ` COLLATE "C")` }
+
+func (Dialect) Analyze(table string) string { return "ANALYZE " + table }
+
+// Resources: the server's memory and workers are its own configuration.
+func (Dialect) Resources(memoryLimit string, threads int) []string { return nil }
+
+// MemoryUsage: the server does not report its memory to a session.
+func (Dialect) MemoryUsage() string { return "" }
+
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}
 }
