@@ -1,0 +1,175 @@
+package identity
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+var testNow = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// table creates schema.name with text columns (ts: timestamp) and inserts rows.
+func table(t *testing.T, wh dialects.Warehouse, name string, cols []string, rows [][]any) {
+	t.Helper()
+	ctx := context.Background()
+	d := wh.Dialect()
+	schema, tbl := dialects.SplitTable(name)
+	require.NoError(t, wh.Exec(ctx, d.CreateSchema(schema)))
+	require.NoError(t, wh.Exec(ctx, d.DropTable(d.Quote(schema, tbl))))
+	var defs []string
+	for _, c := range cols {
+		typ := d.TypeName(dialects.Text)
+		if c == "ts" {
+			typ = d.TypeName(dialects.Timestamp)
+		}
+		defs = append(defs, d.Quote(c)+" "+typ)
+	}
+	require.NoError(t, wh.Exec(ctx, "CREATE TABLE "+d.Quote(schema, tbl)+" ("+strings.Join(defs, ", ")+")"))
+	for start := 0; start < len(rows); start += 400 {
+		end := min(start+400, len(rows))
+		q := &stmt{}
+		q.w("INSERT INTO ", d.Quote(schema, tbl), " VALUES ")
+		for i := start; i < end; i++ {
+			if i > start {
+				q.w(", ")
+			}
+			var ph []string
+			for j, v := range rows[i] {
+				if cols[j] == "ts" {
+					ph = append(ph, "CAST("+q.arg(v)+" AS "+d.TypeName(dialects.Timestamp)+")")
+				} else {
+					ph = append(ph, "CAST("+q.arg(v)+" AS "+d.TypeName(dialects.Text)+")")
+				}
+			}
+			q.w("(", strings.Join(ph, ", "), ")")
+		}
+		st := q.st(d)
+		require.NoError(t, wh.Exec(ctx, st.SQL, st.Args...))
+	}
+}
+
+// testContext is a run's context for the output schema "cohort".
+func testContext(p *models.Project, d dialects.Dialect, now time.Time) *plan.Context {
+	b := make([]byte, 4)
+	rand.Read(b)
+	c := &plan.Context{Project: p, Dialect: d, Schema: "cohort", Now: now, Loc: time.UTC,
+		RunID: hex.EncodeToString(b), Building: map[string]bool{}}
+	for _, o := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable} {
+		c.Building[o] = true
+	}
+	return c
+}
+
+// runIdentity runs the identity steps and swaps the staged tables in, as the executor does.
+func runIdentity(t *testing.T, wh dialects.Warehouse, p *models.Project, now time.Time, tune func(*Step)) plan.Stats {
+	t.Helper()
+	ctx := context.Background()
+	d := wh.Dialect()
+	c := testContext(p, d, now)
+	steps, err := Steps(c)
+	require.NoError(t, err)
+	var stats plan.Stats
+	for _, s := range steps {
+		if tune != nil {
+			tune(s.(*Step))
+		}
+		stats, err = s.Run(ctx, wh, nil)
+		require.NoError(t, err)
+	}
+	var reps []dialects.Replace
+	for _, s := range steps {
+		for _, o := range s.Outputs() {
+			reps = append(reps, dialects.Replace{Schema: c.Schema, Final: o, Staged: c.StagedName(o)})
+		}
+	}
+	require.NoError(t, wh.InTx(ctx, d.ReplaceTables(reps)))
+	// nothing of the run is left behind
+	var left int64
+	require.NoError(t, plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND strpos(table_name, ?) > 0"), []any{c.Schema, c.RunID}, &left))
+	require.Zero(t, left, "work or staged tables left behind")
+	return stats
+}
+
+// graphOf reads identity_graph as type:value → profile_id.
+func graphOf(t *testing.T, wh dialects.Warehouse) map[string]string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), `SELECT identifier_type, identifier_value, profile_id FROM cohort.identity_graph`)
+	require.NoError(t, err)
+	defer rows.Close()
+	g := map[string]string{}
+	for rows.Next() {
+		var typ, v, p string
+		require.NoError(t, rows.Scan(&typ, &v, &p))
+		_, dup := g[typ+":"+v]
+		require.False(t, dup, "identifier %s:%s twice in identity_graph", typ, v)
+		g[typ+":"+v] = p
+	}
+	require.NoError(t, rows.Err())
+	return g
+}
+
+// strings2 reads a query's rows as "a|b|..." lines, sorted.
+func lines(t *testing.T, wh dialects.Warehouse, q string) []string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), q)
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		var parts []string
+		for _, v := range vals {
+			switch x := v.(type) {
+			case time.Time:
+				parts = append(parts, x.Format("2006-01-02 15:04:05"))
+			case []byte:
+				parts = append(parts, string(x))
+			default:
+				parts = append(parts, fmt.Sprint(x))
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	require.NoError(t, rows.Err())
+	sort.Strings(out)
+	return out
+}
+
+// pid is the profile id a cluster anchored at type:value gets.
+func pid(typ, value string) string {
+	h := md5.Sum([]byte(typ + ":" + value))
+	return "p_" + hex.EncodeToString(h[:])[:16]
+}
+
+// partitionOf groups identifiers by profile, as sorted lists, sorted.
+func partitionOf(g map[string]string) [][]string {
+	by := map[string][]string{}
+	for id, p := range g {
+		by[p] = append(by[p], id)
+	}
+	var out [][]string
+	for _, ids := range by {
+		sort.Strings(ids)
+		out = append(out, ids)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}

@@ -1,0 +1,226 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// node is an identifier of a cluster being refined.
+type node struct {
+	key   int64
+	typ   string
+	value string
+	rank  int
+}
+
+func (n node) String() string { return n.typ + ":" + n.value }
+
+// less orders identifiers by priority, then type:value bytes.
+func (n node) less(o node) bool {
+	if n.rank != o.rank {
+		return n.rank < o.rank
+	}
+	if n.typ != o.typ {
+		return n.typ < o.typ
+	}
+	return n.value < o.value
+}
+
+// link joins two identifiers, hi being the stronger end.
+type link struct{ hi, lo node }
+
+func newLink(a, b node) link {
+	if b.less(a) {
+		a, b = b, a
+	}
+	return link{a, b}
+}
+
+// stronger orders links: both ends of higher priority first, then by the ends' values.
+func (l link) stronger(o link) bool {
+	if l.hi.rank != o.hi.rank {
+		return l.hi.rank < o.hi.rank
+	}
+	if l.lo.rank != o.lo.rank {
+		return l.lo.rank < o.lo.rank
+	}
+	if l.hi != o.hi {
+		return l.hi.less(o.hi)
+	}
+	return l.lo.less(o.lo)
+}
+
+// cut is a link a limit kept out.
+type cut struct {
+	link   link
+	detail string
+}
+
+// refineCluster rebuilds one cluster with a union-find that adds its links
+// strongest first and skips a link whenever the union would hold more
+// identifiers of a type than its limit. It returns each node's new cluster
+// (the smallest key of its part) and the links it cut. The result depends
+// only on the set of links, never on their order.
+func refineCluster(links []link, limits map[string]int) (map[int64]int64, []cut) {
+	sort.Slice(links, func(i, j int) bool { return links[i].stronger(links[j]) })
+	uf := newUnionFind()
+	counts := map[int32]map[string]int{}
+	id := func(n node) int32 {
+		i, fresh := uf.add(n.key)
+		if fresh {
+			counts[i] = map[string]int{n.typ: 1}
+		}
+		return uf.find(i)
+	}
+	var cuts []cut
+	for _, l := range links {
+		a, b := id(l.hi), id(l.lo)
+		if a == b {
+			continue
+		}
+		broken := ""
+		for typ, lim := range limits {
+			if n := counts[a][typ] + counts[b][typ]; n > lim {
+				if broken == "" || typ < broken {
+					broken = typ
+				}
+			}
+		}
+		if broken != "" {
+			n := counts[a][broken] + counts[b][broken]
+			cuts = append(cuts, cut{l, fmt.Sprintf("link %s — %s cut: the profile would hold %d %s (limit %d)", l.hi, l.lo, n, broken, limits[broken])})
+			continue
+		}
+		root := uf.union(a, b)
+		other := a
+		if root == a {
+			other = b
+		}
+		for typ, n := range counts[other] {
+			counts[root][typ] += n
+		}
+		delete(counts, other)
+	}
+	// each part is named after its smallest key
+	minKey := map[int32]int64{}
+	for i, k := range uf.keys {
+		r := uf.find(int32(i))
+		if m, ok := minKey[r]; !ok || k < m {
+			minKey[r] = k
+		}
+	}
+	assign := make(map[int64]int64, len(uf.keys))
+	for i, k := range uf.keys {
+		assign[k] = minKey[uf.find(int32(i))]
+	}
+	return assign, cuts
+}
+
+// limits refines the clusters that hold more identifiers of a type than its
+// limit, writes the new clusters back and records the cut links.
+func (r *runner) limits(ctx context.Context) error {
+	s := r.s
+	c := s.c
+	if err := r.create(ctx, s.w("violators"), s.violatorsSQL()); err != nil {
+		return err
+	}
+	if err := r.createOutput(ctx, c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
+		return err
+	}
+	refined := s.w("refined")
+	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT key, comp FROM "+s.w("labeled")+" WHERE 1 = 0", true)}); err != nil {
+		return err
+	}
+	n, err := r.count(ctx, s.w("violators"))
+	if err != nil || n == 0 {
+		return err
+	}
+	r.progress("%d clusters over a limit: refining", n)
+	limits := limitsOf(c.Project)
+	rows, err := r.wh.Query(ctx, s.violatorLinksSQL())
+	if err != nil {
+		return err
+	}
+	byComp := map[int64][]link{}
+	for rows.Next() {
+		var comp int64
+		var a, b node
+		if err := rows.Scan(&comp, &a.key, &a.typ, &a.value, &b.key, &b.typ, &b.value); err != nil {
+			rows.Close()
+			return err
+		}
+		a.rank, b.rank = rank(c.Project, a.typ), rank(c.Project, b.typ)
+		byComp[comp] = append(byComp[comp], newLink(a, b))
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	comps := make([]int64, 0, len(byComp))
+	for k := range byComp {
+		comps = append(comps, k)
+	}
+	sort.Slice(comps, func(i, j int) bool { return comps[i] < comps[j] })
+	var assigned [][2]any
+	var cuts []cut
+	for _, comp := range comps {
+		a, cs := refineCluster(byComp[comp], limits)
+		for k, v := range a {
+			assigned = append(assigned, [2]any{k, v})
+		}
+		cuts = append(cuts, cs...)
+	}
+	if err := r.insert(ctx, refined, []string{"key", "comp"}, len(assigned), func(i int) []any { return assigned[i][:] }); err != nil {
+		return err
+	}
+	if err := r.insert(ctx, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, len(cuts), func(i int) []any {
+		l := cuts[i].link
+		return []any{l.hi.typ, l.hi.value, l.lo.typ, l.lo.value, cuts[i].detail}
+	}); err != nil {
+		return err
+	}
+	if err := r.analyze(ctx, refined); err != nil {
+		return err
+	}
+	r.stats.Details = append(r.stats.Details, fmt.Sprintf("limits: %d clusters refined, %d links cut", len(comps), len(cuts)))
+	return r.exec(ctx, s.applyRefinedSQL())
+}
+
+// insert writes rows with multi-row INSERTs of bound values.
+func (r *runner) insert(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
+	const batch = 500
+	for start := 0; start < n; start += batch {
+		end := min(start+batch, n)
+		q := &stmt{}
+		q.w("INSERT INTO ", table, " (", strings.Join(cols, ", "), ") VALUES ")
+		for i := start; i < end; i++ {
+			if i > start {
+				q.w(", ")
+			}
+			var ph []string
+			for _, v := range row(i) {
+				ph = append(ph, q.arg(v))
+			}
+			q.w("(", strings.Join(ph, ", "), ")")
+		}
+		if err := r.exec(ctx, q.st(r.d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// limitsOf maps each limited identifier type to its limit.
+func limitsOf(p *models.Project) map[string]int {
+	m := map[string]int{}
+	for _, r := range p.Identity.Identifiers {
+		if r.Limit > 0 {
+			m[r.Type] = r.Limit
+		}
+	}
+	return m
+}

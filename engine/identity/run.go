@@ -1,0 +1,373 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+)
+
+// runner is one execution of the step.
+type runner struct {
+	s     *Step
+	wh    dialects.Warehouse
+	d     dialects.Dialect
+	p     plan.Progress
+	work  []string // work tables to drop at the end
+	stats plan.Stats
+
+	phases []phaseTime
+	Rounds int
+}
+
+type phaseTime struct {
+	name string
+	dur  time.Duration
+}
+
+func (r *runner) exec(ctx context.Context, st plan.Statement) error {
+	if err := r.wh.Exec(ctx, st.SQL, st.Args...); err != nil {
+		return fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+	}
+	return nil
+}
+
+// create runs a CREATE TABLE AS of a work table, remembers to drop it, and
+// refreshes the planner's statistics where the warehouse needs it.
+func (r *runner) create(ctx context.Context, table string, st plan.Statement) error {
+	r.work = append(r.work, table)
+	if err := r.exec(ctx, plan.Statement{SQL: r.d.DropTable(table)}); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, st); err != nil {
+		return err
+	}
+	return r.analyze(ctx, table)
+}
+
+func (r *runner) analyze(ctx context.Context, table string) error {
+	if a := r.d.Analyze(table); a != "" {
+		return r.exec(ctx, plan.Statement{SQL: a})
+	}
+	return nil
+}
+
+func (r *runner) drop(ctx context.Context, table string) {
+	_ = r.wh.Exec(ctx, r.d.DropTable(table))
+}
+
+func (r *runner) count(ctx context.Context, table string) (int64, error) {
+	return plan.CountRows(ctx, r.wh, table)
+}
+
+func (r *runner) progress(format string, a ...any) {
+	if r.p != nil {
+		r.p(fmt.Sprintf(format, a...))
+	}
+}
+
+// phase times f under a name for the Details lines.
+func (r *runner) phase(name string, f func() error) error {
+	start := time.Now()
+	err := f()
+	r.phases = append(r.phases, phaseTime{name, time.Since(start)})
+	return err
+}
+
+// Run resolves identities into the staged tables.
+func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
+	r := &runner{s: s, wh: wh, d: s.c.Dialect, p: p, stats: plan.Stats{Rows: map[string]int64{}}}
+	defer func() {
+		cctx := context.WithoutCancel(ctx)
+		for _, t := range r.work {
+			r.drop(cctx, t)
+		}
+	}()
+	if err := r.resolve(ctx); err != nil {
+		return r.stats, err
+	}
+	return r.stats, nil
+}
+
+func (r *runner) resolve(ctx context.Context) error {
+	s := r.s
+	if err := r.exec(ctx, plan.Statement{SQL: r.d.CreateSchema(s.c.Schema)}); err != nil {
+		return err
+	}
+	if err := r.phase("encode", func() error { return r.encode(ctx) }); err != nil {
+		return err
+	}
+	hubs := len(s.hubRules()) > 0
+	if err := r.phase("links", func() error { return r.links(ctx, hubs) }); err != nil {
+		return err
+	}
+	if err := r.phase("components", func() error { return r.components(ctx) }); err != nil {
+		return err
+	}
+	if len(s.limitRules()) > 0 {
+		if err := r.phase("limits", func() error { return r.limits(ctx) }); err != nil {
+			return err
+		}
+	} else if err := r.createOutput(ctx, s.c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
+		return err
+	}
+	if err := r.phase("output", func() error { return r.output(ctx, hubs) }); err != nil {
+		return err
+	}
+	return r.summarize(ctx)
+}
+
+// encode reads every source into src work tables and builds the nodes,
+// retrying with a salted hash when two identifiers share a key.
+func (r *runner) encode(ctx context.Context) error {
+	s := r.s
+	for attempt := 0; attempt < 4; attempt++ {
+		salt := ""
+		if attempt > 0 {
+			salt = strconv.Itoa(attempt)
+		}
+		for i, src := range s.srcs {
+			r.progress("reading source %s", src.Name)
+			if err := r.create(ctx, s.w("src"+strconv.Itoa(i+1)), ctas(r.d, s.w("src"+strconv.Itoa(i+1)), s.sourceSQL(src, salt))); err != nil {
+				return err
+			}
+		}
+		if err := r.create(ctx, s.w("nodes"), ctas(r.d, s.w("nodes"), s.nodesSQL())); err != nil {
+			return err
+		}
+		var dup int64
+		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT key) FROM "+s.w("nodes"), nil, &dup); err != nil {
+			return err
+		}
+		if attempt < s.collisions {
+			dup = 1
+		}
+		if dup == 0 {
+			return nil
+		}
+		r.progress("%d identifiers share a 64-bit key: encoding again with a salted hash", dup)
+	}
+	return errors.New("identity: identifiers keep sharing 64-bit keys after 3 salted retries")
+}
+
+// links builds the deduplicated links and takes junk hubs out.
+func (r *runner) links(ctx context.Context, hubs bool) error {
+	s := r.s
+	e, _ := s.edgesSQL()
+	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), e)); err != nil {
+		return err
+	}
+	if !hubs {
+		return nil
+	}
+	if err := r.create(ctx, s.w("hubs"), ctas(r.d, s.w("hubs"), s.hubsSQL())); err != nil {
+		return err
+	}
+	for _, st := range s.dropHubsSQL() {
+		if err := r.exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	if err := r.analyze(ctx, s.w("edges")); err != nil {
+		return err
+	}
+	return r.analyze(ctx, s.w("nodes"))
+}
+
+// components runs contraction rounds until no link is left, then resolves
+// every node's root by pointer jumping and labels the nodes.
+func (r *runner) components(ctx context.Context) error {
+	s := r.s
+	parents := s.w("parents")
+	if err := r.create(ctx, parents, plan.Statement{SQL: r.d.CreateTableAs(parents, "SELECT a AS node, b AS parent FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
+		return err
+	}
+	in := s.w("edges")
+	left, err := r.count(ctx, in)
+	if err != nil {
+		return err
+	}
+	every := s.ReshuffleAfter
+	if every <= 0 {
+		every = DefaultReshuffleRounds
+	}
+	shuffles := 0
+	for round := 1; left > 0; round++ {
+		if round > 10000 {
+			return errors.New("identity: connected components did not converge in 10000 rounds")
+		}
+		out := s.w("links" + strconv.Itoa(round))
+		var sts []plan.Statement
+		tmp := s.w("choice" + strconv.Itoa(round))
+		if round%every == 0 {
+			shuffles++
+			tmp = s.w("shuffle" + strconv.Itoa(round))
+			sts = s.reshuffleSQL(in, tmp, out, "r"+strconv.Itoa(round)+":")
+		} else {
+			sts = s.roundSQL(in, tmp, out)
+		}
+		r.work = append(r.work, tmp, out)
+		for i, st := range sts {
+			if err := r.exec(ctx, st); err != nil {
+				return err
+			}
+			if i < 2 {
+				if err := r.analyze(ctx, []string{tmp, out}[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if round%every == 0 {
+			var dup int64
+			if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT parent) FROM "+tmp, nil, &dup); err != nil {
+				return err
+			}
+			if dup != 0 { // two remaining nodes got the same new key: undo this round, the next uses another salt
+				r.drop(ctx, out)
+				if err := r.exec(ctx, plan.Statement{SQL: "DELETE FROM " + parents + " WHERE node IN (SELECT node FROM " + tmp + ")"}); err != nil {
+					return err
+				}
+				r.drop(ctx, tmp)
+				continue
+			}
+		}
+		r.drop(ctx, tmp)
+		if in != s.w("edges") {
+			r.drop(ctx, in)
+		}
+		in = out
+		if left, err = r.count(ctx, in); err != nil {
+			return err
+		}
+		r.Rounds = round
+		r.progress("round %d: %d links left", round, left)
+	}
+	if in != s.w("edges") {
+		r.drop(ctx, in)
+	}
+	if err := r.analyze(ctx, parents); err != nil {
+		return err
+	}
+	roots := s.w("roots0")
+	if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT node, min(parent) AS parent FROM "+parents+" GROUP BY node", true)}); err != nil {
+		return err
+	}
+	r.drop(ctx, parents)
+	for j := 1; ; j++ {
+		next := s.w("roots" + strconv.Itoa(j))
+		if err := r.create(ctx, next, s.jumpSQL(roots, next)); err != nil {
+			return err
+		}
+		var moved int64
+		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+next+" WHERE moved = 1", nil, &moved); err != nil {
+			return err
+		}
+		r.drop(ctx, roots)
+		roots = next
+		if moved == 0 {
+			break
+		}
+	}
+	r.stats.Details = append(r.stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", r.Rounds, shuffles))
+	if err := r.create(ctx, s.w("labeled"), s.labeledSQL(roots)); err != nil {
+		return err
+	}
+	r.drop(ctx, roots)
+	return nil
+}
+
+// output builds the public tables.
+func (r *runner) output(ctx context.Context, hubs bool) error {
+	s := r.s
+	c := s.c
+	if err := r.create(ctx, s.w("anchors"), s.anchorsSQL()); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		table string
+		st    plan.Statement
+	}{
+		{c.Staged(GraphTable), s.graphSQL()},
+		{c.Staged(RejectionsTable), s.rejectionsSQL(hubs)},
+	} {
+		if err := r.createOutput(ctx, f.table, f.st); err != nil {
+			return err
+		}
+	}
+	prevGraph, err := exists(ctx, r.wh, c.Schema, GraphTable)
+	if err != nil {
+		return err
+	}
+	prevLineage, err := exists(ctx, r.wh, c.Schema, LineageTable)
+	if err != nil {
+		return err
+	}
+	return r.createOutput(ctx, c.Staged(LineageTable), s.lineageSQL(prevGraph, prevLineage))
+}
+
+// createOutput builds a staged table (dropped by the executor on failure).
+func (r *runner) createOutput(ctx context.Context, table string, st plan.Statement) error {
+	if err := r.exec(ctx, plan.Statement{SQL: r.d.DropTable(table)}); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, st); err != nil {
+		return err
+	}
+	return r.analyze(ctx, table)
+}
+
+func (r *runner) summarize(ctx context.Context) error {
+	c := r.s.c
+	for _, t := range []string{GraphTable, LineageTable, RejectionsTable} {
+		n, err := r.count(ctx, c.Staged(t))
+		if err != nil {
+			return err
+		}
+		r.stats.Rows[t] = n
+	}
+	var profiles int64
+	if err := plan.QueryRow(ctx, r.wh, "SELECT count(DISTINCT profile_id) FROM "+c.Staged(GraphTable), nil, &profiles); err != nil {
+		return err
+	}
+	r.stats.Rows["profiles"] = profiles
+	rows, err := r.wh.Query(ctx, "SELECT rule, count(*) FROM "+c.Staged(RejectionsTable)+" GROUP BY rule ORDER BY rule")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	line := "rejections:"
+	for rows.Next() {
+		var rule string
+		var n int64
+		if err := rows.Scan(&rule, &n); err != nil {
+			return err
+		}
+		line += fmt.Sprintf(" %s %d", rule, n)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if line == "rejections:" {
+		line += " none"
+	}
+	r.stats.Details = append(r.stats.Details, line)
+	ph := "seconds:"
+	for _, p := range r.phases {
+		ph += fmt.Sprintf(" %s %.2f", p.name, p.dur.Seconds())
+	}
+	r.stats.Details = append(r.stats.Details, ph)
+	return nil
+}
+
+// exists reports whether a table of the output schema exists.
+func exists(ctx context.Context, wh dialects.Warehouse, schema, table string) (bool, error) {
+	_, err := wh.Columns(ctx, schema+"."+table)
+	if errors.Is(err, dialects.ErrNoTable) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,449 @@
+package identity
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// The tables identity resolution stages in the output schema.
+const (
+	GraphTable      = "identity_graph"
+	LineageTable    = "identity_lineage"
+	RejectionsTable = "identity_rejections"
+	// CutLinksTable keeps each link a limit cut, both ends, for explain.
+	CutLinksTable = "_identity_cut_links"
+)
+
+// Rule names written to identity_rejections.rule.
+const (
+	RuleExclude  = "exclude"
+	RuleMaxLinks = "max_links"
+	RuleLimit    = "limit"
+)
+
+// DefaultReshuffleRounds is how many contraction rounds run before the node
+// keys are reshuffled, the guard against slow convergence on long chains.
+const DefaultReshuffleRounds = 40
+
+// Steps is the identity part of a run: one step that resolves every
+// source's identifiers into profiles.
+func Steps(c *plan.Context) ([]plan.Step, error) {
+	var srcs []*models.Source
+	for _, s := range c.Project.Sources {
+		if len(s.Identifiers) > 0 {
+			srcs = append(srcs, s)
+		}
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("identity: no source has identifiers")
+	}
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds}}, nil
+}
+
+// Step resolves identities: normalize, apply rules, connected components in
+// rounds, limits, stable profile ids, lineage. Its Run loops; its SQL shows
+// every statement once.
+type Step struct {
+	c    *plan.Context
+	srcs []*models.Source
+	// ReshuffleAfter is the number of rounds after which remaining node keys
+	// are rehashed with a new salt (and again every as many rounds).
+	ReshuffleAfter int
+	// collisions makes the first n encodings report a key collision (tests).
+	collisions int
+}
+
+func (s *Step) Name() string { return "identity" }
+
+func (s *Step) Outputs() []string {
+	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable}
+}
+
+// work table names of this run
+func (s *Step) w(name string) string { return s.c.Work("id_" + name) }
+
+func (s *Step) header() string {
+	var b strings.Builder
+	b.WriteString("identity resolution\n")
+	for _, r := range s.c.Project.Identity.Identifiers {
+		var rules []string
+		if r.Normalize != "" {
+			rules = append(rules, "normalize "+r.Normalize)
+		}
+		if len(r.Exclude) > 0 {
+			rules = append(rules, "exclude "+strings.Join(r.Exclude, " | "))
+		}
+		if r.MaxLinks > 0 {
+			rules = append(rules, "max_links "+strconv.Itoa(r.MaxLinks))
+		}
+		if r.Limit > 0 {
+			rules = append(rules, "limit "+strconv.Itoa(r.Limit))
+		}
+		fmt.Fprintf(&b, "  identifier %s (%s)%s\n", r.Type, r.Pos, prefixed(": ", strings.Join(rules, ", ")))
+	}
+	for _, src := range s.srcs {
+		var cols []string
+		for _, id := range src.Identifiers {
+			cols = append(cols, id.Column+" as "+id.Type)
+		}
+		fmt.Fprintf(&b, "  source %s (%s): %s\n", src.Name, src.Pos, strings.Join(cols, ", "))
+	}
+	return b.String()
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// keyExpr is a node's key: a 64-bit hash of type:value (salted on retry).
+func (s *Step) keyExpr(typ, value, salt string) string {
+	in := lit(typ+":") + " || " + value
+	if salt != "" {
+		in = lit(salt) + " || " + in
+	}
+	return s.c.Dialect.Hash64(in)
+}
+
+// sourceSQL reads one source: its timestamp and every identifier column
+// normalized (v), the exclude pattern it matched (x) and its key (k).
+func (s *Step) sourceSQL(src *models.Source, salt string) plan.Statement {
+	d := s.c.Dialect
+	q := &stmt{}
+	q.w("-- source ", src.Name, " (", src.Pos.String(), "): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n")
+	var outer, middle, inner []string
+	seen := "CAST(NULL AS " + d.TypeName("timestamp") + ")"
+	if src.Timestamp != "" {
+		seen = "CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")"
+	}
+	inner = append(inner, seen+" AS seen_at")
+	middle = append(middle, "seen_at")
+	outer = append(outer, "seen_at")
+	for i, id := range src.Identifiers {
+		n := strconv.Itoa(i + 1)
+		rule := s.c.Project.Identity.Rule(id.Type)
+		inner = append(inner, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS v"+n)
+		middle = append(middle, "v"+n)
+		x := "CAST(NULL AS " + d.TypeName("text") + ")"
+		if rule != nil && len(rule.Exclude) > 0 {
+			var whens []string
+			for _, p := range rule.Exclude {
+				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, q.arg(p))+" THEN "+"CAST("+q.arg("matches "+p)+" AS "+d.TypeName("text")+")")
+			}
+			x = "CASE " + strings.Join(whens, " ") + " END"
+		}
+		middle = append(middle, x+" AS x"+n)
+		outer = append(outer, "v"+n, "x"+n,
+			"CASE WHEN x"+n+" IS NULL AND v"+n+" IS NOT NULL THEN "+s.keyExpr(id.Type, "v"+n, salt)+" END AS k"+n)
+	}
+	q.w("SELECT ", strings.Join(outer, ", "), "\nFROM (\n  SELECT ", strings.Join(middle, ", "),
+		"\n  FROM (\n    SELECT ", strings.Join(inner, ",\n      "), "\n    FROM ", plan.Relation(d, src), " src\n  ) normalized\n) ruled")
+	return q.st(d)
+}
+
+// nodesSQL: one row per distinct identifier with when it was first and last seen.
+func (s *Step) nodesSQL() plan.Statement {
+	q := &stmt{}
+	q.w("-- nodes: every distinct identifier that entered the graph\n")
+	var parts []string
+	for i, src := range s.srcs {
+		for j, id := range src.Identifiers {
+			n := strconv.Itoa(j + 1)
+			parts = append(parts, fmt.Sprintf("  SELECT k%s AS key, %s AS identifier_type, v%s AS identifier_value, seen_at FROM %s WHERE k%s IS NOT NULL",
+				n, lit(id.Type), n, s.w("src"+strconv.Itoa(i+1)), n))
+		}
+	}
+	q.w("SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at\nFROM (\n",
+		strings.Join(parts, "\n  UNION ALL\n"), "\n) occurrences\nGROUP BY key, identifier_type, identifier_value")
+	return q.st(s.c.Dialect)
+}
+
+// edgesSQL: every pair of identifiers found in one source row, once, as (a < b).
+func (s *Step) edgesSQL() (plan.Statement, bool) {
+	q := &stmt{}
+	q.w("-- links: every two identifiers of one source row, each link once with a < b\n")
+	var parts []string
+	for i, src := range s.srcs {
+		for a := range src.Identifiers {
+			for b := a + 1; b < len(src.Identifiers); b++ {
+				ka, kb := "k"+strconv.Itoa(a+1), "k"+strconv.Itoa(b+1)
+				parts = append(parts, fmt.Sprintf("  SELECT %s AS a, %s AS b FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL",
+					ka, kb, s.w("src"+strconv.Itoa(i+1)), ka, kb))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		q.w("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
+		return q.st(s.c.Dialect), false
+	}
+	q.w("SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
+	return q.st(s.c.Dialect), true
+}
+
+// hubRules are the identifier rules with max_links.
+func (s *Step) hubRules() []*models.IdentifierRule {
+	var r []*models.IdentifierRule
+	for _, id := range s.c.Project.Identity.Identifiers {
+		if id.MaxLinks > 0 {
+			r = append(r, id)
+		}
+	}
+	return r
+}
+
+// limitRules are the identifier rules with a limit.
+func (s *Step) limitRules() []*models.IdentifierRule {
+	var r []*models.IdentifierRule
+	for _, id := range s.c.Project.Identity.Identifiers {
+		if id.Limit > 0 {
+			r = append(r, id)
+		}
+	}
+	return r
+}
+
+// hubsSQL finds junk hubs: identifiers linked to more distinct identifiers
+// than their type's max_links.
+func (s *Step) hubsSQL() plan.Statement {
+	d := s.c.Dialect
+	q := &stmt{}
+	q.w("-- junk hubs: identifiers linked to more distinct identifiers than max_links allows\n")
+	var conds, maxes []string
+	for _, r := range s.hubRules() {
+		conds = append(conds, "(n.identifier_type = "+lit(r.Type)+" AND l.links > "+strconv.Itoa(r.MaxLinks)+")")
+		maxes = append(maxes, "WHEN "+lit(r.Type)+" THEN "+lit(strconv.Itoa(r.MaxLinks)))
+	}
+	text := d.TypeName("text")
+	q.w("SELECT n.key, n.identifier_type, n.identifier_value,\n  'linked to ' || CAST(l.links AS ", text, ") || ' distinct identifiers (max_links ' || CASE n.identifier_type ",
+		strings.Join(maxes, " "), " END || ')' AS detail\n",
+		"FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM ", s.w("edges"), " UNION ALL SELECT b FROM ", s.w("edges"), ") ends GROUP BY key) l\n",
+		"JOIN ", s.w("nodes"), " n ON n.key = l.key\nWHERE ", strings.Join(conds, "\n   OR "))
+	return q.st(d)
+}
+
+func (s *Step) dropHubsSQL() []plan.Statement {
+	hubs := "(SELECT key FROM " + s.w("hubs") + ")"
+	return []plan.Statement{
+		{SQL: "-- junk hubs leave the graph with their links\nDELETE FROM " + s.w("edges") + " WHERE a IN " + hubs + " OR b IN " + hubs},
+		{SQL: "DELETE FROM " + s.w("nodes") + " WHERE key IN " + hubs},
+	}
+}
+
+// roundSQL is one contraction round: from links in to links out, recording
+// each node's choice in parents.
+func (s *Step) roundSQL(in, choice, out string) []plan.Statement {
+	return []plan.Statement{
+		{SQL: "-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)\n" +
+			s.c.Dialect.CreateTableAs(choice, "SELECT b AS node, min(a) AS parent FROM "+in+" GROUP BY b", true)},
+		{SQL: "-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out\n" +
+			s.c.Dialect.CreateTableAs(out, "SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b\nFROM (\n"+
+				"  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb\n  FROM "+in+" e\n"+
+				"  LEFT JOIN "+choice+" ma ON ma.node = e.a\n  JOIN "+choice+" mb ON mb.node = e.b\n) contracted\nWHERE pa <> pb", true)},
+		{SQL: "INSERT INTO " + s.w("parents") + " (node, parent) SELECT node, parent FROM " + choice},
+	}
+}
+
+// reshuffleSQL gives the remaining nodes new random keys (a hash of the old
+// key with a new salt), the guard against long chains converging slowly.
+func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
+	d := s.c.Dialect
+	q := &stmt{}
+	q.w(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" UNION SELECT b FROM "+in+") n", true))
+	return []plan.Statement{
+		q.st(d),
+		{SQL: d.CreateTableAs(out, "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM "+in+" e\n"+
+			"JOIN "+shuffle+" ra ON ra.node = e.a\nJOIN "+shuffle+" rb ON rb.node = e.b", true)},
+		{SQL: "INSERT INTO " + s.w("parents") + " (node, parent) SELECT node, parent FROM " + shuffle},
+	}
+}
+
+// jumpSQL is one pointer-jumping pass: every node's parent becomes its
+// grandparent; moved counts the nodes that changed.
+func (s *Step) jumpSQL(in, out string) plan.Statement {
+	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(out, "SELECT p.node, coalesce(q.parent, p.parent) AS parent, CASE WHEN q.node IS NULL THEN 0 ELSE 1 END AS moved\n"+
+		"FROM "+in+" p LEFT JOIN "+in+" q ON q.node = p.parent", true)}
+}
+
+func (s *Step) labeledSQL(roots string) plan.Statement {
+	return plan.Statement{SQL: "-- each identifier with its cluster: the root its parents lead to, or itself\n" +
+		s.c.Dialect.CreateTableAs(s.w("labeled"), "SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.parent, n.key) AS comp\n"+
+			"FROM "+s.w("nodes")+" n LEFT JOIN "+roots+" r ON r.node = n.key", true)}
+}
+
+// violatorsSQL lists the clusters holding more identifiers of a type than its limit.
+func (s *Step) violatorsSQL() plan.Statement {
+	var types, limits []string
+	for _, r := range s.limitRules() {
+		types = append(types, lit(r.Type))
+		limits = append(limits, "WHEN "+lit(r.Type)+" THEN "+strconv.Itoa(r.Limit))
+	}
+	return plan.Statement{SQL: "-- clusters over a limit: only these are refined\n" + s.c.Dialect.CreateTableAs(s.w("violators"),
+		"SELECT DISTINCT comp FROM (\n  SELECT comp FROM "+s.w("labeled")+"\n  WHERE identifier_type IN ("+strings.Join(types, ", ")+")\n"+
+			"  GROUP BY comp, identifier_type\n  HAVING count(*) > CASE identifier_type "+strings.Join(limits, " ")+" END\n) over_limit", true)}
+}
+
+func (s *Step) violatorLinksSQL() string {
+	return "SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value\n" +
+		"FROM " + s.w("edges") + " e\nJOIN " + s.w("labeled") + " la ON la.key = e.a\nJOIN " + s.w("labeled") + " lb ON lb.key = e.b\n" +
+		"WHERE la.comp IN (SELECT comp FROM " + s.w("violators") + ")"
+}
+
+func (s *Step) applyRefinedSQL() plan.Statement {
+	return plan.Statement{SQL: "-- the refined clusters replace the ones over a limit\nUPDATE " + s.w("labeled") + " SET comp = r.comp FROM " + s.w("refined") +
+		" r WHERE " + s.w("labeled") + ".key = r.key"}
+}
+
+// anchorsSQL picks each cluster's anchor — highest-priority type, earliest
+// seen, then type:value byte order — and derives the profile id from it.
+func (s *Step) anchorsSQL() plan.Statement {
+	d := s.c.Dialect
+	var ranks []string
+	for i, r := range s.c.Project.Identity.Identifiers {
+		ranks = append(ranks, fmt.Sprintf("WHEN %s THEN '%03d'", lit(r.Type), i))
+	}
+	rankExpr := "'999'"
+	if len(ranks) > 0 {
+		rankExpr = "CASE identifier_type " + strings.Join(ranks, " ") + " ELSE '999' END"
+	}
+	text := d.TypeName("text")
+	seen := "coalesce(lpad(CAST(CAST(floor(" + d.EpochSeconds("first_seen_at") + " * 1000) AS BIGINT) AS " + text + "), 17, '0'), '99999999999999999')"
+	key := d.TextOrder(rankExpr + " || " + seen + " || identifier_type || ':' || identifier_value")
+	return plan.Statement{SQL: "-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;\n" +
+		"-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20\n" +
+		d.CreateTableAs(s.w("anchors"), "SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id\n"+
+			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.w("labeled")+") keyed\nGROUP BY comp", true)}
+}
+
+func (s *Step) graphSQL() plan.Statement {
+	return plan.Statement{SQL: "-- identity_graph: one row per identifier with its profile\n" +
+		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n"+
+			"FROM "+s.w("labeled")+" l JOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
+}
+
+func (s *Step) cutLinksCreateSQL() plan.Statement {
+	t := s.c.Dialect.TypeName("text")
+	return plan.Statement{SQL: "-- links a limit cut (filled from the refinement)\n" + s.c.Dialect.CreateTableAs(s.c.Staged(CutLinksTable),
+		"SELECT CAST(NULL AS "+t+") AS a_type, CAST(NULL AS "+t+") AS a_value, CAST(NULL AS "+t+") AS b_type, CAST(NULL AS "+t+") AS b_value, CAST(NULL AS "+t+") AS detail WHERE 1 = 0", false)}
+}
+
+func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
+	var parts []string
+	for i, src := range s.srcs {
+		for j, id := range src.Identifiers {
+			rule := s.c.Project.Identity.Rule(id.Type)
+			if rule == nil || len(rule.Exclude) == 0 {
+				continue
+			}
+			n := strconv.Itoa(j + 1)
+			parts = append(parts, fmt.Sprintf("  SELECT %s AS identifier_type, v%s AS identifier_value, '%s' AS rule, x%s AS detail FROM %s WHERE x%s IS NOT NULL",
+				lit(id.Type), n, RuleExclude, n, s.w("src"+strconv.Itoa(i+1)), n))
+		}
+	}
+	if hubs {
+		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleMaxLinks+"' AS rule, detail FROM "+s.w("hubs"))
+	}
+	parts = append(parts, "  SELECT b_type AS identifier_type, b_value AS identifier_value, '"+RuleLimit+"' AS rule, detail FROM "+s.c.Staged(CutLinksTable))
+	return plan.Statement{SQL: "-- identity_rejections: what each rule kept out of the graph\n" + s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable),
+		"SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n"+strings.Join(parts, "\n  UNION ALL\n")+"\n) rejected", false)}
+}
+
+// lineageSQL carries the previous lineage over (when there is one) and adds
+// every previous profile id that no longer exists, merged into the new
+// profile holding most of its identifiers.
+func (s *Step) lineageSQL(prevGraph, prevLineage bool) plan.Statement {
+	d := s.c.Dialect
+	t := d.TypeName("text")
+	ts := d.TypeName("timestamp")
+	q := &stmt{}
+	var parts []string
+	if prevLineage {
+		parts = append(parts, "SELECT profile_id, merged_profile_id, merged_at FROM "+s.c.Final(LineageTable))
+	}
+	if prevGraph {
+		old, cur := s.c.Final(GraphTable), s.c.Staged(GraphTable)
+		parts = append(parts, "SELECT profile_id, merged_profile_id, CAST("+q.arg(plan.TimeArg(s.c.Now))+" AS "+ts+") AS merged_at\nFROM (\n"+
+			"  SELECT n.profile_id, o.profile_id AS merged_profile_id,\n"+
+			"    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, "+d.TextOrder("n.profile_id")+") AS pick\n"+
+			"  FROM "+old+" o\n  JOIN "+cur+" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value\n"+
+			"  WHERE o.profile_id IN (SELECT profile_id FROM "+old+" EXCEPT SELECT profile_id FROM "+cur+")\n"+
+			"  GROUP BY n.profile_id, o.profile_id\n) merged\nWHERE pick = 1")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "SELECT CAST(NULL AS "+t+") AS profile_id, CAST(NULL AS "+t+") AS merged_profile_id, CAST(NULL AS "+ts+") AS merged_at WHERE 1 = 0")
+	}
+	q.w("-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers\n")
+	q.w(d.CreateTableAs(s.c.Staged(LineageTable), strings.Join(parts, "\nUNION ALL\n"), false))
+	return q.st(d)
+}
+
+// SQL shows the step as it runs, loops once with how they repeat.
+func (s *Step) SQL() string {
+	d := s.c.Dialect
+	var b strings.Builder
+	b.WriteString(plan.Comment(s.header()))
+	put := func(sts ...plan.Statement) {
+		for _, st := range sts {
+			b.WriteString(plan.Render(st))
+			b.WriteString(";\n\n")
+		}
+	}
+	for i, src := range s.srcs {
+		put(ctas(d, s.w("src"+strconv.Itoa(i+1)), s.sourceSQL(src, "")))
+	}
+	put(ctas(d, s.w("nodes"), s.nodesSQL()))
+	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
+	e, _ := s.edgesSQL()
+	put(ctas(d, s.w("edges"), e))
+	if len(s.hubRules()) > 0 {
+		put(ctas(d, s.w("hubs"), s.hubsSQL()))
+		put(s.dropHubsSQL()...)
+	}
+	put(plan.Statement{SQL: d.CreateTableAs(s.w("parents"), "SELECT a AS node, b AS parent FROM "+s.w("edges")+" WHERE 1 = 0", true)})
+	b.WriteString("-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)\n" +
+		"-- and repeats until no link is left. Every " + strconv.Itoa(s.ReshuffleAfter) + " rounds the remaining keys are reshuffled instead:\n")
+	put(s.reshuffleSQL(s.w("links_r"), s.w("shuffle_r"), s.w("links_r1"), "salt r")[:2]...)
+	put(s.roundSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"))...)
+	b.WriteString("-- roots: each node's smallest recorded parent, then pointer jumping (j = 1, 2, ...) until no parent moves\n")
+	put(plan.Statement{SQL: d.CreateTableAs(s.w("roots0"), "SELECT node, min(parent) AS parent FROM "+s.w("parents")+" GROUP BY node", true)})
+	put(s.jumpSQL(s.w("roots_j"), s.w("roots_j1")))
+	put(s.labeledSQL(s.w("roots_j")))
+	if len(s.limitRules()) > 0 {
+		put(s.violatorsSQL())
+		b.WriteString("-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping\n" +
+			"-- any link that would break a limit (written to " + CutLinksTable + "); the new clusters are written to refined\n")
+		put(plan.Statement{SQL: s.violatorLinksSQL()})
+		put(s.applyRefinedSQL())
+	}
+	put(s.anchorsSQL(), s.graphSQL(), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0))
+	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")
+	put(s.lineageSQL(true, true))
+	return b.String()
+}
+
+// ctas wraps a query statement into CREATE TABLE AS for a work table,
+// keeping its leading comment lines on top.
+func ctas(d interface {
+	CreateTableAs(string, string, bool) string
+}, table string, q plan.Statement) plan.Statement {
+	comment, body := splitComment(q.SQL)
+	return plan.Statement{SQL: comment + d.CreateTableAs(table, body, true), Args: q.Args}
+}
+
+func splitComment(sql string) (string, string) {
+	var c strings.Builder
+	for strings.HasPrefix(sql, "--") {
+		i := strings.IndexByte(sql, '\n')
+		if i < 0 {
+			break
+		}
+		c.WriteString(sql[:i+1])
+		sql = sql[i+1:]
+	}
+	return c.String(), sql
+}
