@@ -29,6 +29,10 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: warehouse.dsn cannot be parsed: %s", redact(err))
 	}
+	// Output tables are dropped and recreated under the same name every run;
+	// a statement cached before the swap would fail with "cached plan must not
+	// change result type", so statements are not cached per connection.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
 	db := stdlib.OpenDB(*cc)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
