@@ -1,0 +1,53 @@
+package identity
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+func TestStableIdsMergeAndSplit(t *testing.T) {
+	p := &models.Project{
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "customer_id"}, {Type: "email", Normalize: "email"}, {Type: "anonymous_id"}}},
+		Sources: []*models.Source{{Name: "crm", Table: "raw.crm", Identifiers: []*models.SourceIdentifier{
+			{Type: "customer_id", Column: "c"}, {Type: "email", Column: "e"}, {Type: "anonymous_id", Column: "a"}}}},
+	}
+	cols := []string{"c", "e", "a"}
+	base := [][]any{{"c1", nil, "a1"}, {nil, "e1", "a2"}, {"c9", "e9", nil}}
+	pc1, pe1, pc9 := pid("customer_id", "c1"), pid("email", "e1"), pid("customer_id", "c9")
+	lineage := "SELECT profile_id, merged_profile_id, merged_at FROM cohort.identity_lineage"
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		day1, day2, day3 := testNow, testNow.Add(24*time.Hour), testNow.Add(48*time.Hour)
+
+		table(t, w.WH, "raw.crm", cols, base)
+		runIdentity(t, w.WH, p, day1, nil)
+		first := graphOf(t, w.WH)
+		require.Equal(t, map[string]string{"customer_id:c1": pc1, "anonymous_id:a1": pc1, "email:e1": pe1, "anonymous_id:a2": pe1,
+			"customer_id:c9": pc9, "email:e9": pc9}, first)
+		require.Empty(t, lines(t, w.WH, lineage))
+
+		// a re-run on unchanged data gives identical ids
+		runIdentity(t, w.WH, p, day1, nil)
+		require.Equal(t, first, graphOf(t, w.WH))
+
+		// a row links a1 and e1: the profiles merge, c1's survives, lineage records e1's
+		table(t, w.WH, "raw.crm", cols, append(base, []any{nil, "E1 ", "a1"}))
+		runIdentity(t, w.WH, p, day2, nil)
+		g := graphOf(t, w.WH)
+		for _, id := range []string{"customer_id:c1", "anonymous_id:a1", "email:e1", "anonymous_id:a2"} {
+			require.Equal(t, pc1, g[id], id)
+		}
+		require.Equal(t, pc9, g["customer_id:c9"])
+		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, lines(t, w.WH, lineage))
+
+		// the link goes away: the part holding the anchor keeps the id, the other part gets its own again
+		table(t, w.WH, "raw.crm", cols, base)
+		runIdentity(t, w.WH, p, day3, nil)
+		require.Equal(t, first, graphOf(t, w.WH))
+		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, lines(t, w.WH, lineage), "lineage is kept")
+	})
+}
