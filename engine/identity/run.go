@@ -87,7 +87,9 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 			r.drop(cctx, t)
 		}
 	}()
-	if err := r.resolve(ctx); err != nil {
+	err := r.resolve(ctx)
+	s.lastRounds, s.lastPhases = r.Rounds, r.phases
+	if err != nil {
 		return r.stats, err
 	}
 	return r.stats, nil

@@ -53,6 +53,8 @@ type Step struct {
 	// ReshuffleAfter is the number of rounds after which remaining node keys
 	// are rehashed with a new salt (and again every as many rounds).
 	ReshuffleAfter int
+	lastRounds int
+	lastPhases []phaseTime
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
 }

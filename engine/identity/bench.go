@@ -1,0 +1,343 @@
+package identity
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// BenchOptions shape `cohort bench identity`.
+type BenchOptions struct {
+	Edges       int    // links in the generated graph (default 1,000,000)
+	Seed        int64  // varies the random part of the graph
+	MemoryLimit string // embedded warehouse's memory cap, e.g. "2GB"; beyond it work spills to disk
+	Threads     int    // embedded warehouse's threads; 0: all cores
+	Check       bool   // compare the partition with an in-memory union-find (and time it)
+}
+
+// BenchPhase is the time one phase took.
+type BenchPhase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// BenchReport is what the benchmark measured.
+type BenchReport struct {
+	Warehouse   string       `json:"warehouse"`
+	Edges       int64        `json:"edges"`
+	Identifiers int64        `json:"identifiers"`
+	Profiles    int64        `json:"profiles"`
+	Rounds      int          `json:"rounds"`
+	Generate    float64      `json:"generate_seconds"` // building the input table, not part of resolution
+	Resolve     float64      `json:"resolve_seconds"`  // strings in, identity_graph out
+	Phases      []BenchPhase `json:"phases"`
+	// PeakRSS is this process's peak resident memory during resolution
+	// (the embedded warehouse lives in it); WarehouseMemory the most the
+	// warehouse itself reported holding (0 when it does not report it).
+	PeakRSS         int64   `json:"peak_rss_bytes"`
+	WarehouseMemory int64   `json:"warehouse_memory_bytes"`
+	Checked         bool    `json:"checked"`
+	UnionFind       float64 `json:"union_find_seconds"` // interning strings + union-find, in memory
+	Ratio           float64 `json:"ratio_to_union_find"`
+	Correct         bool    `json:"correct"`
+}
+
+const benchSchema = "cohort_bench"
+
+// Bench generates a graph inside the warehouse, resolves it through the
+// same step as a run, and (with Check) compares it with a union-find.
+func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Writer) (*BenchReport, error) {
+	if o.Edges <= 0 {
+		o.Edges = 1_000_000
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	d := wh.Dialect()
+	rep := &BenchReport{Warehouse: d.Name()}
+	for _, s := range d.Resources(o.MemoryLimit, o.Threads) {
+		if err := wh.Exec(ctx, s); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", s, err)
+		}
+	}
+	if err := wh.Exec(ctx, d.CreateSchema(benchSchema)); err != nil {
+		return nil, err
+	}
+	edges := d.Quote(benchSchema, "edges")
+	defer wh.Exec(context.WithoutCancel(ctx), d.DropTable(edges))
+
+	fmt.Fprintf(out, "generating %d links in %s ...\n", o.Edges, d.Name())
+	start := time.Now()
+	if err := wh.Exec(ctx, d.DropTable(edges)); err != nil {
+		return nil, err
+	}
+	if err := wh.Exec(ctx, d.CreateTableAs(edges, generateSQL(d, o.Edges, o.Seed), false)); err != nil {
+		return nil, fmt.Errorf("bench: generate: %w", err)
+	}
+	if a := d.Analyze(edges); a != "" {
+		if err := wh.Exec(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	rep.Generate = time.Since(start).Seconds()
+	rep.Edges = int64(o.Edges)
+	fmt.Fprintf(out, "generated in %.1f s\n", rep.Generate)
+
+	p := &models.Project{Name: "bench",
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "user"}}},
+		Sources: []*models.Source{{Name: "bench_edges", Table: benchSchema + ".edges",
+			Identifiers: []*models.SourceIdentifier{{Type: "user", Column: "a"}, {Type: "user", Column: "b"}}}},
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	c := &plan.Context{Project: p, Dialect: d, Schema: benchSchema, Now: time.Now(), Loc: time.Local, RunID: hex.EncodeToString(b), FullRefresh: true, Building: map[string]bool{}}
+	steps, err := Steps(c)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, t := range steps[0].Outputs() {
+			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(c.Staged(t)))
+		}
+	}()
+
+	// memory: reset this process's peak, and sample what the warehouse reports
+	runtime.GC()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	if q := d.MemoryUsage(); q != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(100 * time.Millisecond)
+			defer t.Stop()
+			for {
+				var m int64
+				if plan.QueryRow(ctx, wh, q, nil, &m) == nil && m > rep.WarehouseMemory {
+					rep.WarehouseMemory = m
+				}
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	start = time.Now()
+	step := steps[0].(*Step)
+	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
+	rep.Resolve = time.Since(start).Seconds()
+	close(stop)
+	wg.Wait()
+	rep.PeakRSS = peakRSS()
+	if err != nil {
+		return nil, err
+	}
+	rep.Identifiers = stats.Rows[GraphTable]
+	rep.Profiles = stats.Rows["profiles"]
+	rep.Rounds = step.lastRounds
+	for _, ph := range step.lastPhases {
+		rep.Phases = append(rep.Phases, BenchPhase{ph.name, ph.dur.Seconds()})
+	}
+	if o.Check {
+		if err := benchCheck(ctx, wh, c, edges, rep, out); err != nil {
+			return rep, err
+		}
+	}
+	rep.print(out)
+	return rep, nil
+}
+
+// generateSQL builds N links over about 0.8·N identifiers: 30% long chains
+// (20,000 identifiers each), 25% small components (cycles of 4), 10% stars
+// (1,000 leaves), 10% cliques of 10, 25% one random giant component.
+func generateSQL(d dialects.Dialect, n int, seed int64) string {
+	f := func(x float64) int64 { return int64(float64(n) * x) }
+	s1, s2, s3, s4 := f(0.30), f(0.55), f(0.65), f(0.75)
+	const chainLen, starLeaves = 20000, 1000
+	div := func(x string, y int64) string { return fmt.Sprintf("CAST(((%s) - (%s) %% %d) / %d AS BIGINT)", x, x, y, y) }
+	// node number offsets of each part
+	o2 := (s1/(chainLen-1) + 1) * chainLen
+	o3 := o2 + (s2 - s1) + 4
+	o4 := o3 + ((s3-s2)/starLeaves+1)*(starLeaves+1)
+	o5 := o4 + ((s4-s3)/90+1)*10
+	g := max(f(0.139), 2)
+	if seed < 0 {
+		seed = -seed
+	}
+	seed %= 1_000_000_007
+	j := func(from int64) string { return fmt.Sprintf("(i - %d)", from) }
+	a := fmt.Sprintf(`CASE
+      WHEN i < %[1]d THEN %[6]s * %[7]d + i %% %[8]d
+      WHEN i < %[2]d THEN %[9]d + %[10]s * 4 + %[11]s %% 4
+      WHEN i < %[3]d THEN %[12]d + %[13]s * %[14]d
+      WHEN i < %[4]d THEN %[15]d + %[16]s * 10 + %[17]s
+      ELSE %[18]d + (i * 2654435761 + %[19]d) %% %[20]d END`,
+		s1, s2, s3, s4, 0,
+		div("i", chainLen-1), chainLen, chainLen-1,
+		o2, div(j(s1), 4), j(s1),
+		o3, div(j(s2), starLeaves), starLeaves+1,
+		o4, div(j(s3), 90), div(j(s3)+" % 90", 9),
+		o5, seed, g)
+	b := fmt.Sprintf(`CASE
+      WHEN i < %[1]d THEN %[6]s * %[7]d + i %% %[8]d + 1
+      WHEN i < %[2]d THEN %[9]d + %[10]s * 4 + (%[11]s + 1) %% 4
+      WHEN i < %[3]d THEN %[12]d + %[13]s * %[14]d + 1 + %[15]s %% %[16]d
+      WHEN i < %[4]d THEN %[17]d + %[18]s * 10 + (%[19]s %% 9 + 1 + %[20]s) %% 10
+      ELSE %[21]d + ((i * i) %% 1000000007 * 40503 + %[22]d) %% %[23]d END`,
+		s1, s2, s3, s4, 0,
+		div("i", chainLen-1), chainLen, chainLen-1,
+		o2, div(j(s1), 4), j(s1),
+		o3, div(j(s2), starLeaves), starLeaves+1, j(s2), starLeaves,
+		o4, div(j(s3), 90), j(s3), div(j(s3)+" % 90", 9),
+		o5, (seed*7919)%1_000_003, g)
+	text := d.TypeName(dialects.Text)
+	return fmt.Sprintf(`SELECT 'user' || CAST(a AS %[1]s) || '@mail.test' AS a, 'user' || CAST(b AS %[1]s) || '@mail.test' AS b
+FROM (
+  SELECT
+    %[2]s AS a,
+    %[3]s AS b
+  FROM (SELECT CAST(g.i AS BIGINT) AS i FROM generate_series(0, %[4]d) AS g(i)) series
+) nodes`, text, a, b, n-1)
+}
+
+// benchCheck reads the links, times an in-memory union-find over them
+// (string interning included) and compares its partition with identity_graph.
+func benchCheck(ctx context.Context, wh dialects.Warehouse, c *plan.Context, edges string, rep *BenchReport, out io.Writer) error {
+	fmt.Fprintf(out, "checking against an in-memory union-find ...\n")
+	rows, err := wh.Query(ctx, "SELECT a, b FROM "+edges)
+	if err != nil {
+		return err
+	}
+	pairs := make([]string, 0, 2*rep.Edges)
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			rows.Close()
+			return err
+		}
+		pairs = append(pairs, a, b)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	start := time.Now()
+	uf := NewStringUnionFind(int(rep.Edges))
+	for i := 0; i < len(pairs); i += 2 {
+		uf.Link(pairs[i], pairs[i+1])
+	}
+	rep.UnionFind = time.Since(start).Seconds()
+	rep.Ratio = rep.Resolve / rep.UnionFind
+	rep.Checked = true
+	pairs = nil
+
+	rows, err = wh.Query(ctx, "SELECT identifier_value, profile_id FROM "+c.Staged(GraphTable))
+	if err != nil {
+		return err
+	}
+	byRoot := make(map[int32]string)
+	seen := make(map[string]int32)
+	n := 0
+	bad := ""
+	for rows.Next() {
+		var v, p string
+		if err := rows.Scan(&v, &p); err != nil {
+			rows.Close()
+			return err
+		}
+		n++
+		i, ok := uf.Lookup(v)
+		if !ok {
+			bad = "identifier " + v + " is not in the links"
+			break
+		}
+		root := uf.Find(i)
+		if q, ok := byRoot[root]; ok && q != p {
+			bad = "component of " + v + " split over " + q + " and " + p
+			break
+		}
+		byRoot[root] = p
+		if r, ok := seen[p]; ok && r != root {
+			bad = "profile " + p + " joins two components"
+			break
+		}
+		seen[p] = root
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if bad == "" && n != len(uf.Names) {
+		bad = fmt.Sprintf("identity_graph has %d identifiers, the links %d", n, len(uf.Names))
+	}
+	rep.Correct = bad == ""
+	if bad != "" {
+		return fmt.Errorf("bench: the partition differs from union-find: %s", bad)
+	}
+	return nil
+}
+
+func (r *BenchReport) print(out io.Writer) {
+	fmt.Fprintf(out, "\nidentity resolution on %s: %s links, %s identifiers, %s profiles\n",
+		r.Warehouse, thousands(r.Edges), thousands(r.Identifiers), thousands(r.Profiles))
+	fmt.Fprintf(out, "  rounds            %d\n", r.Rounds)
+	for _, p := range r.Phases {
+		fmt.Fprintf(out, "  %-17s %.2f s\n", p.Name, p.Seconds)
+	}
+	fmt.Fprintf(out, "  total             %.2f s (strings in, identity_graph out)\n", r.Resolve)
+	fmt.Fprintf(out, "  peak memory       %s (this process)", mib(r.PeakRSS))
+	if r.WarehouseMemory > 0 {
+		fmt.Fprintf(out, ", warehouse reported %s at most", mib(r.WarehouseMemory))
+	}
+	fmt.Fprintln(out)
+	if r.Checked {
+		fmt.Fprintf(out, "  union-find        %.2f s (in memory, string interning included)\n", r.UnionFind)
+		fmt.Fprintf(out, "  ratio             %.2fx union-find\n", r.Ratio)
+		fmt.Fprintf(out, "  partition         %s\n", map[bool]string{true: "identical to union-find", false: "DIFFERS from union-find"}[r.Correct])
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	var b strings.Builder
+	for i, ch := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(ch)
+	}
+	return b.String()
+}
+
+// peakRSS reads VmHWM, the process's peak resident memory, in bytes.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
