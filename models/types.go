@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -34,6 +35,8 @@ type Project struct {
 	Destinations []*Destination `yaml:"destinations"`
 	Syncs        []*Sync        `yaml:"syncs"`
 	Consent      *Consent       `yaml:"consent"`
+
+	pos positions // where each decoded value stands (Load)
 }
 
 // WarehouseConfig says where sources live and where Cohort writes.
@@ -123,6 +126,8 @@ type Segment struct {
 	Where       *Condition `yaml:"where"`
 	Holdout     Percent    `yaml:"holdout"`
 	Splits      []Split    `yaml:"splits"` // decoded from a map, order kept
+
+	pos positions // where each value stands, for segments from ParseSegment
 }
 
 // Percent is "10%" in YAML, 10 in Go.
@@ -264,3 +269,27 @@ type Duration struct {
 func (d Duration) Set() bool { return d.Text != "" }
 
 func (d Duration) String() string { return d.Text }
+
+// MarshalJSON writes the duration as its text ("7d").
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Text) }
+
+// UnmarshalJSON reads a duration's text.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	if s == "" {
+		*d = Duration{}
+		return nil
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML writes the duration as its text.
+func (d Duration) MarshalYAML() (any, error) { return d.Text, nil }
