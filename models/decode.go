@@ -317,9 +317,13 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, owner any, path string) {
 		if ok {
 			text = d.interpolate(n, text)
 		}
+		if !ok {
+			d.errorf(n, "%s: expected a duration such as 30m, 12h, 7d or 8w, got %s", label, kind(n))
+			return
+		}
 		dur, err := ParseDuration(text)
-		if !ok || err != nil {
-			d.errorf(n, "%s: invalid duration %q: write a whole number and a unit: 30m, 12h, 7d or 8w", label, text)
+		if err != nil {
+			d.errorf(n, "%s: %v", label, err)
 			return
 		}
 		v.Set(reflect.ValueOf(dur))
@@ -578,7 +582,7 @@ func ParseDuration(text string) (Duration, error) {
 	case 'w':
 		unit = 7 * 24 * time.Hour
 	default:
-		return Duration{}, fmt.Errorf("invalid duration %q: the unit is m, h, d or w", text)
+		return Duration{}, fmt.Errorf("invalid duration %q: the unit is m, h, d or w, as in 30m, 12h, 7d, 8w", text)
 	}
 	num := s[:len(s)-1]
 	n, err := strconv.ParseInt(num, 10, 64)

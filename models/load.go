@@ -59,7 +59,7 @@ func Load(dir string) (*Project, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "cohort.yaml"))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		errs.add(Pos{File: "cohort.yaml"}, "not found in %s: a project has a cohort.yaml at its root (cohort init creates one)", abs)
+		errs.add(Pos{File: "cohort.yaml"}, "not found in %s: a project has a cohort.yaml at its root (cohort init creates one)", dir)
 	case err != nil:
 		errs.add(Pos{File: "cohort.yaml"}, "%v", err)
 	default:
@@ -88,7 +88,7 @@ func Load(dir string) (*Project, error) {
 			d := newDecoder(rel, &errs, p.pos)
 			d.misplaced = rootOnly
 			d.decodeStruct(doc, reflect.ValueOf(&mf).Elem(), &mf, "")
-			p.merge(&mf, &errs)
+			p.merge(&mf)
 		}
 	}
 	p.applyDefaults()
@@ -157,7 +157,7 @@ func parseFile(file string, data []byte, errs *ErrorList) []ast.Node {
 }
 
 // merge appends one models file's definitions to the project.
-func (p *Project) merge(mf *modelsFile, errs *ErrorList) {
+func (p *Project) merge(mf *modelsFile) {
 	p.Sources = append(p.Sources, mf.Sources...)
 	p.Identity.Identifiers = append(p.Identity.Identifiers, mf.Identity.Identifiers...)
 	p.Traits = append(p.Traits, mf.Traits...)
@@ -173,8 +173,8 @@ func (p *Project) merge(mf *modelsFile, errs *ErrorList) {
 	}
 	p.Consent.Purposes = append(p.Consent.Purposes, mf.Consent.Purposes...)
 	if t := mf.Consent.TransferOutsideEU; t != nil {
-		if prev := p.Consent.TransferOutsideEU; prev != nil {
-			errs.add(t.Pos, "consent.transfer_outside_eu is defined twice: here and at %s (keep one)", prev.Pos)
+		if p.Consent.TransferOutsideEU != nil {
+			p.Consent.extraTransfer = append(p.Consent.extraTransfer, t) // Validate reports it
 		} else {
 			p.Consent.TransferOutsideEU = t
 		}

@@ -250,6 +250,8 @@ type Consent struct {
 	Pos               `yaml:"-"`
 	Purposes          []*Purpose `yaml:"purposes"`
 	TransferOutsideEU *Purpose   `yaml:"transfer_outside_eu"`
+
+	extraTransfer []*Purpose // more transfer_outside_eu from other files: an error
 }
 
 // Purpose is a consent purpose backed by a boolean trait.

@@ -344,7 +344,8 @@ func (c *checker) identity() {
 			if id == nil || id.Type == "" || slices.Contains(ruled, id.Type) {
 				continue
 			}
-			if cl := closest(id.Type, ruled); cl != "" {
+			// only a rule some source provides is a real type to suggest
+			if cl := closest(id.Type, ruled); cl != "" && slices.Contains(provided, cl) {
 				c.errf(id, "type", "identifier type %q has no identity rule (did you mean %q?)", id.Type, cl)
 			}
 		}
@@ -790,6 +791,11 @@ func isOrdered(v any) bool {
 // operators checks a trait or column condition's operator and operand.
 func (c *checker) operators(cond *Condition, what string, ops []Op) {
 	if len(ops) == 0 {
+		for _, op := range Operators {
+			if c.has(cond, op) {
+				return // reported: the operator has no value
+			}
+		}
 		c.errf(cond, "", "condition on %s needs an operator: %s", what, strings.Join(Operators, ", "))
 		return
 	}
@@ -988,6 +994,9 @@ func (c *checker) consent() {
 		c.purposeTrait(p)
 	}
 	c.unique("consent purpose", items, names(k.Purposes, func(p *Purpose) string { return p.Name }))
+	for _, t := range k.extraTransfer {
+		c.errf(t, "", "consent.transfer_outside_eu is defined twice: here and at %s (keep one)", c.at(k.TransferOutsideEU, ""))
+	}
 	if t := k.TransferOutsideEU; t != nil {
 		if t.Name != "" {
 			c.errf(t, "name", "transfer_outside_eu takes only trait")
