@@ -9,11 +9,8 @@ import (
 )
 
 // CountryCodes are the calling codes known to normalize: phone's default_country.
-var CountryCodes = map[string]string{
-	"NL": "31", "BE": "32", "DE": "49", "FR": "33", "LU": "352", "AT": "43", "CH": "41",
-	"GB": "44", "IE": "353", "ES": "34", "PT": "351", "IT": "39", "DK": "45", "SE": "46",
-	"NO": "47", "FI": "358", "PL": "48", "CZ": "420", "US": "1", "CA": "1",
-}
+// The list lives in models, whose validation checks default_country against it.
+var CountryCodes = models.CountryCodes
 
 // NormalizeExpr is the SQL expression that normalizes a raw identifier
 // expression by the rule (nil: trim). Empty results are NULL: not an identifier.
