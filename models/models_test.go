@@ -190,13 +190,13 @@ func TestSQLTraitRefs(t *testing.T) {
 	traits := []string{"ltv", "tier", "orders_30d", "Mixed", "email"}
 	cases := map[string][]string{
 		"CASE WHEN ltv >= 500 THEN 'vip' ELSE tier END": {"ltv", "tier"},
-		"'ltv' || 'it''s tier'":                          nil,
-		`"ltv" + "LTV" + LTV`:                            {"ltv"},
-		"orders_30d -- tier\n + 1":                       {"orders_30d"},
-		"/* email */ t.ltv + ltv.x + email(1) + 2e10":    nil,
-		"coalesce(ORDERS_30D, 0) + mixed":                {"orders_30d", "Mixed"},
-		"ltv+tier":                                       {"ltv", "tier"},
-		"'unterminated ltv":                              nil,
+		"'ltv' || 'it''s tier'":                         nil,
+		`"ltv" + "LTV" + LTV`:                           {"ltv"},
+		"orders_30d -- tier\n + 1":                      {"orders_30d"},
+		"/* email */ t.ltv + ltv.x + email(1) + 2e10":   nil,
+		"coalesce(ORDERS_30D, 0) + mixed":               {"orders_30d", "Mixed"},
+		"ltv+tier":                                      {"ltv", "tier"},
+		"'unterminated ltv":                             nil,
 	}
 	for expr, want := range cases {
 		assert.Equal(t, want, SQLTraitRefs(expr, traits), expr)
