@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -24,6 +25,17 @@ func (e Error) Error() string {
 		return e.Pos.File + ": " + e.Msg
 	}
 	return e.Msg
+}
+
+// MarshalJSON writes {"file", "line", "col", "message"} for the API and
+// --json output (Pos itself is not serialized).
+func (e Error) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		File    string `json:"file,omitempty"`
+		Line    int    `json:"line,omitempty"`
+		Col     int    `json:"col,omitempty"`
+		Message string `json:"message"`
+	}{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg})
 }
 
 // ErrorList is every problem found, printed one per line sorted by file,

@@ -79,9 +79,10 @@ func (p *Project) TraitOrder() ([]*Trait, error) {
 		}
 	}
 	deps := map[string][]string{}
+	ix := newNameIndex(all)
 	for _, t := range p.Traits {
 		if t != nil && t.SQL != "" {
-			deps[t.Name] = SQLTraitRefs(t.SQL, all)
+			deps[t.Name] = ix.refs(t.SQL)
 		}
 	}
 	var errs ErrorList
@@ -140,12 +141,27 @@ func (p *Project) SegmentOrder() []*Segment {
 // case, or "double-quoted", compared exactly) and skips string literals,
 // comments, qualified names (t.x) and function names (f(...)).
 func SQLTraitRefs(expr string, traitNames []string) []string {
-	known := map[string]string{}
-	exact := map[string]bool{}
-	for _, n := range traitNames {
-		known[strings.ToLower(n)] = n
-		exact[n] = true
+	return newNameIndex(traitNames).refs(expr)
+}
+
+// nameIndex finds trait names in SQL: bare words compared without case,
+// quoted ones exactly.
+type nameIndex struct {
+	known map[string]string
+	exact map[string]bool
+}
+
+func newNameIndex(names []string) nameIndex {
+	ix := nameIndex{known: make(map[string]string, len(names)), exact: make(map[string]bool, len(names))}
+	for _, n := range names {
+		ix.known[strings.ToLower(n)] = n
+		ix.exact[n] = true
 	}
+	return ix
+}
+
+func (ix nameIndex) refs(expr string) []string {
+	known, exact := ix.known, ix.exact
 	var out []string
 	seen := map[string]bool{}
 	use := func(name string) {

@@ -157,6 +157,12 @@ func Validate(p *Project) error {
 // traits and segments, as Validate would. A saved segment of the same name
 // is the one being edited: it is not a duplicate.
 func ValidateSegment(p *Project, s *Segment) error {
+	if p == nil {
+		p = &Project{}
+	}
+	if s == nil {
+		return ErrorList{{Pos: Pos{File: UnsavedFile}, Msg: "no segment given"}}
+	}
 	c := newChecker(p)
 	if s.pos != nil {
 		c.pos = append(c.pos, s.pos)
@@ -523,13 +529,14 @@ func (c *checker) traitCycles() {
 	deps := map[string][]string{}
 	var order []string
 	at := map[string]*Trait{}
+	ix := newNameIndex(all)
 	for _, t := range c.p.Traits {
 		if t == nil || t.SQL == "" || at[t.Name] != nil {
 			continue
 		}
 		at[t.Name] = t
 		order = append(order, t.Name)
-		deps[t.Name] = SQLTraitRefs(t.SQL, all)
+		deps[t.Name] = ix.refs(t.SQL)
 	}
 	for _, cyc := range findCycles(order, deps) {
 		c.errf(at[cyc[0]], "sql", "trait cycle: %s (a sql trait cannot depend on itself, directly or through others)", strings.Join(cyc, " -> "))
