@@ -492,6 +492,10 @@ func (d *decoder) unknownKey(n ast.Node, key, noun string, fs []fieldInfo) {
 		d.errorf(n, "unknown key %q in %s (did you mean %q?)", key, noun, c)
 		return
 	}
+	if noun == nouns[reflect.TypeFor[Destination]()] {
+		d.errorf(n, "unknown key %q in %s: connector settings go under config (known keys: %s)", key, noun, strings.Join(known, ", "))
+		return
+	}
 	d.errorf(n, "unknown key %q in %s (known keys: %s)", key, noun, strings.Join(known, ", "))
 }
 

@@ -301,3 +301,20 @@ func BenchmarkLoadValidate(b *testing.B) {
 		}
 	}
 }
+
+func TestReadOnlyQuery(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"SELECT 1":                             true,
+		"with x as (select 1) select * from x": true,
+		"-- note\n(SELECT ';' AS a)":           true,
+		"SELECT 1;":                            true,
+		"123":                                  false,
+		"":                                     false,
+		"DELETE FROM t":                        false,
+		"SELECT 1; DROP TABLE t":               false,
+		"'select'":                             false,
+	} {
+		assert.Equal(t, want, readOnlyQuery(sql), sql)
+	}
+	assert.Equal(t, []string{"orders", ""}, func() []string { s, c := SplitRef("orders"); return []string{s, c} }())
+}

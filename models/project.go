@@ -53,6 +53,13 @@ func (p *Project) Destination(name string) *Destination {
 	return nil
 }
 
+// SplitRef splits a trait's from entry "source.column" into its parts; a
+// bare source (aggregate: count) has no column.
+func SplitRef(ref string) (source, column string) {
+	source, column, _ = strings.Cut(ref, ".")
+	return source, column
+}
+
 // Location is the project's timezone; UTC when it is unset or unknown
 // (Validate reports an unknown one).
 func (p *Project) Location() *time.Location {

@@ -261,8 +261,11 @@ func readOnlyQuery(sql string) bool {
 		_, rest, _ := strings.Cut(s, "\n")
 		s = strings.TrimSpace(rest)
 	}
-	word := strings.ToLower(strings.FieldsFunc(s+" ", func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })[0])
-	if word != "select" && word != "with" {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	if len(words) == 0 || !strings.HasPrefix(s, words[0]) {
+		return false
+	}
+	if word := strings.ToLower(words[0]); word != "select" && word != "with" {
 		return false
 	}
 	body := strings.TrimRight(s, "; \n\t")
