@@ -69,6 +69,11 @@ type Dialect interface {
 	// MemoryUsage is a query returning the bytes the warehouse itself holds in
 	// memory now, or "" when it does not report it.
 	MemoryUsage() string
+	// ScratchSpace says where the scratch tables of a run writing to schema
+	// live: the statements that prepare it and the quoted prefix of their
+	// names. Scratch tables never need to survive a crash, so a warehouse may
+	// keep them in memory (spilling to disk beyond its memory limit).
+	ScratchSpace(schema string) (setup []string, prefix string)
 	// Capabilities are what the engine may rely on.
 	Capabilities() Capabilities
 }

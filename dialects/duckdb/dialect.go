@@ -94,6 +94,17 @@ func (Dialect) MemoryUsage() string {
 	return "SELECT CAST(coalesce(sum(memory_usage_bytes), 0) AS BIGINT) FROM duckdb_memory()"
 }
 
+// ScratchDatabase is the in-memory database scratch tables live in: writing
+// them to the database file (compressed) took half of their build time.
+const ScratchDatabase = "cohort_scratch"
+
+func (d Dialect) ScratchSpace(schema string) ([]string, string) {
+	return []string{
+		"ATTACH IF NOT EXISTS ':memory:' AS " + d.Quote(ScratchDatabase),
+		"CREATE SCHEMA IF NOT EXISTS " + d.Quote(ScratchDatabase, schema),
+	}, d.Quote(ScratchDatabase, schema)
+}
+
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, Appender: true}
 }

@@ -89,6 +89,9 @@ func (Dialect) Resources(memoryLimit string, threads int) []string { return nil 
 // MemoryUsage: the server does not report its memory to a session.
 func (Dialect) MemoryUsage() string { return "" }
 
+// ScratchSpace: scratch tables are UNLOGGED tables of the output schema.
+func (d Dialect) ScratchSpace(schema string) ([]string, string) { return nil, d.Quote(schema) }
+
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}
 }

@@ -140,6 +140,15 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	start = time.Now()
 	step := steps[0].(*Step)
+	if os.Getenv("COHORT_BENCH_TRACE") != "" {
+		step.trace = func(sql string, d time.Duration) {
+			if d > 200*time.Millisecond {
+				_, body := splitComment(sql)
+				first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+				fmt.Fprintf(out, "           %.2fs  %.90s\n", d.Seconds(), first)
+			}
+		}
+	}
 	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	rep.Resolve = time.Since(start).Seconds()
 	close(stop)
@@ -170,7 +179,9 @@ func generateSQL(d dialects.Dialect, n int, seed int64) string {
 	f := func(x float64) int64 { return int64(float64(n) * x) }
 	s1, s2, s3, s4 := f(0.30), f(0.55), f(0.65), f(0.75)
 	const chainLen, starLeaves = 20000, 1000
-	div := func(x string, y int64) string { return fmt.Sprintf("CAST(((%s) - (%s) %% %d) / %d AS BIGINT)", x, x, y, y) }
+	div := func(x string, y int64) string {
+		return fmt.Sprintf("CAST(((%s) - (%s) %% %d) / %d AS BIGINT)", x, x, y, y)
+	}
 	// node number offsets of each part
 	o2 := (s1/(chainLen-1) + 1) * chainLen
 	o3 := o2 + (s2 - s1) + 4

@@ -133,7 +133,7 @@ func (r *runner) limits(ctx context.Context) error {
 		return err
 	}
 	refined := s.w("refined")
-	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT key, comp FROM "+s.w("labeled")+" WHERE 1 = 0", true)}); err != nil {
+	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT key, comp FROM "+s.w("labels")+" WHERE 1 = 0", true)}); err != nil {
 		return err
 	}
 	n, err := r.count(ctx, s.w("violators"))

@@ -30,8 +30,12 @@ type phaseTime struct {
 }
 
 func (r *runner) exec(ctx context.Context, st plan.Statement) error {
+	start := time.Now()
 	if err := r.wh.Exec(ctx, st.SQL, st.Args...); err != nil {
 		return fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+	}
+	if r.s.trace != nil {
+		r.s.trace(st.SQL, time.Since(start))
 	}
 	return nil
 }
@@ -100,11 +104,17 @@ func (r *runner) resolve(ctx context.Context) error {
 	if err := r.exec(ctx, plan.Statement{SQL: r.d.CreateSchema(s.c.Schema)}); err != nil {
 		return err
 	}
-	if err := r.phase("encode", func() error { return r.encode(ctx) }); err != nil {
+	for _, st := range s.setup {
+		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
+			return err
+		}
+	}
+	var salt string
+	if err := r.phase("encode", func() (err error) { salt, err = r.encode(ctx); return err }); err != nil {
 		return err
 	}
 	hubs := len(s.hubRules()) > 0
-	if err := r.phase("links", func() error { return r.links(ctx, hubs) }); err != nil {
+	if err := r.phase("links", func() error { return r.links(ctx, salt, hubs) }); err != nil {
 		return err
 	}
 	if err := r.phase("components", func() error { return r.components(ctx) }); err != nil {
@@ -123,44 +133,38 @@ func (r *runner) resolve(ctx context.Context) error {
 	return r.summarize(ctx)
 }
 
-// encode reads every source into src work tables and builds the nodes,
-// retrying with a salted hash when two identifiers share a key.
-func (r *runner) encode(ctx context.Context) error {
+// encode builds the nodes, retrying with a salted hash when two identifiers
+// share a key; it returns the salt that gave unique keys.
+func (r *runner) encode(ctx context.Context) (string, error) {
 	s := r.s
 	for attempt := 0; attempt < 4; attempt++ {
 		salt := ""
 		if attempt > 0 {
 			salt = strconv.Itoa(attempt)
 		}
-		for i, src := range s.srcs {
-			r.progress("reading source %s", src.Name)
-			if err := r.create(ctx, s.w("src"+strconv.Itoa(i+1)), ctas(r.d, s.w("src"+strconv.Itoa(i+1)), s.sourceSQL(src, salt))); err != nil {
-				return err
-			}
-		}
-		if err := r.create(ctx, s.w("nodes"), ctas(r.d, s.w("nodes"), s.nodesSQL())); err != nil {
-			return err
+		r.progress("reading %d sources", len(s.srcs))
+		if err := r.create(ctx, s.w("nodes"), ctas(r.d, s.w("nodes"), s.nodesSQL(salt))); err != nil {
+			return "", err
 		}
 		var dup int64
 		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT key) FROM "+s.w("nodes"), nil, &dup); err != nil {
-			return err
+			return "", err
 		}
 		if attempt < s.collisions {
 			dup = 1
 		}
 		if dup == 0 {
-			return nil
+			return salt, nil
 		}
 		r.progress("%d identifiers share a 64-bit key: encoding again with a salted hash", dup)
 	}
-	return errors.New("identity: identifiers keep sharing 64-bit keys after 3 salted retries")
+	return "", errors.New("identity: identifiers keep sharing 64-bit keys after 3 salted retries")
 }
 
 // links builds the deduplicated links and takes junk hubs out.
-func (r *runner) links(ctx context.Context, hubs bool) error {
+func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	s := r.s
-	e, _ := s.edgesSQL()
-	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), e)); err != nil {
+	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt))); err != nil {
 		return err
 	}
 	if !hubs {
@@ -181,13 +185,9 @@ func (r *runner) links(ctx context.Context, hubs bool) error {
 }
 
 // components runs contraction rounds until no link is left, then resolves
-// every node's root by pointer jumping and labels the nodes.
+// every node's root from the rounds' choices, last round first.
 func (r *runner) components(ctx context.Context) error {
 	s := r.s
-	parents := s.w("parents")
-	if err := r.create(ctx, parents, plan.Statement{SQL: r.d.CreateTableAs(parents, "SELECT a AS node, b AS parent FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
-		return err
-	}
 	in := s.w("edges")
 	left, err := r.count(ctx, in)
 	if err != nil {
@@ -198,6 +198,7 @@ func (r *runner) components(ctx context.Context) error {
 		every = DefaultReshuffleRounds
 	}
 	shuffles := 0
+	var moves []string // each round's choices
 	for round := 1; left > 0; round++ {
 		if round > 10000 {
 			return errors.New("identity: connected components did not converge in 10000 rounds")
@@ -205,8 +206,8 @@ func (r *runner) components(ctx context.Context) error {
 		out := s.w("links" + strconv.Itoa(round))
 		var sts []plan.Statement
 		tmp := s.w("choice" + strconv.Itoa(round))
-		if round%every == 0 {
-			shuffles++
+		shuffle := round%every == 0
+		if shuffle {
 			tmp = s.w("shuffle" + strconv.Itoa(round))
 			sts = s.reshuffleSQL(in, tmp, out, "r"+strconv.Itoa(round)+":")
 		} else {
@@ -217,27 +218,23 @@ func (r *runner) components(ctx context.Context) error {
 			if err := r.exec(ctx, st); err != nil {
 				return err
 			}
-			if i < 2 {
-				if err := r.analyze(ctx, []string{tmp, out}[i]); err != nil {
-					return err
-				}
+			if err := r.analyze(ctx, []string{tmp, out}[i]); err != nil {
+				return err
 			}
 		}
-		if round%every == 0 {
+		if shuffle {
 			var dup int64
 			if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT parent) FROM "+tmp, nil, &dup); err != nil {
 				return err
 			}
-			if dup != 0 { // two remaining nodes got the same new key: undo this round, the next uses another salt
+			if dup != 0 { // two remaining nodes got the same new key: drop this round, the next is a normal one
 				r.drop(ctx, out)
-				if err := r.exec(ctx, plan.Statement{SQL: "DELETE FROM " + parents + " WHERE node IN (SELECT node FROM " + tmp + ")"}); err != nil {
-					return err
-				}
 				r.drop(ctx, tmp)
 				continue
 			}
+			shuffles++
 		}
-		r.drop(ctx, tmp)
+		moves = append(moves, tmp)
 		if in != s.w("edges") {
 			r.drop(ctx, in)
 		}
@@ -251,31 +248,21 @@ func (r *runner) components(ctx context.Context) error {
 	if in != s.w("edges") {
 		r.drop(ctx, in)
 	}
-	if err := r.analyze(ctx, parents); err != nil {
+	roots := s.w("roots")
+	if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT a AS node, b AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
 		return err
 	}
-	roots := s.w("roots0")
-	if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT node, min(parent) AS parent FROM "+parents+" GROUP BY node", true)}); err != nil {
-		return err
+	for i := len(moves) - 1; i >= 0; i-- {
+		if err := r.exec(ctx, s.rootsSQL(moves[i])); err != nil {
+			return err
+		}
+		r.drop(ctx, moves[i])
 	}
-	r.drop(ctx, parents)
-	for j := 1; ; j++ {
-		next := s.w("roots" + strconv.Itoa(j))
-		if err := r.create(ctx, next, s.jumpSQL(roots, next)); err != nil {
-			return err
-		}
-		var moved int64
-		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+next+" WHERE moved = 1", nil, &moved); err != nil {
-			return err
-		}
-		r.drop(ctx, roots)
-		roots = next
-		if moved == 0 {
-			break
-		}
+	if err := r.analyze(ctx, roots); err != nil {
+		return err
 	}
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", r.Rounds, shuffles))
-	if err := r.create(ctx, s.w("labeled"), s.labeledSQL(roots)); err != nil {
+	if err := r.create(ctx, s.w("labels"), s.labelsSQL()); err != nil {
 		return err
 	}
 	r.drop(ctx, roots)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
@@ -41,7 +42,8 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
-	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds}}, nil
+	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in
@@ -50,11 +52,16 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 type Step struct {
 	c    *plan.Context
 	srcs []*models.Source
+	// scratch is where work tables live (ScratchSpace), setup prepares it
+	scratch string
+	setup   []string
+	// trace, when set, is told how long each statement took
+	trace func(sql string, d time.Duration)
 	// ReshuffleAfter is the number of rounds after which remaining node keys
 	// are rehashed with a new salt (and again every as many rounds).
 	ReshuffleAfter int
-	lastRounds int
-	lastPhases []phaseTime
+	lastRounds     int
+	lastPhases     []phaseTime
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
 }
@@ -66,7 +73,9 @@ func (s *Step) Outputs() []string {
 }
 
 // work table names of this run
-func (s *Step) w(name string) string { return s.c.Work("id_" + name) }
+func (s *Step) w(name string) string {
+	return s.scratch + "." + s.c.Dialect.Quote("_work_id_"+name+"_"+s.c.RunID)
+}
 
 func (s *Step) header() string {
 	var b strings.Builder
@@ -113,12 +122,10 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 	return s.c.Dialect.Hash64(in)
 }
 
-// sourceSQL reads one source: its timestamp and every identifier column
-// normalized (v), the exclude pattern it matched (x) and its key (k).
-func (s *Step) sourceSQL(src *models.Source, salt string) plan.Statement {
+// sourceRel reads one source: its timestamp and every identifier column
+// normalized (v1, v2 ...), the exclude pattern it matched (x) and its key (k).
+func (s *Step) sourceRel(q *stmt, src *models.Source, salt string) string {
 	d := s.c.Dialect
-	q := &stmt{}
-	q.w("-- source ", src.Name, " (", src.Pos.String(), "): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n")
 	var outer, middle, inner []string
 	seen := "CAST(NULL AS " + d.TypeName("timestamp") + ")"
 	if src.Timestamp != "" {
@@ -136,7 +143,7 @@ func (s *Step) sourceSQL(src *models.Source, salt string) plan.Statement {
 		if rule != nil && len(rule.Exclude) > 0 {
 			var whens []string
 			for _, p := range rule.Exclude {
-				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, q.arg(p))+" THEN "+"CAST("+q.arg("matches "+p)+" AS "+d.TypeName("text")+")")
+				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, "CAST("+q.arg(p)+" AS "+d.TypeName("text")+")")+" THEN "+"CAST("+q.arg("matches "+p)+" AS "+d.TypeName("text")+")")
 			}
 			x = "CASE " + strings.Join(whens, " ") + " END"
 		}
@@ -144,22 +151,51 @@ func (s *Step) sourceSQL(src *models.Source, salt string) plan.Statement {
 		outer = append(outer, "v"+n, "x"+n,
 			"CASE WHEN x"+n+" IS NULL AND v"+n+" IS NOT NULL THEN "+s.keyExpr(id.Type, "v"+n, salt)+" END AS k"+n)
 	}
-	q.w("SELECT ", strings.Join(outer, ", "), "\nFROM (\n  SELECT ", strings.Join(middle, ", "),
-		"\n  FROM (\n    SELECT ", strings.Join(inner, ",\n      "), "\n    FROM ", plan.Relation(d, src), " src\n  ) normalized\n) ruled")
-	return q.st(d)
+	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(middle, ", ") +
+		"\n    FROM (\n      SELECT " + strings.Join(inner, ",\n        ") + "\n      FROM " + plan.Relation(d, src) + " src\n    ) normalized\n  ) ruled"
 }
 
-// nodesSQL: one row per distinct identifier with when it was first and last seen.
-func (s *Step) nodesSQL() plan.Statement {
+// withSources starts a statement with one CTE per source, named after it.
+func (s *Step) withSources(q *stmt, salt string, only func(src *models.Source) bool) {
+	var ctes []string
+	for _, src := range s.srcs {
+		if only != nil && !only(src) {
+			continue
+		}
+		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n"+
+			s.srcName(src)+" AS (\n  "+s.sourceRel(q, src, salt)+"\n)")
+	}
+	q.w("WITH ", strings.Join(ctes, ",\n"), "\n")
+}
+
+func (s *Step) srcName(src *models.Source) string { return s.c.Dialect.Quote("source_" + src.Name) }
+
+// nodesSQL: one row per distinct identifier with when it was first and last
+// seen. Each source is read once: its identifier columns are unpivoted by a
+// join with their numbers.
+func (s *Step) nodesSQL(salt string) plan.Statement {
 	q := &stmt{}
 	q.w("-- nodes: every distinct identifier that entered the graph\n")
+	s.withSources(q, salt, nil)
 	var parts []string
-	for i, src := range s.srcs {
+	for _, src := range s.srcs {
+		if len(src.Identifiers) == 1 {
+			parts = append(parts, fmt.Sprintf("  SELECT k1 AS key, %s AS identifier_type, v1 AS identifier_value, seen_at FROM %s WHERE k1 IS NOT NULL",
+				lit(src.Identifiers[0].Type), s.srcName(src)))
+			continue
+		}
+		var nums, keys, types, values []string
 		for j, id := range src.Identifiers {
 			n := strconv.Itoa(j + 1)
-			parts = append(parts, fmt.Sprintf("  SELECT k%s AS key, %s AS identifier_type, v%s AS identifier_value, seen_at FROM %s WHERE k%s IS NOT NULL",
-				n, lit(id.Type), n, s.w("src"+strconv.Itoa(i+1)), n))
+			nums = append(nums, "("+n+")")
+			keys = append(keys, "WHEN "+n+" THEN k"+n)
+			types = append(types, "WHEN "+n+" THEN "+lit(id.Type))
+			values = append(values, "WHEN "+n+" THEN v"+n)
 		}
+		parts = append(parts, fmt.Sprintf("  SELECT key, identifier_type, identifier_value, seen_at FROM (\n"+
+			"    SELECT CASE col.n %s END AS key, CASE col.n %s END AS identifier_type, CASE col.n %s END AS identifier_value, seen_at\n"+
+			"    FROM %s CROSS JOIN (VALUES %s) AS col(n)\n  ) unpivoted WHERE key IS NOT NULL",
+			strings.Join(keys, " "), strings.Join(types, " "), strings.Join(values, " "), s.srcName(src), strings.Join(nums, ", ")))
 	}
 	q.w("SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at\nFROM (\n",
 		strings.Join(parts, "\n  UNION ALL\n"), "\n) occurrences\nGROUP BY key, identifier_type, identifier_value")
@@ -167,25 +203,39 @@ func (s *Step) nodesSQL() plan.Statement {
 }
 
 // edgesSQL: every pair of identifiers found in one source row, once, as (a < b).
-func (s *Step) edgesSQL() (plan.Statement, bool) {
+func (s *Step) edgesSQL(salt string) plan.Statement {
 	q := &stmt{}
 	q.w("-- links: every two identifiers of one source row, each link once with a < b\n")
+	linked := func(src *models.Source) bool { return len(src.Identifiers) > 1 }
 	var parts []string
-	for i, src := range s.srcs {
+	for _, src := range s.srcs {
+		if !linked(src) {
+			continue
+		}
+		if len(src.Identifiers) == 2 {
+			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE k1 IS NOT NULL AND k2 IS NOT NULL")
+			continue
+		}
+		var pairs, as, bs []string
 		for a := range src.Identifiers {
 			for b := a + 1; b < len(src.Identifiers); b++ {
-				ka, kb := "k"+strconv.Itoa(a+1), "k"+strconv.Itoa(b+1)
-				parts = append(parts, fmt.Sprintf("  SELECT %s AS a, %s AS b FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL",
-					ka, kb, s.w("src"+strconv.Itoa(i+1)), ka, kb))
+				pa, pb := strconv.Itoa(a+1), strconv.Itoa(b+1)
+				pairs = append(pairs, "("+pa+", "+pb+")")
+				as = append(as, "WHEN "+pa+" THEN k"+pa)
+				bs = append(bs, "WHEN "+pb+" THEN k"+pb)
 			}
 		}
+		parts = append(parts, fmt.Sprintf("  SELECT a, b FROM (\n    SELECT CASE pair.i %s END AS a, CASE pair.j %s END AS b\n"+
+			"    FROM %s CROSS JOIN (VALUES %s) AS pair(i, j)\n  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL",
+			strings.Join(as, " "), strings.Join(bs, " "), s.srcName(src), strings.Join(pairs, ", ")))
 	}
 	if len(parts) == 0 {
 		q.w("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
-		return q.st(s.c.Dialect), false
+		return q.st(s.c.Dialect)
 	}
+	s.withSources(q, salt, linked)
 	q.w("SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
-	return q.st(s.c.Dialect), true
+	return q.st(s.c.Dialect)
 }
 
 // hubRules are the identifier rules with max_links.
@@ -247,7 +297,6 @@ func (s *Step) roundSQL(in, choice, out string) []plan.Statement {
 			s.c.Dialect.CreateTableAs(out, "SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b\nFROM (\n"+
 				"  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb\n  FROM "+in+" e\n"+
 				"  LEFT JOIN "+choice+" ma ON ma.node = e.a\n  JOIN "+choice+" mb ON mb.node = e.b\n) contracted\nWHERE pa <> pb", true)},
-		{SQL: "INSERT INTO " + s.w("parents") + " (node, parent) SELECT node, parent FROM " + choice},
 	}
 }
 
@@ -261,21 +310,29 @@ func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
 		q.st(d),
 		{SQL: d.CreateTableAs(out, "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM "+in+" e\n"+
 			"JOIN "+shuffle+" ra ON ra.node = e.a\nJOIN "+shuffle+" rb ON rb.node = e.b", true)},
-		{SQL: "INSERT INTO " + s.w("parents") + " (node, parent) SELECT node, parent FROM " + shuffle},
 	}
 }
 
-// jumpSQL is one pointer-jumping pass: every node's parent becomes its
-// grandparent; moved counts the nodes that changed.
-func (s *Step) jumpSQL(in, out string) plan.Statement {
-	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(out, "SELECT p.node, coalesce(q.parent, p.parent) AS parent, CASE WHEN q.node IS NULL THEN 0 ELSE 1 END AS moved\n"+
-		"FROM "+in+" p LEFT JOIN "+in+" q ON q.node = p.parent", true)}
+// rootsSQL adds the roots of one round's moved nodes, rounds taken last to
+// first: a node's root is the root of the node it moved to, or that node
+// itself when it never moved later. A node that moved in a later round
+// already has its root.
+func (s *Step) rootsSQL(moves string) plan.Statement {
+	roots := s.w("roots")
+	return plan.Statement{SQL: "INSERT INTO " + roots + " (node, root)\nSELECT m.node, coalesce(f.root, m.parent)\nFROM " + moves + " m\n" +
+		"LEFT JOIN " + roots + " f ON f.node = m.parent\nWHERE NOT EXISTS (SELECT 1 FROM " + roots + " g WHERE g.node = m.node)"}
 }
 
-func (s *Step) labeledSQL(roots string) plan.Statement {
-	return plan.Statement{SQL: "-- each identifier with its cluster: the root its parents lead to, or itself\n" +
-		s.c.Dialect.CreateTableAs(s.w("labeled"), "SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.parent, n.key) AS comp\n"+
-			"FROM "+s.w("nodes")+" n LEFT JOIN "+roots+" r ON r.node = n.key", true)}
+func (s *Step) labelsSQL() plan.Statement {
+	return plan.Statement{SQL: "-- each identifier's cluster: its root, or itself\n" +
+		s.c.Dialect.CreateTableAs(s.w("labels"), "SELECT n.key, coalesce(r.root, n.key) AS comp\n"+
+			"FROM "+s.w("nodes")+" n LEFT JOIN "+s.w("roots")+" r ON r.node = n.key", true)}
+}
+
+// labeled is the nodes with their cluster, as a FROM item.
+func (s *Step) labeled() string {
+	return "(SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM " +
+		s.w("nodes") + " n JOIN " + s.w("labels") + " l ON l.key = n.key)"
 }
 
 // violatorsSQL lists the clusters holding more identifiers of a type than its limit.
@@ -286,19 +343,19 @@ func (s *Step) violatorsSQL() plan.Statement {
 		limits = append(limits, "WHEN "+lit(r.Type)+" THEN "+strconv.Itoa(r.Limit))
 	}
 	return plan.Statement{SQL: "-- clusters over a limit: only these are refined\n" + s.c.Dialect.CreateTableAs(s.w("violators"),
-		"SELECT DISTINCT comp FROM (\n  SELECT comp FROM "+s.w("labeled")+"\n  WHERE identifier_type IN ("+strings.Join(types, ", ")+")\n"+
+		"SELECT DISTINCT comp FROM (\n  SELECT comp FROM "+s.labeled()+" labeled\n  WHERE identifier_type IN ("+strings.Join(types, ", ")+")\n"+
 			"  GROUP BY comp, identifier_type\n  HAVING count(*) > CASE identifier_type "+strings.Join(limits, " ")+" END\n) over_limit", true)}
 }
 
 func (s *Step) violatorLinksSQL() string {
 	return "SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value\n" +
-		"FROM " + s.w("edges") + " e\nJOIN " + s.w("labeled") + " la ON la.key = e.a\nJOIN " + s.w("labeled") + " lb ON lb.key = e.b\n" +
+		"FROM " + s.w("edges") + " e\nJOIN " + s.labeled() + " la ON la.key = e.a\nJOIN " + s.labeled() + " lb ON lb.key = e.b\n" +
 		"WHERE la.comp IN (SELECT comp FROM " + s.w("violators") + ")"
 }
 
 func (s *Step) applyRefinedSQL() plan.Statement {
-	return plan.Statement{SQL: "-- the refined clusters replace the ones over a limit\nUPDATE " + s.w("labeled") + " SET comp = r.comp FROM " + s.w("refined") +
-		" r WHERE " + s.w("labeled") + ".key = r.key"}
+	return plan.Statement{SQL: "-- the refined clusters replace the ones over a limit\nUPDATE " + s.w("labels") + " SET comp = r.comp FROM " + s.w("refined") +
+		" r WHERE " + s.w("labels") + ".key = r.key"}
 }
 
 // anchorsSQL picks each cluster's anchor — highest-priority type, earliest
@@ -319,13 +376,13 @@ func (s *Step) anchorsSQL() plan.Statement {
 	return plan.Statement{SQL: "-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;\n" +
 		"-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20\n" +
 		d.CreateTableAs(s.w("anchors"), "SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id\n"+
-			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.w("labeled")+") keyed\nGROUP BY comp", true)}
+			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.labeled()+" labeled) keyed\nGROUP BY comp", true)}
 }
 
 func (s *Step) graphSQL() plan.Statement {
 	return plan.Statement{SQL: "-- identity_graph: one row per identifier with its profile\n" +
-		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n"+
-			"FROM "+s.w("labeled")+" l JOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
+		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at\n"+
+			"FROM "+s.w("nodes")+" n\nJOIN "+s.w("labels")+" l ON l.key = n.key\nJOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
 }
 
 func (s *Step) cutLinksCreateSQL() plan.Statement {
@@ -335,8 +392,17 @@ func (s *Step) cutLinksCreateSQL() plan.Statement {
 }
 
 func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
+	q := &stmt{}
+	excludes := func(src *models.Source) bool {
+		for _, id := range src.Identifiers {
+			if r := s.c.Project.Identity.Rule(id.Type); r != nil && len(r.Exclude) > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	var parts []string
-	for i, src := range s.srcs {
+	for _, src := range s.srcs {
 		for j, id := range src.Identifiers {
 			rule := s.c.Project.Identity.Rule(id.Type)
 			if rule == nil || len(rule.Exclude) == 0 {
@@ -344,15 +410,24 @@ func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
 			}
 			n := strconv.Itoa(j + 1)
 			parts = append(parts, fmt.Sprintf("  SELECT %s AS identifier_type, v%s AS identifier_value, '%s' AS rule, x%s AS detail FROM %s WHERE x%s IS NOT NULL",
-				lit(id.Type), n, RuleExclude, n, s.w("src"+strconv.Itoa(i+1)), n))
+				lit(id.Type), n, RuleExclude, n, s.srcName(src), n))
 		}
 	}
 	if hubs {
 		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleMaxLinks+"' AS rule, detail FROM "+s.w("hubs"))
 	}
 	parts = append(parts, "  SELECT b_type AS identifier_type, b_value AS identifier_value, '"+RuleLimit+"' AS rule, detail FROM "+s.c.Staged(CutLinksTable))
-	return plan.Statement{SQL: "-- identity_rejections: what each rule kept out of the graph\n" + s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable),
-		"SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n"+strings.Join(parts, "\n  UNION ALL\n")+"\n) rejected", false)}
+	query := &stmt{}
+	for _, src := range s.srcs {
+		if excludes(src) {
+			s.withSources(query, "", excludes)
+			break
+		}
+	}
+	query.w("SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n" + strings.Join(parts, "\n  UNION ALL\n") + "\n) rejected")
+	q.w("-- identity_rejections: what each rule kept out of the graph\n", s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable), query.b.String(), false))
+	q.args = query.args
+	return q.st(s.c.Dialect)
 }
 
 // lineageSQL carries the previous lineage over (when there is one) and adds
@@ -389,32 +464,30 @@ func (s *Step) SQL() string {
 	d := s.c.Dialect
 	var b strings.Builder
 	b.WriteString(plan.Comment(s.header()))
+	for _, st := range s.setup {
+		b.WriteString(st + ";\n")
+	}
 	put := func(sts ...plan.Statement) {
 		for _, st := range sts {
 			b.WriteString(plan.Render(st))
 			b.WriteString(";\n\n")
 		}
 	}
-	for i, src := range s.srcs {
-		put(ctas(d, s.w("src"+strconv.Itoa(i+1)), s.sourceSQL(src, "")))
-	}
-	put(ctas(d, s.w("nodes"), s.nodesSQL()))
+	put(ctas(d, s.w("nodes"), s.nodesSQL("")))
 	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
-	e, _ := s.edgesSQL()
-	put(ctas(d, s.w("edges"), e))
+	put(ctas(d, s.w("edges"), s.edgesSQL("")))
 	if len(s.hubRules()) > 0 {
 		put(ctas(d, s.w("hubs"), s.hubsSQL()))
 		put(s.dropHubsSQL()...)
 	}
-	put(plan.Statement{SQL: d.CreateTableAs(s.w("parents"), "SELECT a AS node, b AS parent FROM "+s.w("edges")+" WHERE 1 = 0", true)})
 	b.WriteString("-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)\n" +
-		"-- and repeats until no link is left. Every " + strconv.Itoa(s.ReshuffleAfter) + " rounds the remaining keys are reshuffled instead:\n")
-	put(s.reshuffleSQL(s.w("links_r"), s.w("shuffle_r"), s.w("links_r1"), "salt r")[:2]...)
+		"-- and repeats until no link is left; each round's choices are kept. Every " + strconv.Itoa(s.ReshuffleAfter) + " rounds the remaining keys are reshuffled instead:\n")
+	put(s.reshuffleSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"), "salt r")...)
 	put(s.roundSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"))...)
-	b.WriteString("-- roots: each node's smallest recorded parent, then pointer jumping (j = 1, 2, ...) until no parent moves\n")
-	put(plan.Statement{SQL: d.CreateTableAs(s.w("roots0"), "SELECT node, min(parent) AS parent FROM "+s.w("parents")+" GROUP BY node", true)})
-	put(s.jumpSQL(s.w("roots_j"), s.w("roots_j1")))
-	put(s.labeledSQL(s.w("roots_j")))
+	b.WriteString("-- roots: from the last round's choices to the first\n")
+	put(plan.Statement{SQL: d.CreateTableAs(s.w("roots"), "SELECT node, parent AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)})
+	put(s.rootsSQL(s.w("choice_r")))
+	put(s.labelsSQL())
 	if len(s.limitRules()) > 0 {
 		put(s.violatorsSQL())
 		b.WriteString("-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping\n" +
