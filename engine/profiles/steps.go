@@ -1,0 +1,369 @@
+package profiles
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Table is the public table of profiles.
+const Table = "profiles"
+
+// RowsTable is the internal output table holding a source's rows with
+// their profile_id resolved (every column of the source plus profile_id).
+func RowsTable(source string) string { return "_rows_" + source }
+
+// RowSources are the sources that get a rows table: every source with
+// identifiers, so that traits, segment event conditions, previews of unsaved
+// segments and the profile view all read resolved rows.
+func RowSources(p *models.Project) []*models.Source {
+	var out []*models.Source
+	for _, s := range p.Sources {
+		if s != nil && len(s.Identifiers) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Columns lists the columns a trait adds to profiles, in order.
+func Columns(t *models.Trait) []string {
+	if t.Model == "rfm" {
+		return []string{t.Name + "_recency", t.Name + "_frequency", t.Name + "_monetary", t.Name}
+	}
+	return []string{t.Name}
+}
+
+// Steps is the profiles part of a run: one step that stages a rows table per
+// source and the profiles table.
+func Steps(c *plan.Context) ([]plan.Step, error) {
+	p := c.Project
+	order, err := p.TraitOrder()
+	if err != nil {
+		return nil, err
+	}
+	d := c.Dialect
+	step := &plan.SQLStep{StepName: "profiles", Count: map[string]string{}}
+	var header []string
+	for _, src := range RowSources(p) {
+		name := RowsTable(src.Name)
+		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id", src.Name, src.Pos)) +
+			d.CreateTableAs(c.Staged(name), identity.ProfileRows(c, src, c.Input(identity.GraphTable)), false)})
+		if a := d.Analyze(c.Staged(name)); a != "" {
+			step.Statements = append(step.Statements, plan.Statement{SQL: a})
+		}
+		step.Out = append(step.Out, name)
+	}
+	q, err := profilesQuery(c, order)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range p.Traits {
+		header = append(header, fmt.Sprintf("trait %s (%s)", t.Name, t.Pos))
+	}
+	st := q.st(d)
+	st.SQL = d.CreateTableAs(c.Staged(Table), st.SQL, false)
+	step.Statements = append(step.Statements, st)
+	if a := d.Analyze(c.Staged(Table)); a != "" {
+		step.Statements = append(step.Statements, plan.Statement{SQL: a})
+	}
+	step.Out = append(step.Out, Table)
+	step.Count[Table] = c.Staged(Table)
+	step.Header = "profiles: one row per profile of identity_graph, one column per trait\n" + strings.Join(header, "\n")
+	return []plan.Step{step}, nil
+}
+
+// stmt builds one statement with ? placeholders and its bound values.
+type stmt struct {
+	b    strings.Builder
+	args []any
+}
+
+func (s *stmt) w(parts ...string) *stmt {
+	for _, p := range parts {
+		s.b.WriteString(p)
+	}
+	return s
+}
+
+func (s *stmt) arg(v any) string {
+	s.args = append(s.args, v)
+	return "?"
+}
+
+// time binds a timestamp.
+func (s *stmt) time(c *plan.Context, d models.Duration) string {
+	return "CAST(" + s.arg(plan.TimeArg(c.Now.Add(-d.D))) + " AS TIMESTAMP)"
+}
+
+func (s *stmt) st(d dialects.Dialect) plan.Statement {
+	return plan.Statement{SQL: dialects.Bind(d, s.b.String()), Args: s.args}
+}
+
+// profilesQuery is the SELECT of profiles: one CTE per trait, a join of
+// them onto every profile id, then one CTE per sql trait in dependency order.
+func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
+	d := c.Dialect
+	q := &stmt{}
+	q.w("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT DISTINCT profile_id FROM ", c.Input(identity.GraphTable), "\n)")
+	var sqlTraits []*models.Trait
+	for _, t := range order {
+		if t.SQL != "" {
+			sqlTraits = append(sqlTraits, t)
+			continue
+		}
+		q.w(",\n", plan.Comment(fmt.Sprintf("trait %s (%s)", t.Name, t.Pos)))
+		if err := traitCTE(c, q, t); err != nil {
+			return nil, err
+		}
+	}
+	// join every computed trait onto the profile ids
+	q.w(",\n", d.Quote("traits"), " AS (\n  SELECT ids.profile_id")
+	var joins []string
+	for _, t := range order {
+		if t.SQL != "" {
+			continue
+		}
+		cte := d.Quote("trait_" + t.Name)
+		for _, col := range Columns(t) {
+			v := cte + "." + d.Quote(col)
+			if t.Aggregate == "count" || t.Aggregate == "count_distinct" {
+				v = "coalesce(" + v + ", 0)"
+			}
+			q.w(",\n    ", v, " AS ", d.Quote(col))
+		}
+		joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+".profile_id = ids.profile_id")
+	}
+	q.w("\n  FROM ", d.Quote("profile_ids"), " ids\n", strings.Join(joins, "\n"), "\n)")
+	prev := d.Quote("traits")
+	for _, t := range sqlTraits {
+		cte := d.Quote("trait_" + t.Name)
+		expr := "(" + t.SQL + ")"
+		if t.Type != "" {
+			expr = "CAST(" + expr + " AS " + d.TypeName(dialects.Type(t.Type)) + ")"
+		}
+		q.w(",\n", plan.Comment(fmt.Sprintf("trait %s (%s): sql over other traits", t.Name, t.Pos)))
+		q.w(cte, " AS (\n  SELECT prev.*, ", expr, " AS ", d.Quote(t.Name), "\n  FROM ", prev, " prev\n)")
+		prev = cte
+	}
+	q.w("\nSELECT profile_id")
+	for _, t := range c.Project.Traits {
+		for _, col := range Columns(t) {
+			q.w(", ", d.Quote(col))
+		}
+	}
+	q.w(", CAST(", q.arg(plan.TimeArg(c.Now)), " AS TIMESTAMP) AS updated_at\nFROM ", prev)
+	return q, nil
+}
+
+// traitCTE writes the CTE "trait_<name>" (profile_id and the trait's columns)
+// of a pick, aggregate or model trait.
+func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
+	d := c.Dialect
+	q.w(d.Quote("trait_"+t.Name), " AS (\n")
+	defer q.w("\n)")
+	col := d.Quote(t.Name)
+	switch {
+	case t.Model == "rfm":
+		return rfmSQL(c, q, t)
+	case t.Model == "churn_risk":
+		return churnSQL(c, q, t)
+	case t.Model != "":
+		return fmt.Errorf("%s: trait %s: unknown model %q (rfm or churn_risk)", t.Pos, t.Name, t.Model)
+	case t.Aggregate != "":
+		var agg string
+		switch t.Aggregate {
+		case "sum", "avg":
+			agg = "CAST(" + t.Aggregate + "(v.value) AS " + d.TypeName(dialects.Number) + ")"
+		case "count":
+			agg = "CAST(count(v.value) AS " + d.TypeName(dialects.Integer) + ")"
+		case "count_distinct":
+			agg = "CAST(count(DISTINCT v.value) AS " + d.TypeName(dialects.Integer) + ")"
+		case "min", "max":
+			agg = t.Aggregate + "(v.value)"
+		default:
+			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
+		}
+		q.w("  SELECT v.profile_id, ", agg, " AS ", col, "\n  FROM (")
+		if err := values(c, q, t); err != nil {
+			return err
+		}
+		q.w(") v\n  GROUP BY v.profile_id")
+	default:
+		// pick: rank each profile's values and keep the first
+		var rankBy string
+		valueOrder := d.TextOrder("CAST(v.value AS " + d.TypeName(dialects.Text) + ")")
+		switch t.Pick {
+		case "latest", "":
+			rankBy = "v.ts DESC NULLS LAST, v.k, " + valueOrder
+		case "first":
+			rankBy = "v.ts ASC NULLS LAST, v.k, " + valueOrder
+		case "priority":
+			rankBy = "v.k, v.ts DESC NULLS LAST, " + valueOrder
+		case "most_frequent":
+			q.w("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
+			if err := values(c, q, t); err != nil {
+				return err
+			}
+			q.w(") v\n    GROUP BY v.profile_id, v.value\n  ) ranked WHERE rn = 1")
+			return nil
+		default:
+			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
+		}
+		q.w("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY ", rankBy, ") AS rn\n    FROM (")
+		if err := values(c, q, t); err != nil {
+			return err
+		}
+		q.w(") v\n  ) ranked WHERE rn = 1")
+	}
+	return nil
+}
+
+// values writes the union of a trait's inputs as (profile_id, value, ts, k):
+// k is the position in from; a bare source counts rows (value 1). Pick
+// traits skip NULL values; within keeps rows newer than now - within.
+func values(c *plan.Context, q *stmt, t *models.Trait) error {
+	d := c.Dialect
+	for k, from := range t.From {
+		srcName, column, _ := strings.Cut(from, ".")
+		src := c.Project.Source(srcName)
+		if src == nil {
+			return fmt.Errorf("%s: trait %s: unknown source %q", t.Pos, t.Name, srcName)
+		}
+		if k > 0 {
+			q.w("\n      UNION ALL ")
+		}
+		value := "1"
+		if column != "" {
+			value = "r." + d.Quote(column)
+		}
+		ts := "CAST(NULL AS TIMESTAMP)"
+		if src.Timestamp != "" {
+			ts = "r." + d.Quote(src.Timestamp)
+		}
+		q.w(fmt.Sprintf("SELECT r.profile_id, %s AS value, %s AS ts, %d AS k FROM %s r", value, ts, k, c.Staged(RowsTable(src.Name))))
+		var where []string
+		if t.Aggregate == "" {
+			where = append(where, value+" IS NOT NULL")
+		}
+		if t.Within.Set() {
+			if src.Timestamp == "" {
+				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
+			}
+			where = append(where, ts+" >= "+q.time(c, t.Within))
+		}
+		if len(where) > 0 {
+			q.w(" WHERE ", strings.Join(where, " AND "))
+		}
+	}
+	return nil
+}
+
+// modelSource is the source and timestamp column of a built-in model.
+func modelSource(c *plan.Context, t *models.Trait) (*models.Source, error) {
+	src := c.Project.Source(t.Source)
+	if src == nil {
+		return nil, fmt.Errorf("%s: trait %s: model %s needs source: the orders source", t.Pos, t.Name, t.Model)
+	}
+	if src.Timestamp == "" {
+		return nil, fmt.Errorf("%s: trait %s: model %s needs a timestamp on source %s", t.Pos, t.Name, t.Model, src.Name)
+	}
+	return src, nil
+}
+
+// RFMLabels maps recency and frequency scores to the rfm label; the first
+// matching rule wins. The README documents them.
+var RFMLabels = []struct {
+	Label      string
+	RMin, RMax int
+	FMin, FMax int
+}{
+	{"champions", 4, 5, 4, 5},
+	{"new", 4, 5, 1, 2},
+	{"loyal", 3, 5, 3, 5},
+	{"at risk", 1, 2, 3, 5},
+	{"hibernating", 1, 2, 1, 2},
+	{"needs attention", 1, 5, 1, 5},
+}
+
+// RFMLabel is the label of a recency and frequency score (Go twin of the SQL).
+func RFMLabel(r, f int) string {
+	for _, l := range RFMLabels {
+		if r >= l.RMin && r <= l.RMax && f >= l.FMin && f <= l.FMax {
+			return l.Label
+		}
+	}
+	return ""
+}
+
+// rfmSQL scores each profile with orders 1..5 by quintile of the time of
+// its last order (recency), its number of orders (frequency) and the sum of
+// amount (monetary); ties are broken by profile_id so every warehouse agrees.
+func rfmSQL(c *plan.Context, q *stmt, t *models.Trait) error {
+	d := c.Dialect
+	src, err := modelSource(c, t)
+	if err != nil {
+		return err
+	}
+	amount := "count(*)"
+	if t.Amount != "" {
+		amount = "coalesce(sum(r." + d.Quote(t.Amount) + "), 0)"
+	}
+	in := d.TypeName(dialects.Integer)
+	pid := d.TextOrder("profile_id")
+	q.w("  SELECT profile_id,\n",
+		"    CAST(r AS ", in, ") AS ", d.Quote(t.Name+"_recency"), ",\n",
+		"    CAST(f AS ", in, ") AS ", d.Quote(t.Name+"_frequency"), ",\n",
+		"    CAST(m AS ", in, ") AS ", d.Quote(t.Name+"_monetary"), ",\n    CASE")
+	for _, l := range RFMLabels {
+		q.w(fmt.Sprintf("\n      WHEN r BETWEEN %d AND %d AND f BETWEEN %d AND %d THEN '%s'", l.RMin, l.RMax, l.FMin, l.FMax, l.Label))
+	}
+	q.w("\n    END AS ", d.Quote(t.Name), "\n  FROM (\n",
+		"    SELECT profile_id,\n",
+		"      ntile(5) OVER (ORDER BY last_at, ", pid, ") AS r,\n",
+		"      ntile(5) OVER (ORDER BY orders, ", pid, ") AS f,\n",
+		"      ntile(5) OVER (ORDER BY amount, ", pid, ") AS m\n",
+		"    FROM (\n",
+		"      SELECT r.profile_id, max(r.", d.Quote(src.Timestamp), ") AS last_at, count(*) AS orders, ", amount, " AS amount\n",
+		"      FROM ", c.Staged(RowsTable(src.Name)), " r\n",
+		"      WHERE r.", d.Quote(src.Timestamp), " IS NOT NULL\n",
+		"      GROUP BY r.profile_id\n    ) per_profile\n  ) scores")
+	return nil
+}
+
+// churnSQL: risk = 1 - exp(-t / g), t the seconds since the last order, g
+// the profile's mean gap between orders ((last - first) / (orders - 1)), or
+// the population's mean of those gaps when the profile has fewer than two
+// orders; g is at least one day.
+func churnSQL(c *plan.Context, q *stmt, t *models.Trait) error {
+	d := c.Dialect
+	src, err := modelSource(c, t)
+	if err != nil {
+		return err
+	}
+	ts := "r." + d.Quote(src.Timestamp)
+	num := d.TypeName(dialects.Number)
+	now := d.EpochSeconds("CAST(" + q.arg(plan.TimeArg(c.Now)) + " AS TIMESTAMP)")
+	q.w("  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL\n",
+		"    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)\n",
+		"      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS ", d.Quote(t.Name), "\n",
+		"  FROM (\n",
+		"    SELECT p.profile_id, ", now, " - p.last_s AS elapsed,\n",
+		"      CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap\n",
+		"    FROM (\n",
+		"      SELECT r.profile_id, count(*) AS orders, CAST(min(", d.EpochSeconds(ts), ") AS ", num, ") AS first_s, CAST(max(", d.EpochSeconds(ts), ") AS ", num, ") AS last_s\n",
+		"      FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r.profile_id\n",
+		"    ) p\n",
+		"    CROSS JOIN (\n",
+		"      SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (\n",
+		"        SELECT count(*) AS orders, CAST(min(", d.EpochSeconds(ts), ") AS ", num, ") AS first_s, CAST(max(", d.EpochSeconds(ts), ") AS ", num, ") AS last_s\n",
+		"        FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r.profile_id\n",
+		"      ) e WHERE e.orders >= 2\n",
+		"    ) pop\n",
+		"  ) o")
+	return nil
+}

@@ -1,0 +1,289 @@
+package segments
+
+import (
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// compiler turns a condition tree into a boolean SQL expression over the
+// profiles row aliased p. Every leaf is two-valued (a missing trait value
+// makes a comparison false, never NULL), so not inverts exactly.
+type compiler struct {
+	c     *plan.Context
+	stack []string // segments being inlined, to stop a loop
+}
+
+// Where compiles a segment's condition into a boolean expression over the
+// profiles row aliased p, with ? placeholders.
+func Where(c *plan.Context, seg *models.Segment) (sq.Sqlizer, error) {
+	if seg == nil || seg.Where == nil {
+		return nil, fmt.Errorf("segment has no where")
+	}
+	cp := &compiler{c: c, stack: []string{seg.Name}}
+	return cp.cond(seg.Where, "")
+}
+
+// cond compiles a node; event is the alias of the event row inside an
+// event's where ("" outside of one).
+func (cp *compiler) cond(n *models.Condition, event string) (sq.Sqlizer, error) {
+	d := cp.c.Dialect
+	switch {
+	case n == nil:
+		return nil, fmt.Errorf("empty condition")
+	case n.All != nil:
+		and := sq.And{}
+		for _, x := range n.All {
+			s, err := cp.cond(x, event)
+			if err != nil {
+				return nil, err
+			}
+			and = append(and, s)
+		}
+		return and, nil
+	case n.Any != nil:
+		or := sq.Or{}
+		for _, x := range n.Any {
+			s, err := cp.cond(x, event)
+			if err != nil {
+				return nil, err
+			}
+			or = append(or, s)
+		}
+		return or, nil
+	case n.Not != nil:
+		s, err := cp.cond(n.Not, event)
+		if err != nil {
+			return nil, err
+		}
+		return sq.Expr("NOT ?", s), nil
+	case n.Segment != "":
+		for _, name := range cp.stack {
+			if name == n.Segment {
+				return nil, fmt.Errorf("%s: segment %q reuses itself (%s -> %s)", n.Pos, n.Segment, strings.Join(cp.stack, " -> "), n.Segment)
+			}
+		}
+		ref := cp.c.Project.Segment(n.Segment)
+		if ref == nil || ref.Where == nil {
+			return nil, fmt.Errorf("%s: unknown segment %q", n.Pos, n.Segment)
+		}
+		cp.stack = append(cp.stack, n.Segment)
+		defer func() { cp.stack = cp.stack[:len(cp.stack)-1] }()
+		return cp.cond(ref.Where, event)
+	case n.Trait != "":
+		if event != "" {
+			return nil, fmt.Errorf("%s: trait condition inside an event's where", n.Pos)
+		}
+		t := cp.c.Project.Trait(n.Trait)
+		if t == nil {
+			return nil, fmt.Errorf("%s: unknown trait %q", n.Pos, n.Trait)
+		}
+		return cp.ops(n, "p."+d.Quote(n.Trait))
+	case n.Column != "":
+		if event == "" {
+			return nil, fmt.Errorf("%s: column condition outside an event's where", n.Pos)
+		}
+		return cp.ops(n, event+"."+d.Quote(n.Column))
+	case n.Event != nil:
+		return cp.event(n.Event)
+	}
+	return nil, fmt.Errorf("%s: a condition needs all, any, not, segment, trait, column or event", n.Pos)
+}
+
+// ops compiles the one operator of a trait or column condition on col.
+func (cp *compiler) ops(n *models.Condition, col string) (sq.Sqlizer, error) {
+	ops := n.Ops()
+	if len(ops) != 1 {
+		return nil, fmt.Errorf("%s: a condition takes exactly one operator, this one has %d", n.Pos, len(ops))
+	}
+	op := ops[0]
+	set := col + " IS NOT NULL AND "
+	ts := func(dur models.Duration) string { return plan.TimeArg(cp.c.Now.Add(-dur.D)) }
+	text := "CAST(" + col + " AS " + cp.c.Dialect.TypeName(dialects.Text) + ")"
+	switch op.Name {
+	case "eq", "neq", "gt", "gte", "lt", "lte":
+		sym := map[string]string{"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op.Name]
+		return sq.Expr("("+set+col+" "+sym+" ?)", op.Value), nil
+	case "in", "not_in":
+		list := op.Value.([]any)
+		if len(list) == 0 {
+			return nil, fmt.Errorf("%s: %s needs at least one value", n.Pos, op.Name)
+		}
+		kw := " IN "
+		if op.Name == "not_in" {
+			kw = " NOT IN "
+		}
+		return sq.Expr("("+set+col+kw+"("+strings.TrimSuffix(strings.Repeat("?, ", len(list)), ", ")+"))", list...), nil
+	case "contains", "starts_with":
+		v, ok := op.Value.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s takes text", n.Pos, op.Name)
+		}
+		pattern := likeEscape(v) + "%"
+		if op.Name == "contains" {
+			pattern = "%" + pattern
+		}
+		return sq.Expr("("+set+text+` LIKE ? ESCAPE '\')`, pattern), nil
+	case "is_null":
+		if op.Value.(bool) {
+			return sq.Expr(col + " IS NULL"), nil
+		}
+		return sq.Expr(col + " IS NOT NULL"), nil
+	case "between":
+		list := op.Value.([]any)
+		if len(list) != 2 {
+			return nil, fmt.Errorf("%s: between takes two values", n.Pos)
+		}
+		return sq.Expr("("+set+col+" BETWEEN ? AND ?)", list[0], list[1]), nil
+	case "before":
+		return sq.Expr("("+set+col+" < CAST(? AS TIMESTAMP))", ts(op.Value.(models.Duration))), nil
+	case "after":
+		return sq.Expr("("+set+col+" > CAST(? AS TIMESTAMP))", ts(op.Value.(models.Duration))), nil
+	case "within":
+		return sq.Expr("("+set+col+" >= CAST(? AS TIMESTAMP) AND "+col+" <= CAST(? AS TIMESTAMP))",
+			ts(op.Value.(models.Duration)), plan.TimeArg(cp.c.Now)), nil
+	}
+	return nil, fmt.Errorf("%s: unknown operator %q", n.Pos, op.Name)
+}
+
+// likeEscape escapes LIKE's wildcards and its escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// event compiles an event condition: the profiles whose matching rows of
+// the source (name, within, where) number within the count bounds. A bound
+// that zero satisfies is written as "not among the profiles whose count
+// breaks it", so profiles without any rows are included.
+func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
+	d := cp.c.Dialect
+	src := cp.c.Project.Source(e.Source)
+	if src == nil {
+		return nil, fmt.Errorf("%s: unknown source %q", e.Pos, e.Source)
+	}
+	filters := sq.And{}
+	if e.Name != "" {
+		if src.Event == "" {
+			return nil, fmt.Errorf("%s: source %q has no event column", e.Pos, src.Name)
+		}
+		filters = append(filters, sq.Expr("e."+d.Quote(src.Event)+" = ?", e.Name))
+	}
+	if e.Within.Set() {
+		if src.Timestamp == "" {
+			return nil, fmt.Errorf("%s: within needs a timestamp on source %q", e.Pos, src.Name)
+		}
+		col := "e." + d.Quote(src.Timestamp)
+		filters = append(filters, sq.Expr(col+" >= CAST(? AS TIMESTAMP) AND "+col+" <= CAST(? AS TIMESTAMP)",
+			plan.TimeArg(cp.c.Now.Add(-e.Within.D)), plan.TimeArg(cp.c.Now)))
+	}
+	for _, w := range e.Where {
+		s, err := cp.cond(w, "e")
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, s)
+	}
+	sub := "SELECT e.profile_id FROM " + cp.c.Input(profiles.RowsTable(src.Name)) + " e"
+	var args []any
+	if len(filters) > 0 {
+		w, a, err := filters.ToSql()
+		if err != nil {
+			return nil, err
+		}
+		sub += " WHERE " + w
+		args = a
+	}
+	bounds := countBounds(e.Count)
+	if len(bounds) == 0 {
+		return sq.Expr("p.profile_id IN ("+sub+")", args...), nil
+	}
+	zeroOK := true
+	var having []string
+	for _, b := range bounds {
+		zeroOK = zeroOK && b.holds(0)
+		having = append(having, "count(*) "+b.sym+" ?")
+		args = append(args, b.n)
+	}
+	cond := strings.Join(having, " AND ")
+	if zeroOK {
+		return sq.Expr("p.profile_id NOT IN ("+sub+" GROUP BY e.profile_id HAVING NOT ("+cond+"))", args...), nil
+	}
+	return sq.Expr("p.profile_id IN ("+sub+" GROUP BY e.profile_id HAVING "+cond+")", args...), nil
+}
+
+type bound struct {
+	sym string
+	n   int64
+}
+
+func (b bound) holds(v int64) bool {
+	switch b.sym {
+	case "=":
+		return v == b.n
+	case ">":
+		return v > b.n
+	case ">=":
+		return v >= b.n
+	case "<":
+		return v < b.n
+	}
+	return v <= b.n
+}
+
+func countBounds(c *models.CountBound) []bound {
+	if c == nil {
+		return nil
+	}
+	var out []bound
+	for _, x := range []struct {
+		sym string
+		v   *int
+	}{{"=", c.Eq}, {">", c.Gt}, {">=", c.Gte}, {"<", c.Lt}, {"<=", c.Lte}} {
+		if x.v != nil {
+			out = append(out, bound{x.sym, int64(*x.v)})
+		}
+	}
+	return out
+}
+
+// assignment is the holdout flag and the split arm of a member, as SQL over
+// the profiles row p: holdout when md5-bucket(segment:profile_id) of 100 is
+// below the holdout percentage; the arm from a second bucket over
+// split:segment:profile_id against the cumulative weights in order.
+// Holdout members get no arm.
+func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
+	holdout = "false"
+	if seg.Holdout > 0 {
+		holdout = fmt.Sprintf("(%s < %s)", d.Bucket(lit(seg.Name+":")+" || p.profile_id", 100), trimFloat(float64(seg.Holdout)))
+	}
+	arm = "CAST(NULL AS " + d.TypeName(dialects.Text) + ")"
+	total := 0
+	for _, s := range seg.Splits {
+		total += s.Weight
+	}
+	if len(seg.Splits) > 0 && total > 0 {
+		var b strings.Builder
+		b.WriteString("CASE WHEN " + holdout + " THEN NULL")
+		bucket := d.Bucket(lit("split:"+seg.Name+":")+" || p.profile_id", total)
+		cum := 0
+		for _, s := range seg.Splits {
+			cum += s.Weight
+			fmt.Fprintf(&b, " WHEN %s < %d THEN %s", bucket, cum, lit(s.Name))
+		}
+		b.WriteString(" END")
+		arm = b.String()
+	}
+	return holdout, arm
+}
+
+func trimFloat(f float64) string { return fmt.Sprintf("%g", f) }
+
+// lit is a SQL string literal of a validated name (segment and arm names):
+// part of the query's shape, shown readable in compile output.
+func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,314 @@
+package segments
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// PreviewOptions shape a preview.
+type PreviewOptions struct {
+	Sample  int      // sample members to show; 0 means DefaultSample
+	Traits  []string // traits shown per sample member; none means the condition's traits and a few useful ones
+	WithSQL bool     // also return the SQL of the count
+}
+
+// DefaultSample is the number of sample members of a preview.
+const DefaultSample = 10
+
+// PreviewResult is what a segment would hold now.
+type PreviewResult struct {
+	Segment  string   `json:"segment"`
+	Count    int64    `json:"count"`
+	Holdout  int64    `json:"holdout"`
+	Previous *int64   `json:"previous,omitempty"` // members at the last run, for a saved segment
+	Change   *int64   `json:"change,omitempty"`   // Count - Previous
+	Traits   []string `json:"traits"`
+	Sample   []Member `json:"sample"`
+	SQL      string   `json:"sql,omitempty"`
+}
+
+// Member is one sample member of a preview.
+type Member struct {
+	ProfileID string         `json:"profile_id"`
+	Holdout   bool           `json:"holdout"`
+	Arm       string         `json:"arm,omitempty"`
+	Traits    map[string]any `json:"traits"`
+}
+
+// Preview counts and samples a segment, saved or not, against the final
+// tables of the last run.
+func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *models.Segment, o PreviewOptions) (*PreviewResult, error) {
+	d := c.Dialect
+	if o.Sample <= 0 {
+		o.Sample = DefaultSample
+	}
+	members, err := memberQuery(c, seg)
+	if err != nil {
+		return nil, err
+	}
+	traits := o.Traits
+	if len(traits) == 0 {
+		traits = defaultTraits(c.Project, seg)
+	}
+	for _, t := range traits {
+		if c.Project.Trait(t) == nil {
+			return nil, fmt.Errorf("unknown trait %q", t)
+		}
+	}
+	out := &PreviewResult{Segment: seg.Name, Traits: traits, Sample: []Member{}}
+
+	countQ := sq.Select("count(*)", "coalesce(sum(CASE WHEN m.holdout THEN 1 ELSE 0 END), 0)").
+		FromSelect(members, "m").PlaceholderFormat(d.Placeholder())
+	sql, args, err := countQ.ToSql()
+	if err != nil {
+		return nil, err
+	}
+	header := plan.Comment(fmt.Sprintf("preview of segment %s (%s)", seg.Name, seg.Pos))
+	if o.WithSQL {
+		out.SQL = header + plan.Render(plan.Statement{SQL: sql, Args: args})
+	}
+	if err := plan.QueryRow(ctx, wh, sql, args, &out.Count, &out.Holdout); err != nil {
+		return nil, fmt.Errorf("preview %s: %w", seg.Name, err)
+	}
+
+	if seg.Name != "" && c.Project.Segment(seg.Name) != nil {
+		ok, err := tableExists(ctx, wh, c, MembershipsTable)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			var prev int64
+			q := dialects.Bind(d, "SELECT count(*) FROM "+c.Final(MembershipsTable)+" WHERE segment = ?")
+			if err := plan.QueryRow(ctx, wh, q, []any{seg.Name}, &prev); err != nil {
+				return nil, err
+			}
+			if prev > 0 {
+				change := out.Count - prev
+				out.Previous, out.Change = &prev, &change
+			}
+		}
+	}
+
+	cols := []string{"m.profile_id", "m.holdout", "m.arm"}
+	for _, t := range traits {
+		cols = append(cols, "p."+d.Quote(t))
+	}
+	sampleQ := sq.Select(cols...).FromSelect(members, "m").
+		Join(c.Input(profiles.Table) + " p ON p.profile_id = m.profile_id").
+		OrderBy("m.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
+	sql, args, err = sampleQ.ToSql()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := wh.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("preview %s sample: %w", seg.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := make([]any, 3+len(traits))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := Member{ProfileID: fmt.Sprint(vals[0]), Traits: map[string]any{}}
+		m.Holdout, _ = vals[1].(bool)
+		if vals[2] != nil {
+			m.Arm = fmt.Sprint(Value(vals[2]))
+		}
+		for i, t := range traits {
+			m.Traits[t] = Value(vals[3+i])
+		}
+		out.Sample = append(out.Sample, m)
+	}
+	return out, rows.Err()
+}
+
+// Value turns what a driver scanned into a plain JSON-friendly value.
+func Value(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case fmt.Stringer:
+		if _, ok := v.(time.Time); !ok {
+			return x.String()
+		}
+	}
+	return v
+}
+
+// defaultTraits are the traits a condition tests, then the first traits of
+// the project, up to five.
+func defaultTraits(p *models.Project, seg *models.Segment) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if n != "" && !seen[n] && p.Trait(n) != nil && len(out) < 5 {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	var walk func(n *models.Condition, depth int)
+	walk = func(n *models.Condition, depth int) {
+		if n == nil || depth > 20 {
+			return
+		}
+		add(n.Trait)
+		for _, x := range append(append([]*models.Condition{}, n.All...), n.Any...) {
+			walk(x, depth+1)
+		}
+		walk(n.Not, depth+1)
+		if s := p.Segment(n.Segment); s != nil {
+			walk(s.Where, depth+1)
+		}
+	}
+	walk(seg.Where, 0)
+	for _, t := range p.Traits {
+		add(t.Name)
+	}
+	return out
+}
+
+func (p *PreviewResult) String() string {
+	var b strings.Builder
+	name := p.Segment
+	if name == "" {
+		name = "(unsaved segment)"
+	}
+	fmt.Fprintf(&b, "%s: %d members", name, p.Count)
+	if p.Holdout > 0 {
+		fmt.Fprintf(&b, " (%d in the holdout)", p.Holdout)
+	}
+	if p.Previous != nil {
+		fmt.Fprintf(&b, ", %+d since the last run (%d)", *p.Change, *p.Previous)
+	}
+	b.WriteString("\n")
+	if len(p.Sample) > 0 {
+		b.WriteString("\nprofile_id")
+		for _, t := range p.Traits {
+			b.WriteString("\t" + t)
+		}
+		b.WriteString("\n")
+		for _, m := range p.Sample {
+			b.WriteString(m.ProfileID)
+			for _, t := range p.Traits {
+				b.WriteString("\t" + show(m.Traits[t]))
+			}
+			if m.Holdout {
+				b.WriteString("\t(holdout)")
+			} else if m.Arm != "" {
+				b.WriteString("\t(arm " + m.Arm + ")")
+			}
+			b.WriteString("\n")
+		}
+	}
+	if p.SQL != "" {
+		b.WriteString("\n" + p.SQL + "\n")
+	}
+	return b.String()
+}
+
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case time.Time:
+		return x.Format("2006-01-02 15:04:05")
+	case float64:
+		return fmt.Sprintf("%.4g", x)
+	}
+	return fmt.Sprint(v)
+}
+
+// OverlapResult is the size of each segment and of each intersection.
+type OverlapResult struct {
+	Segments []string      `json:"segments"`
+	Sizes    []OverlapSize `json:"sizes"` // every non-empty combination, singles first
+}
+
+// OverlapSize is the number of profiles in every one of Segments.
+type OverlapSize struct {
+	Segments []string `json:"segments"`
+	Count    int64    `json:"count"`
+}
+
+// MaxOverlap is the most segments Overlap compares at once.
+const MaxOverlap = 5
+
+// Overlap counts, for segments saved or not, the members of each and of
+// every intersection, in one scan of profiles. Holdout members count.
+func Overlap(ctx context.Context, wh dialects.Warehouse, c *plan.Context, segs []*models.Segment) (*OverlapResult, error) {
+	if len(segs) < 1 || len(segs) > MaxOverlap {
+		return nil, fmt.Errorf("overlap compares 1 to %d segments, got %d", MaxOverlap, len(segs))
+	}
+	d := c.Dialect
+	out := &OverlapResult{}
+	flags := sq.Select().From(c.Input(profiles.Table) + " p")
+	for i, seg := range segs {
+		w, err := Where(c, seg)
+		if err != nil {
+			return nil, fmt.Errorf("segment %s: %w", seg.Name, err)
+		}
+		flags = flags.Column(sq.Alias(sq.Expr("CASE WHEN ? THEN 1 ELSE 0 END", w), fmt.Sprintf("s%d", i)))
+		name := seg.Name
+		if name == "" {
+			name = fmt.Sprintf("#%d", i+1)
+		}
+		out.Segments = append(out.Segments, name)
+	}
+	var combos [][]int
+	for mask := 1; mask < 1<<len(segs); mask++ {
+		var set []int
+		for i := range segs {
+			if mask&(1<<i) != 0 {
+				set = append(set, i)
+			}
+		}
+		combos = append(combos, set)
+	}
+	sort.SliceStable(combos, func(a, b int) bool { return len(combos[a]) < len(combos[b]) })
+	q := sq.Select().FromSelect(flags, "f").PlaceholderFormat(d.Placeholder())
+	for _, set := range combos {
+		var terms []string
+		var names []string
+		for _, i := range set {
+			terms = append(terms, fmt.Sprintf("f.s%d = 1", i))
+			names = append(names, out.Segments[i])
+		}
+		q = q.Column("coalesce(sum(CASE WHEN " + strings.Join(terms, " AND ") + " THEN 1 ELSE 0 END), 0)")
+		out.Sizes = append(out.Sizes, OverlapSize{Segments: names})
+	}
+	sql, args, err := q.ToSql()
+	if err != nil {
+		return nil, err
+	}
+	dest := make([]any, len(out.Sizes))
+	for i := range out.Sizes {
+		dest[i] = &out.Sizes[i].Count
+	}
+	if err := plan.QueryRow(ctx, wh, sql, args, dest...); err != nil {
+		return nil, fmt.Errorf("overlap: %w", err)
+	}
+	return out, nil
+}
+
+func (o *OverlapResult) String() string {
+	var b strings.Builder
+	for _, s := range o.Sizes {
+		fmt.Fprintf(&b, "%-40s %d\n", strings.Join(s.Segments, " ∩ "), s.Count)
+	}
+	return b.String()
+}

@@ -1,0 +1,196 @@
+package segments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// The public tables segments stage.
+const (
+	MembershipsTable = "segment_memberships"
+	HistoryTable     = "segment_history"
+)
+
+// Steps is the segments part of a run: one step staging segment_memberships
+// and segment_history.
+func Steps(c *plan.Context) ([]plan.Step, error) {
+	s := &Step{c: c, segs: c.Project.SegmentOrder()}
+	// compile once now so that a bad definition fails at compile time
+	if _, err := s.statements(true, true); err != nil {
+		return nil, err
+	}
+	return []plan.Step{s}, nil
+}
+
+// Step computes every segment's members, keeps entered_at of members who
+// stay, assigns holdouts and arms, and appends this run's entries and exits
+// to the history. Which statements run depends on whether the previous
+// tables exist (not on a first run), so Run decides.
+type Step struct {
+	c    *plan.Context
+	segs []*models.Segment
+}
+
+func (s *Step) Name() string      { return "segments" }
+func (s *Step) Outputs() []string { return []string{MembershipsTable, HistoryTable} }
+
+func (s *Step) SQL() string {
+	sts, err := s.statements(true, true)
+	if err != nil {
+		return plan.Comment("error: " + err.Error())
+	}
+	return (&plan.SQLStep{Header: s.header(), Statements: sts}).SQL()
+}
+
+func (s *Step) header() string {
+	lines := []string{"segments: members of every segment, holdouts, splits and the history of entries and exits"}
+	for _, seg := range s.segs {
+		lines = append(lines, fmt.Sprintf("segment %s (%s)", seg.Name, seg.Pos))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
+	prevMembers, err := tableExists(ctx, wh, s.c, MembershipsTable)
+	if err != nil {
+		return plan.Stats{}, err
+	}
+	prevHistory, err := tableExists(ctx, wh, s.c, HistoryTable)
+	if err != nil {
+		return plan.Stats{}, err
+	}
+	sts, err := s.statements(prevMembers, prevHistory)
+	if err != nil {
+		return plan.Stats{}, err
+	}
+	stats := plan.Stats{Rows: map[string]int64{}}
+	for _, st := range sts {
+		if p != nil {
+			p(firstLine(st.SQL))
+		}
+		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return stats, fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+		}
+	}
+	for _, t := range s.Outputs() {
+		n, err := plan.CountRows(ctx, wh, s.c.Staged(t))
+		if err != nil {
+			return stats, err
+		}
+		stats.Rows[t] = n
+	}
+	return stats, nil
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "--") && strings.TrimSpace(l) != "" {
+			return l
+		}
+	}
+	return s
+}
+
+// tableExists says whether a final output table exists.
+func tableExists(ctx context.Context, wh dialects.Warehouse, c *plan.Context, table string) (bool, error) {
+	_, err := wh.Columns(ctx, c.Schema+"."+table)
+	if errors.Is(err, dialects.ErrNoTable) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// memberQuery is the SELECT of one segment's current members (segment,
+// profile_id, holdout, arm) from the profiles table.
+func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error) {
+	d := c.Dialect
+	where, err := Where(c, seg)
+	if err != nil {
+		return sq.SelectBuilder{}, fmt.Errorf("segment %s: %w", seg.Name, err)
+	}
+	holdout, arm := assignment(d, seg)
+	return sq.Select(
+		"CAST("+lit(seg.Name)+" AS "+d.TypeName(dialects.Text)+") AS segment",
+		"p.profile_id",
+		holdout+" AS holdout",
+		arm+" AS arm",
+	).From(c.Input(profiles.Table) + " p").Where(where), nil
+}
+
+func (s *Step) statements(prevMembers, prevHistory bool) ([]plan.Statement, error) {
+	c, d := s.c, s.c.Dialect
+	text, ts := d.TypeName(dialects.Text), d.TypeName(dialects.Timestamp)
+	var b strings.Builder
+	var args []any
+	var ctes []string
+	for _, seg := range s.segs {
+		q, err := memberQuery(c, seg)
+		if err != nil {
+			return nil, err
+		}
+		sql, a, err := q.ToSql()
+		if err != nil {
+			return nil, err
+		}
+		cte := d.Quote("segment_" + seg.Name)
+		ctes = append(ctes, cte)
+		if len(ctes) == 1 {
+			b.WriteString("WITH ")
+		} else {
+			b.WriteString(",\n")
+		}
+		b.WriteString(plan.Comment(fmt.Sprintf("segment %s (%s)", seg.Name, seg.Pos)))
+		b.WriteString(cte + " AS (\n  " + sql + "\n)")
+		args = append(args, a...)
+	}
+	now := "CAST(? AS " + ts + ")"
+	if len(ctes) == 0 {
+		b.WriteString(fmt.Sprintf("SELECT CAST(NULL AS %s) AS segment, CAST(NULL AS %s) AS profile_id, CAST(NULL AS %s) AS entered_at, false AS holdout, CAST(NULL AS %s) AS arm WHERE 1 = 0",
+			text, text, ts, text))
+	} else {
+		var union []string
+		for _, cte := range ctes {
+			union = append(union, "SELECT * FROM "+cte)
+		}
+		b.WriteString(",\n" + d.Quote("current") + " AS (\n  " + strings.Join(union, "\n  UNION ALL ") + "\n)\n")
+		if prevMembers {
+			b.WriteString("SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, " + now + ") AS entered_at, cur.holdout, cur.arm\nFROM " +
+				d.Quote("current") + " cur\nLEFT JOIN " + c.Final(MembershipsTable) + " prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id")
+		} else {
+			b.WriteString("SELECT cur.segment, cur.profile_id, " + now + " AS entered_at, cur.holdout, cur.arm\nFROM " + d.Quote("current") + " cur")
+		}
+		args = append(args, plan.TimeArg(c.Now))
+	}
+	members := plan.Statement{SQL: d.CreateTableAs(c.Staged(MembershipsTable), dialects.Bind(d, b.String()), false), Args: args}
+
+	var h []string
+	var hargs []any
+	if prevHistory {
+		h = append(h, "SELECT segment, profile_id, change, changed_at FROM "+c.Final(HistoryTable))
+	}
+	entered := "SELECT cur.segment, cur.profile_id, CAST('entered' AS " + text + ") AS change, " + now + " AS changed_at\nFROM " + c.Staged(MembershipsTable) + " cur"
+	if prevMembers {
+		entered += "\nWHERE NOT EXISTS (SELECT 1 FROM " + c.Final(MembershipsTable) + " prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)"
+	}
+	h = append(h, entered)
+	hargs = append(hargs, plan.TimeArg(c.Now))
+	if prevMembers {
+		h = append(h, "SELECT prev.segment, prev.profile_id, CAST('exited' AS "+text+") AS change, "+now+" AS changed_at\nFROM "+c.Final(MembershipsTable)+" prev"+
+			"\nWHERE NOT EXISTS (SELECT 1 FROM "+c.Staged(MembershipsTable)+" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)")
+		hargs = append(hargs, plan.TimeArg(c.Now))
+	}
+	history := plan.Statement{
+		SQL:  plan.Comment("history: the previous history, then this run's entries and exits") + d.CreateTableAs(c.Staged(HistoryTable), dialects.Bind(d, strings.Join(h, "\nUNION ALL\n")), false),
+		Args: hargs,
+	}
+	return []plan.Statement{members, history}, nil
+}
