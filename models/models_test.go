@@ -318,3 +318,23 @@ func TestReadOnlyQuery(t *testing.T) {
 	}
 	assert.Equal(t, []string{"orders", ""}, func() []string { s, c := SplitRef("orders"); return []string{s, c} }())
 }
+
+// FuzzParseSegment: any input gives a segment or an ErrorList, never a panic.
+func FuzzParseSegment(f *testing.F) {
+	f.Add([]byte("name: s\nwhere: {all: [{trait: a, in: [1, x]}, {event: {source: o, within: 7d}}]}\nsplits: {a: 1}\n"))
+	f.Add([]byte(`{"name": "x", "where": {"not": {"segment": "x"}}, "holdout": "10%"}`))
+	f.Add([]byte("a: &x [*x]\n<<: *x\n"))
+	f.Add([]byte("name: ${X:-y}\nwhere: !!map {trait: a, eq: ~}\n"))
+	p := &Project{Sources: []*Source{{Name: "o", Timestamp: "t"}}, Traits: []*Trait{{Name: "a", SQL: "1"}}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSegment(data)
+		if err != nil {
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("not an ErrorList: %v", err)
+			}
+			return
+		}
+		_ = ValidateSegment(p, s)
+	})
+}
