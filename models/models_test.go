@@ -338,3 +338,23 @@ func FuzzParseSegment(f *testing.F) {
 		_ = ValidateSegment(p, s)
 	})
 }
+
+// TestSegmentJSONRoundTrip: the API sends segments as JSON and reads them
+// back with ParseSegment.
+func TestSegmentJSONRoundTrip(t *testing.T) {
+	p := loadValid(t)
+	for _, s := range p.Segments {
+		b, err := json.Marshal(s)
+		require.NoError(t, err)
+		back, err := ParseSegment(b)
+		require.NoError(t, err, string(b))
+		again, err := json.Marshal(back)
+		require.NoError(t, err)
+		assert.Equal(t, string(b), string(again))
+		require.NoError(t, ValidateSegment(p, back))
+	}
+	b, _ := json.Marshal(p.Segment("lapsed_vip"))
+	assert.Contains(t, string(b), `"holdout":10,"splits":{"b":30,"a":70}`)
+	assert.Contains(t, string(b), `{"trait":"last_order_at","before":"90d"}`)
+	assert.Contains(t, string(b), `{"trait":"first_name","is_null":false}`)
+}

@@ -1,8 +1,10 @@
 package models
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -121,13 +123,44 @@ type StringList []string
 // Segment is a named audience.
 type Segment struct {
 	Pos         `yaml:"-"`
-	Name        string     `yaml:"name"`
-	Description string     `yaml:"description"`
-	Where       *Condition `yaml:"where"`
-	Holdout     Percent    `yaml:"holdout"`
-	Splits      []Split    `yaml:"splits"` // decoded from a map, order kept
+	Name        string     `yaml:"name" json:"name,omitempty"`
+	Description string     `yaml:"description" json:"description,omitempty"`
+	Where       *Condition `yaml:"where" json:"where,omitempty"`
+	Holdout     Percent    `yaml:"holdout" json:"holdout,omitempty"`
+	Splits      []Split    `yaml:"splits" json:"splits,omitempty"` // decoded from a map, order kept
 
 	pos positions // where each value stands, for segments from ParseSegment
+}
+
+// MarshalJSON writes the segment with the keys of its YAML form, splits as
+// an object in arm order, so ParseSegment reads it back.
+func (s Segment) MarshalJSON() ([]byte, error) {
+	type plain Segment // without this method
+	return json.Marshal(struct {
+		plain
+		Splits splitsJSON `json:"splits,omitempty"`
+	}{plain(s), splitsJSON(s.Splits)})
+}
+
+type splitsJSON []Split
+
+func (sp splitsJSON) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, x := range sp {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(x.Name)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(x.Weight))
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // Percent is "10%" in YAML, 10 in Go.
@@ -143,30 +176,30 @@ type Split struct {
 // All, Any, Not, Segment, Trait, Column or Event is set.
 type Condition struct {
 	Pos     `yaml:"-"`
-	All     []*Condition    `yaml:"all"`
-	Any     []*Condition    `yaml:"any"`
-	Not     *Condition      `yaml:"not"`
-	Segment string          `yaml:"segment"`
-	Trait   string          `yaml:"trait"`
-	Column  string          `yaml:"column"` // inside an event condition's where: a column of the source
-	Event   *EventCondition `yaml:"event"`
+	All     []*Condition    `yaml:"all" json:"all,omitempty"`
+	Any     []*Condition    `yaml:"any" json:"any,omitempty"`
+	Not     *Condition      `yaml:"not" json:"not,omitempty"`
+	Segment string          `yaml:"segment" json:"segment,omitempty"`
+	Trait   string          `yaml:"trait" json:"trait,omitempty"`
+	Column  string          `yaml:"column" json:"column,omitempty"` // inside an event condition's where: a column of the source
+	Event   *EventCondition `yaml:"event" json:"event,omitempty"`
 
 	// Operators, for Trait and Column conditions.
-	Eq         any      `yaml:"eq"`
-	Neq        any      `yaml:"neq"`
-	Gt         any      `yaml:"gt"`
-	Gte        any      `yaml:"gte"`
-	Lt         any      `yaml:"lt"`
-	Lte        any      `yaml:"lte"`
-	In         []any    `yaml:"in"`
-	NotIn      []any    `yaml:"not_in"`
-	Contains   any      `yaml:"contains"`
-	StartsWith any      `yaml:"starts_with"`
-	IsNull     *bool    `yaml:"is_null"`
-	Between    []any    `yaml:"between"`
-	Before     Duration `yaml:"before"` // more than this long ago
-	After      Duration `yaml:"after"`  // less than this long ago
-	Within     Duration `yaml:"within"` // within the last ...
+	Eq         any      `yaml:"eq" json:"eq,omitempty"`
+	Neq        any      `yaml:"neq" json:"neq,omitempty"`
+	Gt         any      `yaml:"gt" json:"gt,omitempty"`
+	Gte        any      `yaml:"gte" json:"gte,omitempty"`
+	Lt         any      `yaml:"lt" json:"lt,omitempty"`
+	Lte        any      `yaml:"lte" json:"lte,omitempty"`
+	In         []any    `yaml:"in" json:"in,omitempty"`
+	NotIn      []any    `yaml:"not_in" json:"not_in,omitempty"`
+	Contains   any      `yaml:"contains" json:"contains,omitempty"`
+	StartsWith any      `yaml:"starts_with" json:"starts_with,omitempty"`
+	IsNull     *bool    `yaml:"is_null" json:"is_null,omitempty"`
+	Between    []any    `yaml:"between" json:"between,omitempty"`
+	Before     Duration `yaml:"before" json:"before,omitzero"` // more than this long ago
+	After      Duration `yaml:"after" json:"after,omitzero"`   // less than this long ago
+	Within     Duration `yaml:"within" json:"within,omitzero"` // within the last ...
 }
 
 // Op is one operator of a trait or column condition with its operand.
@@ -207,20 +240,20 @@ func (c *Condition) Ops() []Op {
 // (or rows of any source with a timestamp).
 type EventCondition struct {
 	Pos    `yaml:"-"`
-	Source string       `yaml:"source"`
-	Name   string       `yaml:"name"`
-	Within Duration     `yaml:"within"`
-	Count  *CountBound  `yaml:"count"` // default: at least one
-	Where  []*Condition `yaml:"where"` // conditions on the source's columns
+	Source string       `yaml:"source" json:"source,omitempty"`
+	Name   string       `yaml:"name" json:"name,omitempty"`
+	Within Duration     `yaml:"within" json:"within,omitzero"`
+	Count  *CountBound  `yaml:"count" json:"count,omitempty"` // default: at least one
+	Where  []*Condition `yaml:"where" json:"where,omitempty"` // conditions on the source's columns
 }
 
 // CountBound bounds how many matching events a profile has.
 type CountBound struct {
-	Eq  *int `yaml:"eq"`
-	Gt  *int `yaml:"gt"`
-	Gte *int `yaml:"gte"`
-	Lt  *int `yaml:"lt"`
-	Lte *int `yaml:"lte"`
+	Eq  *int `yaml:"eq" json:"eq,omitempty"`
+	Gt  *int `yaml:"gt" json:"gt,omitempty"`
+	Gte *int `yaml:"gte" json:"gte,omitempty"`
+	Lt  *int `yaml:"lt" json:"lt,omitempty"`
+	Lte *int `yaml:"lte" json:"lte,omitempty"`
 }
 
 // Destination is a marketing tool Cohort sends audiences to.
