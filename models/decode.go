@@ -132,7 +132,8 @@ func (d *decoder) pairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
 	default:
 		return nil, false
 	}
-	var out []*ast.MappingValueNode
+	// merged pairs come first, so the mapping's own keys override them
+	var merged, out []*ast.MappingValueNode
 	for _, mv := range vals {
 		if _, ok := mv.Key.(*ast.MergeKeyNode); ok {
 			src := d.resolve(mv.Value)
@@ -150,13 +151,13 @@ func (d *decoder) pairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
 					d.errorf(mv.Value, "<< merges a mapping, got %s", kind(s))
 					continue
 				}
-				out = append(out, inner...)
+				merged = append(merged, inner...)
 			}
 			continue
 		}
 		out = append(out, mv)
 	}
-	return out, true
+	return append(merged, out...), true
 }
 
 // scalarText is the text of a scalar node, and whether it is text that
