@@ -31,7 +31,13 @@ func NormalizeExpr(d dialects.Dialect, rule *models.IdentifierRule, expr string)
 	case "phone":
 		return phoneExpr(d, rule, text)
 	}
-	return "NULLIF(trim(" + text + "), '')"
+	return "NULLIF(" + trimExpr(text) + ", '')"
+}
+
+// trimExpr trims spaces, calling trim only on values that start or end with
+// one: most identifiers are clean, and trim copies every value it touches.
+func trimExpr(text string) string {
+	return "CASE WHEN " + text + " LIKE ' %' OR " + text + " LIKE '% ' THEN trim(" + text + ") ELSE " + text + " END"
 }
 
 // phoneExpr normalizes to E.164: keep digits and a leading +, read 00 as +,

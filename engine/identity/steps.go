@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cohort-cdp/cohort/dialects"
+
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
@@ -124,7 +126,7 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 
 // sourceRel reads one source: its timestamp and every identifier column
 // normalized (v1, v2 ...), the exclude pattern it matched (x) and its key (k).
-func (s *Step) sourceRel(q *stmt, src *models.Source, salt string) string {
+func (s *Step) sourceRel(q *stmt, src *models.Source, salt string, only int) string {
 	d := s.c.Dialect
 	var outer, middle, inner []string
 	seen := "CAST(NULL AS " + d.TypeName("timestamp") + ")"
@@ -135,6 +137,9 @@ func (s *Step) sourceRel(q *stmt, src *models.Source, salt string) string {
 	middle = append(middle, "seen_at")
 	outer = append(outer, "seen_at")
 	for i, id := range src.Identifiers {
+		if only >= 0 && i != only {
+			continue
+		}
 		n := strconv.Itoa(i + 1)
 		rule := s.c.Project.Identity.Rule(id.Type)
 		inner = append(inner, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS v"+n)
@@ -163,7 +168,7 @@ func (s *Step) withSources(q *stmt, salt string, only func(src *models.Source) b
 			continue
 		}
 		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n"+
-			s.srcName(src)+" AS (\n  "+s.sourceRel(q, src, salt)+"\n)")
+			s.srcName(src)+" AS (\n  "+s.sourceRel(q, src, salt, -1)+"\n)")
 	}
 	q.w("WITH ", strings.Join(ctes, ",\n"), "\n")
 }
@@ -171,36 +176,32 @@ func (s *Step) withSources(q *stmt, salt string, only func(src *models.Source) b
 func (s *Step) srcName(src *models.Source) string { return s.c.Dialect.Quote("source_" + src.Name) }
 
 // nodesSQL: one row per distinct identifier with when it was first and last
-// seen. Each source is read once: its identifier columns are unpivoted by a
-// join with their numbers.
+// seen. Each identifier column is read on its own (a source CTE used twice
+// would be materialized).
 func (s *Step) nodesSQL(salt string) plan.Statement {
 	q := &stmt{}
-	q.w("-- nodes: every distinct identifier that entered the graph\n")
-	s.withSources(q, salt, nil)
+	q.w("-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it\n")
+	timed := false
 	var parts []string
 	for _, src := range s.srcs {
-		if len(src.Identifiers) == 1 {
-			parts = append(parts, fmt.Sprintf("  SELECT k1 AS key, %s AS identifier_type, v1 AS identifier_value, seen_at FROM %s WHERE k1 IS NOT NULL",
-				lit(src.Identifiers[0].Type), s.srcName(src)))
-			continue
-		}
-		var nums, keys, types, values []string
+		timed = timed || src.Timestamp != ""
 		for j, id := range src.Identifiers {
 			n := strconv.Itoa(j + 1)
-			nums = append(nums, "("+n+")")
-			keys = append(keys, "WHEN "+n+" THEN k"+n)
-			types = append(types, "WHEN "+n+" THEN "+lit(id.Type))
-			values = append(values, "WHEN "+n+" THEN v"+n)
+			parts = append(parts, fmt.Sprintf("  -- %s.%s as %s\n  SELECT k%s AS key, %s AS identifier_type, v%s AS identifier_value, seen_at\n  FROM (%s) %s\n  WHERE k%s IS NOT NULL",
+				src.Name, id.Column, id.Type, n, lit(id.Type), n, s.sourceRel(q, src, salt, j), d(s).Quote(src.Name), n))
 		}
-		parts = append(parts, fmt.Sprintf("  SELECT key, identifier_type, identifier_value, seen_at FROM (\n"+
-			"    SELECT CASE col.n %s END AS key, CASE col.n %s END AS identifier_type, CASE col.n %s END AS identifier_value, seen_at\n"+
-			"    FROM %s CROSS JOIN (VALUES %s) AS col(n)\n  ) unpivoted WHERE key IS NOT NULL",
-			strings.Join(keys, " "), strings.Join(types, " "), strings.Join(values, " "), s.srcName(src), strings.Join(nums, ", ")))
 	}
-	q.w("SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at\nFROM (\n",
+	seen := "min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at"
+	if !timed {
+		ts := d(s).TypeName("timestamp")
+		seen = "CAST(NULL AS " + ts + ") AS first_seen_at, CAST(NULL AS " + ts + ") AS last_seen_at"
+	}
+	q.w("SELECT key, identifier_type, identifier_value, ", seen, "\nFROM (\n",
 		strings.Join(parts, "\n  UNION ALL\n"), "\n) occurrences\nGROUP BY key, identifier_type, identifier_value")
 	return q.st(s.c.Dialect)
 }
+
+func d(s *Step) dialects.Dialect { return s.c.Dialect }
 
 // edgesSQL: every pair of identifiers found in one source row, once, as (a < b).
 func (s *Step) edgesSQL(salt string) plan.Statement {
