@@ -144,7 +144,7 @@ func (s *Step) statements(prevMembers, prevHistory bool) ([]plan.Statement, erro
 		cte := d.Quote("segment_" + seg.Name)
 		ctes = append(ctes, cte)
 		if len(ctes) == 1 {
-			b.WriteString("WITH ")
+			b.WriteString("WITH\n")
 		} else {
 			b.WriteString(",\n")
 		}

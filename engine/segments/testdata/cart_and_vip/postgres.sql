@@ -1,0 +1,119 @@
+-- profiles: one row per profile of identity_graph, one column per trait
+-- trait email_opt_in (models/project.yaml:27:5)
+-- trait lifetime_value (models/project.yaml:28:5)
+-- trait last_order_at (models/project.yaml:29:5)
+-- trait tier (models/project.yaml:30:5)
+-- source shop_customers (models/project.yaml:2:5): its rows with their profile_id
+CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."shop_customers" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+
+ANALYZE "cohort"."_rows_shop_customers__stage_golden";
+
+-- source orders (models/project.yaml:8:5): its rows with their profile_id
+CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
+SELECT src.*, g1.profile_id AS profile_id
+FROM "raw"."orders" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
+WHERE g1.profile_id IS NOT NULL;
+
+ANALYZE "cohort"."_rows_orders__stage_golden";
+
+-- source web_events (models/project.yaml:13:5): its rows with their profile_id
+CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."web_events" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+
+ANALYZE "cohort"."_rows_web_events__stage_golden";
+
+CREATE TABLE "cohort"."profiles__stage_golden" AS
+WITH "profile_ids" AS (
+  SELECT DISTINCT profile_id FROM "cohort"."identity_graph"
+),
+-- trait email_opt_in (models/project.yaml:27:5)
+"trait_email_opt_in" AS (
+  SELECT profile_id, value AS "email_opt_in" FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, (CAST(v.value AS TEXT) COLLATE "C")) AS rn
+    FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."opted_in" IS NOT NULL) v
+  ) ranked WHERE rn = 1
+),
+-- trait lifetime_value (models/project.yaml:28:5)
+"trait_lifetime_value" AS (
+  SELECT v.profile_id, CAST(sum(v.value) AS DOUBLE PRECISION) AS "lifetime_value"
+  FROM (SELECT r.profile_id, r."total" AS value, r."ordered_at" AS ts, 0 AS k FROM "cohort"."_rows_orders__stage_golden" r) v
+  GROUP BY v.profile_id
+),
+-- trait last_order_at (models/project.yaml:29:5)
+"trait_last_order_at" AS (
+  SELECT v.profile_id, max(v.value) AS "last_order_at"
+  FROM (SELECT r.profile_id, r."ordered_at" AS value, r."ordered_at" AS ts, 0 AS k FROM "cohort"."_rows_orders__stage_golden" r) v
+  GROUP BY v.profile_id
+),
+"traits" AS (
+  SELECT ids.profile_id,
+    "trait_email_opt_in"."email_opt_in" AS "email_opt_in",
+    "trait_lifetime_value"."lifetime_value" AS "lifetime_value",
+    "trait_last_order_at"."last_order_at" AS "last_order_at"
+  FROM "profile_ids" ids
+  LEFT JOIN "trait_email_opt_in" ON "trait_email_opt_in".profile_id = ids.profile_id
+  LEFT JOIN "trait_lifetime_value" ON "trait_lifetime_value".profile_id = ids.profile_id
+  LEFT JOIN "trait_last_order_at" ON "trait_last_order_at".profile_id = ids.profile_id
+),
+-- trait tier (models/project.yaml:30:5): sql over other traits
+"trait_tier" AS (
+  SELECT prev.*, CAST((CASE WHEN lifetime_value >= 500 THEN 'vip' ELSE 'regular' END) AS TEXT) AS "tier"
+  FROM "traits" prev
+)
+SELECT profile_id, "email_opt_in", "lifetime_value", "last_order_at", "tier", CAST($1 AS TIMESTAMP) AS updated_at
+FROM "trait_tier"
+-- parameters: $1 = '2025-06-15 12:00:00';
+
+ANALYZE "cohort"."profiles__stage_golden";
+
+-- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- segment cart_abandoners (models/project.yaml:34:5)
+-- segment vip (models/project.yaml:41:5)
+-- segment lapsed_vip (models/project.yaml:46:5)
+CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
+WITH
+-- segment cart_abandoners (models/project.yaml:34:5)
+"segment_cart_abandoners" AS (
+  SELECT CAST('cart_abandoners' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+),
+-- segment vip (models/project.yaml:41:5)
+"segment_vip" AS (
+  SELECT CAST('vip' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE ((p."lifetime_value" IS NOT NULL AND p."lifetime_value" >= $7) OR (p."tier" IS NOT NULL AND p."tier" = $8))
+),
+-- segment lapsed_vip (models/project.yaml:46:5)
+"segment_lapsed_vip" AS (
+  SELECT CAST('lapsed_vip' AS TEXT) AS segment, p.profile_id, ((CAST(CAST(('x' || substr(md5('lapsed_vip:' || p.profile_id), 1, 8)) AS bit(32)) AS BIGINT) % 100) < 10) AS holdout, CASE WHEN ((CAST(CAST(('x' || substr(md5('lapsed_vip:' || p.profile_id), 1, 8)) AS bit(32)) AS BIGINT) % 100) < 10) THEN NULL WHEN (CAST(CAST(('x' || substr(md5('split:lapsed_vip:' || p.profile_id), 1, 8)) AS bit(32)) AS BIGINT) % 100) < 50 THEN 'a' WHEN (CAST(CAST(('x' || substr(md5('split:lapsed_vip:' || p.profile_id), 1, 8)) AS bit(32)) AS BIGINT) % 100) < 100 THEN 'b' END AS arm FROM "cohort"."profiles__stage_golden" p WHERE (((p."lifetime_value" IS NOT NULL AND p."lifetime_value" >= $9) OR (p."tier" IS NOT NULL AND p."tier" = $10)) AND (p."last_order_at" IS NOT NULL AND p."last_order_at" < CAST($11 AS TIMESTAMP)))
+),
+"current" AS (
+  SELECT * FROM "segment_cart_abandoners"
+  UNION ALL SELECT * FROM "segment_vip"
+  UNION ALL SELECT * FROM "segment_lapsed_vip"
+)
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST($12 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+FROM "current" cur
+LEFT JOIN "cohort"."segment_memberships" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
+-- parameters: $1 = 'add_to_cart', $2 = '2025-06-08 12:00:00', $3 = '2025-06-15 12:00:00', $4 = '2025-06-08 12:00:00', $5 = '2025-06-15 12:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2025-03-17 11:00:00', $12 = '2025-06-15 12:00:00';
+
+-- history: the previous history, then this run's entries and exits
+CREATE TABLE "cohort"."segment_history__stage_golden" AS
+SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history"
+UNION ALL
+SELECT cur.segment, cur.profile_id, CAST('entered' AS TEXT) AS change, CAST($1 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships__stage_golden" cur
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
+UNION ALL
+SELECT prev.segment, prev.profile_id, CAST('exited' AS TEXT) AS change, CAST($2 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships" prev
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_golden" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+-- parameters: $1 = '2025-06-15 12:00:00', $2 = '2025-06-15 12:00:00';
+
