@@ -1,0 +1,332 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// explainRowLimit caps the source rows Explain reads for the two profiles.
+const explainRowLimit = 200000
+
+// Explanation says why two identifiers are, or are not, one profile.
+type Explanation struct {
+	A           Ident  `json:"a"`
+	B           Ident  `json:"b"`
+	ProfileA    string `json:"profile_a,omitempty"`
+	ProfileB    string `json:"profile_b,omitempty"`
+	SameProfile bool   `json:"same_profile"`
+	// Path is the chain of links from A to B; when they are apart, the
+	// chain the rules broke, with the blocked hops marked.
+	Path []Hop `json:"path"`
+	// Reasons say why they are apart (rules and the rejection details).
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Hop is one link: two identifiers in one source row.
+type Hop struct {
+	From    Ident  `json:"from"`
+	To      Ident  `json:"to"`
+	Source  string `json:"source"`
+	Row     string `json:"row"`               // the row's primary key, or its identifier columns
+	Blocked string `json:"blocked,omitempty"` // the rule that kept this link out
+}
+
+func (e *Explanation) String() string {
+	var b strings.Builder
+	if e.SameProfile {
+		fmt.Fprintf(&b, "%s and %s are one profile (%s), joined by %d link(s):\n", e.A, e.B, e.ProfileA, len(e.Path))
+	} else {
+		fmt.Fprintf(&b, "%s (%s) and %s (%s) are apart.\n", e.A, orNone(e.ProfileA), e.B, orNone(e.ProfileB))
+		for _, r := range e.Reasons {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+		if len(e.Path) > 0 {
+			b.WriteString("The chain of links that would join them:\n")
+		}
+	}
+	for _, h := range e.Path {
+		fmt.Fprintf(&b, "  %s — %s   (%s, %s)", h.From, h.To, h.Source, h.Row)
+		if h.Blocked != "" {
+			fmt.Fprintf(&b, "   BLOCKED: %s", h.Blocked)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func orNone(p string) string {
+	if p == "" {
+		return "in no profile"
+	}
+	return "profile " + p
+}
+
+// Explain finds the chain of source rows that joins two identifiers, or
+// what kept them apart. It reads the rows of the sources that hold an
+// identifier of either profile (or either identifier).
+func Explain(ctx context.Context, wh dialects.Warehouse, c *plan.Context, a, b Ident) (*Explanation, error) {
+	if err := requireGraph(ctx, wh, c); err != nil {
+		return nil, err
+	}
+	var err error
+	for _, id := range []*Ident{&a, &b} {
+		if id.Value, err = normalize(ctx, wh, c, id.Type, id.Value); err != nil {
+			return nil, err
+		}
+	}
+	e := &Explanation{A: a, B: b, Path: []Hop{}}
+	if e.ProfileA, err = profileOf(ctx, wh, c, a); err != nil {
+		return nil, err
+	}
+	if e.ProfileB, err = profileOf(ctx, wh, c, b); err != nil {
+		return nil, err
+	}
+	e.SameProfile = e.ProfileA != "" && e.ProfileA == e.ProfileB
+
+	// the local graph: rows touching either profile or either identifier
+	g := &localGraph{adj: map[Ident][]Hop{}}
+	for _, src := range c.Project.Sources {
+		if len(src.Identifiers) < 2 {
+			continue
+		}
+		if err := g.load(ctx, wh, c, src, []string{e.ProfileA, e.ProfileB}, []Ident{a, b}); err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+	}
+	// what blocks identifiers and links
+	members, err := membersOf(ctx, wh, c, e.ProfileA, e.ProfileB)
+	if err != nil {
+		return nil, err
+	}
+	blockedID := map[Ident]string{}
+	for id := range g.adj {
+		if id == a || id == b || !members[id] {
+			rule, detail, err := rejection(ctx, wh, c, id)
+			if err != nil {
+				return nil, err
+			}
+			if rule != "" {
+				blockedID[id] = rule + ": " + id.String() + " " + detail
+			}
+		}
+	}
+	cuts, err := cutLinks(ctx, wh, c)
+	if err != nil {
+		return nil, err
+	}
+	blockOf := func(h Hop) string {
+		if r, ok := blockedID[h.From]; ok {
+			return r
+		}
+		if r, ok := blockedID[h.To]; ok {
+			return r
+		}
+		if d, ok := cuts[[2]Ident{h.From, h.To}]; ok {
+			return "limit: " + d
+		}
+		if d, ok := cuts[[2]Ident{h.To, h.From}]; ok {
+			return "limit: " + d
+		}
+		return ""
+	}
+	if path := g.path(a, b, func(h Hop) bool { return blockOf(h) == "" }); path != nil && e.SameProfile {
+		e.Path = path
+		return e, nil
+	}
+	for _, id := range []Ident{a, b} {
+		if r, ok := blockedID[id]; ok {
+			e.Reasons = append(e.Reasons, "rejected by "+r)
+		}
+	}
+	if path := g.path(a, b, func(Hop) bool { return true }); path != nil {
+		for i := range path {
+			path[i].Blocked = blockOf(path[i])
+			if path[i].Blocked != "" {
+				e.Reasons = append(e.Reasons, path[i].Blocked)
+			}
+		}
+		e.Path = path
+	}
+	if len(e.Reasons) == 0 {
+		e.Reasons = append(e.Reasons, "no source row links them, directly or through the identifiers of their profiles")
+	}
+	e.Reasons = dedupe(e.Reasons)
+	return e, nil
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// localGraph is the links among the identifiers of a few source rows.
+type localGraph struct {
+	adj map[Ident][]Hop
+}
+
+// membersOf is the set of identifiers of two profiles.
+func membersOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pa, pb string) (map[Ident]bool, error) {
+	rows, err := wh.Query(ctx, dialects.Bind(wh.Dialect(), "SELECT identifier_type, identifier_value FROM "+c.Final(GraphTable)+" WHERE profile_id IN (?, ?)"), pa, pb)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[Ident]bool{}
+	for rows.Next() {
+		var id Ident
+		if err := rows.Scan(&id.Type, &id.Value); err != nil {
+			return nil, err
+		}
+		m[id] = true
+	}
+	return m, rows.Err()
+}
+
+// load reads a source's rows that hold an identifier of the given profiles
+// or one of the given identifiers, and adds their links.
+func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Context, src *models.Source, profiles []string, ids []Ident) error {
+	d := wh.Dialect()
+	q := &stmt{}
+	text := d.TypeName(dialects.Text)
+	var cols, conds []string
+	key := "CAST(NULL AS " + text + ")"
+	if src.PrimaryKey != "" {
+		key = "CAST(src." + d.Quote(src.PrimaryKey) + " AS " + text + ")"
+	}
+	cols = append(cols, key)
+	for _, id := range src.Identifiers {
+		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
+		cols = append(cols, norm)
+		conds = append(conds, norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE identifier_type = "+lit(id.Type)+
+			" AND profile_id IN ("+q.arg(profiles[0])+", "+q.arg(profiles[1])+"))")
+		for _, x := range ids {
+			if x.Type == id.Type {
+				conds = append(conds, norm+" = "+q.arg(x.Value))
+			}
+		}
+	}
+	q.w("SELECT ", strings.Join(cols, ", "), " FROM ", plan.Relation(d, src), " src\nWHERE ", strings.Join(conds, "\n   OR "),
+		fmt.Sprintf("\nLIMIT %d", explainRowLimit))
+	st := q.st(d)
+	rows, err := wh.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]*string, len(cols))
+	dest := make([]any, len(cols))
+	for i := range dest {
+		dest[i] = &vals[i]
+	}
+	for rows.Next() {
+		for i := range vals {
+			vals[i] = nil
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		var row string
+		if vals[0] != nil {
+			row = src.PrimaryKey + "=" + *vals[0]
+		} else {
+			var parts []string
+			for i, id := range src.Identifiers {
+				if vals[i+1] != nil {
+					parts = append(parts, id.Column+"="+*vals[i+1])
+				}
+			}
+			row = "row with " + strings.Join(parts, ", ")
+		}
+		for i := range src.Identifiers {
+			for j := i + 1; j < len(src.Identifiers); j++ {
+				if vals[i+1] == nil || vals[j+1] == nil {
+					continue
+				}
+				x, y := Ident{src.Identifiers[i].Type, *vals[i+1]}, Ident{src.Identifiers[j].Type, *vals[j+1]}
+				if x == y {
+					continue
+				}
+				g.adj[x] = append(g.adj[x], Hop{From: x, To: y, Source: src.Name, Row: row})
+				g.adj[y] = append(g.adj[y], Hop{From: y, To: x, Source: src.Name, Row: row})
+			}
+		}
+	}
+	return rows.Err()
+}
+
+// path is a shortest chain of usable hops from a to b (breadth first,
+// neighbours in a fixed order), or nil.
+func (g *localGraph) path(a, b Ident, usable func(Hop) bool) []Hop {
+	for _, hops := range g.adj {
+		sort.Slice(hops, func(i, j int) bool {
+			if hops[i].To != hops[j].To {
+				return hops[i].To.String() < hops[j].To.String()
+			}
+			if hops[i].Source != hops[j].Source {
+				return hops[i].Source < hops[j].Source
+			}
+			return hops[i].Row < hops[j].Row
+		})
+	}
+	prev := map[Ident]Hop{}
+	seen := map[Ident]bool{a: true}
+	queue := []Ident{a}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if n == b {
+			var path []Hop
+			for n != a {
+				h := prev[n]
+				path = append([]Hop{h}, path...)
+				n = h.From
+			}
+			return path
+		}
+		for _, h := range g.adj[n] {
+			if !seen[h.To] && usable(h) {
+				seen[h.To] = true
+				prev[h.To] = h
+				queue = append(queue, h.To)
+			}
+		}
+	}
+	return nil
+}
+
+// cutLinks reads the links limits cut, keyed by both ends.
+func cutLinks(ctx context.Context, wh dialects.Warehouse, c *plan.Context) (map[[2]Ident]string, error) {
+	out := map[[2]Ident]string{}
+	ok, err := exists(ctx, wh, c.Schema, CutLinksTable)
+	if err != nil || !ok {
+		return out, err
+	}
+	rows, err := wh.Query(ctx, "SELECT a_type, a_value, b_type, b_value, detail FROM "+c.Final(CutLinksTable))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x, y Ident
+		var detail string
+		if err := rows.Scan(&x.Type, &x.Value, &y.Type, &y.Value, &detail); err != nil {
+			return nil, err
+		}
+		out[[2]Ident{x, y}] = detail
+	}
+	return out, errors.Join(rows.Err())
+}

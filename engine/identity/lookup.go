@@ -1,0 +1,230 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// ErrNotFound says an identifier is in no profile.
+var ErrNotFound = errors.New("identifier is in no profile")
+
+// Ident is an identifier as people write it: type:value.
+type Ident struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+func (i Ident) String() string { return i.Type + ":" + i.Value }
+
+// ParseIdent reads "email:a@x.nl", split at the first colon.
+func ParseIdent(s string) (Ident, error) {
+	typ, value, ok := strings.Cut(s, ":")
+	typ = strings.TrimSpace(typ)
+	if !ok || typ == "" || value == "" {
+		return Ident{}, fmt.Errorf("%q: write an identifier as TYPE:VALUE, e.g. email:a@x.nl", s)
+	}
+	return Ident{Type: typ, Value: value}, nil
+}
+
+// Profile is one profile's identifiers.
+type Profile struct {
+	ID          string              `json:"profile_id"`
+	Identifiers []ProfileIdentifier `json:"identifiers"`
+}
+
+// ProfileIdentifier is an identifier of a profile and the sources holding it.
+type ProfileIdentifier struct {
+	Type      string     `json:"type"`
+	Value     string     `json:"value"`
+	FirstSeen *time.Time `json:"first_seen_at,omitempty"`
+	LastSeen  *time.Time `json:"last_seen_at,omitempty"`
+	Sources   []string   `json:"sources"`
+}
+
+func (p *Profile) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "profile %s: %d identifiers\n", p.ID, len(p.Identifiers))
+	for _, id := range p.Identifiers {
+		fmt.Fprintf(&b, "  %-40s from %s", id.Type+":"+id.Value, strings.Join(id.Sources, ", "))
+		if id.FirstSeen != nil {
+			fmt.Fprintf(&b, "; seen %s .. %s", id.FirstSeen.Format("2006-01-02 15:04"), id.LastSeen.Format("2006-01-02 15:04"))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// normalize applies an identifier type's rule to a value, in the warehouse.
+func normalize(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, value string) (string, error) {
+	d := wh.Dialect()
+	var v sql.NullString
+	expr := NormalizeExpr(d, c.Project.Identity.Rule(typ), "raw")
+	q := "SELECT " + expr + " FROM (SELECT CAST(? AS " + d.TypeName(dialects.Text) + ") AS raw) input"
+	if err := plan.QueryRow(ctx, wh, dialects.Bind(d, q), []any{value}, &v); err != nil {
+		return "", err
+	}
+	if !v.Valid {
+		return "", fmt.Errorf("%s:%s is not an identifier once normalized (empty): %w", typ, value, ErrNotFound)
+	}
+	return v.String, nil
+}
+
+// rejection returns the rule and detail that kept an identifier out, if any.
+func rejection(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id Ident) (rule, detail string, err error) {
+	ok, err := exists(ctx, wh, c.Schema, RejectionsTable)
+	if err != nil || !ok {
+		return "", "", err
+	}
+	q := dialects.Bind(wh.Dialect(), "SELECT rule, detail FROM "+c.Final(RejectionsTable)+
+		" WHERE identifier_type = ? AND identifier_value = ? AND rule <> '"+RuleLimit+"' ORDER BY rule LIMIT 1")
+	rows, err := wh.Query(ctx, q, id.Type, id.Value)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		err = rows.Scan(&rule, &detail)
+	}
+	return rule, detail, errors.Join(err, rows.Err())
+}
+
+// profileOf finds an identifier's profile id in the final identity_graph ("" when none).
+func profileOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id Ident) (string, error) {
+	q := dialects.Bind(wh.Dialect(), "SELECT profile_id FROM "+c.Final(GraphTable)+" WHERE identifier_type = ? AND identifier_value = ?")
+	rows, err := wh.Query(ctx, q, id.Type, id.Value)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var p string
+	if rows.Next() {
+		if err := rows.Scan(&p); err != nil {
+			return "", err
+		}
+	}
+	return p, rows.Err()
+}
+
+func requireGraph(ctx context.Context, wh dialects.Warehouse, c *plan.Context) error {
+	ok, err := exists(ctx, wh, c.Schema, GraphTable)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s.%s does not exist: run `cohort run` first", c.Schema, GraphTable)
+	}
+	return nil
+}
+
+// Lookup finds the profile of an identifier (normalized by its type's rule)
+// with every identifier of it and the sources each came from.
+func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, value string) (*Profile, error) {
+	if err := requireGraph(ctx, wh, c); err != nil {
+		return nil, err
+	}
+	v, err := normalize(ctx, wh, c, typ, value)
+	if err != nil {
+		return nil, err
+	}
+	id := Ident{typ, v}
+	pid, err := profileOf(ctx, wh, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if pid == "" {
+		rule, detail, err := rejection(ctx, wh, c, id)
+		if err != nil {
+			return nil, err
+		}
+		if rule != "" {
+			return nil, fmt.Errorf("%s was rejected by rule %s (%s): %w", id, rule, detail, ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s: no source holds it: %w", id, ErrNotFound)
+	}
+	d := wh.Dialect()
+	rows, err := wh.Query(ctx, dialects.Bind(d, "SELECT identifier_type, identifier_value, first_seen_at, last_seen_at FROM "+c.Final(GraphTable)+" WHERE profile_id = ?"), pid)
+	if err != nil {
+		return nil, err
+	}
+	p := &Profile{ID: pid}
+	for rows.Next() {
+		var pi ProfileIdentifier
+		var first, last sql.NullTime
+		if err := rows.Scan(&pi.Type, &pi.Value, &first, &last); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if first.Valid {
+			pi.FirstSeen, pi.LastSeen = &first.Time, &last.Time
+		}
+		p.Identifiers = append(p.Identifiers, pi)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	sort.Slice(p.Identifiers, func(i, j int) bool {
+		a, b := p.Identifiers[i], p.Identifiers[j]
+		if ra, rb := rank(c.Project, a.Type), rank(c.Project, b.Type); ra != rb {
+			return ra < rb
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Value < b.Value
+	})
+	// which sources hold each identifier
+	where := map[string][]string{}
+	for _, src := range c.Project.Sources {
+		found, err := sourceHolds(ctx, wh, c, src, pid)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		for _, k := range found {
+			where[k] = append(where[k], src.Name)
+		}
+	}
+	for i := range p.Identifiers {
+		p.Identifiers[i].Sources = where[p.Identifiers[i].Type+":"+p.Identifiers[i].Value]
+		if p.Identifiers[i].Sources == nil {
+			p.Identifiers[i].Sources = []string{}
+		}
+	}
+	return p, nil
+}
+
+// sourceHolds lists the identifiers (type:value) of a profile found in a source.
+func sourceHolds(ctx context.Context, wh dialects.Warehouse, c *plan.Context, src *models.Source, pid string) ([]string, error) {
+	d := wh.Dialect()
+	q := &stmt{}
+	var parts []string
+	for _, id := range src.Identifiers {
+		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
+		parts = append(parts, "SELECT DISTINCT "+lit(id.Type)+" AS identifier_type, "+norm+" AS identifier_value FROM "+plan.Relation(d, src)+" src\n"+
+			"WHERE "+norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE profile_id = "+q.arg(pid)+" AND identifier_type = "+lit(id.Type)+")")
+	}
+	q.w(strings.Join(parts, "\nUNION ALL\n"))
+	st := q.st(d)
+	rows, err := wh.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t, v string
+		if err := rows.Scan(&t, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, t+":"+v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,115 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+)
+
+func TestLookupExplainAccuracy(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		p := shopProject()
+		c := testContext(p, w.WH.Dialect(), testNow)
+		_, err := Lookup(ctx, w.WH, c, "email", "z@x.nl")
+		require.ErrorContains(t, err, "run `cohort run` first")
+		acc, err := Accuracy(ctx, w.WH, c)
+		require.NoError(t, err)
+		require.Nil(t, acc, "no demo_truth: no report")
+
+		loadShop(t, w.WH, false)
+		runIdentity(t, w.WH, p, testNow, nil)
+
+		t.Run("lookup", func(t *testing.T) {
+			prof, err := Lookup(ctx, w.WH, c, "email", " Z@X.nl")
+			require.NoError(t, err)
+			require.Equal(t, pid("email", "z@x.nl"), prof.ID)
+			var got []string
+			for _, id := range prof.Identifiers {
+				got = append(got, id.Type+":"+id.Value+" "+strings.Join(id.Sources, ","))
+			}
+			require.Equal(t, []string{"email:b@x.nl newsletter", "email:z@x.nl newsletter", "anonymous_id:a5 newsletter"}, got)
+			require.Equal(t, "2026-01-01 08:00:00", prof.Identifiers[1].FirstSeen.Format("2006-01-02 15:04:05"))
+
+			prof, err = Lookup(ctx, w.WH, c, "customer_id", "c1")
+			require.NoError(t, err)
+			got = nil
+			for _, id := range prof.Identifiers {
+				got = append(got, id.Type+":"+id.Value+" "+strings.Join(id.Sources, ","))
+			}
+			require.Equal(t, []string{"customer_id:c1 shop,web", "phone:+31612345678 shop", "anonymous_id:a1 web"}, got)
+			require.Contains(t, prof.String(), "customer_id:c1")
+
+			_, err = Lookup(ctx, w.WH, c, "anonymous_id", "tablet")
+			require.True(t, errors.Is(err, ErrNotFound))
+			require.ErrorContains(t, err, "max_links (linked to 3 distinct identifiers (max_links 2))")
+			_, err = Lookup(ctx, w.WH, c, "email", "nobody@x.nl")
+			require.True(t, errors.Is(err, ErrNotFound))
+			_, err = Lookup(ctx, w.WH, c, "email", "TEST@shop.nl")
+			require.ErrorContains(t, err, "rule exclude (matches ^test@)")
+		})
+
+		t.Run("explain one profile", func(t *testing.T) {
+			a, _ := ParseIdent("phone:06 1234 5678")
+			b, _ := ParseIdent("anonymous_id:a1")
+			e, err := Explain(ctx, w.WH, c, a, b)
+			require.NoError(t, err)
+			require.True(t, e.SameProfile)
+			require.Equal(t, []Hop{
+				{From: Ident{"phone", "+31612345678"}, To: Ident{"customer_id", "c1"}, Source: "shop", Row: "customer_id=c1"},
+				{From: Ident{"customer_id", "c1"}, To: Ident{"anonymous_id", "a1"}, Source: "web", Row: "row with anonymous_id=a1, user_id=c1"},
+			}, e.Path)
+			require.Contains(t, e.String(), "are one profile")
+		})
+		t.Run("explain a limit", func(t *testing.T) {
+			e, err := Explain(ctx, w.WH, c, Ident{"customer_id", "c6"}, Ident{"customer_id", "c5"})
+			require.NoError(t, err)
+			require.False(t, e.SameProfile)
+			require.Len(t, e.Path, 2)
+			require.Equal(t, Ident{"email", "shared@x.nl"}, e.Path[0].To)
+			require.Contains(t, e.Path[0].Blocked, "limit: link customer_id:c6 — email:shared@x.nl cut")
+			require.Empty(t, e.Path[1].Blocked)
+			require.Contains(t, e.String(), "BLOCKED")
+		})
+		t.Run("explain a junk hub", func(t *testing.T) {
+			e, err := Explain(ctx, w.WH, c, Ident{"customer_id", "c2"}, Ident{"customer_id", "c3"})
+			require.NoError(t, err)
+			require.False(t, e.SameProfile)
+			require.Len(t, e.Path, 2)
+			require.Equal(t, Ident{"anonymous_id", "tablet"}, e.Path[0].To)
+			require.Equal(t, []string{"max_links: anonymous_id:tablet linked to 3 distinct identifiers (max_links 2)"}, e.Reasons)
+		})
+		t.Run("explain strangers", func(t *testing.T) {
+			e, err := Explain(ctx, w.WH, c, Ident{"customer_id", "c7"}, Ident{"customer_id", "c8"})
+			require.NoError(t, err)
+			require.False(t, e.SameProfile)
+			require.Empty(t, e.Path)
+			require.Contains(t, e.Reasons[0], "no source row links them")
+		})
+
+		t.Run("accuracy", func(t *testing.T) {
+			table(t, w.WH, "demo_truth.identifiers", []string{"person_id", "identifier_type", "identifier_value"}, [][]any{
+				{"1", "customer_id", "c1"}, {"1", "phone", "+31612345678"}, {"1", "anonymous_id", "a1"},
+				{"2", "customer_id", "c5"}, {"2", "email", "shared@x.nl"}, {"2", "customer_id", "c6"},
+			})
+			acc, err := Accuracy(ctx, w.WH, c)
+			require.NoError(t, err)
+			require.Equal(t, &AccuracyReport{TruthIdentifiers: 6, InGraph: 6, PairsPredicted: 4, PairsTrue: 6, PairsCorrect: 4, Precision: 1, Recall: 4.0 / 6}, acc)
+		})
+	})
+}
+
+func TestParseIdent(t *testing.T) {
+	id, err := ParseIdent("email:a:b@x.nl")
+	require.NoError(t, err)
+	require.Equal(t, Ident{"email", "a:b@x.nl"}, id)
+	for _, bad := range []string{"email", ":x", "email:"} {
+		_, err := ParseIdent(bad)
+		require.Error(t, err, bad)
+	}
+}
