@@ -110,7 +110,7 @@ func Generate(ctx context.Context, wh dialects.Warehouse, o Options) (Summary, e
 			return Summary{}, fmt.Errorf("demo: generate %s: %w", t.qualified(), err)
 		}
 	}
-	if err := gen.Exec(ctx, gen.Dialect().DropTable(gen.Dialect().Quote(ordersWork.Schema, ordersWork.Name))); err != nil {
+	if err := dropWork(ctx, gen, tables); err != nil {
 		return Summary{}, err
 	}
 
@@ -125,7 +125,7 @@ func Generate(ctx context.Context, wh dialects.Warehouse, o Options) (Summary, e
 				return Summary{}, fmt.Errorf("demo: copy %s: %w", t.qualified(), err)
 			}
 		}
-		if err := wh.Exec(ctx, wh.Dialect().DropTable(wh.Dialect().Quote(ordersWork.Schema, ordersWork.Name))); err != nil {
+		if err := dropWork(ctx, wh, tables); err != nil {
 			return Summary{}, err
 		}
 	}
@@ -152,19 +152,31 @@ func demoTables() ([]table, error) {
 	return []table{
 		paramsTable, personsTable, accountsTable, cookiesTable, devicesTable,
 		shopCustomers, ordersWork, orders, webEvents, appEvents, newsletter, supportTickets, leadAds, cmsAccounts,
-		junkTable(duckdb.Dialect{}, raw), identifiersTable(raw),
+		rawIDsTable(raw), junkTable, identifiersTable,
 	}, nil
 }
 
-// keptTables are the tables left after generation (the work table of orders goes).
+// keptTables are the tables left after generation (work tables go).
 func keptTables(all []table) []table {
 	var k []table
 	for _, t := range all {
-		if t.Name != ordersWork.Name {
+		if !t.Work {
 			k = append(k, t)
 		}
 	}
 	return k
+}
+
+// dropWork drops the generator's work tables.
+func dropWork(ctx context.Context, wh dialects.Warehouse, all []table) error {
+	for _, t := range all {
+		if t.Work {
+			if err := wh.Exec(ctx, wh.Dialect().DropTable(wh.Dialect().Quote(t.Schema, t.Name))); err != nil {
+				return fmt.Errorf("demo: drop %s: %w", t.qualified(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // reset creates the demo schemas and (re)creates every demo table empty.

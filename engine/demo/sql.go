@@ -222,12 +222,12 @@ func shopURL(country string) string {
 
 // cookie is a person's c-th browser cookie (an anonymous_id).
 func cookie(person, c string) string {
-	return fmt.Sprintf("printf('%%016x', hash(g.seed, 'cookie', %s, %s))", person, c)
+	return fmt.Sprintf("lower(to_hex(hash(g.seed, 'cookie', %s, %s)))", person, c)
 }
 
 // device is a person's d-th app device id.
 func device(person, d string) string {
-	return fmt.Sprintf("upper(printf('%%016x', hash(g.seed, 'device', %s, %s)))", person, d)
+	return fmt.Sprintf("to_hex(hash(g.seed, 'device', %s, %s))", person, d)
 }
 
 var accountsTable = table{Schema: TruthSchema, Name: "accounts", Columns: cols("customer_id text, person_id integer, kind text"),
@@ -241,10 +241,16 @@ SELECT 'C' || (100000 + 2 * g.profiles + t.i), NULL, 'test' FROM demo_truth.para
 
 var cookiesTable = table{Schema: TruthSchema, Name: "cookies", Columns: cols("anonymous_id text, person_id integer, n integer, login_at timestamp"),
 	Comment: "every browser cookie of a person and when it first logged in (cookie 0 at registration); the shared family tablet is in junk",
-	Fill: `SELECT ` + cookie("p.person_id", "t.c") + `, p.person_id, t.c,
-  CASE WHEN p.customer_id IS NULL THEN NULL WHEN t.c = 0 THEN p.created_at
-       ELSE ` + between("p.created_at", "g.anchor", rnd("login", "p.person_id", "t.c")) + ` END
-FROM demo_truth.params g, demo_truth.persons p, range(p.n_cookies) t(c)`,
+	Fill: `SELECT ` + cookie("p.person_id", "p.c") + `, p.person_id, p.c, CASE WHEN p.customer_id IS NOT NULL THEN ` + cookieLogin("p") + ` END
+FROM demo_truth.params g, (SELECT p.*, t.c FROM demo_truth.persons p, range(p.n_cookies) t(c)) p`,
+}
+
+// cookieLogin is when the cookie c of a person (alias a, with person_id,
+// created_at and the cookie number in c) first logged in: cookie 0 at
+// registration, the others some time later.
+func cookieLogin(a string) string {
+	return "CASE WHEN " + a + ".c = 0 THEN " + a + ".created_at ELSE " +
+		between(a+".created_at", "g.anchor", rnd("login", a+".person_id", a+".c")) + " END"
 }
 
 var devicesTable = table{Schema: TruthSchema, Name: "devices", Columns: cols("device_id text, person_id integer"),
@@ -281,7 +287,7 @@ FROM demo_truth.params g, range(1, 4 + g.profiles // 2000) t(i)`,
 }
 
 // ordersWork holds every order with its buyer, for orders and their web events; dropped at the end.
-var ordersWork = table{Schema: TruthSchema, Name: "_orders",
+var ordersWork = table{Schema: TruthSchema, Name: "_orders", Work: true,
 	Columns: cols("order_id integer, person_id integer, customer_id text, email text, total number, currency text, status text, ordered_at timestamp, country text"),
 	Fill: `SELECT 1000000000 + p.person_id * 64 + t.k, p.person_id,
   -- a re-registered customer placed the last order under the new account
@@ -309,7 +315,7 @@ var webEvents = table{Schema: RawSchema, Name: "web_events",
 	Columns: cols("event_id integer, anonymous_id text, user_id text, event_name text, url text, product_id text, value number, occurred_at timestamp"),
 	Comment: "web tracking: cookies that log in later, several per person, one shared family tablet, cart abandoners",
 	Fill: `WITH browse AS ( -- every person's page views, spread over their cookies
-  SELECT p.person_id, p.customer_id, p.country, t.k, t.k % p.n_cookies AS c,
+  SELECT p.person_id, p.customer_id, p.country, p.created_at, t.k, t.k % p.n_cookies AS c,
     ` + rnd("event", "p.person_id", "t.k") + ` AS u_event,
     ` + rnd("product", "p.person_id", "t.k") + ` AS u_product,
     ` + between("greatest(p.created_at - INTERVAL 30 DAY, g.anchor - INTERVAL 729 DAY)", "g.anchor", rnd("browse_at", "p.person_id", "t.k")) + ` AS occurred_at,
@@ -317,13 +323,13 @@ var webEvents = table{Schema: RawSchema, Name: "web_events",
   FROM demo_truth.params g, demo_truth.persons p, range(p.n_web) t(k)
   WHERE p.n_cookies > 0
 ), browse_events AS (
-  SELECT b.person_id * 1000 + b.k AS event_id, c.anonymous_id,
-    -- logged in once the cookie has logged in, unless the visitor logged out
-    CASE WHEN b.occurred_at >= c.login_at AND b.u_out < 0.85 THEN b.customer_id END AS user_id,
+  SELECT b.person_id * 1000 + b.k AS event_id, ` + cookie("b.person_id", "b.c") + ` AS anonymous_id,
+    -- logged in once the cookie has logged in (as demo_truth.cookies says), unless the visitor logged out
+    CASE WHEN b.occurred_at >= ` + cookieLogin("b") + ` AND b.u_out < 0.85 THEN b.customer_id END AS user_id,
     CASE WHEN b.u_event < 0.50 THEN 'page_view' WHEN b.u_event < 0.78 THEN 'product_view'
          WHEN b.u_event < 0.88 THEN 'add_to_cart' WHEN b.u_event < 0.91 THEN 'checkout_started' ELSE 'search' END AS event_name,
     b.country, 10000 + CAST(floor(b.u_product * 800) AS BIGINT) AS product, b.u_product, b.occurred_at
-  FROM browse b JOIN demo_truth.cookies c ON c.person_id = b.person_id AND c.n = b.c
+  FROM demo_truth.params g, browse b
 ), abandoned AS ( -- cart abandoners came back this week, filled a cart and left
   SELECT p.person_id * 1000 + 990 + t.k AS event_id, ` + cookie("p.person_id", "0") + ` AS anonymous_id, p.customer_id AS user_id,
     (['page_view', 'product_view', 'add_to_cart'])[1 + t.k] AS event_name, p.country,
@@ -333,7 +339,7 @@ var webEvents = table{Schema: RawSchema, Name: "web_events",
   FROM demo_truth.params g, demo_truth.persons p, range(3) t(k)
   WHERE p.cart_abandoner
 ), tablet AS ( -- the family tablet: one cookie, many customers
-  SELECT 2000000000000 + p.person_id * 100 + t.k AS event_id, printf('%016x', hash(g.seed, 'family tablet')) AS anonymous_id,
+  SELECT 2000000000000 + p.person_id * 100 + t.k AS event_id, lower(to_hex(hash(g.seed, 'family tablet'))) AS anonymous_id,
     p.customer_id AS user_id, CASE WHEN t.k % 3 = 0 THEN 'page_view' ELSE 'product_view' END AS event_name, p.country,
     10000 + CAST(floor(` + rnd("tablet_product", "p.person_id", "t.k") + ` * 800) AS BIGINT) AS product,
     ` + rnd("tablet_product", "p.person_id", "t.k") + ` AS u_product,

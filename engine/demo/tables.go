@@ -26,6 +26,7 @@ type table struct {
 	Columns []column
 	Comment string
 	Fill    string
+	Work    bool // a scratch table of the generator, dropped at the end
 }
 
 // cols reads "name type, name type" (types: text integer number boolean timestamp).

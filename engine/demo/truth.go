@@ -66,21 +66,22 @@ func quoteTable(d dialects.Dialect, name string) string {
 }
 
 // junkTable lists identifiers that belong to no single person.
-func junkTable(d dialects.Dialect, raw string) table {
-	return table{Schema: TruthSchema, Name: "junk", Columns: cols("identifier_type text, identifier_value text, reason text"),
-		Comment: "identifiers that are no one person's: the shared family tablet, shared info@ mailboxes, test accounts",
-		Fill: `WITH raw_ids AS ( -- every normalized identifier in the raw tables
-` + raw + `
-)
-SELECT 'anonymous_id', printf('%016x', hash(g.seed, 'family tablet')), 'shared_device' FROM demo_truth.params g
+func rawIDsTable(raw string) table {
+	return table{Schema: TruthSchema, Name: "_raw_ids", Columns: cols("identifier_type text, identifier_value text"), Work: true,
+		Comment: "every distinct normalized identifier in the raw tables", Fill: raw}
+}
+
+// junkTable lists identifiers that belong to no single person.
+var junkTable = table{Schema: TruthSchema, Name: "junk", Columns: cols("identifier_type text, identifier_value text, reason text"),
+	Comment: "identifiers that are no one person's: the shared family tablet, shared info@ mailboxes, test accounts",
+	Fill: `SELECT 'anonymous_id', lower(to_hex(hash(g.seed, 'family tablet'))), 'shared_device' FROM demo_truth.params g
 UNION ALL
 SELECT 'email', m.mailbox, 'shared_mailbox' FROM (VALUES ` + valuesList(SharedMailboxes) + `) m(mailbox)
 UNION ALL
-SELECT identifier_type, identifier_value, 'test_account' FROM raw_ids
+SELECT identifier_type, identifier_value, 'test_account' FROM demo_truth._raw_ids
 WHERE identifier_type = 'email' AND regexp_matches(identifier_value, '` + TestEmailPattern + `')
 UNION ALL
 SELECT 'customer_id', customer_id, 'test_account' FROM demo_truth.accounts WHERE kind = 'test'`,
-	}
 }
 
 func valuesList(vals []string) string {
@@ -93,12 +94,9 @@ func valuesList(vals []string) string {
 
 // identifiersTable is the truth: the one person behind every identifier that
 // appears in the raw tables, unless it is junk.
-func identifiersTable(raw string) table {
-	return table{Schema: TruthSchema, Name: "identifiers", Columns: cols("person_id integer, identifier_type text, identifier_value text"),
-		Comment: "the true person behind every identifier in the raw tables, normalized as the demo project's identity rules do",
-		Fill: `WITH raw_ids AS ( -- every normalized identifier in the raw tables
-` + raw + `
-), owners AS ( -- whose each identifier is, from the generator's own records
+var identifiersTable = table{Schema: TruthSchema, Name: "identifiers", Columns: cols("person_id integer, identifier_type text, identifier_value text"),
+	Comment: "the true person behind every identifier in the raw tables, normalized as the demo project's identity rules do",
+	Fill: `WITH owners AS ( -- whose each identifier is, from the generator's own records
   SELECT 'customer_id' AS identifier_type, customer_id AS identifier_value, person_id FROM demo_truth.accounts WHERE kind <> 'test'
   UNION ALL SELECT 'email', email, person_id FROM demo_truth.persons WHERE email IS NOT NULL
   UNION ALL SELECT 'phone', phone, person_id FROM demo_truth.persons WHERE phone IS NOT NULL
@@ -106,8 +104,7 @@ func identifiersTable(raw string) table {
   UNION ALL SELECT 'device_id', device_id, person_id FROM demo_truth.devices
 )
 SELECT o.person_id, r.identifier_type, r.identifier_value
-FROM raw_ids r
+FROM demo_truth._raw_ids r
 JOIN owners o ON o.identifier_type = r.identifier_type AND o.identifier_value = r.identifier_value
 WHERE NOT EXISTS (SELECT 1 FROM demo_truth.junk j WHERE j.identifier_type = r.identifier_type AND j.identifier_value = r.identifier_value)`,
-	}
 }
