@@ -125,16 +125,16 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 }
 
 // sourceRel reads one source: its timestamp and every identifier column
-// normalized (v1, v2 ...), the exclude pattern it matched (x) and its key (k).
+// normalized (v1, v2 ...), the exclude pattern it matched (x1 ..., only for
+// types with exclude rules) and its key (k1 ...). only >= 0 reads one column.
 func (s *Step) sourceRel(q *stmt, src *models.Source, salt string, only int) string {
 	d := s.c.Dialect
-	var outer, middle, inner []string
-	seen := "CAST(NULL AS " + d.TypeName("timestamp") + ")"
+	var outer, inner []string
 	if src.Timestamp != "" {
-		seen = "CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")"
+		inner = append(inner, "CAST(src."+d.Quote(src.Timestamp)+" AS "+d.TypeName("timestamp")+") AS seen_at")
+	} else {
+		inner = append(inner, "CAST(NULL AS "+d.TypeName("timestamp")+") AS seen_at")
 	}
-	inner = append(inner, seen+" AS seen_at")
-	middle = append(middle, "seen_at")
 	outer = append(outer, "seen_at")
 	for i, id := range src.Identifiers {
 		if only >= 0 && i != only {
@@ -143,21 +143,28 @@ func (s *Step) sourceRel(q *stmt, src *models.Source, salt string, only int) str
 		n := strconv.Itoa(i + 1)
 		rule := s.c.Project.Identity.Rule(id.Type)
 		inner = append(inner, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS v"+n)
-		middle = append(middle, "v"+n)
-		x := "CAST(NULL AS " + d.TypeName("text") + ")"
+		outer = append(outer, "v"+n)
 		if rule != nil && len(rule.Exclude) > 0 {
 			var whens []string
 			for _, p := range rule.Exclude {
 				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, "CAST("+q.arg(p)+" AS "+d.TypeName("text")+")")+" THEN "+"CAST("+q.arg("matches "+p)+" AS "+d.TypeName("text")+")")
 			}
-			x = "CASE " + strings.Join(whens, " ") + " END"
+			outer = append(outer, "CASE "+strings.Join(whens, " ")+" END AS x"+n)
 		}
-		middle = append(middle, x+" AS x"+n)
-		outer = append(outer, "v"+n, "x"+n,
-			"CASE WHEN x"+n+" IS NULL AND v"+n+" IS NOT NULL THEN "+s.keyExpr(id.Type, "v"+n, salt)+" END AS k"+n)
+		outer = append(outer, s.keyExpr(id.Type, "v"+n, salt)+" AS k"+n)
 	}
-	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(middle, ", ") +
-		"\n    FROM (\n      SELECT " + strings.Join(inner, ",\n        ") + "\n      FROM " + plan.Relation(d, src) + " src\n    ) normalized\n  ) ruled"
+	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(inner, ",\n      ") +
+		"\n    FROM " + plan.Relation(d, src) + " src\n  ) normalized"
+}
+
+// inGraph is the condition under which identifier column n of a source is
+// in the graph: not empty, not excluded.
+func (s *Step) inGraph(src *models.Source, i int) string {
+	n := strconv.Itoa(i + 1)
+	if r := s.c.Project.Identity.Rule(src.Identifiers[i].Type); r != nil && len(r.Exclude) > 0 {
+		return "v" + n + " IS NOT NULL AND x" + n + " IS NULL"
+	}
+	return "v" + n + " IS NOT NULL"
 }
 
 // withSources starts a statement with one CTE per source, named after it.
@@ -187,8 +194,8 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 		timed = timed || src.Timestamp != ""
 		for j, id := range src.Identifiers {
 			n := strconv.Itoa(j + 1)
-			parts = append(parts, fmt.Sprintf("  -- %s.%s as %s\n  SELECT k%s AS key, %s AS identifier_type, v%s AS identifier_value, seen_at\n  FROM (%s) %s\n  WHERE k%s IS NOT NULL",
-				src.Name, id.Column, id.Type, n, lit(id.Type), n, s.sourceRel(q, src, salt, j), d(s).Quote(src.Name), n))
+			parts = append(parts, fmt.Sprintf("  -- %s.%s as %s\n  SELECT k%s AS key, %s AS identifier_type, v%s AS identifier_value, seen_at\n  FROM (%s) %s\n  WHERE %s",
+				src.Name, id.Column, id.Type, n, lit(id.Type), n, s.sourceRel(q, src, salt, j), d(s).Quote(src.Name), s.inGraph(src, j)))
 		}
 	}
 	seen := "min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at"
@@ -214,7 +221,7 @@ func (s *Step) edgesSQL(salt string) plan.Statement {
 			continue
 		}
 		if len(src.Identifiers) == 2 {
-			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE k1 IS NOT NULL AND k2 IS NOT NULL")
+			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE "+s.inGraph(src, 0)+" AND "+s.inGraph(src, 1))
 			continue
 		}
 		var pairs, as, bs []string
@@ -222,8 +229,8 @@ func (s *Step) edgesSQL(salt string) plan.Statement {
 			for b := a + 1; b < len(src.Identifiers); b++ {
 				pa, pb := strconv.Itoa(a+1), strconv.Itoa(b+1)
 				pairs = append(pairs, "("+pa+", "+pb+")")
-				as = append(as, "WHEN "+pa+" THEN k"+pa)
-				bs = append(bs, "WHEN "+pb+" THEN k"+pb)
+				as = append(as, "WHEN "+pa+" THEN CASE WHEN "+s.inGraph(src, a)+" THEN k"+pa+" END")
+				bs = append(bs, "WHEN "+pb+" THEN CASE WHEN "+s.inGraph(src, b)+" THEN k"+pb+" END")
 			}
 		}
 		parts = append(parts, fmt.Sprintf("  SELECT a, b FROM (\n    SELECT CASE pair.i %s END AS a, CASE pair.j %s END AS b\n"+
