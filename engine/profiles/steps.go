@@ -17,17 +17,123 @@ const Table = "profiles"
 // their profile_id resolved (every column of the source plus profile_id).
 func RowsTable(source string) string { return "_rows_" + source }
 
-// RowSources are the sources that get a rows table: every source with
-// identifiers, so that traits, segment event conditions, previews of unsaved
-// segments and the profile view all read resolved rows.
+// RowSources are the sources that get a rows table: those traits or
+// segments read, and every events source (for the profile view).
 func RowSources(p *models.Project) []*models.Source {
+	used := map[string]bool{}
+	for _, t := range p.Traits {
+		if t == nil {
+			continue
+		}
+		for _, f := range t.From {
+			src, _, _ := strings.Cut(f, ".")
+			used[src] = true
+		}
+		if t.Source != "" {
+			used[t.Source] = true
+		}
+	}
+	for _, seg := range p.Segments {
+		if seg != nil {
+			eventConditions(seg.Where, func(e *models.EventCondition) { used[e.Source] = true })
+		}
+	}
 	var out []*models.Source
 	for _, s := range p.Sources {
-		if s != nil && len(s.Identifiers) > 0 {
+		if s != nil && len(s.Identifiers) > 0 && (used[s.Name] || s.IsEvents()) {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// RowColumns are the columns of a source its rows table keeps besides
+// profile_id: the timestamp, the event name, and every column a trait or a
+// saved segment's event condition reads. Keeping only those makes the
+// tables of large event sources cheap to build and scan.
+func RowColumns(p *models.Project, src *models.Source) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(col string) {
+		if col != "" && !seen[col] {
+			seen[col] = true
+			out = append(out, col)
+		}
+	}
+	add(src.Timestamp)
+	add(src.Event)
+	for _, t := range p.Traits {
+		if t == nil {
+			continue
+		}
+		for _, f := range t.From {
+			if name, col, ok := strings.Cut(f, "."); ok && name == src.Name {
+				add(col)
+			}
+		}
+		if t.Source == src.Name {
+			add(t.Amount)
+		}
+	}
+	for _, seg := range p.Segments {
+		if seg == nil {
+			continue
+		}
+		eventConditions(seg.Where, func(e *models.EventCondition) {
+			if e.Source == src.Name {
+				for _, w := range e.Where {
+					WhereColumns(w, add)
+				}
+			}
+		})
+	}
+	return out
+}
+
+// WhereColumns calls f with every column a condition inside an event's
+// where tests.
+func WhereColumns(c *models.Condition, f func(string)) {
+	if c == nil {
+		return
+	}
+	if c.Column != "" {
+		f(c.Column)
+	}
+	for _, x := range c.All {
+		WhereColumns(x, f)
+	}
+	for _, x := range c.Any {
+		WhereColumns(x, f)
+	}
+	WhereColumns(c.Not, f)
+}
+
+// eventConditions calls f with every event condition of a tree (segment
+// references are not followed: the referenced segment is visited itself).
+func eventConditions(c *models.Condition, f func(*models.EventCondition)) {
+	if c == nil {
+		return
+	}
+	if c.Event != nil {
+		f(c.Event)
+	}
+	for _, x := range c.All {
+		eventConditions(x, f)
+	}
+	for _, x := range c.Any {
+		eventConditions(x, f)
+	}
+	eventConditions(c.Not, f)
+}
+
+// RowsQuery selects a source's rows with their profile_id and the kept columns.
+func RowsQuery(c *plan.Context, src *models.Source, graph string) string {
+	d := c.Dialect
+	cols := []string{"r.profile_id"}
+	for _, col := range RowColumns(c.Project, src) {
+		cols = append(cols, "r."+d.Quote(col))
+	}
+	return "SELECT " + strings.Join(cols, ", ") + "\nFROM (\n" + identity.ProfileRows(c, src, graph) + "\n) r"
 }
 
 // Columns lists the columns a trait adds to profiles, in order.
@@ -51,8 +157,8 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	var header []string
 	for _, src := range RowSources(p) {
 		name := RowsTable(src.Name)
-		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id", src.Name, src.Pos)) +
-			d.CreateTableAs(c.Staged(name), identity.ProfileRows(c, src, c.Input(identity.GraphTable)), false)})
+		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)) +
+			d.CreateTableAs(c.Staged(name), RowsQuery(c, src, c.Input(identity.GraphTable)), false)})
 		if a := d.Analyze(c.Staged(name)); a != "" {
 			step.Statements = append(step.Statements, plan.Statement{SQL: a})
 		}
@@ -111,11 +217,37 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 	q := &stmt{}
 	q.w("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT DISTINCT profile_id FROM ", c.Input(identity.GraphTable), "\n)")
 	var sqlTraits []*models.Trait
+	cteOf := map[string]string{}
+	// aggregates of one source share one scan and one GROUP BY
+	groups := map[string][]*models.Trait{}
+	var sources []string
+	for _, t := range order {
+		if t.SQL == "" && t.Model == "" && t.Aggregate != "" && len(t.From) == 1 {
+			src, _, _ := strings.Cut(t.From[0], ".")
+			if groups[src] == nil {
+				sources = append(sources, src)
+			}
+			groups[src] = append(groups[src], t)
+		}
+	}
+	for _, src := range sources {
+		q.w(",\n")
+		if err := aggregatesCTE(c, q, src, groups[src]); err != nil {
+			return nil, err
+		}
+		for _, t := range groups[src] {
+			cteOf[t.Name] = d.Quote("aggregates_" + src)
+		}
+	}
 	for _, t := range order {
 		if t.SQL != "" {
 			sqlTraits = append(sqlTraits, t)
 			continue
 		}
+		if cteOf[t.Name] != "" {
+			continue
+		}
+		cteOf[t.Name] = d.Quote("trait_" + t.Name)
 		q.w(",\n", plan.Comment(fmt.Sprintf("trait %s (%s)", t.Name, t.Pos)))
 		if err := traitCTE(c, q, t); err != nil {
 			return nil, err
@@ -124,11 +256,12 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 	// join every computed trait onto the profile ids
 	q.w(",\n", d.Quote("traits"), " AS (\n  SELECT ids.profile_id")
 	var joins []string
+	joined := map[string]bool{}
 	for _, t := range order {
 		if t.SQL != "" {
 			continue
 		}
-		cte := d.Quote("trait_" + t.Name)
+		cte := cteOf[t.Name]
 		for _, col := range Columns(t) {
 			v := cte + "." + d.Quote(col)
 			if t.Aggregate == "count" || t.Aggregate == "count_distinct" {
@@ -136,7 +269,10 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 			}
 			q.w(",\n    ", v, " AS ", d.Quote(col))
 		}
-		joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+".profile_id = ids.profile_id")
+		if !joined[cte] {
+			joined[cte] = true
+			joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+".profile_id = ids.profile_id")
+		}
 	}
 	q.w("\n  FROM ", d.Quote("profile_ids"), " ids\n", strings.Join(joins, "\n"), "\n)")
 	prev := d.Quote("traits")
@@ -158,6 +294,55 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 	}
 	q.w(", CAST(", q.arg(plan.TimeArg(c.Now)), " AS TIMESTAMP) AS updated_at\nFROM ", prev)
 	return q, nil
+}
+
+// aggregatesCTE writes the CTE "aggregates_<source>": every aggregate trait
+// of one source as a column of one GROUP BY; within becomes a FILTER.
+func aggregatesCTE(c *plan.Context, q *stmt, srcName string, traits []*models.Trait) error {
+	d := c.Dialect
+	src := c.Project.Source(srcName)
+	if src == nil {
+		return fmt.Errorf("%s: trait %s: unknown source %q", traits[0].Pos, traits[0].Name, srcName)
+	}
+	q.w(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r.profile_id")
+	for _, t := range traits {
+		_, column, _ := strings.Cut(t.From[0], ".")
+		value := "*"
+		if column != "" {
+			value = "r." + d.Quote(column)
+		}
+		var agg string
+		switch t.Aggregate {
+		case "sum", "avg":
+			agg = t.Aggregate + "(" + value + ")"
+		case "count":
+			agg = "count(" + value + ")"
+		case "count_distinct":
+			agg = "count(DISTINCT " + value + ")"
+		case "min", "max":
+			agg = t.Aggregate + "(" + value + ")"
+		default:
+			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
+		}
+		if value == "*" && t.Aggregate != "count" {
+			return fmt.Errorf("%s: trait %s: %s needs a column (from: %s.COLUMN)", t.Pos, t.Name, t.Aggregate, srcName)
+		}
+		if t.Within.Set() {
+			if src.Timestamp == "" {
+				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
+			}
+			agg += " FILTER (WHERE r." + d.Quote(src.Timestamp) + " >= " + q.time(c, t.Within) + ")"
+		}
+		switch t.Aggregate {
+		case "sum", "avg":
+			agg = "CAST(" + agg + " AS " + d.TypeName(dialects.Number) + ")"
+		case "count", "count_distinct":
+			agg = "CAST(" + agg + " AS " + d.TypeName(dialects.Integer) + ")"
+		}
+		q.w(",\n    -- trait ", t.Name, " (", t.Pos.String(), ")\n    ", agg, " AS ", d.Quote(t.Name))
+	}
+	q.w("\n  FROM ", c.Staged(RowsTable(srcName)), " r\n  GROUP BY r.profile_id\n)")
+	return nil
 }
 
 // traitCTE writes the CTE "trait_<name>" (profile_id and the trait's columns)
@@ -214,11 +399,11 @@ func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
 		default:
 			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
 		}
-		q.w("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY ", rankBy, ") AS rn\n    FROM (")
+		q.w("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
 		if err := values(c, q, t); err != nil {
 			return err
 		}
-		q.w(") v\n  ) ranked WHERE rn = 1")
+		q.w(") v\n  ORDER BY v.profile_id, ", rankBy)
 	}
 	return nil
 }

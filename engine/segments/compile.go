@@ -7,6 +7,7 @@ import (
 	sq "github.com/Masterminds/squirrel"
 
 	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/models"
@@ -189,7 +190,7 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 		}
 		filters = append(filters, s)
 	}
-	sub := "SELECT e.profile_id FROM " + cp.c.Input(profiles.RowsTable(src.Name)) + " e"
+	sub := "SELECT e.profile_id FROM " + cp.rows(src, e) + " e"
 	var args []any
 	if len(filters) > 0 {
 		w, a, err := filters.ToSql()
@@ -215,6 +216,30 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 		return sq.Expr("p.profile_id NOT IN ("+sub+" GROUP BY e.profile_id HAVING NOT ("+cond+"))", args...), nil
 	}
 	return sq.Expr("p.profile_id IN ("+sub+" GROUP BY e.profile_id HAVING "+cond+")", args...), nil
+}
+
+// rows is what an event condition scans: the source's rows table, or,
+// when the table does not keep a column the condition tests (an unsaved
+// segment's new filter) or there is no table, the source joined to
+// identity_graph on the fly.
+func (cp *compiler) rows(src *models.Source, e *models.EventCondition) string {
+	kept := map[string]bool{}
+	for _, s := range profiles.RowSources(cp.c.Project) {
+		if s.Name == src.Name {
+			for _, col := range profiles.RowColumns(cp.c.Project, src) {
+				kept[col] = true
+			}
+			kept["profile_id"] = true
+		}
+	}
+	ok := kept["profile_id"]
+	for _, w := range e.Where {
+		profiles.WhereColumns(w, func(col string) { ok = ok && kept[col] })
+	}
+	if ok {
+		return cp.c.Input(profiles.RowsTable(src.Name))
+	}
+	return "(" + identity.ProfileRows(cp.c, src, cp.c.Input(identity.GraphTable)) + ")"
 }
 
 type bound struct {

@@ -52,10 +52,6 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 	if o.Sample <= 0 {
 		o.Sample = DefaultSample
 	}
-	members, err := memberQuery(c, seg)
-	if err != nil {
-		return nil, err
-	}
 	traits := o.Traits
 	if len(traits) == 0 {
 		traits = defaultTraits(c.Project, seg)
@@ -67,56 +63,34 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 	}
 	out := &PreviewResult{Segment: seg.Name, Traits: traits, Sample: []Member{}}
 
-	countQ := sq.Select("count(*)", "coalesce(sum(CASE WHEN m.holdout THEN 1 ELSE 0 END), 0)").
-		FromSelect(members, "m").PlaceholderFormat(d.Placeholder())
-	sql, args, err := countQ.ToSql()
+	// one scan: the sample with the totals as window aggregates
+	holdout, arm := assignment(d, seg)
+	where, err := Where(c, seg)
 	if err != nil {
 		return nil, err
 	}
-	header := plan.Comment(fmt.Sprintf("preview of segment %s (%s)", seg.Name, seg.Pos))
-	if o.WithSQL {
-		out.SQL = header + plan.Render(plan.Statement{SQL: sql, Args: args})
-	}
-	if err := plan.QueryRow(ctx, wh, sql, args, &out.Count, &out.Holdout); err != nil {
-		return nil, fmt.Errorf("preview %s: %w", seg.Name, err)
-	}
-
-	if seg.Name != "" && c.Project.Segment(seg.Name) != nil {
-		ok, err := tableExists(ctx, wh, c, MembershipsTable)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			var prev int64
-			q := dialects.Bind(d, "SELECT count(*) FROM "+c.Final(MembershipsTable)+" WHERE segment = ?")
-			if err := plan.QueryRow(ctx, wh, q, []any{seg.Name}, &prev); err != nil {
-				return nil, err
-			}
-			if prev > 0 {
-				change := out.Count - prev
-				out.Previous, out.Change = &prev, &change
-			}
-		}
-	}
-
-	cols := []string{"m.profile_id", "m.holdout", "m.arm"}
+	cols := []string{"p.profile_id", holdout + " AS holdout", arm + " AS arm",
+		"count(*) OVER () AS members",
+		"sum(CASE WHEN " + holdout + " THEN 1 ELSE 0 END) OVER () AS holdout_members"}
 	for _, t := range traits {
 		cols = append(cols, "p."+d.Quote(t))
 	}
-	sampleQ := sq.Select(cols...).FromSelect(members, "m").
-		Join(c.Input(profiles.Table) + " p ON p.profile_id = m.profile_id").
-		OrderBy("m.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
-	sql, args, err = sampleQ.ToSql()
+	q := sq.Select(cols...).From(c.Input(profiles.Table) + " p").Where(where).
+		OrderBy("p.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
+	sql, args, err := q.ToSql()
 	if err != nil {
 		return nil, err
 	}
+	if o.WithSQL {
+		out.SQL = plan.Comment(fmt.Sprintf("preview of segment %s (%s)", seg.Name, seg.Pos)) + plan.Render(plan.Statement{SQL: sql, Args: args})
+	}
 	rows, err := wh.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("preview %s sample: %w", seg.Name, err)
+		return nil, fmt.Errorf("preview %s: %w", seg.Name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		vals := make([]any, 3+len(traits))
+		vals := make([]any, 5+len(traits))
 		ptrs := make([]any, len(vals))
 		for i := range vals {
 			ptrs[i] = &vals[i]
@@ -129,12 +103,54 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 		if vals[2] != nil {
 			m.Arm = fmt.Sprint(Value(vals[2]))
 		}
+		out.Count, out.Holdout = toInt(vals[3]), toInt(vals[4])
 		for i, t := range traits {
-			m.Traits[t] = Value(vals[3+i])
+			m.Traits[t] = Value(vals[5+i])
 		}
 		out.Sample = append(out.Sample, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := previous(ctx, wh, c, seg, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	var n int64
+	fmt.Sscan(fmt.Sprint(v), &n)
+	return n
+}
+
+// previous sets the count at the last run of a saved segment of that name.
+func previous(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *models.Segment, out *PreviewResult) error {
+	if seg.Name == "" || c.Project.Segment(seg.Name) == nil {
+		return nil
+	}
+	ok, err := tableExists(ctx, wh, c, MembershipsTable)
+	if err != nil || !ok {
+		return err
+	}
+	var prev int64
+	q := dialects.Bind(c.Dialect, "SELECT count(*) FROM "+c.Final(MembershipsTable)+" WHERE segment = ?")
+	if err := plan.QueryRow(ctx, wh, q, []any{seg.Name}, &prev); err != nil {
+		return err
+	}
+	if prev > 0 {
+		change := out.Count - prev
+		out.Previous, out.Change = &prev, &change
+	}
+	return nil
 }
 
 // Value turns what a driver scanned into a plain JSON-friendly value.

@@ -113,7 +113,7 @@ func (w *world) rows(source, pid string) []row {
 	case "events":
 		for _, e := range w.f.Events {
 			if profilestest.ProfileID(e.CustomerID) == pid {
-				r := row{"event_name": e.Name, "occurred_at": e.At, "page": nil, "price": nil}
+				r := row{"customer_id": e.CustomerID, "event_name": e.Name, "occurred_at": e.At, "page": nil, "price": nil}
 				if e.Page != nil {
 					r["page"] = *e.Page
 				}
@@ -494,8 +494,24 @@ func TestPreviewAndOverlap(t *testing.T) {
 			require.True(t, want[m.ProfileID], m.ProfileID)
 			require.EqualValues(t, w.traits[m.ProfileID]["order_count"], m.Traits["order_count"])
 		}
-		require.Contains(t, p.SQL, "SELECT count(*)")
+		require.Contains(t, p.SQL, "count(*) OVER ()")
 		require.Contains(t, p.String(), "draft: ")
+
+		// an event filter on a column no saved definition reads: the rows
+		// table lacks it, so the source is joined to identity on the fly
+		adhoc, err := models.ParseSegment([]byte(`
+name: adhoc
+where:
+  event: {source: events, name: view, where: [{column: customer_id, starts_with: "c1"}]}
+`))
+		require.NoError(t, err)
+		require.NoError(t, models.ValidateSegment(f.Project, adhoc))
+		want = w.members(adhoc)
+		require.NotEmpty(t, want)
+		p, err = segments.Preview(ctx, wf.WH, c, adhoc, segments.PreviewOptions{WithSQL: true})
+		require.NoError(t, err)
+		require.EqualValues(t, len(want), p.Count)
+		require.Contains(t, p.SQL, `"raw"."events"`)
 
 		// a saved segment, changed: the change since the last run
 		saved := *f.Project.Segment("op_gte_lte")

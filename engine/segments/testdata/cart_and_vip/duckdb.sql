@@ -3,61 +3,65 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- source shop_customers (models/project.yaml:2:5): its rows with their profile_id
+-- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
+SELECT r.profile_id, r."updated_at", r."opted_in"
+FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."shop_customers" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
-WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
 
--- source orders (models/project.yaml:8:5): its rows with their profile_id
+-- source orders (models/project.yaml:8:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
+SELECT r.profile_id, r."ordered_at", r."total"
+FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "raw"."orders" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
-WHERE g1.profile_id IS NOT NULL;
+WHERE g1.profile_id IS NOT NULL
+) r;
 
--- source web_events (models/project.yaml:13:5): its rows with their profile_id
+-- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
+SELECT r.profile_id, r."occurred_at", r."event_name"
+FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."web_events" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
-WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
   SELECT DISTINCT profile_id FROM "cohort"."identity_graph"
 ),
+"aggregates_orders" AS (
+  SELECT r.profile_id,
+    -- trait lifetime_value (models/project.yaml:28:5)
+    CAST(sum(r."total") AS DOUBLE) AS "lifetime_value",
+    -- trait last_order_at (models/project.yaml:29:5)
+    max(r."ordered_at") AS "last_order_at"
+  FROM "cohort"."_rows_orders__stage_golden" r
+  GROUP BY r.profile_id
+),
 -- trait email_opt_in (models/project.yaml:27:5)
 "trait_email_opt_in" AS (
-  SELECT profile_id, value AS "email_opt_in" FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."opted_in" IS NOT NULL) v
-  ) ranked WHERE rn = 1
-),
--- trait lifetime_value (models/project.yaml:28:5)
-"trait_lifetime_value" AS (
-  SELECT v.profile_id, CAST(sum(v.value) AS DOUBLE) AS "lifetime_value"
-  FROM (SELECT r.profile_id, r."total" AS value, r."ordered_at" AS ts, 0 AS k FROM "cohort"."_rows_orders__stage_golden" r) v
-  GROUP BY v.profile_id
-),
--- trait last_order_at (models/project.yaml:29:5)
-"trait_last_order_at" AS (
-  SELECT v.profile_id, max(v.value) AS "last_order_at"
-  FROM (SELECT r.profile_id, r."ordered_at" AS value, r."ordered_at" AS ts, 0 AS k FROM "cohort"."_rows_orders__stage_golden" r) v
-  GROUP BY v.profile_id
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email_opt_in"
+  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."opted_in" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
 "traits" AS (
   SELECT ids.profile_id,
     "trait_email_opt_in"."email_opt_in" AS "email_opt_in",
-    "trait_lifetime_value"."lifetime_value" AS "lifetime_value",
-    "trait_last_order_at"."last_order_at" AS "last_order_at"
+    "aggregates_orders"."lifetime_value" AS "lifetime_value",
+    "aggregates_orders"."last_order_at" AS "last_order_at"
   FROM "profile_ids" ids
   LEFT JOIN "trait_email_opt_in" ON "trait_email_opt_in".profile_id = ids.profile_id
-  LEFT JOIN "trait_lifetime_value" ON "trait_lifetime_value".profile_id = ids.profile_id
-  LEFT JOIN "trait_last_order_at" ON "trait_last_order_at".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
 ),
 -- trait tier (models/project.yaml:30:5): sql over other traits
 "trait_tier" AS (

@@ -4,38 +4,54 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
--- source shop_customers (models/project.yaml:2:5): its rows with their profile_id
+-- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
+SELECT r.profile_id, r."updated_at", r."country", r."first_name"
+FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."shop_customers" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
 LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
-WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
 
 ANALYZE "cohort"."_rows_shop_customers__stage_golden";
 
--- source orders (models/project.yaml:8:5): its rows with their profile_id
+-- source orders (models/project.yaml:8:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
+SELECT r.profile_id, r."ordered_at", r."total"
+FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "raw"."orders" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
-WHERE g1.profile_id IS NOT NULL;
+WHERE g1.profile_id IS NOT NULL
+) r;
 
 ANALYZE "cohort"."_rows_orders__stage_golden";
 
--- source web_events (models/project.yaml:13:5): its rows with their profile_id
+-- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
+SELECT r.profile_id, r."occurred_at", r."event_name", r."url", r."price"
+FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."web_events" src
 LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
 LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '')
-WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL;
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
 
 ANALYZE "cohort"."_rows_web_events__stage_golden";
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
   SELECT DISTINCT profile_id FROM "cohort"."identity_graph"
+),
+"aggregates_orders" AS (
+  SELECT r.profile_id,
+    -- trait orders_30d (models/project.yaml:29:5)
+    CAST(count(*) FILTER (WHERE r."ordered_at" >= CAST($1 AS TIMESTAMP)) AS BIGINT) AS "orders_30d"
+  FROM "cohort"."_rows_orders__stage_golden" r
+  GROUP BY r.profile_id
 ),
 -- trait country (models/project.yaml:27:5)
 "trait_country" AS (
@@ -47,16 +63,9 @@ WITH "profile_ids" AS (
 ),
 -- trait first_name (models/project.yaml:28:5)
 "trait_first_name" AS (
-  SELECT profile_id, value AS "first_name" FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, (CAST(v.value AS TEXT) COLLATE "C")) AS rn
-    FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."first_name" IS NOT NULL) v
-  ) ranked WHERE rn = 1
-),
--- trait orders_30d (models/project.yaml:29:5)
-"trait_orders_30d" AS (
-  SELECT v.profile_id, CAST(count(v.value) AS BIGINT) AS "orders_30d"
-  FROM (SELECT r.profile_id, 1 AS value, r."ordered_at" AS ts, 0 AS k FROM "cohort"."_rows_orders__stage_golden" r WHERE r."ordered_at" >= CAST($1 AS TIMESTAMP)) v
-  GROUP BY v.profile_id
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
+  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."first_name" IS NOT NULL) v
+  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, (CAST(v.value AS TEXT) COLLATE "C")
 ),
 -- trait rfm (models/project.yaml:30:5)
 "trait_rfm" AS (
@@ -109,7 +118,7 @@ WITH "profile_ids" AS (
   SELECT ids.profile_id,
     "trait_country"."country" AS "country",
     "trait_first_name"."first_name" AS "first_name",
-    coalesce("trait_orders_30d"."orders_30d", 0) AS "orders_30d",
+    coalesce("aggregates_orders"."orders_30d", 0) AS "orders_30d",
     "trait_rfm"."rfm_recency" AS "rfm_recency",
     "trait_rfm"."rfm_frequency" AS "rfm_frequency",
     "trait_rfm"."rfm_monetary" AS "rfm_monetary",
@@ -118,7 +127,7 @@ WITH "profile_ids" AS (
   FROM "profile_ids" ids
   LEFT JOIN "trait_country" ON "trait_country".profile_id = ids.profile_id
   LEFT JOIN "trait_first_name" ON "trait_first_name".profile_id = ids.profile_id
-  LEFT JOIN "trait_orders_30d" ON "trait_orders_30d".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
   LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
   LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
 )
