@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -44,6 +45,10 @@ type BenchReport struct {
 	Generate    float64      `json:"generate_seconds"` // building the input table, not part of resolution
 	Resolve     float64      `json:"resolve_seconds"`  // strings in, identity_graph out
 	Phases      []BenchPhase `json:"phases"`
+	// CPU is the processor time this process spent resolving (user + system,
+	// all threads): for an embedded warehouse a figure that other load on the
+	// machine does not inflate.
+	CPU float64 `json:"cpu_seconds"`
 	// PeakRSS is this process's peak resident memory during resolution
 	// (the embedded warehouse lives in it); WarehouseMemory the most the
 	// warehouse itself reported holding (0 when it does not report it).
@@ -138,6 +143,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 			}
 		}()
 	}
+	cpu0 := cpuSeconds()
 	start = time.Now()
 	step := steps[0].(*Step)
 	if os.Getenv("COHORT_BENCH_TRACE") != "" {
@@ -151,6 +157,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	rep.Resolve = time.Since(start).Seconds()
+	rep.CPU = cpuSeconds() - cpu0
 	close(stop)
 	wg.Wait()
 	rep.PeakRSS = peakRSS()
@@ -310,6 +317,7 @@ func (r *BenchReport) print(out io.Writer) {
 		fmt.Fprintf(out, "  %-17s %.2f s\n", p.Name, p.Seconds)
 	}
 	fmt.Fprintf(out, "  total             %.2f s (strings in, identity_graph out)\n", r.Resolve)
+	fmt.Fprintf(out, "  cpu time          %.2f s in this process (%d cores)\n", r.CPU, runtime.NumCPU())
 	fmt.Fprintf(out, "  peak memory       %s (this process)", mib(r.PeakRSS))
 	if r.WarehouseMemory > 0 {
 		fmt.Fprintf(out, ", warehouse reported %s at most", mib(r.WarehouseMemory))
@@ -334,6 +342,15 @@ func thousands(n int64) string {
 		b.WriteRune(ch)
 	}
 	return b.String()
+}
+
+// cpuSeconds is this process's user + system time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSS reads VmHWM, the process's peak resident memory, in bytes.
