@@ -18,7 +18,7 @@ demo: build
 	$(BIN) --project $(DEMO_DIR) run
 	$(BIN) --project $(DEMO_DIR) preview cart_abandoners --sample 5
 	$(BIN) --project $(DEMO_DIR) overlap vip lapsed_vip
-	$(BIN) --project $(DEMO_DIR) profile customer_id:C000042
+	$(BIN) --project $(DEMO_DIR) profile customer_id:C100001
 	$(BIN) --project $(DEMO_DIR) runs --limit 3
 
 # Every test, against the embedded DuckDB and the PostgreSQL server on 127.0.0.1:5432.

@@ -143,3 +143,7 @@ func suggest(name string, known []string, what string) string {
 	}
 	return ""
 }
+
+// Suggest is the hint Validate gives for an unknown name, for callers outside
+// the package (the command line's unknown segment names).
+func Suggest(name string, known []string, what string) string { return suggest(name, known, what) }

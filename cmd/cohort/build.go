@@ -1,0 +1,221 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+func validateCmd(g *globals) *cobra.Command {
+	var offline bool
+	c := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the project and the warehouse (tables and columns exist); every error as file:line:col",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, err := g.load()
+			if err != nil {
+				return err
+			}
+			if !offline {
+				wh, err := openWarehouse(ctx, p)
+				if err != nil {
+					return err
+				}
+				defer wh.Close()
+				if err := models.CheckWarehouse(ctx, p, wh); err != nil {
+					return err
+				}
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"valid": true, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d sources, %d identifier types, %d traits, %d segments, %d syncs\n",
+				p.Name, len(p.Sources), len(p.Identity.Identifiers), len(p.Traits), len(p.Segments), len(p.Syncs))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&offline, "offline", false, "check the YAML only, without connecting to the warehouse")
+	return c
+}
+
+func compileCmd(g *globals) *cobra.Command {
+	var dialect, only string
+	c := &cobra.Command{
+		Use:   "compile",
+		Short: "Print the SQL of a run for any dialect, without a warehouse",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := g.load()
+			if err != nil {
+				return err
+			}
+			if dialect == "" {
+				dialect = p.Warehouse.Type
+			}
+			drv, err := dialects.Lookup(dialect)
+			if err != nil {
+				return usageError{err}
+			}
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			pl, err := engine.Compile(p, drv.Dialect, engine.DefaultParts, engine.Options{Only: only, Now: now})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(cmd.OutOrStdout(), pl.SQL())
+			return err
+		},
+	}
+	c.Flags().StringVar(&dialect, "dialect", "", "duckdb | postgres (default: the project's warehouse type)")
+	c.Flags().StringVar(&only, "only", "", "identity | profiles | segments")
+	return c
+}
+
+func runCmd(g *globals) *cobra.Command {
+	var only string
+	var fullRefresh bool
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Build the output tables in the warehouse",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, err := g.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := models.CheckWarehouse(ctx, s.p, s.wh); err != nil {
+				return err
+			}
+			store, err := openStore(ctx, s.p)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			var progress func(engine.Event)
+			if g.interactive() {
+				progress = terminalProgress()
+			}
+			res, runErr := engine.Run(ctx, s.p, s.wh, store, engine.DefaultParts,
+				engine.Options{Only: only, FullRefresh: fullRefresh, Now: now, Progress: progress})
+			if runErr != nil {
+				return runErr
+			}
+			pctx, err := s.context(g)
+			if err != nil {
+				return err
+			}
+			sum, err := engine.Summarize(ctx, s.wh, pctx)
+			if err != nil {
+				return err
+			}
+			acc, err := identity.Accuracy(ctx, s.wh, pctx)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, map[string]any{"run": res, "summary": sum, "accuracy": acc})
+			}
+			for _, st := range res.Steps {
+				fmt.Fprintf(out, "%-10s %7.2fs", st.Name, st.Seconds)
+				for _, d := range st.Details {
+					fmt.Fprintf(out, "  %s", d)
+				}
+				fmt.Fprintln(out)
+			}
+			fmt.Fprint(out, sum.String())
+			if acc != nil {
+				fmt.Fprintf(out, "identity vs demo_truth: %s\n", acc)
+			}
+			fmt.Fprintf(out, "run %s finished in %s\n", res.RunID, res.Elapsed.Round(time.Millisecond))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&only, "only", "", "identity | profiles | segments: rebuild one part, read the others as they are")
+	c.Flags().BoolVar(&fullRefresh, "full-refresh", false, "rebuild identity from scratch instead of incrementally")
+	return c
+}
+
+// terminalProgress prints one line per step event on stderr.
+func terminalProgress() func(engine.Event) {
+	return func(e engine.Event) {
+		msg := e.Message
+		if e.Done {
+			msg = fmt.Sprintf("done in %s", e.Elapsed.Round(time.Millisecond))
+		}
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.Step, msg)
+	}
+}
+
+func runsCmd(g *globals) *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "runs",
+		Short: "Show the history of runs from the state store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			p, err := g.load()
+			if err != nil {
+				return err
+			}
+			store, err := openStore(ctx, p)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			runs, err := store.Runs(ctx, limit)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, runs)
+			}
+			for _, r := range runs {
+				took := ""
+				if r.FinishedAt != nil {
+					took = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.Status, took)
+				var steps []string
+				for _, st := range r.Steps {
+					steps = append(steps, fmt.Sprintf("%s %.2fs", st.Name, st.Seconds))
+				}
+				fmt.Fprintf(out, "  %s", strings.Join(steps, ", "))
+				if r.Error != "" {
+					fmt.Fprintf(out, "\n    failed at %s: %s", r.FailedStep, firstLine(r.Error))
+				}
+				fmt.Fprintln(out)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&limit, "limit", 20, "how many runs to show")
+	return c
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

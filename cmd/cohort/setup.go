@@ -1,0 +1,242 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/demo"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
+
+func initCmd(g *globals) *cobra.Command {
+	var (
+		withDemo bool
+		profiles int
+		seed     int64
+	)
+	c := &cobra.Command{
+		Use:   "init [DIR]",
+		Short: "Create a project; --demo adds a realistic demo webshop in the embedded warehouse",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			dir := g.dir()
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			if profiles < 1 {
+				return usagef("--profiles must be at least 1")
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !withDemo {
+				if err := models.WriteStarter(dir, projectName(dir)); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `cohort validate`\n", dir, filepath.Join(dir, "models", "project.yaml"))
+				return nil
+			}
+			if err := demo.WriteProject(dir, demo.ProjectOptions{}); err != nil {
+				return err
+			}
+			p, err := models.Load(dir)
+			if err != nil {
+				return err
+			}
+			wh, err := openWarehouse(ctx, p)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			o := demo.Options{Profiles: profiles, Seed: seed, Now: now}
+			if g.interactive() {
+				o.Progress = func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) }
+			}
+			sum, err := demo.Generate(ctx, wh, o)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(out, sum)
+			}
+			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, thousandsInt(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
+			for _, t := range sum.Tables {
+				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, thousandsInt(t.Rows))
+			}
+			fmt.Fprintf(out, "next: cd %s && cohort validate && cohort run\n", dir)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&withDemo, "demo", false, "add demo sources and data (webshop, events, newsletter, support, lead ads, CMS)")
+	c.Flags().IntVar(&profiles, "profiles", 1000, "people in the demo data")
+	c.Flags().Int64Var(&seed, "seed", 1, "seed of the demo data: the same seed gives the same data")
+	return c
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// projectName derives a project name from its folder.
+func projectName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	n := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "_"), "_")
+	if n == "" || n[0] >= '0' && n[0] <= '9' {
+		n = "project_" + n
+	}
+	return n
+}
+
+func thousandsInt(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func benchCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Benchmarks: identity against union-find, segments on demo data"}
+	var (
+		edges, threads int
+		seed           int64
+		memLimit, typ  string
+		dsn            string
+		noCheck        bool
+	)
+	id := &cobra.Command{
+		Use:   "identity",
+		Short: "Generate a graph in the warehouse, resolve it, check it against an in-memory union-find",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := os.MkdirTemp("", "cohort-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			wh, err := dialects.Open(ctx, typ, dialects.Config{Dir: dir, Path: "bench.duckdb", DSN: dsn, MemoryLimit: memLimit, Threads: threads})
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			out := cmd.OutOrStdout()
+			if g.json {
+				out = io.Discard
+			}
+			rep, err := identity.Bench(ctx, wh, identity.BenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads, Check: !noCheck}, out)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), rep)
+			}
+			if rep.Checked && !rep.Correct {
+				return fmt.Errorf("the partition differs from union-find")
+			}
+			return nil
+		},
+	}
+	id.Flags().IntVar(&edges, "edges", 1_000_000, "links in the generated graph")
+	id.Flags().Int64Var(&seed, "seed", 1, "seed of the generated graph")
+	id.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory limit, e.g. 2GB (larger graphs spill to disk)")
+	id.Flags().IntVar(&threads, "threads", 0, "DuckDB threads (0: all cores)")
+	id.Flags().StringVar(&typ, "warehouse", "duckdb", "duckdb (a temporary file) | postgres (needs --dsn)")
+	id.Flags().StringVar(&dsn, "dsn", "", "postgres: the database to run in (tables go to schema cohort_bench)")
+	id.Flags().BoolVar(&noCheck, "no-check", false, "skip the union-find comparison")
+
+	var (
+		profiles int
+		keep     string
+	)
+	seg := &cobra.Command{
+		Use:   "segments",
+		Short: "Generate demo data, then time the profiles and segments steps and a segment preview",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir := keep
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "cohort-bench-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			}
+			if err := demo.WriteProject(dir, demo.ProjectOptions{Overwrite: true}); err != nil {
+				return err
+			}
+			p, err := models.Load(dir)
+			if err == nil {
+				err = models.Validate(p)
+			}
+			if err != nil {
+				return err
+			}
+			wh, err := openWarehouse(ctx, p)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				out = io.Discard
+			}
+			sum, err := demo.Generate(ctx, wh, demo.Options{Profiles: profiles, Seed: 1, Now: now})
+			if err != nil {
+				return err
+			}
+			var rows int64
+			for _, t := range sum.Tables {
+				rows += t.Rows
+			}
+			fmt.Fprintf(out, "demo data: %s people, %s source rows, generated in %s\n", thousandsInt(int64(profiles)), thousandsInt(rows), sum.Elapsed.Round(time.Millisecond))
+			pl, err := engine.Compile(p, wh.Dialect(), nil, engine.Options{Now: now})
+			if err != nil {
+				return err
+			}
+			rep, err := segments.Bench(ctx, wh, pl.Ctx, out)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"generate_seconds": sum.Elapsed.Seconds(), "bench": rep})
+			}
+			fmt.Fprint(out, rep.String())
+			return nil
+		},
+	}
+	seg.Flags().IntVar(&profiles, "profiles", 100_000, "people in the generated demo data")
+	seg.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
+	c.AddCommand(id, seg)
+	return c
+}

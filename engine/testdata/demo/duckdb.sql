@@ -1,0 +1,971 @@
+-- Cohort run of project "shop" for duckdb, output schema "cohort".
+-- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+
+CREATE SCHEMA IF NOT EXISTS "cohort";
+
+-- ==== step: identity ====
+-- identity resolution
+--   identifier customer_id (models/identity.yaml:5:7): limit 1
+--   identifier email (models/identity.yaml:7:7): normalize email, exclude ^test@ | @example\.com$ | ^info@, limit 3
+--   identifier phone (models/identity.yaml:14:7): normalize phone
+--   identifier device_id (models/identity.yaml:17:7): max_links 10
+--   identifier anonymous_id (models/identity.yaml:19:7): max_links 10
+--   source shop_customers (models/sources.yaml:3:5): customer_id as customer_id, email as email, phone as phone
+--   source orders (models/sources.yaml:12:5): customer_id as customer_id, email as email
+--   source web_events (models/sources.yaml:20:5): anonymous_id as anonymous_id, user_id as customer_id
+--   source app_events (models/sources.yaml:29:5): device_id as device_id, user_id as customer_id, email as email
+--   source newsletter (models/sources.yaml:39:5): email as email
+--   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
+--   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
+--   source cms_accounts (models/sources.yaml:61:5): email as email
+ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
+CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+  -- shop_customers.customer_id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."shop_customers" src
+  ) normalized) "shop_customers"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- shop_customers.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."shop_customers" src
+  ) normalized) "shop_customers"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+  UNION ALL
+  -- shop_customers.phone as phone
+  SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    FROM "raw"."shop_customers" src
+  ) normalized) "shop_customers"
+  WHERE v3 IS NOT NULL
+  UNION ALL
+  -- orders.customer_id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."orders" src
+  ) normalized) "orders"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- orders.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+  ) normalized) "orders"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+  UNION ALL
+  -- web_events.anonymous_id as anonymous_id
+  SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."web_events" src
+  ) normalized) "web_events"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- web_events.user_id as customer_id
+  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."web_events" src
+  ) normalized) "web_events"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- app_events.device_id as device_id
+  SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."app_events" src
+  ) normalized) "app_events"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- app_events.user_id as customer_id
+  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."app_events" src
+  ) normalized) "app_events"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- app_events.email as email
+  SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+  ) normalized) "app_events"
+  WHERE v3 IS NOT NULL AND x3 IS NULL
+  UNION ALL
+  -- newsletter.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."newsletter" src
+  ) normalized) "newsletter"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- support_tickets.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."support_tickets" src
+  ) normalized) "support_tickets"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- support_tickets.phone as phone
+  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+  ) normalized) "support_tickets"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- lead_ads.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."lead_ads" src
+  ) normalized) "lead_ads"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- lead_ads.phone as phone
+  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+  ) normalized) "lead_ads"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- cms_accounts.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."cms_accounts" src
+  ) normalized) "cms_accounts"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+) occurrences
+GROUP BY key, identifier_type, identifier_value
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+
+-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
+-- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- links: every two identifiers of one source row, each link once with a < b
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
+WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_shop_customers" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    FROM "raw"."shop_customers" src
+  ) normalized
+),
+-- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_orders" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+  ) normalized
+),
+-- source web_events (models/sources.yaml:20:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_web_events" AS (
+  SELECT seen_at, v1, CAST(hash('anonymous_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."web_events" src
+  ) normalized
+),
+-- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_app_events" AS (
+  SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+  ) normalized
+),
+-- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_support_tickets" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+  ) normalized
+),
+-- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_lead_ads" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+  ) normalized
+)
+SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
+FROM (
+  SELECT a, b FROM (
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL AND x2 IS NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL AND x2 IS NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
+    FROM "source_shop_customers" CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
+  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM "source_orders" WHERE v1 IS NOT NULL AND v2 IS NOT NULL AND x2 IS NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM "source_web_events" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+  UNION ALL
+  SELECT a, b FROM (
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL AND x3 IS NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL AND x3 IS NULL THEN k3 END END AS b
+    FROM "source_app_events" CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
+  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM "source_support_tickets" WHERE v1 IS NOT NULL AND x1 IS NULL AND v2 IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM "source_lead_ads" WHERE v1 IS NOT NULL AND x1 IS NULL AND v2 IS NOT NULL
+) pairs
+WHERE a <> b
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@';
+
+-- junk hubs: identifiers linked to more distinct identifiers than max_links allows
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_hubs_RUNID" AS
+SELECT n.key, n.identifier_type, n.identifier_value,
+  'linked to ' || CAST(l.links AS VARCHAR) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" UNION ALL SELECT b FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID") ends GROUP BY key) l
+JOIN "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n ON n.key = l.key
+WHERE (n.identifier_type = 'device_id' AND l.links > 10)
+   OR (n.identifier_type = 'anonymous_id' AND l.links > 10);
+
+-- junk hubs leave the graph with their links
+DELETE FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID") OR b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
+
+DELETE FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
+
+-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
+-- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
+SELECT node, CAST(hash(CAST(node AS VARCHAR) || $1) >> 1 AS BIGINT) AS parent
+FROM (SELECT a AS node FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID") n
+-- parameters: $1 = 'salt r';
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
+FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
+JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ra ON ra.node = e.a
+JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" rb ON rb.node = e.b;
+
+-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
+SELECT b AS node, min(a) AS parent FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" GROUP BY b;
+
+-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
+FROM (
+  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
+  FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
+  LEFT JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ma ON ma.node = e.a
+  JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" mb ON mb.node = e.b
+) contracted
+WHERE pa <> pb;
+
+-- roots: from the last round's choices to the first
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_roots_RUNID" AS
+SELECT node, parent AS root FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE 1 = 0;
+
+INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root)
+SELECT m.node, coalesce(f.root, m.parent)
+FROM "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" m
+LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" g WHERE g.node = m.node);
+
+-- each identifier's cluster: its root, or itself
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_labels_RUNID" AS
+SELECT n.key, coalesce(r.root, n.key) AS comp
+FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key;
+
+-- clusters over a limit: only these are refined
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_violators_RUNID" AS
+SELECT DISTINCT comp FROM (
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled
+  WHERE identifier_type IN ('customer_id', 'email')
+  GROUP BY comp, identifier_type
+  HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 WHEN 'email' THEN 3 END
+) over_limit;
+
+-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
+-- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
+SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID");
+
+-- the refined clusters replace the ones over a limit
+UPDATE "cohort_scratch"."cohort"."_work_id_labels_RUNID" SET comp = r.comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID" r WHERE "cohort_scratch"."cohort"."_work_id_labels_RUNID".key = r.key;
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
+SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled) keyed
+GROUP BY comp;
+
+-- identity_graph: one row per identifier with its profile
+CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
+SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at
+FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n
+JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key
+JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+-- links a limit cut (filled from the refinement)
+CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail WHERE 1 = 0;
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
+WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_shop_customers" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    FROM "raw"."shop_customers" src
+  ) normalized
+),
+-- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_orders" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+  ) normalized
+),
+-- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_app_events" AS (
+  SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+  ) normalized
+),
+-- source newsletter (models/sources.yaml:39:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_newsletter" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."newsletter" src
+  ) normalized
+),
+-- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_support_tickets" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+  ) normalized
+),
+-- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_lead_ads" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+  ) normalized
+),
+-- source cms_accounts (models/sources.yaml:61:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_cms_accounts" AS (
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."cms_accounts" src
+  ) normalized
+)
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_shop_customers" WHERE x2 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_orders" WHERE x2 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v3 AS identifier_value, 'exclude' AS rule, x3 AS detail FROM "source_app_events" WHERE x3 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_newsletter" WHERE x1 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_support_tickets" WHERE x1 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_lead_ads" WHERE x1 IS NOT NULL
+  UNION ALL
+  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_cms_accounts" WHERE x1 IS NOT NULL
+  UNION ALL
+  SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID"
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
+) rejected
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+
+-- when the previous run's tables exist they feed the lineage:
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "cohort"."identity_graph" o
+  JOIN "cohort"."identity_graph__stage_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "cohort"."identity_graph" EXCEPT SELECT profile_id FROM "cohort"."identity_graph__stage_RUNID")
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+
+-- ==== step: profiles ====
+-- profiles: one row per profile of identity_graph, one column per trait
+-- trait email (models/traits.yaml:3:5)
+-- trait first_name (models/traits.yaml:6:5)
+-- trait last_name (models/traits.yaml:9:5)
+-- trait phone (models/traits.yaml:12:5)
+-- trait city (models/traits.yaml:15:5)
+-- trait country (models/traits.yaml:18:5)
+-- trait lifetime_value (models/traits.yaml:22:5)
+-- trait order_count (models/traits.yaml:25:5)
+-- trait orders_30d (models/traits.yaml:28:5)
+-- trait first_order_at (models/traits.yaml:32:5)
+-- trait last_order_at (models/traits.yaml:35:5)
+-- trait average_order_value (models/traits.yaml:38:5)
+-- trait last_seen_at (models/traits.yaml:42:5)
+-- trait web_events_7d (models/traits.yaml:45:5)
+-- trait app_events_30d (models/traits.yaml:49:5)
+-- trait devices (models/traits.yaml:53:5)
+-- trait support_tickets (models/traits.yaml:56:5)
+-- trait lead_campaign (models/traits.yaml:59:5)
+-- trait email_opt_in (models/traits.yaml:63:5)
+-- trait ads_opt_in (models/traits.yaml:66:5)
+-- trait transfer_consent (models/traits.yaml:69:5)
+-- trait tier (models/traits.yaml:73:5)
+-- trait rfm (models/traits.yaml:76:5)
+-- trait churn_risk (models/traits.yaml:80:5)
+-- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
+SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
+FROM "raw"."shop_customers" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
+) r;
+
+-- source orders (models/sources.yaml:12:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
+SELECT r.profile_id, r."ordered_at", r."total"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."orders" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source web_events (models/sources.yaml:20:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
+SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."web_events" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source app_events (models/sources.yaml:29:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
+SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
+FROM "raw"."app_events" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '')
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
+) r;
+
+-- source newsletter (models/sources.yaml:39:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
+SELECT r.profile_id, r."updated_at", r."opted_in"
+FROM (
+SELECT src.*, g1.profile_id AS profile_id
+FROM "raw"."newsletter" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+WHERE g1.profile_id IS NOT NULL
+) r;
+
+-- source support_tickets (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
+SELECT r.profile_id, r."created_at", r."phone"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."support_tickets" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source lead_ads (models/sources.yaml:53:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
+SELECT r.profile_id, r."created_at", r."phone", r."campaign"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."lead_ads" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+CREATE TABLE "cohort"."profiles__stage_RUNID" AS
+WITH "profile_ids" AS (
+  SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID"
+),
+"aggregates_orders" AS (
+  SELECT r.profile_id,
+    -- trait lifetime_value (models/traits.yaml:22:5)
+    CAST(sum(r."total") AS DOUBLE) AS "lifetime_value",
+    -- trait order_count (models/traits.yaml:25:5)
+    CAST(count(*) AS BIGINT) AS "order_count",
+    -- trait orders_30d (models/traits.yaml:28:5)
+    CAST(count(*) FILTER (WHERE r."ordered_at" >= CAST($1 AS TIMESTAMP)) AS BIGINT) AS "orders_30d",
+    -- trait first_order_at (models/traits.yaml:32:5)
+    min(r."ordered_at") AS "first_order_at",
+    -- trait last_order_at (models/traits.yaml:35:5)
+    max(r."ordered_at") AS "last_order_at",
+    -- trait average_order_value (models/traits.yaml:38:5)
+    CAST(avg(r."total") AS DOUBLE) AS "average_order_value"
+  FROM "cohort"."_rows_orders__stage_RUNID" r
+  GROUP BY r.profile_id
+),
+"aggregates_web_events" AS (
+  SELECT r.profile_id,
+    -- trait last_seen_at (models/traits.yaml:42:5)
+    max(r."occurred_at") AS "last_seen_at",
+    -- trait web_events_7d (models/traits.yaml:45:5)
+    CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($2 AS TIMESTAMP)) AS BIGINT) AS "web_events_7d"
+  FROM "cohort"."_rows_web_events__stage_RUNID" r
+  GROUP BY r.profile_id
+),
+"aggregates_app_events" AS (
+  SELECT r.profile_id,
+    -- trait app_events_30d (models/traits.yaml:49:5)
+    CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($3 AS TIMESTAMP)) AS BIGINT) AS "app_events_30d",
+    -- trait devices (models/traits.yaml:53:5)
+    CAST(count(DISTINCT r."device_id") AS BIGINT) AS "devices"
+  FROM "cohort"."_rows_app_events__stage_RUNID" r
+  GROUP BY r.profile_id
+),
+"aggregates_support_tickets" AS (
+  SELECT r.profile_id,
+    -- trait support_tickets (models/traits.yaml:56:5)
+    CAST(count(*) AS BIGINT) AS "support_tickets"
+  FROM "cohort"."_rows_support_tickets__stage_RUNID" r
+  GROUP BY r.profile_id
+),
+-- trait email (models/traits.yaml:3:5)
+"trait_email" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
+  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."email" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+-- trait first_name (models/traits.yaml:6:5)
+"trait_first_name" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
+  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."first_name" IS NOT NULL) v
+  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
+),
+-- trait last_name (models/traits.yaml:9:5)
+"trait_last_name" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "last_name"
+  FROM (SELECT r.profile_id, r."last_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."last_name" IS NOT NULL) v
+  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
+),
+-- trait phone (models/traits.yaml:12:5)
+"trait_phone" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "phone"
+  FROM (SELECT r.profile_id, r."phone" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."phone" IS NOT NULL
+      UNION ALL SELECT r.profile_id, r."phone" AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE r."phone" IS NOT NULL
+      UNION ALL SELECT r.profile_id, r."phone" AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."phone" IS NOT NULL) v
+  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
+),
+-- trait city (models/traits.yaml:15:5)
+"trait_city" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "city"
+  FROM (SELECT r.profile_id, r."city" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."city" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+-- trait country (models/traits.yaml:18:5)
+"trait_country" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "country"
+  FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."country" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+-- trait lead_campaign (models/traits.yaml:59:5)
+"trait_lead_campaign" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "lead_campaign"
+  FROM (SELECT r.profile_id, r."campaign" AS value, r."created_at" AS ts, 0 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."campaign" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts ASC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+-- trait email_opt_in (models/traits.yaml:63:5)
+"trait_email_opt_in" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email_opt_in"
+  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_newsletter__stage_RUNID" r WHERE r."opted_in" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+-- trait rfm (models/traits.yaml:76:5)
+"trait_rfm" AS (
+  SELECT profile_id,
+    CAST(r AS BIGINT) AS "rfm_recency",
+    CAST(f AS BIGINT) AS "rfm_frequency",
+    CAST(m AS BIGINT) AS "rfm_monetary",
+    CASE
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 4 AND 5 THEN 'champions'
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 1 AND 2 THEN 'new'
+      WHEN r BETWEEN 3 AND 5 AND f BETWEEN 3 AND 5 THEN 'loyal'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 3 AND 5 THEN 'at risk'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 1 AND 2 THEN 'hibernating'
+      WHEN r BETWEEN 1 AND 5 AND f BETWEEN 1 AND 5 THEN 'needs attention'
+    END AS "rfm"
+  FROM (
+    SELECT profile_id,
+      ntile(5) OVER (ORDER BY last_at, profile_id) AS r,
+      ntile(5) OVER (ORDER BY orders, profile_id) AS f,
+      ntile(5) OVER (ORDER BY amount, profile_id) AS m
+    FROM (
+      SELECT r.profile_id, max(r."ordered_at") AS last_at, count(*) AS orders, coalesce(sum(r."total"), 0) AS amount
+      FROM "cohort"."_rows_orders__stage_RUNID" r
+      WHERE r."ordered_at" IS NOT NULL
+      GROUP BY r.profile_id
+    ) per_profile
+  ) scores
+),
+-- trait churn_risk (models/traits.yaml:80:5)
+"trait_churn_risk" AS (
+  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL
+    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)
+      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS "churn_risk"
+  FROM (
+    SELECT p.profile_id, CAST(epoch(CAST($4 AS TIMESTAMP)) AS DOUBLE) - p.last_s AS elapsed,
+      CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap
+    FROM (
+      SELECT r.profile_id, count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
+      FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
+    ) p
+    CROSS JOIN (
+      SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (
+        SELECT count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
+        FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
+      ) e WHERE e.orders >= 2
+    ) pop
+  ) o
+),
+"traits" AS (
+  SELECT ids.profile_id,
+    "trait_email"."email" AS "email",
+    "trait_first_name"."first_name" AS "first_name",
+    "trait_last_name"."last_name" AS "last_name",
+    "trait_phone"."phone" AS "phone",
+    "trait_city"."city" AS "city",
+    "trait_country"."country" AS "country",
+    "aggregates_orders"."lifetime_value" AS "lifetime_value",
+    coalesce("aggregates_orders"."order_count", 0) AS "order_count",
+    coalesce("aggregates_orders"."orders_30d", 0) AS "orders_30d",
+    "aggregates_orders"."first_order_at" AS "first_order_at",
+    "aggregates_orders"."last_order_at" AS "last_order_at",
+    "aggregates_orders"."average_order_value" AS "average_order_value",
+    "aggregates_web_events"."last_seen_at" AS "last_seen_at",
+    coalesce("aggregates_web_events"."web_events_7d", 0) AS "web_events_7d",
+    coalesce("aggregates_app_events"."app_events_30d", 0) AS "app_events_30d",
+    coalesce("aggregates_app_events"."devices", 0) AS "devices",
+    coalesce("aggregates_support_tickets"."support_tickets", 0) AS "support_tickets",
+    "trait_lead_campaign"."lead_campaign" AS "lead_campaign",
+    "trait_email_opt_in"."email_opt_in" AS "email_opt_in",
+    "trait_rfm"."rfm_recency" AS "rfm_recency",
+    "trait_rfm"."rfm_frequency" AS "rfm_frequency",
+    "trait_rfm"."rfm_monetary" AS "rfm_monetary",
+    "trait_rfm"."rfm" AS "rfm",
+    "trait_churn_risk"."churn_risk" AS "churn_risk"
+  FROM "profile_ids" ids
+  LEFT JOIN "trait_email" ON "trait_email".profile_id = ids.profile_id
+  LEFT JOIN "trait_first_name" ON "trait_first_name".profile_id = ids.profile_id
+  LEFT JOIN "trait_last_name" ON "trait_last_name".profile_id = ids.profile_id
+  LEFT JOIN "trait_phone" ON "trait_phone".profile_id = ids.profile_id
+  LEFT JOIN "trait_city" ON "trait_city".profile_id = ids.profile_id
+  LEFT JOIN "trait_country" ON "trait_country".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_web_events" ON "aggregates_web_events".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_app_events" ON "aggregates_app_events".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_support_tickets" ON "aggregates_support_tickets".profile_id = ids.profile_id
+  LEFT JOIN "trait_lead_campaign" ON "trait_lead_campaign".profile_id = ids.profile_id
+  LEFT JOIN "trait_email_opt_in" ON "trait_email_opt_in".profile_id = ids.profile_id
+  LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
+  LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
+),
+-- trait ads_opt_in (models/traits.yaml:66:5): sql over other traits
+"trait_ads_opt_in" AS (
+  SELECT prev.*, CAST((coalesce(email_opt_in, false) OR lead_campaign IS NOT NULL) AS BOOLEAN) AS "ads_opt_in"
+  FROM "traits" prev
+),
+-- trait transfer_consent (models/traits.yaml:69:5): sql over other traits
+"trait_transfer_consent" AS (
+  SELECT prev.*, CAST((coalesce(email_opt_in, false)) AS BOOLEAN) AS "transfer_consent"
+  FROM "trait_ads_opt_in" prev
+),
+-- trait tier (models/traits.yaml:73:5): sql over other traits
+"trait_tier" AS (
+  SELECT prev.*, CAST((CASE WHEN lifetime_value >= 500 THEN 'vip' WHEN order_count >= 2 THEN 'repeat' WHEN order_count = 1 THEN 'one_time' ELSE 'prospect' END) AS VARCHAR) AS "tier"
+  FROM "trait_transfer_consent" prev
+)
+SELECT profile_id, "email", "first_name", "last_name", "phone", "city", "country", "lifetime_value", "order_count", "orders_30d", "first_order_at", "last_order_at", "average_order_value", "last_seen_at", "web_events_7d", "app_events_30d", "devices", "support_tickets", "lead_campaign", "email_opt_in", "ads_opt_in", "transfer_consent", "tier", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm", "churn_risk", CAST($5 AS TIMESTAMP) AS updated_at
+FROM "trait_tier"
+-- parameters: $1 = '2026-10-24 12:00:00', $2 = '2026-11-16 11:00:00', $3 = '2026-10-24 12:00:00', $4 = '2026-11-23 11:00:00', $5 = '2026-11-23 11:00:00';
+
+
+-- ==== step: segments ====
+-- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- segment cart_abandoners (models/segments.yaml:2:5)
+-- segment vip (models/segments.yaml:10:5)
+-- segment lapsed_vip (models/segments.yaml:17:5)
+-- segment loyal_customers (models/segments.yaml:26:5)
+-- segment recent_buyers (models/segments.yaml:32:5)
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+-- segment high_churn_risk (models/segments.yaml:43:5)
+-- segment leads_never_bought (models/segments.yaml:50:5)
+-- segment dutch_app_users (models/segments.yaml:57:5)
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+CREATE TABLE "cohort"."segment_memberships__stage_RUNID" AS
+WITH
+-- segment cart_abandoners (models/segments.yaml:2:5)
+"segment_cart_abandoners" AS (
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+),
+-- segment vip (models/segments.yaml:10:5)
+"segment_vip" AS (
+  SELECT CAST('vip' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE ((p."lifetime_value" IS NOT NULL AND p."lifetime_value" >= $7) OR (p."tier" IS NOT NULL AND p."tier" = $8))
+),
+-- segment lapsed_vip (models/segments.yaml:17:5)
+"segment_lapsed_vip" AS (
+  SELECT CAST('lapsed_vip' AS VARCHAR) AS segment, p.profile_id, ((CAST(('0x' || substr(md5('lapsed_vip:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 10) AS holdout, CASE WHEN ((CAST(('0x' || substr(md5('lapsed_vip:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 10) THEN NULL WHEN (CAST(('0x' || substr(md5('split:lapsed_vip:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 50 THEN 'a' WHEN (CAST(('0x' || substr(md5('split:lapsed_vip:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 100 THEN 'b' END AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (((p."lifetime_value" IS NOT NULL AND p."lifetime_value" >= $9) OR (p."tier" IS NOT NULL AND p."tier" = $10)) AND (p."last_order_at" IS NOT NULL AND p."last_order_at" < CAST($11 AS TIMESTAMP)))
+),
+-- segment loyal_customers (models/segments.yaml:26:5)
+"segment_loyal_customers" AS (
+  SELECT CAST('loyal_customers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE ((p."order_count" IS NOT NULL AND p."order_count" >= $12))
+),
+-- segment recent_buyers (models/segments.yaml:32:5)
+"segment_recent_buyers" AS (
+  SELECT CAST('recent_buyers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE ((p."orders_30d" IS NOT NULL AND p."orders_30d" >= $13))
+),
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+"segment_newsletter_subscribers" AS (
+  SELECT CAST('newsletter_subscribers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE ((p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $14) AND p."email" IS NOT NULL)
+),
+-- segment high_churn_risk (models/segments.yaml:43:5)
+"segment_high_churn_risk" AS (
+  SELECT CAST('high_churn_risk' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE ((p."churn_risk" IS NOT NULL AND p."churn_risk" >= $15) AND (p."order_count" IS NOT NULL AND p."order_count" >= $16))
+),
+-- segment leads_never_bought (models/segments.yaml:50:5)
+"segment_leads_never_bought" AS (
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_lead_ads__stage_RUNID" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e))
+),
+-- segment dutch_app_users (models/segments.yaml:57:5)
+"segment_dutch_app_users" AS (
+  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_app_events__stage_RUNID" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) AND (p."country" IS NOT NULL AND p."country" = $20))
+),
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+"segment_big_spenders_recent_cart" AS (
+  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $21 AND e."occurred_at" >= CAST($22 AS TIMESTAMP) AND e."occurred_at" <= CAST($23 AS TIMESTAMP) AND (e."value" IS NOT NULL AND e."value" >= $24))))
+),
+"current" AS (
+  SELECT * FROM "segment_cart_abandoners"
+  UNION ALL SELECT * FROM "segment_vip"
+  UNION ALL SELECT * FROM "segment_lapsed_vip"
+  UNION ALL SELECT * FROM "segment_loyal_customers"
+  UNION ALL SELECT * FROM "segment_recent_buyers"
+  UNION ALL SELECT * FROM "segment_newsletter_subscribers"
+  UNION ALL SELECT * FROM "segment_high_churn_risk"
+  UNION ALL SELECT * FROM "segment_leads_never_bought"
+  UNION ALL SELECT * FROM "segment_dutch_app_users"
+  UNION ALL SELECT * FROM "segment_big_spenders_recent_cart"
+)
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST($25 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+FROM "current" cur
+LEFT JOIN "cohort"."segment_memberships" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
+-- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
+
+-- history: the previous history, then this run's entries and exits
+CREATE TABLE "cohort"."segment_history__stage_RUNID" AS
+SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history"
+UNION ALL
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST($1 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships__stage_RUNID" cur
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
+UNION ALL
+SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST($2 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships" prev
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+-- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+
+-- ==== swap: replace every output table in one transaction ====
+BEGIN;
+DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
+ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
+DROP TABLE IF EXISTS "cohort"."_rows_app_events";
+ALTER TABLE "cohort"."_rows_app_events__stage_RUNID" RENAME TO "_rows_app_events";
+DROP TABLE IF EXISTS "cohort"."_rows_lead_ads";
+ALTER TABLE "cohort"."_rows_lead_ads__stage_RUNID" RENAME TO "_rows_lead_ads";
+DROP TABLE IF EXISTS "cohort"."_rows_newsletter";
+ALTER TABLE "cohort"."_rows_newsletter__stage_RUNID" RENAME TO "_rows_newsletter";
+DROP TABLE IF EXISTS "cohort"."_rows_orders";
+ALTER TABLE "cohort"."_rows_orders__stage_RUNID" RENAME TO "_rows_orders";
+DROP TABLE IF EXISTS "cohort"."_rows_shop_customers";
+ALTER TABLE "cohort"."_rows_shop_customers__stage_RUNID" RENAME TO "_rows_shop_customers";
+DROP TABLE IF EXISTS "cohort"."_rows_support_tickets";
+ALTER TABLE "cohort"."_rows_support_tickets__stage_RUNID" RENAME TO "_rows_support_tickets";
+DROP TABLE IF EXISTS "cohort"."_rows_web_events";
+ALTER TABLE "cohort"."_rows_web_events__stage_RUNID" RENAME TO "_rows_web_events";
+DROP TABLE IF EXISTS "cohort"."identity_graph";
+ALTER TABLE "cohort"."identity_graph__stage_RUNID" RENAME TO "identity_graph";
+DROP TABLE IF EXISTS "cohort"."identity_lineage";
+ALTER TABLE "cohort"."identity_lineage__stage_RUNID" RENAME TO "identity_lineage";
+DROP TABLE IF EXISTS "cohort"."identity_rejections";
+ALTER TABLE "cohort"."identity_rejections__stage_RUNID" RENAME TO "identity_rejections";
+DROP TABLE IF EXISTS "cohort"."profiles";
+ALTER TABLE "cohort"."profiles__stage_RUNID" RENAME TO "profiles";
+DROP TABLE IF EXISTS "cohort"."segment_history";
+ALTER TABLE "cohort"."segment_history__stage_RUNID" RENAME TO "segment_history";
+DROP TABLE IF EXISTS "cohort"."segment_memberships";
+ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
+COMMIT;

@@ -1,0 +1,265 @@
+-- Cohort run of project "minimal" for duckdb, output schema "cohort".
+-- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+
+CREATE SCHEMA IF NOT EXISTS "cohort";
+
+-- ==== step: identity ====
+-- identity resolution
+--   identifier customer_id (models/project.yaml:10:7): limit 1
+--   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
+--   source customers (models/project.yaml:2:5): id as customer_id, email as email
+ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
+CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+  -- customers.id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."customers" src
+  ) normalized) "customers"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- customers.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+  ) normalized) "customers"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+) occurrences
+GROUP BY key, identifier_type, identifier_value
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
+-- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- links: every two identifiers of one source row, each link once with a < b
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
+WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_customers" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+  ) normalized
+)
+SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
+FROM (
+  SELECT k1 AS a, k2 AS b FROM "source_customers" WHERE v1 IS NOT NULL AND v2 IS NOT NULL AND x2 IS NULL
+) pairs
+WHERE a <> b
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
+-- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
+SELECT node, CAST(hash(CAST(node AS VARCHAR) || $1) >> 1 AS BIGINT) AS parent
+FROM (SELECT a AS node FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID") n
+-- parameters: $1 = 'salt r';
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
+FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
+JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ra ON ra.node = e.a
+JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" rb ON rb.node = e.b;
+
+-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
+SELECT b AS node, min(a) AS parent FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" GROUP BY b;
+
+-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
+FROM (
+  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
+  FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
+  LEFT JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ma ON ma.node = e.a
+  JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" mb ON mb.node = e.b
+) contracted
+WHERE pa <> pb;
+
+-- roots: from the last round's choices to the first
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_roots_RUNID" AS
+SELECT node, parent AS root FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE 1 = 0;
+
+INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root)
+SELECT m.node, coalesce(f.root, m.parent)
+FROM "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" m
+LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" g WHERE g.node = m.node);
+
+-- each identifier's cluster: its root, or itself
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_labels_RUNID" AS
+SELECT n.key, coalesce(r.root, n.key) AS comp
+FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key;
+
+-- clusters over a limit: only these are refined
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_violators_RUNID" AS
+SELECT DISTINCT comp FROM (
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled
+  WHERE identifier_type IN ('customer_id')
+  GROUP BY comp, identifier_type
+  HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 END
+) over_limit;
+
+-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
+-- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
+SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID");
+
+-- the refined clusters replace the ones over a limit
+UPDATE "cohort_scratch"."cohort"."_work_id_labels_RUNID" SET comp = r.comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID" r WHERE "cohort_scratch"."cohort"."_work_id_labels_RUNID".key = r.key;
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
+SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled) keyed
+GROUP BY comp;
+
+-- identity_graph: one row per identifier with its profile
+CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
+SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at
+FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n
+JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key
+JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+-- links a limit cut (filled from the refinement)
+CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail WHERE 1 = 0;
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
+WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+"source_customers" AS (
+  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+  ) normalized
+)
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_customers" WHERE x2 IS NOT NULL
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
+) rejected
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- when the previous run's tables exist they feed the lineage:
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "cohort"."identity_graph" o
+  JOIN "cohort"."identity_graph__stage_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "cohort"."identity_graph" EXCEPT SELECT profile_id FROM "cohort"."identity_graph__stage_RUNID")
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+
+-- ==== step: profiles ====
+-- profiles: one row per profile of identity_graph, one column per trait
+-- trait email (models/project.yaml:13:5)
+-- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
+CREATE TABLE "cohort"."_rows_customers__stage_RUNID" AS
+SELECT r.profile_id, r."updated_at", r."email"
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM "raw"."customers" src
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+CREATE TABLE "cohort"."profiles__stage_RUNID" AS
+WITH "profile_ids" AS (
+  SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID"
+),
+-- trait email (models/project.yaml:13:5)
+"trait_email" AS (
+  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
+  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_customers__stage_RUNID" r WHERE r."email" IS NOT NULL) v
+  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+),
+"traits" AS (
+  SELECT ids.profile_id,
+    "trait_email"."email" AS "email"
+  FROM "profile_ids" ids
+  LEFT JOIN "trait_email" ON "trait_email".profile_id = ids.profile_id
+)
+SELECT profile_id, "email", CAST($1 AS TIMESTAMP) AS updated_at
+FROM "traits"
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+
+-- ==== step: segments ====
+-- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- segment gmail (models/project.yaml:15:5)
+CREATE TABLE "cohort"."segment_memberships__stage_RUNID" AS
+WITH
+-- segment gmail (models/project.yaml:15:5)
+"segment_gmail" AS (
+  SELECT CAST('gmail' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p."email" IS NOT NULL AND CAST(p."email" AS VARCHAR) LIKE $1 ESCAPE '\')
+),
+"current" AS (
+  SELECT * FROM "segment_gmail"
+)
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST($2 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+FROM "current" cur
+LEFT JOIN "cohort"."segment_memberships" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
+-- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
+
+-- history: the previous history, then this run's entries and exits
+CREATE TABLE "cohort"."segment_history__stage_RUNID" AS
+SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history"
+UNION ALL
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST($1 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships__stage_RUNID" cur
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
+UNION ALL
+SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST($2 AS TIMESTAMP) AS changed_at
+FROM "cohort"."segment_memberships" prev
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+-- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+
+-- ==== swap: replace every output table in one transaction ====
+BEGIN;
+DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
+ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
+DROP TABLE IF EXISTS "cohort"."_rows_customers";
+ALTER TABLE "cohort"."_rows_customers__stage_RUNID" RENAME TO "_rows_customers";
+DROP TABLE IF EXISTS "cohort"."identity_graph";
+ALTER TABLE "cohort"."identity_graph__stage_RUNID" RENAME TO "identity_graph";
+DROP TABLE IF EXISTS "cohort"."identity_lineage";
+ALTER TABLE "cohort"."identity_lineage__stage_RUNID" RENAME TO "identity_lineage";
+DROP TABLE IF EXISTS "cohort"."identity_rejections";
+ALTER TABLE "cohort"."identity_rejections__stage_RUNID" RENAME TO "identity_rejections";
+DROP TABLE IF EXISTS "cohort"."profiles";
+ALTER TABLE "cohort"."profiles__stage_RUNID" RENAME TO "profiles";
+DROP TABLE IF EXISTS "cohort"."segment_history";
+ALTER TABLE "cohort"."segment_history__stage_RUNID" RENAME TO "segment_history";
+DROP TABLE IF EXISTS "cohort"."segment_memberships";
+ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
+COMMIT;
