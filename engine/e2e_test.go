@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/engine/demo"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// The demo project runs unchanged on every dialect and gives the same output:
+// the same profile ids, traits and segment members.
+func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	require.NoError(t, demo.WriteProject(dir, demo.ProjectOptions{}))
+	digests := map[string]map[string]string{}
+	results := make(chan struct {
+		typ string
+		d   map[string]string
+	}, len(dialecttest.Types))
+	t.Run("run", func(t *testing.T) {
+		for _, typ := range dialecttest.Types {
+			t.Run(typ, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				w := dialecttest.Open(t, typ)
+				p, err := models.Load(dir)
+				require.NoError(t, err)
+				require.NoError(t, models.Validate(p))
+				_, err = demo.Generate(ctx, w.WH, demo.Options{Profiles: 300, Seed: 7, Now: now})
+				require.NoError(t, err)
+				require.NoError(t, models.CheckWarehouse(ctx, p, w.WH))
+				store, err := state.Open(ctx, t.TempDir(), "state.db")
+				require.NoError(t, err)
+				defer store.Close()
+
+				res, err := Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now})
+				require.NoError(t, err)
+				require.Len(t, res.Steps, 4) // identity, profiles, segments, swap
+				runs, err := store.Runs(ctx, 5)
+				require.NoError(t, err)
+				require.Equal(t, state.Succeeded, runs[0].Status)
+
+				pl, err := Compile(p, w.WH.Dialect(), nil, Options{Now: now})
+				require.NoError(t, err)
+				sum, err := Summarize(ctx, w.WH, pl.Ctx)
+				require.NoError(t, err)
+				require.Greater(t, sum.Profiles, int64(100))
+				require.Greater(t, sum.Identifiers, sum.Profiles)
+				nonEmpty := 0
+				for _, s := range sum.Segments {
+					if s.Members > 0 {
+						nonEmpty++
+					}
+				}
+				require.GreaterOrEqual(t, nonEmpty, len(sum.Segments)-2, "the demo's segments should mostly have members: %v", sum.Segments)
+
+				d := map[string]string{
+					"identity_graph":      digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`),
+					"identity_rejections": digest(t, w.WH, `SELECT identifier_type || '|' || identifier_value || '|' || rule FROM cohort.identity_rejections`),
+					"profiles":            digest(t, w.WH, `SELECT profile_id || '|' || coalesce(email, '') || '|' || coalesce(CAST(order_count AS VARCHAR), '') || '|' || coalesce(rfm, '') || '|' || coalesce(tier, '') FROM cohort.profiles`),
+					"segment_memberships": digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || CAST(holdout AS VARCHAR) || '|' || coalesce(arm, '') FROM cohort.segment_memberships`),
+				}
+				results <- struct {
+					typ string
+					d   map[string]string
+				}{typ, d}
+
+				// A second run on unchanged data keeps every profile id and records no change.
+				_, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(time.Minute)})
+				require.NoError(t, err)
+				require.Equal(t, d["identity_graph"], digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`))
+				require.Equal(t, d["segment_memberships"], digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || CAST(holdout AS VARCHAR) || '|' || coalesce(arm, '') FROM cohort.segment_memberships`))
+			})
+		}
+	})
+	close(results)
+	for r := range results {
+		digests[r.typ] = r.d
+	}
+	require.Len(t, digests, 2)
+	for table, want := range digests["duckdb"] {
+		t.Logf("%s: %s", table, strings.SplitN(want, "\n", 2)[0])
+		require.Equal(t, want, digests["postgres"][table], "%s differs between DuckDB and PostgreSQL", table)
+	}
+}
+
+// digest is an order-independent fingerprint of one text column: row count and sorted values.
+func digest(t *testing.T, wh dialects.Warehouse, q string) string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), "SELECT v FROM ("+q+") x(v) ORDER BY v")
+	require.NoError(t, err, q)
+	defer rows.Close()
+	var b strings.Builder
+	n := 0
+	for rows.Next() {
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		b.WriteString(v)
+		b.WriteByte('\n')
+		n++
+	}
+	require.NoError(t, rows.Err())
+	return fmt.Sprintf("%d rows\n%s", n, b.String())
+}
