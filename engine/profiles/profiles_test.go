@@ -17,6 +17,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/profiles/profilestest"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 var part = engine.Part{Name: "profiles", Steps: profiles.Steps}
@@ -161,4 +162,16 @@ func TestView(t *testing.T) {
 		_, err = profiles.View(ctx, w.WH, c, "p_nobody")
 		require.True(t, errors.Is(err, profiles.ErrNoProfile), "%v", err)
 	})
+}
+
+func TestTraitCycle(t *testing.T) {
+	f := profilestest.New(t, profilestest.TraitsYAML)
+	f.Project.Traits = append(f.Project.Traits,
+		&models.Trait{Name: "a", SQL: "b + 1"}, &models.Trait{Name: "b", SQL: "a + 1"})
+	drv, err := dialects.Lookup("duckdb")
+	require.NoError(t, err)
+	c := f.ReadContext(drv.Dialect, profilestest.Now)
+	_, err = profiles.Steps(c)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "a -> b -> a")
 }

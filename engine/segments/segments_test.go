@@ -572,3 +572,14 @@ where:
 		require.Equal(t, wantIn, in)
 	})
 }
+
+func TestNoSegments(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, wf dialecttest.Fresh) {
+		f := profilestest.New(t, profilestest.TraitsYAML)
+		f.Load(t, wf.WH)
+		f.Run(t, wf.WH, profilestest.Now, parts...)
+		f.Run(t, wf.WH, profilestest.Now.Add(time.Hour), parts...)
+		require.Empty(t, readMembers(t, wf.WH, f.Project.Warehouse.Schema))
+		require.Empty(t, readHistory(t, wf.WH, f.Project.Warehouse.Schema))
+	})
+}
