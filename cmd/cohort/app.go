@@ -53,11 +53,8 @@ func (g *globals) load() (*models.Project, error) {
 		abs, _ := filepath.Abs(dir)
 		return nil, usagef("no cohort.yaml in %s: run `cohort init` to create a project, or pass --project DIR", abs)
 	}
-	p, err := models.Load(dir)
+	p, err := models.LoadAndValidate(dir)
 	if err != nil {
-		return nil, err
-	}
-	if err := models.Validate(p); err != nil {
 		return nil, err
 	}
 	return p, nil

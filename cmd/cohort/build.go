@@ -55,6 +55,9 @@ func compileCmd(g *globals) *cobra.Command {
 		Short: "Print the SQL of a run for any dialect, without a warehouse",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOnly(only); err != nil {
+				return err
+			}
 			p, err := g.load()
 			if err != nil {
 				return err
@@ -92,6 +95,9 @@ func runCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := checkOnly(only); err != nil {
+				return err
+			}
 			s, err := g.open(ctx)
 			if err != nil {
 				return err
@@ -218,4 +224,19 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// checkOnly rejects an unknown --only part as bad usage.
+func checkOnly(only string) error {
+	if only == "" {
+		return nil
+	}
+	var names []string
+	for _, p := range engine.DefaultParts {
+		if p.Name == only {
+			return nil
+		}
+		names = append(names, p.Name)
+	}
+	return usagef("--only %q: unknown part (one of %s)", only, strings.Join(names, ", "))
 }

@@ -26,6 +26,8 @@ func initCmd(g *globals) *cobra.Command {
 		withDemo bool
 		profiles int
 		seed     int64
+		whType   string
+		dsn      string
 	)
 	c := &cobra.Command{
 		Use:   "init [DIR]",
@@ -44,14 +46,26 @@ func initCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if whType != "duckdb" && whType != "postgres" {
+				return usagef("--warehouse %q: duckdb or postgres", whType)
+			}
+			if (whType == "postgres") != (dsn != "") {
+				return usagef("--dsn goes with --warehouse postgres, and postgres needs a --dsn")
+			}
 			if !withDemo {
 				if err := models.WriteStarter(dir, projectName(dir)); err != nil {
+					return err
+				}
+				if err := useWarehouse(dir, whType, dsn); err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `cohort validate`\n", dir, filepath.Join(dir, "models", "project.yaml"))
 				return nil
 			}
 			if err := demo.WriteProject(dir, demo.ProjectOptions{}); err != nil {
+				return err
+			}
+			if err := useWarehouse(dir, whType, dsn); err != nil {
 				return err
 			}
 			p, err := models.Load(dir)
@@ -89,7 +103,44 @@ func initCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&withDemo, "demo", false, "add demo sources and data (webshop, events, newsletter, support, lead ads, CMS)")
 	c.Flags().IntVar(&profiles, "profiles", 1000, "people in the demo data")
 	c.Flags().Int64Var(&seed, "seed", 1, "seed of the demo data: the same seed gives the same data")
+	c.Flags().StringVar(&whType, "warehouse", "duckdb", "duckdb (embedded file) | postgres")
+	c.Flags().StringVar(&dsn, "dsn", "", "postgres: the connection URL written to cohort.yaml (e.g. '${COHORT_WAREHOUSE_DSN}')")
 	return c
+}
+
+// useWarehouse points a freshly written cohort.yaml at a postgres warehouse.
+func useWarehouse(dir, typ, dsn string) error {
+	if typ == "duckdb" {
+		return nil
+	}
+	path := filepath.Join(dir, "cohort.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var out []string
+	replaced := false
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "type: duckdb"):
+			indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
+			out = append(out, indent+"type: "+typ, indent+"dsn: "+strconvQuote(dsn))
+			replaced = true
+		case strings.HasPrefix(trimmed, "path:") && strings.Contains(trimmed, ".duckdb"):
+		default:
+			out = append(out, line)
+		}
+	}
+	if !replaced {
+		return fmt.Errorf("%s: no warehouse type to replace", path)
+	}
+	return os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644)
+}
+
+// strconvQuote quotes a YAML scalar in double quotes.
+func strconvQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)

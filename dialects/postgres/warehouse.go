@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,6 +53,10 @@ func redact(err error) string {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Message + " (SQLSTATE " + pe.Code + ")"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err.Error() + " (is the server running, and are host and port in warehouse.dsn right?)"
 	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
