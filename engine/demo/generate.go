@@ -96,6 +96,18 @@ func Generate(ctx context.Context, wh dialects.Warehouse, o Options) (Summary, e
 	if err := reset(ctx, gen, tables); err != nil {
 		return Summary{}, err
 	}
+	// The rows need no particular order: let DuckDB insert them in parallel,
+	// and put its setting back afterwards.
+	var keepOrder string
+	if err := plan.QueryRow(ctx, gen, "SELECT CAST(current_setting('preserve_insertion_order') AS VARCHAR)", nil, &keepOrder); err != nil {
+		return Summary{}, fmt.Errorf("demo: %w", err)
+	}
+	if keepOrder == "true" {
+		if err := gen.Exec(ctx, "SET preserve_insertion_order = false"); err != nil {
+			return Summary{}, fmt.Errorf("demo: %w", err)
+		}
+		defer gen.Exec(context.WithoutCancel(ctx), "SET preserve_insertion_order = true")
+	}
 	if err := gen.Exec(ctx, dialects.Bind(gen.Dialect(), "INSERT INTO demo_truth.params VALUES (CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TIMESTAMP))"),
 		o.Seed, int64(o.Profiles), plan.TimeArg(o.Now)); err != nil {
 		return Summary{}, fmt.Errorf("demo: %s: %w", paramsTable.qualified(), err)

@@ -48,9 +48,10 @@ func rawIdentifiers(d dialects.Dialect, sources []*models.Source, rules models.I
 	var parts []string
 	for _, s := range sources {
 		for _, si := range s.Identifiers {
-			norm := identity.NormalizeExpr(d, rules.Rule(si.Type), d.Quote(si.Column))
-			parts = append(parts, fmt.Sprintf("SELECT '%s' AS identifier_type, %s AS identifier_value FROM %s",
-				si.Type, norm, quoteTable(d, s.Table)))
+			// normalize each distinct raw value once
+			norm := identity.NormalizeExpr(d, rules.Rule(si.Type), "v")
+			parts = append(parts, fmt.Sprintf("SELECT '%s' AS identifier_type, %s AS identifier_value FROM (SELECT DISTINCT %s AS v FROM %s) d",
+				si.Type, norm, d.Quote(si.Column), quoteTable(d, s.Table)))
 		}
 	}
 	return "SELECT DISTINCT identifier_type, identifier_value FROM (\n  " + strings.Join(parts, "\n  UNION ALL\n  ") +
