@@ -243,7 +243,7 @@ func (r *runner) components(ctx context.Context) error {
 			return err
 		}
 		r.Rounds = round
-		r.progress("round %d: %d links left", round, left)
+		r.progress("round %d: %s links left", round, thousands(left))
 	}
 	if in != s.w("edges") {
 		r.drop(ctx, in)
