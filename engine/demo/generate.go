@@ -163,7 +163,7 @@ func demoTables() ([]table, error) {
 	raw := rawIdentifiers(duckdb.Dialect{}, sources, rules)
 	return []table{
 		paramsTable, personsTable, accountsTable, cookiesTable, devicesTable,
-		shopCustomers, ordersWork, orders, webEvents, appEvents, newsletter, supportTickets, leadAds, cmsAccounts,
+		shopCustomers, orders, webEvents, appEvents, newsletter, supportTickets, leadAds, cmsAccounts,
 		rawIDsTable(raw), junkTable, identifiersTable,
 	}, nil
 }

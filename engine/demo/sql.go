@@ -286,10 +286,13 @@ SELECT 'C' || (100000 + 2 * g.profiles + t.i), ` + testEmail + `, NULL, 'Test', 
 FROM demo_truth.params g, range(1, 4 + g.profiles // 2000) t(i)`,
 }
 
-// ordersWork holds every order with its buyer, for orders and their web events; dropped at the end.
-var ordersWork = table{Schema: TruthSchema, Name: "_orders", Work: true,
-	Columns: cols("order_id integer, person_id integer, customer_id text, email text, total number, currency text, status text, ordered_at timestamp, country text"),
-	Fill: `SELECT 1000000000 + p.person_id * 64 + t.k, p.person_id,
+// orderPerson is the person_id behind an order_id (order ids are built from it).
+const orderPerson = "(o.order_id - 1000000000) // 64"
+
+var orders = table{Schema: RawSchema, Name: "orders",
+	Columns: cols("order_id integer, customer_id text, email text, total number, currency text, status text, ordered_at timestamp"),
+	Comment: "orders: many one-time buyers, loyal repeat buyers, lapsed VIPs (big spenders, last order > 90 days ago)",
+	Fill: `SELECT 1000000000 + p.person_id * 64 + t.k,
   -- a re-registered customer placed the last order under the new account
   CASE WHEN p.customer_id2 IS NOT NULL AND t.k = p.n_orders - 1 AND p.n_orders > 1 THEN p.customer_id2 ELSE p.customer_id END,
   CASE WHEN ` + rnd("order_noemail", "p.person_id", "t.k") + ` < 0.05 THEN NULL
@@ -300,15 +303,8 @@ var ordersWork = table{Schema: TruthSchema, Name: "_orders", Work: true,
   'EUR',
   CASE WHEN ` + rnd("status", "p.person_id", "t.k") + ` < 0.04 THEN 'cancelled'
        WHEN ` + rnd("status", "p.person_id", "t.k") + ` < 0.07 THEN 'refunded' ELSE 'completed' END,
-  ` + between("p.created_at", "p.order_cap", rnd("ordered_at", "p.person_id", "t.k")) + `,
-  p.country
+  ` + between("p.created_at", "p.order_cap", rnd("ordered_at", "p.person_id", "t.k")) + `
 FROM demo_truth.params g, demo_truth.persons p, range(p.n_orders) t(k)`,
-}
-
-var orders = table{Schema: RawSchema, Name: "orders",
-	Columns: cols("order_id integer, customer_id text, email text, total number, currency text, status text, ordered_at timestamp"),
-	Comment: "orders: many one-time buyers, loyal repeat buyers, lapsed VIPs (big spenders, last order > 90 days ago)",
-	Fill:    `SELECT order_id, customer_id, email, total, currency, status, ordered_at FROM demo_truth._orders`,
 }
 
 var webEvents = table{Schema: RawSchema, Name: "web_events",
@@ -359,12 +355,12 @@ SELECT event_id, anonymous_id, user_id, event_name,
   occurred_at
 FROM pages
 UNION ALL -- every order: checkout, then the thank-you page
-SELECT 1000000000000 + (o.order_id - 1000000000) * 2 + t.s, ` + cookie("o.person_id", "0") + `, o.customer_id,
+SELECT 1000000000000 + (o.order_id - 1000000000) * 2 + t.s, ` + cookie(orderPerson, "0") + `, o.customer_id,
   CASE t.s WHEN 0 THEN 'checkout_started' ELSE 'order_completed' END,
-  ` + shopURL("o.country") + ` || CASE t.s WHEN 0 THEN '/checkout' ELSE '/bedankt' END,
+  ` + shopURL("p.country") + ` || CASE t.s WHEN 0 THEN '/checkout' ELSE '/bedankt' END,
   NULL, CASE t.s WHEN 1 THEN o.total END,
   o.ordered_at - to_seconds(180 * (1 - t.s))
-FROM demo_truth.params g, demo_truth._orders o, range(2) t(s)`,
+FROM demo_truth.params g, raw.orders o JOIN demo_truth.persons p ON p.person_id = ` + orderPerson + `, range(2) t(s)`,
 }
 
 var appEvents = table{Schema: RawSchema, Name: "app_events",
