@@ -1,0 +1,43 @@
+package identity
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	_ "github.com/cohort-cdp/cohort/dialects/duckdb"
+	_ "github.com/cohort-cdp/cohort/dialects/postgres"
+)
+
+// TestSQLReadable: compile output names the YAML it came from, shows each
+// statement once with how the loop repeats, and binds every rule value.
+func TestSQLReadable(t *testing.T) {
+	for _, name := range []string{"duckdb", "postgres"} {
+		drv, err := dialects.Lookup(name)
+		require.NoError(t, err)
+		steps, err := Steps(testContext(shopProject(), drv.Dialect, testNow))
+		require.NoError(t, err)
+		require.Len(t, steps, 1)
+		sql := steps[0].SQL()
+		for _, want := range []string{
+			"-- identity resolution\n",
+			"--   identifier email (<unsaved>): normalize email, exclude ^test@ | @example\\.com$, limit 3",
+			"--   source web (<unsaved>): anonymous_id as anonymous_id, user_id as customer_id",
+			"-- connected components: round r = 1, 2, ...",
+			"-- each node takes the smallest key among itself and its neighbours",
+			"-- roots: from the last round's choices to the first",
+			"-- junk hubs: identifiers linked to more distinct identifiers than max_links allows",
+			"-- limits: the links of those clusters are read",
+			"$1 = '^test@'",
+			"identity_graph__stage_",
+		} {
+			require.Contains(t, sql, want, name)
+		}
+		require.NotContains(t, sql, "RECURSIVE", name)
+		require.NotContains(t, sql, "'^test@' THEN", "patterns are bound, never pasted")
+		require.Equal(t, []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable}, steps[0].Outputs())
+		require.True(t, strings.HasPrefix(steps[0].Name(), "identity"))
+	}
+}
