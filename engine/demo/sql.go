@@ -150,7 +150,7 @@ var personsTable = table{Schema: TruthSchema, Name: "persons",
 ), who AS ( -- what kind of person, from where
   SELECT *,
     CASE WHEN u_kind < 0.10 THEN 'visitor' WHEN u_kind < 0.16 THEN 'lead'
-         WHEN u_kind < 0.24 THEN 'subscriber' ELSE 'customer' END AS kind,
+         WHEN u_kind < 0.24 THEN 'subscriber' ELSE 'customer' END AS kind, -- 0.24: also in tablet below
     CASE WHEN u_country < 0.60 THEN 'NL' WHEN u_country < 0.85 THEN 'BE' ELSE 'DE' END AS country,
     -- 8 digits that differ for every person (48271 is prime to 10^8)
     lpad(CAST((person_id * 48271 + seed % 100000000 + 100000000) % 100000000 AS VARCHAR), 8, '0') AS digits
@@ -181,8 +181,9 @@ var personsTable = table{Schema: TruthSchema, Name: "persons",
     kind = 'customer' AND buyer <> 'lapsed_vip' AND u_cart < 0.05 AS cart_abandoner,
     kind = 'customer' AND u_rereg < 0.04 AS reregistered
   FROM named
-), tablet AS ( -- the first customers share one family tablet
-  SELECT person_id FROM habits WHERE kind = 'customer' ORDER BY person_id LIMIT ` + fmt.Sprint(FamilyTabletMembers) + `
+), tablet AS ( -- the first customers share one family tablet (the same draw as kind, on the first few people only)
+  SELECT t.person_id FROM demo_truth.params g, range(1, least(g.profiles, 1000) + 1) t(person_id)
+  WHERE ` + rnd("kind", "t.person_id") + ` >= 0.24 ORDER BY t.person_id LIMIT ` + fmt.Sprint(FamilyTabletMembers) + `
 )
 SELECT h.person_id, first_name, last_name,
   CASE WHEN kind = 'visitor' THEN NULL
