@@ -95,6 +95,10 @@ func TestDeterministic(t *testing.T) {
 	a := dialecttest.Open(t, "duckdb")
 	generate(t, a.WH, Options{Profiles: 800, Seed: 7})
 	first := checksums(t, a.WH)
+	var order string
+	if err := plan.QueryRow(context.Background(), a.WH, "SELECT CAST(current_setting('preserve_insertion_order') AS VARCHAR)", nil, &order); err != nil || order != "true" {
+		t.Errorf("DuckDB's preserve_insertion_order left at %q (%v)", order, err)
+	}
 
 	// Again in another warehouse, and over the first one: the same tables.
 	b := dialecttest.Open(t, "duckdb")
