@@ -147,11 +147,11 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	start = time.Now()
 	step := steps[0].(*Step)
 	if os.Getenv("COHORT_BENCH_TRACE") != "" {
-		step.trace = func(sql string, d time.Duration) {
+		step.trace = func(sql string, d time.Duration, cpu float64) {
 			if d > 200*time.Millisecond {
 				_, body := splitComment(sql)
 				first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-				fmt.Fprintf(out, "           %.2fs  %.90s\n", d.Seconds(), first)
+				fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %.90s\n", d.Seconds(), cpu, first)
 			}
 		}
 	}

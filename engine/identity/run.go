@@ -31,11 +31,15 @@ type phaseTime struct {
 
 func (r *runner) exec(ctx context.Context, st plan.Statement) error {
 	start := time.Now()
+	var cpu float64
+	if r.s.trace != nil {
+		cpu = cpuSeconds()
+	}
 	if err := r.wh.Exec(ctx, st.SQL, st.Args...); err != nil {
 		return fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
 	}
 	if r.s.trace != nil {
-		r.s.trace(st.SQL, time.Since(start))
+		r.s.trace(st.SQL, time.Since(start), cpuSeconds()-cpu)
 	}
 	return nil
 }

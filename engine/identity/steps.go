@@ -58,7 +58,7 @@ type Step struct {
 	scratch string
 	setup   []string
 	// trace, when set, is told how long each statement took
-	trace func(sql string, d time.Duration)
+	trace func(sql string, d time.Duration, cpu float64)
 	// ReshuffleAfter is the number of rounds after which remaining node keys
 	// are rehashed with a new salt (and again every as many rounds).
 	ReshuffleAfter int
