@@ -196,7 +196,8 @@ SELECT h.person_id, first_name, last_name,
   CASE WHEN reregistered THEN 'C' || (100000 + profiles + h.person_id) END AS customer_id2,
   CASE WHEN reregistered THEN ` + between("created_at", "anchor", "u_rereg_at") + ` END AS created2_at,
   cart_abandoner,
-  CASE WHEN kind = 'customer' THEN 1 + CAST(floor(u_cookies * 3) AS BIGINT)
+  -- at most one cookie per page view, so that every cookie shows up in web_events
+  CASE WHEN kind = 'customer' THEN least(1 + CAST(floor(u_cookies * 3) AS BIGINT), 2 + CAST(floor(u_web * 10) AS BIGINT))
        WHEN kind = 'visitor' THEN 1 + CAST(floor(u_cookies * 2) AS BIGINT)
        WHEN u_cookies < 0.5 THEN 1 ELSE 0 END AS n_cookies,
   CASE WHEN kind = 'customer' THEN 2 + CAST(floor(u_web * 10) AS BIGINT) + 2 * n_orders
