@@ -63,19 +63,18 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 	}
 	out := &PreviewResult{Segment: seg.Name, Traits: traits, Sample: []Member{}}
 
-	// one scan: the sample with the totals as window aggregates
+	// one scan: the sampled members with the totals as window aggregates;
+	// then their traits, read for those few ids only (carrying every
+	// member's traits through the window cost more than the scan)
 	holdout, arm := assignment(d, seg)
 	where, err := Where(c, seg)
 	if err != nil {
 		return nil, err
 	}
-	cols := []string{"p.profile_id", holdout + " AS holdout", arm + " AS arm",
+	q := sq.Select("p.profile_id", holdout+" AS holdout", arm+" AS arm",
 		"count(*) OVER () AS members",
-		"sum(CASE WHEN " + holdout + " THEN 1 ELSE 0 END) OVER () AS holdout_members"}
-	for _, t := range traits {
-		cols = append(cols, "p."+d.Quote(t))
-	}
-	q := sq.Select(cols...).From(c.Input(profiles.Table) + " p").Where(where).
+		"sum(CASE WHEN "+holdout+" THEN 1 ELSE 0 END) OVER () AS holdout_members").
+		From(c.Input(profiles.Table) + " p").Where(where).
 		OrderBy("p.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
 	sql, args, err := q.ToSql()
 	if err != nil {
@@ -89,28 +88,65 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 		return nil, fmt.Errorf("preview %s: %w", seg.Name, err)
 	}
 	defer rows.Close()
+	var ids []any
 	for rows.Next() {
-		vals := make([]any, 5+len(traits))
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		var id string
+		var hold bool
+		var armV, n, h any
+		if err := rows.Scan(&id, &hold, &armV, &n, &h); err != nil {
 			return nil, err
 		}
-		m := Member{ProfileID: fmt.Sprint(vals[0]), Traits: map[string]any{}}
-		m.Holdout, _ = vals[1].(bool)
-		if vals[2] != nil {
-			m.Arm = fmt.Sprint(Value(vals[2]))
+		m := Member{ProfileID: id, Holdout: hold, Traits: map[string]any{}}
+		if armV != nil {
+			m.Arm = fmt.Sprint(Value(armV))
 		}
-		out.Count, out.Holdout = toInt(vals[3]), toInt(vals[4])
-		for i, t := range traits {
-			m.Traits[t] = Value(vals[5+i])
-		}
+		out.Count, out.Holdout = toInt(n), toInt(h)
 		out.Sample = append(out.Sample, m)
+		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	rows.Close()
+	if len(ids) > 0 && len(traits) > 0 {
+		cols := []string{"p.profile_id"}
+		for _, t := range traits {
+			cols = append(cols, "p."+d.Quote(t))
+		}
+		sql, args, err := sq.Select(cols...).From(c.Input(profiles.Table) + " p").
+			Where(sq.Eq{"p.profile_id": ids}).PlaceholderFormat(d.Placeholder()).ToSql()
+		if err != nil {
+			return nil, err
+		}
+		tr, err := wh.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, fmt.Errorf("preview %s sample: %w", seg.Name, err)
+		}
+		defer tr.Close()
+		byID := map[string]map[string]any{}
+		for tr.Next() {
+			vals := make([]any, 1+len(traits))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := tr.Scan(ptrs...); err != nil {
+				return nil, err
+			}
+			m := map[string]any{}
+			for i, t := range traits {
+				m[t] = Value(vals[1+i])
+			}
+			byID[fmt.Sprint(Value(vals[0]))] = m
+		}
+		if err := tr.Err(); err != nil {
+			return nil, err
+		}
+		for i := range out.Sample {
+			if m := byID[out.Sample[i].ProfileID]; m != nil {
+				out.Sample[i].Traits = m
+			}
+		}
 	}
 	if err := previous(ctx, wh, c, seg, out); err != nil {
 		return nil, err
