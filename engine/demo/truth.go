@@ -43,16 +43,24 @@ func projectRules() ([]*models.Source, models.Identity, error) {
 }
 
 // rawIdentifiers is a query of every distinct normalized identifier the raw
-// tables hold (identifier_type, identifier_value), NULLs left out.
+// tables hold (identifier_type, identifier_value), NULLs left out. Each
+// distinct raw value of a type is normalized once.
 func rawIdentifiers(d dialects.Dialect, sources []*models.Source, rules models.Identity) string {
-	var parts []string
+	var types []string
+	columns := map[string][]string{}
 	for _, s := range sources {
 		for _, si := range s.Identifiers {
-			// normalize each distinct raw value once
-			norm := identity.NormalizeExpr(d, rules.Rule(si.Type), "v")
-			parts = append(parts, fmt.Sprintf("SELECT '%s' AS identifier_type, %s AS identifier_value FROM (SELECT DISTINCT %s AS v FROM %s) d",
-				si.Type, norm, d.Quote(si.Column), quoteTable(d, s.Table)))
+			if columns[si.Type] == nil {
+				types = append(types, si.Type)
+			}
+			columns[si.Type] = append(columns[si.Type], fmt.Sprintf("SELECT %s AS v FROM %s", d.Quote(si.Column), quoteTable(d, s.Table)))
 		}
+	}
+	var parts []string
+	for _, typ := range types {
+		norm := identity.NormalizeExpr(d, rules.Rule(typ), "v")
+		parts = append(parts, fmt.Sprintf("SELECT '%s' AS identifier_type, %s AS identifier_value FROM (SELECT DISTINCT v FROM (\n    %s\n  ) r) d",
+			typ, norm, strings.Join(columns[typ], "\n    UNION ALL ")))
 	}
 	return "SELECT DISTINCT identifier_type, identifier_value FROM (\n  " + strings.Join(parts, "\n  UNION ALL\n  ") +
 		"\n) ids WHERE identifier_value IS NOT NULL"
