@@ -52,7 +52,8 @@ func (s *Step) SQL() string {
 }
 
 func (s *Step) header() string {
-	lines := []string{"segments: members of every segment, holdouts, splits and the history of entries and exits"}
+	lines := []string{"segments: members of every segment, holdouts, splits and the history of entries and exits",
+		"(on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)"}
 	for _, seg := range s.segs {
 		lines = append(lines, fmt.Sprintf("segment %s (%s)", seg.Name, seg.Pos))
 	}

@@ -73,6 +73,7 @@ FROM "trait_tier"
 -- parameters: $1 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)
 -- segment lapsed_vip (models/project.yaml:46:5)

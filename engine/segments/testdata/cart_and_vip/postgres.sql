@@ -81,6 +81,7 @@ FROM "trait_tier"
 ANALYZE "cohort"."profiles__stage_golden";
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)
 -- segment lapsed_vip (models/project.yaml:46:5)

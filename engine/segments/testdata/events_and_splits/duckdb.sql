@@ -130,6 +130,7 @@ FROM "traits"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
 CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
