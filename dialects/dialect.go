@@ -19,6 +19,7 @@ const (
 	Number    Type = "number"  // double precision
 	Boolean   Type = "boolean"
 	Timestamp Type = "timestamp" // without time zone, in UTC
+	Decimal   Type = "decimal"   // exact, two decimals: money
 )
 
 // Dialect writes the SQL that differs between warehouses. The engine writes
@@ -74,6 +75,10 @@ type Dialect interface {
 	// names. Scratch tables never need to survive a crash, so a warehouse may
 	// keep them in memory (spilling to disk beyond its memory limit).
 	ScratchSpace(schema string) (setup []string, prefix string)
+	// UnorderedWrites returns the statements that let the warehouse write the
+	// rows of CREATE TABLE AS / INSERT ... SELECT in any order (in parallel)
+	// and those that put its default back; none where order is never kept.
+	UnorderedWrites() (set, reset []string)
 	// Capabilities are what the engine may rely on.
 	Capabilities() Capabilities
 }

@@ -47,6 +47,8 @@ func (Dialect) TypeName(t dialects.Type) string {
 		return "BOOLEAN"
 	case dialects.Timestamp:
 		return "TIMESTAMP"
+	case dialects.Decimal:
+		return "DECIMAL(18,2)"
 	}
 	return "VARCHAR"
 }
@@ -103,6 +105,12 @@ func (d Dialect) ScratchSpace(schema string) ([]string, string) {
 		"ATTACH IF NOT EXISTS ':memory:' AS " + d.Quote(ScratchDatabase),
 		"CREATE SCHEMA IF NOT EXISTS " + d.Quote(ScratchDatabase, schema),
 	}, d.Quote(ScratchDatabase, schema)
+}
+
+// UnorderedWrites: keeping insertion order makes a large CREATE TABLE AS
+// write on one thread.
+func (Dialect) UnorderedWrites() ([]string, []string) {
+	return []string{"SET preserve_insertion_order = false"}, []string{"RESET preserve_insertion_order"}
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {

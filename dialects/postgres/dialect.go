@@ -49,6 +49,8 @@ func (Dialect) TypeName(t dialects.Type) string {
 		return "BOOLEAN"
 	case dialects.Timestamp:
 		return "TIMESTAMP"
+	case dialects.Decimal:
+		return "NUMERIC(18,2)"
 	}
 	return "TEXT"
 }
@@ -91,6 +93,9 @@ func (Dialect) MemoryUsage() string { return "" }
 
 // ScratchSpace: scratch tables are UNLOGGED tables of the output schema.
 func (d Dialect) ScratchSpace(schema string) ([]string, string) { return nil, d.Quote(schema) }
+
+// UnorderedWrites: PostgreSQL never promises an order without ORDER BY.
+func (Dialect) UnorderedWrites() ([]string, []string) { return nil, nil }
 
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}

@@ -251,6 +251,9 @@ func copyTable(ctx context.Context, from, to dialects.Warehouse, t table) error 
 	sel := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		sel[i] = from.Dialect().Quote(c.Name)
+		if c.Type == dialects.Decimal { // exact, as text: drivers differ in decimal types
+			sel[i] = "CAST(" + sel[i] + " AS " + from.Dialect().TypeName(dialects.Text) + ")"
+		}
 	}
 	rows, err := from.Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+from.Dialect().Quote(t.Schema, t.Name))
 	if err != nil {

@@ -292,7 +292,7 @@ FROM demo_truth.params g, range(1, 4 + g.profiles // 2000) t(i)`,
 const orderPerson = "(o.order_id - 1000000000) // 64"
 
 var orders = table{Schema: RawSchema, Name: "orders",
-	Columns: cols("order_id integer, customer_id text, email text, total number, currency text, status text, ordered_at timestamp"),
+	Columns: cols("order_id integer, customer_id text, email text, total decimal, currency text, status text, ordered_at timestamp"),
 	Comment: "orders: many one-time buyers, loyal repeat buyers, lapsed VIPs (big spenders, last order > 90 days ago)",
 	Fill: `SELECT 1000000000 + p.person_id * 64 + t.k,
   -- a re-registered customer placed the last order under the new account
@@ -310,7 +310,7 @@ FROM demo_truth.params g, demo_truth.persons p, range(p.n_orders) t(k)`,
 }
 
 var webEvents = table{Schema: RawSchema, Name: "web_events",
-	Columns: cols("event_id integer, anonymous_id text, user_id text, event_name text, url text, product_id text, value number, occurred_at timestamp"),
+	Columns: cols("event_id integer, anonymous_id text, user_id text, event_name text, url text, product_id text, value decimal, occurred_at timestamp"),
 	Comment: "web tracking: cookies that log in later, several per person, one shared family tablet, cart abandoners",
 	Fill: `WITH browse AS ( -- every person's page views, spread over their cookies
   SELECT p.person_id, p.customer_id, p.country, p.created_at, t.k, t.k % p.n_cookies AS c,

@@ -29,7 +29,7 @@ type table struct {
 	Work    bool // a scratch table of the generator, dropped at the end
 }
 
-// cols reads "name type, name type" (types: text integer number boolean timestamp).
+// cols reads "name type, name type" (types: text integer number decimal boolean timestamp).
 func cols(spec string) []column {
 	var c []column
 	for _, f := range strings.Split(spec, ",") {
