@@ -410,7 +410,7 @@ func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
 
 // values writes the union of a trait's inputs as (profile_id, value, ts, k):
 // k is the position in from; a bare source counts rows (value 1). Pick
-// traits skip NULL values; within keeps rows newer than now - within.
+// traits skip NULL and blank values; within keeps rows newer than now - within.
 func values(c *plan.Context, q *stmt, t *models.Trait) error {
 	d := c.Dialect
 	for k, from := range t.From {
@@ -434,6 +434,9 @@ func values(c *plan.Context, q *stmt, t *models.Trait) error {
 		var where []string
 		if t.Aggregate == "" {
 			where = append(where, value+" IS NOT NULL")
+			if column != "" { // a blank string is no value: it never wins a pick
+				where = append(where, "trim(CAST("+value+" AS "+d.TypeName(dialects.Text)+")) <> ''")
+			}
 		}
 		if t.Within.Set() {
 			if src.Timestamp == "" {

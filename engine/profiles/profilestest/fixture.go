@@ -98,8 +98,10 @@ func New(t testing.TB, models_yaml string) *Fixture {
 		}
 		for j := 0; j < r.IntN(4); j++ {
 			c := Customer{ID: id, FirstName: maybe(names, 0.3), Country: maybe(countries, 0.1), UpdatedAt: next(400)}
-			if r.Float64() > 0.2 {
+			if x := r.Float64(); x > 0.2 {
 				c.Email = str(fmt.Sprintf("%s-%d@x.com", id, j))
+			} else if x > 0.1 {
+				c.Email = str("  ") // blank: never wins a pick
 			}
 			f.Customers = append(f.Customers, c)
 		}
@@ -336,7 +338,7 @@ func (f *Fixture) Expected(now time.Time) Profiles {
 	email, firstEmail, country, first := map[string][]val{}, map[string][]val{}, map[string][]val{}, map[string][]val{}
 	for _, c := range f.Customers {
 		pid := ProfileID(c.ID)
-		if c.Email != nil {
+		if c.Email != nil && strings.TrimSpace(*c.Email) != "" {
 			email[pid] = append(email[pid], val{*c.Email, c.UpdatedAt, 0})
 			firstEmail[pid] = append(firstEmail[pid], val{*c.Email, c.UpdatedAt, 0})
 		}

@@ -57,7 +57,7 @@ WITH "profile_ids" AS (
 -- trait email_opt_in (models/project.yaml:27:5)
 "trait_email_opt_in" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email_opt_in"
-  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."opted_in" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS TEXT)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, (CAST(v.value AS TEXT) COLLATE "C")
 ),
 "traits" AS (

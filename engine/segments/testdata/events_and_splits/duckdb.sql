@@ -51,14 +51,14 @@ WITH "profile_ids" AS (
 "trait_country" AS (
   SELECT profile_id, value AS "country" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."country" IS NOT NULL) v
+    FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
     GROUP BY v.profile_id, v.value
   ) ranked WHERE rn = 1
 ),
 -- trait first_name (models/project.yaml:28:5)
 "trait_first_name" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
-  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."first_name" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
 -- trait rfm (models/project.yaml:30:5)
