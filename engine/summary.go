@@ -78,9 +78,9 @@ func countIfExists(ctx context.Context, wh dialects.Warehouse, c *plan.Context, 
 
 func (s *Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "profiles     %12s\n", thousands(s.Profiles))
-	fmt.Fprintf(&b, "identifiers  %12s\n", thousands(s.Identifiers))
-	fmt.Fprintf(&b, "rejections   %12s\n", thousands(s.Rejections))
+	fmt.Fprintf(&b, "profiles     %12s\n", Thousands(s.Profiles))
+	fmt.Fprintf(&b, "identifiers  %12s\n", Thousands(s.Identifiers))
+	fmt.Fprintf(&b, "rejections   %12s\n", Thousands(s.Rejections))
 	if len(s.Segments) > 0 {
 		b.WriteString("segments\n")
 		w := 0
@@ -88,9 +88,9 @@ func (s *Summary) String() string {
 			w = max(w, len(sc.Name))
 		}
 		for _, sc := range s.Segments {
-			fmt.Fprintf(&b, "  %-*s %12s", w, sc.Name, thousands(sc.Members))
+			fmt.Fprintf(&b, "  %-*s %12s", w, sc.Name, Thousands(sc.Members))
 			if sc.Holdout > 0 {
-				fmt.Fprintf(&b, "  (holdout %s)", thousands(sc.Holdout))
+				fmt.Fprintf(&b, "  (holdout %s)", Thousands(sc.Holdout))
 			}
 			b.WriteString("\n")
 		}
@@ -98,8 +98,8 @@ func (s *Summary) String() string {
 	return b.String()
 }
 
-// thousands formats 1234567 as 1,234,567.
-func thousands(n int64) string {
+// Thousands formats 1234567 as 1,234,567.
+func Thousands(n int64) string {
 	s := fmt.Sprint(n)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")

@@ -50,4 +50,3 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
-

@@ -15,7 +15,6 @@ import (
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/demo"
 	"github.com/cohort-cdp/cohort/engine/identity"
-	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -92,9 +91,9 @@ func initCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(out, sum)
 			}
-			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, thousandsInt(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, engine.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
 			for _, t := range sum.Tables {
-				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, thousandsInt(t.Rows))
+				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, engine.Thousands(t.Rows))
 			}
 			fmt.Fprintf(out, "next: cd %s && cohort validate && cohort run\n", dir)
 			return nil
@@ -156,18 +155,6 @@ func projectName(dir string) string {
 		n = "project_" + n
 	}
 	return n
-}
-
-func thousandsInt(n int64) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func benchCmd(g *globals) *cobra.Command {
@@ -270,12 +257,8 @@ func benchCmd(g *globals) *cobra.Command {
 			for _, t := range sum.Tables {
 				rows += t.Rows
 			}
-			fmt.Fprintf(out, "demo data: %s people, %s source rows, generated in %s\n", thousandsInt(int64(profiles)), thousandsInt(rows), sum.Elapsed.Round(time.Millisecond))
-			pl, err := engine.Compile(p, wh.Dialect(), nil, engine.Options{Now: now})
-			if err != nil {
-				return err
-			}
-			rep, err := segments.Bench(ctx, wh, pl.Ctx, out)
+			fmt.Fprintf(out, "demo data: %s people, %s source rows, generated in %s\n", engine.Thousands(int64(profiles)), engine.Thousands(rows), sum.Elapsed.Round(time.Millisecond))
+			rep, err := engine.BenchSegments(ctx, wh, p, now, out)
 			if err != nil {
 				return err
 			}

@@ -198,3 +198,24 @@ func Relation(d dialects.Dialect, src *models.Source) string {
 // TimeArg formats t as a naive timestamp literal to bind with CAST(? AS TIMESTAMP).
 // Source timestamps without a time zone are read as the project's local time.
 func TimeArg(t time.Time) string { return t.Format("2006-01-02 15:04:05.999999") }
+
+// Show formats a value read from a warehouse for people: NULL as "-",
+// timestamps to the second, doubles of 1 and more with two decimals (money)
+// and smaller ones with four significant digits (scores).
+func Show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "-"
+	case time.Time:
+		return x.Format("2006-01-02 15:04:05")
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprintf("%d", int64(x))
+		}
+		if x >= 1 || x <= -1 {
+			return fmt.Sprintf("%.2f", x)
+		}
+		return fmt.Sprintf("%.4g", x)
+	}
+	return fmt.Sprint(v)
+}

@@ -170,7 +170,7 @@ func (v *ProfileView) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "profile %s\n\ntraits\n", v.ProfileID)
 	for _, t := range v.Traits {
-		fmt.Fprintf(&b, "  %-24s %s\n", t.Name, show(t.Value))
+		fmt.Fprintf(&b, "  %-24s %s\n", t.Name, plan.Show(t.Value))
 	}
 	b.WriteString("\nsegments\n")
 	if len(v.Segments) == 0 {
@@ -193,16 +193,4 @@ func (v *ProfileView) String() string {
 		fmt.Fprintf(&b, "  %s  %-16s %s\n", e.At.Format("2006-01-02 15:04:05"), e.Source, e.Name)
 	}
 	return b.String()
-}
-
-func show(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "-"
-	case time.Time:
-		return x.Format("2006-01-02 15:04:05")
-	case float64:
-		return fmt.Sprintf("%.4g", x)
-	}
-	return fmt.Sprint(v)
 }

@@ -2,15 +2,11 @@ package segments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"sort"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
-	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/models"
@@ -48,92 +44,43 @@ type BenchReport struct {
 	PreviewTimes  []float64 `json:"preview_ms"`
 }
 
-// Bench times, on the data already in the warehouse (the demo project's),
-// the profiles and segments steps of a run, then previews of BenchSegment.
-// When identity_graph does not exist yet it runs identity first (timed on
-// its own). The tables it builds are swapped in like a run's.
-func Bench(ctx context.Context, wh dialects.Warehouse, c *plan.Context, out io.Writer) (*BenchReport, error) {
-	if out == nil {
-		out = io.Discard
-	}
-	d := c.Dialect
-	rep := &BenchReport{Warehouse: d.Name(), Segments: len(c.Project.Segments)}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	rc := *c
-	rc.RunID = "bench" + hex.EncodeToString(b)
-	rc.Building = map[string]bool{}
-	if err := wh.Exec(ctx, d.CreateSchema(c.Schema)); err != nil {
-		return nil, err
-	}
-
-	ok, err := tableExists(ctx, wh, c, identity.GraphTable)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		fmt.Fprintf(out, "identity_graph missing: resolving identities first ...\n")
-		secs, err := runPart(ctx, wh, &rc, identity.Steps, out)
-		if err != nil {
-			return nil, err
-		}
-		rep.Identity = secs
-		rc.Building = map[string]bool{}
-	}
-
-	start := time.Now()
-	psteps, err := compileParts(&rc, profiles.Steps, Steps)
-	if err != nil {
-		return nil, err
-	}
-	var outputs []string
-	for i, s := range psteps {
-		t := time.Now()
-		fmt.Fprintf(out, "running %s ...\n", s.Name())
-		if _, err := s.Run(ctx, wh, nil); err != nil {
-			dropStaged(ctx, wh, &rc, outputs)
-			return nil, fmt.Errorf("bench: %s: %w", s.Name(), err)
-		}
-		outputs = append(outputs, s.Outputs()...)
-		if i == 0 {
-			rep.ProfilesStep = time.Since(t).Seconds()
-		} else {
-			rep.SegmentsStep += time.Since(t).Seconds()
-		}
-	}
-	if err := swap(ctx, wh, &rc, outputs); err != nil {
-		return nil, err
-	}
-	rep.Run = time.Since(start).Seconds()
-
+// MeasurePreviews counts what a run built (profiles, memberships, rows of
+// the rows tables) into rep, then times BenchPreviews previews of
+// BenchSegment against the final tables. The run itself is timed by the
+// caller (engine.BenchSegments), which runs it through the real executor.
+func MeasurePreviews(ctx context.Context, wh dialects.Warehouse, c *plan.Context, rep *BenchReport) error {
 	read := *c
 	read.Building = map[string]bool{}
+	rep.Warehouse, rep.Segments = c.Dialect.Name(), len(c.Project.Segments)
+	var err error
 	if rep.Profiles, err = plan.CountRows(ctx, wh, read.Final(profiles.Table)); err != nil {
-		return nil, err
+		return err
 	}
 	if rep.Members, err = plan.CountRows(ctx, wh, read.Final(MembershipsTable)); err != nil {
-		return nil, err
+		return err
 	}
+	rep.SourceRows = 0
 	for _, src := range profiles.RowSources(c.Project) {
 		n, err := plan.CountRows(ctx, wh, read.Final(profiles.RowsTable(src.Name)))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.SourceRows += n
 	}
 
 	seg, err := models.ParseSegment([]byte(BenchSegment))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := models.ValidateSegment(c.Project, seg); err != nil {
-		return nil, fmt.Errorf("bench segment needs the demo project's sources and traits: %w", err)
+		return fmt.Errorf("bench segment needs the demo project's sources and traits: %w", err)
 	}
+	rep.PreviewTimes = nil
 	for i := 0; i < BenchPreviews; i++ {
 		t := time.Now()
 		p, err := Preview(ctx, wh, &read, seg, PreviewOptions{})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.PreviewTimes = append(rep.PreviewTimes, float64(time.Since(t).Microseconds())/1000)
 		rep.PreviewCount = p.Count
@@ -141,63 +88,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, c *plan.Context, out io.W
 	sorted := append([]float64(nil), rep.PreviewTimes...)
 	sort.Float64s(sorted)
 	rep.PreviewMedian = sorted[len(sorted)/2]
-	fmt.Fprint(out, rep.String())
-	return rep, nil
-}
-
-func compileParts(c *plan.Context, parts ...func(*plan.Context) ([]plan.Step, error)) ([]plan.Step, error) {
-	var steps []plan.Step
-	for pass := 0; pass < 2; pass++ { // the second pass knows what is staged
-		steps = steps[:0]
-		for _, p := range parts {
-			s, err := p(c)
-			if err != nil {
-				return nil, err
-			}
-			steps = append(steps, s...)
-		}
-		for _, s := range steps {
-			for _, o := range s.Outputs() {
-				c.Building[o] = true
-			}
-		}
-	}
-	return steps, nil
-}
-
-func runPart(ctx context.Context, wh dialects.Warehouse, c *plan.Context, part func(*plan.Context) ([]plan.Step, error), out io.Writer) (float64, error) {
-	start := time.Now()
-	steps, err := compileParts(c, part)
-	if err != nil {
-		return 0, err
-	}
-	var outputs []string
-	for _, s := range steps {
-		if _, err := s.Run(ctx, wh, nil); err != nil {
-			dropStaged(ctx, wh, c, outputs)
-			return 0, fmt.Errorf("bench: %s: %w", s.Name(), err)
-		}
-		outputs = append(outputs, s.Outputs()...)
-	}
-	return time.Since(start).Seconds(), swap(ctx, wh, c, outputs)
-}
-
-func swap(ctx context.Context, wh dialects.Warehouse, c *plan.Context, outputs []string) error {
-	var pairs []dialects.Replace
-	for _, o := range outputs {
-		pairs = append(pairs, dialects.Replace{Schema: c.Schema, Final: o, Staged: c.StagedName(o)})
-	}
-	if err := wh.InTx(ctx, c.Dialect.ReplaceTables(pairs)); err != nil {
-		dropStaged(ctx, wh, c, outputs)
-		return fmt.Errorf("bench: swap: %w", err)
-	}
 	return nil
-}
-
-func dropStaged(ctx context.Context, wh dialects.Warehouse, c *plan.Context, outputs []string) {
-	for _, o := range outputs {
-		_ = wh.Exec(context.WithoutCancel(ctx), c.Dialect.DropTable(c.Staged(o)))
-	}
 }
 
 func (r *BenchReport) String() string {

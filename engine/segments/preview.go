@@ -257,7 +257,7 @@ func (p *PreviewResult) String() string {
 		for _, m := range p.Sample {
 			b.WriteString(m.ProfileID)
 			for _, t := range p.Traits {
-				b.WriteString("\t" + show(m.Traits[t]))
+				b.WriteString("\t" + plan.Show(m.Traits[t]))
 			}
 			if m.Holdout {
 				b.WriteString("\t(holdout)")
@@ -271,18 +271,6 @@ func (p *PreviewResult) String() string {
 		b.WriteString("\n" + p.SQL + "\n")
 	}
 	return b.String()
-}
-
-func show(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "-"
-	case time.Time:
-		return x.Format("2006-01-02 15:04:05")
-	case float64:
-		return fmt.Sprintf("%.4g", x)
-	}
-	return fmt.Sprint(v)
 }
 
 // OverlapResult is the size of each segment and of each intersection.

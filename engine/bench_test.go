@@ -1,9 +1,10 @@
-package segments_test
+package engine
 
 import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,15 +12,14 @@ import (
 
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/engine/demo"
-	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/models"
 )
 
-// TestBenchDemo runs Bench on the demo project end to end: identity, then
-// profiles and segments, then previews. COHORT_BENCH_PROFILES sets the size
-// (default 2000; the README's figures use 1000000).
-func TestBenchDemo(t *testing.T) {
+// TestBenchSegments runs the segments benchmark on the demo project end to
+// end: identity first (no graph yet), then profiles and segments through the
+// executor, then previews. COHORT_BENCH_PROFILES sets the size (default 2000).
+func TestBenchSegments(t *testing.T) {
 	n := 2000
 	if v := os.Getenv("COHORT_BENCH_PROFILES"); v != "" {
 		var err error
@@ -29,24 +29,24 @@ func TestBenchDemo(t *testing.T) {
 	ctx := context.Background()
 	w := dialecttest.Open(t, "duckdb")
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	start := time.Now()
 	_, err := demo.Generate(ctx, w.WH, demo.Options{Profiles: n, Seed: 1, Now: now})
 	require.NoError(t, err)
-	t.Logf("demo data for %d profiles generated in %.1f s", n, time.Since(start).Seconds())
 	dir := t.TempDir()
 	require.NoError(t, demo.WriteProject(dir, demo.ProjectOptions{}))
 	p, err := models.Load(dir)
 	require.NoError(t, err)
 	require.NoError(t, models.Validate(p))
-	c := &plan.Context{Project: p, Dialect: w.WH.Dialect(), Schema: p.Warehouse.Schema, Now: now.In(p.Location()), Loc: p.Location(), RunID: "x"}
-	rep, err := segments.Bench(ctx, w.WH, c, testWriter{t})
+	var out strings.Builder
+	rep, err := BenchSegments(ctx, w.WH, p, now, &out)
 	require.NoError(t, err)
+	require.Contains(t, out.String(), "identity_graph missing")
+	require.Greater(t, rep.Identity, 0.0)
+	require.Greater(t, rep.ProfilesStep, 0.0)
+	require.Greater(t, rep.SegmentsStep, 0.0)
 	require.EqualValues(t, len(p.Segments), rep.Segments)
 	require.Greater(t, rep.Members, int64(0))
+	require.Greater(t, rep.Profiles, int64(n/2))
 	require.Greater(t, rep.PreviewCount, int64(0), "the bench segment should match some demo profiles")
 	require.Len(t, rep.PreviewTimes, segments.BenchPreviews)
+	t.Log(rep.String())
 }
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }

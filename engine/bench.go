@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// BenchSegments times, on the data already in the warehouse (the demo
+// project's), the profiles and segments steps of a real run, then previews
+// of segments.BenchSegment. When identity_graph does not exist yet it runs
+// identity first and times it on its own.
+func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project, now time.Time, out io.Writer) (*segments.BenchReport, error) {
+	rep := &segments.BenchReport{}
+	progress := func(e Event) {
+		if e.Message == "started" {
+			fmt.Fprintf(out, "running %s ...\n", e.Step)
+		}
+	}
+	if _, err := wh.Columns(ctx, p.Warehouse.Schema+"."+identity.GraphTable); errors.Is(err, dialects.ErrNoTable) {
+		fmt.Fprintf(out, "identity_graph missing: resolving identities first ...\n")
+		pl, err := Compile(p, wh.Dialect(), DefaultParts[:1], Options{Now: now})
+		if err != nil {
+			return nil, err
+		}
+		res, err := Execute(ctx, wh, pl, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep.Identity = res.Elapsed.Seconds()
+	} else if err != nil {
+		return nil, err
+	}
+	pl, err := Compile(p, wh.Dialect(), DefaultParts[1:], Options{Now: now})
+	if err != nil {
+		return nil, err
+	}
+	res, err := Execute(ctx, wh, pl, progress)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range res.Steps {
+		switch st.Name {
+		case "profiles":
+			rep.ProfilesStep += st.Seconds
+		case "segments":
+			rep.SegmentsStep += st.Seconds
+		}
+	}
+	rep.Run = res.Elapsed.Seconds()
+	if err := segments.MeasurePreviews(ctx, wh, pl.Ctx, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
