@@ -64,6 +64,11 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				}
 				require.GreaterOrEqual(t, nonEmpty, len(sum.Segments)-2, "the demo's segments should mostly have members: %v", sum.Segments)
 
+				// Golden-record e-mail and phone are normalized like their identifiers.
+				require.Equal(t, "0 rows\n", digest(t, w.WH, `SELECT email FROM cohort.profiles WHERE email <> lower(trim(email))`))
+				require.Equal(t, "0 rows\n", digest(t, w.WH, `SELECT phone FROM cohort.profiles WHERE phone NOT LIKE '+%'`))
+				require.NotEqual(t, "0 rows\n", digest(t, w.WH, `SELECT phone FROM cohort.profiles WHERE phone LIKE '+31%'`))
+
 				d := map[string]string{
 					"identity_graph":      digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`),
 					"identity_rejections": digest(t, w.WH, `SELECT identifier_type || '|' || identifier_value || '|' || rule FROM cohort.identity_rejections`),

@@ -115,6 +115,9 @@ type Trait struct {
 	Source    string     `yaml:"source"` // model input source
 	Amount    string     `yaml:"amount"` // model amount column
 	Type      string     `yaml:"type"`   // optional declared type of a sql trait: text | integer | number | boolean | timestamp
+	// Normalize names an identifier type of identity: a pick trait's values
+	// are normalized by that identifier's rule (e-mail lower-cased, phone in E.164).
+	Normalize string `yaml:"normalize"`
 }
 
 // StringList decodes from a single string or a list of strings.

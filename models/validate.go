@@ -495,6 +495,18 @@ func (c *checker) traitFrom(t *Trait) {
 		c.errf(t, "", "trait %q needs pick (%s) or aggregate (%s)", t.Name, strings.Join(Picks, ", "), strings.Join(Aggregates, ", "))
 		return
 	}
+	if t.Normalize != "" {
+		var types []string
+		for _, r := range c.p.Identity.Identifiers {
+			types = append(types, r.Type)
+		}
+		switch {
+		case t.Pick == "":
+			c.errf(t, "normalize", "normalize only applies to pick traits: an aggregate's values are not identifiers")
+		case c.p.Identity.Rule(t.Normalize) == nil:
+			c.errf(t, "normalize", "normalize names an identifier type of identity, and %q is none%s", t.Normalize, suggest(t.Normalize, types, "identifier type"))
+		}
+	}
 	if len(t.From) > 1 && t.Pick != "priority" {
 		c.errf(t, "from", "only pick: priority reads several sources; give one source.column")
 	}

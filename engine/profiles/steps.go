@@ -425,6 +425,9 @@ func values(c *plan.Context, q *stmt, t *models.Trait) error {
 		value := "1"
 		if column != "" {
 			value = "r." + d.Quote(column)
+			if rule := c.Project.Identity.Rule(t.Normalize); t.Normalize != "" && rule != nil {
+				value = identity.NormalizeExpr(d, rule, value)
+			}
 		}
 		ts := "CAST(NULL AS TIMESTAMP)"
 		if src.Timestamp != "" {
