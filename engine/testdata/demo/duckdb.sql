@@ -532,29 +532,29 @@ WHERE pick = 1
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/traits.yaml:3:5)
--- trait first_name (models/traits.yaml:6:5)
--- trait last_name (models/traits.yaml:9:5)
--- trait phone (models/traits.yaml:12:5)
--- trait city (models/traits.yaml:15:5)
--- trait country (models/traits.yaml:18:5)
--- trait lifetime_value (models/traits.yaml:22:5)
--- trait order_count (models/traits.yaml:25:5)
--- trait orders_30d (models/traits.yaml:28:5)
--- trait first_order_at (models/traits.yaml:32:5)
--- trait last_order_at (models/traits.yaml:35:5)
--- trait average_order_value (models/traits.yaml:38:5)
--- trait last_seen_at (models/traits.yaml:42:5)
--- trait web_events_7d (models/traits.yaml:45:5)
--- trait app_events_30d (models/traits.yaml:49:5)
--- trait devices (models/traits.yaml:53:5)
--- trait support_tickets (models/traits.yaml:56:5)
--- trait lead_campaign (models/traits.yaml:59:5)
--- trait email_opt_in (models/traits.yaml:63:5)
--- trait ads_opt_in (models/traits.yaml:66:5)
--- trait transfer_consent (models/traits.yaml:69:5)
--- trait tier (models/traits.yaml:73:5)
--- trait rfm (models/traits.yaml:76:5)
--- trait churn_risk (models/traits.yaml:80:5)
+-- trait first_name (models/traits.yaml:7:5)
+-- trait last_name (models/traits.yaml:10:5)
+-- trait phone (models/traits.yaml:13:5)
+-- trait city (models/traits.yaml:17:5)
+-- trait country (models/traits.yaml:20:5)
+-- trait lifetime_value (models/traits.yaml:24:5)
+-- trait order_count (models/traits.yaml:27:5)
+-- trait orders_30d (models/traits.yaml:30:5)
+-- trait first_order_at (models/traits.yaml:34:5)
+-- trait last_order_at (models/traits.yaml:37:5)
+-- trait average_order_value (models/traits.yaml:40:5)
+-- trait last_seen_at (models/traits.yaml:44:5)
+-- trait web_events_7d (models/traits.yaml:47:5)
+-- trait app_events_30d (models/traits.yaml:51:5)
+-- trait devices (models/traits.yaml:55:5)
+-- trait support_tickets (models/traits.yaml:58:5)
+-- trait lead_campaign (models/traits.yaml:61:5)
+-- trait email_opt_in (models/traits.yaml:65:5)
+-- trait ads_opt_in (models/traits.yaml:68:5)
+-- trait transfer_consent (models/traits.yaml:71:5)
+-- trait tier (models/traits.yaml:75:5)
+-- trait rfm (models/traits.yaml:78:5)
+-- trait churn_risk (models/traits.yaml:82:5)
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
@@ -654,42 +654,42 @@ WITH "profile_ids" AS (
 ),
 "aggregates_orders" AS (
   SELECT r.profile_id,
-    -- trait lifetime_value (models/traits.yaml:22:5)
+    -- trait lifetime_value (models/traits.yaml:24:5)
     CAST(sum(r."total") AS DOUBLE) AS "lifetime_value",
-    -- trait order_count (models/traits.yaml:25:5)
+    -- trait order_count (models/traits.yaml:27:5)
     CAST(count(*) AS BIGINT) AS "order_count",
-    -- trait orders_30d (models/traits.yaml:28:5)
+    -- trait orders_30d (models/traits.yaml:30:5)
     CAST(count(*) FILTER (WHERE r."ordered_at" >= CAST($1 AS TIMESTAMP)) AS BIGINT) AS "orders_30d",
-    -- trait first_order_at (models/traits.yaml:32:5)
+    -- trait first_order_at (models/traits.yaml:34:5)
     min(r."ordered_at") AS "first_order_at",
-    -- trait last_order_at (models/traits.yaml:35:5)
+    -- trait last_order_at (models/traits.yaml:37:5)
     max(r."ordered_at") AS "last_order_at",
-    -- trait average_order_value (models/traits.yaml:38:5)
+    -- trait average_order_value (models/traits.yaml:40:5)
     CAST(avg(r."total") AS DOUBLE) AS "average_order_value"
   FROM "cohort"."_rows_orders__stage_RUNID" r
   GROUP BY r.profile_id
 ),
 "aggregates_web_events" AS (
   SELECT r.profile_id,
-    -- trait last_seen_at (models/traits.yaml:42:5)
+    -- trait last_seen_at (models/traits.yaml:44:5)
     max(r."occurred_at") AS "last_seen_at",
-    -- trait web_events_7d (models/traits.yaml:45:5)
+    -- trait web_events_7d (models/traits.yaml:47:5)
     CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($2 AS TIMESTAMP)) AS BIGINT) AS "web_events_7d"
   FROM "cohort"."_rows_web_events__stage_RUNID" r
   GROUP BY r.profile_id
 ),
 "aggregates_app_events" AS (
   SELECT r.profile_id,
-    -- trait app_events_30d (models/traits.yaml:49:5)
+    -- trait app_events_30d (models/traits.yaml:51:5)
     CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($3 AS TIMESTAMP)) AS BIGINT) AS "app_events_30d",
-    -- trait devices (models/traits.yaml:53:5)
+    -- trait devices (models/traits.yaml:55:5)
     CAST(count(DISTINCT r."device_id") AS BIGINT) AS "devices"
   FROM "cohort"."_rows_app_events__stage_RUNID" r
   GROUP BY r.profile_id
 ),
 "aggregates_support_tickets" AS (
   SELECT r.profile_id,
-    -- trait support_tickets (models/traits.yaml:56:5)
+    -- trait support_tickets (models/traits.yaml:58:5)
     CAST(count(*) AS BIGINT) AS "support_tickets"
   FROM "cohort"."_rows_support_tickets__stage_RUNID" r
   GROUP BY r.profile_id
@@ -697,54 +697,99 @@ WITH "profile_ids" AS (
 -- trait email (models/traits.yaml:3:5)
 "trait_email" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
-  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."email" IS NOT NULL) v
+  FROM (SELECT r.profile_id, NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
--- trait first_name (models/traits.yaml:6:5)
+-- trait first_name (models/traits.yaml:7:5)
 "trait_first_name" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
-  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."first_name" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
--- trait last_name (models/traits.yaml:9:5)
+-- trait last_name (models/traits.yaml:10:5)
 "trait_last_name" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "last_name"
-  FROM (SELECT r.profile_id, r."last_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."last_name" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."last_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."last_name" IS NOT NULL AND trim(CAST(r."last_name" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
--- trait phone (models/traits.yaml:12:5)
+-- trait phone (models/traits.yaml:13:5)
 "trait_phone" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "phone"
-  FROM (SELECT r.profile_id, r."phone" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."phone" IS NOT NULL
-      UNION ALL SELECT r.profile_id, r."phone" AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE r."phone" IS NOT NULL
-      UNION ALL SELECT r.profile_id, r."phone" AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."phone" IS NOT NULL) v
+  FROM (SELECT r.profile_id, CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> ''
+      UNION ALL SELECT r.profile_id, CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> ''
+      UNION ALL SELECT r.profile_id, CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
--- trait city (models/traits.yaml:15:5)
+-- trait city (models/traits.yaml:17:5)
 "trait_city" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "city"
-  FROM (SELECT r.profile_id, r."city" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."city" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."city" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."city" IS NOT NULL AND trim(CAST(r."city" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
--- trait country (models/traits.yaml:18:5)
+-- trait country (models/traits.yaml:20:5)
 "trait_country" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "country"
-  FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."country" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
--- trait lead_campaign (models/traits.yaml:59:5)
+-- trait lead_campaign (models/traits.yaml:61:5)
 "trait_lead_campaign" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "lead_campaign"
-  FROM (SELECT r.profile_id, r."campaign" AS value, r."created_at" AS ts, 0 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."campaign" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."campaign" AS value, r."created_at" AS ts, 0 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."campaign" IS NOT NULL AND trim(CAST(r."campaign" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.ts ASC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
--- trait email_opt_in (models/traits.yaml:63:5)
+-- trait email_opt_in (models/traits.yaml:65:5)
 "trait_email_opt_in" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email_opt_in"
-  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_newsletter__stage_RUNID" r WHERE r."opted_in" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_newsletter__stage_RUNID" r WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
 ),
--- trait rfm (models/traits.yaml:76:5)
+-- trait rfm (models/traits.yaml:78:5)
 "trait_rfm" AS (
   SELECT profile_id,
     CAST(r AS BIGINT) AS "rfm_recency",
@@ -771,7 +816,7 @@ WITH "profile_ids" AS (
     ) per_profile
   ) scores
 ),
--- trait churn_risk (models/traits.yaml:80:5)
+-- trait churn_risk (models/traits.yaml:82:5)
 "trait_churn_risk" AS (
   SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL
     ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)
@@ -833,17 +878,17 @@ WITH "profile_ids" AS (
   LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
   LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
 ),
--- trait ads_opt_in (models/traits.yaml:66:5): sql over other traits
+-- trait ads_opt_in (models/traits.yaml:68:5): sql over other traits
 "trait_ads_opt_in" AS (
   SELECT prev.*, CAST((coalesce(email_opt_in, false) OR lead_campaign IS NOT NULL) AS BOOLEAN) AS "ads_opt_in"
   FROM "traits" prev
 ),
--- trait transfer_consent (models/traits.yaml:69:5): sql over other traits
+-- trait transfer_consent (models/traits.yaml:71:5): sql over other traits
 "trait_transfer_consent" AS (
   SELECT prev.*, CAST((coalesce(email_opt_in, false)) AS BOOLEAN) AS "transfer_consent"
   FROM "trait_ads_opt_in" prev
 ),
--- trait tier (models/traits.yaml:73:5): sql over other traits
+-- trait tier (models/traits.yaml:75:5): sql over other traits
 "trait_tier" AS (
   SELECT prev.*, CAST((CASE WHEN lifetime_value >= 500 THEN 'vip' WHEN order_count >= 2 THEN 'repeat' WHEN order_count = 1 THEN 'one_time' ELSE 'prospect' END) AS VARCHAR) AS "tier"
   FROM "trait_transfer_consent" prev
@@ -855,6 +900,7 @@ FROM "trait_tier"
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/segments.yaml:2:5)
 -- segment vip (models/segments.yaml:10:5)
 -- segment lapsed_vip (models/segments.yaml:17:5)

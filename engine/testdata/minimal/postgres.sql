@@ -199,7 +199,7 @@ WITH "profile_ids" AS (
 -- trait email (models/project.yaml:13:5)
 "trait_email" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
-  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_customers__stage_RUNID" r WHERE r."email" IS NOT NULL) v
+  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_customers__stage_RUNID" r WHERE r."email" IS NOT NULL AND trim(CAST(r."email" AS TEXT)) <> '') v
   ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, (CAST(v.value AS TEXT) COLLATE "C")
 ),
 "traits" AS (
@@ -217,6 +217,7 @@ ANALYZE "cohort"."profiles__stage_RUNID";
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment gmail (models/project.yaml:15:5)
 CREATE TABLE "cohort"."segment_memberships__stage_RUNID" AS
 WITH
