@@ -133,7 +133,7 @@ func (r *runner) limits(ctx context.Context) error {
 		return err
 	}
 	refined := s.w("refined")
-	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT key, comp FROM "+s.w("labels")+" WHERE 1 = 0", true)}); err != nil {
+	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT node AS key, root AS comp FROM "+s.w("roots")+" WHERE 1 = 0", true)}); err != nil {
 		return err
 	}
 	n, err := r.count(ctx, s.w("violators"))
@@ -187,7 +187,12 @@ func (r *runner) limits(ctx context.Context) error {
 		return err
 	}
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("limits: %d clusters refined, %d links cut", len(comps), len(cuts)))
-	return r.exec(ctx, s.applyRefinedSQL())
+	for _, st := range s.applyRefinedSQL() {
+		if err := r.exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	return r.analyze(ctx, s.w("roots"))
 }
 
 // insert writes rows with multi-row INSERTs of bound values.

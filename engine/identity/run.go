@@ -95,6 +95,17 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 			r.drop(cctx, t)
 		}
 	}()
+	set, reset := r.d.UnorderedWrites()
+	for _, st := range set {
+		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
+			return r.stats, err
+		}
+	}
+	defer func() {
+		for _, st := range reset {
+			_ = wh.Exec(context.WithoutCancel(ctx), st)
+		}
+	}()
 	err := r.resolve(ctx)
 	s.lastRounds, s.lastPhases = r.Rounds, r.phases
 	if err != nil {
@@ -266,10 +277,6 @@ func (r *runner) components(ctx context.Context) error {
 		return err
 	}
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", r.Rounds, shuffles))
-	if err := r.create(ctx, s.w("labels"), s.labelsSQL()); err != nil {
-		return err
-	}
-	r.drop(ctx, roots)
 	return nil
 }
 

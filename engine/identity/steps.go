@@ -331,16 +331,12 @@ func (s *Step) rootsSQL(moves string) plan.Statement {
 		"LEFT JOIN " + roots + " f ON f.node = m.parent\nWHERE NOT EXISTS (SELECT 1 FROM " + roots + " g WHERE g.node = m.node)"}
 }
 
-func (s *Step) labelsSQL() plan.Statement {
-	return plan.Statement{SQL: "-- each identifier's cluster: its root, or itself\n" +
-		s.c.Dialect.CreateTableAs(s.w("labels"), "SELECT n.key, coalesce(r.root, n.key) AS comp\n"+
-			"FROM "+s.w("nodes")+" n LEFT JOIN "+s.w("roots")+" r ON r.node = n.key", true)}
-}
-
-// labeled is the nodes with their cluster, as a FROM item.
+// labeled is every identifier with its cluster (its root, or itself when it
+// never moved), as a FROM item: the identifiers' strings are not copied into
+// another table.
 func (s *Step) labeled() string {
-	return "(SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM " +
-		s.w("nodes") + " n JOIN " + s.w("labels") + " l ON l.key = n.key)"
+	return "(SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp\n" +
+		"  FROM " + s.w("nodes") + " n LEFT JOIN " + s.w("roots") + " r ON r.node = n.key)"
 }
 
 // violatorsSQL lists the clusters holding more identifiers of a type than its limit.
@@ -361,9 +357,11 @@ func (s *Step) violatorLinksSQL() string {
 		"WHERE la.comp IN (SELECT comp FROM " + s.w("violators") + ")"
 }
 
-func (s *Step) applyRefinedSQL() plan.Statement {
-	return plan.Statement{SQL: "-- the refined clusters replace the ones over a limit\nUPDATE " + s.w("labels") + " SET comp = r.comp FROM " + s.w("refined") +
-		" r WHERE " + s.w("labels") + ".key = r.key"}
+func (s *Step) applyRefinedSQL() []plan.Statement {
+	return []plan.Statement{
+		{SQL: "-- the refined clusters replace the ones over a limit\nDELETE FROM " + s.w("roots") + " WHERE node IN (SELECT key FROM " + s.w("refined") + ")"},
+		{SQL: "INSERT INTO " + s.w("roots") + " (node, root) SELECT key, comp FROM " + s.w("refined")},
+	}
 }
 
 // anchorsSQL picks each cluster's anchor — highest-priority type, earliest
@@ -389,8 +387,8 @@ func (s *Step) anchorsSQL() plan.Statement {
 
 func (s *Step) graphSQL() plan.Statement {
 	return plan.Statement{SQL: "-- identity_graph: one row per identifier with its profile\n" +
-		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at\n"+
-			"FROM "+s.w("nodes")+" n\nJOIN "+s.w("labels")+" l ON l.key = n.key\nJOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
+		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n"+
+			"FROM "+s.labeled()+" l\nJOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
 }
 
 func (s *Step) cutLinksCreateSQL() plan.Statement {
@@ -475,6 +473,12 @@ func (s *Step) SQL() string {
 	for _, st := range s.setup {
 		b.WriteString(st + ";\n")
 	}
+	if set, _ := d.UnorderedWrites(); len(set) > 0 {
+		b.WriteString("-- rows are written in any order (in parallel); the setting is put back at the end\n")
+		for _, st := range set {
+			b.WriteString(st + ";\n")
+		}
+	}
 	put := func(sts ...plan.Statement) {
 		for _, st := range sts {
 			b.WriteString(plan.Render(st))
@@ -495,13 +499,12 @@ func (s *Step) SQL() string {
 	b.WriteString("-- roots: from the last round's choices to the first\n")
 	put(plan.Statement{SQL: d.CreateTableAs(s.w("roots"), "SELECT node, parent AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)})
 	put(s.rootsSQL(s.w("choice_r")))
-	put(s.labelsSQL())
 	if len(s.limitRules()) > 0 {
 		put(s.violatorsSQL())
 		b.WriteString("-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping\n" +
 			"-- any link that would break a limit (written to " + CutLinksTable + "); the new clusters are written to refined\n")
 		put(plan.Statement{SQL: s.violatorLinksSQL()})
-		put(s.applyRefinedSQL())
+		put(s.applyRefinedSQL()...)
 	}
 	put(s.anchorsSQL(), s.graphSQL(), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0))
 	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")

@@ -357,15 +357,11 @@ FROM "cohort"."_work_id_choice_r_RUNID" m
 LEFT JOIN "cohort"."_work_id_roots_RUNID" f ON f.node = m.parent
 WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_roots_RUNID" g WHERE g.node = m.node);
 
--- each identifier's cluster: its root, or itself
-CREATE UNLOGGED TABLE "cohort"."_work_id_labels_RUNID" AS
-SELECT n.key, coalesce(r.root, n.key) AS comp
-FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key;
-
 -- clusters over a limit: only these are refined
 CREATE UNLOGGED TABLE "cohort"."_work_id_violators_RUNID" AS
 SELECT DISTINCT comp FROM (
-  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort"."_work_id_nodes_RUNID" n JOIN "cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled
   WHERE identifier_type IN ('customer_id', 'email')
   GROUP BY comp, identifier_type
   HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 WHEN 'email' THEN 3 END
@@ -375,25 +371,30 @@ SELECT DISTINCT comp FROM (
 -- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
 SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
 FROM "cohort"."_work_id_edges_RUNID" e
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort"."_work_id_nodes_RUNID" n JOIN "cohort"."_work_id_labels_RUNID" l ON l.key = n.key) la ON la.key = e.a
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort"."_work_id_nodes_RUNID" n JOIN "cohort"."_work_id_labels_RUNID" l ON l.key = n.key) lb ON lb.key = e.b
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
 WHERE la.comp IN (SELECT comp FROM "cohort"."_work_id_violators_RUNID");
 
 -- the refined clusters replace the ones over a limit
-UPDATE "cohort"."_work_id_labels_RUNID" SET comp = r.comp FROM "cohort"."_work_id_refined_RUNID" r WHERE "cohort"."_work_id_labels_RUNID".key = r.key;
+DELETE FROM "cohort"."_work_id_roots_RUNID" WHERE node IN (SELECT key FROM "cohort"."_work_id_refined_RUNID");
+
+INSERT INTO "cohort"."_work_id_roots_RUNID" (node, root) SELECT key, comp FROM "cohort"."_work_id_refined_RUNID";
 
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
 CREATE UNLOGGED TABLE "cohort"."_work_id_anchors_RUNID" AS
 SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
-FROM (SELECT comp, (CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(extract(epoch FROM first_seen_at) AS DOUBLE PRECISION) * 1000) AS BIGINT) AS TEXT), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value COLLATE "C") AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort"."_work_id_nodes_RUNID" n JOIN "cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled) keyed
+FROM (SELECT comp, (CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(extract(epoch FROM first_seen_at) AS DOUBLE PRECISION) * 1000) AS BIGINT) AS TEXT), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value COLLATE "C") AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
 -- identity_graph: one row per identifier with its profile
 CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
-SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at
-FROM "cohort"."_work_id_nodes_RUNID" n
-JOIN "cohort"."_work_id_labels_RUNID" l ON l.key = n.key
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
 -- links a limit cut (filled from the refinement)

@@ -10,6 +10,8 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   source customers (models/project.yaml:2:5): id as customer_id, email as email
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+-- rows are written in any order (in parallel); the setting is put back at the end
+SET preserve_insertion_order = false;
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
@@ -97,15 +99,11 @@ FROM "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" m
 LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" f ON f.node = m.parent
 WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" g WHERE g.node = m.node);
 
--- each identifier's cluster: its root, or itself
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_labels_RUNID" AS
-SELECT n.key, coalesce(r.root, n.key) AS comp
-FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key;
-
 -- clusters over a limit: only these are refined
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_violators_RUNID" AS
 SELECT DISTINCT comp FROM (
-  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled
   WHERE identifier_type IN ('customer_id')
   GROUP BY comp, identifier_type
   HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 END
@@ -115,25 +113,30 @@ SELECT DISTINCT comp FROM (
 -- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
 SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
 FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) la ON la.key = e.a
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) lb ON lb.key = e.b
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
 WHERE la.comp IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID");
 
 -- the refined clusters replace the ones over a limit
-UPDATE "cohort_scratch"."cohort"."_work_id_labels_RUNID" SET comp = r.comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID" r WHERE "cohort_scratch"."cohort"."_work_id_labels_RUNID".key = r.key;
+DELETE FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" WHERE node IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID");
+
+INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root) SELECT key, comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID";
 
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
 SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
-FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, l.comp FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key) labeled) keyed
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
 -- identity_graph: one row per identifier with its profile
 CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
-SELECT a.profile_id, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at
-FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n
-JOIN "cohort_scratch"."cohort"."_work_id_labels_RUNID" l ON l.key = n.key
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
 -- links a limit cut (filled from the refinement)
