@@ -75,10 +75,12 @@ type Dialect interface {
 	// names. Scratch tables never need to survive a crash, so a warehouse may
 	// keep them in memory (spilling to disk beyond its memory limit).
 	ScratchSpace(schema string) (setup []string, prefix string)
-	// UnorderedWrites returns the statements that let the warehouse write the
-	// rows of CREATE TABLE AS / INSERT ... SELECT in any order (in parallel)
-	// and those that put its default back; none where order is never kept.
-	UnorderedWrites() (set, reset []string)
+	// BulkSettings returns the session settings for a run of large set-based
+	// builds (rows of CREATE TABLE AS / INSERT ... SELECT written in any order,
+	// in parallel; more memory per hash or sort before spilling to disk) and
+	// the statements that put the defaults back. Where the session is one of a
+	// pool's connections they help only the statements that land on it.
+	BulkSettings() (set, reset []string)
 	// Capabilities are what the engine may rely on.
 	Capabilities() Capabilities
 }

@@ -107,9 +107,9 @@ func (d Dialect) ScratchSpace(schema string) ([]string, string) {
 	}, d.Quote(ScratchDatabase, schema)
 }
 
-// UnorderedWrites: keeping insertion order makes a large CREATE TABLE AS
-// write on one thread.
-func (Dialect) UnorderedWrites() ([]string, []string) {
+// BulkSettings: keeping insertion order makes a large CREATE TABLE AS write
+// on one thread; memory is governed by memory_limit already.
+func (Dialect) BulkSettings() ([]string, []string) {
 	return []string{"SET preserve_insertion_order = false"}, []string{"RESET preserve_insertion_order"}
 }
 

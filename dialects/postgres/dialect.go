@@ -94,8 +94,11 @@ func (Dialect) MemoryUsage() string { return "" }
 // ScratchSpace: scratch tables are UNLOGGED tables of the output schema.
 func (d Dialect) ScratchSpace(schema string) ([]string, string) { return nil, d.Quote(schema) }
 
-// UnorderedWrites: PostgreSQL never promises an order without ORDER BY.
-func (Dialect) UnorderedWrites() ([]string, []string) { return nil, nil }
+// BulkSettings: the default work_mem (4MB) sends every large hash
+// aggregate and hash join to disk in batches.
+func (Dialect) BulkSettings() ([]string, []string) {
+	return []string{"SET work_mem = '256MB'"}, []string{"RESET work_mem"}
+}
 
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}

@@ -95,7 +95,7 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 			r.drop(cctx, t)
 		}
 	}()
-	set, reset := r.d.UnorderedWrites()
+	set, reset := r.d.BulkSettings()
 	for _, st := range set {
 		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
 			return r.stats, err
@@ -275,6 +275,9 @@ func (r *runner) components(ctx context.Context) error {
 	}
 	if err := r.analyze(ctx, roots); err != nil {
 		return err
+	}
+	if len(s.limitRules()) == 0 {
+		r.drop(ctx, s.w("edges")) // only limits read the links again: free the memory for the output
 	}
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", r.Rounds, shuffles))
 	return nil

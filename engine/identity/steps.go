@@ -473,8 +473,8 @@ func (s *Step) SQL() string {
 	for _, st := range s.setup {
 		b.WriteString(st + ";\n")
 	}
-	if set, _ := d.UnorderedWrites(); len(set) > 0 {
-		b.WriteString("-- rows are written in any order (in parallel); the setting is put back at the end\n")
+	if set, _ := d.BulkSettings(); len(set) > 0 {
+		b.WriteString("-- settings for large builds (put back at the end)\n")
 		for _, st := range set {
 			b.WriteString(st + ";\n")
 		}

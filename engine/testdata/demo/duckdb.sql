@@ -20,7 +20,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   source cms_accounts (models/sources.yaml:61:5): email as email
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
--- rows are written in any order (in parallel); the setting is put back at the end
+-- settings for large builds (put back at the end)
 SET preserve_insertion_order = false;
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
