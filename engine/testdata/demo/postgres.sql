@@ -18,8 +18,6 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
 --   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
 --   source cms_accounts (models/sources.yaml:61:5): email as email
--- settings for large builds (put back at the end)
-SET work_mem = '256MB';
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at

@@ -8,8 +8,6 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   identifier customer_id (models/project.yaml:10:7): limit 1
 --   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
 --   source customers (models/project.yaml:2:5): id as customer_id, email as email
--- settings for large builds (put back at the end)
-SET work_mem = '256MB';
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
