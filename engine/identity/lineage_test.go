@@ -1,12 +1,15 @@
 package identity
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -50,4 +53,32 @@ func TestStableIdsMergeAndSplit(t *testing.T) {
 		require.Equal(t, first, graphOf(t, w.WH))
 		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, lines(t, w.WH, lineage), "lineage is kept")
 	})
+}
+
+// TestBulkSettingsPutBack: the DuckDB setting the run changes
+// (preserve_insertion_order, a database-wide one) is back to its default after it.
+func TestBulkSettingsPutBack(t *testing.T) {
+	w := dialecttest.Open(t, "duckdb")
+	p := &models.Project{
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "email", Normalize: "email"}, {Type: "anonymous_id"}}},
+		Sources: []*models.Source{{Name: "web", Table: "raw.web", Identifiers: []*models.SourceIdentifier{
+			{Type: "email", Column: "e"}, {Type: "anonymous_id", Column: "a"}}}},
+	}
+	table(t, w.WH, "raw.web", []string{"e", "a"}, [][]any{{"x@y.nl", "a1"}})
+	read := func() string {
+		var v string
+		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT CAST(current_setting('preserve_insertion_order') AS VARCHAR)", nil, &v))
+		return v
+	}
+	require.Equal(t, "true", read())
+	var during string
+	runIdentity(t, w.WH, p, testNow, func(s *Step) {
+		s.trace = func(sql string, _ time.Duration, _ float64) {
+			if during == "" && strings.Contains(sql, "_work_id_nodes_") {
+				during = read()
+			}
+		}
+	})
+	require.Equal(t, "false", during, "rows are written in any order during the run")
+	require.Equal(t, "true", read())
 }
