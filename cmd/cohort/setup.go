@@ -253,11 +253,8 @@ func benchCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var rows int64
-			for _, t := range sum.Tables {
-				rows += t.Rows
-			}
-			fmt.Fprintf(out, "demo data: %s people, %s source rows, generated in %s\n", engine.Thousands(int64(profiles)), engine.Thousands(rows), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", engine.Thousands(int64(profiles)),
+				engine.Thousands(sum.RawRows()), engine.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
 			rep, err := engine.BenchSegments(ctx, wh, p, now, out)
 			if err != nil {
 				return err
