@@ -264,17 +264,25 @@ func (r *runner) components(ctx context.Context) error {
 		r.drop(ctx, in)
 	}
 	roots := s.w("roots")
-	if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT a AS node, b AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
-		return err
+	if len(moves) == 0 {
+		if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT a AS node, b AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
+			return err
+		}
 	}
+	prev := ""
 	for i := len(moves) - 1; i >= 0; i-- {
-		if err := r.exec(ctx, s.rootsSQL(moves[i])); err != nil {
+		target := roots
+		if i > 0 {
+			target = s.w("roots" + strconv.Itoa(i+1))
+		}
+		if err := r.create(ctx, target, s.rootsSQL(moves[i], prev, target)); err != nil {
 			return err
 		}
 		r.drop(ctx, moves[i])
-	}
-	if err := r.analyze(ctx, roots); err != nil {
-		return err
+		if prev != "" {
+			r.drop(ctx, prev)
+		}
+		prev = target
 	}
 	if len(s.limitRules()) == 0 {
 		r.drop(ctx, s.w("edges")) // only limits read the links again: free the memory for the output

@@ -321,14 +321,19 @@ func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
 	}
 }
 
-// rootsSQL adds the roots of one round's moved nodes, rounds taken last to
-// first: a node's root is the root of the node it moved to, or that node
-// itself when it never moved later. A node that moved in a later round
-// already has its root.
-func (s *Step) rootsSQL(moves string) plan.Statement {
-	roots := s.w("roots")
-	return plan.Statement{SQL: "INSERT INTO " + roots + " (node, root)\nSELECT m.node, coalesce(f.root, m.parent)\nFROM " + moves + " m\n" +
-		"LEFT JOIN " + roots + " f ON f.node = m.parent\nWHERE NOT EXISTS (SELECT 1 FROM " + roots + " g WHERE g.node = m.node)"}
+// rootsSQL builds the roots known after one more round's moved nodes,
+// rounds taken last to first: a node's root is the root of the node it moved
+// to, or that node itself when it never moved later. A node that moved in a
+// later round already has its root. Each step is a CREATE TABLE AS of the
+// previous roots plus the new ones (parallel where INSERT … SELECT is not);
+// prev is "" for the last round.
+func (s *Step) rootsSQL(moves, prev, target string) plan.Statement {
+	if prev == "" {
+		return plan.Statement{SQL: s.c.Dialect.CreateTableAs(target, "SELECT node, parent AS root FROM "+moves, true)}
+	}
+	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(target, "SELECT node, root FROM "+prev+"\nUNION ALL\n"+
+		"SELECT m.node, coalesce(f.root, m.parent)\nFROM "+moves+" m\n"+
+		"LEFT JOIN "+prev+" f ON f.node = m.parent\nWHERE NOT EXISTS (SELECT 1 FROM "+prev+" g WHERE g.node = m.node)", true)}
 }
 
 // labeled is every identifier with its cluster (its root, or itself when it
@@ -496,9 +501,8 @@ func (s *Step) SQL() string {
 		"-- and repeats until no link is left; each round's choices are kept. Every " + strconv.Itoa(s.ReshuffleAfter) + " rounds the remaining keys are reshuffled instead:\n")
 	put(s.reshuffleSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"), "salt r")...)
 	put(s.roundSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"))...)
-	b.WriteString("-- roots: from the last round's choices to the first\n")
-	put(plan.Statement{SQL: d.CreateTableAs(s.w("roots"), "SELECT node, parent AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)})
-	put(s.rootsSQL(s.w("choice_r")))
+	b.WriteString("-- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier\n-- round adds its moved nodes to the roots known so far; the first round's table is roots):\n")
+	put(s.rootsSQL(s.w("choice_r"), s.w("roots_r1"), s.w("roots_r")))
 	if len(s.limitRules()) > 0 {
 		put(s.violatorsSQL())
 		b.WriteString("-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping\n" +

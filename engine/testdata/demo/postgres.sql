@@ -347,15 +347,15 @@ FROM (
 ) contracted
 WHERE pa <> pb;
 
--- roots: from the last round's choices to the first
-CREATE UNLOGGED TABLE "cohort"."_work_id_roots_RUNID" AS
-SELECT node, parent AS root FROM "cohort"."_work_id_edges_RUNID" WHERE 1 = 0;
-
-INSERT INTO "cohort"."_work_id_roots_RUNID" (node, root)
+-- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
+-- round adds its moved nodes to the roots known so far; the first round's table is roots):
+CREATE UNLOGGED TABLE "cohort"."_work_id_roots_r_RUNID" AS
+SELECT node, root FROM "cohort"."_work_id_roots_r1_RUNID"
+UNION ALL
 SELECT m.node, coalesce(f.root, m.parent)
 FROM "cohort"."_work_id_choice_r_RUNID" m
-LEFT JOIN "cohort"."_work_id_roots_RUNID" f ON f.node = m.parent
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_roots_RUNID" g WHERE g.node = m.node);
+LEFT JOIN "cohort"."_work_id_roots_r1_RUNID" f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_roots_r1_RUNID" g WHERE g.node = m.node);
 
 -- clusters over a limit: only these are refined
 CREATE UNLOGGED TABLE "cohort"."_work_id_violators_RUNID" AS
