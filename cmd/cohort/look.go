@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -134,7 +135,9 @@ type personView struct {
 }
 
 func (v personView) String() string {
-	return v.Identity.String() + "\n" + v.Profile.String()
+	// the identity part already names the profile
+	view := strings.TrimPrefix(v.Profile.String(), "profile "+v.Profile.ProfileID+"\n\n")
+	return v.Identity.String() + "\n" + view
 }
 
 func profileCmd(g *globals) *cobra.Command {
