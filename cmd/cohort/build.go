@@ -149,7 +149,7 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprint(out, sum.String())
 			if acc != nil {
-				fmt.Fprintf(out, "identity vs demo_truth: %s\n", acc)
+				fmt.Fprintln(out, acc)
 			}
 			fmt.Fprintf(out, "run %s finished in %s\n", res.RunID, res.Elapsed.Round(time.Millisecond))
 			return nil
