@@ -179,7 +179,14 @@ func (r *runner) encode(ctx context.Context) (string, error) {
 // links builds the deduplicated links and takes junk hubs out.
 func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	s := r.s
-	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt))); err != nil {
+	raw := false
+	if !hubs && len(s.limitRules()) == 0 {
+		var err error
+		if raw, err = r.rawLinks(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt, !raw))); err != nil {
 		return err
 	}
 	if !hubs {
@@ -197,6 +204,33 @@ func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 		return err
 	}
 	return r.analyze(ctx, s.w("nodes"))
+}
+
+// rawLinks tells whether the links may skip their DISTINCT: only round 1
+// reads them (no max_links or limit rule), and round 1's contraction removes
+// duplicates anyway. Deduplicating first pays off only when sources repeat
+// pairs a lot (an event table carrying the same cookie and user on every
+// row), so links stay distinct when the sources' rows could hold more than
+// twice as many pairs as there are identifiers.
+func (r *runner) rawLinks(ctx context.Context) (bool, error) {
+	s := r.s
+	nodes, err := r.count(ctx, s.w("nodes"))
+	if err != nil {
+		return false, err
+	}
+	var pairs int64
+	for _, src := range s.srcs {
+		n := int64(len(src.Identifiers))
+		if n < 2 {
+			continue
+		}
+		var rows int64
+		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+plan.Relation(r.d, src)+" src", nil, &rows); err != nil {
+			return false, err
+		}
+		pairs += rows * n * (n - 1) / 2
+	}
+	return pairs <= 2*nodes, nil
 }
 
 // components runs contraction rounds until no link is left, then resolves

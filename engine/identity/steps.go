@@ -210,10 +210,16 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 
 func d(s *Step) dialects.Dialect { return s.c.Dialect }
 
-// edgesSQL: every pair of identifiers found in one source row, once, as (a < b).
-func (s *Step) edgesSQL(salt string) plan.Statement {
+// edgesSQL: every pair of identifiers found in one source row as (a < b),
+// each once when distinct (else once per source row: round 1 contracts
+// duplicates away, see rawLinks).
+func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 	q := &stmt{}
-	q.w("-- links: every two identifiers of one source row, each link once with a < b\n")
+	if distinct {
+		q.w("-- links: every two identifiers of one source row, each link once with a < b\n")
+	} else {
+		q.w("-- links: every two identifiers of one source row with a < b, once per row (round 1 removes duplicates)\n")
+	}
 	linked := func(src *models.Source) bool { return len(src.Identifiers) > 1 }
 	var parts []string
 	for _, src := range s.srcs {
@@ -242,7 +248,7 @@ func (s *Step) edgesSQL(salt string) plan.Statement {
 		return q.st(s.c.Dialect)
 	}
 	s.withSources(q, salt, linked)
-	q.w("SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
+	q.w("SELECT ", map[bool]string{true: "DISTINCT ", false: ""}[distinct], "least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
 	return q.st(s.c.Dialect)
 }
 
@@ -492,7 +498,8 @@ func (s *Step) SQL() string {
 	}
 	put(ctas(d, s.w("nodes"), s.nodesSQL("")))
 	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
-	put(ctas(d, s.w("edges"), s.edgesSQL("")))
+	b.WriteString("-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most\n-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)\n")
+	put(ctas(d, s.w("edges"), s.edgesSQL("", true)))
 	if len(s.hubRules()) > 0 {
 		put(ctas(d, s.w("hubs"), s.hubsSQL()))
 		put(s.dropHubsSQL()...)

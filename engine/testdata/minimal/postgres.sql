@@ -38,6 +38,8 @@ GROUP BY key, identifier_type, identifier_value
 -- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
 -- rebuilt with the hash salted ('1' || type:value, then '2' ...)
 
+-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
+-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
 -- links: every two identifiers of one source row, each link once with a < b
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
