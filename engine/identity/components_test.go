@@ -96,6 +96,20 @@ func mixed(parts ...shape) shape {
 	}
 }
 
+// repeated gives every link of a shape twice, the second time reversed.
+func repeated(p shape) shape {
+	return func(r *rand.Rand) [][2]int {
+		var e [][2]int
+		for _, l := range p(r) {
+			e = append(e, l)
+			if l[1] >= 0 {
+				e = append(e, [2]int{l[1], l[0]})
+			}
+		}
+		return e
+	}
+}
+
 func edgeProject() *models.Project {
 	return &models.Project{Name: "graph", Sources: []*models.Source{{
 		Name: "links", Table: "raw.links",
@@ -119,6 +133,8 @@ func TestPartitionMatchesUnionFind(t *testing.T) {
 		{"mixed", mixed(chain(700), star(200), clique(15), smalls(300), giant(600, 900)), nil},
 		{"reshuffle guard", mixed(chain(1500), giant(300, 500)), func(s *Step) { s.ReshuffleAfter = 2 }},
 		{"key collision fallback", mixed(chain(200), smalls(100)), func(s *Step) { s.collisions = 2 }},
+		// at most two pairs per identifier: the links keep duplicates for round 1 to contract
+		{"repeated links", repeated(mixed(chain(300), smalls(100), giant(200, 40))), nil},
 	}
 	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
 		for i, tc := range cases {
