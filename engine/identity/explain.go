@@ -200,7 +200,7 @@ func membersOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pa, 
 // or one of the given identifiers, and adds their links.
 func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Context, src *models.Source, profiles []string, ids []Ident) error {
 	d := wh.Dialect()
-	q := &stmt{}
+	q := &plan.Builder{}
 	text := d.TypeName(dialects.Text)
 	var cols, conds []string
 	key := "CAST(NULL AS " + text + ")"
@@ -212,16 +212,16 @@ func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Co
 		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
 		cols = append(cols, norm)
 		conds = append(conds, norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE identifier_type = "+lit(id.Type)+
-			" AND profile_id IN ("+q.arg(profiles[0])+", "+q.arg(profiles[1])+"))")
+			" AND profile_id IN ("+q.Arg(profiles[0])+", "+q.Arg(profiles[1])+"))")
 		for _, x := range ids {
 			if x.Type == id.Type {
-				conds = append(conds, norm+" = "+q.arg(x.Value))
+				conds = append(conds, norm+" = "+q.Arg(x.Value))
 			}
 		}
 	}
-	q.w("SELECT ", strings.Join(cols, ", "), " FROM ", plan.Relation(d, src), " src\nWHERE ", strings.Join(conds, "\n   OR "),
+	q.W("SELECT ", strings.Join(cols, ", "), " FROM ", plan.Relation(d, src), " src\nWHERE ", strings.Join(conds, "\n   OR "),
 		fmt.Sprintf("\nLIMIT %d", explainRowLimit))
-	st := q.st(d)
+	st := q.Statement(d)
 	rows, err := wh.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return err

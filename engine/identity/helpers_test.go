@@ -39,23 +39,23 @@ func table(t *testing.T, wh dialects.Warehouse, name string, cols []string, rows
 	require.NoError(t, wh.Exec(ctx, "CREATE TABLE "+d.Quote(schema, tbl)+" ("+strings.Join(defs, ", ")+")"))
 	for start := 0; start < len(rows); start += 400 {
 		end := min(start+400, len(rows))
-		q := &stmt{}
-		q.w("INSERT INTO ", d.Quote(schema, tbl), " VALUES ")
+		q := &plan.Builder{}
+		q.W("INSERT INTO ", d.Quote(schema, tbl), " VALUES ")
 		for i := start; i < end; i++ {
 			if i > start {
-				q.w(", ")
+				q.W(", ")
 			}
 			var ph []string
 			for j, v := range rows[i] {
 				if cols[j] == "ts" {
-					ph = append(ph, "CAST("+q.arg(v)+" AS "+d.TypeName(dialects.Timestamp)+")")
+					ph = append(ph, "CAST("+q.Arg(v)+" AS "+d.TypeName(dialects.Timestamp)+")")
 				} else {
-					ph = append(ph, "CAST("+q.arg(v)+" AS "+d.TypeName(dialects.Text)+")")
+					ph = append(ph, "CAST("+q.Arg(v)+" AS "+d.TypeName(dialects.Text)+")")
 				}
 			}
-			q.w("(", strings.Join(ph, ", "), ")")
+			q.W("(", strings.Join(ph, ", "), ")")
 		}
-		st := q.st(d)
+		st := q.Statement(d)
 		require.NoError(t, wh.Exec(ctx, st.SQL, st.Args...))
 	}
 }

@@ -200,19 +200,19 @@ func (r *runner) insert(ctx context.Context, table string, cols []string, n int,
 	const batch = 500
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
-		q := &stmt{}
-		q.w("INSERT INTO ", table, " (", strings.Join(cols, ", "), ") VALUES ")
+		q := &plan.Builder{}
+		q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ") VALUES ")
 		for i := start; i < end; i++ {
 			if i > start {
-				q.w(", ")
+				q.W(", ")
 			}
 			var ph []string
 			for _, v := range row(i) {
-				ph = append(ph, q.arg(v))
+				ph = append(ph, q.Arg(v))
 			}
-			q.w("(", strings.Join(ph, ", "), ")")
+			q.W("(", strings.Join(ph, ", "), ")")
 		}
-		if err := r.exec(ctx, q.st(r.d)); err != nil {
+		if err := r.exec(ctx, q.Statement(r.d)); err != nil {
 			return err
 		}
 	}

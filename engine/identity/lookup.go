@@ -204,15 +204,15 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 // sourceHolds lists the identifiers (type:value) of a profile found in a source.
 func sourceHolds(ctx context.Context, wh dialects.Warehouse, c *plan.Context, src *models.Source, pid string) ([]string, error) {
 	d := wh.Dialect()
-	q := &stmt{}
+	q := &plan.Builder{}
 	var parts []string
 	for _, id := range src.Identifiers {
 		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
 		parts = append(parts, "SELECT DISTINCT "+lit(id.Type)+" AS identifier_type, "+norm+" AS identifier_value FROM "+plan.Relation(d, src)+" src\n"+
-			"WHERE "+norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE profile_id = "+q.arg(pid)+" AND identifier_type = "+lit(id.Type)+")")
+			"WHERE "+norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE profile_id = "+q.Arg(pid)+" AND identifier_type = "+lit(id.Type)+")")
 	}
-	q.w(strings.Join(parts, "\nUNION ALL\n"))
-	st := q.st(d)
+	q.W(strings.Join(parts, "\nUNION ALL\n"))
+	st := q.Statement(d)
 	rows, err := wh.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, err

@@ -127,7 +127,7 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 // sourceRel reads one source: its timestamp and every identifier column
 // normalized (v1, v2 ...), the exclude pattern it matched (x1 ..., only for
 // types with exclude rules) and its key (k1 ...). only >= 0 reads one column.
-func (s *Step) sourceRel(q *stmt, src *models.Source, salt string, only int) string {
+func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only int) string {
 	d := s.c.Dialect
 	var outer, inner []string
 	if src.Timestamp != "" {
@@ -147,7 +147,7 @@ func (s *Step) sourceRel(q *stmt, src *models.Source, salt string, only int) str
 		if rule != nil && len(rule.Exclude) > 0 {
 			var whens []string
 			for _, p := range rule.Exclude {
-				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, "CAST("+q.arg(p)+" AS "+d.TypeName("text")+")")+" THEN "+"CAST("+q.arg("matches "+p)+" AS "+d.TypeName("text")+")")
+				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, "CAST("+q.Arg(p)+" AS "+d.TypeName("text")+")")+" THEN "+"CAST("+q.Arg("matches "+p)+" AS "+d.TypeName("text")+")")
 			}
 			outer = append(outer, "CASE "+strings.Join(whens, " ")+" END AS x"+n)
 		}
@@ -168,7 +168,7 @@ func (s *Step) inGraph(src *models.Source, i int) string {
 }
 
 // withSources starts a statement with one CTE per source, named after it.
-func (s *Step) withSources(q *stmt, salt string, only func(src *models.Source) bool) {
+func (s *Step) withSources(q *plan.Builder, salt string, only func(src *models.Source) bool) {
 	var ctes []string
 	for _, src := range s.srcs {
 		if only != nil && !only(src) {
@@ -177,7 +177,7 @@ func (s *Step) withSources(q *stmt, salt string, only func(src *models.Source) b
 		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n"+
 			s.srcName(src)+" AS (\n  "+s.sourceRel(q, src, salt, -1)+"\n)")
 	}
-	q.w("WITH ", strings.Join(ctes, ",\n"), "\n")
+	q.W("WITH ", strings.Join(ctes, ",\n"), "\n")
 }
 
 func (s *Step) srcName(src *models.Source) string { return s.c.Dialect.Quote("source_" + src.Name) }
@@ -186,8 +186,8 @@ func (s *Step) srcName(src *models.Source) string { return s.c.Dialect.Quote("so
 // seen. Each identifier column is read on its own (a source CTE used twice
 // would be materialized).
 func (s *Step) nodesSQL(salt string) plan.Statement {
-	q := &stmt{}
-	q.w("-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it\n")
+	q := &plan.Builder{}
+	q.W("-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it\n")
 	timed := false
 	var parts []string
 	for _, src := range s.srcs {
@@ -203,9 +203,9 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 		ts := d(s).TypeName("timestamp")
 		seen = "CAST(NULL AS " + ts + ") AS first_seen_at, CAST(NULL AS " + ts + ") AS last_seen_at"
 	}
-	q.w("SELECT key, identifier_type, identifier_value, ", seen, "\nFROM (\n",
+	q.W("SELECT key, identifier_type, identifier_value, ", seen, "\nFROM (\n",
 		strings.Join(parts, "\n  UNION ALL\n"), "\n) occurrences\nGROUP BY key, identifier_type, identifier_value")
-	return q.st(s.c.Dialect)
+	return q.Statement(s.c.Dialect)
 }
 
 func d(s *Step) dialects.Dialect { return s.c.Dialect }
@@ -214,11 +214,11 @@ func d(s *Step) dialects.Dialect { return s.c.Dialect }
 // each once when distinct (else once per source row: round 1 contracts
 // duplicates away, see rawLinks).
 func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
-	q := &stmt{}
+	q := &plan.Builder{}
 	if distinct {
-		q.w("-- links: every two identifiers of one source row, each link once with a < b\n")
+		q.W("-- links: every two identifiers of one source row, each link once with a < b\n")
 	} else {
-		q.w("-- links: every two identifiers of one source row with a < b, once per row (round 1 removes duplicates)\n")
+		q.W("-- links: every two identifiers of one source row with a < b, once per row (round 1 removes duplicates)\n")
 	}
 	linked := func(src *models.Source) bool { return len(src.Identifiers) > 1 }
 	var parts []string
@@ -244,12 +244,12 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 			strings.Join(as, " "), strings.Join(bs, " "), s.srcName(src), strings.Join(pairs, ", ")))
 	}
 	if len(parts) == 0 {
-		q.w("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
-		return q.st(s.c.Dialect)
+		q.W("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
+		return q.Statement(s.c.Dialect)
 	}
 	s.withSources(q, salt, linked)
-	q.w("SELECT ", map[bool]string{true: "DISTINCT ", false: ""}[distinct], "least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
-	return q.st(s.c.Dialect)
+	q.W("SELECT ", map[bool]string{true: "DISTINCT ", false: ""}[distinct], "least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
+	return q.Statement(s.c.Dialect)
 }
 
 // hubRules are the identifier rules with max_links.
@@ -278,19 +278,19 @@ func (s *Step) limitRules() []*models.IdentifierRule {
 // than their type's max_links.
 func (s *Step) hubsSQL() plan.Statement {
 	d := s.c.Dialect
-	q := &stmt{}
-	q.w("-- junk hubs: identifiers linked to more distinct identifiers than max_links allows\n")
+	q := &plan.Builder{}
+	q.W("-- junk hubs: identifiers linked to more distinct identifiers than max_links allows\n")
 	var conds, maxes []string
 	for _, r := range s.hubRules() {
 		conds = append(conds, "(n.identifier_type = "+lit(r.Type)+" AND l.links > "+strconv.Itoa(r.MaxLinks)+")")
 		maxes = append(maxes, "WHEN "+lit(r.Type)+" THEN "+lit(strconv.Itoa(r.MaxLinks)))
 	}
 	text := d.TypeName("text")
-	q.w("SELECT n.key, n.identifier_type, n.identifier_value,\n  'linked to ' || CAST(l.links AS ", text, ") || ' distinct identifiers (max_links ' || CASE n.identifier_type ",
+	q.W("SELECT n.key, n.identifier_type, n.identifier_value,\n  'linked to ' || CAST(l.links AS ", text, ") || ' distinct identifiers (max_links ' || CASE n.identifier_type ",
 		strings.Join(maxes, " "), " END || ')' AS detail\n",
 		"FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM ", s.w("edges"), " UNION ALL SELECT b FROM ", s.w("edges"), ") ends GROUP BY key) l\n",
 		"JOIN ", s.w("nodes"), " n ON n.key = l.key\nWHERE ", strings.Join(conds, "\n   OR "))
-	return q.st(d)
+	return q.Statement(d)
 }
 
 func (s *Step) dropHubsSQL() []plan.Statement {
@@ -318,10 +318,10 @@ func (s *Step) roundSQL(in, choice, out string) []plan.Statement {
 // key with a new salt), the guard against long chains converging slowly.
 func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
 	d := s.c.Dialect
-	q := &stmt{}
-	q.w(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" UNION SELECT b FROM "+in+") n", true))
+	q := &plan.Builder{}
+	q.W(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.Arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" UNION SELECT b FROM "+in+") n", true))
 	return []plan.Statement{
-		q.st(d),
+		q.Statement(d),
 		{SQL: d.CreateTableAs(out, "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM "+in+" e\n"+
 			"JOIN "+shuffle+" ra ON ra.node = e.a\nJOIN "+shuffle+" rb ON rb.node = e.b", true)},
 	}
@@ -409,7 +409,7 @@ func (s *Step) cutLinksCreateSQL() plan.Statement {
 }
 
 func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
-	q := &stmt{}
+	q := &plan.Builder{}
 	excludes := func(src *models.Source) bool {
 		for _, id := range src.Identifiers {
 			if r := s.c.Project.Identity.Rule(id.Type); r != nil && len(r.Exclude) > 0 {
@@ -434,17 +434,17 @@ func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
 		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleMaxLinks+"' AS rule, detail FROM "+s.w("hubs"))
 	}
 	parts = append(parts, "  SELECT b_type AS identifier_type, b_value AS identifier_value, '"+RuleLimit+"' AS rule, detail FROM "+s.c.Staged(CutLinksTable))
-	query := &stmt{}
+	query := &plan.Builder{}
 	for _, src := range s.srcs {
 		if excludes(src) {
 			s.withSources(query, "", excludes)
 			break
 		}
 	}
-	query.w("SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n" + strings.Join(parts, "\n  UNION ALL\n") + "\n) rejected")
-	q.w("-- identity_rejections: what each rule kept out of the graph\n", s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable), query.b.String(), false))
-	q.args = query.args
-	return q.st(s.c.Dialect)
+	query.W("SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n" + strings.Join(parts, "\n  UNION ALL\n") + "\n) rejected")
+	q.W("-- identity_rejections: what each rule kept out of the graph\n", s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable), query.SQL.String(), false))
+	q.Args = query.Args
+	return q.Statement(s.c.Dialect)
 }
 
 // lineageSQL carries the previous lineage over (when there is one) and adds
@@ -454,14 +454,14 @@ func (s *Step) lineageSQL(prevGraph, prevLineage bool) plan.Statement {
 	d := s.c.Dialect
 	t := d.TypeName("text")
 	ts := d.TypeName("timestamp")
-	q := &stmt{}
+	q := &plan.Builder{}
 	var parts []string
 	if prevLineage {
 		parts = append(parts, "SELECT profile_id, merged_profile_id, merged_at FROM "+s.c.Final(LineageTable))
 	}
 	if prevGraph {
 		old, cur := s.c.Final(GraphTable), s.c.Staged(GraphTable)
-		parts = append(parts, "SELECT profile_id, merged_profile_id, CAST("+q.arg(plan.TimeArg(s.c.Now))+" AS "+ts+") AS merged_at\nFROM (\n"+
+		parts = append(parts, "SELECT profile_id, merged_profile_id, CAST("+q.Arg(plan.TimeArg(s.c.Now))+" AS "+ts+") AS merged_at\nFROM (\n"+
 			"  SELECT n.profile_id, o.profile_id AS merged_profile_id,\n"+
 			"    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, "+d.TextOrder("n.profile_id")+") AS pick\n"+
 			"  FROM "+old+" o\n  JOIN "+cur+" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value\n"+
@@ -471,9 +471,9 @@ func (s *Step) lineageSQL(prevGraph, prevLineage bool) plan.Statement {
 	if len(parts) == 0 {
 		parts = append(parts, "SELECT CAST(NULL AS "+t+") AS profile_id, CAST(NULL AS "+t+") AS merged_profile_id, CAST(NULL AS "+ts+") AS merged_at WHERE 1 = 0")
 	}
-	q.w("-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers\n")
-	q.w(d.CreateTableAs(s.c.Staged(LineageTable), strings.Join(parts, "\nUNION ALL\n"), false))
-	return q.st(d)
+	q.W("-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers\n")
+	q.W(d.CreateTableAs(s.c.Staged(LineageTable), strings.Join(parts, "\nUNION ALL\n"), false))
+	return q.Statement(d)
 }
 
 // SQL shows the step as it runs, loops once with how they repeat.

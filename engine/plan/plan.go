@@ -219,3 +219,29 @@ func Show(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// Builder builds one statement with ? placeholders and its bound values;
+// Statement rewrites the placeholders into the dialect's format.
+type Builder struct {
+	SQL  strings.Builder
+	Args []any
+}
+
+// W writes SQL text.
+func (s *Builder) W(parts ...string) *Builder {
+	for _, p := range parts {
+		s.SQL.WriteString(p)
+	}
+	return s
+}
+
+// Arg binds a value and returns its placeholder.
+func (s *Builder) Arg(v any) string {
+	s.Args = append(s.Args, v)
+	return "?"
+}
+
+// Statement is the built statement in the dialect's placeholder format.
+func (s *Builder) Statement(d dialects.Dialect) Statement {
+	return Statement{SQL: dialects.Bind(d, s.SQL.String()), Args: s.Args}
+}

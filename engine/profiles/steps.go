@@ -171,7 +171,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	for _, t := range p.Traits {
 		header = append(header, fmt.Sprintf("trait %s (%s)", t.Name, t.Pos))
 	}
-	st := q.st(d)
+	st := q.Statement(d)
 	st.SQL = d.CreateTableAs(c.Staged(Table), st.SQL, false)
 	step.Statements = append(step.Statements, st)
 	if a := d.Analyze(c.Staged(Table)); a != "" {
@@ -183,39 +183,17 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	return []plan.Step{step}, nil
 }
 
-// stmt builds one statement with ? placeholders and its bound values.
-type stmt struct {
-	b    strings.Builder
-	args []any
-}
-
-func (s *stmt) w(parts ...string) *stmt {
-	for _, p := range parts {
-		s.b.WriteString(p)
-	}
-	return s
-}
-
-func (s *stmt) arg(v any) string {
-	s.args = append(s.args, v)
-	return "?"
-}
-
-// time binds a timestamp.
-func (s *stmt) time(c *plan.Context, d models.Duration) string {
-	return "CAST(" + s.arg(plan.TimeArg(c.Now.Add(-d.D))) + " AS TIMESTAMP)"
-}
-
-func (s *stmt) st(d dialects.Dialect) plan.Statement {
-	return plan.Statement{SQL: dialects.Bind(d, s.b.String()), Args: s.args}
+// bindTime binds now - d as a timestamp.
+func bindTime(q *plan.Builder, c *plan.Context, d models.Duration) string {
+	return "CAST(" + q.Arg(plan.TimeArg(c.Now.Add(-d.D))) + " AS TIMESTAMP)"
 }
 
 // profilesQuery is the SELECT of profiles: one CTE per trait, a join of
 // them onto every profile id, then one CTE per sql trait in dependency order.
-func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
+func profilesQuery(c *plan.Context, order []*models.Trait) (*plan.Builder, error) {
 	d := c.Dialect
-	q := &stmt{}
-	q.w("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT DISTINCT profile_id FROM ", c.Input(identity.GraphTable), "\n)")
+	q := &plan.Builder{}
+	q.W("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT DISTINCT profile_id FROM ", c.Input(identity.GraphTable), "\n)")
 	var sqlTraits []*models.Trait
 	cteOf := map[string]string{}
 	// aggregates of one source share one scan and one GROUP BY
@@ -231,7 +209,7 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 		}
 	}
 	for _, src := range sources {
-		q.w(",\n")
+		q.W(",\n")
 		if err := aggregatesCTE(c, q, src, groups[src]); err != nil {
 			return nil, err
 		}
@@ -248,13 +226,13 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 			continue
 		}
 		cteOf[t.Name] = d.Quote("trait_" + t.Name)
-		q.w(",\n", plan.Comment(fmt.Sprintf("trait %s (%s)", t.Name, t.Pos)))
+		q.W(",\n", plan.Comment(fmt.Sprintf("trait %s (%s)", t.Name, t.Pos)))
 		if err := traitCTE(c, q, t); err != nil {
 			return nil, err
 		}
 	}
 	// join every computed trait onto the profile ids
-	q.w(",\n", d.Quote("traits"), " AS (\n  SELECT ids.profile_id")
+	q.W(",\n", d.Quote("traits"), " AS (\n  SELECT ids.profile_id")
 	var joins []string
 	joined := map[string]bool{}
 	for _, t := range order {
@@ -267,14 +245,14 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 			if t.Aggregate == "count" || t.Aggregate == "count_distinct" {
 				v = "coalesce(" + v + ", 0)"
 			}
-			q.w(",\n    ", v, " AS ", d.Quote(col))
+			q.W(",\n    ", v, " AS ", d.Quote(col))
 		}
 		if !joined[cte] {
 			joined[cte] = true
 			joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+".profile_id = ids.profile_id")
 		}
 	}
-	q.w("\n  FROM ", d.Quote("profile_ids"), " ids\n", strings.Join(joins, "\n"), "\n)")
+	q.W("\n  FROM ", d.Quote("profile_ids"), " ids\n", strings.Join(joins, "\n"), "\n)")
 	prev := d.Quote("traits")
 	for _, t := range sqlTraits {
 		cte := d.Quote("trait_" + t.Name)
@@ -282,29 +260,29 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*stmt, error) {
 		if t.Type != "" {
 			expr = "CAST(" + expr + " AS " + d.TypeName(dialects.Type(t.Type)) + ")"
 		}
-		q.w(",\n", plan.Comment(fmt.Sprintf("trait %s (%s): sql over other traits", t.Name, t.Pos)))
-		q.w(cte, " AS (\n  SELECT prev.*, ", expr, " AS ", d.Quote(t.Name), "\n  FROM ", prev, " prev\n)")
+		q.W(",\n", plan.Comment(fmt.Sprintf("trait %s (%s): sql over other traits", t.Name, t.Pos)))
+		q.W(cte, " AS (\n  SELECT prev.*, ", expr, " AS ", d.Quote(t.Name), "\n  FROM ", prev, " prev\n)")
 		prev = cte
 	}
-	q.w("\nSELECT profile_id")
+	q.W("\nSELECT profile_id")
 	for _, t := range c.Project.Traits {
 		for _, col := range Columns(t) {
-			q.w(", ", d.Quote(col))
+			q.W(", ", d.Quote(col))
 		}
 	}
-	q.w(", CAST(", q.arg(plan.TimeArg(c.Now)), " AS TIMESTAMP) AS updated_at\nFROM ", prev)
+	q.W(", CAST(", q.Arg(plan.TimeArg(c.Now)), " AS TIMESTAMP) AS updated_at\nFROM ", prev)
 	return q, nil
 }
 
 // aggregatesCTE writes the CTE "aggregates_<source>": every aggregate trait
 // of one source as a column of one GROUP BY; within becomes a FILTER.
-func aggregatesCTE(c *plan.Context, q *stmt, srcName string, traits []*models.Trait) error {
+func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*models.Trait) error {
 	d := c.Dialect
 	src := c.Project.Source(srcName)
 	if src == nil {
 		return fmt.Errorf("%s: trait %s: unknown source %q", traits[0].Pos, traits[0].Name, srcName)
 	}
-	q.w(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r.profile_id")
+	q.W(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r.profile_id")
 	for _, t := range traits {
 		_, column, _ := strings.Cut(t.From[0], ".")
 		value := "*"
@@ -331,7 +309,7 @@ func aggregatesCTE(c *plan.Context, q *stmt, srcName string, traits []*models.Tr
 			if src.Timestamp == "" {
 				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
 			}
-			agg += " FILTER (WHERE r." + d.Quote(src.Timestamp) + " >= " + q.time(c, t.Within) + ")"
+			agg += " FILTER (WHERE r." + d.Quote(src.Timestamp) + " >= " + bindTime(q, c, t.Within) + ")"
 		}
 		switch t.Aggregate {
 		case "sum", "avg":
@@ -339,18 +317,18 @@ func aggregatesCTE(c *plan.Context, q *stmt, srcName string, traits []*models.Tr
 		case "count", "count_distinct":
 			agg = "CAST(" + agg + " AS " + d.TypeName(dialects.Integer) + ")"
 		}
-		q.w(",\n    -- trait ", t.Name, " (", t.Pos.String(), ")\n    ", agg, " AS ", d.Quote(t.Name))
+		q.W(",\n    -- trait ", t.Name, " (", t.Pos.String(), ")\n    ", agg, " AS ", d.Quote(t.Name))
 	}
-	q.w("\n  FROM ", c.Staged(RowsTable(srcName)), " r\n  GROUP BY r.profile_id\n)")
+	q.W("\n  FROM ", c.Staged(RowsTable(srcName)), " r\n  GROUP BY r.profile_id\n)")
 	return nil
 }
 
 // traitCTE writes the CTE "trait_<name>" (profile_id and the trait's columns)
 // of a pick, aggregate or model trait.
-func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
+func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
-	q.w(d.Quote("trait_"+t.Name), " AS (\n")
-	defer q.w("\n)")
+	q.W(d.Quote("trait_"+t.Name), " AS (\n")
+	defer q.W("\n)")
 	col := d.Quote(t.Name)
 	switch {
 	case t.Model == "rfm":
@@ -373,11 +351,11 @@ func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
 		default:
 			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
 		}
-		q.w("  SELECT v.profile_id, ", agg, " AS ", col, "\n  FROM (")
+		q.W("  SELECT v.profile_id, ", agg, " AS ", col, "\n  FROM (")
 		if err := values(c, q, t); err != nil {
 			return err
 		}
-		q.w(") v\n  GROUP BY v.profile_id")
+		q.W(") v\n  GROUP BY v.profile_id")
 	default:
 		// pick: rank each profile's values and keep the first
 		var rankBy string
@@ -390,20 +368,20 @@ func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
 		case "priority":
 			rankBy = "v.k, v.ts DESC NULLS LAST, " + valueOrder
 		case "most_frequent":
-			q.w("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
+			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
 			if err := values(c, q, t); err != nil {
 				return err
 			}
-			q.w(") v\n    GROUP BY v.profile_id, v.value\n  ) ranked WHERE rn = 1")
+			q.W(") v\n    GROUP BY v.profile_id, v.value\n  ) ranked WHERE rn = 1")
 			return nil
 		default:
 			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
 		}
-		q.w("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
+		q.W("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
 		if err := values(c, q, t); err != nil {
 			return err
 		}
-		q.w(") v\n  ORDER BY v.profile_id, ", rankBy)
+		q.W(") v\n  ORDER BY v.profile_id, ", rankBy)
 	}
 	return nil
 }
@@ -411,7 +389,7 @@ func traitCTE(c *plan.Context, q *stmt, t *models.Trait) error {
 // values writes the union of a trait's inputs as (profile_id, value, ts, k):
 // k is the position in from; a bare source counts rows (value 1). Pick
 // traits skip NULL and blank values; within keeps rows newer than now - within.
-func values(c *plan.Context, q *stmt, t *models.Trait) error {
+func values(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
 	for k, from := range t.From {
 		srcName, column, _ := strings.Cut(from, ".")
@@ -420,7 +398,7 @@ func values(c *plan.Context, q *stmt, t *models.Trait) error {
 			return fmt.Errorf("%s: trait %s: unknown source %q", t.Pos, t.Name, srcName)
 		}
 		if k > 0 {
-			q.w("\n      UNION ALL ")
+			q.W("\n      UNION ALL ")
 		}
 		value := "1"
 		if column != "" {
@@ -433,7 +411,7 @@ func values(c *plan.Context, q *stmt, t *models.Trait) error {
 		if src.Timestamp != "" {
 			ts = "r." + d.Quote(src.Timestamp)
 		}
-		q.w(fmt.Sprintf("SELECT r.profile_id, %s AS value, %s AS ts, %d AS k FROM %s r", value, ts, k, c.Staged(RowsTable(src.Name))))
+		q.W(fmt.Sprintf("SELECT r.profile_id, %s AS value, %s AS ts, %d AS k FROM %s r", value, ts, k, c.Staged(RowsTable(src.Name))))
 		var where []string
 		if t.Aggregate == "" {
 			where = append(where, value+" IS NOT NULL")
@@ -445,10 +423,10 @@ func values(c *plan.Context, q *stmt, t *models.Trait) error {
 			if src.Timestamp == "" {
 				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
 			}
-			where = append(where, ts+" >= "+q.time(c, t.Within))
+			where = append(where, ts+" >= "+bindTime(q, c, t.Within))
 		}
 		if len(where) > 0 {
-			q.w(" WHERE ", strings.Join(where, " AND "))
+			q.W(" WHERE ", strings.Join(where, " AND "))
 		}
 	}
 	return nil
@@ -494,7 +472,7 @@ func RFMLabel(r, f int) string {
 // rfmSQL scores each profile with orders 1..5 by quintile of the time of
 // its last order (recency), its number of orders (frequency) and the sum of
 // amount (monetary); ties are broken by profile_id so every warehouse agrees.
-func rfmSQL(c *plan.Context, q *stmt, t *models.Trait) error {
+func rfmSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
 	src, err := modelSource(c, t)
 	if err != nil {
@@ -506,14 +484,14 @@ func rfmSQL(c *plan.Context, q *stmt, t *models.Trait) error {
 	}
 	in := d.TypeName(dialects.Integer)
 	pid := d.TextOrder("profile_id")
-	q.w("  SELECT profile_id,\n",
+	q.W("  SELECT profile_id,\n",
 		"    CAST(r AS ", in, ") AS ", d.Quote(t.Name+"_recency"), ",\n",
 		"    CAST(f AS ", in, ") AS ", d.Quote(t.Name+"_frequency"), ",\n",
 		"    CAST(m AS ", in, ") AS ", d.Quote(t.Name+"_monetary"), ",\n    CASE")
 	for _, l := range RFMLabels {
-		q.w(fmt.Sprintf("\n      WHEN r BETWEEN %d AND %d AND f BETWEEN %d AND %d THEN '%s'", l.RMin, l.RMax, l.FMin, l.FMax, l.Label))
+		q.W(fmt.Sprintf("\n      WHEN r BETWEEN %d AND %d AND f BETWEEN %d AND %d THEN '%s'", l.RMin, l.RMax, l.FMin, l.FMax, l.Label))
 	}
-	q.w("\n    END AS ", d.Quote(t.Name), "\n  FROM (\n",
+	q.W("\n    END AS ", d.Quote(t.Name), "\n  FROM (\n",
 		"    SELECT profile_id,\n",
 		"      ntile(5) OVER (ORDER BY last_at, ", pid, ") AS r,\n",
 		"      ntile(5) OVER (ORDER BY orders, ", pid, ") AS f,\n",
@@ -530,7 +508,7 @@ func rfmSQL(c *plan.Context, q *stmt, t *models.Trait) error {
 // the profile's mean gap between orders ((last - first) / (orders - 1)), or
 // the population's mean of those gaps when the profile has fewer than two
 // orders; g is at least one day.
-func churnSQL(c *plan.Context, q *stmt, t *models.Trait) error {
+func churnSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
 	src, err := modelSource(c, t)
 	if err != nil {
@@ -538,8 +516,8 @@ func churnSQL(c *plan.Context, q *stmt, t *models.Trait) error {
 	}
 	ts := "r." + d.Quote(src.Timestamp)
 	num := d.TypeName(dialects.Number)
-	now := d.EpochSeconds("CAST(" + q.arg(plan.TimeArg(c.Now)) + " AS TIMESTAMP)")
-	q.w("  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL\n",
+	now := d.EpochSeconds("CAST(" + q.Arg(plan.TimeArg(c.Now)) + " AS TIMESTAMP)")
+	q.W("  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL\n",
 		"    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)\n",
 		"      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS ", d.Quote(t.Name), "\n",
 		"  FROM (\n",
