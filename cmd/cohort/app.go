@@ -89,6 +89,21 @@ func (g *globals) open(ctx context.Context) (*session, error) {
 
 func (s *session) Close() { s.wh.Close() }
 
+// openRead opens the project for commands that read the final output tables
+// (preview, overlap, profile, explain) and gives their plan context.
+func (g *globals) openRead(ctx context.Context) (*session, *plan.Context, error) {
+	s, err := g.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pctx, err := s.context(g)
+	if err != nil {
+		s.Close()
+		return nil, nil, err
+	}
+	return s, pctx, nil
+}
+
 // context is a plan context reading the final tables (previews, lookups).
 func (s *session) context(g *globals) (*plan.Context, error) {
 	now, err := g.clock()

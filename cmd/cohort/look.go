@@ -27,16 +27,12 @@ func previewCmd(g *globals) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.open(ctx)
+			s, pctx, err := g.openRead(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
 			seg, err := chooseSegment(s.p, args, file)
-			if err != nil {
-				return err
-			}
-			pctx, err := s.context(g)
 			if err != nil {
 				return err
 			}
@@ -102,7 +98,7 @@ func overlapCmd(g *globals) *cobra.Command {
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := g.open(ctx)
+			s, pctx, err := g.openRead(ctx)
 			if err != nil {
 				return err
 			}
@@ -114,10 +110,6 @@ func overlapCmd(g *globals) *cobra.Command {
 					return err
 				}
 				segs = append(segs, seg)
-			}
-			pctx, err := s.context(g)
-			if err != nil {
-				return err
 			}
 			res, err := segments.Overlap(ctx, s.wh, pctx, segs)
 			if err != nil {
@@ -151,15 +143,11 @@ func profileCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			s, err := g.open(ctx)
+			s, pctx, err := g.openRead(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			pctx, err := s.context(g)
-			if err != nil {
-				return err
-			}
 			who, err := identity.Lookup(ctx, s.wh, pctx, id.Type, id.Value)
 			if err != nil {
 				return err
@@ -188,15 +176,11 @@ func explainCmd(g *globals) *cobra.Command {
 				}
 				ids[i] = id
 			}
-			s, err := g.open(ctx)
+			s, pctx, err := g.openRead(ctx)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			pctx, err := s.context(g)
-			if err != nil {
-				return err
-			}
 			ex, err := identity.Explain(ctx, s.wh, pctx, ids[0], ids[1])
 			if err != nil {
 				return err

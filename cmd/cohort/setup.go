@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -67,11 +68,7 @@ func initCmd(g *globals) *cobra.Command {
 			if err := useWarehouse(dir, whType, dsn); err != nil {
 				return err
 			}
-			p, err := models.Load(dir)
-			if err != nil {
-				return err
-			}
-			wh, err := openWarehouse(ctx, p)
+			_, wh, err := openDemo(ctx, dir)
 			if err != nil {
 				return err
 			}
@@ -105,6 +102,19 @@ func initCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&whType, "warehouse", "duckdb", "duckdb (embedded file) | postgres")
 	c.Flags().StringVar(&dsn, "dsn", "", "postgres: the connection URL written to cohort.yaml (e.g. '${COHORT_WAREHOUSE_DSN}')")
 	return c
+}
+
+// openDemo loads the demo project just written to dir and opens its warehouse.
+func openDemo(ctx context.Context, dir string) (*models.Project, dialects.Warehouse, error) {
+	p, err := models.LoadAndValidate(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	wh, err := openWarehouse(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, wh, nil
 }
 
 // useWarehouse points a freshly written cohort.yaml at a postgres warehouse.
@@ -229,14 +239,7 @@ func benchCmd(g *globals) *cobra.Command {
 			if err := demo.WriteProject(dir, demo.ProjectOptions{Overwrite: true}); err != nil {
 				return err
 			}
-			p, err := models.Load(dir)
-			if err == nil {
-				err = models.Validate(p)
-			}
-			if err != nil {
-				return err
-			}
-			wh, err := openWarehouse(ctx, p)
+			p, wh, err := openDemo(ctx, dir)
 			if err != nil {
 				return err
 			}
