@@ -175,11 +175,11 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	c := pl.Ctx
 	start := time.Now()
 	res := &Result{RunID: c.RunID}
-	defer dropRunTables(context.WithoutCancel(ctx), wh, c)
+	defer dropScratch(context.WithoutCancel(ctx), wh, c, c.RunID)
 	if err := wh.Exec(ctx, c.Dialect.CreateSchema(c.Schema)); err != nil {
 		return res, &StepError{Step: "schema", Err: err}
 	}
-	dropLeftovers(ctx, wh, c)
+	dropScratch(ctx, wh, c, "")
 	for _, s := range pl.Steps {
 		stepStart := time.Now()
 		progress(Event{Step: s.Name(), Message: "started"})
@@ -226,29 +226,18 @@ WHERE table_schema = ? AND strpos(table_name, ?) > 0`)
 	return names, rows.Err()
 }
 
-// dropRunTables drops what this run staged or scratched and did not swap in.
-func dropRunTables(ctx context.Context, wh dialects.Warehouse, c *plan.Context) {
-	names, err := runTables(ctx, wh, c.Schema, c.RunID)
-	if err != nil {
-		return
-	}
-	for _, n := range names {
-		if strings.Contains(n, "__stage_"+c.RunID) || strings.HasPrefix(n, "_work_") {
-			_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
-		}
-	}
-}
-
-// dropLeftovers removes staged and scratch tables of runs that crashed
-// before they could clean up. Runs of one project do not overlap.
-func dropLeftovers(ctx context.Context, wh dialects.Warehouse, c *plan.Context) {
+// dropScratch drops the schema's staged and scratch tables of runID; with
+// an empty runID, those of every run (left behind by runs that crashed
+// before they could clean up; runs of one project do not overlap).
+func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, runID string) {
 	for _, marker := range []string{"__stage_", "_work_"} {
 		names, err := runTables(ctx, wh, c.Schema, marker)
 		if err != nil {
 			continue
 		}
 		for _, n := range names {
-			if strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_") {
+			scratch := strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_")
+			if scratch && strings.Contains(n, runID) {
 				_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
 			}
 		}
