@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -35,11 +34,8 @@ func Summarize(ctx context.Context, wh dialects.Warehouse, c *plan.Context) (*Su
 		}
 		*dst = n
 	}
-	if _, err := wh.Columns(ctx, c.Schema+".segment_memberships"); err != nil {
-		if errors.Is(err, dialects.ErrNoTable) {
-			return s, nil
-		}
-		return nil, err
+	if ok, err := c.FinalExists(ctx, wh, "segment_memberships"); !ok {
+		return s, err
 	}
 	rows, err := wh.Query(ctx, `SELECT segment, count(*), sum(CASE WHEN holdout THEN 1 ELSE 0 END)
 FROM `+c.Final("segment_memberships")+` GROUP BY segment`)
@@ -67,10 +63,7 @@ FROM `+c.Final("segment_memberships")+` GROUP BY segment`)
 }
 
 func countIfExists(ctx context.Context, wh dialects.Warehouse, c *plan.Context, table string) (int64, error) {
-	if _, err := wh.Columns(ctx, c.Schema+"."+table); err != nil {
-		if errors.Is(err, dialects.ErrNoTable) {
-			return 0, nil
-		}
+	if ok, err := c.FinalExists(ctx, wh, table); !ok {
 		return 0, err
 	}
 	return plan.CountRows(ctx, wh, c.Final(table))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -145,6 +144,3 @@ func (g *globals) interactive() bool {
 	fi, err := os.Stderr.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
-
-// isNoTable reports whether err says a table is missing (output not built yet).
-func isNoTable(err error) bool { return errors.Is(err, dialects.ErrNoTable) }

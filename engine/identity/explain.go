@@ -311,7 +311,7 @@ func (g *localGraph) path(a, b Ident, usable func(Hop) bool) []Hop {
 // cutLinks reads the links limits cut, keyed by both ends.
 func cutLinks(ctx context.Context, wh dialects.Warehouse, c *plan.Context) (map[[2]Ident]string, error) {
 	out := map[[2]Ident]string{}
-	ok, err := exists(ctx, wh, c.Schema, CutLinksTable)
+	ok, err := c.FinalExists(ctx, wh, CutLinksTable)
 	if err != nil || !ok {
 		return out, err
 	}

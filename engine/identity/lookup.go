@@ -80,7 +80,7 @@ func normalize(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ,
 
 // rejection returns the rule and detail that kept an identifier out, if any.
 func rejection(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id Ident) (rule, detail string, err error) {
-	ok, err := exists(ctx, wh, c.Schema, RejectionsTable)
+	ok, err := c.FinalExists(ctx, wh, RejectionsTable)
 	if err != nil || !ok {
 		return "", "", err
 	}
@@ -115,7 +115,7 @@ func profileOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id I
 }
 
 func requireGraph(ctx context.Context, wh dialects.Warehouse, c *plan.Context) error {
-	ok, err := exists(ctx, wh, c.Schema, GraphTable)
+	ok, err := c.FinalExists(ctx, wh, GraphTable)
 	if err != nil {
 		return err
 	}

@@ -343,11 +343,11 @@ func (r *runner) output(ctx context.Context, hubs bool) error {
 			return err
 		}
 	}
-	prevGraph, err := exists(ctx, r.wh, c.Schema, GraphTable)
+	prevGraph, err := c.FinalExists(ctx, r.wh, GraphTable)
 	if err != nil {
 		return err
 	}
-	prevLineage, err := exists(ctx, r.wh, c.Schema, LineageTable)
+	prevLineage, err := c.FinalExists(ctx, r.wh, LineageTable)
 	if err != nil {
 		return err
 	}
@@ -408,11 +408,3 @@ func (r *runner) summarize(ctx context.Context) error {
 	return nil
 }
 
-// exists reports whether a table of the output schema exists.
-func exists(ctx context.Context, wh dialects.Warehouse, schema, table string) (bool, error) {
-	_, err := wh.Columns(ctx, schema+"."+table)
-	if errors.Is(err, dialects.ErrNoTable) {
-		return false, nil
-	}
-	return err == nil, err
-}

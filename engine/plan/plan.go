@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -244,4 +245,14 @@ func (s *Builder) Arg(v any) string {
 // Statement is the built statement in the dialect's placeholder format.
 func (s *Builder) Statement(d dialects.Dialect) Statement {
 	return Statement{SQL: dialects.Bind(d, s.SQL.String()), Args: s.Args}
+}
+
+// FinalExists reports whether a table of the output schema exists (it does
+// not before the first run that builds it).
+func (c *Context) FinalExists(ctx context.Context, wh dialects.Warehouse, table string) (bool, error) {
+	_, err := wh.Columns(ctx, c.Schema+"."+table)
+	if errors.Is(err, dialects.ErrNoTable) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -173,7 +173,7 @@ func previous(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *
 	if seg.Name == "" || c.Project.Segment(seg.Name) == nil {
 		return nil
 	}
-	ok, err := tableExists(ctx, wh, c, MembershipsTable)
+	ok, err := c.FinalExists(ctx, wh, MembershipsTable)
 	if err != nil || !ok {
 		return err
 	}

@@ -2,7 +2,6 @@ package segments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -61,11 +60,11 @@ func (s *Step) header() string {
 }
 
 func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
-	prevMembers, err := tableExists(ctx, wh, s.c, MembershipsTable)
+	prevMembers, err := s.c.FinalExists(ctx, wh, MembershipsTable)
 	if err != nil {
 		return plan.Stats{}, err
 	}
-	prevHistory, err := tableExists(ctx, wh, s.c, HistoryTable)
+	prevHistory, err := s.c.FinalExists(ctx, wh, HistoryTable)
 	if err != nil {
 		return plan.Stats{}, err
 	}
@@ -101,14 +100,6 @@ func firstLine(s string) string {
 	return s
 }
 
-// tableExists says whether a final output table exists.
-func tableExists(ctx context.Context, wh dialects.Warehouse, c *plan.Context, table string) (bool, error) {
-	_, err := wh.Columns(ctx, c.Schema+"."+table)
-	if errors.Is(err, dialects.ErrNoTable) {
-		return false, nil
-	}
-	return err == nil, err
-}
 
 // memberQuery is the SELECT of one segment's current members (segment,
 // profile_id, holdout, arm) from the profiles table.
