@@ -66,7 +66,7 @@ func testContext(p *models.Project, d dialects.Dialect, now time.Time) *plan.Con
 	rand.Read(b)
 	c := &plan.Context{Project: p, Dialect: d, Schema: "cohort", Now: now, Loc: time.UTC,
 		RunID: hex.EncodeToString(b), Building: map[string]bool{}}
-	for _, o := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable} {
+	for _, o := range (&Step{}).Outputs() {
 		c.Building[o] = true
 	}
 	return c
@@ -75,31 +75,7 @@ func testContext(p *models.Project, d dialects.Dialect, now time.Time) *plan.Con
 // runIdentity runs the identity steps and swaps the staged tables in, as the executor does.
 func runIdentity(t *testing.T, wh dialects.Warehouse, p *models.Project, now time.Time, tune func(*Step)) plan.Stats {
 	t.Helper()
-	ctx := context.Background()
-	d := wh.Dialect()
-	c := testContext(p, d, now)
-	steps, err := Steps(c)
-	require.NoError(t, err)
-	var stats plan.Stats
-	for _, s := range steps {
-		if tune != nil {
-			tune(s.(*Step))
-		}
-		stats, err = s.Run(ctx, wh, nil)
-		require.NoError(t, err)
-	}
-	var reps []dialects.Replace
-	for _, s := range steps {
-		for _, o := range s.Outputs() {
-			reps = append(reps, dialects.Replace{Schema: c.Schema, Final: o, Staged: c.StagedName(o)})
-		}
-	}
-	require.NoError(t, wh.InTx(ctx, d.ReplaceTables(reps)))
-	// nothing of the run is left behind
-	var left int64
-	require.NoError(t, plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND strpos(table_name, ?) > 0"), []any{c.Schema, c.RunID}, &left))
-	require.Zero(t, left, "work or staged tables left behind")
-	return stats
+	return runContext(t, wh, testContext(p, wh.Dialect(), now), tune)
 }
 
 // graphOf reads identity_graph as type:value → profile_id.

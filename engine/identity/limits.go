@@ -133,7 +133,7 @@ func (r *runner) limits(ctx context.Context) error {
 		return err
 	}
 	refined := s.w("refined")
-	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT node AS key, root AS comp FROM "+s.w("roots")+" WHERE 1 = 0", true)}); err != nil {
+	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT node AS key, root AS comp, root AS component FROM "+s.w("roots")+" WHERE 1 = 0", true)}); err != nil {
 		return err
 	}
 	n, err := r.count(ctx, s.w("violators"))
@@ -165,16 +165,16 @@ func (r *runner) limits(ctx context.Context) error {
 		comps = append(comps, k)
 	}
 	sort.Slice(comps, func(i, j int) bool { return comps[i] < comps[j] })
-	var assigned [][2]any
+	var assigned [][3]any // key, its part, the component it was cut from
 	var cuts []cut
 	for _, comp := range comps {
 		a, cs := refineCluster(byComp[comp], limits)
 		for k, v := range a {
-			assigned = append(assigned, [2]any{k, v})
+			assigned = append(assigned, [3]any{k, v, comp})
 		}
 		cuts = append(cuts, cs...)
 	}
-	if err := r.insert(ctx, refined, []string{"key", "comp"}, len(assigned), func(i int) []any { return assigned[i][:] }); err != nil {
+	if err := r.insert(ctx, refined, []string{"key", "comp", "component"}, len(assigned), func(i int) []any { return assigned[i][:] }); err != nil {
 		return err
 	}
 	if err := r.insert(ctx, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, len(cuts), func(i int) []any {

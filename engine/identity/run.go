@@ -124,13 +124,27 @@ func (r *runner) resolve(ctx context.Context) error {
 			return err
 		}
 	}
-	var salt string
-	if err := r.phase("encode", func() (err error) { salt, err = r.encode(ctx); return err }); err != nil {
+	var why, salt string
+	if err := r.phase("increment", func() (err error) { why, salt, err = r.incremental(ctx); return err }); err != nil {
 		return err
 	}
+	inc := why == ""
 	hubs := len(s.hubRules()) > 0
-	if err := r.phase("links", func() error { return r.links(ctx, salt, hubs) }); err != nil {
-		return err
+	if inc {
+		if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(true)); err != nil {
+			return err
+		}
+	} else {
+		r.stats.Details = append(r.stats.Details, "full rebuild: "+why)
+		if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(false))); err != nil {
+			return err
+		}
+		if err := r.phase("encode", func() (err error) { salt, err = r.encode(ctx); return err }); err != nil {
+			return err
+		}
+		if err := r.phase("links", func() error { return r.links(ctx, salt, hubs) }); err != nil {
+			return err
+		}
 	}
 	if err := r.phase("components", func() error { return r.components(ctx) }); err != nil {
 		return err
@@ -139,10 +153,21 @@ func (r *runner) resolve(ctx context.Context) error {
 		if err := r.phase("limits", func() error { return r.limits(ctx) }); err != nil {
 			return err
 		}
+		if inc {
+			if err := r.exec(ctx, s.keptCutLinksSQL()); err != nil {
+				return err
+			}
+		}
 	} else if err := r.createOutput(ctx, s.c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
 		return err
 	}
-	if err := r.phase("output", func() error { return r.output(ctx, hubs) }); err != nil {
+	if err := r.phase("output", func() error { return r.output(ctx, hubs, inc) }); err != nil {
+		return err
+	}
+	if err := r.createOutput(ctx, s.c.Staged(ComponentsTable), s.componentsSQL(inc)); err != nil {
+		return err
+	}
+	if err := r.createOutput(ctx, s.c.Staged(StateTable), s.stateSQL(salt)); err != nil {
 		return err
 	}
 	return r.summarize(ctx)
@@ -189,10 +214,13 @@ func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt, !raw))); err != nil {
 		return err
 	}
+	if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(false)); err != nil { // before junk hubs leave
+		return err
+	}
 	if !hubs {
 		return nil
 	}
-	if err := r.create(ctx, s.w("hubs"), ctas(r.d, s.w("hubs"), s.hubsSQL())); err != nil {
+	if err := r.create(ctx, s.w("hubs"), ctas(r.d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes")))); err != nil {
 		return err
 	}
 	for _, st := range s.dropHubsSQL() {
@@ -218,17 +246,14 @@ func (r *runner) rawLinks(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	marks, err := r.readMarks(ctx)
+	if err != nil {
+		return false, err
+	}
 	var pairs int64
 	for _, src := range s.srcs {
 		n := int64(len(src.Identifiers))
-		if n < 2 {
-			continue
-		}
-		var rows int64
-		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+plan.Relation(r.d, src)+" src", nil, &rows); err != nil {
-			return false, err
-		}
-		pairs += rows * n * (n - 1) / 2
+		pairs += marks[src.Name].rows * n * (n - 1) / 2
 	}
 	return pairs <= 2*nodes, nil
 }
@@ -326,7 +351,7 @@ func (r *runner) components(ctx context.Context) error {
 }
 
 // output builds the public tables.
-func (r *runner) output(ctx context.Context, hubs bool) error {
+func (r *runner) output(ctx context.Context, hubs, inc bool) error {
 	s := r.s
 	c := s.c
 	if err := r.create(ctx, s.w("anchors"), s.anchorsSQL()); err != nil {
@@ -336,8 +361,8 @@ func (r *runner) output(ctx context.Context, hubs bool) error {
 		table string
 		st    plan.Statement
 	}{
-		{c.Staged(GraphTable), s.graphSQL()},
-		{c.Staged(RejectionsTable), s.rejectionsSQL(hubs)},
+		{c.Staged(GraphTable), s.graphSQL(inc)},
+		{c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)},
 	} {
 		if err := r.createOutput(ctx, f.table, f.st); err != nil {
 			return err

@@ -66,12 +66,15 @@ type Step struct {
 	lastPhases     []phaseTime
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
+	// since restricts the sources to the rows after the previous run's
+	// watermark (an incremental run)
+	since bool
 }
 
 func (s *Step) Name() string { return "identity" }
 
 func (s *Step) Outputs() []string {
-	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable}
+	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable}
 }
 
 // work table names of this run
@@ -153,8 +156,12 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 		}
 		outer = append(outer, s.keyExpr(id.Type, "v"+n, salt)+" AS k"+n)
 	}
+	from := plan.Relation(d, src) + " src"
+	if s.since && src.Timestamp != "" {
+		from += s.sinceFilter(src)
+	}
 	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(inner, ",\n      ") +
-		"\n    FROM " + plan.Relation(d, src) + " src\n  ) normalized"
+		"\n    FROM " + from + "\n  ) normalized"
 }
 
 // inGraph is the condition under which identifier column n of a source is
@@ -275,8 +282,8 @@ func (s *Step) limitRules() []*models.IdentifierRule {
 }
 
 // hubsSQL finds junk hubs: identifiers linked to more distinct identifiers
-// than their type's max_links.
-func (s *Step) hubsSQL() plan.Statement {
+// than their type's max_links, counted over links (distinct), among nodes.
+func (s *Step) hubsSQL(links, nodes string) plan.Statement {
 	d := s.c.Dialect
 	q := &plan.Builder{}
 	q.W("-- junk hubs: identifiers linked to more distinct identifiers than max_links allows\n")
@@ -288,8 +295,8 @@ func (s *Step) hubsSQL() plan.Statement {
 	text := d.TypeName("text")
 	q.W("SELECT n.key, n.identifier_type, n.identifier_value,\n  'linked to ' || CAST(l.links AS ", text, ") || ' distinct identifiers (max_links ' || CASE n.identifier_type ",
 		strings.Join(maxes, " "), " END || ')' AS detail\n",
-		"FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM ", s.w("edges"), " UNION ALL SELECT b FROM ", s.w("edges"), ") ends GROUP BY key) l\n",
-		"JOIN ", s.w("nodes"), " n ON n.key = l.key\nWHERE ", strings.Join(conds, "\n   OR "))
+		"FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM ", links, " e UNION ALL SELECT b FROM ", links, " e) ends GROUP BY key) l\n",
+		"JOIN ", nodes, " n ON n.key = l.key\nWHERE ", strings.Join(conds, "\n   OR "))
 	return q.Statement(d)
 }
 
@@ -396,10 +403,17 @@ func (s *Step) anchorsSQL() plan.Statement {
 			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.labeled()+" labeled) keyed\nGROUP BY comp", true)}
 }
 
-func (s *Step) graphSQL() plan.Statement {
+// graphSQL: identity_graph; an incremental run keeps the profiles it did not
+// resolve again.
+func (s *Step) graphSQL(inc bool) plan.Statement {
+	q := "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n" +
+		"FROM " + s.labeled() + " l\nJOIN " + s.w("anchors") + " a ON a.comp = l.comp"
+	if inc {
+		q = "SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM " + s.c.Final(GraphTable) + " g" +
+			"\nWHERE NOT EXISTS (SELECT 1 FROM " + s.w("affected") + " x WHERE x.profile_id = g.profile_id)\nUNION ALL\n" + q
+	}
 	return plan.Statement{SQL: "-- identity_graph: one row per identifier with its profile\n" +
-		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n"+
-			"FROM "+s.labeled()+" l\nJOIN "+s.w("anchors")+" a ON a.comp = l.comp", false)}
+		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), q, false)}
 }
 
 func (s *Step) cutLinksCreateSQL() plan.Statement {
@@ -408,7 +422,9 @@ func (s *Step) cutLinksCreateSQL() plan.Statement {
 		"SELECT CAST(NULL AS "+t+") AS a_type, CAST(NULL AS "+t+") AS a_value, CAST(NULL AS "+t+") AS b_type, CAST(NULL AS "+t+") AS b_value, CAST(NULL AS "+t+") AS detail WHERE 1 = 0", false)}
 }
 
-func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
+// rejectionsSQL: identity_rejections; an incremental run reads the new rows
+// only, so it keeps the previous exclusions.
+func (s *Step) rejectionsSQL(hubs, inc bool) plan.Statement {
 	q := &plan.Builder{}
 	excludes := func(src *models.Source) bool {
 		for _, id := range src.Identifiers {
@@ -434,6 +450,9 @@ func (s *Step) rejectionsSQL(hubs bool) plan.Statement {
 		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleMaxLinks+"' AS rule, detail FROM "+s.w("hubs"))
 	}
 	parts = append(parts, "  SELECT b_type AS identifier_type, b_value AS identifier_value, '"+RuleLimit+"' AS rule, detail FROM "+s.c.Staged(CutLinksTable))
+	if inc {
+		parts = append(parts, "  SELECT identifier_type, identifier_value, rule, detail FROM "+s.c.Final(RejectionsTable)+" WHERE rule = '"+RuleExclude+"'")
+	}
 	query := &plan.Builder{}
 	for _, src := range s.srcs {
 		if excludes(src) {
@@ -496,12 +515,17 @@ func (s *Step) SQL() string {
 			b.WriteString(";\n\n")
 		}
 	}
+	b.WriteString("-- A run starts from the previous run's state (" + StateTable + ", " + LinksTable + ", " + ComponentsTable + ") when it has one,\n" +
+		"-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads\n" +
+		"-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:\n\n")
+	put(ctas(d, s.w("marks"), s.marksSQL(false)))
 	put(ctas(d, s.w("nodes"), s.nodesSQL("")))
 	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
 	b.WriteString("-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most\n-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)\n")
 	put(ctas(d, s.w("edges"), s.edgesSQL("", true)))
+	put(s.linksSQL(false))
 	if len(s.hubRules()) > 0 {
-		put(ctas(d, s.w("hubs"), s.hubsSQL()))
+		put(ctas(d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes"))))
 		put(s.dropHubsSQL()...)
 	}
 	b.WriteString("-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)\n" +
@@ -517,9 +541,11 @@ func (s *Step) SQL() string {
 		put(plan.Statement{SQL: s.violatorLinksSQL()})
 		put(s.applyRefinedSQL()...)
 	}
-	put(s.anchorsSQL(), s.graphSQL(), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0))
+	put(s.anchorsSQL(), s.graphSQL(false), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0, false))
 	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")
 	put(s.lineageSQL(true, true))
+	put(s.componentsSQL(false), s.stateSQL(""))
+	b.WriteString(s.incrementalSQL())
 	return b.String()
 }
 

@@ -18,6 +18,36 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
 --   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
 --   source cms_accounts (models/sources.yaml:61:5): email as email
+-- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
+-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
+-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
+
+-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
+SELECT 'shop_customers' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
+UNION ALL
+SELECT 'orders' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
+UNION ALL
+SELECT 'web_events' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
+UNION ALL
+SELECT 'app_events' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
+UNION ALL
+SELECT 'newsletter' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
+UNION ALL
+SELECT 'support_tickets' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
+UNION ALL
+SELECT 'lead_ads' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
+UNION ALL
+SELECT 'cms_accounts' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r;
+
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
@@ -307,11 +337,15 @@ FROM (
 WHERE a <> b
 -- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@';
 
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_work_id_edges_RUNID";
+
 -- junk hubs: identifiers linked to more distinct identifiers than max_links allows
 CREATE UNLOGGED TABLE "cohort"."_work_id_hubs_RUNID" AS
 SELECT n.key, n.identifier_type, n.identifier_value,
   'linked to ' || CAST(l.links AS TEXT) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
-FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "cohort"."_work_id_edges_RUNID" UNION ALL SELECT b FROM "cohort"."_work_id_edges_RUNID") ends GROUP BY key) l
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "cohort"."_work_id_edges_RUNID" e UNION ALL SELECT b FROM "cohort"."_work_id_edges_RUNID" e) ends GROUP BY key) l
 JOIN "cohort"."_work_id_nodes_RUNID" n ON n.key = l.key
 WHERE (n.identifier_type = 'device_id' AND l.links > 10)
    OR (n.identifier_type = 'anonymous_id' AND l.links > 10);
@@ -528,6 +562,324 @@ FROM (
 ) merged
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM "cohort"."_work_id_anchors_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
+SELECT source, watermark, row_count, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
+FROM "cohort"."_work_id_marks_RUNID"
+-- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
+
+-- An incremental run: marks also read the previous state
+-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
+SELECT 'shop_customers' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'shop_customers'
+UNION ALL
+SELECT 'orders' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'orders'
+UNION ALL
+SELECT 'web_events' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'web_events'
+UNION ALL
+SELECT 'app_events' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'app_events'
+UNION ALL
+SELECT 'newsletter' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'newsletter'
+UNION ALL
+SELECT 'support_tickets' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'support_tickets'
+UNION ALL
+SELECT 'lead_ads' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'lead_ads'
+UNION ALL
+SELECT 'cms_accounts' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'cms_accounts';
+
+-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
+-- links as above into new_nodes and new_edges, with the key salt of the previous run):
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+CREATE UNLOGGED TABLE "cohort"."_work_id_new_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+  -- shop_customers.customer_id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+    FROM "raw"."shop_customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+  ) normalized) "shop_customers"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- shop_customers.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."shop_customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+  ) normalized) "shop_customers"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+  UNION ALL
+  -- shop_customers.phone as phone
+  SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v3, hashtextextended('phone:' || v3, 0) AS k3
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    FROM "raw"."shop_customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+  ) normalized) "shop_customers"
+  WHERE v3 IS NOT NULL
+  UNION ALL
+  -- orders.customer_id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+    FROM "raw"."orders" src
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+  ) normalized) "orders"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- orders.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+  ) normalized) "orders"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+  UNION ALL
+  -- web_events.anonymous_id as anonymous_id
+  SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, hashtextextended('anonymous_id:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1
+    FROM "raw"."web_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+  ) normalized) "web_events"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- web_events.user_id as customer_id
+  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+    FROM "raw"."web_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+  ) normalized) "web_events"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- app_events.device_id as device_id
+  SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, hashtextextended('device_id:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1
+    FROM "raw"."app_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+  ) normalized) "app_events"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- app_events.user_id as customer_id
+  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+    FROM "raw"."app_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+  ) normalized) "app_events"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- app_events.email as email
+  SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email:' || v3, 0) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+  ) normalized) "app_events"
+  WHERE v3 IS NOT NULL AND x3 IS NULL
+  UNION ALL
+  -- newsletter.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."newsletter" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
+  ) normalized) "newsletter"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- support_tickets.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."support_tickets" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+  ) normalized) "support_tickets"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- support_tickets.phone as phone
+  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+  ) normalized) "support_tickets"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- lead_ads.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."lead_ads" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+  ) normalized) "lead_ads"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+  UNION ALL
+  -- lead_ads.phone as phone
+  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+  ) normalized) "lead_ads"
+  WHERE v2 IS NOT NULL
+  UNION ALL
+  -- cms_accounts.email as email
+  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."cms_accounts" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
+  ) normalized) "cms_accounts"
+  WHERE v1 IS NOT NULL AND x1 IS NULL
+) occurrences
+GROUP BY key, identifier_type, identifier_value
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+
+-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new
+-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead
+
+-- affected: the previous profiles the new rows touch, resolved again
+CREATE UNLOGGED TABLE "cohort"."_work_id_affected_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
+  SELECT c.component FROM "cohort"."_identity_components" c
+  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
+JOIN "cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+
+CREATE UNLOGGED TABLE "cohort"."_work_id_old_RUNID" AS
+SELECT hashtextextended(identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+FROM "cohort"."identity_graph"
+WHERE profile_id IN (SELECT profile_id FROM "cohort"."_work_id_affected_RUNID");
+
+-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
+CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
+FROM (
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_work_id_old_RUNID"
+  UNION ALL
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_work_id_new_nodes_RUNID"
+) n
+GROUP BY key, identifier_type, identifier_value;
+
+-- links: the affected profiles' and the new rows'
+CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort"."_work_id_old_RUNID")
+UNION
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID" WHERE a NOT IN (SELECT key FROM "cohort"."_work_id_hubs_RUNID") AND b NOT IN (SELECT key FROM "cohort"."_work_id_hubs_RUNID");
+
+-- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- identity_graph: one row per identifier with its profile
+CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
+JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links"
+UNION ALL
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID" n
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
+SELECT profile_id, component FROM "cohort"."_identity_components" p
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
+UNION ALL
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM "cohort"."_work_id_anchors_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+-- the cut links of profiles not resolved again stay
+INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
 
 
 -- ==== step: profiles ====
@@ -1003,8 +1355,14 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur 
 
 -- ==== swap: replace every output table in one transaction ====
 BEGIN;
+DROP TABLE IF EXISTS "cohort"."_identity_components";
+ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
 DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
+DROP TABLE IF EXISTS "cohort"."_identity_links";
+ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+DROP TABLE IF EXISTS "cohort"."_identity_state";
+ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
 DROP TABLE IF EXISTS "cohort"."_rows_app_events";
 ALTER TABLE "cohort"."_rows_app_events__stage_RUNID" RENAME TO "_rows_app_events";
 DROP TABLE IF EXISTS "cohort"."_rows_lead_ads";

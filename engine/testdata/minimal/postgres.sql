@@ -8,6 +8,15 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   identifier customer_id (models/project.yaml:10:7): limit 1
 --   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
 --   source customers (models/project.yaml:2:5): id as customer_id, email as email
+-- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
+-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
+-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
+
+-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
+SELECT 'customers' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r;
+
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
@@ -58,6 +67,10 @@ FROM (
 ) pairs
 WHERE a <> b
 -- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_work_id_edges_RUNID";
 
 -- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
 -- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
@@ -178,6 +191,117 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM "cohort"."_work_id_anchors_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
+SELECT source, watermark, row_count, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
+FROM "cohort"."_work_id_marks_RUNID"
+-- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
+
+-- An incremental run: marks also read the previous state
+-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
+SELECT 'customers' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
+  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'customers';
+
+-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
+-- links as above into new_nodes and new_edges, with the key salt of the previous run):
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+CREATE UNLOGGED TABLE "cohort"."_work_id_new_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+  -- customers.id as customer_id
+  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
+    FROM "raw"."customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+  ) normalized) "customers"
+  WHERE v1 IS NOT NULL
+  UNION ALL
+  -- customers.email as email
+  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+  ) normalized) "customers"
+  WHERE v2 IS NOT NULL AND x2 IS NULL
+) occurrences
+GROUP BY key, identifier_type, identifier_value
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- affected: the previous profiles the new rows touch, resolved again
+CREATE UNLOGGED TABLE "cohort"."_work_id_affected_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
+  SELECT c.component FROM "cohort"."_identity_components" c
+  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
+JOIN "cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+
+CREATE UNLOGGED TABLE "cohort"."_work_id_old_RUNID" AS
+SELECT hashtextextended(identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+FROM "cohort"."identity_graph"
+WHERE profile_id IN (SELECT profile_id FROM "cohort"."_work_id_affected_RUNID");
+
+-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
+CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
+FROM (
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_work_id_old_RUNID"
+  UNION ALL
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_work_id_new_nodes_RUNID"
+) n
+GROUP BY key, identifier_type, identifier_value;
+
+-- links: the affected profiles' and the new rows'
+CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort"."_work_id_old_RUNID")
+UNION
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
+
+-- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- identity_graph: one row per identifier with its profile
+CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
+JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links"
+UNION ALL
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID" n
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
+SELECT profile_id, component FROM "cohort"."_identity_components" p
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
+UNION ALL
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM "cohort"."_work_id_anchors_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+-- the cut links of profiles not resolved again stay
+INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
 
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
@@ -252,8 +376,14 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur 
 
 -- ==== swap: replace every output table in one transaction ====
 BEGIN;
+DROP TABLE IF EXISTS "cohort"."_identity_components";
+ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
 DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
+DROP TABLE IF EXISTS "cohort"."_identity_links";
+ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+DROP TABLE IF EXISTS "cohort"."_identity_state";
+ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
 DROP TABLE IF EXISTS "cohort"."_rows_customers";
 ALTER TABLE "cohort"."_rows_customers__stage_RUNID" RENAME TO "_rows_customers";
 DROP TABLE IF EXISTS "cohort"."identity_graph";

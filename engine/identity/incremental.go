@@ -1,0 +1,428 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Tables a run keeps for the next one, in the output schema. They are staged
+// and swapped in with the public tables, so a failed run leaves the previous
+// state as it was.
+const (
+	// LinksTable holds every distinct link (junk hubs' included) as node
+	// keys, when a max_links or limit rule needs them next run; else empty.
+	LinksTable = "_identity_links"
+	// ComponentsTable maps each profile to its connected component before
+	// limits cut it, when a limit rule exists; else empty.
+	ComponentsTable = "_identity_components"
+	// StateTable has one row per source: the newest timestamp read and how
+	// many rows the source had, with the rules' fingerprint and the key salt.
+	StateTable = "_identity_state"
+)
+
+// stateVersion changes whenever the way identities are resolved changes, so
+// that the state of an older version is never extended.
+const stateVersion = "1"
+
+// fingerprint names everything that decides how rows become profiles: the
+// identifier rules and their order, and each source's relation, timestamp
+// and identifier columns. State written under another fingerprint is not
+// extended: the run rebuilds.
+func (s *Step) fingerprint() string {
+	type rule struct {
+		Type, Normalize, DefaultCountry string
+		Exclude                         []string
+		MaxLinks, Limit                 int
+	}
+	type source struct {
+		Name, Table, SQL, Timestamp string
+		Identifiers                 [][2]string
+	}
+	var v struct {
+		Version string
+		Rules   []rule
+		Sources []source
+	}
+	v.Version = stateVersion
+	for _, r := range s.c.Project.Identity.Identifiers {
+		v.Rules = append(v.Rules, rule{r.Type, r.Normalize, r.DefaultCountry, r.Exclude, r.MaxLinks, r.Limit})
+	}
+	for _, src := range s.srcs {
+		x := source{Name: src.Name, Table: src.Table, SQL: src.SQL, Timestamp: src.Timestamp}
+		for _, id := range src.Identifiers {
+			x.Identifiers = append(x.Identifiers, [2]string{id.Type, id.Column})
+		}
+		v.Sources = append(v.Sources, x)
+	}
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}
+
+// mark is what marks found of one source.
+type mark struct {
+	rows     int64 // rows now
+	oldRows  int64 // rows not newer than the previous watermark (-1: no previous state read)
+	prevRows int64 // rows the previous run read (-1: none)
+}
+
+// marksSQL: per source the newest timestamp and the number of rows; with the
+// previous state, also the previous watermark (since: rows after it are new),
+// the previous row count, and how many rows are not new.
+func (s *Step) marksSQL(prev bool) plan.Statement {
+	d := s.c.Dialect
+	ts, n := d.TypeName(dialects.Timestamp), d.TypeName(dialects.Integer)
+	q := &plan.Builder{}
+	q.W("-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp\n")
+	var parts []string
+	for _, src := range s.srcs {
+		t := "CAST(NULL AS " + ts + ")"
+		if src.Timestamp != "" {
+			t = "CAST(src." + d.Quote(src.Timestamp) + " AS " + ts + ")"
+		}
+		name := lit(src.Name)
+		if !prev {
+			parts = append(parts, "SELECT "+name+" AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS "+ts+") AS since, CAST(NULL AS "+n+") AS prev_rows, CAST(NULL AS "+n+") AS old_rows\n"+
+				"FROM (SELECT "+t+" AS t FROM "+plan.Relation(d, src)+" src) r")
+			continue
+		}
+		parts = append(parts, "SELECT "+name+" AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,\n"+
+			"  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows\n"+
+			"FROM (SELECT "+t+" AS t FROM "+plan.Relation(d, src)+" src) r\nLEFT JOIN "+s.c.Final(StateTable)+" p ON p.source = "+name)
+	}
+	q.W(strings.Join(parts, "\nUNION ALL\n"))
+	return q.Statement(d)
+}
+
+// readMarks reads the marks table.
+func (r *runner) readMarks(ctx context.Context) (map[string]mark, error) {
+	rows, err := r.wh.Query(ctx, "SELECT source, row_count, coalesce(old_rows, -1), coalesce(prev_rows, -1) FROM "+r.s.w("marks"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]mark{}
+	for rows.Next() {
+		var name string
+		var k mark
+		if err := rows.Scan(&name, &k.rows, &k.oldRows, &k.prevRows); err != nil {
+			return nil, err
+		}
+		m[name] = k
+	}
+	return m, rows.Err()
+}
+
+// stateSQL is the state the next run starts from.
+func (s *Step) stateSQL(salt string) plan.Statement {
+	d := s.c.Dialect
+	q := &plan.Builder{}
+	t := d.TypeName("text")
+	q.W("-- ", StateTable, ": what this run read of each source, under which rules and key salt\n")
+	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, CAST("+q.Arg(salt)+" AS "+t+") AS salt\nFROM "+s.w("marks"), false))
+	return q.Statement(d)
+}
+
+// keepLinks tells whether the links are kept for the next run: max_links
+// counts an identifier's distinct neighbours over every link, and limits
+// refine a component from all its links. Without those rules a previous
+// profile is simply connected, and the next run links its identifiers as a star.
+func (s *Step) keepLinks() bool { return len(s.hubRules()) > 0 || len(s.limitRules()) > 0 }
+
+// incremental decides whether this run can extend the previous run with the
+// sources' new rows. When it can, it builds this run's nodes and edges (the
+// identifiers of every profile the new rows touch, and their links) and
+// returns "" with the key salt of the previous run; else it returns why the
+// run rebuilds. New rows only ever merge profiles, so only the touched
+// profiles (with limits: their whole components) are resolved again, and
+// the result is the full rebuild's.
+func (r *runner) incremental(ctx context.Context) (why, salt string, err error) {
+	s := r.s
+	c := s.c
+	if c.FullRefresh {
+		return "--full-refresh", "", nil
+	}
+	for _, src := range s.srcs {
+		if src.Timestamp == "" {
+			return "source " + src.Name + " has no timestamp to tell new rows by", "", nil
+		}
+	}
+	for _, t := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable} {
+		ok, err := c.FinalExists(ctx, r.wh, t)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "no previous run", "", nil
+		}
+	}
+	rows, err := r.wh.Query(ctx, "SELECT DISTINCT fingerprint, salt FROM "+c.Final(StateTable))
+	if err != nil {
+		return "", "", err
+	}
+	var prints []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f, &salt); err != nil {
+			rows.Close()
+			return "", "", err
+		}
+		prints = append(prints, f)
+	}
+	if err := rows.Close(); err != nil {
+		return "", "", err
+	}
+	if len(prints) != 1 || prints[0] != s.fingerprint() {
+		return "identity rules or sources changed since the previous run", "", nil
+	}
+
+	if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(true))); err != nil {
+		return "", "", err
+	}
+	marks, err := r.readMarks(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	var fresh int64
+	for _, src := range s.srcs {
+		m := marks[src.Name]
+		if m.prevRows < 0 || m.oldRows != m.prevRows {
+			return fmt.Sprintf("source %s: rows up to the previous run's newest timestamp were added, changed or deleted (%d then, %d now)",
+				src.Name, m.prevRows, m.oldRows), "", nil
+		}
+		fresh += m.rows - m.oldRows
+	}
+
+	s.since = true
+	defer func() {
+		if why != "" || err != nil {
+			s.since = false
+		}
+	}()
+	r.progress("reading %s new rows", thousands(fresh))
+	if err := r.create(ctx, s.w("new_nodes"), ctas(r.d, s.w("new_nodes"), s.nodesSQL(salt))); err != nil {
+		return "", "", err
+	}
+	var clashes int64
+	if err := plan.QueryRow(ctx, r.wh, s.clashesSQL(salt), nil, &clashes); err != nil {
+		return "", "", err
+	}
+	if clashes > 0 || s.collisions > 0 {
+		return "a new identifier shares a 64-bit key with another", "", nil
+	}
+	if err := r.create(ctx, s.w("new_edges"), ctas(r.d, s.w("new_edges"), s.edgesSQL(salt, true))); err != nil {
+		return "", "", err
+	}
+	if len(s.hubRules()) > 0 {
+		if why, err := r.incrementHubs(ctx, salt); why != "" || err != nil {
+			return why, "", err
+		}
+	}
+	if err := r.create(ctx, s.w("affected"), s.affectedSQL()); err != nil {
+		return "", "", err
+	}
+	if err := r.create(ctx, s.w("old"), s.oldNodesSQL(salt)); err != nil {
+		return "", "", err
+	}
+	if err := r.create(ctx, s.w("nodes"), s.mergedNodesSQL()); err != nil {
+		return "", "", err
+	}
+	if err := r.create(ctx, s.w("edges"), s.affectedEdgesSQL()); err != nil {
+		return "", "", err
+	}
+	touched, err := r.count(ctx, s.w("affected"))
+	if err != nil {
+		return "", "", err
+	}
+	r.stats.Details = append(r.stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
+		thousands(fresh), thousands(touched)))
+	return "", salt, nil
+}
+
+// keyOf is keyExpr for type and value columns.
+func (s *Step) keyOf(typ, value, salt string) string {
+	in := typ + " || ':' || " + value
+	if salt != "" {
+		in = lit(salt) + " || " + in
+	}
+	return s.c.Dialect.Hash64(in)
+}
+
+// previous is every identifier the previous run knew: those in
+// identity_graph and the junk hubs, with their keys.
+func (s *Step) previous(salt string) string {
+	c := s.c
+	return "(SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
+		"\n  UNION ALL SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
+		" WHERE rule = '" + RuleMaxLinks + "')"
+}
+
+// clashesSQL counts new identifiers whose key another identifier has.
+func (s *Step) clashesSQL(salt string) string {
+	return "SELECT (SELECT count(*) - count(DISTINCT key) FROM " + s.w("new_nodes") + ") + (\n" +
+		"  SELECT count(*) FROM " + s.w("new_nodes") + " n JOIN " + s.previous(salt) + " p ON p.key = n.key\n" +
+		"  WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)"
+}
+
+// incrementHubs finds the junk hubs after the new links: the previous ones
+// (an identifier's distinct neighbours only grow) and any identifier a new
+// link touches that now has more than max_links. A new hub takes links out
+// of previous profiles, which the rebuild handles: it returns why then.
+// Junk hubs leave the new nodes; their links stay in the kept links.
+func (r *runner) incrementHubs(ctx context.Context, salt string) (string, error) {
+	s := r.s
+	c := s.c
+	touched := "(SELECT a AS key FROM " + s.w("new_edges") + " UNION SELECT b FROM " + s.w("new_edges") + ")"
+	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched + " OR b IN " + touched +
+		"\n  UNION SELECT a, b FROM " + s.w("new_edges") + ")"
+	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN " + touched + ")"
+	if err := r.create(ctx, s.w("hubs_touched"), ctas(r.d, s.w("hubs_touched"), s.hubsSQL(links, nodes))); err != nil {
+		return "", err
+	}
+	var fresh int64
+	if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+s.w("hubs_touched")+" h WHERE NOT EXISTS (SELECT 1 FROM "+c.Final(RejectionsTable)+
+		" p WHERE p.rule = '"+RuleMaxLinks+"' AND p.identifier_type = h.identifier_type AND p.identifier_value = h.identifier_value)", nil, &fresh); err != nil {
+		return "", err
+	}
+	if fresh > 0 {
+		return fmt.Sprintf("%d identifiers became junk hubs (max_links)", fresh), nil
+	}
+	hubs := "SELECT key, identifier_type, identifier_value, detail FROM " + s.w("hubs_touched") + "\nUNION ALL\n" +
+		"SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
+		"WHERE rule = '" + RuleMaxLinks + "' AND NOT EXISTS (SELECT 1 FROM " + s.w("hubs_touched") + " h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value)"
+	if err := r.create(ctx, s.w("hubs"), plan.Statement{SQL: "-- junk hubs: the previous ones, with the neighbours counted again where new links touch them\n" + r.d.CreateTableAs(s.w("hubs"), hubs, true)}); err != nil {
+		return "", err
+	}
+	return "", r.exec(ctx, plan.Statement{SQL: "DELETE FROM " + s.w("new_nodes") + " WHERE key IN (SELECT key FROM " + s.w("hubs") + ")"})
+}
+
+// affectedSQL: the previous profiles holding an identifier of the new rows;
+// with limits, every profile of their components (a cut link may now be
+// needed elsewhere).
+func (s *Step) affectedSQL() plan.Statement {
+	c := s.c
+	touched := "SELECT DISTINCT g.profile_id FROM " + c.Final(GraphTable) + " g\nJOIN " + s.w("new_nodes") +
+		" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value"
+	if len(s.limitRules()) > 0 {
+		comps := c.Final(ComponentsTable)
+		touched = "SELECT DISTINCT profile_id FROM " + comps + " WHERE component IN (\n  SELECT c.component FROM " + comps + " c\n  WHERE c.profile_id IN (" + touched + "))"
+	}
+	return plan.Statement{SQL: "-- affected: the previous profiles the new rows touch, resolved again\n" + c.Dialect.CreateTableAs(s.w("affected"), touched, true)}
+}
+
+// oldNodesSQL: the identifiers of the affected profiles, keyed.
+func (s *Step) oldNodesSQL(salt string) plan.Statement {
+	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(s.w("old"), "SELECT "+s.keyOf("identifier_type", "identifier_value", salt)+
+		" AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id\nFROM "+s.c.Final(GraphTable)+
+		"\nWHERE profile_id IN (SELECT profile_id FROM "+s.w("affected")+")", true)}
+}
+
+// mergedNodesSQL: the nodes of this run, the affected identifiers and the new ones.
+func (s *Step) mergedNodesSQL() plan.Statement {
+	return plan.Statement{SQL: "-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged\n" +
+		s.c.Dialect.CreateTableAs(s.w("nodes"), "SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at\nFROM (\n"+
+			"  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "+s.w("old")+"\n  UNION ALL\n"+
+			"  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "+s.w("new_nodes")+"\n) n\nGROUP BY key, identifier_type, identifier_value", true)}
+}
+
+// affectedEdgesSQL: the links of this run. A previous profile is connected,
+// so without limits its identifiers are linked as a star around its
+// smallest key; with limits they get their kept links. The new links join
+// them, junk hubs' left out.
+func (s *Step) affectedEdgesSQL() plan.Statement {
+	c := s.c
+	var prev string
+	if len(s.limitRules()) > 0 {
+		prev = "SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN (SELECT key FROM " + s.w("old") + ") AND b IN (SELECT key FROM " + s.w("old") + ")"
+	} else {
+		prev = "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY profile_id) AS hub FROM " + s.w("old") + ") o WHERE key <> hub"
+	}
+	fresh := "SELECT a, b FROM " + s.w("new_edges")
+	if len(s.hubRules()) > 0 {
+		hubs := "(SELECT key FROM " + s.w("hubs") + ")"
+		fresh += " WHERE a NOT IN " + hubs + " AND b NOT IN " + hubs
+	}
+	return plan.Statement{SQL: "-- links: the affected profiles' and the new rows'\n" + c.Dialect.CreateTableAs(s.w("edges"), prev+"\nUNION\n"+fresh, true)}
+}
+
+// linksSQL: the links kept for the next run (empty without max_links and
+// limit rules): this run's distinct links before junk hubs left; on an
+// incremental run the previous ones plus the new.
+func (s *Step) linksSQL(inc bool) plan.Statement {
+	c := s.c
+	q := "SELECT a, b FROM " + s.w("edges")
+	switch {
+	case !s.keepLinks():
+		q = "SELECT a, b FROM " + s.w("edges") + " WHERE 1 = 0"
+	case inc:
+		q = "SELECT a, b FROM " + c.Final(LinksTable) + "\nUNION ALL\nSELECT a, b FROM " + s.w("new_edges") + " n\n" +
+			"WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(LinksTable) + " p WHERE p.a = n.a AND p.b = n.b)"
+	}
+	return plan.Statement{SQL: "-- " + LinksTable + ": the links the next run needs for max_links and limits\n" + c.Dialect.CreateTableAs(c.Staged(LinksTable), q, false)}
+}
+
+// componentsSQL: each new profile's component before limits (empty without
+// limit rules): a refined part's is the component it was cut from.
+func (s *Step) componentsSQL(inc bool) plan.Statement {
+	c := s.c
+	q := "SELECT a.profile_id, coalesce(f.component, a.comp) AS component\nFROM " + s.w("anchors") + " a\n" +
+		"LEFT JOIN (SELECT DISTINCT comp, component FROM " + s.w("refined") + ") f ON f.comp = a.comp"
+	if len(s.limitRules()) == 0 {
+		q = "SELECT profile_id, comp AS component FROM " + s.w("anchors") + " WHERE 1 = 0"
+	} else if inc {
+		q = "SELECT profile_id, component FROM " + c.Final(ComponentsTable) + " p\n" +
+			"WHERE NOT EXISTS (SELECT 1 FROM " + s.w("affected") + " x WHERE x.profile_id = p.profile_id)\nUNION ALL\n" + q
+	}
+	return plan.Statement{SQL: "-- " + ComponentsTable + ": each profile's component before limits cut it, for the next run\n" + c.Dialect.CreateTableAs(c.Staged(ComponentsTable), q, false)}
+}
+
+// keptCutLinksSQL copies the previous cut links of the profiles not resolved again.
+func (s *Step) keptCutLinksSQL() plan.Statement {
+	c := s.c
+	return plan.Statement{SQL: "-- the cut links of profiles not resolved again stay\nINSERT INTO " + c.Staged(CutLinksTable) + " (a_type, a_value, b_type, b_value, detail)\n" +
+		"SELECT a_type, a_value, b_type, b_value, detail FROM " + c.Final(CutLinksTable) + " k\n" +
+		"WHERE NOT EXISTS (SELECT 1 FROM " + s.w("old") + " o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value)"}
+}
+
+// sinceFilter restricts a source to the rows after the previous run's watermark.
+func (s *Step) sinceFilter(src *models.Source) string {
+	d := s.c.Dialect
+	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ") > (SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
+}
+
+// incrementalSQL shows how an incremental run differs from a rebuild, for compile.
+func (s *Step) incrementalSQL() string {
+	var b strings.Builder
+	put := func(sts ...plan.Statement) {
+		for _, st := range sts {
+			b.WriteString(plan.Render(st))
+			b.WriteString(";\n\n")
+		}
+	}
+	b.WriteString("-- An incremental run: marks also read the previous state\n")
+	put(ctas(s.c.Dialect, s.w("marks"), s.marksSQL(true)))
+	s.since = true
+	defer func() { s.since = false }()
+	b.WriteString("-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and\n" +
+		"-- links as above into new_nodes and new_edges, with the key salt of the previous run):\n")
+	put(ctas(s.c.Dialect, s.w("new_nodes"), s.nodesSQL("")))
+	if len(s.hubRules()) > 0 {
+		b.WriteString("-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new\n" +
+			"-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead\n\n")
+	}
+	put(s.affectedSQL(), s.oldNodesSQL(""), s.mergedNodesSQL(), s.affectedEdgesSQL())
+	b.WriteString("-- components, limits and anchors as above on these nodes and links; the other profiles are copied:\n")
+	put(s.graphSQL(true), s.linksSQL(true), s.componentsSQL(true))
+	if len(s.limitRules()) > 0 {
+		put(s.keptCutLinksSQL())
+	}
+	return b.String()
+}
