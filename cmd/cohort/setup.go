@@ -171,6 +171,7 @@ func benchCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Benchmarks: identity against union-find, segments on demo data"}
 	var (
 		edges, threads int
+		increment      int
 		seed           int64
 		memLimit, typ  string
 		dsn            string
@@ -196,14 +197,14 @@ func benchCmd(g *globals) *cobra.Command {
 			if g.json {
 				out = io.Discard
 			}
-			rep, err := identity.Bench(ctx, wh, identity.BenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads, Check: !noCheck}, out)
+			rep, err := identity.Bench(ctx, wh, identity.BenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads, Check: !noCheck, Increment: increment}, out)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
-			if rep.Checked && !rep.Correct {
+			if rep.Checked && (!rep.Correct || rep.Increment != nil && !rep.Increment.Correct) {
 				return fmt.Errorf("the partition differs from union-find")
 			}
 			return nil
@@ -216,6 +217,7 @@ func benchCmd(g *globals) *cobra.Command {
 	id.Flags().StringVar(&typ, "warehouse", "duckdb", "duckdb (a temporary file) | postgres (needs --dsn)")
 	id.Flags().StringVar(&dsn, "dsn", "", "postgres: the database to run in (tables go to schema cohort_bench)")
 	id.Flags().BoolVar(&noCheck, "no-check", false, "skip the union-find comparison")
+	id.Flags().IntVar(&increment, "increment", 0, "then append this many links and resolve them with an incremental run")
 
 	var (
 		profiles int

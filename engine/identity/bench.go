@@ -27,6 +27,19 @@ type BenchOptions struct {
 	MemoryLimit string // embedded warehouse's memory cap, e.g. "2GB"; beyond it work spills to disk
 	Threads     int    // embedded warehouse's threads; 0: all cores
 	Check       bool   // compare the partition with an in-memory union-find (and time it)
+	// Increment, when above 0, appends that many links after the first run
+	// (half joining two small components, half adding a new identifier) and
+	// resolves them with an incremental run, checked the same way.
+	Increment int
+}
+
+// BenchIncrement is what the incremental run measured.
+type BenchIncrement struct {
+	Links   int64    `json:"links"`
+	Seconds float64  `json:"seconds"`
+	CPU     float64  `json:"cpu_seconds"`
+	Details []string `json:"details"` // the step's lines: how many profiles it resolved again
+	Correct bool     `json:"correct"`
 }
 
 // BenchPhase is the time one phase took.
@@ -52,12 +65,13 @@ type BenchReport struct {
 	// PeakRSS is this process's peak resident memory during resolution
 	// (the embedded warehouse lives in it); WarehouseMemory the most the
 	// warehouse itself reported holding (0 when it does not report it).
-	PeakRSS         int64   `json:"peak_rss_bytes"`
-	WarehouseMemory int64   `json:"warehouse_memory_bytes"`
-	Checked         bool    `json:"checked"`
-	UnionFind       float64 `json:"union_find_seconds"` // interning strings + union-find, in memory
-	Ratio           float64 `json:"ratio_to_union_find"`
-	Correct         bool    `json:"correct"`
+	PeakRSS         int64           `json:"peak_rss_bytes"`
+	WarehouseMemory int64           `json:"warehouse_memory_bytes"`
+	Checked         bool            `json:"checked"`
+	UnionFind       float64         `json:"union_find_seconds"` // interning strings + union-find, in memory
+	Ratio           float64         `json:"ratio_to_union_find"`
+	Correct         bool            `json:"correct"`
+	Increment       *BenchIncrement `json:"increment,omitempty"`
 }
 
 const benchSchema = "cohort_bench"
@@ -89,7 +103,11 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	if err := wh.Exec(ctx, d.DropTable(edges)); err != nil {
 		return nil, err
 	}
-	if err := wh.Exec(ctx, d.CreateTableAs(edges, generateSQL(d, o.Edges, o.Seed), false)); err != nil {
+	gen := generateSQL(d, o.Edges, o.Seed)
+	if o.Increment > 0 { // timestamped: the increment's rows are the newer ones
+		gen = "SELECT a, b, CAST('2026-01-01 00:00:00' AS " + d.TypeName(dialects.Timestamp) + ") AS ts FROM (" + gen + ") g"
+	}
+	if err := wh.Exec(ctx, d.CreateTableAs(edges, gen, false)); err != nil {
 		return nil, fmt.Errorf("bench: generate: %w", err)
 	}
 	if a := d.Analyze(edges); a != "" {
@@ -108,6 +126,9 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
+	if o.Increment > 0 {
+		p.Sources[0].Timestamp = "ts"
+	}
 	c := &plan.Context{Project: p, Dialect: d, Schema: benchSchema, Now: time.Now(), Loc: time.Local, RunID: hex.EncodeToString(b), FullRefresh: true, Building: map[string]bool{}}
 	steps, err := Steps(c)
 	if err != nil {
@@ -116,6 +137,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	defer func() {
 		for _, t := range steps[0].Outputs() {
 			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(c.Staged(t)))
+			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(c.Final(t)))
 		}
 	}()
 
@@ -176,8 +198,76 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 		}
 	}
 	rep.print(out)
+	if o.Increment > 0 {
+		if rep.Increment, err = benchIncrement(ctx, wh, c, o, edges, out); err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
+
+// benchIncrement swaps the first run's tables in, appends the increment's
+// links and resolves them with an incremental run.
+func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context, o BenchOptions, edges string, out io.Writer) (*BenchIncrement, error) {
+	d := c.Dialect
+	var reps []dialects.Replace
+	for _, t := range (&Step{}).Outputs() {
+		reps = append(reps, dialects.Replace{Schema: c.Schema, Final: t, Staged: c.StagedName(t)})
+	}
+	if err := wh.InTx(ctx, d.ReplaceTables(reps)); err != nil {
+		return nil, err
+	}
+	if err := wh.Exec(ctx, "INSERT INTO "+edges+" (a, b, ts)\n"+incrementSQL(d, o.Edges, o.Increment)); err != nil {
+		return nil, fmt.Errorf("bench: increment: %w", err)
+	}
+	next := *c
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	next.RunID, next.FullRefresh = hex.EncodeToString(b), false
+	steps, err := Steps(&next)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, t := range steps[0].Outputs() {
+			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(next.Staged(t)))
+		}
+	}()
+	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", thousands(int64(o.Increment)))
+	cpu0, start := cpuSeconds(), time.Now()
+	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
+	if err != nil {
+		return nil, err
+	}
+	inc := &BenchIncrement{Links: int64(o.Increment), Seconds: time.Since(start).Seconds(), CPU: cpuSeconds() - cpu0, Details: stats.Details}
+	fmt.Fprintf(out, "incremental run: %.2f s (cpu %.2f s)\n  %s\n", inc.Seconds, inc.CPU, strings.Join(stats.Details, "\n  "))
+	if o.Check {
+		rep := &BenchReport{Edges: int64(o.Edges + o.Increment)}
+		err := benchCheck(ctx, wh, &next, edges, rep, out)
+		inc.Correct = rep.Correct
+		if err != nil {
+			return inc, err
+		}
+		fmt.Fprintf(out, "  partition         identical to union-find\n")
+	}
+	return inc, nil
+}
+
+// incrementSQL: m new links, newer than the generated ones. Each starts at an
+// identifier of the 4-cycles part and goes to another one there (two
+// profiles merge) or, every other link, to a new identifier.
+func incrementSQL(d dialects.Dialect, n, m int) string {
+	s1, s2 := int64(float64(n)*0.30), int64(float64(n)*0.55)
+	o2 := (s1/(benchChain-1) + 1) * benchChain // first node of the cycles
+	text := d.TypeName(dialects.Text)
+	return fmt.Sprintf(`SELECT 'user' || CAST(%[1]d + (i * 7919) %% %[2]d AS %[3]s) || '@mail.test',
+  CASE WHEN i %% 2 = 0 THEN 'user' || CAST(%[1]d + (i * 104729 + 13) %% %[2]d AS %[3]s) ELSE 'new' || CAST(i AS %[3]s) END || '@mail.test',
+  CAST('2026-01-02 00:00:00' AS %[4]s)
+FROM (SELECT CAST(g.i AS BIGINT) AS i FROM generate_series(1, %[5]d) AS g(i)) series`, o2, s2-s1, text, d.TypeName(dialects.Timestamp), m)
+}
+
+// benchChain is the length of the generated graph's chains.
+const benchChain = 20000
 
 // generateSQL builds N links over about 0.8·N identifiers: 30% long chains
 // (20,000 identifiers each), 25% small components (cycles of 4), 10% stars
@@ -185,7 +275,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 func generateSQL(d dialects.Dialect, n int, seed int64) string {
 	f := func(x float64) int64 { return int64(float64(n) * x) }
 	s1, s2, s3, s4 := f(0.30), f(0.55), f(0.65), f(0.75)
-	const chainLen, starLeaves = 20000, 1000
+	const chainLen, starLeaves = benchChain, 1000
 	div := func(x string, y int64) string {
 		return fmt.Sprintf("CAST(((%s) - (%s) %% %d) / %d AS BIGINT)", x, x, y, y)
 	}

@@ -17,7 +17,7 @@ import (
 func TestBenchSmall(t *testing.T) {
 	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
 		var out strings.Builder
-		rep, err := Bench(context.Background(), w.WH, BenchOptions{Edges: 30000, Seed: 7, Check: true, MemoryLimit: "1GB", Threads: 2}, &out)
+		rep, err := Bench(context.Background(), w.WH, BenchOptions{Edges: 30000, Seed: 7, Check: true, MemoryLimit: "1GB", Threads: 2, Increment: 300}, &out)
 		require.NoError(t, err, out.String())
 		t.Log(out.String())
 		require.True(t, rep.Correct)
@@ -27,6 +27,10 @@ func TestBenchSmall(t *testing.T) {
 		require.InDelta(t, 0.8*30000, float64(rep.Identifiers), 0.1*30000)
 		require.Greater(t, rep.Profiles, int64(1000))
 		require.Less(t, rep.Profiles, rep.Identifiers/2)
+		// the increment is resolved incrementally, to the union-find's partition of all links
+		require.NotNil(t, rep.Increment)
+		require.True(t, rep.Increment.Correct)
+		require.Contains(t, strings.Join(rep.Increment.Details, "\n"), "incremental: 300 new rows")
 	})
 }
 
@@ -42,7 +46,9 @@ func TestBenchLarge(t *testing.T) {
 		typ = "duckdb"
 	}
 	w := dialecttest.Open(t, typ)
-	rep, err := Bench(context.Background(), w.WH, BenchOptions{Edges: n, Seed: 1, Check: os.Getenv("COHORT_BENCH_CHECK") != "0", MemoryLimit: os.Getenv("COHORT_BENCH_MEMORY")}, os.Stdout)
+	inc, _ := strconv.Atoi(os.Getenv("COHORT_BENCH_INCREMENT"))
+	rep, err := Bench(context.Background(), w.WH, BenchOptions{Edges: n, Seed: 1, Check: os.Getenv("COHORT_BENCH_CHECK") != "0", MemoryLimit: os.Getenv("COHORT_BENCH_MEMORY"), Increment: inc}, os.Stdout)
 	require.NoError(t, err)
 	require.True(t, !rep.Checked || rep.Correct)
+	require.True(t, !rep.Checked || rep.Increment == nil || rep.Increment.Correct)
 }

@@ -432,4 +432,3 @@ func (r *runner) summarize(ctx context.Context) error {
 	r.stats.Details = append(r.stats.Details, ph)
 	return nil
 }
-

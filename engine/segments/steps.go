@@ -100,7 +100,6 @@ func firstLine(s string) string {
 	return s
 }
 
-
 // memberQuery is the SELECT of one segment's current members (segment,
 // profile_id, holdout, arm) from the profiles table.
 func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error) {
