@@ -85,6 +85,27 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, d["identity_graph"], digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`))
 				require.Equal(t, d["segment_memberships"], digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || CAST(holdout AS VARCHAR) || '|' || coalesce(arm, '') FROM cohort.segment_memberships`))
+
+				// New web events arrive: new cookies of known visitors, and a cookie that logs in
+				// as another customer. The incremental run gives what a full rebuild gives.
+				appendWebEvents(t, w.WH)
+				res, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(2 * time.Minute)})
+				require.NoError(t, err)
+				require.Contains(t, strings.Join(res.Steps[0].Details, "\n"), "incremental: 30 new rows")
+				outputs := func() map[string]string {
+					return map[string]string{
+						"identity_graph":      digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value || '|' || CAST(first_seen_at AS VARCHAR) || '|' || CAST(last_seen_at AS VARCHAR) FROM cohort.identity_graph`),
+						"identity_rejections": digest(t, w.WH, `SELECT identifier_type || '|' || identifier_value || '|' || rule || '|' || detail FROM cohort.identity_rejections`),
+						"identity_lineage":    digest(t, w.WH, `SELECT profile_id || '|' || merged_profile_id FROM cohort.identity_lineage`),
+						"profiles":            digest(t, w.WH, `SELECT profile_id || '|' || coalesce(email, '') || '|' || coalesce(CAST(order_count AS VARCHAR), '') FROM cohort.profiles`),
+					}
+				}
+				inc := outputs()
+				require.NotEqual(t, d["identity_graph"], inc["identity_graph"], "the new rows change the graph")
+				res, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(2 * time.Minute), FullRefresh: true})
+				require.NoError(t, err)
+				require.Contains(t, strings.Join(res.Steps[0].Details, "\n"), "full rebuild: --full-refresh")
+				require.Equal(t, inc, outputs())
 			})
 		}
 	})
@@ -116,4 +137,22 @@ func digest(t *testing.T, wh dialects.Warehouse, q string) string {
 	}
 	require.NoError(t, rows.Err())
 	return fmt.Sprintf("%d rows\n%s", n, b.String())
+}
+
+// appendWebEvents adds 30 web events newer than the demo's: copies of
+// logged-in events, half of them with a new cookie, one by a known cookie
+// logged in as customer C100002.
+func appendWebEvents(t *testing.T, wh dialects.Warehouse) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE raw.web_new AS SELECT * FROM raw.web_events WHERE user_id IS NOT NULL ORDER BY occurred_at, anonymous_id LIMIT 30`,
+		`UPDATE raw.web_new SET occurred_at = CAST('2027-01-01 00:00:00' AS TIMESTAMP)`,
+		`UPDATE raw.web_new SET anonymous_id = anonymous_id || '-new' WHERE anonymous_id < (SELECT min(anonymous_id) FROM raw.web_new) || 'm'`,
+		`UPDATE raw.web_new SET user_id = 'C100002' WHERE anonymous_id = (SELECT max(anonymous_id) FROM raw.web_new)`,
+		`INSERT INTO raw.web_events SELECT * FROM raw.web_new`,
+		`DROP TABLE raw.web_new`,
+	} {
+		require.NoError(t, wh.Exec(ctx, q), q)
+	}
 }

@@ -168,15 +168,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	cpu0 := cpuSeconds()
 	start = time.Now()
 	step := steps[0].(*Step)
-	if os.Getenv("COHORT_BENCH_TRACE") != "" {
-		step.trace = func(sql string, d time.Duration, cpu float64) {
-			if d > 200*time.Millisecond {
-				_, body := splitComment(sql)
-				first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-				fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %.90s\n", d.Seconds(), cpu, first)
-			}
-		}
-	}
+	step.trace = benchTrace(out)
 	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	rep.Resolve = time.Since(start).Seconds()
 	rep.CPU = cpuSeconds() - cpu0
@@ -233,6 +225,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(next.Staged(t)))
 		}
 	}()
+	steps[0].(*Step).trace = benchTrace(out)
 	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", thousands(int64(o.Increment)))
 	cpu0, start := cpuSeconds(), time.Now()
 	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
@@ -251,6 +244,20 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 		fmt.Fprintf(out, "  partition         identical to union-find\n")
 	}
 	return inc, nil
+}
+
+// benchTrace prints statements slower than 200 ms when COHORT_BENCH_TRACE is set.
+func benchTrace(out io.Writer) func(sql string, d time.Duration, cpu float64) {
+	if os.Getenv("COHORT_BENCH_TRACE") == "" {
+		return nil
+	}
+	return func(sql string, d time.Duration, cpu float64) {
+		if d > 200*time.Millisecond {
+			_, body := splitComment(sql)
+			first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %.90s\n", d.Seconds(), cpu, first)
+		}
+	}
 }
 
 // incrementSQL: m new links, newer than the generated ones. Each starts at an

@@ -420,7 +420,7 @@ func (s *Step) incrementalSQL() string {
 	}
 	put(s.affectedSQL(), s.oldNodesSQL(""), s.mergedNodesSQL(), s.affectedEdgesSQL())
 	b.WriteString("-- components, limits and anchors as above on these nodes and links; the other profiles are copied:\n")
-	put(s.graphSQL(true), s.linksSQL(true), s.componentsSQL(true))
+	put(s.graphSQL(true), s.lineageSQL(true, true, true), s.linksSQL(true), s.componentsSQL(true))
 	if len(s.limitRules()) > 0 {
 		put(s.keptCutLinksSQL())
 	}

@@ -125,7 +125,7 @@ func (r *runner) resolve(ctx context.Context) error {
 		}
 	}
 	var why, salt string
-	if err := r.phase("increment", func() (err error) { why, salt, err = r.incremental(ctx); return err }); err != nil {
+	if err := r.phase("state", func() (err error) { why, salt, err = r.incremental(ctx); return err }); err != nil {
 		return err
 	}
 	inc := why == ""
@@ -376,7 +376,7 @@ func (r *runner) output(ctx context.Context, hubs, inc bool) error {
 	if err != nil {
 		return err
 	}
-	return r.createOutput(ctx, c.Staged(LineageTable), s.lineageSQL(prevGraph, prevLineage))
+	return r.createOutput(ctx, c.Staged(LineageTable), s.lineageSQL(prevGraph, prevLineage, inc))
 }
 
 // createOutput builds a staged table (dropped by the executor on failure).

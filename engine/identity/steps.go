@@ -468,8 +468,9 @@ func (s *Step) rejectionsSQL(hubs, inc bool) plan.Statement {
 
 // lineageSQL carries the previous lineage over (when there is one) and adds
 // every previous profile id that no longer exists, merged into the new
-// profile holding most of its identifiers.
-func (s *Step) lineageSQL(prevGraph, prevLineage bool) plan.Statement {
+// profile holding most of its identifiers. An incremental run compares only
+// the profiles it resolved again: no other id can vanish.
+func (s *Step) lineageSQL(prevGraph, prevLineage, inc bool) plan.Statement {
 	d := s.c.Dialect
 	t := d.TypeName("text")
 	ts := d.TypeName("timestamp")
@@ -480,12 +481,16 @@ func (s *Step) lineageSQL(prevGraph, prevLineage bool) plan.Statement {
 	}
 	if prevGraph {
 		old, cur := s.c.Final(GraphTable), s.c.Staged(GraphTable)
+		pairs := "  FROM " + old + " o\n  JOIN " + cur + " n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value\n" +
+			"  WHERE o.profile_id IN (SELECT profile_id FROM " + old + " EXCEPT SELECT profile_id FROM " + cur + ")\n"
+		if inc {
+			pairs = "  FROM " + s.w("old") + " o\n  JOIN " + s.labeled() + " l ON l.key = o.key\n  JOIN " + s.w("anchors") + " n ON n.comp = l.comp\n" +
+				"  WHERE NOT EXISTS (SELECT 1 FROM " + s.w("anchors") + " x WHERE x.profile_id = o.profile_id)\n"
+		}
 		parts = append(parts, "SELECT profile_id, merged_profile_id, CAST("+q.Arg(plan.TimeArg(s.c.Now))+" AS "+ts+") AS merged_at\nFROM (\n"+
 			"  SELECT n.profile_id, o.profile_id AS merged_profile_id,\n"+
 			"    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, "+d.TextOrder("n.profile_id")+") AS pick\n"+
-			"  FROM "+old+" o\n  JOIN "+cur+" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value\n"+
-			"  WHERE o.profile_id IN (SELECT profile_id FROM "+old+" EXCEPT SELECT profile_id FROM "+cur+")\n"+
-			"  GROUP BY n.profile_id, o.profile_id\n) merged\nWHERE pick = 1")
+			pairs+"  GROUP BY n.profile_id, o.profile_id\n) merged\nWHERE pick = 1")
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "SELECT CAST(NULL AS "+t+") AS profile_id, CAST(NULL AS "+t+") AS merged_profile_id, CAST(NULL AS "+ts+") AS merged_at WHERE 1 = 0")
@@ -543,7 +548,7 @@ func (s *Step) SQL() string {
 	}
 	put(s.anchorsSQL(), s.graphSQL(false), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0, false))
 	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")
-	put(s.lineageSQL(true, true))
+	put(s.lineageSQL(true, true, false))
 	put(s.componentsSQL(false), s.stateSQL(""))
 	b.WriteString(s.incrementalSQL())
 	return b.String()

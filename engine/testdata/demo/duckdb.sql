@@ -864,6 +864,24 @@ FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.la
   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o
+  JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l ON l.key = o.key
+  JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" x WHERE x.profile_id = o.profile_id)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
 SELECT a, b FROM "cohort"."_identity_links"
