@@ -58,5 +58,12 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 	if err := segments.MeasurePreviews(ctx, wh, pl.Ctx, rep); err != nil {
 		return nil, err
 	}
+	acc, err := identity.Accuracy(ctx, wh, pl.Ctx)
+	if err != nil {
+		return nil, err
+	}
+	if acc != nil {
+		rep.Accuracy = acc.String()
+	}
 	return rep, nil
 }

@@ -48,5 +48,6 @@ func TestBenchSegments(t *testing.T) {
 	require.Greater(t, rep.Profiles, int64(n/2))
 	require.Greater(t, rep.PreviewCount, int64(0), "the bench segment should match some demo profiles")
 	require.Len(t, rep.PreviewTimes, segments.BenchPreviews)
+	require.Contains(t, rep.String(), "identity accuracy against demo_truth: precision 1.0000")
 	t.Log(rep.String())
 }

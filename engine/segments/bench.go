@@ -42,6 +42,9 @@ type BenchReport struct {
 	PreviewCount  int64     `json:"preview_count"`
 	PreviewMedian float64   `json:"preview_median_ms"`
 	PreviewTimes  []float64 `json:"preview_ms"`
+	// Accuracy is identity's pairwise precision and recall against the
+	// demo's truth, when the warehouse has it (set by the caller).
+	Accuracy string `json:"identity_accuracy,omitempty"`
 }
 
 // MeasurePreviews counts what a run built (profiles, memberships, rows of
@@ -102,5 +105,8 @@ func (r *BenchReport) String() string {
 	s += fmt.Sprintf("  run               %.2f s (profiles + segments + swap; target < 60 s at 1M profiles)\n", r.Run)
 	s += fmt.Sprintf("  preview           %.0f ms median of %d (2 event + 3 trait conditions, %d members; target < 500 ms)\n",
 		r.PreviewMedian, len(r.PreviewTimes), r.PreviewCount)
+	if r.Accuracy != "" {
+		s += "  " + r.Accuracy + "\n"
+	}
 	return s
 }
