@@ -124,6 +124,13 @@ type Warehouse interface {
 	Close() error
 }
 
+// Pinner is a Warehouse that can keep one of its connections for a caller,
+// so that session settings hold for the statements after them (a pool
+// would run each statement on any of its connections).
+type Pinner interface {
+	Pin(ctx context.Context) (wh Warehouse, release func(), err error)
+}
+
 // Column is a column of a table or query.
 type Column struct {
 	Name string

@@ -13,17 +13,46 @@ type SQLDB struct {
 	DB          *sql.DB
 	D           Dialect
 	DefaultSchm string // schema of unqualified table names
+	conn        *sql.Conn
+}
+
+// runner is what a statement runs on: the pool, or one pinned connection.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (w *SQLDB) on() runner {
+	if w.conn != nil {
+		return w.conn
+	}
+	return w.DB
+}
+
+// Pin returns the warehouse on one connection of the pool, so that session
+// settings made through it hold for every statement after them; release
+// gives the connection back. A statement must not run while the rows of a
+// query on it are still open.
+func (w *SQLDB) Pin(ctx context.Context) (Warehouse, func(), error) {
+	conn, err := w.DB.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := *w
+	p.conn = conn
+	return &p, func() { _ = conn.Close() }, nil
 }
 
 func (w *SQLDB) Dialect() Dialect { return w.D }
 
 func (w *SQLDB) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := w.DB.ExecContext(ctx, query, args...)
+	_, err := w.on().ExecContext(ctx, query, args...)
 	return err
 }
 
 func (w *SQLDB) Query(ctx context.Context, query string, args ...any) (Rows, error) {
-	rows, err := w.DB.QueryContext(ctx, query, args...)
+	rows, err := w.on().QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +60,7 @@ func (w *SQLDB) Query(ctx context.Context, query string, args ...any) (Rows, err
 }
 
 func (w *SQLDB) InTx(ctx context.Context, statements []string) error {
-	tx, err := w.DB.BeginTx(ctx, nil)
+	tx, err := w.on().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -51,7 +80,7 @@ func (w *SQLDB) Columns(ctx context.Context, table string) ([]Column, error) {
 	}
 	q := Bind(w.D, `SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`)
-	rows, err := w.DB.QueryContext(ctx, q, schema, name)
+	rows, err := w.on().QueryContext(ctx, q, schema, name)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +103,7 @@ WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`)
 }
 
 func (w *SQLDB) QueryColumns(ctx context.Context, query string) ([]Column, error) {
-	rows, err := w.DB.QueryContext(ctx, "SELECT * FROM ("+strings.TrimRight(strings.TrimSpace(query), ";")+") q LIMIT 0")
+	rows, err := w.on().QueryContext(ctx, "SELECT * FROM ("+strings.TrimRight(strings.TrimSpace(query), ";")+") q LIMIT 0")
 	if err != nil {
 		return nil, err
 	}
@@ -90,4 +119,10 @@ func (w *SQLDB) QueryColumns(ctx context.Context, query string) ([]Column, error
 	return cols, nil
 }
 
-func (w *SQLDB) Close() error { return w.DB.Close() }
+// Close closes the pool; on a pinned warehouse, only gives the connection back.
+func (w *SQLDB) Close() error {
+	if w.conn != nil {
+		return w.conn.Close()
+	}
+	return w.DB.Close()
+}

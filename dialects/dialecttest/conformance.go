@@ -45,6 +45,44 @@ func Conformance(t *testing.T, typ string) {
 		}
 	})
 
+	t.Run("pinned connection", func(t *testing.T) {
+		pin, ok := wh.(dialects.Pinner)
+		if !ok {
+			t.Skip("no connections to pin")
+		}
+		p, release, err := pin.Pin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// a temporary table lives on one connection: a pool would lose it
+		// as soon as two statements are in flight
+		if err := p.Exec(ctx, "CREATE TEMPORARY TABLE pinned_check AS SELECT 1 AS x"); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := wh.Query(ctx, "SELECT 1") // holds another connection of the pool meanwhile
+		if err != nil {
+			t.Fatal(err)
+		}
+		var x int64
+		prow, err := p.Query(ctx, "SELECT x FROM pinned_check")
+		if err != nil {
+			t.Fatalf("the pinned connection lost its temporary table: %v", err)
+		}
+		if !prow.Next() || prow.Scan(&x) != nil || x != 1 {
+			t.Fatalf("pinned_check: %d (%v)", x, prow.Err())
+		}
+		prow.Close()
+		rows.Close()
+		if err := p.Exec(ctx, "DROP TABLE pinned_check"); err != nil {
+			t.Fatal(err)
+		}
+		release()
+		one("SELECT 2", nil, &x) // releasing gives the connection back, the pool stays open
+		if x != 2 {
+			t.Fatalf("after release: %d", x)
+		}
+	})
+
 	t.Run("quote", func(t *testing.T) {
 		exec(d.CreateSchema("Weird Schema"))
 		exec(d.CreateSchema("Weird Schema")) // idempotent

@@ -88,6 +88,14 @@ func (r *runner) phase(name string, f func() error) error {
 
 // Run resolves identities into the staged tables.
 func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
+	if pin, ok := wh.(dialects.Pinner); ok { // the bulk settings below are session settings on PostgreSQL
+		pinned, release, err := pin.Pin(ctx)
+		if err != nil {
+			return plan.Stats{}, err
+		}
+		defer release()
+		wh = pinned
+	}
 	r := &runner{s: s, wh: wh, d: s.c.Dialect, p: p, stats: plan.Stats{Rows: map[string]int64{}}}
 	defer func() {
 		cctx := context.WithoutCancel(ctx)
