@@ -67,36 +67,47 @@ func (s *Step) fingerprint() string {
 	return hex.EncodeToString(h[:16])
 }
 
-// mark is what marks found of one source.
+// mark is what marks found of one source. Rows at exactly the previous
+// watermark may still be arriving (a batch sharing one timestamp, a date
+// column), so an increment reads the rows at or after it again — reading a
+// row twice changes nothing — and checks the rows before it.
 type mark struct {
-	rows     int64 // rows now
-	oldRows  int64 // rows not newer than the previous watermark (-1: no previous state read)
-	prevRows int64 // rows the previous run read (-1: none)
+	rows       int64 // rows now
+	prevRows   int64 // rows the previous run read (-1: no previous state)
+	before     int64 // rows now before the previous watermark (or without a timestamp)
+	prevBefore int64 // the same when the previous run read them
+	at         int64 // rows now at the previous watermark
+	prevAt     int64 // the same when the previous run read them
 }
 
-// marksSQL: per source the newest timestamp and the number of rows; with the
-// previous state, also the previous watermark (since: rows after it are new),
-// the previous row count, and how many rows are not new.
+// marksSQL: per source the newest timestamp, the rows, and how many rows are
+// before it and at it (what the next run checks); with the previous state,
+// also the previous watermark (since) and how many rows are before and at it
+// now. Each source's timestamp column is read twice (its newest value first).
 func (s *Step) marksSQL(prev bool) plan.Statement {
 	d := s.c.Dialect
 	ts, n := d.TypeName(dialects.Timestamp), d.TypeName(dialects.Integer)
 	q := &plan.Builder{}
-	q.W("-- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp\n")
+	q.W("-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on\n")
 	var parts []string
 	for _, src := range s.srcs {
 		t := "CAST(NULL AS " + ts + ")"
 		if src.Timestamp != "" {
 			t = "CAST(src." + d.Quote(src.Timestamp) + " AS " + ts + ")"
 		}
+		rel := plan.Relation(d, src)
 		name := lit(src.Name)
+		cols := "SELECT " + name + " AS source, max(x.m) AS watermark, count(*) AS row_count,\n" +
+			"  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,\n"
+		from := "FROM (SELECT " + t + " AS t FROM " + rel + " src) r\nCROSS JOIN (SELECT max(" + t + ") AS m FROM " + rel + " src) x"
 		if !prev {
-			parts = append(parts, "SELECT "+name+" AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS "+ts+") AS since, CAST(NULL AS "+n+") AS prev_rows, CAST(NULL AS "+n+") AS old_rows\n"+
-				"FROM (SELECT "+t+" AS t FROM "+plan.Relation(d, src)+" src) r")
+			parts = append(parts, cols+"  CAST(NULL AS "+ts+") AS since, CAST(NULL AS "+n+") AS prev_rows, CAST(NULL AS "+n+") AS prev_before, CAST(NULL AS "+n+") AS prev_at,\n"+
+				"  CAST(NULL AS "+n+") AS before_since, CAST(NULL AS "+n+") AS at_since\n"+from)
 			continue
 		}
-		parts = append(parts, "SELECT "+name+" AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,\n"+
-			"  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows\n"+
-			"FROM (SELECT "+t+" AS t FROM "+plan.Relation(d, src)+" src) r\nLEFT JOIN "+s.c.Final(StateTable)+" p ON p.source = "+name)
+		parts = append(parts, cols+"  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,\n"+
+			"  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since\n"+
+			from+"\nLEFT JOIN "+s.c.Final(StateTable)+" p ON p.source = "+name)
 	}
 	q.W(strings.Join(parts, "\nUNION ALL\n"))
 	return q.Statement(d)
@@ -104,7 +115,7 @@ func (s *Step) marksSQL(prev bool) plan.Statement {
 
 // readMarks reads the marks table.
 func (r *runner) readMarks(ctx context.Context) (map[string]mark, error) {
-	rows, err := r.wh.Query(ctx, "SELECT source, row_count, coalesce(old_rows, -1), coalesce(prev_rows, -1) FROM "+r.s.w("marks"))
+	rows, err := r.wh.Query(ctx, "SELECT source, row_count, coalesce(prev_rows, -1), coalesce(before_since, -1), coalesce(prev_before, -1), coalesce(at_since, -1), coalesce(prev_at, -1) FROM "+r.s.w("marks"))
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +124,7 @@ func (r *runner) readMarks(ctx context.Context) (map[string]mark, error) {
 	for rows.Next() {
 		var name string
 		var k mark
-		if err := rows.Scan(&name, &k.rows, &k.oldRows, &k.prevRows); err != nil {
+		if err := rows.Scan(&name, &k.rows, &k.prevRows, &k.before, &k.prevBefore, &k.at, &k.prevAt); err != nil {
 			return nil, err
 		}
 		m[name] = k
@@ -127,7 +138,7 @@ func (s *Step) stateSQL(salt string) plan.Statement {
 	q := &plan.Builder{}
 	t := d.TypeName("text")
 	q.W("-- ", StateTable, ": what this run read of each source, under which rules and key salt\n")
-	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, CAST("+q.Arg(salt)+" AS "+t+") AS salt\nFROM "+s.w("marks"), false))
+	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, before_watermark, at_watermark, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, CAST("+q.Arg(salt)+" AS "+t+") AS salt\nFROM "+s.w("marks"), false))
 	return q.Statement(d)
 }
 
@@ -194,11 +205,19 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 	var fresh int64
 	for _, src := range s.srcs {
 		m := marks[src.Name]
-		if m.prevRows < 0 || m.oldRows != m.prevRows {
-			return fmt.Sprintf("source %s: rows up to the previous run's newest timestamp were added, changed or deleted (%d then, %d now)",
-				src.Name, m.prevRows, m.oldRows), "", nil
+		switch {
+		case m.prevRows < 0:
+			return "source " + src.Name + " is new", "", nil
+		case m.before != m.prevBefore:
+			return fmt.Sprintf("source %s: rows before the previous run's newest timestamp were added, changed or deleted (%d then, %d now)",
+				src.Name, m.prevBefore, m.before), "", nil
+		case m.at < m.prevAt:
+			return fmt.Sprintf("source %s: rows at the previous run's newest timestamp were deleted (%d then, %d now)", src.Name, m.prevAt, m.at), "", nil
 		}
-		fresh += m.rows - m.oldRows
+		fresh += m.rows - m.prevRows
+		if m.at > m.prevAt {
+			s.sinceAt[src.Name] = true
+		}
 	}
 
 	s.since = true
@@ -392,10 +411,16 @@ func (s *Step) keptCutLinksSQL() plan.Statement {
 		"WHERE NOT EXISTS (SELECT 1 FROM " + s.w("old") + " o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value)"}
 }
 
-// sinceFilter restricts a source to the rows after the previous run's watermark.
+// sinceFilter restricts a source to the rows after the previous run's
+// watermark, or at or after it when rows arrived with that very timestamp
+// (those read before are read again, which changes nothing).
 func (s *Step) sinceFilter(src *models.Source) string {
 	d := s.c.Dialect
-	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ") > (SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
+	op := " > "
+	if s.sinceAt[src.Name] {
+		op = " >= "
+	}
+	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")" + op + "(SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
 }
 
 // incrementalSQL shows how an incremental run differs from a rebuild, for compile.

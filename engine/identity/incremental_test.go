@@ -177,16 +177,32 @@ func TestIncrementalFallsBack(t *testing.T) {
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows, 0 previous profiles")
 		require.Equal(t, before, outputs(t, w.WH, "cohort"))
 
+		// rows arriving with the newest timestamp already read (a batch sharing one): an increment
+		last := g.web[len(g.web)-1][3]
+		g.web = append(g.web, []any{"same-second", "c1", nil, last}, []any{"a1_0", "c2", nil, last})
+		g.load(t, w.WH)
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 2 new rows")
+		require.Contains(t, runIn(t, w.WH, p, "rebuilt", testNow, true), "full rebuild")
+		require.Equal(t, outputs(t, w.WH, "rebuilt")[GraphTable], outputs(t, w.WH, "cohort")[GraphTable])
+
 		// a row deleted
 		web := g.web
 		g.web = web[1:]
 		g.load(t, w.WH)
-		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows up to the previous run's newest timestamp were added, changed or deleted (200 then, 199 now)")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows before the previous run's newest timestamp were added, changed or deleted (199 then, 198 now)")
+
+		// a row at the newest timestamp deleted
+		g.web = web[:len(web)-1]
+		g.load(t, w.WH)
+		runIn(t, w.WH, p, "cohort", testNow, false)
+		g.web = web[:len(web)-2]
+		g.load(t, w.WH)
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows at the previous run's newest timestamp were deleted (2 then, 1 now)")
 
 		// a row arriving late, with a timestamp before the newest one read
 		g.web = append(web, []any{"late", "c1", nil, "2026-01-01 00:00:01"})
 		g.load(t, w.WH)
-		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows up to")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows before")
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
 
 		// a rule changed

@@ -45,7 +45,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
 	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
-	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup}}, nil
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup, sinceAt: map[string]bool{}}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in
@@ -67,8 +67,10 @@ type Step struct {
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
 	// since restricts the sources to the rows after the previous run's
-	// watermark (an incremental run)
-	since bool
+	// watermark (an incremental run); sinceAt names the sources read from
+	// the watermark on, as rows arrived with that very timestamp
+	since   bool
+	sinceAt map[string]bool
 }
 
 func (s *Step) Name() string { return "identity" }

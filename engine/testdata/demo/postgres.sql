@@ -22,31 +22,63 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
 
--- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
-SELECT 'shop_customers' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."shop_customers" src) x
 UNION ALL
-SELECT 'orders' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
+CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "raw"."orders" src) x
 UNION ALL
-SELECT 'web_events' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."web_events" src) x
 UNION ALL
-SELECT 'app_events' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."app_events" src) x
 UNION ALL
-SELECT 'newsletter' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."newsletter" src) x
 UNION ALL
-SELECT 'support_tickets' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."support_tickets" src) x
 UNION ALL
-SELECT 'lead_ads' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
+SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
 FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."lead_ads" src) x
 UNION ALL
-SELECT 'cms_accounts' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r;
+SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."cms_accounts" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
@@ -571,51 +603,75 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
 FROM "cohort"."_work_id_marks_RUNID"
 -- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
 
 -- An incremental run: marks also read the previous state
--- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
-SELECT 'shop_customers' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."shop_customers" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'shop_customers'
 UNION ALL
-SELECT 'orders' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
+CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "raw"."orders" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'orders'
 UNION ALL
-SELECT 'web_events' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."web_events" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'web_events'
 UNION ALL
-SELECT 'app_events' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."app_events" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'app_events'
 UNION ALL
-SELECT 'newsletter' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."newsletter" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'newsletter'
 UNION ALL
-SELECT 'support_tickets' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."support_tickets" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'support_tickets'
 UNION ALL
-SELECT 'lead_ads' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."lead_ads" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'lead_ads'
 UNION ALL
-SELECT 'cms_accounts' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."cms_accounts" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'cms_accounts';
 
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and

@@ -12,10 +12,14 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
 
--- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
-SELECT 'customers' AS source, max(t) AS watermark, count(*) AS row_count, CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS old_rows
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r;
+SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
+  CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
@@ -199,16 +203,19 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, CAST($2 AS TEXT) AS salt
 FROM "cohort"."_work_id_marks_RUNID"
 -- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
 
 -- An incremental run: marks also read the previous state
--- marks: per source the newest timestamp and the rows it holds; the next run reads only rows after that timestamp
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE UNLOGGED TABLE "cohort"."_work_id_marks_RUNID" AS
-SELECT 'customers' AS source, max(r.t) AS watermark, count(*) AS row_count, max(p.watermark) AS since, max(p.row_count) AS prev_rows,
-  sum(CASE WHEN r.t > p.watermark THEN 0 ELSE 1 END) AS old_rows
+SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'customers';
 
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
