@@ -55,10 +55,18 @@ func TestStableIdsMergeAndSplit(t *testing.T) {
 	})
 }
 
-// TestBulkSettingsPutBack: the DuckDB setting the run changes
-// (preserve_insertion_order, a database-wide one) is back to its default after it.
+// TestBulkSettingsPutBack: a setting the run changes is set for the run and
+// back to its default after it. DuckDB's preserve_insertion_order is
+// database-wide; PostgreSQL's enable_hashagg is a session setting, made on the
+// run's pinned connection only, so the pool's other connections never see it.
 func TestBulkSettingsPutBack(t *testing.T) {
-	w := dialecttest.Open(t, "duckdb")
+	for typ, setting := range map[string]string{"duckdb": "preserve_insertion_order", "postgres": "enable_hashagg"} {
+		t.Run(typ, func(t *testing.T) { testBulkSettingPutBack(t, typ, setting) })
+	}
+}
+
+func testBulkSettingPutBack(t *testing.T, typ, setting string) {
+	w := dialecttest.Open(t, typ)
 	p := &models.Project{
 		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "email", Normalize: "email"}, {Type: "anonymous_id"}}},
 		Sources: []*models.Source{{Name: "web", Table: "raw.web", Identifiers: []*models.SourceIdentifier{
@@ -67,18 +75,29 @@ func TestBulkSettingsPutBack(t *testing.T) {
 	table(t, w.WH, "raw.web", []string{"e", "a"}, [][]any{{"x@y.nl", "a1"}})
 	read := func() string {
 		var v string
-		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT CAST(current_setting('preserve_insertion_order') AS VARCHAR)", nil, &v))
-		return v
+		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT CAST(current_setting('"+setting+"') AS VARCHAR)", nil, &v))
+		return strings.ToLower(v)
 	}
-	require.Equal(t, "true", read())
+	on := map[string]string{"duckdb": "true", "postgres": "on"}[typ]
+	off := map[string]string{"duckdb": "false", "postgres": "off"}[typ]
+	require.Equal(t, on, read())
 	var during string
+	var statements []string
 	runIdentity(t, w.WH, p, testNow, func(s *Step) {
 		s.trace = func(sql string, _ time.Duration, _ float64) {
+			statements = append(statements, sql)
 			if during == "" && strings.Contains(sql, "_work_id_nodes_") {
 				during = read()
 			}
 		}
 	})
-	require.Equal(t, "false", during, "rows are written in any order during the run")
-	require.Equal(t, "true", read())
+	ran := strings.Join(statements, "\n")
+	require.True(t, strings.HasPrefix(ran, "SET "), "set before the run's statements")
+	require.Contains(t, ran, "SET "+setting)
+	if typ == "duckdb" {
+		require.Equal(t, off, during, "database-wide: set for the run")
+	} else {
+		require.Equal(t, on, during, "a session setting of the run's connection: the pool's others keep the default")
+	}
+	require.Equal(t, on, read())
 }

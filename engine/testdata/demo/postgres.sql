@@ -18,6 +18,11 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
 --   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
 --   source cms_accounts (models/sources.yaml:61:5): email as email
+-- settings for large builds (put back at the end)
+SET jit = off;
+SET enable_hashagg = off;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0.001;
 -- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
 -- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:

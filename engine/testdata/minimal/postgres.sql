@@ -8,6 +8,11 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   identifier customer_id (models/project.yaml:10:7): limit 1
 --   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
 --   source customers (models/project.yaml:2:5): id as customer_id, email as email
+-- settings for large builds (put back at the end)
+SET jit = off;
+SET enable_hashagg = off;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0.001;
 -- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
 -- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
