@@ -23,6 +23,8 @@ demo: build
 
 # Every test, against the embedded DuckDB and the PostgreSQL server on 127.0.0.1:5432.
 test:
+	@unformatted="$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
