@@ -70,7 +70,8 @@ func orNone(p string) string {
 
 // Explain finds the chain of source rows that joins two identifiers, or
 // what kept them apart. It reads the rows of the sources that hold an
-// identifier of either profile (or either identifier).
+// identifier of either profile (or either identifier) and, when limits cut
+// them from one component, of the component's other profiles.
 func Explain(ctx context.Context, wh dialects.Warehouse, c *plan.Context, a, b Ident) (*Explanation, error) {
 	if err := requireGraph(ctx, wh, c); err != nil {
 		return nil, err
@@ -90,18 +91,28 @@ func Explain(ctx context.Context, wh dialects.Warehouse, c *plan.Context, a, b I
 	}
 	e.SameProfile = e.ProfileA != "" && e.ProfileA == e.ProfileB
 
-	// the local graph: rows touching either profile or either identifier
+	// the local graph: rows touching either profile or either identifier,
+	// and, when limits cut them apart, the other profiles cut from the same
+	// component (the broken chain may run through them)
+	profiles := []string{e.ProfileA, e.ProfileB}
+	if !e.SameProfile && e.ProfileA != "" && e.ProfileB != "" {
+		peers, err := componentPeers(ctx, wh, c, e.ProfileA, e.ProfileB)
+		if err != nil {
+			return nil, err
+		}
+		profiles = append(profiles, peers...)
+	}
 	g := &localGraph{adj: map[Ident][]Hop{}}
 	for _, src := range c.Project.Sources {
 		if len(src.Identifiers) < 2 {
 			continue
 		}
-		if err := g.load(ctx, wh, c, src, []string{e.ProfileA, e.ProfileB}, []Ident{a, b}); err != nil {
+		if err := g.load(ctx, wh, c, src, profiles, []Ident{a, b}); err != nil {
 			return nil, fmt.Errorf("source %s: %w", src.Name, err)
 		}
 	}
 	// what blocks identifiers and links
-	members, err := membersOf(ctx, wh, c, e.ProfileA, e.ProfileB)
+	members, err := membersOf(ctx, wh, c, profiles)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +189,50 @@ type localGraph struct {
 	adj map[Ident][]Hop
 }
 
-// membersOf is the set of identifiers of two profiles.
-func membersOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pa, pb string) (map[Ident]bool, error) {
-	rows, err := wh.Query(ctx, dialects.Bind(wh.Dialect(), "SELECT identifier_type, identifier_value FROM "+c.Final(GraphTable)+" WHERE profile_id IN (?, ?)"), pa, pb)
+// explainPeerLimit caps the other profiles of a component Explain reads.
+const explainPeerLimit = 50
+
+// componentPeers lists the other profiles of the component two profiles
+// were cut from by limits (none when they are of different components, or
+// the run kept no components).
+func componentPeers(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pa, pb string) ([]string, error) {
+	if ok, err := c.FinalExists(ctx, wh, ComponentsTable); err != nil || !ok {
+		return nil, err
+	}
+	comps := c.Final(ComponentsTable)
+	q := dialects.Bind(wh.Dialect(), "SELECT profile_id FROM "+comps+" WHERE component = (SELECT component FROM "+comps+" WHERE profile_id = ?)\n"+
+		"  AND component = (SELECT component FROM "+comps+" WHERE profile_id = ?) AND profile_id NOT IN (?, ?)\nORDER BY profile_id LIMIT "+fmt.Sprint(explainPeerLimit))
+	rows, err := wh.Query(ctx, q, pa, pb, pa, pb)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var peers []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		peers = append(peers, p)
+	}
+	return peers, rows.Err()
+}
+
+// inList is "(?, ?, ...)" binding every value.
+func inList(q *plan.Builder, values []string) string {
+	var ph []string
+	for _, v := range values {
+		ph = append(ph, q.Arg(v))
+	}
+	return "(" + strings.Join(ph, ", ") + ")"
+}
+
+// membersOf is the set of identifiers of some profiles.
+func membersOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profiles []string) (map[Ident]bool, error) {
+	q := &plan.Builder{}
+	q.W("SELECT identifier_type, identifier_value FROM ", c.Final(GraphTable), " WHERE profile_id IN ", inList(q, profiles))
+	st := q.Statement(wh.Dialect())
+	rows, err := wh.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +264,7 @@ func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Co
 		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
 		cols = append(cols, norm)
 		conds = append(conds, norm+" IN (SELECT identifier_value FROM "+c.Final(GraphTable)+" WHERE identifier_type = "+lit(id.Type)+
-			" AND profile_id IN ("+q.Arg(profiles[0])+", "+q.Arg(profiles[1])+"))")
+			" AND profile_id IN "+inList(q, profiles)+")")
 		for _, x := range ids {
 			if x.Type == id.Type {
 				conds = append(conds, norm+" = "+q.Arg(x.Value))

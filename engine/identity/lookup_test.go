@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 func TestLookupExplainAccuracy(t *testing.T) {
@@ -112,4 +113,28 @@ func TestParseIdent(t *testing.T) {
 		_, err := ParseIdent(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+// TestExplainThroughAThirdProfile: c1 and c3 are kept apart by two limit cuts
+// with c2's profile between them; explain reads the profiles cut from the
+// same component and shows the whole chain with both cuts.
+func TestExplainThroughAThirdProfile(t *testing.T) {
+	p := &models.Project{
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "customer_id", Limit: 1}, {Type: "email"}}},
+		Sources: []*models.Source{{Name: "shop", Table: "raw.shop", PrimaryKey: "id", Identifiers: []*models.SourceIdentifier{
+			{Type: "customer_id", Column: "c"}, {Type: "email", Column: "e"}}}},
+	}
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		table(t, w.WH, "raw.shop", []string{"id", "c", "e"}, [][]any{{"1", "c1", "x"}, {"2", "c2", "x"}, {"3", "c2", "y"}, {"4", "c3", "y"}})
+		runIdentity(t, w.WH, p, testNow, nil)
+		e, err := Explain(ctx, w.WH, testContext(p, w.WH.Dialect(), testNow), Ident{"customer_id", "c1"}, Ident{"customer_id", "c3"})
+		require.NoError(t, err)
+		require.False(t, e.SameProfile)
+		var hops []string
+		for _, h := range e.Path {
+			hops = append(hops, h.From.String()+" "+h.To.String()+" "+h.Row+" "+map[bool]string{true: "cut", false: "ok"}[strings.HasPrefix(h.Blocked, "limit:")])
+		}
+		require.Equal(t, []string{"customer_id:c1 email:x id=1 ok", "email:x customer_id:c2 id=2 cut", "customer_id:c2 email:y id=3 ok", "email:y customer_id:c3 id=4 cut"}, hops, e.String())
+	})
 }
