@@ -266,21 +266,12 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 	return "", salt, nil
 }
 
-// keyOf is keyExpr for type and value columns.
-func (s *Step) keyOf(typ, value, salt string) string {
-	in := typ + " || ':' || " + value
-	if salt != "" {
-		in = lit(salt) + " || " + in
-	}
-	return s.c.Dialect.Hash64(in)
-}
-
 // previous is every identifier the previous run knew: those in
 // identity_graph and the junk hubs, with their keys.
 func (s *Step) previous(salt string) string {
 	c := s.c
-	return "(SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
-		"\n  UNION ALL SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
+	return "(SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
+		"\n  UNION ALL SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
 		" WHERE rule = '" + RuleMaxLinks + "')"
 }
 
@@ -315,7 +306,7 @@ func (r *runner) incrementHubs(ctx context.Context, salt string) (string, error)
 		return fmt.Sprintf("%d identifiers became junk hubs (max_links)", fresh), nil
 	}
 	hubs := "SELECT key, identifier_type, identifier_value, detail FROM " + s.w("hubs_touched") + "\nUNION ALL\n" +
-		"SELECT " + s.keyOf("identifier_type", "identifier_value", salt) + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
+		"SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
 		"WHERE rule = '" + RuleMaxLinks + "' AND NOT EXISTS (SELECT 1 FROM " + s.w("hubs_touched") + " h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value)"
 	if err := r.create(ctx, s.w("hubs"), plan.Statement{SQL: "-- junk hubs: the previous ones, with the neighbours counted again where new links touch them\n" + r.d.CreateTableAs(s.w("hubs"), hubs, true)}); err != nil {
 		return "", err
@@ -339,7 +330,7 @@ func (s *Step) affectedSQL() plan.Statement {
 
 // oldNodesSQL: the identifiers of the affected profiles, keyed.
 func (s *Step) oldNodesSQL(salt string) plan.Statement {
-	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(s.w("old"), "SELECT "+s.keyOf("identifier_type", "identifier_value", salt)+
+	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(s.w("old"), "SELECT "+s.keyExpr("identifier_type", "identifier_value", salt)+
 		" AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id\nFROM "+s.c.Final(GraphTable)+
 		"\nWHERE profile_id IN (SELECT profile_id FROM "+s.w("affected")+")", true)}
 }

@@ -120,9 +120,11 @@ func prefixed(p, s string) string {
 	return p + s
 }
 
-// keyExpr is a node's key: a 64-bit hash of type:value (salted on retry).
+// keyExpr is a node's key: a 64-bit hash of type:value (salted on retry),
+// from SQL expressions of the type and the value. Every key, of a rebuild or
+// of an increment, comes from here: an increment extends the previous keys.
 func (s *Step) keyExpr(typ, value, salt string) string {
-	in := lit(typ+":") + " || " + value
+	in := typ + " || ':' || " + value
 	if salt != "" {
 		in = lit(salt) + " || " + in
 	}
@@ -156,7 +158,7 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 			}
 			outer = append(outer, "CASE "+strings.Join(whens, " ")+" END AS x"+n)
 		}
-		outer = append(outer, s.keyExpr(id.Type, "v"+n, salt)+" AS k"+n)
+		outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
 	}
 	from := plan.Relation(d, src) + " src"
 	if s.since && src.Timestamp != "" {

@@ -90,7 +90,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- shop_customers.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -100,7 +100,7 @@ FROM (
   UNION ALL
   -- shop_customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -110,7 +110,7 @@ FROM (
   UNION ALL
   -- shop_customers.phone as phone
   SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -125,7 +125,7 @@ FROM (
   UNION ALL
   -- orders.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -135,7 +135,7 @@ FROM (
   UNION ALL
   -- orders.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -145,7 +145,7 @@ FROM (
   UNION ALL
   -- web_events.anonymous_id as anonymous_id
   SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
@@ -155,7 +155,7 @@ FROM (
   UNION ALL
   -- web_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -165,7 +165,7 @@ FROM (
   UNION ALL
   -- app_events.device_id as device_id
   SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
@@ -175,7 +175,7 @@ FROM (
   UNION ALL
   -- app_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -185,7 +185,7 @@ FROM (
   UNION ALL
   -- app_events.email as email
   SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
@@ -195,7 +195,7 @@ FROM (
   UNION ALL
   -- newsletter.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -205,7 +205,7 @@ FROM (
   UNION ALL
   -- support_tickets.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -215,7 +215,7 @@ FROM (
   UNION ALL
   -- support_tickets.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -230,7 +230,7 @@ FROM (
   UNION ALL
   -- lead_ads.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -240,7 +240,7 @@ FROM (
   UNION ALL
   -- lead_ads.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -255,7 +255,7 @@ FROM (
   UNION ALL
   -- cms_accounts.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -275,7 +275,7 @@ GROUP BY key, identifier_type, identifier_value
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
@@ -291,7 +291,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
@@ -301,7 +301,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, CAST(hash('anonymous_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
@@ -311,7 +311,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
@@ -322,7 +322,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -337,7 +337,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -477,7 +477,7 @@ SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(N
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
@@ -493,7 +493,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
@@ -503,7 +503,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
@@ -514,7 +514,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source newsletter (models/sources.yaml:39:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_newsletter" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -523,7 +523,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -538,7 +538,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -553,7 +553,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source cms_accounts (models/sources.yaml:61:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_cms_accounts" AS (
-  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -686,7 +686,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- shop_customers.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -697,7 +697,7 @@ FROM (
   UNION ALL
   -- shop_customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -708,7 +708,7 @@ FROM (
   UNION ALL
   -- shop_customers.phone as phone
   SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CAST(hash('phone:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -724,7 +724,7 @@ FROM (
   UNION ALL
   -- orders.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -735,7 +735,7 @@ FROM (
   UNION ALL
   -- orders.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -746,7 +746,7 @@ FROM (
   UNION ALL
   -- web_events.anonymous_id as anonymous_id
   SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
@@ -757,7 +757,7 @@ FROM (
   UNION ALL
   -- web_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -768,7 +768,7 @@ FROM (
   UNION ALL
   -- app_events.device_id as device_id
   SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('device_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
@@ -779,7 +779,7 @@ FROM (
   UNION ALL
   -- app_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -790,7 +790,7 @@ FROM (
   UNION ALL
   -- app_events.email as email
   SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email:' || v3) >> 1 AS BIGINT) AS k3
+  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
@@ -801,7 +801,7 @@ FROM (
   UNION ALL
   -- newsletter.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -812,7 +812,7 @@ FROM (
   UNION ALL
   -- support_tickets.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -823,7 +823,7 @@ FROM (
   UNION ALL
   -- support_tickets.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -839,7 +839,7 @@ FROM (
   UNION ALL
   -- lead_ads.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -850,7 +850,7 @@ FROM (
   UNION ALL
   -- lead_ads.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -866,7 +866,7 @@ FROM (
   UNION ALL
   -- cms_accounts.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1

@@ -91,7 +91,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- shop_customers.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
@@ -101,7 +101,7 @@ FROM (
   UNION ALL
   -- shop_customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -111,7 +111,7 @@ FROM (
   UNION ALL
   -- shop_customers.phone as phone
   SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, hashtextextended('phone:' || v3, 0) AS k3
+  FROM (SELECT seen_at, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -126,7 +126,7 @@ FROM (
   UNION ALL
   -- orders.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
@@ -136,7 +136,7 @@ FROM (
   UNION ALL
   -- orders.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -146,7 +146,7 @@ FROM (
   UNION ALL
   -- web_events.anonymous_id as anonymous_id
   SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('anonymous_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('anonymous_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1
@@ -156,7 +156,7 @@ FROM (
   UNION ALL
   -- web_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
@@ -166,7 +166,7 @@ FROM (
   UNION ALL
   -- app_events.device_id as device_id
   SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('device_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1
@@ -176,7 +176,7 @@ FROM (
   UNION ALL
   -- app_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
@@ -186,7 +186,7 @@ FROM (
   UNION ALL
   -- app_events.email as email
   SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email:' || v3, 0) AS k3
+  FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
@@ -196,7 +196,7 @@ FROM (
   UNION ALL
   -- newsletter.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -206,7 +206,7 @@ FROM (
   UNION ALL
   -- support_tickets.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -216,7 +216,7 @@ FROM (
   UNION ALL
   -- support_tickets.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -231,7 +231,7 @@ FROM (
   UNION ALL
   -- lead_ads.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -241,7 +241,7 @@ FROM (
   UNION ALL
   -- lead_ads.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -256,7 +256,7 @@ FROM (
   UNION ALL
   -- cms_accounts.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -276,7 +276,7 @@ GROUP BY key, identifier_type, identifier_value
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2, v3, hashtextextended('phone:' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -292,7 +292,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -302,7 +302,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, hashtextextended('anonymous_id:' || v1, 0) AS k1, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1,
@@ -312,7 +312,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended('device_id:' || v1, 0) AS k1, v2, hashtextextended('customer_id:' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email:' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
@@ -323,7 +323,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1, v2, hashtextextended('phone:' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -338,7 +338,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1, v2, hashtextextended('phone:' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -478,7 +478,7 @@ SELECT CAST(NULL AS TEXT) AS a_type, CAST(NULL AS TEXT) AS a_value, CAST(NULL AS
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2, v3, hashtextextended('phone:' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -494,7 +494,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -504,7 +504,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended('device_id:' || v1, 0) AS k1, v2, hashtextextended('customer_id:' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email:' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
@@ -515,7 +515,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source newsletter (models/sources.yaml:39:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_newsletter" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -524,7 +524,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1, v2, hashtextextended('phone:' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -539,7 +539,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1, v2, hashtextextended('phone:' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -554,7 +554,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source cms_accounts (models/sources.yaml:61:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_cms_accounts" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -687,7 +687,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- shop_customers.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
@@ -698,7 +698,7 @@ FROM (
   UNION ALL
   -- shop_customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -709,7 +709,7 @@ FROM (
   UNION ALL
   -- shop_customers.phone as phone
   SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, hashtextextended('phone:' || v3, 0) AS k3
+  FROM (SELECT seen_at, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -725,7 +725,7 @@ FROM (
   UNION ALL
   -- orders.customer_id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
@@ -736,7 +736,7 @@ FROM (
   UNION ALL
   -- orders.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -747,7 +747,7 @@ FROM (
   UNION ALL
   -- web_events.anonymous_id as anonymous_id
   SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('anonymous_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('anonymous_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1
@@ -758,7 +758,7 @@ FROM (
   UNION ALL
   -- web_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
@@ -769,7 +769,7 @@ FROM (
   UNION ALL
   -- app_events.device_id as device_id
   SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('device_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1
@@ -780,7 +780,7 @@ FROM (
   UNION ALL
   -- app_events.user_id as customer_id
   SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('customer_id:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
@@ -791,7 +791,7 @@ FROM (
   UNION ALL
   -- app_events.email as email
   SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email:' || v3, 0) AS k3
+  FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
@@ -802,7 +802,7 @@ FROM (
   UNION ALL
   -- newsletter.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -813,7 +813,7 @@ FROM (
   UNION ALL
   -- support_tickets.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -824,7 +824,7 @@ FROM (
   UNION ALL
   -- support_tickets.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -840,7 +840,7 @@ FROM (
   UNION ALL
   -- lead_ads.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
@@ -851,7 +851,7 @@ FROM (
   UNION ALL
   -- lead_ads.phone as phone
   SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, hashtextextended('phone:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -867,7 +867,7 @@ FROM (
   UNION ALL
   -- cms_accounts.email as email
   SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1

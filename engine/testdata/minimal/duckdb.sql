@@ -31,7 +31,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- customers.id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
@@ -41,7 +41,7 @@ FROM (
   UNION ALL
   -- customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -61,7 +61,7 @@ GROUP BY key, identifier_type, identifier_value
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
@@ -166,7 +166,7 @@ SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(N
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
@@ -230,7 +230,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- customers.id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id:' || v1) >> 1 AS BIGINT) AS k1
+  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
@@ -241,7 +241,7 @@ FROM (
   UNION ALL
   -- customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email:' || v2) >> 1 AS BIGINT) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2

@@ -32,7 +32,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- customers.id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
@@ -42,7 +42,7 @@ FROM (
   UNION ALL
   -- customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -62,7 +62,7 @@ GROUP BY key, identifier_type, identifier_value
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
@@ -167,7 +167,7 @@ SELECT CAST(NULL AS TEXT) AS a_type, CAST(NULL AS TEXT) AS a_value, CAST(NULL AS
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
@@ -231,7 +231,7 @@ SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, ma
 FROM (
   -- customers.id as customer_id
   SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id:' || v1, 0) AS k1
+  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
@@ -242,7 +242,7 @@ FROM (
   UNION ALL
   -- customers.email as email
   SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email:' || v2, 0) AS k2
+  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
