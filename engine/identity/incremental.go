@@ -203,6 +203,7 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 		return "", "", err
 	}
 	var fresh int64
+	since := map[string]string{}
 	for _, src := range s.srcs {
 		m := marks[src.Name]
 		switch {
@@ -215,15 +216,16 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 			return fmt.Sprintf("source %s: rows at the previous run's newest timestamp were deleted (%d then, %d now)", src.Name, m.prevAt, m.at), "", nil
 		}
 		fresh += m.rows - m.prevRows
+		since[src.Name] = ">"
 		if m.at > m.prevAt {
-			s.sinceAt[src.Name] = true
+			since[src.Name] = ">="
 		}
 	}
 
-	s.since = true
+	s.since = since
 	defer func() {
 		if why != "" || err != nil {
-			s.since = false
+			s.since = nil
 		}
 	}()
 	r.progress("reading %s new rows", thousands(fresh))
@@ -407,26 +409,20 @@ func (s *Step) keptCutLinksSQL() plan.Statement {
 // (those read before are read again, which changes nothing).
 func (s *Step) sinceFilter(src *models.Source) string {
 	d := s.c.Dialect
-	op := " > "
-	if s.sinceAt[src.Name] {
-		op = " >= "
-	}
-	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")" + op + "(SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
+	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ") " + s.since[src.Name] + " (SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
 }
 
 // incrementalSQL shows how an incremental run differs from a rebuild, for compile.
 func (s *Step) incrementalSQL() string {
 	var b strings.Builder
-	put := func(sts ...plan.Statement) {
-		for _, st := range sts {
-			b.WriteString(plan.Render(st))
-			b.WriteString(";\n\n")
-		}
-	}
+	put := func(sts ...plan.Statement) { render(&b, sts...) }
 	b.WriteString("-- An incremental run: marks also read the previous state\n")
 	put(ctas(s.c.Dialect, s.w("marks"), s.marksSQL(true)))
-	s.since = true
-	defer func() { s.since = false }()
+	s.since = map[string]string{}
+	for _, src := range s.srcs {
+		s.since[src.Name] = ">"
+	}
+	defer func() { s.since = nil }()
 	b.WriteString("-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and\n" +
 		"-- links as above into new_nodes and new_edges, with the key salt of the previous run):\n")
 	put(ctas(s.c.Dialect, s.w("new_nodes"), s.nodesSQL("")))

@@ -45,7 +45,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
 	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
-	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup, sinceAt: map[string]bool{}}}, nil
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in
@@ -66,11 +66,10 @@ type Step struct {
 	lastPhases     []phaseTime
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
-	// since restricts the sources to the rows after the previous run's
-	// watermark (an incremental run); sinceAt names the sources read from
-	// the watermark on, as rows arrived with that very timestamp
-	since   bool
-	sinceAt map[string]bool
+	// since restricts an incremental run's sources to their new rows: per
+	// source, how the timestamp compares with the previous watermark (">",
+	// or ">=" when rows arrived with that very timestamp); nil reads all rows
+	since map[string]string
 }
 
 func (s *Step) Name() string { return "identity" }
@@ -161,7 +160,7 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 		outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
 	}
 	from := plan.Relation(d, src) + " src"
-	if s.since && src.Timestamp != "" {
+	if s.since != nil {
 		from += s.sinceFilter(src)
 	}
 	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(inner, ",\n      ") +
@@ -518,12 +517,7 @@ func (s *Step) SQL() string {
 			b.WriteString(st + ";\n")
 		}
 	}
-	put := func(sts ...plan.Statement) {
-		for _, st := range sts {
-			b.WriteString(plan.Render(st))
-			b.WriteString(";\n\n")
-		}
-	}
+	put := func(sts ...plan.Statement) { render(&b, sts...) }
 	b.WriteString("-- A run starts from the previous run's state (" + StateTable + ", " + LinksTable + ", " + ComponentsTable + ") when it has one,\n" +
 		"-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads\n" +
 		"-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:\n\n")
@@ -556,6 +550,14 @@ func (s *Step) SQL() string {
 	put(s.componentsSQL(false), s.stateSQL(""))
 	b.WriteString(s.incrementalSQL())
 	return b.String()
+}
+
+// render writes statements as compile shows them.
+func render(b *strings.Builder, sts ...plan.Statement) {
+	for _, st := range sts {
+		b.WriteString(plan.Render(st))
+		b.WriteString(";\n\n")
+	}
 }
 
 // ctas wraps a query statement into CREATE TABLE AS for a work table,
