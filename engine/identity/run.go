@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -144,8 +145,10 @@ func (r *runner) resolve(ctx context.Context) error {
 		}
 	} else {
 		r.stats.Details = append(r.stats.Details, "full rebuild: "+why)
-		if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(false))); err != nil {
-			return err
+		if !slices.Contains(r.work, s.w("marks")) { // an increment given up on has read them already
+			if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(false))); err != nil {
+				return err
+			}
 		}
 		if err := r.phase("encode", func() (err error) { salt, err = r.encode(ctx); return err }); err != nil {
 			return err
