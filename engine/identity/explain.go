@@ -218,13 +218,13 @@ func componentPeers(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 	return peers, rows.Err()
 }
 
-// inList is "(?, ?, ...)" binding every value.
-func inList(q *plan.Builder, values []string) string {
-	var ph []string
-	for _, v := range values {
-		ph = append(ph, q.Arg(v))
+// inList binds profile ids as an IN list.
+func inList(q *plan.Builder, profiles []string) string {
+	vs := make([]any, len(profiles))
+	for i, p := range profiles {
+		vs[i] = p
 	}
-	return "(" + strings.Join(ph, ", ") + ")"
+	return q.List(vs...)
 }
 
 // membersOf is the set of identifiers of some profiles.

@@ -206,11 +206,7 @@ func (r *runner) insert(ctx context.Context, table string, cols []string, n int,
 			if i > start {
 				q.W(", ")
 			}
-			var ph []string
-			for _, v := range row(i) {
-				ph = append(ph, q.Arg(v))
-			}
-			q.W("(", strings.Join(ph, ", "), ")")
+			q.W(q.List(row(i)...))
 		}
 		if err := r.exec(ctx, q.Statement(r.d)); err != nil {
 			return err

@@ -242,6 +242,16 @@ func (s *Builder) Arg(v any) string {
 	return "?"
 }
 
+// List binds values and returns their placeholders as "(?, ?, ...)": an
+// IN list or a VALUES row.
+func (s *Builder) List(vs ...any) string {
+	ph := make([]string, len(vs))
+	for i, v := range vs {
+		ph[i] = s.Arg(v)
+	}
+	return "(" + strings.Join(ph, ", ") + ")"
+}
+
 // Statement is the built statement in the dialect's placeholder format.
 func (s *Builder) Statement(d dialects.Dialect) Statement {
 	return Statement{SQL: dialects.Bind(d, s.SQL.String()), Args: s.Args}
