@@ -212,6 +212,22 @@ type Op struct {
 }
 
 // Ops lists the operators set on c, in the order of the contract's list.
+// Walk calls f with c and every condition under it through all, any and
+// not (not into segment references, nor into an event's where).
+func (c *Condition) Walk(f func(*Condition)) {
+	if c == nil {
+		return
+	}
+	f(c)
+	for _, x := range c.All {
+		x.Walk(f)
+	}
+	for _, x := range c.Any {
+		x.Walk(f)
+	}
+	c.Not.Walk(f)
+}
+
 func (c *Condition) Ops() []Op {
 	var ops []Op
 	add := func(name string, set bool, v any) {

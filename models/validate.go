@@ -645,19 +645,11 @@ func (c *checker) segment(s *Segment) {
 // segmentRefs lists the segments a condition tree reuses, with the
 // condition that names each.
 func segmentRefs(cond *Condition, out *[]*Condition) {
-	if cond == nil {
-		return
-	}
-	if cond.Segment != "" {
-		*out = append(*out, cond)
-	}
-	for _, x := range cond.All {
-		segmentRefs(x, out)
-	}
-	for _, x := range cond.Any {
-		segmentRefs(x, out)
-	}
-	segmentRefs(cond.Not, out)
+	cond.Walk(func(n *Condition) {
+		if n.Segment != "" {
+			*out = append(*out, n)
+		}
+	})
 }
 
 // segmentCycles reports loops of segment: references; unsaved replaces the

@@ -105,24 +105,16 @@ func CheckWarehouse(ctx context.Context, p *Project, wh dialects.Warehouse) erro
 
 // eventColumns checks the column conditions inside event conditions.
 func eventColumns(cond *Condition, src string, column func(positioned, string, string, string)) {
-	if cond == nil {
-		return
-	}
-	if cond.Column != "" && src != "" {
-		column(cond, "column", src, cond.Column)
-	}
-	for _, x := range cond.All {
-		eventColumns(x, src, column)
-	}
-	for _, x := range cond.Any {
-		eventColumns(x, src, column)
-	}
-	eventColumns(cond.Not, src, column)
-	if e := cond.Event; e != nil {
-		for _, w := range e.Where {
-			eventColumns(w, e.Source, column)
+	cond.Walk(func(n *Condition) {
+		if n.Column != "" && src != "" {
+			column(n, "column", src, n.Column)
 		}
-	}
+		if e := n.Event; e != nil {
+			for _, w := range e.Where {
+				eventColumns(w, e.Source, column)
+			}
+		}
+	})
 }
 
 func firstLine(err error) string {

@@ -93,37 +93,21 @@ func RowColumns(p *models.Project, src *models.Source) []string {
 // WhereColumns calls f with every column a condition inside an event's
 // where tests.
 func WhereColumns(c *models.Condition, f func(string)) {
-	if c == nil {
-		return
-	}
-	if c.Column != "" {
-		f(c.Column)
-	}
-	for _, x := range c.All {
-		WhereColumns(x, f)
-	}
-	for _, x := range c.Any {
-		WhereColumns(x, f)
-	}
-	WhereColumns(c.Not, f)
+	c.Walk(func(n *models.Condition) {
+		if n.Column != "" {
+			f(n.Column)
+		}
+	})
 }
 
 // eventConditions calls f with every event condition of a tree (segment
 // references are not followed: the referenced segment is visited itself).
 func eventConditions(c *models.Condition, f func(*models.EventCondition)) {
-	if c == nil {
-		return
-	}
-	if c.Event != nil {
-		f(c.Event)
-	}
-	for _, x := range c.All {
-		eventConditions(x, f)
-	}
-	for _, x := range c.Any {
-		eventConditions(x, f)
-	}
-	eventConditions(c.Not, f)
+	c.Walk(func(n *models.Condition) {
+		if n.Event != nil {
+			f(n.Event)
+		}
+	})
 }
 
 // RowsQuery selects a source's rows with their profile_id and the kept columns.
