@@ -71,9 +71,9 @@ func countIfExists(ctx context.Context, wh dialects.Warehouse, c *plan.Context, 
 
 func (s *Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "profiles     %12s\n", Thousands(s.Profiles))
-	fmt.Fprintf(&b, "identifiers  %12s\n", Thousands(s.Identifiers))
-	fmt.Fprintf(&b, "rejections   %12s\n", Thousands(s.Rejections))
+	fmt.Fprintf(&b, "profiles     %12s\n", plan.Thousands(s.Profiles))
+	fmt.Fprintf(&b, "identifiers  %12s\n", plan.Thousands(s.Identifiers))
+	fmt.Fprintf(&b, "rejections   %12s\n", plan.Thousands(s.Rejections))
 	if len(s.Segments) > 0 {
 		b.WriteString("segments\n")
 		w := 0
@@ -81,30 +81,12 @@ func (s *Summary) String() string {
 			w = max(w, len(sc.Name))
 		}
 		for _, sc := range s.Segments {
-			fmt.Fprintf(&b, "  %-*s %12s", w, sc.Name, Thousands(sc.Members))
+			fmt.Fprintf(&b, "  %-*s %12s", w, sc.Name, plan.Thousands(sc.Members))
 			if sc.Holdout > 0 {
-				fmt.Fprintf(&b, "  (holdout %s)", Thousands(sc.Holdout))
+				fmt.Fprintf(&b, "  (holdout %s)", plan.Thousands(sc.Holdout))
 			}
 			b.WriteString("\n")
 		}
 	}
 	return b.String()
-}
-
-// Thousands formats 1234567 as 1,234,567.
-func Thousands(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
 }

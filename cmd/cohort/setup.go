@@ -16,6 +16,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/demo"
 	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -88,9 +89,9 @@ func initCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(out, sum)
 			}
-			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, engine.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, plan.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
 			for _, t := range sum.Tables {
-				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, engine.Thousands(t.Rows))
+				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, plan.Thousands(t.Rows))
 			}
 			fmt.Fprintf(out, "next: cd %s && cohort validate && cohort run\n", dir)
 			return nil
@@ -258,8 +259,8 @@ func benchCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", engine.Thousands(int64(profiles)),
-				engine.Thousands(sum.RawRows()), engine.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", plan.Thousands(int64(profiles)),
+				plan.Thousands(sum.RawRows()), plan.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
 			rep, err := engine.BenchSegments(ctx, wh, p, now, out)
 			if err != nil {
 				return err

@@ -226,7 +226,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 		}
 	}()
 	steps[0].(*Step).trace = benchTrace(out)
-	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", thousands(int64(o.Increment)))
+	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", plan.Thousands(int64(o.Increment)))
 	cpu0, start := cpuSeconds(), time.Now()
 	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	if err != nil {
@@ -408,7 +408,7 @@ func benchCheck(ctx context.Context, wh dialects.Warehouse, c *plan.Context, edg
 
 func (r *BenchReport) print(out io.Writer) {
 	fmt.Fprintf(out, "\nidentity resolution on %s: %s links, %s identifiers, %s profiles\n",
-		r.Warehouse, thousands(r.Edges), thousands(r.Identifiers), thousands(r.Profiles))
+		r.Warehouse, plan.Thousands(r.Edges), plan.Thousands(r.Identifiers), plan.Thousands(r.Profiles))
 	fmt.Fprintf(out, "  rounds            %d\n", r.Rounds)
 	for _, p := range r.Phases {
 		fmt.Fprintf(out, "  %-17s %.2f s\n", p.Name, p.Seconds)
@@ -428,18 +428,6 @@ func (r *BenchReport) print(out io.Writer) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, ch := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	return b.String()
-}
 
 // cpuSeconds is this process's user + system time so far.
 func cpuSeconds() float64 {

@@ -228,7 +228,7 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 			s.since = nil
 		}
 	}()
-	r.progress("reading %s new rows", thousands(fresh))
+	r.progress("reading %s new rows", plan.Thousands(fresh))
 	if err := r.create(ctx, s.w("new_nodes"), ctas(r.d, s.w("new_nodes"), s.nodesSQL(salt))); err != nil {
 		return "", "", err
 	}
@@ -264,7 +264,7 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 		return "", "", err
 	}
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
-		thousands(fresh), thousands(touched)))
+		plan.Thousands(fresh), plan.Thousands(touched)))
 	return "", salt, nil
 }
 

@@ -328,7 +328,7 @@ func (r *runner) components(ctx context.Context) error {
 			return err
 		}
 		r.Rounds = round
-		r.progress("round %d: %s links left", round, thousands(left))
+		r.progress("round %d: %s links left", round, plan.Thousands(left))
 	}
 	if in != s.w("edges") {
 		r.drop(ctx, in)

@@ -266,3 +266,21 @@ func (c *Context) FinalExists(ctx context.Context, wh dialects.Warehouse, table 
 	}
 	return err == nil, err
 }
+
+// Thousands formats 1234567 as 1,234,567.
+func Thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
