@@ -108,9 +108,13 @@ func (d Dialect) ScratchSpace(schema string) ([]string, string) {
 }
 
 // BulkSettings: keeping insertion order makes a large CREATE TABLE AS write
-// on one thread; memory is governed by memory_limit already.
+// on one thread; memory is governed by memory_limit already. Dictionary
+// compression is left out: weighing it builds a hash set of every string
+// written, which on identity_graph (8M distinct identifiers) doubled the
+// write's time for a file 7% smaller than with FSST alone.
 func (Dialect) BulkSettings() ([]string, []string) {
-	return []string{"SET preserve_insertion_order = false"}, []string{"RESET preserve_insertion_order"}
+	return []string{"SET preserve_insertion_order = false", "SET disabled_compression_methods = 'dictionary,dict_fsst'"},
+		[]string{"RESET preserve_insertion_order", "RESET disabled_compression_methods"}
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {

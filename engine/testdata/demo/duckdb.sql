@@ -22,6 +22,7 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- settings for large builds (put back at the end)
 SET preserve_insertion_order = false;
+SET disabled_compression_methods = 'dictionary,dict_fsst';
 -- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
 -- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
@@ -85,32 +86,133 @@ FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" 
 CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."cms_accounts" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
-SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
-  -- shop_customers.customer_id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    -- shop_customers.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- shop_customers.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- orders.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."orders" src
+  ) normalized) "orders"
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- web_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."web_events" src
+  ) normalized) "web_events"
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."app_events" src
+  ) normalized) "app_events"
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
-  UNION ALL
-  -- shop_customers.phone as phone
-  SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
+    WHERE v2 IS NOT NULL AND x2 IS NULL
+    UNION ALL
+    -- orders.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+  ) normalized) "orders"
+    WHERE v2 IS NOT NULL AND x2 IS NULL
+    UNION ALL
+    -- app_events.email
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+  ) normalized) "app_events"
+    WHERE v3 IS NOT NULL AND x3 IS NULL
+    UNION ALL
+    -- newsletter.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."newsletter" src
+  ) normalized) "newsletter"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- support_tickets.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."support_tickets" src
+  ) normalized) "support_tickets"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- lead_ads.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."lead_ads" src
+  ) normalized) "lead_ads"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- cms_accounts.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."cms_accounts" src
+  ) normalized) "cms_accounts"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- phone
+SELECT CAST(hash('phone' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.phone
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -121,149 +223,69 @@ FROM (
     ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
-  WHERE v3 IS NOT NULL
-  UNION ALL
-  -- orders.customer_id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- support_tickets.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
-    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."orders" src
-  ) normalized) "orders"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- orders.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+  ) normalized) "support_tickets"
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- lead_ads.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
-    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
-  ) normalized) "orders"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
-  UNION ALL
-  -- web_events.anonymous_id as anonymous_id
-  SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+  ) normalized) "lead_ads"
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- anonymous_id
+SELECT CAST(hash('anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- web_events.anonymous_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."web_events" src
   ) normalized) "web_events"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- web_events.user_id as customer_id
-  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."web_events" src
-  ) normalized) "web_events"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- app_events.device_id as device_id
-  SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- device_id
+SELECT CAST(hash('device_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- app_events.device_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."app_events" src
   ) normalized) "app_events"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- app_events.user_id as customer_id
-  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."app_events" src
-  ) normalized) "app_events"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- app_events.email as email
-  SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
-  ) normalized) "app_events"
-  WHERE v3 IS NOT NULL AND x3 IS NULL
-  UNION ALL
-  -- newsletter.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."newsletter" src
-  ) normalized) "newsletter"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- support_tickets.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."support_tickets" src
-  ) normalized) "support_tickets"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- support_tickets.phone as phone
-  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."support_tickets" src
-  ) normalized) "support_tickets"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- lead_ads.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."lead_ads" src
-  ) normalized) "lead_ads"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- lead_ads.phone as phone
-  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."lead_ads" src
-  ) normalized) "lead_ads"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- cms_accounts.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."cms_accounts" src
-  ) normalized) "cms_accounts"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
 ) occurrences
-GROUP BY key, identifier_type, identifier_value
+GROUP BY identifier_value
 -- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
 
 -- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
@@ -681,34 +703,144 @@ LEFT JOIN "cohort"."_identity_state" p ON p.source = 'cms_accounts';
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
 -- links as above into new_nodes and new_edges, with the key salt of the previous run):
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" AS
-SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
-  -- shop_customers.customer_id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    -- shop_customers.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- shop_customers.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- orders.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."orders" src
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+  ) normalized) "orders"
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- web_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."web_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+  ) normalized) "web_events"
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+    FROM "raw"."app_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+  ) normalized) "app_events"
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
-  UNION ALL
-  -- shop_customers.phone as phone
-  SELECT k3 AS key, 'phone' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
+    WHERE v2 IS NOT NULL AND x2 IS NULL
+    UNION ALL
+    -- orders.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."orders" src
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+  ) normalized) "orders"
+    WHERE v2 IS NOT NULL AND x2 IS NULL
+    UNION ALL
+    -- app_events.email
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
+  FROM (
+    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
+    FROM "raw"."app_events" src
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+  ) normalized) "app_events"
+    WHERE v3 IS NOT NULL AND x3 IS NULL
+    UNION ALL
+    -- newsletter.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."newsletter" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
+  ) normalized) "newsletter"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- support_tickets.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."support_tickets" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+  ) normalized) "support_tickets"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- lead_ads.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."lead_ads" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+  ) normalized) "lead_ads"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+    UNION ALL
+    -- cms_accounts.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+  FROM (
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
+    FROM "raw"."cms_accounts" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
+  ) normalized) "cms_accounts"
+    WHERE v1 IS NOT NULL AND x1 IS NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- phone
+SELECT CAST(hash('phone' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.phone
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -720,162 +852,73 @@ FROM (
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
-  WHERE v3 IS NOT NULL
-  UNION ALL
-  -- orders.customer_id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- support_tickets.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
-    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."orders" src
-    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-  ) normalized) "orders"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- orders.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."support_tickets" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+  ) normalized) "support_tickets"
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- lead_ads.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
-    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
-    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-  ) normalized) "orders"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
-  UNION ALL
-  -- web_events.anonymous_id as anonymous_id
-  SELECT k1 AS key, 'anonymous_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
+    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
+    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    FROM "raw"."lead_ads" src
+    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+  ) normalized) "lead_ads"
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- anonymous_id
+SELECT CAST(hash('anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- web_events.anonymous_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- web_events.user_id as customer_id
-  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."web_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-  ) normalized) "web_events"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- app_events.device_id as device_id
-  SELECT k1 AS key, 'device_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- device_id
+SELECT CAST(hash('device_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- app_events.device_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
     FROM "raw"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- app_events.user_id as customer_id
-  SELECT k2 AS key, 'customer_id' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-  ) normalized) "app_events"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- app_events.email as email
-  SELECT k3 AS key, 'email' AS identifier_type, v3 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-  ) normalized) "app_events"
-  WHERE v3 IS NOT NULL AND x3 IS NULL
-  UNION ALL
-  -- newsletter.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."newsletter" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
-  ) normalized) "newsletter"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- support_tickets.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."support_tickets" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-  ) normalized) "support_tickets"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- support_tickets.phone as phone
-  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."support_tickets" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-  ) normalized) "support_tickets"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- lead_ads.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."lead_ads" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-  ) normalized) "lead_ads"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
-  UNION ALL
-  -- lead_ads.phone as phone
-  SELECT k2 AS key, 'phone' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."lead_ads" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-  ) normalized) "lead_ads"
-  WHERE v2 IS NOT NULL
-  UNION ALL
-  -- cms_accounts.email as email
-  SELECT k1 AS key, 'email' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."cms_accounts" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
-  ) normalized) "cms_accounts"
-  WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
 ) occurrences
-GROUP BY key, identifier_type, identifier_value
+GROUP BY identifier_value
 -- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
 
 -- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new

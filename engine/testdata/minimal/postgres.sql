@@ -27,30 +27,36 @@ FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src
 CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
-SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT hashtextextended('customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
-  -- customers.id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
+    -- customers.id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
     FROM "raw"."customers" src
   ) normalized) "customers"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- customers.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
   ) normalized) "customers"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL AND x2 IS NULL
 ) occurrences
-GROUP BY key, identifier_type, identifier_value
+GROUP BY identifier_value
 -- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
 
 -- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
@@ -226,32 +232,38 @@ LEFT JOIN "cohort"."_identity_state" p ON p.source = 'customers';
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
 -- links as above into new_nodes and new_edges, with the key salt of the previous run):
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_new_nodes_RUNID" AS
-SELECT key, identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT hashtextextended('customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
-  -- customers.id as customer_id
-  SELECT k1 AS key, 'customer_id' AS identifier_type, v1 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
+    -- customers.id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
-  WHERE v1 IS NOT NULL
-  UNION ALL
-  -- customers.email as email
-  SELECT k2 AS key, 'email' AS identifier_type, v2 AS identifier_value, seen_at
-  FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
-  WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL AND x2 IS NULL
 ) occurrences
-GROUP BY key, identifier_type, identifier_value
+GROUP BY identifier_value
 -- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
 
 -- affected: the previous profiles the new rows touch, resolved again
