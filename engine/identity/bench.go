@@ -246,16 +246,24 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 	return inc, nil
 }
 
-// benchTrace prints statements slower than 200 ms when COHORT_BENCH_TRACE is set.
+// benchTrace prints statements slower than 200 ms when COHORT_BENCH_TRACE is
+// set: their first line, or their whole text when it is "sql".
 func benchTrace(out io.Writer) func(sql string, d time.Duration, cpu float64) {
-	if os.Getenv("COHORT_BENCH_TRACE") == "" {
+	mode := os.Getenv("COHORT_BENCH_TRACE")
+	if mode == "" {
 		return nil
 	}
 	return func(sql string, d time.Duration, cpu float64) {
 		if d > 200*time.Millisecond {
 			_, body := splitComment(sql)
 			first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %.90s\n", d.Seconds(), cpu, first)
+			if mode == "sql" {
+				first = strings.TrimSpace(body)
+			}
+			if mode != "sql" && len(first) > 90 {
+				first = first[:90]
+			}
+			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %s\n", d.Seconds(), cpu, first)
 		}
 	}
 }
