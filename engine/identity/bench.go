@@ -256,14 +256,12 @@ func benchTrace(out io.Writer) func(sql string, d time.Duration, cpu float64) {
 	return func(sql string, d time.Duration, cpu float64) {
 		if d > 200*time.Millisecond {
 			_, body := splitComment(sql)
-			first, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
-			if mode == "sql" {
-				first = strings.TrimSpace(body)
+			text := strings.TrimSpace(body)
+			if mode != "sql" {
+				text, _, _ = strings.Cut(text, "\n")
+				text = text[:min(len(text), 90)]
 			}
-			if mode != "sql" && len(first) > 90 {
-				first = first[:90]
-			}
-			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %s\n", d.Seconds(), cpu, first)
+			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %s\n", d.Seconds(), cpu, text)
 		}
 	}
 }
