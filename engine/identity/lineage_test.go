@@ -73,11 +73,20 @@ func testBulkSettingPutBack(t *testing.T, typ, setting string) {
 			{Type: "email", Column: "e"}, {Type: "anonymous_id", Column: "a"}}}},
 	}
 	table(t, w.WH, "raw.web", []string{"e", "a"}, [][]any{{"x@y.nl", "a1"}})
-	read := func() string {
+	readSetting := func(name string) string {
 		var v string
-		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT CAST(current_setting('"+setting+"') AS VARCHAR)", nil, &v))
+		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT CAST(current_setting('"+name+"') AS VARCHAR)", nil, &v))
 		return strings.ToLower(v)
 	}
+	read := func() string { return readSetting(setting) }
+	// DuckDB also leaves dictionary compression out of the run's writes
+	compression := func() string {
+		if typ != "duckdb" {
+			return ""
+		}
+		return readSetting("disabled_compression_methods")
+	}
+	var compressionDuring string
 	on := map[string]string{"duckdb": "true", "postgres": "on"}[typ]
 	off := map[string]string{"duckdb": "false", "postgres": "off"}[typ]
 	require.Equal(t, on, read())
@@ -88,6 +97,7 @@ func testBulkSettingPutBack(t *testing.T, typ, setting string) {
 			statements = append(statements, sql)
 			if during == "" && strings.Contains(sql, "_work_id_nodes_") {
 				during = read()
+				compressionDuring = compression()
 			}
 		}
 	})
@@ -96,6 +106,8 @@ func testBulkSettingPutBack(t *testing.T, typ, setting string) {
 	require.Contains(t, ran, "SET "+setting)
 	if typ == "duckdb" {
 		require.Equal(t, off, during, "database-wide: set for the run")
+		require.Equal(t, "dictionary,dict_fsst", compressionDuring)
+		require.Equal(t, "", compression(), "dictionary compression back for other writes")
 	} else {
 		require.Equal(t, on, during, "a session setting of the run's connection: the pool's others keep the default")
 	}
