@@ -132,7 +132,8 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 
 // sourceRel reads one source: its timestamp and every identifier column
 // normalized (v1, v2 ...), the exclude pattern it matched (x1 ..., only for
-// types with exclude rules) and its key (k1 ...). only >= 0 reads one column.
+// types with exclude rules) and its key (k1 ...). only >= 0 reads one column
+// without its key: nodes key each value once, after grouping.
 func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only int) string {
 	d := s.c.Dialect
 	var outer, inner []string
@@ -157,7 +158,9 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 			}
 			outer = append(outer, "CASE "+strings.Join(whens, " ")+" END AS x"+n)
 		}
-		outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
+		if only < 0 {
+			outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
+		}
 	}
 	from := plan.Relation(d, src) + " src"
 	if s.since != nil {

@@ -92,7 +92,7 @@ SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS ke
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -102,7 +102,7 @@ FROM (
     UNION ALL
     -- orders.customer_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -112,7 +112,7 @@ FROM (
     UNION ALL
     -- web_events.user_id
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -122,7 +122,7 @@ FROM (
     UNION ALL
     -- app_events.user_id
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -137,7 +137,7 @@ SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'em
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -147,7 +147,7 @@ FROM (
     UNION ALL
     -- orders.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -157,7 +157,7 @@ FROM (
     UNION ALL
     -- app_events.email
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
+    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
@@ -167,7 +167,7 @@ FROM (
     UNION ALL
     -- newsletter.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -177,7 +177,7 @@ FROM (
     UNION ALL
     -- support_tickets.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -187,7 +187,7 @@ FROM (
     UNION ALL
     -- lead_ads.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -197,7 +197,7 @@ FROM (
     UNION ALL
     -- cms_accounts.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -212,7 +212,7 @@ SELECT CAST(hash('phone' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'ph
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
+    FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -227,7 +227,7 @@ FROM (
     UNION ALL
     -- support_tickets.phone
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -242,7 +242,7 @@ FROM (
     UNION ALL
     -- lead_ads.phone
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -262,7 +262,7 @@ SELECT CAST(hash('anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) AS k
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
@@ -277,7 +277,7 @@ SELECT CAST(hash('device_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key,
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
@@ -709,7 +709,7 @@ SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS ke
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -720,7 +720,7 @@ FROM (
     UNION ALL
     -- orders.customer_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
@@ -731,7 +731,7 @@ FROM (
     UNION ALL
     -- web_events.user_id
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -742,7 +742,7 @@ FROM (
     UNION ALL
     -- app_events.user_id
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
@@ -758,7 +758,7 @@ SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'em
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) WHEN regexp_matches(v2, CAST($3 AS VARCHAR)) THEN CAST($4 AS VARCHAR) WHEN regexp_matches(v2, CAST($5 AS VARCHAR)) THEN CAST($6 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -769,7 +769,7 @@ FROM (
     UNION ALL
     -- orders.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($7 AS VARCHAR)) THEN CAST($8 AS VARCHAR) WHEN regexp_matches(v2, CAST($9 AS VARCHAR)) THEN CAST($10 AS VARCHAR) WHEN regexp_matches(v2, CAST($11 AS VARCHAR)) THEN CAST($12 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -780,7 +780,7 @@ FROM (
     UNION ALL
     -- app_events.email
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3, CAST(hash('email' || ':' || v3) >> 1 AS BIGINT) AS k3
+    FROM (SELECT seen_at, v3, CASE WHEN regexp_matches(v3, CAST($13 AS VARCHAR)) THEN CAST($14 AS VARCHAR) WHEN regexp_matches(v3, CAST($15 AS VARCHAR)) THEN CAST($16 AS VARCHAR) WHEN regexp_matches(v3, CAST($17 AS VARCHAR)) THEN CAST($18 AS VARCHAR) END AS x3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
@@ -791,7 +791,7 @@ FROM (
     UNION ALL
     -- newsletter.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($19 AS VARCHAR)) THEN CAST($20 AS VARCHAR) WHEN regexp_matches(v1, CAST($21 AS VARCHAR)) THEN CAST($22 AS VARCHAR) WHEN regexp_matches(v1, CAST($23 AS VARCHAR)) THEN CAST($24 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -802,7 +802,7 @@ FROM (
     UNION ALL
     -- support_tickets.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($25 AS VARCHAR)) THEN CAST($26 AS VARCHAR) WHEN regexp_matches(v1, CAST($27 AS VARCHAR)) THEN CAST($28 AS VARCHAR) WHEN regexp_matches(v1, CAST($29 AS VARCHAR)) THEN CAST($30 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -813,7 +813,7 @@ FROM (
     UNION ALL
     -- lead_ads.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($31 AS VARCHAR)) THEN CAST($32 AS VARCHAR) WHEN regexp_matches(v1, CAST($33 AS VARCHAR)) THEN CAST($34 AS VARCHAR) WHEN regexp_matches(v1, CAST($35 AS VARCHAR)) THEN CAST($36 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -824,7 +824,7 @@ FROM (
     UNION ALL
     -- cms_accounts.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1, CAST(hash('email' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1, CASE WHEN regexp_matches(v1, CAST($37 AS VARCHAR)) THEN CAST($38 AS VARCHAR) WHEN regexp_matches(v1, CAST($39 AS VARCHAR)) THEN CAST($40 AS VARCHAR) WHEN regexp_matches(v1, CAST($41 AS VARCHAR)) THEN CAST($42 AS VARCHAR) END AS x1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
@@ -840,7 +840,7 @@ SELECT CAST(hash('phone' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'ph
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CAST(hash('phone' || ':' || v3) >> 1 AS BIGINT) AS k3
+    FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -856,7 +856,7 @@ FROM (
     UNION ALL
     -- support_tickets.phone
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -872,7 +872,7 @@ FROM (
     UNION ALL
     -- lead_ads.phone
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CAST(hash('phone' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
@@ -893,7 +893,7 @@ SELECT CAST(hash('anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) AS k
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
@@ -909,7 +909,7 @@ SELECT CAST(hash('device_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key,
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('device_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1

@@ -33,7 +33,7 @@ SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS ke
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
@@ -48,7 +48,7 @@ SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'em
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
@@ -238,7 +238,7 @@ SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS ke
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
@@ -254,7 +254,7 @@ SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'em
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN regexp_matches(v2, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2

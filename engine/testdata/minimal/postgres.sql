@@ -33,7 +33,7 @@ SELECT hashtextextended('customer_id' || ':' || identifier_value, 0) AS key, 'cu
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
@@ -48,7 +48,7 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
@@ -238,7 +238,7 @@ SELECT hashtextextended('customer_id' || ':' || identifier_value, 0) AS key, 'cu
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
@@ -254,7 +254,7 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
