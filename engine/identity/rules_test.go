@@ -48,7 +48,7 @@ var (
 		{"a2", "c2", "2026-02-05 09:00:00"},
 	}
 	newsletterRows = [][]any{
-		{"z@x.nl", "a5", "2026-01-01 08:00:00"}, // earliest seen: z anchors, though b sorts first
+		{"z@x.nl", "a5", "1999-12-31 08:00:00"}, // earliest seen (in fewer digits of milliseconds): z anchors, though b sorts first
 		{"b@x.nl", "a5", "2026-03-01 08:00:00"},
 		{"0031612345678", nil, "2026-03-02 08:00:00"}, // not a valid email, but an email all the same
 	}
