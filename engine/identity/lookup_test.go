@@ -35,7 +35,7 @@ func TestLookupExplainAccuracy(t *testing.T) {
 				got = append(got, id.Type+":"+id.Value+" "+strings.Join(id.Sources, ","))
 			}
 			require.Equal(t, []string{"email:b@x.nl newsletter", "email:z@x.nl newsletter", "anonymous_id:a5 newsletter"}, got)
-			require.Equal(t, "2026-01-01 08:00:00", prof.Identifiers[1].FirstSeen.Format("2006-01-02 15:04:05"))
+			require.Equal(t, "1999-12-31 08:00:00", prof.Identifiers[1].FirstSeen.Format("2006-01-02 15:04:05"))
 
 			prof, err = Lookup(ctx, w.WH, c, "customer_id", "c1")
 			require.NoError(t, err)
