@@ -239,8 +239,16 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 	if clashes > 0 || s.collisions > 0 {
 		return "a new identifier shares a 64-bit key with another", "", nil
 	}
+	if err := r.exclude(ctx, s.w("new_nodes")); err != nil {
+		return "", "", err
+	}
 	if err := r.create(ctx, s.w("new_edges"), ctas(r.d, s.w("new_edges"), s.edgesSQL(salt, true))); err != nil {
 		return "", "", err
+	}
+	if len(s.excludeRules()) > 0 {
+		if err := r.exec(ctx, s.dropExcludedSQL(s.w("new_edges"), true)); err != nil {
+			return "", "", err
+		}
 	}
 	if len(s.hubRules()) > 0 {
 		if why, err := r.incrementHubs(ctx, salt); why != "" || err != nil {
@@ -426,6 +434,9 @@ func (s *Step) incrementalSQL() string {
 	b.WriteString("-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and\n" +
 		"-- links as above into new_nodes and new_edges, with the key salt of the previous run):\n")
 	put(ctas(s.c.Dialect, s.w("new_nodes"), s.nodesSQL("")))
+	if len(s.excludeRules()) > 0 {
+		b.WriteString("-- excluded and their links leave new_nodes and new_edges as above\n\n")
+	}
 	if len(s.hubRules()) > 0 {
 		b.WriteString("-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new\n" +
 			"-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead\n\n")

@@ -205,11 +205,24 @@ func (r *runner) encode(ctx context.Context) (string, error) {
 			dup = 1
 		}
 		if dup == 0 {
-			return salt, nil
+			return salt, r.exclude(ctx, s.w("nodes"))
 		}
 		r.progress("%d identifiers share a 64-bit key: encoding again with a salted hash", dup)
 	}
 	return "", errors.New("identity: identifiers keep sharing 64-bit keys after 3 salted retries")
+}
+
+// exclude moves the identifiers an exclude rule keeps out from nodes (or
+// new_nodes) to the excluded table, once the collision check has seen them.
+func (r *runner) exclude(ctx context.Context, nodes string) error {
+	s := r.s
+	if len(s.excludeRules()) == 0 {
+		return nil
+	}
+	if err := r.create(ctx, s.w("excluded"), ctas(r.d, s.w("excluded"), s.excludedSQL(nodes))); err != nil {
+		return err
+	}
+	return r.exec(ctx, s.dropExcludedSQL(nodes, false))
 }
 
 // links builds the deduplicated links and takes junk hubs out.
@@ -224,6 +237,11 @@ func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	}
 	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt, !raw))); err != nil {
 		return err
+	}
+	if len(s.excludeRules()) > 0 {
+		if err := r.exec(ctx, s.dropExcludedSQL(s.w("edges"), true)); err != nil {
+			return err
+		}
 	}
 	if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(false)); err != nil { // before junk hubs leave
 		return err

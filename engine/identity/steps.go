@@ -131,10 +131,12 @@ func (s *Step) keyExpr(typ, value, salt string) string {
 }
 
 // sourceRel reads one source: its timestamp and every identifier column
-// normalized (v1, v2 ...), the exclude pattern it matched (x1 ..., only for
-// types with exclude rules) and its key (k1 ...). only >= 0 reads one column
-// without its key: nodes key each value once, after grouping.
-func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only int) string {
+// normalized (v1, v2 ...) and keyed (k1 ...). only >= 0 reads one column
+// without its key: nodes key each value once, after grouping. Exclude rules
+// are not applied here but to the distinct identifiers (excludedSQL): an
+// expression read twice is computed twice by DuckDB, so a pattern test per
+// row made every row's normalization run once per pattern.
+func (s *Step) sourceRel(src *models.Source, salt string, only int) string {
 	d := s.c.Dialect
 	var outer, inner []string
 	if src.Timestamp != "" {
@@ -151,13 +153,6 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 		rule := s.c.Project.Identity.Rule(id.Type)
 		inner = append(inner, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS v"+n)
 		outer = append(outer, "v"+n)
-		if rule != nil && len(rule.Exclude) > 0 {
-			var whens []string
-			for _, p := range rule.Exclude {
-				whens = append(whens, "WHEN "+d.RegexpMatches("v"+n, "CAST("+q.Arg(p)+" AS "+d.TypeName("text")+")")+" THEN "+"CAST("+q.Arg("matches "+p)+" AS "+d.TypeName("text")+")")
-			}
-			outer = append(outer, "CASE "+strings.Join(whens, " ")+" END AS x"+n)
-		}
 		if only < 0 {
 			outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
 		}
@@ -170,15 +165,9 @@ func (s *Step) sourceRel(q *plan.Builder, src *models.Source, salt string, only 
 		"\n    FROM " + from + "\n  ) normalized"
 }
 
-// inGraph is the condition under which identifier column n of a source is
-// in the graph: not empty, not excluded.
-func (s *Step) inGraph(src *models.Source, i int) string {
-	n := strconv.Itoa(i + 1)
-	if r := s.c.Project.Identity.Rule(src.Identifiers[i].Type); r != nil && len(r.Exclude) > 0 {
-		return "v" + n + " IS NOT NULL AND x" + n + " IS NULL"
-	}
-	return "v" + n + " IS NOT NULL"
-}
+// inGraph is the condition under which identifier column i of a source
+// is an identifier: not empty (excluded values leave later, by key).
+func inGraph(i int) string { return "v" + strconv.Itoa(i+1) + " IS NOT NULL" }
 
 // withSources starts a statement with one CTE per source, named after it.
 func (s *Step) withSources(q *plan.Builder, salt string, only func(src *models.Source) bool) {
@@ -187,8 +176,8 @@ func (s *Step) withSources(q *plan.Builder, salt string, only func(src *models.S
 		if only != nil && !only(src) {
 			continue
 		}
-		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value\n"+
-			s.srcName(src)+" AS (\n  "+s.sourceRel(q, src, salt, -1)+"\n)")
+		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, keyed by a 64-bit hash of type:value\n"+
+			s.srcName(src)+" AS (\n  "+s.sourceRel(src, salt, -1)+"\n)")
 	}
 	q.W("WITH ", strings.Join(ctes, ",\n"), "\n")
 }
@@ -214,7 +203,7 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 				types = append(types, id.Type)
 			}
 			parts[id.Type] = append(parts[id.Type], fmt.Sprintf("    -- %s.%s\n    SELECT v%s AS identifier_value, seen_at\n    FROM (%s) %s\n    WHERE %s",
-				src.Name, id.Column, n, s.sourceRel(q, src, salt, j), d(s).Quote(src.Name), s.inGraph(src, j)))
+				src.Name, id.Column, n, s.sourceRel(src, salt, j), d(s).Quote(src.Name), inGraph(j)))
 		}
 	}
 	seen := "min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at"
@@ -250,7 +239,7 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 			continue
 		}
 		if len(src.Identifiers) == 2 {
-			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE "+s.inGraph(src, 0)+" AND "+s.inGraph(src, 1))
+			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE "+inGraph(0)+" AND "+inGraph(1))
 			continue
 		}
 		var pairs, as, bs []string
@@ -258,8 +247,8 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 			for b := a + 1; b < len(src.Identifiers); b++ {
 				pa, pb := strconv.Itoa(a+1), strconv.Itoa(b+1)
 				pairs = append(pairs, "("+pa+", "+pb+")")
-				as = append(as, "WHEN "+pa+" THEN CASE WHEN "+s.inGraph(src, a)+" THEN k"+pa+" END")
-				bs = append(bs, "WHEN "+pb+" THEN CASE WHEN "+s.inGraph(src, b)+" THEN k"+pb+" END")
+				as = append(as, "WHEN "+pa+" THEN CASE WHEN "+inGraph(a)+" THEN k"+pa+" END")
+				bs = append(bs, "WHEN "+pb+" THEN CASE WHEN "+inGraph(b)+" THEN k"+pb+" END")
 			}
 		}
 		parts = append(parts, fmt.Sprintf("  SELECT a, b FROM (\n    SELECT CASE pair.i %s END AS a, CASE pair.j %s END AS b\n"+
@@ -273,6 +262,47 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 	s.withSources(q, salt, linked)
 	q.W("SELECT ", map[bool]string{true: "DISTINCT ", false: ""}[distinct], "least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
 	return q.Statement(s.c.Dialect)
+}
+
+// excludeRules are the identifier rules with exclude patterns.
+func (s *Step) excludeRules() []*models.IdentifierRule {
+	var r []*models.IdentifierRule
+	for _, id := range s.c.Project.Identity.Identifiers {
+		if len(id.Exclude) > 0 {
+			r = append(r, id)
+		}
+	}
+	return r
+}
+
+// excludedSQL: the identifiers of nodes that an exclude rule keeps out, with
+// the first pattern they match. Tested once per distinct identifier, not per
+// source row; they stay in nodes until the collision check has seen them.
+func (s *Step) excludedSQL(nodes string) plan.Statement {
+	d := s.c.Dialect
+	q := &plan.Builder{}
+	text := d.TypeName("text")
+	var whens []string
+	for _, r := range s.excludeRules() {
+		for _, p := range r.Exclude {
+			whens = append(whens, "WHEN identifier_type = "+lit(r.Type)+" AND "+d.RegexpMatches("identifier_value", "CAST("+q.Arg(p)+" AS "+text+")")+
+				" THEN CAST("+q.Arg("matches "+p)+" AS "+text+")")
+		}
+	}
+	q.W("-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match\n",
+		"SELECT key, identifier_type, identifier_value, detail\nFROM (\n  SELECT key, identifier_type, identifier_value, CASE ",
+		strings.Join(whens, "\n    "), " END AS detail\n  FROM ", nodes, "\n) tested\nWHERE detail IS NOT NULL")
+	return q.Statement(d)
+}
+
+// dropExcludedSQL takes the excluded identifiers out of nodes, or their
+// links out of edges.
+func (s *Step) dropExcludedSQL(table string, links bool) plan.Statement {
+	gone := "(SELECT key FROM " + s.w("excluded") + ")"
+	if links {
+		return plan.Statement{SQL: "-- links to an excluded identifier leave the graph\nDELETE FROM " + table + " WHERE a IN " + gone + " OR b IN " + gone}
+	}
+	return plan.Statement{SQL: "-- excluded identifiers leave the graph\nDELETE FROM " + table + " WHERE key IN " + gone}
 }
 
 // hubRules are the identifier rules with max_links.
@@ -441,26 +471,9 @@ func (s *Step) cutLinksCreateSQL() plan.Statement {
 // rejectionsSQL: identity_rejections; an incremental run reads the new rows
 // only, so it keeps the previous exclusions.
 func (s *Step) rejectionsSQL(hubs, inc bool) plan.Statement {
-	q := &plan.Builder{}
-	excludes := func(src *models.Source) bool {
-		for _, id := range src.Identifiers {
-			if r := s.c.Project.Identity.Rule(id.Type); r != nil && len(r.Exclude) > 0 {
-				return true
-			}
-		}
-		return false
-	}
 	var parts []string
-	for _, src := range s.srcs {
-		for j, id := range src.Identifiers {
-			rule := s.c.Project.Identity.Rule(id.Type)
-			if rule == nil || len(rule.Exclude) == 0 {
-				continue
-			}
-			n := strconv.Itoa(j + 1)
-			parts = append(parts, fmt.Sprintf("  SELECT %s AS identifier_type, v%s AS identifier_value, '%s' AS rule, x%s AS detail FROM %s WHERE x%s IS NOT NULL",
-				lit(id.Type), n, RuleExclude, n, s.srcName(src), n))
-		}
+	if len(s.excludeRules()) > 0 {
+		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleExclude+"' AS rule, detail FROM "+s.w("excluded"))
 	}
 	if hubs {
 		parts = append(parts, "  SELECT identifier_type, identifier_value, '"+RuleMaxLinks+"' AS rule, detail FROM "+s.w("hubs"))
@@ -469,17 +482,8 @@ func (s *Step) rejectionsSQL(hubs, inc bool) plan.Statement {
 	if inc {
 		parts = append(parts, "  SELECT identifier_type, identifier_value, rule, detail FROM "+s.c.Final(RejectionsTable)+" WHERE rule = '"+RuleExclude+"'")
 	}
-	query := &plan.Builder{}
-	for _, src := range s.srcs {
-		if excludes(src) {
-			s.withSources(query, "", excludes)
-			break
-		}
-	}
-	query.W("SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n" + strings.Join(parts, "\n  UNION ALL\n") + "\n) rejected")
-	q.W("-- identity_rejections: what each rule kept out of the graph\n", s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable), query.SQL.String(), false))
-	q.Args = query.Args
-	return q.Statement(s.c.Dialect)
+	return plan.Statement{SQL: "-- identity_rejections: what each rule kept out of the graph\n" + s.c.Dialect.CreateTableAs(s.c.Staged(RejectionsTable),
+		"SELECT DISTINCT identifier_type, identifier_value, rule, detail\nFROM (\n"+strings.Join(parts, "\n  UNION ALL\n")+"\n) rejected", false)}
 }
 
 // lineageSQL carries the previous lineage over (when there is one) and adds
@@ -537,8 +541,14 @@ func (s *Step) SQL() string {
 	put(ctas(d, s.w("marks"), s.marksSQL(false)))
 	put(ctas(d, s.w("nodes"), s.nodesSQL("")))
 	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
+	if len(s.excludeRules()) > 0 {
+		put(ctas(d, s.w("excluded"), s.excludedSQL(s.w("nodes"))), s.dropExcludedSQL(s.w("nodes"), false))
+	}
 	b.WriteString("-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most\n-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)\n")
 	put(ctas(d, s.w("edges"), s.edgesSQL("", true)))
+	if len(s.excludeRules()) > 0 {
+		put(s.dropExcludedSQL(s.w("edges"), true))
+	}
 	put(s.linksSQL(false))
 	if len(s.hubRules()) > 0 {
 		put(ctas(d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes"))))

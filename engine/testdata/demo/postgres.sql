@@ -137,73 +137,73 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
     UNION ALL
     -- orders.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."orders" src
   ) normalized) "orders"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
     UNION ALL
     -- app_events.email
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3
+    FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
     FROM "raw"."app_events" src
   ) normalized) "app_events"
-    WHERE v3 IS NOT NULL AND x3 IS NULL
+    WHERE v3 IS NOT NULL
     UNION ALL
     -- newsletter.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."newsletter" src
   ) normalized) "newsletter"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- support_tickets.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."support_tickets" src
   ) normalized) "support_tickets"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- lead_ads.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."lead_ads" src
   ) normalized) "lead_ads"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- cms_accounts.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."cms_accounts" src
   ) normalized) "cms_accounts"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
 ) occurrences
 GROUP BY identifier_value
 UNION ALL
@@ -285,19 +285,33 @@ FROM (
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
 ) occurrences
-GROUP BY identifier_value
--- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+GROUP BY identifier_value;
 
 -- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
 -- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
+CREATE UNLOGGED TABLE "cohort"."_work_id_excluded_RUNID" AS
+SELECT key, identifier_type, identifier_value, detail
+FROM (
+  SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND (identifier_value ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT)
+    WHEN identifier_type = 'email' AND (identifier_value ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT)
+    WHEN identifier_type = 'email' AND (identifier_value ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS detail
+  FROM "cohort"."_work_id_nodes_RUNID"
+) tested
+WHERE detail IS NOT NULL
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@';
+
+-- excluded identifiers leave the graph
+DELETE FROM "cohort"."_work_id_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID");
 
 -- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
 -- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
 -- links: every two identifiers of one source row, each link once with a < b
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
-WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended('email' || ':' || v2, 0) AS k2, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -311,9 +325,9 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "raw"."shop_customers" src
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
@@ -321,7 +335,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "raw"."orders" src
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
   SELECT seen_at, v1, hashtextextended('anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2
   FROM (
@@ -331,9 +345,9 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "raw"."web_events" src
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended('email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
@@ -342,9 +356,9 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "raw"."app_events" src
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -357,9 +371,9 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "raw"."support_tickets" src
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -375,25 +389,27 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
 FROM (
   SELECT a, b FROM (
-    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL AND x2 IS NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL AND x2 IS NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
     FROM "source_shop_customers" CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
   ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
   UNION ALL
-  SELECT k1 AS a, k2 AS b FROM "source_orders" WHERE v1 IS NOT NULL AND v2 IS NOT NULL AND x2 IS NULL
+  SELECT k1 AS a, k2 AS b FROM "source_orders" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
   UNION ALL
   SELECT k1 AS a, k2 AS b FROM "source_web_events" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
   UNION ALL
   SELECT a, b FROM (
-    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL AND x3 IS NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL AND x3 IS NULL THEN k3 END END AS b
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
     FROM "source_app_events" CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
   ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
   UNION ALL
-  SELECT k1 AS a, k2 AS b FROM "source_support_tickets" WHERE v1 IS NOT NULL AND x1 IS NULL AND v2 IS NOT NULL
+  SELECT k1 AS a, k2 AS b FROM "source_support_tickets" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
   UNION ALL
-  SELECT k1 AS a, k2 AS b FROM "source_lead_ads" WHERE v1 IS NOT NULL AND x1 IS NULL AND v2 IS NOT NULL
+  SELECT k1 AS a, k2 AS b FROM "source_lead_ads" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
 ) pairs
-WHERE a <> b
--- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@';
+WHERE a <> b;
+
+-- links to an excluded identifier leave the graph
+DELETE FROM "cohort"."_work_id_edges_RUNID" WHERE a IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID") OR b IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID");
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
@@ -497,112 +513,14 @@ SELECT CAST(NULL AS TEXT) AS a_type, CAST(NULL AS TEXT) AS a_value, CAST(NULL AS
 
 -- identity_rejections: what each rule kept out of the graph
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
-WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2, v3, hashtextextended('phone' || ':' || v3, 0) AS k3
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
-    FROM "raw"."shop_customers" src
-  ) normalized
-),
--- source orders (models/sources.yaml:12:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_orders" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
-  FROM (
-    SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
-  ) normalized
-),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended('device_id' || ':' || v1, 0) AS k1, v2, hashtextextended('customer_id' || ':' || v2, 0) AS k2, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3, hashtextextended('email' || ':' || v3, 0) AS k3
-  FROM (
-    SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
-  ) normalized
-),
--- source newsletter (models/sources.yaml:39:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_newsletter" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."newsletter" src
-  ) normalized
-),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_support_tickets" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."support_tickets" src
-  ) normalized
-),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_lead_ads" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1, v2, hashtextextended('phone' || ':' || v2, 0) AS k2
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
-    FROM "raw"."lead_ads" src
-  ) normalized
-),
--- source cms_accounts (models/sources.yaml:61:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_cms_accounts" AS (
-  SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1, hashtextextended('email' || ':' || v1, 0) AS k1
-  FROM (
-    SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."cms_accounts" src
-  ) normalized
-)
 SELECT DISTINCT identifier_type, identifier_value, rule, detail
 FROM (
-  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_shop_customers" WHERE x2 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_orders" WHERE x2 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v3 AS identifier_value, 'exclude' AS rule, x3 AS detail FROM "source_app_events" WHERE x3 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_newsletter" WHERE x1 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_support_tickets" WHERE x1 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_lead_ads" WHERE x1 IS NOT NULL
-  UNION ALL
-  SELECT 'email' AS identifier_type, v1 AS identifier_value, 'exclude' AS rule, x1 AS detail FROM "source_cms_accounts" WHERE x1 IS NOT NULL
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "cohort"."_work_id_excluded_RUNID"
   UNION ALL
   SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM "cohort"."_work_id_hubs_RUNID"
   UNION ALL
   SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
-) rejected
--- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+) rejected;
 
 -- when the previous run's tables exist they feed the lineage:
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
@@ -758,80 +676,80 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) WHEN (v2 ~ CAST($3 AS TEXT)) THEN CAST($4 AS TEXT) WHEN (v2 ~ CAST($5 AS TEXT)) THEN CAST($6 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
     UNION ALL
     -- orders.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($7 AS TEXT)) THEN CAST($8 AS TEXT) WHEN (v2 ~ CAST($9 AS TEXT)) THEN CAST($10 AS TEXT) WHEN (v2 ~ CAST($11 AS TEXT)) THEN CAST($12 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
     UNION ALL
     -- app_events.email
     SELECT v3 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v3, CASE WHEN (v3 ~ CAST($13 AS TEXT)) THEN CAST($14 AS TEXT) WHEN (v3 ~ CAST($15 AS TEXT)) THEN CAST($16 AS TEXT) WHEN (v3 ~ CAST($17 AS TEXT)) THEN CAST($18 AS TEXT) END AS x3
+    FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
     FROM "raw"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
-    WHERE v3 IS NOT NULL AND x3 IS NULL
+    WHERE v3 IS NOT NULL
     UNION ALL
     -- newsletter.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($19 AS TEXT)) THEN CAST($20 AS TEXT) WHEN (v1 ~ CAST($21 AS TEXT)) THEN CAST($22 AS TEXT) WHEN (v1 ~ CAST($23 AS TEXT)) THEN CAST($24 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."newsletter" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
   ) normalized) "newsletter"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- support_tickets.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($25 AS TEXT)) THEN CAST($26 AS TEXT) WHEN (v1 ~ CAST($27 AS TEXT)) THEN CAST($28 AS TEXT) WHEN (v1 ~ CAST($29 AS TEXT)) THEN CAST($30 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- lead_ads.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($31 AS TEXT)) THEN CAST($32 AS TEXT) WHEN (v1 ~ CAST($33 AS TEXT)) THEN CAST($34 AS TEXT) WHEN (v1 ~ CAST($35 AS TEXT)) THEN CAST($36 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
     UNION ALL
     -- cms_accounts.email
     SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1, CASE WHEN (v1 ~ CAST($37 AS TEXT)) THEN CAST($38 AS TEXT) WHEN (v1 ~ CAST($39 AS TEXT)) THEN CAST($40 AS TEXT) WHEN (v1 ~ CAST($41 AS TEXT)) THEN CAST($42 AS TEXT) END AS x1
+    FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1
     FROM "raw"."cms_accounts" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "cms_accounts"
-    WHERE v1 IS NOT NULL AND x1 IS NULL
+    WHERE v1 IS NOT NULL
 ) occurrences
 GROUP BY identifier_value
 UNION ALL
@@ -918,8 +836,9 @@ FROM (
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
 ) occurrences
-GROUP BY identifier_value
--- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@', $7 = '^test@', $8 = 'matches ^test@', $9 = '@example\.com$', $10 = 'matches @example\.com$', $11 = '^info@', $12 = 'matches ^info@', $13 = '^test@', $14 = 'matches ^test@', $15 = '@example\.com$', $16 = 'matches @example\.com$', $17 = '^info@', $18 = 'matches ^info@', $19 = '^test@', $20 = 'matches ^test@', $21 = '@example\.com$', $22 = 'matches @example\.com$', $23 = '^info@', $24 = 'matches ^info@', $25 = '^test@', $26 = 'matches ^test@', $27 = '@example\.com$', $28 = 'matches @example\.com$', $29 = '^info@', $30 = 'matches ^info@', $31 = '^test@', $32 = 'matches ^test@', $33 = '@example\.com$', $34 = 'matches @example\.com$', $35 = '^info@', $36 = 'matches ^info@', $37 = '^test@', $38 = 'matches ^test@', $39 = '@example\.com$', $40 = 'matches @example\.com$', $41 = '^info@', $42 = 'matches ^info@';
+GROUP BY identifier_value;
+
+-- excluded and their links leave new_nodes and new_edges as above
 
 -- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new
 -- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead

@@ -48,27 +48,39 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
   ) normalized) "customers"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
 ) occurrences
-GROUP BY identifier_value
--- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+GROUP BY identifier_value;
 
 -- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
 -- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
+CREATE UNLOGGED TABLE "cohort"."_work_id_excluded_RUNID" AS
+SELECT key, identifier_type, identifier_value, detail
+FROM (
+  SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND (identifier_value ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS detail
+  FROM "cohort"."_work_id_nodes_RUNID"
+) tested
+WHERE detail IS NOT NULL
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- excluded identifiers leave the graph
+DELETE FROM "cohort"."_work_id_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID");
 
 -- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
 -- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
 -- links: every two identifiers of one source row, each link once with a < b
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
-WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
+WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended('email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
@@ -78,10 +90,12 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excl
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
 FROM (
-  SELECT k1 AS a, k2 AS b FROM "source_customers" WHERE v1 IS NOT NULL AND v2 IS NOT NULL AND x2 IS NULL
+  SELECT k1 AS a, k2 AS b FROM "source_customers" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
 ) pairs
-WHERE a <> b
--- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+WHERE a <> b;
+
+-- links to an excluded identifier leave the graph
+DELETE FROM "cohort"."_work_id_edges_RUNID" WHERE a IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID") OR b IN (SELECT key FROM "cohort"."_work_id_excluded_RUNID");
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
@@ -171,23 +185,12 @@ SELECT CAST(NULL AS TEXT) AS a_type, CAST(NULL AS TEXT) AS a_value, CAST(NULL AS
 
 -- identity_rejections: what each rule kept out of the graph
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
-WITH -- source customers (models/project.yaml:2:5): identifiers normalized, excluded values set aside, keyed by a 64-bit hash of type:value
-"source_customers" AS (
-  SELECT seen_at, v1, hashtextextended('customer_id' || ':' || v1, 0) AS k1, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2, hashtextextended('email' || ':' || v2, 0) AS k2
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."customers" src
-  ) normalized
-)
 SELECT DISTINCT identifier_type, identifier_value, rule, detail
 FROM (
-  SELECT 'email' AS identifier_type, v2 AS identifier_value, 'exclude' AS rule, x2 AS detail FROM "source_customers" WHERE x2 IS NOT NULL
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "cohort"."_work_id_excluded_RUNID"
   UNION ALL
   SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
-) rejected
--- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+) rejected;
 
 -- when the previous run's tables exist they feed the lineage:
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
@@ -254,17 +257,18 @@ SELECT hashtextextended('email' || ':' || identifier_value, 0) AS key, 'email' A
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2, CASE WHEN (v2 ~ CAST($1 AS TEXT)) THEN CAST($2 AS TEXT) END AS x2
+    FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
-    WHERE v2 IS NOT NULL AND x2 IS NULL
+    WHERE v2 IS NOT NULL
 ) occurrences
-GROUP BY identifier_value
--- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+GROUP BY identifier_value;
+
+-- excluded and their links leave new_nodes and new_edges as above
 
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE UNLOGGED TABLE "cohort"."_work_id_affected_RUNID" AS
