@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
@@ -165,22 +166,25 @@ func (r *runner) limits(ctx context.Context) error {
 		comps = append(comps, k)
 	}
 	sort.Slice(comps, func(i, j int) bool { return comps[i] < comps[j] })
-	var assigned [][3]any // key, its part, the component it was cut from
+	var keys, parts, from []int64 // each node, its part, the component it was cut from
 	var cuts []cut
 	for _, comp := range comps {
 		a, cs := refineCluster(byComp[comp], limits)
 		for k, v := range a {
-			assigned = append(assigned, [3]any{k, v, comp})
+			keys, parts, from = append(keys, k), append(parts, v), append(from, comp)
 		}
 		cuts = append(cuts, cs...)
 	}
-	if err := r.insert(ctx, refined, []string{"key", "comp", "component"}, len(assigned), func(i int) []any { return assigned[i][:] }); err != nil {
+	if err := r.insert(ctx, refined, []string{"key", "comp", "component"}, keys, parts, from); err != nil {
 		return err
 	}
-	if err := r.insert(ctx, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, len(cuts), func(i int) []any {
-		l := cuts[i].link
-		return []any{l.hi.typ, l.hi.value, l.lo.typ, l.lo.value, cuts[i].detail}
-	}); err != nil {
+	cols := make([][]string, 5)
+	for _, ct := range cuts {
+		for i, v := range []string{ct.link.hi.typ, ct.link.hi.value, ct.link.lo.typ, ct.link.lo.value, ct.detail} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	if err := r.insert(ctx, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, cols[0], cols[1], cols[2], cols[3], cols[4]); err != nil {
 		return err
 	}
 	if err := r.analyze(ctx, refined); err != nil {
@@ -195,24 +199,32 @@ func (r *runner) limits(ctx context.Context) error {
 	return r.analyze(ctx, s.w("roots"))
 }
 
-// insert writes rows with multi-row INSERTs of bound values.
-func (r *runner) insert(ctx context.Context, table string, cols []string, n int, row func(i int) []any) error {
-	const batch = 500
-	for start := 0; start < n; start += batch {
-		end := min(start+batch, n)
-		q := &plan.Builder{}
-		q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ") VALUES ")
-		for i := start; i < end; i++ {
-			if i > start {
-				q.W(", ")
+// insert writes rows given column by column ([]int64 or []string, all of
+// one length) in one statement: each column is one array parameter, unnested
+// into rows. Rows of bound values cost 13-28 µs each to prepare: on the
+// 1M-people demo the limits' 240K rows took 4.4 s that way.
+func (r *runner) insert(ctx context.Context, table string, cols []string, columns ...any) error {
+	q := &plan.Builder{}
+	var sel []string
+	for _, col := range columns {
+		typ := r.d.TypeName(dialects.Text)
+		switch v := col.(type) {
+		case []int64:
+			if len(v) == 0 {
+				return nil
 			}
-			q.W(q.List(row(i)...))
+			typ = r.d.TypeName(dialects.Integer)
+		case []string:
+			if len(v) == 0 {
+				return nil
+			}
+		default:
+			return fmt.Errorf("identity: insert %T", col)
 		}
-		if err := r.exec(ctx, q.Statement(r.d)); err != nil {
-			return err
-		}
+		sel = append(sel, "unnest(CAST("+q.Arg(col)+" AS "+typ+"[]))")
 	}
-	return nil
+	q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ")\nSELECT ", strings.Join(sel, ", "))
+	return r.exec(ctx, q.Statement(r.d))
 }
 
 // limitsOf maps each limited identifier type to its limit.
