@@ -57,6 +57,10 @@ type Dialect interface {
 	RegexpReplace(expr, pattern, replacement string) string
 	// EpochSeconds converts a timestamp expression to seconds since 1970 (double).
 	EpochSeconds(expr string) string
+	// Let is body with name standing for value, value computed once per row
+	// where the dialect can (DuckDB computes an expression once per
+	// reference); name must not occur in body but as that reference.
+	Let(value, name, body string) string
 	// TextOrder makes a text expression compare byte by byte (not by the
 	// database's locale), so that min() and ORDER BY agree on every dialect.
 	TextOrder(expr string) string

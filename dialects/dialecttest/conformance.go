@@ -114,6 +114,12 @@ func Conformance(t *testing.T, typ string) {
 		if s != "it's" || i != 1<<40 || n != 2.5 || !b || ep != 1772368200 {
 			t.Fatalf("round trip: %q %d %v %v %v", s, i, n, b, ep)
 		}
+		// Let: the name stands for the value at each reference
+		var let int64
+		one(`SELECT `+d.Let("i - 1099511627770", "v", "v * v + v")+` FROM `+d.Quote("conf", "typed"), nil, &let)
+		if let != 42 {
+			t.Fatalf("let: %d, want 42 (v = 6)", let)
+		}
 		cols, err := wh.Columns(ctx, "conf.typed")
 		if err != nil || len(cols) != 5 || cols[0].Name != "t" || cols[4].Name != "ts" {
 			t.Fatalf("columns: %v %v", cols, err)

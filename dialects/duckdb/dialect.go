@@ -24,9 +24,14 @@ func (Dialect) Placeholder() sq.PlaceholderFormat { return sq.Dollar }
 func (Dialect) CreateSchema(schema string) string {
 	return "CREATE SCHEMA IF NOT EXISTS " + dialects.QuoteIdent(schema)
 }
-func (Dialect) DropTable(table string) string       { return "DROP TABLE IF EXISTS " + table }
-func (Dialect) Hash64(expr string) string           { return "CAST(hash(" + expr + ") >> 1 AS BIGINT)" }
-func (Dialect) EpochSeconds(expr string) string     { return "CAST(epoch(" + expr + ") AS DOUBLE)" }
+func (Dialect) DropTable(table string) string   { return "DROP TABLE IF EXISTS " + table }
+func (Dialect) Hash64(expr string) string       { return "CAST(hash(" + expr + ") >> 1 AS BIGINT)" }
+func (Dialect) EpochSeconds(expr string) string { return "CAST(epoch(" + expr + ") AS DOUBLE)" }
+
+// Let binds value once through a one-element list and a lambda.
+func (Dialect) Let(value, name, body string) string {
+	return "list_transform([" + value + "], lambda " + name + ": " + body + ")[1]"
+}
 func (Dialect) RegexpMatches(expr, p string) string { return "regexp_matches(" + expr + ", " + p + ")" }
 
 func (Dialect) Quote(parts ...string) string {

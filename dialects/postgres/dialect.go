@@ -29,6 +29,12 @@ func (Dialect) Hash64(expr string) string     { return "hashtextextended(" + exp
 func (Dialect) EpochSeconds(expr string) string {
 	return "CAST(extract(epoch FROM " + expr + ") AS DOUBLE PRECISION)"
 }
+
+// Let writes value out at each reference: PostgreSQL has no lambdas, and a
+// scalar subquery per row costs more than the repetitions it saves.
+func (Dialect) Let(value, name, body string) string {
+	return strings.ReplaceAll(body, name, "("+value+")")
+}
 func (Dialect) RegexpMatches(expr, p string) string { return "(" + expr + " ~ " + p + ")" }
 
 func (Dialect) Quote(parts ...string) string {

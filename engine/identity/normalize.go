@@ -48,15 +48,17 @@ func phoneExpr(d dialects.Dialect, rule *models.IdentifierRule, text string) str
 	// drop the "(0)" trunk marker, then everything but digits and +
 	noTrunk := d.RegexpReplace(text, `'\(0\)'`, "''")
 	digits := d.RegexpReplace(noTrunk, `'[^0-9+]'`, "''")
-	p := "NULLIF(" + digits + ", '')"
+	// the digits are read at every branch: computed once (Let), not eight
+	// times (1M-people demo: the phones' nodes 1.6 s -> 0.8 s on DuckDB)
+	const p = "phone_digits"
 	local := "'+" + cc + "' || substr(" + p + ", 2)"
 	if cc == "" {
 		local = "NULL" // no default country: a national number cannot be placed
 	}
-	return fmt.Sprintf(`CASE
+	return d.Let("NULLIF("+digits+", '')", p, fmt.Sprintf(`CASE
     WHEN length(replace(%[1]s, '+', '')) < 6 THEN NULL
     WHEN substr(%[1]s, 1, 1) = '+' THEN '+' || replace(substr(%[1]s, 2), '+', '')
     WHEN substr(%[1]s, 1, 2) = '00' THEN '+' || substr(%[1]s, 3)
     WHEN substr(%[1]s, 1, 1) = '0' THEN %[2]s
-    ELSE '+' || %[1]s END`, p, local)
+    ELSE '+' || %[1]s END`, p, local))
 }

@@ -215,12 +215,12 @@ FROM (
     FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v3
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
@@ -230,12 +230,12 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."support_tickets" src
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
@@ -245,12 +245,12 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."lead_ads" src
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
@@ -316,12 +316,12 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v3
     FROM "raw"."shop_customers" src
   ) normalized
 ),
@@ -362,12 +362,12 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."support_tickets" src
   ) normalized
 ),
@@ -377,12 +377,12 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."lead_ads" src
   ) normalized
 )
@@ -761,12 +761,12 @@ FROM (
     FROM (SELECT seen_at, v3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v3
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
@@ -777,12 +777,12 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
@@ -793,12 +793,12 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
-      CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+      list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS v2
     FROM "raw"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
@@ -956,12 +956,12 @@ SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_i
 FROM "raw"."shop_customers" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1]
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1016,12 +1016,12 @@ FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."support_tickets" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1]
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1032,12 +1032,12 @@ FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."lead_ads" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1]
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1108,54 +1108,54 @@ WITH "profile_ids" AS (
 -- trait phone (models/traits.yaml:13:5)
 "trait_phone" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "phone"
-  FROM (SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> ''
-      UNION ALL SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> ''
-      UNION ALL SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS VARCHAR)) <> '') v
+  FROM (SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> ''
+      UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> ''
+      UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
+    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
+    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
+    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
+    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
 -- trait city (models/traits.yaml:17:5)

@@ -216,11 +216,11 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v3
     FROM "raw"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
@@ -231,11 +231,11 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."support_tickets" src
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
@@ -246,11 +246,11 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."lead_ads" src
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
@@ -317,11 +317,11 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v3
     FROM "raw"."shop_customers" src
   ) normalized
 ),
@@ -363,11 +363,11 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."support_tickets" src
   ) normalized
 ),
@@ -378,11 +378,11 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."lead_ads" src
   ) normalized
 )
@@ -762,11 +762,11 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v3
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v3
     FROM "raw"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
@@ -778,11 +778,11 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
@@ -794,11 +794,11 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS v2
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS v2
     FROM "raw"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
@@ -957,11 +957,11 @@ FROM "raw"."shop_customers" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1027,11 +1027,11 @@ SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."support_tickets" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1045,11 +1045,11 @@ SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."lead_ads" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1123,53 +1123,53 @@ WITH "profile_ids" AS (
 "trait_phone" AS (
   SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "phone"
   FROM (SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS TEXT)) <> ''
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS TEXT)) <> ''
       UNION ALL SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS TEXT)) <> ''
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS TEXT)) <> ''
       UNION ALL SELECT r.profile_id, CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), '+', '')) < 6 THEN NULL
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '+' THEN '+' || replace(substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2), '+', '')
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 2) = '00' THEN '+' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 3)
-    WHEN substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 1, 1) = '0' THEN '+31' || substr(NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), ''), 2)
-    ELSE '+' || NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '') END AS TEXT)) <> '') v
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS TEXT)) <> '') v
   ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, (CAST(v.value AS TEXT) COLLATE "C")
 ),
 -- trait city (models/traits.yaml:17:5)
