@@ -264,15 +264,20 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 	return q.Statement(s.c.Dialect)
 }
 
-// excludeRules are the identifier rules with exclude patterns.
-func (s *Step) excludeRules() []*models.IdentifierRule {
+// rulesWith lists the identifier rules that have a property.
+func (s *Step) rulesWith(has func(*models.IdentifierRule) bool) []*models.IdentifierRule {
 	var r []*models.IdentifierRule
 	for _, id := range s.c.Project.Identity.Identifiers {
-		if len(id.Exclude) > 0 {
+		if has(id) {
 			r = append(r, id)
 		}
 	}
 	return r
+}
+
+// excludeRules are the identifier rules with exclude patterns.
+func (s *Step) excludeRules() []*models.IdentifierRule {
+	return s.rulesWith(func(r *models.IdentifierRule) bool { return len(r.Exclude) > 0 })
 }
 
 // excludedSQL: the identifiers of nodes that an exclude rule keeps out, with
@@ -307,24 +312,12 @@ func (s *Step) dropExcludedSQL(table string, links bool) plan.Statement {
 
 // hubRules are the identifier rules with max_links.
 func (s *Step) hubRules() []*models.IdentifierRule {
-	var r []*models.IdentifierRule
-	for _, id := range s.c.Project.Identity.Identifiers {
-		if id.MaxLinks > 0 {
-			r = append(r, id)
-		}
-	}
-	return r
+	return s.rulesWith(func(r *models.IdentifierRule) bool { return r.MaxLinks > 0 })
 }
 
 // limitRules are the identifier rules with a limit.
 func (s *Step) limitRules() []*models.IdentifierRule {
-	var r []*models.IdentifierRule
-	for _, id := range s.c.Project.Identity.Identifiers {
-		if id.Limit > 0 {
-			r = append(r, id)
-		}
-	}
-	return r
+	return s.rulesWith(func(r *models.IdentifierRule) bool { return r.Limit > 0 })
 }
 
 // hubsSQL finds junk hubs: identifiers linked to more distinct identifiers
