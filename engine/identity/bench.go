@@ -246,15 +246,21 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 	return inc, nil
 }
 
-// benchTrace prints statements slower than 200 ms when COHORT_BENCH_TRACE is
-// set: their first line, or their whole text when it is "sql".
+// benchTrace is the benchmark's trace, set by COHORT_BENCH_TRACE.
 func benchTrace(out io.Writer) func(sql string, d time.Duration, cpu float64) {
-	mode := os.Getenv("COHORT_BENCH_TRACE")
+	return trace(out, os.Getenv("COHORT_BENCH_TRACE"), 200*time.Millisecond)
+}
+
+// trace prints each statement taking slower or more with its wall and processor
+// time: its first line, or its whole text when mode is "sql"; nil when mode
+// is empty. A run's identity step traces to standard error when COHORT_TRACE
+// is set, so a user sees where the time goes in their own warehouse.
+func trace(out io.Writer, mode string, slower time.Duration) func(sql string, d time.Duration, cpu float64) {
 	if mode == "" {
 		return nil
 	}
 	return func(sql string, d time.Duration, cpu float64) {
-		if d > 200*time.Millisecond {
+		if d >= slower {
 			_, body := splitComment(sql)
 			text := strings.TrimSpace(body)
 			if mode != "sql" {

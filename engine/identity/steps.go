@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,8 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
 	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
-	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup}}, nil
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup,
+		trace: trace(os.Stderr, os.Getenv("COHORT_TRACE"), 200*time.Millisecond)}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in
