@@ -94,6 +94,10 @@ type Replace struct {
 	Schema string
 	Final  string
 	Staged string
+	// InPlace: Staged is a view of Final with the run's changes; the swap
+	// drops the view and runs Apply on Final instead of replacing it.
+	InPlace bool
+	Apply   []string
 }
 
 // Capabilities are flags the engine asks instead of a dialect's name.

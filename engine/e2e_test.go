@@ -89,6 +89,14 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				// New web events arrive: new cookies of known visitors, and a cookie that logs in
 				// as another customer. The incremental run gives what a full rebuild gives.
 				appendWebEvents(t, w.WH)
+				graph := `SELECT profile_id || '|' || identifier_type || '|' || identifier_value || '|' || CAST(first_seen_at AS VARCHAR) FROM cohort.identity_graph`
+				before := digest(t, w.WH, graph)
+				// An incremental run stages identity_graph as a view and applies its changes in
+				// the swap: when a later step fails, the graph is as it was and nothing is left.
+				_, err = Run(ctx, p, w.WH, store, []Part{DefaultParts[0], tablePart("boom", "boom", "SELECT 1 AS v", true)}, Options{Now: now.Add(2 * time.Minute)})
+				require.ErrorContains(t, err, "step boom failed")
+				require.Equal(t, before, digest(t, w.WH, graph))
+				require.Equal(t, "0 rows\n", digest(t, w.WH, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'cohort' AND (table_name LIKE '%__stage_%' OR table_name LIKE '_work_%')`))
 				res, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(2 * time.Minute)})
 				require.NoError(t, err)
 				require.Contains(t, strings.Join(res.Steps[0].Details, "\n"), "incremental: 30 new rows")

@@ -118,13 +118,7 @@ func (pl *Plan) Outputs() []string {
 	return out
 }
 
-func (pl *Plan) replacements() []dialects.Replace {
-	var r []dialects.Replace
-	for _, t := range pl.Outputs() {
-		r = append(r, dialects.Replace{Schema: pl.Ctx.Schema, Final: t, Staged: pl.Ctx.StagedName(t)})
-	}
-	return r
-}
+func (pl *Plan) replacements() []dialects.Replace { return pl.Ctx.Replacements(pl.Outputs()) }
 
 // SQL is the whole run as a data engineer reads it.
 func (pl *Plan) SQL() string {
@@ -206,39 +200,49 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	return res, nil
 }
 
-// runTables lists this schema's tables whose names contain marker.
-func runTables(ctx context.Context, wh dialects.Warehouse, schema, marker string) ([]string, error) {
-	q := dialects.Bind(wh.Dialect(), `SELECT table_name FROM information_schema.tables
+// runTables lists this schema's tables and views whose names contain
+// marker, with whether each is a view.
+func runTables(ctx context.Context, wh dialects.Warehouse, schema, marker string) (map[string]bool, error) {
+	q := dialects.Bind(wh.Dialect(), `SELECT table_name, table_type = 'VIEW' FROM information_schema.tables
 WHERE table_schema = ? AND strpos(table_name, ?) > 0`)
 	rows, err := wh.Query(ctx, q, schema, marker)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var names []string
+	names := map[string]bool{}
 	for rows.Next() {
 		var n string
-		if err := rows.Scan(&n); err != nil {
+		var view bool
+		if err := rows.Scan(&n, &view); err != nil {
 			return nil, err
 		}
-		names = append(names, n)
+		names[n] = view
 	}
 	return names, rows.Err()
 }
 
-// dropScratch drops the schema's staged and scratch tables of runID; with
-// an empty runID, those of every run (left behind by runs that crashed
-// before they could clean up; runs of one project do not overlap).
+// dropScratch drops the schema's staged and scratch tables (and staged
+// views) of runID; with an empty runID, those of every run (left behind by
+// runs that crashed before they could clean up; runs of one project do not
+// overlap).
 func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, runID string) {
 	for _, marker := range []string{"__stage_", "_work_"} {
 		names, err := runTables(ctx, wh, c.Schema, marker)
 		if err != nil {
 			continue
 		}
-		for _, n := range names {
-			scratch := strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_")
-			if scratch && strings.Contains(n, runID) {
-				_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
+		for _, views := range []bool{true, false} { // views first: they read the tables
+			for n, view := range names {
+				scratch := strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_")
+				if view != views || !scratch || !strings.Contains(n, runID) {
+					continue
+				}
+				if view {
+					_ = wh.Exec(ctx, "DROP VIEW IF EXISTS "+c.Dialect.Quote(c.Schema, n))
+				} else {
+					_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
+				}
 			}
 		}
 	}

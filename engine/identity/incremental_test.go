@@ -268,13 +268,11 @@ func runContext(t *testing.T, wh dialects.Warehouse, c *plan.Context, tune func(
 		stats, err = s.Run(ctx, wh, nil)
 		require.NoError(t, err)
 	}
-	var reps []dialects.Replace
+	var outs []string
 	for _, s := range steps {
-		for _, o := range s.Outputs() {
-			reps = append(reps, dialects.Replace{Schema: c.Schema, Final: o, Staged: c.StagedName(o)})
-		}
+		outs = append(outs, s.Outputs()...)
 	}
-	require.NoError(t, wh.InTx(ctx, d.ReplaceTables(reps)))
+	require.NoError(t, wh.InTx(ctx, d.ReplaceTables(c.Replacements(outs))))
 	// nothing of the run is left behind
 	var left int64
 	require.NoError(t, plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM information_schema.tables WHERE strpos(table_name, ?) > 0"), []any{c.RunID}, &left))

@@ -386,16 +386,18 @@ func (r *runner) output(ctx context.Context, hubs, inc bool) error {
 	if err := r.create(ctx, s.w("anchors"), s.anchorsSQL()); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		table string
-		st    plan.Statement
-	}{
-		{c.Staged(GraphTable), s.graphSQL(inc)},
-		{c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)},
-	} {
-		if err := r.createOutput(ctx, f.table, f.st); err != nil {
-			return err
+	if inc {
+		for _, st := range s.graphChangesSQL() {
+			if err := r.exec(ctx, st); err != nil {
+				return err
+			}
 		}
+		c.UpdateInPlace(GraphTable, s.graphApply())
+	} else if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
+		return err
+	}
+	if err := r.createOutput(ctx, c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)); err != nil {
+		return err
 	}
 	prevGraph, err := c.FinalExists(ctx, r.wh, GraphTable)
 	if err != nil {

@@ -444,17 +444,51 @@ func (s *Step) anchorsSQL() plan.Statement {
 			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.labeled()+" labeled) keyed\nGROUP BY comp", true)}
 }
 
-// graphSQL: identity_graph; an incremental run keeps the profiles it did not
-// resolve again.
-func (s *Step) graphSQL(inc bool) plan.Statement {
-	q := "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n" +
-		"FROM " + s.labeled() + " l\nJOIN " + s.w("anchors") + " a ON a.comp = l.comp"
-	if inc {
-		q = "SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM " + s.c.Final(GraphTable) + " g" +
-			"\nWHERE NOT EXISTS (SELECT 1 FROM " + s.w("affected") + " x WHERE x.profile_id = g.profile_id)\nUNION ALL\n" + q
-	}
+const graphCols = "profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at"
+
+// graphSQL: identity_graph, one row per identifier with its profile.
+func (s *Step) graphSQL() plan.Statement {
 	return plan.Statement{SQL: "-- identity_graph: one row per identifier with its profile\n" +
-		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), q, false)}
+		s.c.Dialect.CreateTableAs(s.c.Staged(GraphTable), s.newGraphRows(), false)}
+}
+
+func (s *Step) newGraphRows() string {
+	return "SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at\n" +
+		"FROM " + s.labeled() + " l\nJOIN " + s.w("anchors") + " a ON a.comp = l.comp"
+}
+
+// The tables an incremental run stages beside the identity_graph view.
+const (
+	graphNew  = "_identity_graph_new"  // the rows of the profiles resolved again
+	graphGone = "_identity_graph_gone" // the previous profiles they replace
+)
+
+// graphChangesSQL: an incremental run stages identity_graph as a view of
+// the previous one without the profiles it resolved again, plus their new
+// rows; graphApply makes the swap apply the same to the final table, so the
+// millions of unchanged rows are neither copied nor rewritten.
+func (s *Step) graphChangesSQL() []plan.Statement {
+	c := s.c
+	d := c.Dialect
+	return []plan.Statement{
+		{SQL: "-- identity_graph of an incremental run: the profiles resolved again\n" + d.CreateTableAs(c.Staged(graphNew), s.newGraphRows(), false)},
+		{SQL: d.CreateTableAs(c.Staged(graphGone), "SELECT profile_id FROM "+s.w("affected"), false)},
+		{SQL: "-- and every other profile as it was: a view, applied to the final table in the swap\n" +
+			"CREATE VIEW " + c.Staged(GraphTable) + " AS\nSELECT " + graphCols + " FROM " + c.Final(GraphTable) + " g\n" +
+			"WHERE NOT EXISTS (SELECT 1 FROM " + c.Staged(graphGone) + " x WHERE x.profile_id = g.profile_id)\n" +
+			"UNION ALL\nSELECT " + graphCols + " FROM " + c.Staged(graphNew)},
+	}
+}
+
+// graphApply brings the final identity_graph up to date in the swap.
+func (s *Step) graphApply() []string {
+	c := s.c
+	return []string{
+		"DELETE FROM " + c.Final(GraphTable) + " WHERE profile_id IN (SELECT profile_id FROM " + c.Staged(graphGone) + ")",
+		"INSERT INTO " + c.Final(GraphTable) + " (" + graphCols + ") SELECT " + graphCols + " FROM " + c.Staged(graphNew),
+		c.Dialect.DropTable(c.Staged(graphNew)),
+		c.Dialect.DropTable(c.Staged(graphGone)),
+	}
 }
 
 func (s *Step) cutLinksCreateSQL() plan.Statement {
@@ -562,7 +596,7 @@ func (s *Step) SQL() string {
 		put(plan.Statement{SQL: s.violatorLinksSQL()})
 		put(s.applyRefinedSQL()...)
 	}
-	put(s.anchorsSQL(), s.graphSQL(false), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0, false))
+	put(s.anchorsSQL(), s.graphSQL(), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0, false))
 	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")
 	put(s.lineageSQL(true, true, false))
 	put(s.componentsSQL(false), s.stateSQL(""))

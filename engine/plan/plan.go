@@ -24,6 +24,31 @@ type Context struct {
 	// Building lists the public tables this run rebuilds; steps read those
 	// through Input (their staged version) and every other table as final.
 	Building map[string]bool
+	// InPlace lists the public tables whose staged name is a view of the
+	// final table with this run's changes, set by the step that built it:
+	// the swap brings the final table up to date with these statements
+	// instead of replacing it (a few changed rows are not worth a copy).
+	InPlace map[string][]string
+}
+
+// Replacements are the swaps that put tables' staged versions in place of
+// the final ones (or apply them to the final ones, see InPlace).
+func (c *Context) Replacements(tables []string) []dialects.Replace {
+	var r []dialects.Replace
+	for _, t := range tables {
+		apply, in := c.InPlace[t]
+		r = append(r, dialects.Replace{Schema: c.Schema, Final: t, Staged: c.StagedName(t), InPlace: in, Apply: apply})
+	}
+	return r
+}
+
+// UpdateInPlace records that table's staged name is a view and the
+// statements that apply its changes to the final table in the swap.
+func (c *Context) UpdateInPlace(table string, statements []string) {
+	if c.InPlace == nil {
+		c.InPlace = map[string][]string{}
+	}
+	c.InPlace[table] = statements
 }
 
 // Input is the quoted name a step reads a public table from: the staged

@@ -299,15 +299,28 @@ UNION
 SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
 
 -- components, limits and anchors as above on these nodes and links; the other profiles are copied:
--- identity_graph: one row per identifier with its profile
-CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = g.profile_id)
-UNION ALL
+-- identity_graph of an incremental run: the profiles resolved again
+CREATE TABLE "cohort"."_identity_graph_new__stage_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
   FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+CREATE TABLE "cohort"."_identity_graph_gone__stage_RUNID" AS
+SELECT profile_id FROM "cohort"."_work_id_affected_RUNID";
+
+-- and every other profile as it was: a view, applied to the final table in the swap
+CREATE VIEW "cohort"."identity_graph__stage_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_graph_gone__stage_RUNID" x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
+
+-- (in the swap, instead of replacing identity_graph:)
+-- DELETE FROM "cohort"."identity_graph" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_graph_gone__stage_RUNID");
+-- INSERT INTO "cohort"."identity_graph" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_graph_gone__stage_RUNID";
 
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
