@@ -415,6 +415,9 @@ func benchCheck(ctx context.Context, wh dialects.Warehouse, c *plan.Context, edg
 	if bad == "" && n != len(uf.Names) {
 		bad = fmt.Sprintf("identity_graph has %d identifiers, the links %d", n, len(uf.Names))
 	}
+	if bad == "" && rep.Profiles > 0 && rep.Profiles != int64(len(seen)) { // a rebuild reports its profiles
+		bad = fmt.Sprintf("the run counted %d profiles, identity_graph holds %d", rep.Profiles, len(seen))
+	}
 	rep.Correct = bad == ""
 	if bad != "" {
 		return fmt.Errorf("bench: the partition differs from union-find: %s", bad)

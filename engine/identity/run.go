@@ -430,11 +430,13 @@ func (r *runner) summarize(ctx context.Context) error {
 		}
 		r.stats.Rows[t] = n
 	}
-	var profiles int64
-	if err := plan.QueryRow(ctx, r.wh, "SELECT count(DISTINCT profile_id) FROM "+c.Staged(GraphTable), nil, &profiles); err != nil {
-		return err
+	if _, inc := c.InPlace[GraphTable]; !inc { // a rebuild's profiles are its anchors; an increment's would need the whole graph read
+		profiles, err := r.count(ctx, r.s.w("anchors"))
+		if err != nil {
+			return err
+		}
+		r.stats.Rows["profiles"] = profiles
 	}
-	r.stats.Rows["profiles"] = profiles
 	rows, err := r.wh.Query(ctx, "SELECT rule, count(*) FROM "+c.Staged(RejectionsTable)+" GROUP BY rule ORDER BY rule")
 	if err != nil {
 		return err
