@@ -393,8 +393,11 @@ func (r *runner) output(ctx context.Context, hubs, inc bool) error {
 			}
 		}
 		c.UpdateInPlace(GraphTable, s.graphApply())
-	} else if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
-		return err
+	} else {
+		delete(c.InPlace, GraphTable) // a context that saw an increment before
+		if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
+			return err
+		}
 	}
 	if err := r.createOutput(ctx, c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)); err != nil {
 		return err
