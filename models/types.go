@@ -211,7 +211,6 @@ type Op struct {
 	Value any    // []any for in/not_in/between, bool for is_null, Duration for before/after/within
 }
 
-// Ops lists the operators set on c, in the order of the contract's list.
 // Walk calls f with c and every condition under it through all, any and
 // not (not into segment references, nor into an event's where).
 func (c *Condition) Walk(f func(*Condition)) {
@@ -228,6 +227,7 @@ func (c *Condition) Walk(f func(*Condition)) {
 	c.Not.Walk(f)
 }
 
+// Ops lists the operators set on c, in the order of the contract's list.
 func (c *Condition) Ops() []Op {
 	var ops []Op
 	add := func(name string, set bool, v any) {
