@@ -100,6 +100,26 @@ type Replace struct {
 	Apply   []string
 }
 
+// DropView drops a view (its name already quoted) if it exists.
+func DropView(view string) string { return "DROP VIEW IF EXISTS " + view }
+
+// RenameInPlace is ReplaceTables for a dialect that drops and renames
+// tables inside a transaction: each final table is dropped and its staged
+// one renamed to it, or, InPlace, the staged view dropped and Apply run.
+func RenameInPlace(quote func(parts ...string) string, pairs []Replace) []string {
+	var s []string
+	for _, p := range pairs {
+		if p.InPlace {
+			s = append(s, DropView(quote(p.Schema, p.Staged)))
+			s = append(s, p.Apply...)
+			continue
+		}
+		s = append(s, "DROP TABLE IF EXISTS "+quote(p.Schema, p.Final),
+			"ALTER TABLE "+quote(p.Schema, p.Staged)+" RENAME TO "+quote(p.Final))
+	}
+	return s
+}
+
 // Capabilities are flags the engine asks instead of a dialect's name.
 type Capabilities struct {
 	TransactionalDDL bool // CREATE/DROP/RENAME inside a transaction

@@ -239,7 +239,7 @@ func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, ru
 					continue
 				}
 				if view {
-					_ = wh.Exec(ctx, "DROP VIEW IF EXISTS "+c.Dialect.Quote(c.Schema, n))
+					_ = wh.Exec(ctx, dialects.DropView(c.Dialect.Quote(c.Schema, n)))
 				} else {
 					_ = wh.Exec(ctx, c.Dialect.DropTable(c.Dialect.Quote(c.Schema, n)))
 				}

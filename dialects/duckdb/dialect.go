@@ -63,17 +63,7 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 }
 
 func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
-	var s []string
-	for _, p := range pairs {
-		if p.InPlace {
-			s = append(s, "DROP VIEW IF EXISTS "+d.Quote(p.Schema, p.Staged))
-			s = append(s, p.Apply...)
-			continue
-		}
-		s = append(s, "DROP TABLE IF EXISTS "+d.Quote(p.Schema, p.Final),
-			"ALTER TABLE "+d.Quote(p.Schema, p.Staged)+" RENAME TO "+d.Quote(p.Final))
-	}
-	return s
+	return dialects.RenameInPlace(d.Quote, pairs)
 }
 
 // Bucket hashes with md5 so that PostgreSQL gives the same bucket.

@@ -218,7 +218,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 		return nil, err
 	}
 	defer func() { // what is left when the run or its check fails
-		_ = wh.Exec(context.WithoutCancel(ctx), "DROP VIEW IF EXISTS "+next.Staged(GraphTable))
+		_ = wh.Exec(context.WithoutCancel(ctx), dialects.DropView(next.Staged(GraphTable)))
 		for _, t := range append(steps[0].Outputs(), graphNew, graphGone) {
 			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(next.Staged(t)))
 		}
