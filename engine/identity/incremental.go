@@ -245,10 +245,8 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 	if err := r.create(ctx, s.w("new_edges"), ctas(r.d, s.w("new_edges"), s.edgesSQL(salt, true))); err != nil {
 		return "", "", err
 	}
-	if len(s.excludeRules()) > 0 {
-		if err := r.exec(ctx, s.dropExcludedSQL(s.w("new_edges"), true)); err != nil {
-			return "", "", err
-		}
+	if err := r.excludeLinks(ctx, s.w("new_edges")); err != nil {
+		return "", "", err
 	}
 	if len(s.hubRules()) > 0 {
 		if why, err := r.incrementHubs(ctx, salt); why != "" || err != nil {

@@ -225,6 +225,15 @@ func (r *runner) exclude(ctx context.Context, nodes string) error {
 	return r.exec(ctx, s.dropExcludedSQL(nodes, false))
 }
 
+// excludeLinks takes the links to excluded identifiers out of edges (or
+// new_edges).
+func (r *runner) excludeLinks(ctx context.Context, edges string) error {
+	if len(r.s.excludeRules()) == 0 {
+		return nil
+	}
+	return r.exec(ctx, r.s.dropExcludedSQL(edges, true))
+}
+
 // links builds the deduplicated links and takes junk hubs out.
 func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	s := r.s
@@ -238,10 +247,8 @@ func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
 	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt, !raw))); err != nil {
 		return err
 	}
-	if len(s.excludeRules()) > 0 {
-		if err := r.exec(ctx, s.dropExcludedSQL(s.w("edges"), true)); err != nil {
-			return err
-		}
+	if err := r.excludeLinks(ctx, s.w("edges")); err != nil {
+		return err
 	}
 	if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(false)); err != nil { // before junk hubs leave
 		return err
