@@ -1,0 +1,154 @@
+package destinations
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Mode is how a sync keeps a destination's audience.
+type Mode string
+
+// Sync modes.
+const (
+	Upsert Mode = "upsert" // add new members and update changed ones
+	Mirror Mode = "mirror" // upsert, and remove members who left the segment
+	Insert Mode = "insert" // add new members only
+)
+
+// Op is what a record asks of the destination.
+type Op string
+
+// Record operations.
+const (
+	Add    Op = "add"    // the person entered the audience
+	Update Op = "update" // a synced field of a member changed
+	Remove Op = "remove" // the person left the audience (mirror) or withdrew consent
+)
+
+// Record is one change for one person.
+type Record struct {
+	// ID identifies the change deterministically (the same change computed
+	// again has the same id), so a destination that sees it twice can ignore
+	// the repeat.
+	ID        string
+	Op        Op
+	ProfileID string
+	// Key holds the sync's match fields: destination key → value as text,
+	// normalized by the trait's rule (e-mail lower-cased, phone in E.164).
+	// A connector hashes them where its vendor requires.
+	Key map[string]string
+	// Fields are the mapped fields (destination field → value), coerced to
+	// the types of the Spec; nil for a removal.
+	Fields map[string]any
+	// Ref is what the destination answered for this person on an earlier
+	// write (RecordResult.Ref), e.g. Klaviyo's profile id; "" when none.
+	Ref string
+}
+
+// Size is the record's encoded size in bytes, as batching by bytes counts it.
+func (r *Record) Size() int {
+	b, _ := json.Marshal(struct {
+		K map[string]string
+		F map[string]any
+	}{r.Key, r.Fields})
+	return len(b) + len(r.ID) + len(r.ProfileID) + len(r.Ref)
+}
+
+// Batch is what one Write sends. A batch holds either adds and updates, or
+// removals only, never both; it never exceeds the Spec's limits.
+type Batch struct {
+	Sync string // the sync's name
+	Mode Mode
+	// IdempotencyKey is the same for a resend of the same records.
+	IdempotencyKey string
+	Records        []Record
+}
+
+// Removals reports whether the batch holds removals.
+func (b *Batch) Removals() bool { return len(b.Records) > 0 && b.Records[0].Op == Remove }
+
+// Outcome is what became of one record.
+type Outcome int
+
+// Record outcomes.
+const (
+	Accepted Outcome = iota // the destination holds the change
+	Rejected                // permanently refused; recorded with the reason, tried again only when the person changes
+	Retry                   // not taken this time; the sync engine sends it again
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Accepted:
+		return "accepted"
+	case Rejected:
+		return "rejected"
+	case Retry:
+		return "retry"
+	}
+	return fmt.Sprintf("outcome(%d)", int(o))
+}
+
+// RecordResult is the destination's answer for one record.
+type RecordResult struct {
+	Outcome Outcome
+	// Reason is the vendor's own message for a rejection or a retry.
+	Reason string
+	// Ref is the destination's id for the person, kept with the sync's
+	// snapshot and handed back in Record.Ref on later writes.
+	Ref string
+}
+
+// Result holds one RecordResult per record of the batch, in its order.
+type Result struct {
+	Records []RecordResult
+}
+
+// AllAccepted is the result of a batch the destination took whole.
+func AllAccepted(b *Batch) Result {
+	r := Result{Records: make([]RecordResult, len(b.Records))}
+	return r
+}
+
+// Destination delivers batches to one configured destination.
+type Destination interface {
+	// Write sends one batch. An error means the batch as a whole was not
+	// taken (see *Error for how the engine treats it); otherwise the Result
+	// says per record what was accepted, rejected or should be retried.
+	Write(ctx context.Context, b *Batch) (Result, error)
+}
+
+// Checker is a Destination that can check its configuration against the
+// vendor before any data moves (cohort validate --check-destinations): the
+// key is accepted, the list or audience exists.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// Eraser is a Destination that can erase people for an erasure request
+// (cohort forget), not only take them off an audience. Each record carries
+// the person's identifiers in Key (and Ref when known); Op is Remove.
+type Eraser interface {
+	Erase(ctx context.Context, b *Batch) (Result, error)
+}
+
+// Error is a failure of a whole request. The sync engine retries a
+// Retryable one with backoff (at least RetryAfter when the vendor said so),
+// halves a TooLarge batch, and otherwise stops the run as failed with
+// Message: a wrong key or an unknown list is not fixed by sending again.
+type Error struct {
+	Status     int // HTTP status, 0 when the request got no answer
+	Retryable  bool
+	TooLarge   bool
+	RetryAfter time.Duration
+	Message    string // the vendor's message
+}
+
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return e.Message
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+}
