@@ -152,3 +152,19 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
 }
+
+// Notifier is a Destination that can carry a message for people: sync
+// failure alerts and "new members of segment X" digests (slack, webhook).
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) error
+}
+
+// Notice is an alert or digest.
+type Notice struct {
+	Kind  string // "failure", "rejections", "digest"
+	Title string // one line, e.g. "sync abandoners_to_klaviyo failed"
+	Text  string // details, plain text; the connector applies its vendor's limits
+	// Fields are short labelled facts shown beside the text (counts, run id).
+	Fields map[string]string
+	URL    string // a link to the run in the UI, when served
+}
