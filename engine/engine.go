@@ -27,6 +27,8 @@ type Options struct {
 	Only        string    // "" (everything) or a Part name
 	FullRefresh bool      // identity rebuilds from scratch
 	Now         time.Time // the run's clock; zero means time.Now()
+	RunID       string    // names the run's staged tables; "" draws a random one
+	Trace       plan.Trace
 	Progress    func(Event)
 }
 
@@ -62,10 +64,14 @@ func Compile(p *models.Project, d dialects.Dialect, parts []Part, o Options) (*P
 	if now.IsZero() {
 		now = time.Now()
 	}
+	runID := o.RunID
+	if runID == "" {
+		runID = newRunID()
+	}
 	c := &plan.Context{
 		Project: p, Dialect: d, Schema: p.Warehouse.Schema,
-		Now: now.In(loc), Loc: loc, RunID: newRunID(), FullRefresh: o.FullRefresh,
-		Building: map[string]bool{},
+		Now: now.In(loc), Loc: loc, RunID: runID, FullRefresh: o.FullRefresh,
+		Building: map[string]bool{}, Trace: o.Trace,
 	}
 	// Two passes: the first learns which tables the selected parts stage,
 	// the second compiles every step knowing which inputs are staged.

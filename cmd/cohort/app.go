@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,12 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cohort-cdp/cohort/dialects"
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"   // registers duckdb
 	_ "github.com/cohort-cdp/cohort/dialects/postgres" // registers postgres
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
-	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -59,65 +55,22 @@ func (g *globals) load() (*models.Project, error) {
 	return p, nil
 }
 
-// openWarehouse connects to the project's warehouse.
-func openWarehouse(ctx context.Context, p *models.Project) (dialects.Warehouse, error) {
-	w := p.Warehouse
-	return dialects.Open(ctx, w.Type, dialects.Config{
-		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
-		MemoryLimit: w.MemoryLimit, Threads: w.Threads,
-	})
-}
-
-// session is a loaded project with its open warehouse.
-type session struct {
-	p  *models.Project
-	wh dialects.Warehouse
-}
-
-func (g *globals) open(ctx context.Context) (*session, error) {
+// service is the engine over the loaded project, its clock set by --now
+// and its trace by COHORT_TRACE. The caller closes it.
+func (g *globals) service() (*engine.Service, error) {
 	p, err := g.load()
 	if err != nil {
 		return nil, err
 	}
-	wh, err := openWarehouse(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return &session{p: p, wh: wh}, nil
-}
-
-func (s *session) Close() { s.wh.Close() }
-
-// openRead opens the project for commands that read the final output tables
-// (preview, overlap, profile, explain) and gives their plan context.
-func (g *globals) openRead(ctx context.Context) (*session, *plan.Context, error) {
-	s, err := g.open(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	pctx, err := s.context(g)
-	if err != nil {
-		s.Close()
-		return nil, nil, err
-	}
-	return s, pctx, nil
-}
-
-// context is a plan context reading the final tables (previews, lookups).
-func (s *session) context(g *globals) (*plan.Context, error) {
 	now, err := g.clock()
 	if err != nil {
 		return nil, err
 	}
-	pl, err := engine.Compile(s.p, s.wh.Dialect(), nil, engine.Options{Now: now})
-	if err != nil {
-		return nil, err
+	svc := engine.NewService(p, engine.ServiceOptions{Trace: engine.Trace{Mode: os.Getenv("COHORT_TRACE"), Out: os.Stderr}})
+	if g.now != "" {
+		svc.Clock = func() time.Time { return now }
 	}
-	return pl.Ctx, nil
-}
-
-func openStore(ctx context.Context, p *models.Project) (*state.Store, error) {
-	return state.Open(ctx, p.Dir, p.State)
+	return svc, nil
 }
 
 // printJSON writes v as indented JSON.

@@ -8,10 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/identity"
-	"github.com/cohort-cdp/cohort/models"
 )
 
 func validateCmd(g *globals) *cobra.Command {
@@ -21,18 +18,14 @@ func validateCmd(g *globals) *cobra.Command {
 		Short: "Check the project and the warehouse (tables and columns exist); every error as file:line:col",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			p, err := g.load()
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
+			defer svc.Close()
+			p := svc.Project
 			if !offline {
-				wh, err := openWarehouse(ctx, p)
-				if err != nil {
-					return err
-				}
-				defer wh.Close()
-				if err := models.CheckWarehouse(ctx, p, wh); err != nil {
+				if err := svc.Validate(cmd.Context()); err != nil {
 					return err
 				}
 			}
@@ -58,22 +51,12 @@ func compileCmd(g *globals) *cobra.Command {
 			if err := checkOnly(only); err != nil {
 				return err
 			}
-			p, err := g.load()
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			if dialect == "" {
-				dialect = p.Warehouse.Type
-			}
-			drv, err := dialects.Lookup(dialect)
-			if err != nil {
-				return usageError{err}
-			}
-			now, err := g.clock()
-			if err != nil {
-				return err
-			}
-			pl, err := engine.Compile(p, drv.Dialect, engine.DefaultParts, engine.Options{Only: only, Now: now})
+			defer svc.Close()
+			pl, err := svc.Compile(engine.CompileOptions{Dialect: dialect, Only: only})
 			if err != nil {
 				return err
 			}
@@ -98,44 +81,24 @@ func runCmd(g *globals) *cobra.Command {
 			if err := checkOnly(only); err != nil {
 				return err
 			}
-			s, err := g.open(ctx)
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			if err := models.CheckWarehouse(ctx, s.p, s.wh); err != nil {
-				return err
-			}
-			store, err := openStore(ctx, s.p)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			now, err := g.clock()
-			if err != nil {
-				return err
-			}
+			defer svc.Close()
 			var progress func(engine.Event)
 			if g.interactive() {
 				progress = terminalProgress()
 			}
-			res, runErr := engine.Run(ctx, s.p, s.wh, store, engine.DefaultParts,
-				engine.Options{Only: only, FullRefresh: fullRefresh, Now: now, Progress: progress})
-			if runErr != nil {
-				return runErr
-			}
-			pctx, err := s.context(g)
+			res, err := svc.Run(ctx, engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: progress})
 			if err != nil {
 				return err
 			}
-			sum, err := engine.Summarize(ctx, s.wh, pctx)
+			rep, err := svc.Summarize(ctx)
 			if err != nil {
 				return err
 			}
-			acc, err := identity.Accuracy(ctx, s.wh, pctx)
-			if err != nil {
-				return err
-			}
+			sum, acc := rep.Summary, rep.Accuracy
 			out := cmd.OutOrStdout()
 			if g.json {
 				return printJSON(out, map[string]any{"run": res, "summary": sum, "accuracy": acc})
@@ -179,16 +142,12 @@ func runsCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			p, err := g.load()
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			store, err := openStore(ctx, p)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			runs, err := store.Runs(ctx, limit)
+			defer svc.Close()
+			runs, err := svc.Runs(ctx, limit)
 			if err != nil {
 				return err
 			}

@@ -1,14 +1,12 @@
 package main
 
 import (
+	"errors"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/engine/identity"
-	"github.com/cohort-cdp/cohort/engine/profiles"
-	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -27,16 +25,16 @@ func previewCmd(g *globals) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, pctx, err := g.openRead(ctx)
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			seg, err := chooseSegment(s.p, args, file)
+			defer svc.Close()
+			seg, err := chooseSegment(svc, args, file)
 			if err != nil {
 				return err
 			}
-			res, err := segments.Preview(ctx, s.wh, pctx, seg, segments.PreviewOptions{Sample: sample, Traits: traits, WithSQL: withSQL})
+			res, err := svc.Preview(ctx, seg, engine.PreviewOptions{Sample: sample, Traits: traits, WithSQL: withSQL})
 			if err != nil {
 				return err
 			}
@@ -51,7 +49,7 @@ func previewCmd(g *globals) *cobra.Command {
 }
 
 // chooseSegment is the saved segment named in args, or the unsaved one in file.
-func chooseSegment(p *models.Project, args []string, file string) (*models.Segment, error) {
+func chooseSegment(svc *engine.Service, args []string, file string) (*models.Segment, error) {
 	switch {
 	case file != "" && len(args) > 0:
 		return nil, usagef("give a segment name or --definition, not both")
@@ -66,29 +64,11 @@ func chooseSegment(p *models.Project, args []string, file string) (*models.Segme
 		if err != nil {
 			return nil, usagef("--definition: %v", err)
 		}
-		seg, err := models.ParseSegment(data)
-		if err != nil {
-			return nil, err
-		}
-		if err := models.ValidateSegment(p, seg); err != nil {
-			return nil, err
-		}
-		return seg, nil
+		return svc.ParseSegment(data)
 	case len(args) == 1:
-		return savedSegment(p, args[0])
+		return svc.Segment(args[0])
 	}
 	return nil, usagef("preview: name a segment, or pass --definition FILE")
-}
-
-func savedSegment(p *models.Project, name string) (*models.Segment, error) {
-	if seg := p.Segment(name); seg != nil {
-		return seg, nil
-	}
-	var names []string
-	for _, s := range p.Segments {
-		names = append(names, s.Name)
-	}
-	return nil, usagef("unknown segment %q%s", name, models.Suggest(name, names, "segment"))
 }
 
 func overlapCmd(g *globals) *cobra.Command {
@@ -97,21 +77,12 @@ func overlapCmd(g *globals) *cobra.Command {
 		Short: "Sizes of two or three segments and of each intersection",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			s, pctx, err := g.openRead(ctx)
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			var segs []*models.Segment
-			for _, a := range args {
-				seg, err := savedSegment(s.p, a)
-				if err != nil {
-					return err
-				}
-				segs = append(segs, seg)
-			}
-			res, err := segments.Overlap(ctx, s.wh, pctx, segs)
+			defer svc.Close()
+			res, err := svc.Overlap(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -120,43 +91,26 @@ func overlapCmd(g *globals) *cobra.Command {
 	}
 }
 
-// personView is `cohort profile`: identifiers from identity, the rest from profiles.
-type personView struct {
-	Identity *identity.Profile     `json:"identity"`
-	Profile  *profiles.ProfileView `json:"profile"`
-}
-
-func (v personView) String() string {
-	// the identity part already names the profile
-	view := strings.TrimPrefix(v.Profile.String(), "profile "+v.Profile.ProfileID+"\n\n")
-	return v.Identity.String() + "\n" + view
-}
-
 func profileCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "profile TYPE:VALUE",
 		Short: "One person: identifiers with their sources, traits, segments, recent events",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			id, err := identity.ParseIdent(args[0])
+			id, err := engine.ParseIdent(args[0])
 			if err != nil {
 				return usageError{err}
 			}
-			s, pctx, err := g.openRead(ctx)
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			who, err := identity.Lookup(ctx, s.wh, pctx, id.Type, id.Value)
+			defer svc.Close()
+			who, err := svc.Profile(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			view, err := profiles.View(ctx, s.wh, pctx, who.ID)
-			if err != nil {
-				return err
-			}
-			return g.emit(cmd.OutOrStdout(), personView{Identity: who, Profile: view})
+			return g.emit(cmd.OutOrStdout(), who)
 		},
 	}
 }
@@ -167,25 +121,30 @@ func explainCmd(g *globals) *cobra.Command {
 		Short: "Why two identifiers are (or are not) one profile: the chain of links and rules",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			var ids [2]identity.Ident
+			var ids [2]engine.Ident
 			for i, a := range args {
-				id, err := identity.ParseIdent(a)
+				id, err := engine.ParseIdent(a)
 				if err != nil {
 					return usageError{err}
 				}
 				ids[i] = id
 			}
-			s, pctx, err := g.openRead(ctx)
+			svc, err := g.service()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			ex, err := identity.Explain(ctx, s.wh, pctx, ids[0], ids[1])
+			defer svc.Close()
+			ex, err := svc.Explain(cmd.Context(), ids[0], ids[1])
 			if err != nil {
 				return err
 			}
 			return g.emit(cmd.OutOrStdout(), ex)
 		},
 	}
+}
+
+// isUnknown reports a request naming something the project does not have.
+func isUnknown(err error) bool {
+	var ue *engine.UnknownError
+	return errors.As(err, &ue)
 }

@@ -40,7 +40,7 @@ func main() {
 func exitCode(err error) int {
 	var ue usageError
 	var el models.ErrorList
-	if errors.As(err, &ue) || errors.As(err, &el) {
+	if errors.As(err, &ue) || errors.As(err, &el) || isUnknown(err) {
 		return exitUsage
 	}
 	return exitFailure

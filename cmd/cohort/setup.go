@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/demo"
-	"github.com/cohort-cdp/cohort/engine/identity"
-	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -63,35 +58,35 @@ func initCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `cohort validate`\n", dir, filepath.Join(dir, "models", "project.yaml"))
 				return nil
 			}
-			if err := demo.WriteProject(dir, demo.ProjectOptions{}); err != nil {
+			if err := engine.WriteDemoProject(dir, false); err != nil {
 				return err
 			}
 			if err := useWarehouse(dir, whType, dsn); err != nil {
 				return err
 			}
-			_, wh, err := openDemo(ctx, dir)
+			svc, err := openDemo(dir)
 			if err != nil {
 				return err
 			}
-			defer wh.Close()
+			defer svc.Close()
 			now, err := g.clock()
 			if err != nil {
 				return err
 			}
-			o := demo.Options{Profiles: profiles, Seed: seed, Now: now}
+			o := engine.DemoOptions{Profiles: profiles, Seed: seed, Now: now}
 			if g.interactive() {
 				o.Progress = func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) }
 			}
-			sum, err := demo.Generate(ctx, wh, o)
+			sum, err := svc.GenerateDemo(ctx, o)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(out, sum)
 			}
-			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, plan.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, engine.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
 			for _, t := range sum.Tables {
-				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, plan.Thousands(t.Rows))
+				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, engine.Thousands(t.Rows))
 			}
 			fmt.Fprintf(out, "next: cd %s && cohort validate && cohort run\n", dir)
 			return nil
@@ -105,17 +100,13 @@ func initCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// openDemo loads the demo project just written to dir and opens its warehouse.
-func openDemo(ctx context.Context, dir string) (*models.Project, dialects.Warehouse, error) {
+// openDemo is the engine over the demo project just written to dir.
+func openDemo(dir string) (*engine.Service, error) {
 	p, err := models.LoadAndValidate(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	wh, err := openWarehouse(ctx, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, wh, nil
+	return engine.NewService(p, engine.ServiceOptions{}), nil
 }
 
 // useWarehouse points a freshly written cohort.yaml at a postgres warehouse.
@@ -184,21 +175,12 @@ func benchCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir, err := os.MkdirTemp("", "cohort-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			wh, err := dialects.Open(ctx, typ, dialects.Config{Dir: dir, Path: "bench.duckdb", DSN: dsn, MemoryLimit: memLimit, Threads: threads})
-			if err != nil {
-				return err
-			}
-			defer wh.Close()
 			out := cmd.OutOrStdout()
 			if g.json {
 				out = io.Discard
 			}
-			rep, err := identity.Bench(ctx, wh, identity.BenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads, Check: !noCheck, Increment: increment}, out)
+			rep, err := engine.BenchIdentity(ctx, typ, dsn, engine.IdentityBenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads,
+				Check: !noCheck, Increment: increment, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
 			if err != nil {
 				return err
 			}
@@ -239,29 +221,30 @@ func benchCmd(g *globals) *cobra.Command {
 				defer os.RemoveAll(tmp)
 				dir = tmp
 			}
-			if err := demo.WriteProject(dir, demo.ProjectOptions{Overwrite: true}); err != nil {
+			if err := engine.WriteDemoProject(dir, true); err != nil {
 				return err
 			}
-			p, wh, err := openDemo(ctx, dir)
+			svc, err := openDemo(dir)
 			if err != nil {
 				return err
 			}
-			defer wh.Close()
+			defer svc.Close()
 			now, err := g.clock()
 			if err != nil {
 				return err
 			}
+			svc.Clock = func() time.Time { return now }
 			out := cmd.OutOrStdout()
 			if g.json {
 				out = io.Discard
 			}
-			sum, err := demo.Generate(ctx, wh, demo.Options{Profiles: profiles, Seed: 1, Now: now})
+			sum, err := svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: profiles, Seed: 1, Now: now})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", plan.Thousands(int64(profiles)),
-				plan.Thousands(sum.RawRows()), plan.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
-			rep, err := engine.BenchSegments(ctx, wh, p, now, out)
+			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", engine.Thousands(int64(profiles)),
+				engine.Thousands(sum.RawRows()), engine.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
+			rep, err := svc.BenchSegments(ctx, out)
 			if err != nil {
 				return err
 			}

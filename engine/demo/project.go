@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/cohort-cdp/cohort/models"
 )
 
 //go:embed project
@@ -51,4 +53,20 @@ func WriteProject(dir string, o ProjectOptions) error {
 		}
 		return os.WriteFile(dst, b, 0o644)
 	})
+}
+
+// IsProject reports whether p reads the demo's data: every source is a
+// table the generator writes to schema raw. Only such a project has a truth
+// to measure identity resolution against.
+func IsProject(p *models.Project) bool {
+	raw := map[string]bool{}
+	for _, t := range []table{shopCustomers, orders, webEvents, appEvents, newsletter, supportTickets, leadAds, cmsAccounts} {
+		raw[t.qualified()] = true
+	}
+	for _, s := range p.Sources {
+		if !raw[s.Table] {
+			return false
+		}
+	}
+	return len(p.Sources) > 0
 }

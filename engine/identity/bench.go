@@ -31,6 +31,9 @@ type BenchOptions struct {
 	// (half joining two small components, half adding a new identifier) and
 	// resolves them with an incremental run, checked the same way.
 	Increment int
+	// Trace is COHORT_BENCH_TRACE: "" off, "sql" whole statements, else
+	// the first line of each slow statement.
+	Trace string
 }
 
 // BenchIncrement is what the incremental run measured.
@@ -169,7 +172,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	cpu0 := cpuSeconds()
 	start = time.Now()
 	step := steps[0].(*Step)
-	step.trace = benchTrace(out)
+	step.trace = benchTrace(out, o.Trace)
 	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	rep.Resolve = time.Since(start).Seconds()
 	rep.CPU = cpuSeconds() - cpu0
@@ -223,7 +226,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(next.Staged(t)))
 		}
 	}()
-	steps[0].(*Step).trace = benchTrace(out)
+	steps[0].(*Step).trace = benchTrace(out, o.Trace)
 	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", plan.Thousands(int64(o.Increment)))
 	cpu0, start := cpuSeconds(), time.Now()
 	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
@@ -250,15 +253,15 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 	return inc, nil
 }
 
-// benchTrace is the benchmark's trace, set by COHORT_BENCH_TRACE.
-func benchTrace(out io.Writer) func(sql string, d time.Duration, cpu float64) {
-	return trace(out, os.Getenv("COHORT_BENCH_TRACE"), 200*time.Millisecond)
+// benchTrace is the benchmark's trace (BenchOptions.Trace).
+func benchTrace(out io.Writer, mode string) func(sql string, d time.Duration, cpu float64) {
+	return trace(out, mode, 200*time.Millisecond)
 }
 
 // trace prints each statement taking slower or more with its wall and processor
 // time: its first line, or its whole text when mode is "sql"; nil when mode
-// is empty. A run's identity step traces to standard error when COHORT_TRACE
-// is set, so a user sees where the time goes in their own warehouse.
+// is empty. A run's identity step traces where plan.Context.Trace says
+// (standard error under COHORT_TRACE), so a user sees where the time goes in their own warehouse.
 func trace(out io.Writer, mode string, slower time.Duration) func(sql string, d time.Duration, cpu float64) {
 	if mode == "" {
 		return nil

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +46,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	}
 	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
 	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup,
-		trace: trace(os.Stderr, os.Getenv("COHORT_TRACE"), 200*time.Millisecond)}}, nil
+		trace: trace(c.Trace.Out, c.Trace.Mode, 200*time.Millisecond)}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -29,6 +30,16 @@ type Context struct {
 	// the swap brings the final table up to date with these statements
 	// instead of replacing it (a few changed rows are not worth a copy).
 	InPlace map[string][]string
+	// Trace asks steps that loop over many statements to report the slow
+	// ones (the identity step); zero reports nothing.
+	Trace Trace
+}
+
+// Trace is where and how a run reports its slow statements: Mode "" is off,
+// "sql" prints whole statements, anything else their first line.
+type Trace struct {
+	Mode string
+	Out  io.Writer
 }
 
 // Replacements are the swaps that put tables' staged versions in place of

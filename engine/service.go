@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/demo"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Service is the engine's one face: the command line, and later the API and
+// the scheduler, call its methods and nothing below it. It holds one loaded
+// project; the warehouse and the state store are opened on first use (or
+// handed in, as tests and the API do) and closed by Close.
+//
+// Sync and Forget join Compile, Run, Preview ... here as methods when the
+// sync engine (engine/sync) and the consent planner (engine/consent) land.
+type Service struct {
+	Project *models.Project
+	// Warehouse is the project's warehouse; nil opens it on first use.
+	Warehouse dialects.Warehouse
+	// Store records runs; nil opens the project's `state:` on first use.
+	Store *state.Store
+	// Clock is "now" for runs and previews; nil is the wall clock.
+	Clock func() time.Time
+	// Logger receives what the engine has to say outside a result; nil discards it.
+	Logger *slog.Logger
+	// Options are the settings every run of this service shares.
+	Options ServiceOptions
+
+	mu     sync.Mutex
+	closed []io.Closer // what the service opened itself
+}
+
+// ServiceOptions configure a Service from outside (flags, environment):
+// the engine reads no environment variable itself.
+type ServiceOptions struct {
+	// Trace reports the slow statements of a run (COHORT_TRACE).
+	Trace Trace
+	// RunID, when set, names the next run instead of a random id (tests).
+	RunID string
+}
+
+// Trace is where and how a run reports its slow statements.
+type Trace = plan.Trace
+
+// NewService is a service over a loaded, validated project.
+func NewService(p *models.Project, o ServiceOptions) *Service {
+	return &Service{Project: p, Options: o}
+}
+
+// Close closes the warehouse and store the service opened itself.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for i := len(s.closed) - 1; i >= 0; i-- {
+		errs = append(errs, s.closed[i].Close())
+	}
+	s.closed = nil
+	return errors.Join(errs...)
+}
+
+func (s *Service) now() time.Time {
+	if s.Clock != nil {
+		return s.Clock()
+	}
+	return time.Now()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// OpenWarehouse connects to the warehouse p's `warehouse:` names.
+func OpenWarehouse(ctx context.Context, p *models.Project) (dialects.Warehouse, error) {
+	w := p.Warehouse
+	return dialects.Open(ctx, w.Type, dialects.Config{
+		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
+		MemoryLimit: w.MemoryLimit, Threads: w.Threads,
+	})
+}
+
+// warehouse is the project's warehouse, opened on first use.
+func (s *Service) warehouse(ctx context.Context) (dialects.Warehouse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Warehouse == nil {
+		wh, err := OpenWarehouse(ctx, s.Project)
+		if err != nil {
+			return nil, err
+		}
+		s.Warehouse = wh
+		s.closed = append(s.closed, wh)
+	}
+	return s.Warehouse, nil
+}
+
+// store is the project's state store, opened on first use.
+func (s *Service) store(ctx context.Context) (*state.Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Store == nil {
+		st, err := state.Open(ctx, s.Project.Dir, s.Project.State)
+		if err != nil {
+			return nil, err
+		}
+		s.Store = st
+		s.closed = append(s.closed, st)
+	}
+	return s.Store, nil
+}
+
+// Validate checks that every table and column the project reads exists in
+// the warehouse (the YAML itself was validated when it was loaded).
+func (s *Service) Validate(ctx context.Context) error {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	return models.CheckWarehouse(ctx, s.Project, wh)
+}
+
+// CompileOptions choose what Compile prints.
+type CompileOptions struct {
+	Dialect string // a registered dialect; "" is the project's warehouse type
+	Only    string // "" (everything) or a part of DefaultParts
+}
+
+// Compile is the plan of a run for any registered dialect, without a warehouse.
+func (s *Service) Compile(o CompileOptions) (*Plan, error) {
+	name := o.Dialect
+	if name == "" {
+		name = s.Project.Warehouse.Type
+	}
+	drv, err := dialects.Lookup(name)
+	if err != nil {
+		return nil, &UnknownError{err}
+	}
+	return Compile(s.Project, drv.Dialect, DefaultParts, s.runOptions(RunOptions{Only: o.Only}))
+}
+
+// RunOptions shape one run.
+type RunOptions struct {
+	Only        string // "" (everything) or a part of DefaultParts
+	FullRefresh bool   // identity rebuilds from scratch
+	Progress    func(Event)
+}
+
+func (s *Service) runOptions(o RunOptions) Options {
+	return Options{Only: o.Only, FullRefresh: o.FullRefresh, Now: s.now(), RunID: s.Options.RunID,
+		Trace: s.Options.Trace, Progress: o.Progress}
+}
+
+// Run checks the warehouse, builds the output tables and records the run in
+// the state store.
+func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
+	if err := s.Validate(ctx); err != nil {
+		return nil, err
+	}
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Run(ctx, s.Project, wh, store, DefaultParts, s.runOptions(o))
+	if err == nil {
+		s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
+	}
+	return res, err
+}
+
+// Runs is the run history, newest first.
+func (s *Service) Runs(ctx context.Context, limit int) ([]state.Run, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Runs(ctx, limit)
+}
+
+// reader is the warehouse with a plan context that reads the final output
+// tables, for previews and lookups.
+func (s *Service) reader(ctx context.Context) (dialects.Warehouse, *plan.Context, error) {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pl, err := Compile(s.Project, wh.Dialect(), nil, s.runOptions(RunOptions{}))
+	if err != nil {
+		return nil, nil, err
+	}
+	return wh, pl.Ctx, nil
+}
+
+// Report is what the output schema holds after a run, with identity's
+// accuracy against the demo's truth for a demo project (nil otherwise).
+type Report struct {
+	Summary  *Summary                 `json:"summary"`
+	Accuracy *identity.AccuracyReport `json:"accuracy"`
+}
+
+// Summarize counts the output tables; on a demo project it also measures
+// identity resolution against the generator's truth.
+func (s *Service) Summarize(ctx context.Context) (*Report, error) {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := Summarize(ctx, wh, c)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Summary: sum}
+	if demo.IsProject(s.Project) {
+		if rep.Accuracy, err = identity.Accuracy(ctx, wh, c); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// Segment is the saved segment of that name, or an error with a suggestion.
+func (s *Service) Segment(name string) (*models.Segment, error) {
+	if seg := s.Project.Segment(name); seg != nil {
+		return seg, nil
+	}
+	var names []string
+	for _, sg := range s.Project.Segments {
+		names = append(names, sg.Name)
+	}
+	return nil, &UnknownError{fmt.Errorf("unknown segment %q%s", name, models.Suggest(name, names, "segment"))}
+}
+
+// UnknownError is a request naming something the project does not have:
+// bad usage, not a failure of the work.
+type UnknownError struct{ Err error }
+
+func (e *UnknownError) Error() string { return e.Err.Error() }
+func (e *UnknownError) Unwrap() error { return e.Err }
+
+// ParseSegment reads an unsaved segment definition (YAML or JSON, as the UI
+// sends it) and validates it against the project.
+func (s *Service) ParseSegment(data []byte) (*models.Segment, error) {
+	seg, err := models.ParseSegment(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.ValidateSegment(s.Project, seg); err != nil {
+		return nil, err
+	}
+	return seg, nil
+}
+
+// PreviewOptions shape a preview.
+type PreviewOptions = segments.PreviewOptions
+
+// Preview counts a segment (saved or not), its change since the last run,
+// its holdout and a sample of members.
+func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOptions) (*segments.PreviewResult, error) {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return segments.Preview(ctx, wh, c, seg, o)
+}
+
+// Overlap sizes two or three saved segments and each intersection.
+func (s *Service) Overlap(ctx context.Context, names []string) (*segments.OverlapResult, error) {
+	var segs []*models.Segment
+	for _, n := range names {
+		seg, err := s.Segment(n)
+		if err != nil {
+			return nil, err
+		}
+		segs = append(segs, seg)
+	}
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return segments.Overlap(ctx, wh, c, segs)
+}
+
+// Person is one profile: its identifiers from identity, the rest from profiles.
+type Person struct {
+	Identity *identity.Profile     `json:"identity"`
+	Profile  *profiles.ProfileView `json:"profile"`
+}
+
+func (v *Person) String() string {
+	// the identity part already names the profile
+	view := strings.TrimPrefix(v.Profile.String(), "profile "+v.Profile.ProfileID+"\n\n")
+	return v.Identity.String() + "\n" + view
+}
+
+// Ident is one identifier, TYPE:VALUE.
+type Ident = identity.Ident
+
+// ParseIdent reads TYPE:VALUE.
+func ParseIdent(s string) (Ident, error) { return identity.ParseIdent(s) }
+
+// Profile looks up the person holding an identifier.
+func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	who, err := identity.Lookup(ctx, wh, c, id.Type, id.Value)
+	if err != nil {
+		return nil, err
+	}
+	view, err := profiles.View(ctx, wh, c, who.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Person{Identity: who, Profile: view}, nil
+}
+
+// Explain is the chain of source rows linking two identifiers, or the rule
+// that kept them apart.
+func (s *Service) Explain(ctx context.Context, a, b Ident) (*identity.Explanation, error) {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return identity.Explain(ctx, wh, c, a, b)
+}

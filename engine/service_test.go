@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/engine/demo"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// The service is what the command line and the API call: a run through it
+// is recorded, its summary measures accuracy on the demo project only, and
+// lookups read what the run wrote.
+func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	require.NoError(t, WriteDemoProject(dir, false))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	require.True(t, demo.IsProject(p))
+	svc := NewService(p, ServiceOptions{RunID: "svc1"})
+	svc.Clock = func() time.Time { return now }
+	defer svc.Close()
+	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 200, Seed: 5, Now: now})
+	require.NoError(t, err)
+
+	res, err := svc.Run(ctx, RunOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "svc1", res.RunID, "the run id comes from the options")
+	runs, err := svc.Runs(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, "svc1", runs[0].ID)
+
+	rep, err := svc.Summarize(ctx)
+	require.NoError(t, err)
+	require.Greater(t, rep.Summary.Profiles, int64(50))
+	require.NotNil(t, rep.Accuracy, "the demo project is measured against its truth")
+	require.Greater(t, rep.Accuracy.Recall, 0.5)
+
+	who, err := svc.Profile(ctx, Ident{Type: "customer_id", Value: "C100001"})
+	require.NoError(t, err)
+	require.Contains(t, who.String(), "customer_id:C100001")
+	_, err = svc.Overlap(ctx, []string{"vip", "vipp"})
+	var unknown *UnknownError
+	require.True(t, errors.As(err, &unknown), "an unknown segment is the caller's mistake: %v", err)
+	_, err = svc.Compile(CompileOptions{Dialect: "oracle"})
+	require.True(t, errors.As(err, &unknown), "%v", err)
+
+	// The same warehouse read by a project that is not the demo's: no
+	// accuracy, though demo_truth is there.
+	other := *p
+	other.Sources = append([]*models.Source{{Name: "mine", Table: "raw.my_customers"}}, p.Sources...)
+	svc2 := &Service{Project: &other, Warehouse: svc.Warehouse, Clock: svc.Clock}
+	rep2, err := svc2.Summarize(ctx)
+	require.NoError(t, err)
+	require.Nil(t, rep2.Accuracy)
+	require.Equal(t, rep.Summary.Profiles, rep2.Summary.Profiles)
+	require.NoError(t, svc2.Close(), "a handed-in warehouse is not the service's to close")
+}
