@@ -59,8 +59,9 @@ func (r *Record) Size() int {
 // Batch is what one Write sends. A batch holds either adds and updates, or
 // removals only, never both; it never exceeds the Spec's limits.
 type Batch struct {
-	Sync string // the sync's name
-	Mode Mode
+	Sync    string // the sync's name
+	Segment string // the segment it sends, for vendors that label members or messages with it
+	Mode    Mode
 	// IdempotencyKey is the same for a resend of the same records.
 	IdempotencyKey string
 	Records        []Record

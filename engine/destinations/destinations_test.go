@@ -187,3 +187,27 @@ func TestRetryAfterDate(t *testing.T) {
 	assert.Equal(t, 90*time.Second, RetryAfter(h, now))
 	assert.Equal(t, time.Duration(0), RetryAfter(http.Header{"Retry-After": {"soon"}}, now))
 }
+
+func TestRegionFrom(t *testing.T) {
+	s := Spec{Type: "inst", Title: "Inst", Region: "us", Regions: []string{"us", "eu"},
+		Config: []ConfigField{{Name: "instance", Type: ConfigString}},
+		RegionFrom: func(cfg map[string]any) string {
+			if v, _ := cfg["instance"].(string); strings.HasPrefix(v, "eu-") {
+				return "eu"
+			}
+			return "us"
+		}}
+	eu := map[string]any{"instance": "eu-01"}
+	assert.Equal(t, "eu", s.RegionOf("", eu), "the instance decides when region: is absent")
+	assert.Equal(t, "us", s.RegionOf("", map[string]any{"instance": "us-03"}))
+	assert.Empty(t, s.CheckConfig("EU", eu))
+	ps := s.CheckConfig("us", eu)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "region", ps[0].Key)
+	assert.Contains(t, ps[0].Msg, "region eu")
+
+	Register(Spec{Type: "test_region_from", Title: "R", Region: "us", RegionFrom: s.RegionFrom, Config: s.Config},
+		func(c Config) (Destination, error) { assert.Equal(t, "eu", c.Region); return nil, nil })
+	_, _, err := Open("test_region_from", Config{Name: "d", Values: eu})
+	require.NoError(t, err)
+}

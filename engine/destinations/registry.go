@@ -11,7 +11,7 @@ import (
 // Config is a destination as a connector opens it.
 type Config struct {
 	Name   string         // the destination's name in the project
-	Region string         // the destination's region, or the spec's default
+	Region string         // the destination's region (Spec.RegionOf)
 	Values map[string]any // `config:` with ${ENV} replaced and the spec's defaults applied
 	// HTTP is the client to send with; the sync engine gives one with its
 	// timeouts. Tests point it, through the config's endpoint key, at a fake.
@@ -139,10 +139,7 @@ func Open(typ string, cfg Config) (Destination, *Spec, error) {
 		}
 	}
 	cfg.Values = values
-	if cfg.Region == "" {
-		cfg.Region = s.Region
-	}
-	cfg.Region = strings.ToLower(cfg.Region)
+	cfg.Region = s.RegionOf(cfg.Region, values)
 	if cfg.HTTP == nil {
 		cfg.HTTP = http.DefaultClient
 	}

@@ -23,6 +23,11 @@ type Spec struct {
 	// "us", ...), empty when any is accepted.
 	Region  string
 	Regions []string
+	// RegionFrom, when set, derives the region from the config, for vendors
+	// where the account's instance decides where data lives (Braze's
+	// EU-01 is in the EU whatever `region:` says). A `region:` that
+	// disagrees with it is a config error; when absent it is taken from here.
+	RegionFrom func(config map[string]any) string
 	// Internal: the data stays inside the company (its own database or
 	// service), so a sync needs no consent purpose.
 	Internal bool
@@ -123,6 +128,18 @@ func configTypeOf(v any) ConfigType {
 	return ""
 }
 
+// RegionOf is the region a destination's data lives in: its `region:`,
+// else the one its config implies (RegionFrom), else the spec's default.
+func (s *Spec) RegionOf(region string, cfg map[string]any) string {
+	if region == "" && s.RegionFrom != nil {
+		region = s.RegionFrom(cfg)
+	}
+	if region == "" {
+		region = s.Region
+	}
+	return strings.ToLower(region)
+}
+
 // ConfigField returns the config field named n, or nil.
 func (s *Spec) ConfigField(n string) *ConfigField {
 	for i := range s.Config {
@@ -148,6 +165,11 @@ func (s *Spec) CheckConfig(region string, cfg map[string]any) []Problem {
 	var ps []Problem
 	if region != "" && len(s.Regions) > 0 && !contains(s.Regions, strings.ToLower(region)) {
 		ps = append(ps, Problem{"region", fmt.Sprintf("%s has no region %q (one of %s)", s.Title, region, strings.Join(s.Regions, ", "))})
+	}
+	if s.RegionFrom != nil && region != "" {
+		if d := s.RegionFrom(cfg); d != "" && d != strings.ToLower(region) {
+			ps = append(ps, Problem{"region", fmt.Sprintf("%s keeps this account's data in region %s (it follows from the config), not %s: drop region: or write %s", s.Title, d, region, d)})
+		}
 	}
 	for _, f := range s.Config {
 		v, ok := cfg[f.Name]
