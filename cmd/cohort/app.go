@@ -12,6 +12,7 @@ import (
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"   // registers duckdb
 	_ "github.com/cohort-cdp/cohort/dialects/postgres" // registers postgres
 	"github.com/cohort-cdp/cohort/engine"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/meta" // registers meta_audiences
 	"github.com/cohort-cdp/cohort/models"
 )
 

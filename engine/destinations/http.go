@@ -22,6 +22,11 @@ type Request struct {
 	// Message extracts the vendor's error message from an error body; nil
 	// uses the body's text.
 	Message func(body []byte) string
+	// Adjust, when set, may change how a non-2xx answer is treated, for
+	// vendors that say "throttled" or "transient" in the body rather than in
+	// the status (Meta answers its rate limits with HTTP 400 and an error
+	// code, and the wait in a usage header).
+	Adjust func(e *Error, h http.Header, body []byte)
 }
 
 // Do sends a request and returns the status and body of a 2xx answer. Any
@@ -76,7 +81,11 @@ func Do(ctx context.Context, client *http.Client, r Request) (int, []byte, error
 	if len(msg) > 500 {
 		msg = msg[:500] + "…"
 	}
-	return resp.StatusCode, data, Classify(resp.StatusCode, resp.Header, msg)
+	e := Classify(resp.StatusCode, resp.Header, msg)
+	if r.Adjust != nil {
+		r.Adjust(e, resp.Header, data)
+	}
+	return resp.StatusCode, data, e
 }
 
 // Classify turns a non-2xx status into an *Error.
