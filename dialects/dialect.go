@@ -64,29 +64,122 @@ type Dialect interface {
 	// TextOrder makes a text expression compare byte by byte (not by the
 	// database's locale), so that min() and ORDER BY agree on every dialect.
 	TextOrder(expr string) string
-	// Analyze refreshes the planner's statistics of a table (already quoted)
-	// after a bulk build; "" when the warehouse keeps them itself.
-	Analyze(table string) string
-	// Resources returns the statements that cap this session's memory
-	// (e.g. "2GB"; work beyond it spills to disk) and threads (0: leave as is);
-	// none when the warehouse does not run in this process.
-	Resources(memoryLimit string, threads int) []string
-	// MemoryUsage is a query returning the bytes the warehouse itself holds in
-	// memory now, or "" when it does not report it.
-	MemoryUsage() string
-	// ScratchSpace says where the scratch tables of a run writing to schema
-	// live: the statements that prepare it and the quoted prefix of their
-	// names. Scratch tables never need to survive a crash, so a warehouse may
-	// keep them in memory (spilling to disk beyond its memory limit).
-	ScratchSpace(schema string) (setup []string, prefix string)
-	// BulkSettings returns the session settings for a run of large set-based
-	// builds (rows of CREATE TABLE AS / INSERT ... SELECT written in any order,
-	// in parallel; more memory per hash or sort before spilling to disk) and
-	// the statements that put the defaults back. Where the session is one of a
-	// pool's connections they help only the statements that land on it.
-	BulkSettings() (set, reset []string)
+	// MD5Hex is the md5 of a text expression as 32 lower-case hex digits,
+	// the same on every dialect (public profile ids are derived from it).
+	MD5Hex(expr string) string
+	// ArrayRows is a query returning one row per index of equal-length array
+	// parameters (each a placeholder bound to a []string or []int64), one
+	// column per array in order, of the given types: many rows in one
+	// statement without a placeholder per value.
+	ArrayRows(params []string, types []Type) string
+	// CreateView creates a view (already quoted) of query.
+	CreateView(view, query string) string
 	// Capabilities are what the engine may rely on.
 	Capabilities() Capabilities
+}
+
+// The hooks below are optional: a dialect implements them only where its
+// warehouse needs them, and the engine asks through the functions that
+// follow (Analyze, ScratchSpace ...), which give the default otherwise.
+
+// Analyzer is a dialect whose planner statistics must be refreshed after a
+// bulk build (PostgreSQL); others keep them as they write.
+type Analyzer interface {
+	// Analyze refreshes the planner's statistics of a table (already quoted).
+	Analyze(table string) string
+}
+
+// Analyze is d's statement refreshing a table's statistics, or "".
+func Analyze(d Dialect, table string) string {
+	if a, ok := d.(Analyzer); ok {
+		return a.Analyze(table)
+	}
+	return ""
+}
+
+// Scratcher is a dialect that keeps a run's scratch tables somewhere other
+// than the output schema (DuckDB: an attached in-memory database).
+type Scratcher interface {
+	// ScratchSpace returns the statements that prepare the scratch space of
+	// a run writing to schema, and the quoted prefix of its tables' names.
+	// Scratch tables never need to survive a crash, so a warehouse may keep
+	// them in memory (spilling to disk beyond its memory limit).
+	ScratchSpace(schema string) (setup []string, prefix string)
+}
+
+// ScratchSpace says where the scratch tables of a run writing to schema
+// live: the statements that prepare it and the quoted prefix of their names
+// (by default the output schema itself).
+func ScratchSpace(d Dialect, schema string) ([]string, string) {
+	if s, ok := d.(Scratcher); ok {
+		return s.ScratchSpace(schema)
+	}
+	return nil, d.Quote(schema)
+}
+
+// BulkTuner is a dialect with session settings for a run of large
+// set-based builds.
+type BulkTuner interface {
+	// BulkSettings returns the settings for large set-based builds (rows of
+	// CREATE TABLE AS / INSERT ... SELECT written in any order, in parallel;
+	// more memory per hash or sort before spilling to disk) and the
+	// statements that put the defaults back. Where the session is one of a
+	// pool's connections they help only the statements that land on it.
+	BulkSettings() (set, reset []string)
+}
+
+// BulkSettings are d's settings for large builds and their reset, or none.
+func BulkSettings(d Dialect) (set, reset []string) {
+	if b, ok := d.(BulkTuner); ok {
+		return b.BulkSettings()
+	}
+	return nil, nil
+}
+
+// Embedded is a dialect whose warehouse runs inside this process, so that
+// its memory and threads are ours to cap and to measure (benchmarks).
+type Embedded interface {
+	// Resources returns the statements that cap this session's memory
+	// (e.g. "2GB"; work beyond it spills to disk) and threads (0: leave as is).
+	Resources(memoryLimit string, threads int) []string
+	// MemoryUsage is a query returning the bytes the warehouse holds in memory now.
+	MemoryUsage() string
+}
+
+// Resources are d's statements capping memory and threads; none when its
+// warehouse does not run in this process.
+func Resources(d Dialect, memoryLimit string, threads int) []string {
+	if e, ok := d.(Embedded); ok {
+		return e.Resources(memoryLimit, threads)
+	}
+	return nil
+}
+
+// MemoryUsage is d's query of its own memory in bytes, or "" when it does not report it.
+func MemoryUsage(d Dialect) string {
+	if e, ok := d.(Embedded); ok {
+		return e.MemoryUsage()
+	}
+	return ""
+}
+
+// ANSI behaviour that several dialects share: a dialect calls these from
+// its own methods instead of writing them again.
+
+// CreateViewANSI is CREATE VIEW.
+func CreateViewANSI(view, query string) string {
+	return "CREATE VIEW " + view + " AS\n" + query
+}
+
+// UnnestArrays is ArrayRows for a dialect with typed arrays unnested side
+// by side in one SELECT list (DuckDB, PostgreSQL): typeName names the
+// element type of each array.
+func UnnestArrays(typeName func(Type) string, params []string, types []Type) string {
+	sel := make([]string, len(params))
+	for i, p := range params {
+		sel[i] = "unnest(CAST(" + p + " AS " + typeName(types[i]) + "[]))"
+	}
+	return "SELECT " + strings.Join(sel, ", ")
 }
 
 // Replace names a staged table that replaces a final one.
@@ -142,6 +235,9 @@ type Warehouse interface {
 	Dialect() Dialect
 	Exec(ctx context.Context, query string, args ...any) error
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// Tables lists the tables and views of schema whose names contain
+	// marker ("" lists them all).
+	Tables(ctx context.Context, schema, marker string) ([]Table, error)
 	// InTx runs statements in one transaction (all or nothing).
 	InTx(ctx context.Context, statements []string) error
 	// Columns lists a table's columns in order, or an error wrapping
@@ -157,6 +253,12 @@ type Warehouse interface {
 // would run each statement on any of its connections).
 type Pinner interface {
 	Pin(ctx context.Context) (wh Warehouse, release func(), err error)
+}
+
+// Table is a table or view of a schema.
+type Table struct {
+	Name string
+	View bool
 }
 
 // Column is a column of a table or query.
@@ -183,6 +285,9 @@ type Config struct {
 type Driver struct {
 	Dialect Dialect
 	Open    func(ctx context.Context, cfg Config) (Warehouse, error)
+	// Needs are the keys of cohort.yaml's `warehouse:` it cannot open
+	// without ("dsn", "project"); none for a file next to the project.
+	Needs []string
 }
 
 var (

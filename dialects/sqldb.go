@@ -102,6 +102,26 @@ WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`)
 	return cols, nil
 }
 
+func (w *SQLDB) Tables(ctx context.Context, schema, marker string) ([]Table, error) {
+	q := Bind(w.D, `SELECT table_name, table_type = 'VIEW' FROM information_schema.tables WHERE table_schema = ?`)
+	rows, err := w.on().QueryContext(ctx, q, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Table
+	for rows.Next() {
+		var t Table
+		if err := rows.Scan(&t.Name, &t.View); err != nil {
+			return nil, err
+		}
+		if strings.Contains(t.Name, marker) {
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
+}
+
 func (w *SQLDB) QueryColumns(ctx context.Context, query string) ([]Column, error) {
 	rows, err := w.on().QueryContext(ctx, "SELECT * FROM ("+strings.TrimRight(strings.TrimSpace(query), ";")+") q LIMIT 0")
 	if err != nil {

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
-	_ "github.com/cohort-cdp/cohort/dialects/duckdb"
-	_ "github.com/cohort-cdp/cohort/dialects/postgres"
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -35,7 +34,7 @@ func TestCompileGolden(t *testing.T) {
 				golden(t, filepath.Join(dir, "stderr.txt"), err.Error()+"\n")
 				return
 			}
-			for _, name := range []string{"duckdb", "postgres"} {
+			for _, name := range dialecttest.Types { // every registered dialect has its golden file
 				drv, err := dialects.Lookup(name)
 				if err != nil {
 					t.Fatal(err)

@@ -206,40 +206,19 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	return res, nil
 }
 
-// runTables lists this schema's tables and views whose names contain
-// marker, with whether each is a view.
-func runTables(ctx context.Context, wh dialects.Warehouse, schema, marker string) (map[string]bool, error) {
-	q := dialects.Bind(wh.Dialect(), `SELECT table_name, table_type = 'VIEW' FROM information_schema.tables
-WHERE table_schema = ? AND strpos(table_name, ?) > 0`)
-	rows, err := wh.Query(ctx, q, schema, marker)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	names := map[string]bool{}
-	for rows.Next() {
-		var n string
-		var view bool
-		if err := rows.Scan(&n, &view); err != nil {
-			return nil, err
-		}
-		names[n] = view
-	}
-	return names, rows.Err()
-}
-
 // dropScratch drops the schema's staged and scratch tables (and staged
 // views) of runID; with an empty runID, those of every run (left behind by
 // runs that crashed before they could clean up; runs of one project do not
 // overlap).
 func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, runID string) {
 	for _, marker := range []string{"__stage_", "_work_"} {
-		names, err := runTables(ctx, wh, c.Schema, marker)
+		tables, err := wh.Tables(ctx, c.Schema, marker)
 		if err != nil {
 			continue
 		}
 		for _, views := range []bool{true, false} { // views first: they read the tables
-			for n, view := range names {
+			for _, t := range tables {
+				n, view := t.Name, t.View
 				scratch := strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_")
 				if view != views || !scratch || !strings.Contains(n, runID) {
 					continue

@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/demo"
@@ -65,6 +69,66 @@ func BenchIdentity(ctx context.Context, typ, dsn string, o IdentityBenchOptions,
 	}
 	defer wh.Close()
 	return identity.Bench(ctx, wh, o, out)
+}
+
+// CheckWarehouseChoice checks `cohort init --warehouse TYPE --dsn URL`:
+// a registered type, with a dsn exactly when it needs one.
+func CheckWarehouseChoice(typ, dsn string) error {
+	drv, err := dialects.Lookup(typ)
+	if err != nil {
+		return fmt.Errorf("--warehouse: %w", err)
+	}
+	needs := slices.Contains(drv.Needs, "dsn")
+	switch {
+	case needs && dsn == "":
+		return fmt.Errorf("--warehouse %s needs a --dsn", typ)
+	case !needs && dsn != "":
+		return fmt.Errorf("--dsn does not go with --warehouse %s (it is a file next to the project)", typ)
+	}
+	return nil
+}
+
+// UseWarehouse points a freshly written cohort.yaml at a warehouse of
+// type typ (with its dsn) instead of the one it names; a warehouse of the
+// written type leaves it as it is.
+func UseWarehouse(dir, typ, dsn string) error {
+	path := filepath.Join(dir, "cohort.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var out []string
+	replaced, inWarehouse := false, false
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
+		if indent == "" && trimmed != "" && !strings.HasPrefix(trimmed, "#") {
+			inWarehouse = strings.HasPrefix(trimmed, "warehouse:")
+		}
+		switch {
+		case inWarehouse && strings.HasPrefix(trimmed, "type:"):
+			if strings.TrimSpace(strings.SplitN(strings.TrimPrefix(trimmed, "type:"), "#", 2)[0]) == typ {
+				return nil
+			}
+			out = append(out, indent+"type: "+typ)
+			if dsn != "" {
+				out = append(out, indent+"dsn: "+yamlQuote(dsn))
+			}
+			replaced = true
+		case inWarehouse && strings.HasPrefix(trimmed, "path:"): // the written type's file
+		default:
+			out = append(out, line)
+		}
+	}
+	if !replaced {
+		return fmt.Errorf("%s: no warehouse type to replace", path)
+	}
+	return os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644)
+}
+
+// yamlQuote quotes a YAML scalar in double quotes.
+func yamlQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // Thousands formats 1234567 as 1,234,567, as every report of the engine does.

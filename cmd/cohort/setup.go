@@ -42,17 +42,14 @@ func initCmd(g *globals) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if whType != "duckdb" && whType != "postgres" {
-				return usagef("--warehouse %q: duckdb or postgres", whType)
-			}
-			if (whType == "postgres") != (dsn != "") {
-				return usagef("--dsn goes with --warehouse postgres, and postgres needs a --dsn")
+			if err := engine.CheckWarehouseChoice(whType, dsn); err != nil {
+				return usageError{err}
 			}
 			if !withDemo {
 				if err := models.WriteStarter(dir, projectName(dir)); err != nil {
 					return err
 				}
-				if err := useWarehouse(dir, whType, dsn); err != nil {
+				if err := engine.UseWarehouse(dir, whType, dsn); err != nil {
 					return err
 				}
 				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `cohort validate`\n", dir, filepath.Join(dir, "models", "project.yaml"))
@@ -61,7 +58,7 @@ func initCmd(g *globals) *cobra.Command {
 			if err := engine.WriteDemoProject(dir, false); err != nil {
 				return err
 			}
-			if err := useWarehouse(dir, whType, dsn); err != nil {
+			if err := engine.UseWarehouse(dir, whType, dsn); err != nil {
 				return err
 			}
 			svc, err := openDemo(dir)
@@ -107,41 +104,6 @@ func openDemo(dir string) (*engine.Service, error) {
 		return nil, err
 	}
 	return engine.NewService(p, engine.ServiceOptions{}), nil
-}
-
-// useWarehouse points a freshly written cohort.yaml at a postgres warehouse.
-func useWarehouse(dir, typ, dsn string) error {
-	if typ == "duckdb" {
-		return nil
-	}
-	path := filepath.Join(dir, "cohort.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var out []string
-	replaced := false
-	for _, line := range strings.Split(string(b), "\n") {
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(trimmed, "type: duckdb"):
-			indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
-			out = append(out, indent+"type: "+typ, indent+"dsn: "+strconvQuote(dsn))
-			replaced = true
-		case strings.HasPrefix(trimmed, "path:") && strings.Contains(trimmed, ".duckdb"):
-		default:
-			out = append(out, line)
-		}
-	}
-	if !replaced {
-		return fmt.Errorf("%s: no warehouse type to replace", path)
-	}
-	return os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o644)
-}
-
-// strconvQuote quotes a YAML scalar in double quotes.
-func strconvQuote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)

@@ -140,10 +140,49 @@ func Conformance(t *testing.T, typ string) {
 		if b1 != 272 || b2 != 49 {
 			t.Fatalf("bucket: got %d %d, want 272 49", b1, b2)
 		}
+		// MD5Hex too: public profile ids are derived from it.
+		var md5 string
+		one(`SELECT `+d.MD5Hex("'abc'"), nil, &md5)
+		if md5 != "900150983cd24fb0d6963f7d28e17f72" {
+			t.Fatalf("md5: %q", md5)
+		}
 		var h1, h2, h3 int64
 		one(`SELECT `+d.Hash64("'a'")+`, `+d.Hash64("'a'")+`, `+d.Hash64("'b'"), nil, &h1, &h2, &h3)
 		if h1 != h2 || h1 == h3 {
 			t.Fatalf("hash64 not a function: %d %d %d", h1, h2, h3)
+		}
+	})
+
+	t.Run("array rows, views and table lists", func(t *testing.T) {
+		exec(d.CreateSchema("arr"))
+		tbl := d.Quote("arr", "t_rows")
+		exec(d.CreateTableAs(tbl, `SELECT CAST(NULL AS `+d.TypeName(dialects.Text)+`) AS s, CAST(NULL AS `+d.TypeName(dialects.Integer)+`) AS i WHERE 1 = 0`, false))
+		ins := "INSERT INTO " + tbl + " (s, i)\n" + d.ArrayRows([]string{"?", "?"}, []dialects.Type{dialects.Text, dialects.Integer})
+		exec(dialects.Bind(d, ins), []string{"a", "it's", "c"}, []int64{1, 2, 1 << 40})
+		var n, sum int64
+		var joined string
+		one(`SELECT count(*), sum(i), min(s || ':' || CAST(i AS `+d.TypeName(dialects.Text)+`)) FROM `+tbl+` WHERE s <> 'c'`, nil, &n, &sum, &joined)
+		if n != 2 || sum != 3 || joined != "a:1" {
+			t.Fatalf("array rows: %d %d %q", n, sum, joined)
+		}
+		exec(d.CreateView(d.Quote("arr", "t_rows_view"), "SELECT s FROM "+tbl))
+		one(`SELECT count(*) FROM `+d.Quote("arr", "t_rows_view"), nil, &n)
+		if n != 3 {
+			t.Fatalf("view: %d rows", n)
+		}
+		tables, err := wh.Tables(ctx, "arr", "rows")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, tb := range tables {
+			got[tb.Name] = tb.View
+		}
+		if view, ok := got["t_rows_view"]; len(got) != 2 || !ok || !view || got["t_rows"] {
+			t.Fatalf("tables: %v", tables)
+		}
+		if tables, _ := wh.Tables(ctx, "arr", "view"); len(tables) != 1 {
+			t.Fatalf("tables containing view: %v", tables)
 		}
 	})
 

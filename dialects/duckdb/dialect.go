@@ -62,6 +62,15 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 	return "CREATE TABLE " + table + " AS\n" + query
 }
 
+// MD5Hex: md5 gives lower-case hex text.
+func (Dialect) MD5Hex(expr string) string { return "md5(" + expr + ")" }
+
+func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
+	return dialects.UnnestArrays(d.TypeName, params, types)
+}
+
+func (Dialect) CreateView(view, query string) string { return dialects.CreateViewANSI(view, query) }
+
 func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
 	return dialects.RenameInPlace(d.Quote, pairs)
 }
@@ -77,9 +86,6 @@ func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 
 // TextOrder: DuckDB compares text byte by byte already.
 func (Dialect) TextOrder(expr string) string { return expr }
-
-// Analyze: DuckDB keeps statistics as it writes.
-func (Dialect) Analyze(table string) string { return "" }
 
 func (Dialect) Resources(memoryLimit string, threads int) []string {
 	var s []string
@@ -120,3 +126,10 @@ func (Dialect) BulkSettings() ([]string, []string) {
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, Appender: true}
 }
+
+// DuckDB's optional hooks.
+var (
+	_ dialects.Scratcher = Dialect{}
+	_ dialects.BulkTuner = Dialect{}
+	_ dialects.Embedded  = Dialect{}
+)

@@ -13,7 +13,7 @@ import (
 const Name = "postgres"
 
 func init() {
-	dialects.Register(Name, dialects.Driver{Dialect: Dialect{}, Open: Open})
+	dialects.Register(Name, dialects.Driver{Dialect: Dialect{}, Open: Open, Needs: []string{"dsn"}})
 }
 
 // Dialect writes PostgreSQL SQL.
@@ -68,6 +68,15 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 	return "CREATE TABLE " + table + " AS\n" + query
 }
 
+// MD5Hex: md5 gives lower-case hex text.
+func (Dialect) MD5Hex(expr string) string { return "md5(" + expr + ")" }
+
+func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
+	return dialects.UnnestArrays(d.TypeName, params, types)
+}
+
+func (Dialect) CreateView(view, query string) string { return dialects.CreateViewANSI(view, query) }
+
 func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
 	return dialects.RenameInPlace(d.Quote, pairs)
 }
@@ -85,15 +94,6 @@ func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 func (Dialect) TextOrder(expr string) string { return "(" + expr + ` COLLATE "C")` }
 
 func (Dialect) Analyze(table string) string { return "ANALYZE " + table }
-
-// Resources: the server's memory and workers are its own configuration.
-func (Dialect) Resources(memoryLimit string, threads int) []string { return nil }
-
-// MemoryUsage: the server does not report its memory to a session.
-func (Dialect) MemoryUsage() string { return "" }
-
-// ScratchSpace: scratch tables are UNLOGGED tables of the output schema.
-func (d Dialect) ScratchSpace(schema string) ([]string, string) { return nil, d.Quote(schema) }
 
 // bulkSettings are the planner settings for a run of large builds, each
 // measured on the identity benchmark (10M links, statement by statement):
@@ -127,3 +127,9 @@ func (Dialect) BulkSettings() (set, reset []string) {
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}
 }
+
+// PostgreSQL's optional hooks.
+var (
+	_ dialects.Analyzer  = Dialect{}
+	_ dialects.BulkTuner = Dialect{}
+)

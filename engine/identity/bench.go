@@ -91,7 +91,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	d := wh.Dialect()
 	rep := &BenchReport{Warehouse: d.Name()}
-	for _, s := range d.Resources(o.MemoryLimit, o.Threads) {
+	for _, s := range dialects.Resources(d, o.MemoryLimit, o.Threads) {
 		if err := wh.Exec(ctx, s); err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", s, err)
 		}
@@ -114,7 +114,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	if err := wh.Exec(ctx, d.CreateTableAs(edges, gen, false)); err != nil {
 		return nil, fmt.Errorf("bench: generate: %w", err)
 	}
-	if a := d.Analyze(edges); a != "" {
+	if a := dialects.Analyze(d, edges); a != "" {
 		if err := wh.Exec(ctx, a); err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	if q := d.MemoryUsage(); q != "" {
+	if q := dialects.MemoryUsage(d); q != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

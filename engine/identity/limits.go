@@ -205,15 +205,16 @@ func (r *runner) limits(ctx context.Context) error {
 // 1M-people demo the limits' 240K rows took 4.4 s that way.
 func (r *runner) insert(ctx context.Context, table string, cols []string, columns ...any) error {
 	q := &plan.Builder{}
-	var sel []string
+	var params []string
+	var types []dialects.Type
 	for _, col := range columns {
-		typ := r.d.TypeName(dialects.Text)
+		typ := dialects.Text
 		switch v := col.(type) {
 		case []int64:
 			if len(v) == 0 {
 				return nil
 			}
-			typ = r.d.TypeName(dialects.Integer)
+			typ = dialects.Integer
 		case []string:
 			if len(v) == 0 {
 				return nil
@@ -221,9 +222,10 @@ func (r *runner) insert(ctx context.Context, table string, cols []string, column
 		default:
 			return fmt.Errorf("identity: insert %T", col)
 		}
-		sel = append(sel, "unnest(CAST("+q.Arg(col)+" AS "+typ+"[]))")
+		params = append(params, q.Arg(col))
+		types = append(types, typ)
 	}
-	q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ")\nSELECT ", strings.Join(sel, ", "))
+	q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ")\n", r.d.ArrayRows(params, types))
 	return r.exec(ctx, q.Statement(r.d))
 }
 

@@ -59,7 +59,7 @@ func (r *runner) create(ctx context.Context, table string, st plan.Statement) er
 }
 
 func (r *runner) analyze(ctx context.Context, table string) error {
-	if a := r.d.Analyze(table); a != "" {
+	if a := dialects.Analyze(r.d, table); a != "" {
 		return r.exec(ctx, plan.Statement{SQL: a})
 	}
 	return nil
@@ -104,7 +104,7 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 			r.drop(cctx, t)
 		}
 	}()
-	set, reset := r.d.BulkSettings()
+	set, reset := dialects.BulkSettings(r.d)
 	for _, st := range set {
 		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
 			return r.stats, err

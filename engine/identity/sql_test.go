@@ -14,7 +14,7 @@ import (
 // TestSQLReadable: compile output names the YAML it came from, shows each
 // statement once with how the loop repeats, and binds every rule value.
 func TestSQLReadable(t *testing.T) {
-	for _, name := range []string{"duckdb", "postgres"} {
+	for _, name := range dialects.Names() {
 		drv, err := dialects.Lookup(name)
 		require.NoError(t, err)
 		steps, err := Steps(testContext(shopProject(), drv.Dialect, testNow))

@@ -44,7 +44,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
-	setup, scratch := c.Dialect.ScratchSpace(c.Schema)
+	setup, scratch := dialects.ScratchSpace(c.Dialect, c.Schema)
 	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup,
 		trace: trace(c.Trace.Out, c.Trace.Mode, 200*time.Millisecond)}}, nil
 }
@@ -439,7 +439,7 @@ func (s *Step) anchorsSQL() plan.Statement {
 	key := d.TextOrder(rankExpr + " || " + seen + " || identifier_type || ':' || identifier_value")
 	return plan.Statement{SQL: "-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;\n" +
 		"-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20\n" +
-		d.CreateTableAs(s.w("anchors"), "SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id\n"+
+		d.CreateTableAs(s.w("anchors"), "SELECT comp, 'p_' || substr("+d.MD5Hex("substr(min(anchor_key), 21)")+", 1, 16) AS profile_id\n"+
 			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.labeled()+" labeled) keyed\nGROUP BY comp", true)}
 }
 
@@ -473,9 +473,9 @@ func (s *Step) graphChangesSQL() []plan.Statement {
 		{SQL: "-- identity_graph of an incremental run: the profiles resolved again\n" + d.CreateTableAs(c.Staged(graphNew), s.newGraphRows(), false)},
 		{SQL: d.CreateTableAs(c.Staged(graphGone), "SELECT profile_id FROM "+s.w("affected"), false)},
 		{SQL: "-- and every other profile as it was: a view, applied to the final table in the swap\n" +
-			"CREATE VIEW " + c.Staged(GraphTable) + " AS\nSELECT " + graphCols + " FROM " + c.Final(GraphTable) + " g\n" +
-			"WHERE NOT EXISTS (SELECT 1 FROM " + c.Staged(graphGone) + " x WHERE x.profile_id = g.profile_id)\n" +
-			"UNION ALL\nSELECT " + graphCols + " FROM " + c.Staged(graphNew)},
+			d.CreateView(c.Staged(GraphTable), "SELECT "+graphCols+" FROM "+c.Final(GraphTable)+" g\n"+
+				"WHERE NOT EXISTS (SELECT 1 FROM "+c.Staged(graphGone)+" x WHERE x.profile_id = g.profile_id)\n"+
+				"UNION ALL\nSELECT "+graphCols+" FROM "+c.Staged(graphNew))},
 	}
 }
 
@@ -556,7 +556,7 @@ func (s *Step) SQL() string {
 	for _, st := range s.setup {
 		b.WriteString(st + ";\n")
 	}
-	if set, _ := d.BulkSettings(); len(set) > 0 {
+	if set, _ := dialects.BulkSettings(d); len(set) > 0 {
 		b.WriteString("-- settings for large builds (put back at the end)\n")
 		for _, st := range set {
 			b.WriteString(st + ";\n")

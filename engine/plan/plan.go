@@ -232,9 +232,14 @@ func Relation(d dialects.Dialect, src *models.Source) string {
 	return d.Quote(schema, table)
 }
 
-// TimeArg formats t as a naive timestamp literal to bind with CAST(? AS TIMESTAMP).
+// TimeArg formats t as a naive timestamp literal to bind with TimeParam.
 // Source timestamps without a time zone are read as the project's local time.
 func TimeArg(t time.Time) string { return t.Format("2006-01-02 15:04:05.999999") }
+
+// TimeParam reads a bound TimeArg (or NULL) as the dialect's timestamp type.
+func TimeParam(d dialects.Dialect, placeholder string) string {
+	return "CAST(" + placeholder + " AS " + d.TypeName(dialects.Timestamp) + ")"
+}
 
 // Show formats a value read from a warehouse for people: NULL as "-",
 // timestamps to the second, doubles of 1 and more with two decimals (money)

@@ -143,7 +143,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		name := RowsTable(src.Name)
 		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)) +
 			d.CreateTableAs(c.Staged(name), RowsQuery(c, src, c.Input(identity.GraphTable)), false)})
-		if a := d.Analyze(c.Staged(name)); a != "" {
+		if a := dialects.Analyze(d, c.Staged(name)); a != "" {
 			step.Statements = append(step.Statements, plan.Statement{SQL: a})
 		}
 		step.Out = append(step.Out, name)
@@ -158,7 +158,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	st := q.Statement(d)
 	st.SQL = d.CreateTableAs(c.Staged(Table), st.SQL, false)
 	step.Statements = append(step.Statements, st)
-	if a := d.Analyze(c.Staged(Table)); a != "" {
+	if a := dialects.Analyze(d, c.Staged(Table)); a != "" {
 		step.Statements = append(step.Statements, plan.Statement{SQL: a})
 	}
 	step.Out = append(step.Out, Table)
@@ -169,7 +169,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 
 // bindTime binds now - d as a timestamp.
 func bindTime(q *plan.Builder, c *plan.Context, d models.Duration) string {
-	return "CAST(" + q.Arg(plan.TimeArg(c.Now.Add(-d.D))) + " AS TIMESTAMP)"
+	return plan.TimeParam(c.Dialect, q.Arg(plan.TimeArg(c.Now.Add(-d.D))))
 }
 
 // profilesQuery is the SELECT of profiles: one CTE per trait, a join of
@@ -254,7 +254,7 @@ func profilesQuery(c *plan.Context, order []*models.Trait) (*plan.Builder, error
 			q.W(", ", d.Quote(col))
 		}
 	}
-	q.W(", CAST(", q.Arg(plan.TimeArg(c.Now)), " AS TIMESTAMP) AS updated_at\nFROM ", prev)
+	q.W(", ", plan.TimeParam(d, q.Arg(plan.TimeArg(c.Now))), " AS updated_at\nFROM ", prev)
 	return q, nil
 }
 
@@ -391,7 +391,7 @@ func values(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 				value = identity.NormalizeExpr(d, rule, value)
 			}
 		}
-		ts := "CAST(NULL AS TIMESTAMP)"
+		ts := plan.TimeParam(d, "NULL")
 		if src.Timestamp != "" {
 			ts = "r." + d.Quote(src.Timestamp)
 		}
@@ -500,7 +500,7 @@ func churnSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	}
 	ts := "r." + d.Quote(src.Timestamp)
 	num := d.TypeName(dialects.Number)
-	now := d.EpochSeconds("CAST(" + q.Arg(plan.TimeArg(c.Now)) + " AS TIMESTAMP)")
+	now := d.EpochSeconds(plan.TimeParam(d, q.Arg(plan.TimeArg(c.Now))))
 	q.W("  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL\n",
 		"    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)\n",
 		"      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS ", d.Quote(t.Name), "\n",

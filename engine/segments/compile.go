@@ -106,6 +106,7 @@ func (cp *compiler) ops(n *models.Condition, col string) (sq.Sqlizer, error) {
 	op := ops[0]
 	set := col + " IS NOT NULL AND "
 	ts := func(dur models.Duration) string { return plan.TimeArg(cp.c.Now.Add(-dur.D)) }
+	tp := plan.TimeParam(cp.c.Dialect, "?")
 	text := "CAST(" + col + " AS " + cp.c.Dialect.TypeName(dialects.Text) + ")"
 	switch op.Name {
 	case "eq", "neq", "gt", "gte", "lt", "lte":
@@ -143,11 +144,11 @@ func (cp *compiler) ops(n *models.Condition, col string) (sq.Sqlizer, error) {
 		}
 		return sq.Expr("("+set+col+" BETWEEN ? AND ?)", list[0], list[1]), nil
 	case "before":
-		return sq.Expr("("+set+col+" < CAST(? AS TIMESTAMP))", ts(op.Value.(models.Duration))), nil
+		return sq.Expr("("+set+col+" < "+tp+")", ts(op.Value.(models.Duration))), nil
 	case "after":
-		return sq.Expr("("+set+col+" > CAST(? AS TIMESTAMP))", ts(op.Value.(models.Duration))), nil
+		return sq.Expr("("+set+col+" > "+tp+")", ts(op.Value.(models.Duration))), nil
 	case "within":
-		return sq.Expr("("+set+col+" >= CAST(? AS TIMESTAMP) AND "+col+" <= CAST(? AS TIMESTAMP))",
+		return sq.Expr("("+set+col+" >= "+tp+" AND "+col+" <= "+tp+")",
 			ts(op.Value.(models.Duration)), plan.TimeArg(cp.c.Now)), nil
 	}
 	return nil, fmt.Errorf("%s: unknown operator %q", n.Pos, op.Name)
@@ -180,7 +181,8 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 			return nil, fmt.Errorf("%s: within needs a timestamp on source %q", e.Pos, src.Name)
 		}
 		col := "e." + d.Quote(src.Timestamp)
-		filters = append(filters, sq.Expr(col+" >= CAST(? AS TIMESTAMP) AND "+col+" <= CAST(? AS TIMESTAMP)",
+		tp := plan.TimeParam(d, "?")
+		filters = append(filters, sq.Expr(col+" >= "+tp+" AND "+col+" <= "+tp,
 			plan.TimeArg(cp.c.Now.Add(-e.Within.D)), plan.TimeArg(cp.c.Now)))
 	}
 	for _, w := range e.Where {
