@@ -351,3 +351,15 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// IsInternal reports whether a destination of this spec, configured with
+// cfg, keeps the data inside the company: the spec says so (postgres), or it
+// has an `internal` config key set to true (webhook). A sync to an internal
+// destination needs no consent purpose.
+func (s *Spec) IsInternal(cfg map[string]any) bool {
+	if s.Internal {
+		return true
+	}
+	b, _ := cfg["internal"].(bool)
+	return b && s.ConfigField("internal") != nil
+}

@@ -402,3 +402,13 @@ func (l *limiter) hold(until time.Time) {
 		l.next = until
 	}
 }
+
+// Erasing makes an Eraser deliverable: each Write is an Erase, so erasure
+// requests get the same batching, pacing and retries as a sync.
+func Erasing(e destinations.Eraser) destinations.Destination { return erasing{e} }
+
+type erasing struct{ e destinations.Eraser }
+
+func (x erasing) Write(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
+	return x.e.Erase(ctx, b)
+}
