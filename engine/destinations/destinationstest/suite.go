@@ -304,11 +304,11 @@ type harness struct {
 	spec  *destinations.Spec
 	clock *sync.ManualClock
 
-	mu     stdsync.Mutex
-	refs   map[string]string // e-mail → the destination's Ref
-	acks   []sync.Ack
-	seen   map[string]int
-	at []time.Time
+	mu   stdsync.Mutex
+	refs map[string]string // e-mail → the destination's Ref
+	acks []sync.Ack
+	seen map[string]int
+	at   []time.Time
 }
 
 func newHarness(t *testing.T, c Case) *harness {
