@@ -17,11 +17,12 @@ import (
 
 // Options configure one delivery. Zero values take the defaults below.
 type Options struct {
-	Sync   string
-	Mode   destinations.Mode
-	Limits destinations.Limits // from the connector's Spec
-	Clock  Clock               // nil: the wall clock
-	Jitter func() float64      // a number in [0, 1); nil: random
+	Sync    string
+	Segment string // the segment the sync sends (Batch.Segment)
+	Mode    destinations.Mode
+	Limits  destinations.Limits // from the connector's Spec
+	Clock   Clock               // nil: the wall clock
+	Jitter  func() float64      // a number in [0, 1); nil: random
 	// MaxAttempts bounds how often one batch is sent when the request fails
 	// as a whole, and how often one record is sent when the destination asks
 	// for it again (RecordResult Retry). Default 6.
@@ -253,7 +254,7 @@ func (r *run) process(recs []destinations.Record, attempt int) {
 		if r.lim.wait(r.ctx) != nil {
 			return
 		}
-		b := &destinations.Batch{Sync: o.Sync, Mode: o.Mode, IdempotencyKey: idempotencyKey(o.Sync, recs), Records: recs}
+		b := &destinations.Batch{Sync: o.Sync, Segment: o.Segment, Mode: o.Mode, IdempotencyKey: idempotencyKey(o.Sync, recs), Records: recs}
 		if o.BeforeWrite != nil {
 			o.BeforeWrite(b)
 		}

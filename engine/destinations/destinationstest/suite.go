@@ -361,7 +361,7 @@ func stringValue(v any) any {
 func (h *harness) options(mode destinations.Mode) sync.Options {
 	lim := h.spec.Limits
 	lim.BatchRecords = min(lim.BatchRecords, 10)
-	return sync.Options{Sync: "conformance", Mode: mode, Limits: lim, Clock: h.clock, MaxAttempts: 4,
+	return sync.Options{Sync: "conformance", Segment: "conformance_segment", Mode: mode, Limits: lim, Clock: h.clock, MaxAttempts: 4,
 		BeforeWrite: func(b *destinations.Batch) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
