@@ -1,0 +1,6 @@
+package main
+
+// Every destination connector registers itself; one blank import each.
+import (
+	_ "github.com/cohort-cdp/cohort/engine/destinations/braze"
+)

@@ -1,0 +1,76 @@
+package braze
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/destinations"
+)
+
+// client speaks Braze's REST API on one instance.
+type client struct {
+	http     *http.Client
+	base     string // REST host, or the endpoint override
+	key      string
+	instance string
+}
+
+// trackError is one element of /users/track's errors[].
+type trackError struct {
+	Type       string `json:"type"`
+	InputArray string `json:"input_array"`
+	Index      int    `json:"index"`
+}
+
+// answer is the body of a /users/track or /users/delete answer.
+type answer struct {
+	Message string       `json:"message"`
+	Errors  []trackError `json:"errors"`
+	Deleted int          `json:"deleted"`
+}
+
+// post sends body to path. For a 2xx it returns the decoded answer; for a
+// 400 that names objects in errors[] (Braze answers so when no object was
+// valid) it returns the answer too, with the error.
+func (c *client) post(ctx context.Context, path string, body any) (answer, error) {
+	_, data, err := destinations.Do(ctx, c.http, destinations.Request{
+		Method:  http.MethodPost,
+		URL:     c.base + path,
+		Header:  http.Header{"Authorization": {"Bearer " + c.key}},
+		Body:    body,
+		Message: message,
+	})
+	var a answer
+	if len(data) > 0 {
+		_ = json.Unmarshal(data, &a) // a body that is not JSON leaves a empty; err says why when it matters
+	}
+	if e, ok := destinations.AsError(err); ok {
+		switch e.Status {
+		case http.StatusUnauthorized:
+			e.Message += " (Braze answers 401 to a key used on another instance than its workspace's: check config.instance, now " + c.instance + ")"
+		case http.StatusForbidden:
+			e.Message += " (the key lacks the permission for " + path + ": give it users.track, and users.delete for erasure)"
+		}
+	}
+	return a, err
+}
+
+// message is Braze's error text: "message", and the first error's type.
+func message(body []byte) string {
+	var a answer
+	if json.Unmarshal(body, &a) != nil || a.Message == "" {
+		return ""
+	}
+	var types []string
+	for _, e := range a.Errors {
+		if e.Type != "" && len(types) < 3 {
+			types = append(types, e.Type)
+		}
+	}
+	if len(types) > 0 {
+		return a.Message + ": " + strings.Join(types, "; ")
+	}
+	return a.Message
+}
