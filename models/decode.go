@@ -236,6 +236,7 @@ var (
 	percentType    = reflect.TypeFor[Percent]()
 	stringListType = reflect.TypeFor[StringList]()
 	splitsType     = reflect.TypeFor[[]Split]()
+	scheduleType   = reflect.TypeFor[Schedule]()
 	positionedType = reflect.TypeFor[positioned]()
 )
 
@@ -255,6 +256,9 @@ var nouns = map[reflect.Type]string{
 	reflect.TypeFor[CountBound]():       "count",
 	reflect.TypeFor[Destination]():      "a destination",
 	reflect.TypeFor[Sync]():             "a sync",
+	reflect.TypeFor[Schedule]():         "schedule",
+	reflect.TypeFor[Alert]():            "alert",
+	reflect.TypeFor[Retention]():        "retention",
 	reflect.TypeFor[Consent]():          "consent",
 	reflect.TypeFor[Purpose]():          "a consent purpose",
 }
@@ -351,6 +355,17 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, owner any, path string) {
 	case splitsType:
 		d.decodeSplits(n, v, owner, path, label)
 		return
+	case scheduleType:
+		if _, _, scalar := scalarText(n); scalar {
+			var text string
+			d.decode(n, reflect.ValueOf(&text).Elem(), owner, path)
+			v.Set(reflect.ValueOf(Schedule{Cron: text}))
+			return
+		}
+		if _, ok := d.pairs(n); !ok {
+			d.errorf(n, "%s: expected a cron line, @every DURATION or {after: run}, got %s", label, kind(n))
+			return
+		}
 	}
 
 	switch v.Kind() {

@@ -32,6 +32,7 @@ var rootOnly = map[string]string{
 	"warehouse": "it belongs in cohort.yaml at the project root",
 	"state":     "it belongs in cohort.yaml at the project root",
 	"timezone":  "it belongs in cohort.yaml at the project root",
+	"retention": "it belongs in cohort.yaml at the project root",
 }
 
 // Defaults of cohort.yaml.

@@ -29,6 +29,8 @@ type Project struct {
 	Warehouse WarehouseConfig `yaml:"warehouse"`
 	State     string          `yaml:"state"`
 	Timezone  string          `yaml:"timezone"`
+	Schedule  Schedule        `yaml:"schedule"`  // when cohort serve runs the warehouse build
+	Retention Retention       `yaml:"retention"` // how long the state store keeps history
 
 	Sources      []*Source      `yaml:"sources"`
 	Identity     Identity       `yaml:"identity"`
@@ -293,8 +295,9 @@ type Sync struct {
 	Mode        string            `yaml:"mode"` // upsert | mirror | insert
 	Match       map[string]string `yaml:"match"`
 	Fields      map[string]string `yaml:"fields"`
-	Schedule    string            `yaml:"schedule"`
+	Schedule    Schedule          `yaml:"schedule"` // cron line, @every, or {after: run}
 	Purpose     string            `yaml:"purpose"`
+	Alert       *Alert            `yaml:"alert"`
 }
 
 // Consent maps consent purposes to traits.

@@ -199,6 +199,17 @@ func (c *checker) project() {
 			c.errs.add(c.rootPos("timezone"), "unknown timezone %q: use an IANA name such as Europe/Amsterdam or UTC", p.Timezone)
 		}
 	}
+	c.checkSchedule(c.rootPos, func(key string) bool { return c.hasRoot(key) }, p.Schedule, false)
+}
+
+// hasRoot reports whether a cohort.yaml key was written.
+func (c *checker) hasRoot(key string) bool {
+	for _, ps := range c.pos {
+		if _, ok := ps[posKey{c.p, key}]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) sources() {
@@ -951,9 +962,8 @@ func (c *checker) syncs() {
 				}
 			}
 		}
-		if s.Schedule != "" && !validSchedule(s.Schedule) {
-			c.errf(s, "schedule", "schedule %q is neither a cron line (5 fields) nor @every DURATION, @hourly, @daily, @weekly, @monthly", s.Schedule)
-		}
+		c.checkSchedule(func(key string) Pos { return c.at(s, key) }, func(key string) bool { return c.has(s, key) }, s.Schedule, true)
+		c.alert(s)
 		if s.Purpose != "" {
 			known := c.purposeNames()
 			if !slices.Contains(known, s.Purpose) {
@@ -971,26 +981,32 @@ func (c *checker) purposeNames() []string {
 	return names(c.p.Consent.Purposes, func(p *Purpose) string { return p.Name })
 }
 
-func validSchedule(s string) bool {
-	s = strings.TrimSpace(s)
-	if rest, ok := strings.CutPrefix(s, "@every "); ok {
-		d, err := time.ParseDuration(strings.TrimSpace(rest))
-		return err == nil && d > 0
+func (c *checker) alert(s *Sync) {
+	a := s.Alert
+	if a == nil {
+		return
 	}
-	switch s {
-	case "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly":
-		return true
+	switch d := c.p.Destination(a.Destination); {
+	case a.Destination == "":
+		c.errf(a, "", "alert of sync %q needs destination: a slack or webhook destination to send it through", s.Name)
+	case d == nil:
+		known := names(c.p.Destinations, func(x *Destination) string { return x.Name })
+		c.errf(a, "destination", "unknown destination %q%s", a.Destination, suggest(a.Destination, known, "destination"))
+	case d.Type != "" && !slices.Contains(NotifierTypes, d.Type):
+		c.errf(a, "destination", "destination %q is of type %s, which cannot carry alerts: name a destination of type %s", a.Destination, d.Type, strings.Join(NotifierTypes, " or "))
 	}
-	f := strings.Fields(s)
-	if len(f) != 5 {
-		return false
-	}
-	for _, x := range f {
-		if strings.Trim(x, "0123456789*/,-?LW#ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
-			return false
+	for i, e := range a.On {
+		if !slices.Contains(AlertEvents, e) {
+			c.errf(a, "on."+strconv.Itoa(i), "unknown alert event %q (%s)", e, enumHint(e, AlertEvents))
 		}
 	}
-	return true
+	if r := a.RejectionRate; r != nil {
+		if *r < 0 || *r > 100 {
+			c.errf(a, "rejection_rate", "rejection_rate must be between 0%% and 100%%")
+		} else if !a.Wants("rejections") {
+			c.errf(a, "rejection_rate", "rejection_rate applies to rejection alerts: add rejections to on")
+		}
+	}
 }
 
 func (c *checker) consent() {
