@@ -1,0 +1,313 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cohort-cdp/cohort/engine/state"
+)
+
+var errLeaseLost = errors.New("the lease was lost: another process took it over")
+
+// Marks is the part of the state store the scheduler keeps its progress in
+// (*state.Store).
+type Marks interface {
+	Mark(ctx context.Context, project, job string) (*state.Mark, error)
+	InitMark(ctx context.Context, project, job string, slot time.Time) error
+	StartMark(ctx context.Context, m *state.Mark, slot, startedAt time.Time) (bool, error)
+	FinishMark(ctx context.Context, project, job string, finishedAt time.Time, status, errText string) error
+	LastSucceededRun(ctx context.Context, project string) (time.Time, bool, error)
+}
+
+// Lease is a held state-store lease.
+type Lease interface {
+	// Lost is closed when the lease was lost before Release.
+	Lost() <-chan struct{}
+	Release(ctx context.Context) error
+}
+
+// Config is everything a Scheduler uses.
+type Config struct {
+	Project string // the project's name: keys its marks
+	Jobs    []Job  // JobsOf(project)
+	Marks   Marks
+	// Acquire takes the exclusive lease on key (the state store's
+	// Acquire). An error means not now: the job is tried again on the next
+	// poll. Busy reports errors that only say another live holder has it.
+	Acquire func(ctx context.Context, key string) (Lease, error)
+	Busy    func(error) bool
+	// LeaseKeys are the leases a job holds while it runs: the project's own
+	// (so it never interleaves with a warehouse run or another sync) and,
+	// for a sync, the sync's.
+	LeaseKeys func(j Job) []string
+
+	RunWarehouse func(ctx context.Context) error
+	RunSync      func(ctx context.Context, name string) error
+	// Prune, when set, enforces retention; it is called at start and then
+	// hourly.
+	Prune func(ctx context.Context, now time.Time) error
+
+	Clock Clock         // default SystemClock
+	Poll  time.Duration // how often marks, leases and warehouse runs are checked; default 15s
+	Log   *slog.Logger  // default slog.Default()
+}
+
+// Scheduler fires a project's jobs.
+type Scheduler struct {
+	cfg       Config
+	nextPrune time.Time
+
+	mu    sync.Mutex
+	ready bool
+	err   error // of the last pass, if it could not read the state store
+}
+
+// New checks the configuration and returns a scheduler; Run starts it.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.Marks == nil || cfg.Acquire == nil || cfg.LeaseKeys == nil {
+		return nil, errors.New("scheduler: Marks, Acquire and LeaseKeys are required")
+	}
+	for _, j := range cfg.Jobs {
+		if j.Sync == "" && cfg.RunWarehouse == nil || j.Sync != "" && cfg.RunSync == nil {
+			return nil, fmt.Errorf("scheduler: job %s has no function to run it", j.Name)
+		}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 15 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Busy == nil {
+		cfg.Busy = func(error) bool { return false }
+	}
+	return &Scheduler{cfg: cfg}, nil
+}
+
+// Jobs lists the scheduled jobs.
+func (s *Scheduler) Jobs() []Job { return s.cfg.Jobs }
+
+// Ready reports whether the last pass could read the state store, and its
+// error when not.
+func (s *Scheduler) Ready() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready, s.err
+}
+
+// Run fires jobs until ctx ends. A job running then is stopped through its
+// context and left unfinished in its mark, so the next start runs it again.
+func (s *Scheduler) Run(ctx context.Context) error {
+	c := s.cfg.Clock
+	s.cfg.Log.Info("scheduler started", "project", s.cfg.Project, "jobs", len(s.cfg.Jobs))
+	for {
+		wake := s.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			s.cfg.Log.Info("scheduler stopped", "project", s.cfg.Project)
+			return nil
+		case <-c.After(max(0, wake.Sub(c.Now()))):
+		}
+	}
+}
+
+// Tick is one pass: it starts, one after the other, every job that is due
+// now and returns when the next pass should be.
+func (s *Scheduler) Tick(ctx context.Context) time.Time {
+	now := s.cfg.Clock.Now()
+	wake := now.Add(s.cfg.Poll)
+	p := &pass{now: now}
+	var passErr error
+	for _, j := range s.cfg.Jobs {
+		if ctx.Err() != nil {
+			return wake
+		}
+		next, err := s.consider(ctx, j, p)
+		if err != nil {
+			passErr = err
+			s.cfg.Log.Error("scheduler: cannot read the state store", "job", j.Name, "err", err)
+			continue
+		}
+		if !next.IsZero() && next.Before(wake) {
+			wake = next
+		}
+	}
+	if s.cfg.Prune != nil && !now.Before(s.nextPrune) && ctx.Err() == nil {
+		if err := s.cfg.Prune(ctx, now); err != nil {
+			s.cfg.Log.Error("retention: pruning history failed", "err", err)
+		}
+		s.nextPrune = now.Add(time.Hour)
+	}
+	s.mu.Lock()
+	s.ready, s.err = passErr == nil, passErr
+	s.mu.Unlock()
+	return wake
+}
+
+// pass caches what one Tick learned of the warehouse runs.
+type pass struct {
+	now     time.Time
+	lastRun *time.Time // end of the latest successful warehouse run; nil: not read yet
+	noRun   bool       // read: there is none
+}
+
+func (s *Scheduler) lastRun(ctx context.Context, p *pass) (time.Time, bool, error) {
+	if p.lastRun == nil && !p.noRun {
+		t, ok, err := s.cfg.Marks.LastSucceededRun(ctx, s.cfg.Project)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		p.lastRun, p.noRun = &t, !ok
+	}
+	if p.noRun {
+		return time.Time{}, false, nil
+	}
+	return *p.lastRun, true, nil
+}
+
+// due says whether j must run for its mark m now, and for which slot.
+func (s *Scheduler) due(ctx context.Context, j Job, m *state.Mark, p *pass) (slot time.Time, due bool, err error) {
+	slot = m.Slot
+	if j.AfterRun {
+		last, ok, err := s.lastRun(ctx, p)
+		if err != nil {
+			return slot, false, err
+		}
+		if ok && last.After(slot) {
+			return last, true, nil
+		}
+	} else if l := latestSlot(j.Cron, m.Slot, p.now); l.After(slot) {
+		return l, true, nil
+	}
+	return slot, m.Interrupted(), nil
+}
+
+// consider runs j if it is due and returns when it is next due (zero: on
+// a later poll).
+func (s *Scheduler) consider(ctx context.Context, j Job, p *pass) (time.Time, error) {
+	m, err := s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if m == nil {
+		// A new job starts counting now: its first run is its next slot,
+		// or the next warehouse run.
+		first := p.now
+		if j.AfterRun {
+			if last, ok, err := s.lastRun(ctx, p); err != nil {
+				return time.Time{}, err
+			} else if ok && last.After(first) {
+				first = last
+			}
+		}
+		if err := s.cfg.Marks.InitMark(ctx, s.cfg.Project, j.Name, first); err != nil {
+			return time.Time{}, err
+		}
+		return s.next(j, first), nil
+	}
+	slot, due, err := s.due(ctx, j, m, p)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if due {
+		if err := s.fire(ctx, j, p); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return s.next(j, slot), nil
+}
+
+func (s *Scheduler) next(j Job, slot time.Time) time.Time {
+	if j.Cron == nil {
+		return time.Time{}
+	}
+	return j.Cron.Next(slot)
+}
+
+// fire takes the job's leases, checks again under them that the job is
+// still due (another replica may have run it), claims the slot and runs it.
+func (s *Scheduler) fire(ctx context.Context, j Job, p *pass) error {
+	log := s.cfg.Log.With("job", j.Name)
+	var leases []Lease
+	defer func() {
+		for i := len(leases) - 1; i >= 0; i-- {
+			if err := leases[i].Release(context.WithoutCancel(ctx)); err != nil {
+				log.Warn("scheduler: releasing a lease failed (it expires on its own)", "err", err)
+			}
+		}
+	}()
+	for _, key := range s.cfg.LeaseKeys(j) {
+		l, err := s.cfg.Acquire(ctx, key)
+		if err != nil {
+			if s.cfg.Busy(err) {
+				log.Debug("scheduler: busy, trying again on the next poll", "lease", key, "reason", err)
+			} else {
+				log.Warn("scheduler: cannot take the lease, trying again on the next poll", "lease", key, "err", err)
+			}
+			return nil
+		}
+		leases = append(leases, l)
+	}
+	m, err := s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name)
+	if err != nil || m == nil {
+		return err
+	}
+	slot, due, err := s.due(ctx, j, m, p)
+	if err != nil || !due {
+		return err
+	}
+	if m.Interrupted() {
+		log.Warn("scheduler: the job's last start never finished (its process stopped); running it again", "started_at", m.StartedAt)
+	}
+	started := s.cfg.Clock.Now()
+	ok, err := s.cfg.Marks.StartMark(ctx, m, slot, started)
+	if err != nil || !ok {
+		return err
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	for _, l := range leases {
+		go func(lost <-chan struct{}) {
+			select {
+			case <-lost:
+				cancel(errLeaseLost)
+			case <-runCtx.Done():
+			}
+		}(l.Lost())
+	}
+	log.Info("scheduler: starting", "schedule", j.Text, "slot", slot)
+	var runErr error
+	if j.Sync == "" {
+		runErr = s.cfg.RunWarehouse(runCtx)
+		p.lastRun, p.noRun = nil, false // syncs after: run look again
+	} else {
+		runErr = s.cfg.RunSync(runCtx, j.Sync)
+	}
+	took := s.cfg.Clock.Now().Sub(started)
+	if ctx.Err() != nil {
+		// Shut down mid-job: the mark stays unfinished, so the next start
+		// runs the job again (a sync resumes where it stopped).
+		log.Warn("scheduler: stopped while running; it runs again at the next start", "took", took)
+		return nil
+	}
+	if errors.Is(context.Cause(runCtx), errLeaseLost) {
+		// Another process holds the job now and runs it again; its mark is theirs.
+		log.Error("scheduler: the lease was lost mid-job (the state store was out of reach too long); another replica takes over", "took", took)
+		return nil
+	}
+	status, errText := state.Succeeded, ""
+	if runErr != nil {
+		status, errText = state.Failed, runErr.Error()
+		log.Error("scheduler: job failed", "took", took, "err", runErr)
+	} else {
+		log.Info("scheduler: job done", "took", took)
+	}
+	return s.cfg.Marks.FinishMark(context.WithoutCancel(ctx), s.cfg.Project, j.Name, s.cfg.Clock.Now(), status, errText)
+}
