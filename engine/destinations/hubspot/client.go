@@ -1,0 +1,86 @@
+package hubspot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/destinations"
+)
+
+// client speaks HubSpot's CRM v3 API with a private app's token.
+type client struct {
+	http  *http.Client
+	base  string
+	token string
+}
+
+// call sends a request and decodes a 2xx answer into out (when not nil).
+func (c *client) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	status, data, err := destinations.Do(ctx, c.http, destinations.Request{
+		Method:  method,
+		URL:     c.base + path,
+		Header:  http.Header{"Authorization": {"Bearer " + c.token}, "Accept": {"application/json"}},
+		Body:    body,
+		Message: message,
+	})
+	if err != nil {
+		if e, ok := destinations.AsError(err); ok && e.Status == http.StatusTooManyRequests && dailyLimit(data) {
+			// Sending again before midnight (the account's time zone) only
+			// adds to the errors HubSpot counts against the app.
+			e.Retryable = false
+			e.Message = "HubSpot's daily API limit is used up; it resets at midnight in the account's time zone: " + e.Message
+		}
+		return status, err
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return status, &destinations.Error{Status: status, Retryable: true,
+				Message: fmt.Sprintf("HubSpot answered %s %s with a body that is not the expected JSON: %v", method, path, err)}
+		}
+	}
+	return status, nil
+}
+
+// apiError is HubSpot's error body, for a whole request and for one input
+// of a batch (multi-status).
+type apiError struct {
+	Status     string              `json:"status"`
+	Category   string              `json:"category"`
+	Message    string              `json:"message"`
+	PolicyName string              `json:"policyName"`
+	Context    map[string][]string `json:"context"`
+	Errors     []struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	} `json:"errors"`
+}
+
+// text is the error's message with its detailed errors, as HubSpot words them.
+func (e *apiError) text() string {
+	parts := []string{e.Message}
+	for _, d := range e.Errors {
+		if d.Message != "" && d.Message != e.Message {
+			parts = append(parts, d.Message)
+		}
+	}
+	return strings.Join(parts, ": ")
+}
+
+func message(body []byte) string {
+	var e apiError
+	if json.Unmarshal(body, &e) != nil || e.Message == "" {
+		return ""
+	}
+	if e.Category != "" {
+		return e.Category + ": " + e.text()
+	}
+	return e.text()
+}
+
+func dailyLimit(body []byte) bool {
+	var e apiError
+	return json.Unmarshal(body, &e) == nil && e.PolicyName == "DAILY"
+}
