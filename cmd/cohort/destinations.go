@@ -3,4 +3,5 @@ package main
 // Every destination connector registers itself; one blank import each.
 import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/braze"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/hubspot"
 )
