@@ -4,4 +4,5 @@ package main
 import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/braze"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/hubspot"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/mailchimp"
 )
