@@ -50,7 +50,7 @@ type Member struct {
 	Archived    bool
 	MergeFields map[string]any
 	Language    string
-	VIP         bool
+	VIP         *bool // nil until set
 	EmailType   string
 	// OptedOut: the person unsubscribed themselves (or bounced); Mailchimp
 	// then refuses to subscribe them through the API.
@@ -131,8 +131,8 @@ func (f *Fake) Members() map[string]map[string]any {
 		if m.Language != "" {
 			fields["language"] = m.Language
 		}
-		if m.VIP {
-			fields["vip"] = true
+		if m.VIP != nil {
+			fields["vip"] = *m.VIP
 		}
 		if m.EmailType != "" {
 			fields["email_type"] = m.EmailType
@@ -438,7 +438,8 @@ func (f *Fake) batch(w http.ResponseWriter, r *http.Request) {
 			m.Language = in.Language
 		}
 		if in.VIP != nil {
-			m.VIP = *in.VIP
+			v := *in.VIP
+			m.VIP = &v
 		}
 		if in.EmailType != "" {
 			m.EmailType = in.EmailType

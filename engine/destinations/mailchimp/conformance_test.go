@@ -1,0 +1,31 @@
+package mailchimp_test
+
+import (
+	"testing"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/mailchimp"
+	"github.com/cohort-cdp/cohort/engine/destinations/mailchimp/fake"
+)
+
+func TestConformance(t *testing.T) {
+	destinationstest.Run(t, destinationstest.Case{
+		Type:     "mailchimp",
+		Config:   map[string]any{"api_key": fake.Key, "list_id": fake.ListID},
+		Endpoint: "endpoint",
+		NewFake: func(t *testing.T) destinationstest.Fake {
+			f := fake.New(t)
+			f.DefineMergeField("ORDERS", "number")
+			f.DefineMergeField("CITY", "text")
+			return f
+		},
+		Match:  map[string]string{"email": "email"},
+		Fields: map[string]string{"FNAME": "first_name", "LNAME": "last_name", "CITY": "city", "ORDERS": "orders", "LTV": "ltv", "vip": "vip", "SIGNUP": "signed_up_at"},
+		Stored: func(field string, sent any) any {
+			if field == "SIGNUP" {
+				return sent.(string)[:10] // a date merge field holds the day
+			}
+			return sent
+		},
+	})
+}
