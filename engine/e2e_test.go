@@ -157,12 +157,12 @@ func appendWebEvents(t *testing.T, wh dialects.Warehouse) {
 	t.Helper()
 	ctx := context.Background()
 	for _, q := range []string{
-		`CREATE TABLE raw.web_new AS SELECT * FROM raw.web_events WHERE user_id IS NOT NULL ORDER BY occurred_at, anonymous_id LIMIT 30`,
-		`UPDATE raw.web_new SET occurred_at = CAST('2027-01-01 00:00:00' AS TIMESTAMP)`,
-		`UPDATE raw.web_new SET anonymous_id = anonymous_id || '-new' WHERE anonymous_id < (SELECT min(anonymous_id) FROM raw.web_new) || 'm'`,
-		`UPDATE raw.web_new SET user_id = 'C100002' WHERE anonymous_id = (SELECT max(anonymous_id) FROM raw.web_new)`,
-		`INSERT INTO raw.web_events SELECT * FROM raw.web_new`,
-		`DROP TABLE raw.web_new`,
+		`CREATE TABLE cohort_demo.web_new AS SELECT * FROM cohort_demo.web_events WHERE user_id IS NOT NULL ORDER BY occurred_at, anonymous_id LIMIT 30`,
+		`UPDATE cohort_demo.web_new SET occurred_at = CAST('2027-01-01 00:00:00' AS TIMESTAMP)`,
+		`UPDATE cohort_demo.web_new SET anonymous_id = anonymous_id || '-new' WHERE anonymous_id < (SELECT min(anonymous_id) FROM cohort_demo.web_new) || 'm'`,
+		`UPDATE cohort_demo.web_new SET user_id = 'C100002' WHERE anonymous_id = (SELECT max(anonymous_id) FROM cohort_demo.web_new)`,
+		`INSERT INTO cohort_demo.web_events SELECT * FROM cohort_demo.web_new`,
+		`DROP TABLE cohort_demo.web_new`,
 	} {
 		require.NoError(t, wh.Exec(ctx, q), q)
 	}

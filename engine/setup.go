@@ -28,7 +28,27 @@ func WriteDemoProject(dir string, overwrite bool) error {
 	return demo.WriteProject(dir, demo.ProjectOptions{Overwrite: overwrite})
 }
 
-// GenerateDemo (re)creates the demo's source tables (schema raw) and its
+// DemoTables lists the demo's tables the project's warehouse already holds:
+// GenerateDemo would replace them.
+func (s *Service) DemoTables(ctx context.Context) ([]string, error) {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return demo.Existing(ctx, wh)
+}
+
+// DropDemo drops every demo table (after a failed GenerateDemo on a
+// warehouse that held none of them).
+func (s *Service) DropDemo(ctx context.Context) error {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	return demo.Drop(ctx, wh)
+}
+
+// GenerateDemo (re)creates the demo's source tables (schema cohort_demo) and its
 // truth (schema demo_truth) in the project's warehouse.
 func (s *Service) GenerateDemo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	wh, err := s.warehouse(ctx)

@@ -224,7 +224,7 @@ func fmtWrap(err error) error { return errors.Join(errors.New("validate"), err) 
 // TestStarterProjectIsValid checks that cohort init's starter project loads.
 func TestStarterProjectIsValid(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, WriteStarter(dir, "shop"))
+	require.NoError(t, WriteStarter(dir, "shop", false))
 	p, err := Load(dir)
 	require.NoError(t, err)
 	require.NoError(t, Validate(p))

@@ -13,9 +13,9 @@ import (
 var starter embed.FS
 
 // WriteStarter writes an empty project named name into dir, refusing to
-// overwrite an existing cohort.yaml.
-func WriteStarter(dir, name string) error {
-	if _, err := os.Stat(filepath.Join(dir, "cohort.yaml")); err == nil {
+// overwrite an existing cohort.yaml unless overwrite.
+func WriteStarter(dir, name string, overwrite bool) error {
+	if _, err := os.Stat(filepath.Join(dir, "cohort.yaml")); err == nil && !overwrite {
 		return fmt.Errorf("%s already holds a cohort.yaml: choose an empty folder", dir)
 	}
 	return fs.WalkDir(starter, "starter", func(path string, d fs.DirEntry, err error) error {

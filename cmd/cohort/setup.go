@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,6 +23,7 @@ func readAll(r io.Reader) ([]byte, error) { return io.ReadAll(r) }
 func initCmd(g *globals) *cobra.Command {
 	var (
 		withDemo bool
+		force    bool
 		profiles int
 		seed     int64
 		whType   string
@@ -29,7 +33,7 @@ func initCmd(g *globals) *cobra.Command {
 		Use:   "init [DIR]",
 		Short: "Create a project; --demo adds a realistic demo webshop in the embedded warehouse",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := cmd.Context()
 			dir := g.dir()
 			if len(args) == 1 {
@@ -38,25 +42,42 @@ func initCmd(g *globals) *cobra.Command {
 			if profiles < 1 {
 				return usagef("--profiles must be at least 1")
 			}
+			if err := engine.CheckWarehouseChoice(whType, dsn); err != nil {
+				return usageError{err}
+			}
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(filepath.Join(dir, "cohort.yaml")); err == nil && !force {
+				return usagef("%s already holds a cohort.yaml: choose another folder, or pass --force to overwrite its project files", dir)
+			}
+			// A failed init leaves the folder as it found it.
+			undo, err := snapshotDir(dir)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err != nil {
+					undo()
+				}
+			}()
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if err := engine.CheckWarehouseChoice(whType, dsn); err != nil {
-				return usageError{err}
-			}
 			if !withDemo {
-				if err := models.WriteStarter(dir, projectName(dir)); err != nil {
+				if err := models.WriteStarter(dir, projectName(dir), force); err != nil {
 					return err
 				}
 				if err := engine.UseWarehouse(dir, whType, dsn); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `cohort validate`\n", dir, filepath.Join(dir, "models", "project.yaml"))
+				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `%s validate`\n", dir, filepath.Join(dir, "models", "project.yaml"), binaryFrom("."))
 				return nil
 			}
-			if err := engine.WriteDemoProject(dir, false); err != nil {
-				return err
+			if err := engine.WriteDemoProject(dir, force); err != nil {
+				return usageError{err}
 			}
 			if err := engine.UseWarehouse(dir, whType, dsn); err != nil {
 				return err
@@ -66,10 +87,19 @@ func initCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			now, err := g.clock()
+			// Cohort never replaces tables it did not create.
+			existing, err := svc.DemoTables(ctx)
 			if err != nil {
 				return err
 			}
+			if len(existing) > 0 && !force {
+				return usagef("the warehouse already holds tables the demo writes: %s\nCohort does not overwrite tables it did not create: drop them, use another warehouse, or pass --force to replace them", strings.Join(existing, ", "))
+			}
+			defer func() {
+				if err != nil && len(existing) == 0 {
+					_ = svc.DropDemo(context.WithoutCancel(ctx))
+				}
+			}()
 			o := engine.DemoOptions{Profiles: profiles, Seed: seed, Now: now}
 			if g.interactive() {
 				o.Progress = func(msg string) { fmt.Fprintf(os.Stderr, "  %s\n", msg) }
@@ -85,16 +115,72 @@ func initCmd(g *globals) *cobra.Command {
 			for _, t := range sum.Tables {
 				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, engine.Thousands(t.Rows))
 			}
-			fmt.Fprintf(out, "next: cd %s && cohort validate && cohort run\n", dir)
+			bin := binaryFrom(dir)
+			fmt.Fprintf(out, "next: cd %s && %s validate && %s run\n", dir, bin, bin)
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&withDemo, "demo", false, "add demo sources and data (webshop, events, newsletter, support, lead ads, CMS)")
+	c.Flags().BoolVar(&withDemo, "demo", false, "add demo sources and data (webshop, events, newsletter, support, lead ads, CMS) in schemas cohort_demo and demo_truth")
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing project files and demo tables")
 	c.Flags().IntVar(&profiles, "profiles", 1000, "people in the demo data")
 	c.Flags().Int64Var(&seed, "seed", 1, "seed of the demo data: the same seed gives the same data")
 	c.Flags().StringVar(&whType, "warehouse", "duckdb", "duckdb (embedded file) | postgres")
 	c.Flags().StringVar(&dsn, "dsn", "", "postgres: the connection URL written to cohort.yaml (e.g. '${COHORT_WAREHOUSE_DSN}')")
 	return c
+}
+
+// snapshotDir records which files and folders exist under dir, and returns
+// a function that removes every one created since (dir itself included).
+func snapshotDir(dir string) (undo func(), err error) {
+	before := map[string]bool{}
+	walk := func(f func(path string)) error {
+		return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			f(path)
+			return nil
+		})
+	}
+	if err := walk(func(p string) { before[p] = true }); err != nil {
+		return nil, err
+	}
+	return func() {
+		var created []string
+		_ = walk(func(p string) {
+			if !before[p] {
+				created = append(created, p)
+			}
+		})
+		for i := len(created) - 1; i >= 0; i-- { // children before their folder
+			_ = os.RemoveAll(created[i])
+		}
+	}, nil
+}
+
+// binaryFrom is the command as the user invoked it, as typed from the
+// folder dir, for `next:` hints ("../bin/cohort" after `cd shop`).
+func binaryFrom(dir string) string {
+	name := "cohort"
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		name = os.Args[0]
+	}
+	if !strings.ContainsRune(name, filepath.Separator) || filepath.IsAbs(name) {
+		return name // found on PATH, or absolute
+	}
+	abs, err1 := filepath.Abs(name)
+	absDir, err2 := filepath.Abs(dir)
+	rel, err3 := filepath.Rel(absDir, abs)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return abs
+	}
+	if !strings.ContainsRune(rel, filepath.Separator) {
+		rel = "." + string(filepath.Separator) + rel
+	}
+	return rel
 }
 
 // openDemo is the engine over the demo project just written to dir.

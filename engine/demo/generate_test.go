@@ -173,7 +173,7 @@ func TestDirtyData(t *testing.T) {
 			t.Errorf("%s: %d, want none", what, n)
 		}
 	}
-	phones := `SELECT phone FROM raw.support_tickets UNION ALL SELECT phone FROM raw.shop_customers UNION ALL SELECT phone FROM raw.lead_ads`
+	phones := `SELECT phone FROM cohort_demo.support_tickets UNION ALL SELECT phone FROM cohort_demo.shop_customers UNION ALL SELECT phone FROM cohort_demo.lead_ads`
 	for _, f := range []struct{ example, re string }{
 		{"06-12345678", `^06-[0-9]{8}$`},
 		{"+31 6 1234 5678", `^\+31 6 [0-9]{4} [0-9]{4}$`},
@@ -184,59 +184,59 @@ func TestDirtyData(t *testing.T) {
 	} {
 		atLeast("phones written like "+f.example, 3, `SELECT count(*) FROM (`+phones+`) p WHERE regexp_matches(phone, ?)`, f.re)
 	}
-	atLeast("empty phones in shop_customers", 5, `SELECT count(*) FROM raw.shop_customers WHERE phone = ''`)
-	atLeast("NULL phones in shop_customers", 5, `SELECT count(*) FROM raw.shop_customers WHERE phone IS NULL`)
-	emails := `SELECT email FROM raw.shop_customers UNION ALL SELECT email FROM raw.newsletter UNION ALL SELECT email FROM raw.orders
-		UNION ALL SELECT email FROM raw.support_tickets UNION ALL SELECT email FROM raw.lead_ads`
+	atLeast("empty phones in shop_customers", 5, `SELECT count(*) FROM cohort_demo.shop_customers WHERE phone = ''`)
+	atLeast("NULL phones in shop_customers", 5, `SELECT count(*) FROM cohort_demo.shop_customers WHERE phone IS NULL`)
+	emails := `SELECT email FROM cohort_demo.shop_customers UNION ALL SELECT email FROM cohort_demo.newsletter UNION ALL SELECT email FROM cohort_demo.orders
+		UNION ALL SELECT email FROM cohort_demo.support_tickets UNION ALL SELECT email FROM cohort_demo.lead_ads`
 	atLeast("e-mails with white space around", 20, `SELECT count(*) FROM (`+emails+`) e WHERE email <> trim(email)`)
 	atLeast("e-mails with capitals", 20, `SELECT count(*) FROM (`+emails+`) e WHERE email <> lower(email)`)
 	atLeast("empty e-mails", 3, `SELECT count(*) FROM (`+emails+`) e WHERE email = ''`)
-	atLeast("test@ accounts", 2, `SELECT count(*) FROM raw.shop_customers WHERE lower(email) LIKE 'test@%'`)
-	atLeast("@example.com accounts", 1, `SELECT count(*) FROM raw.shop_customers WHERE email LIKE '%@example.com'`)
+	atLeast("test@ accounts", 2, `SELECT count(*) FROM cohort_demo.shop_customers WHERE lower(email) LIKE 'test@%'`)
+	atLeast("@example.com accounts", 1, `SELECT count(*) FROM cohort_demo.shop_customers WHERE email LIKE '%@example.com'`)
 	atLeast("re-registrations: one e-mail, two customer_ids, other case", 20,
-		`SELECT count(*) FROM (SELECT lower(trim(email)) FROM raw.shop_customers GROUP BY 1
+		`SELECT count(*) FROM (SELECT lower(trim(email)) FROM cohort_demo.shop_customers GROUP BY 1
 		 HAVING count(DISTINCT customer_id) = 2 AND count(DISTINCT email) = 2) d`)
 	atLeast("customers on the one shared tablet", FamilyTabletMembers,
-		`SELECT max(n) FROM (SELECT anonymous_id, count(DISTINCT user_id) AS n FROM raw.web_events GROUP BY 1) c`)
+		`SELECT max(n) FROM (SELECT anonymous_id, count(DISTINCT user_id) AS n FROM cohort_demo.web_events GROUP BY 1) c`)
 	none("other cookies with more than one customer",
-		`SELECT count(*) FROM (SELECT anonymous_id, count(DISTINCT user_id) AS n FROM raw.web_events GROUP BY 1) c WHERE n BETWEEN 3 AND 10`)
+		`SELECT count(*) FROM (SELECT anonymous_id, count(DISTINCT user_id) AS n FROM cohort_demo.web_events GROUP BY 1) c WHERE n BETWEEN 3 AND 10`)
 	atLeast("people behind each shared info@ mailbox (the least)", 2,
 		`SELECT min(n) FROM (SELECT info_mailbox, count(*) AS n FROM demo_truth.persons WHERE info_mailbox IS NOT NULL GROUP BY 1) m`)
 	atLeast("info@ rows in support tickets, leads, newsletter", 3,
-		`SELECT count(*) FROM (SELECT email FROM raw.support_tickets UNION ALL SELECT email FROM raw.lead_ads UNION ALL SELECT email FROM raw.newsletter) e
+		`SELECT count(*) FROM (SELECT email FROM cohort_demo.support_tickets UNION ALL SELECT email FROM cohort_demo.lead_ads UNION ALL SELECT email FROM cohort_demo.newsletter) e
 		 WHERE lower(trim(email)) LIKE 'info@%'`)
 	atLeast("cookies that log in later", 100,
-		`SELECT count(*) FROM (SELECT anonymous_id FROM raw.web_events GROUP BY 1
+		`SELECT count(*) FROM (SELECT anonymous_id FROM cohort_demo.web_events GROUP BY 1
 		 HAVING count(*) FILTER (WHERE user_id IS NULL) > 0 AND min(occurred_at) FILTER (WHERE user_id IS NULL) < min(occurred_at) FILTER (WHERE user_id IS NOT NULL)) c`)
 	atLeast("customers with several cookies", 100,
-		`SELECT count(*) FROM (SELECT user_id FROM raw.web_events WHERE user_id IS NOT NULL GROUP BY 1 HAVING count(DISTINCT anonymous_id) > 1) c`)
+		`SELECT count(*) FROM (SELECT user_id FROM cohort_demo.web_events WHERE user_id IS NOT NULL GROUP BY 1 HAVING count(DISTINCT anonymous_id) > 1) c`)
 	atLeast("visitors who never log in", 50,
-		`SELECT count(*) FROM (SELECT anonymous_id FROM raw.web_events GROUP BY 1 HAVING count(user_id) = 0) c`)
+		`SELECT count(*) FROM (SELECT anonymous_id FROM cohort_demo.web_events GROUP BY 1 HAVING count(user_id) = 0) c`)
 	atLeast("cart abandoners (add_to_cart in 7 days, no order since)", 20,
-		`SELECT count(DISTINCT w.user_id) FROM raw.web_events w
+		`SELECT count(DISTINCT w.user_id) FROM cohort_demo.web_events w
 		 WHERE w.event_name = 'add_to_cart' AND w.occurred_at >= CAST(? AS TIMESTAMP) - INTERVAL 7 DAY
-		   AND NOT EXISTS (SELECT 1 FROM raw.orders o WHERE o.customer_id = w.user_id AND o.ordered_at >= w.occurred_at)`, plan.TimeArg(anchor))
-	atLeast("one-time buyers", 300, `SELECT count(*) FROM (SELECT customer_id FROM raw.orders GROUP BY 1 HAVING count(*) = 1) c`)
-	atLeast("loyal buyers (8 orders or more)", 50, `SELECT count(*) FROM (SELECT customer_id FROM raw.orders GROUP BY 1 HAVING count(*) >= 8) c`)
+		   AND NOT EXISTS (SELECT 1 FROM cohort_demo.orders o WHERE o.customer_id = w.user_id AND o.ordered_at >= w.occurred_at)`, plan.TimeArg(anchor))
+	atLeast("one-time buyers", 300, `SELECT count(*) FROM (SELECT customer_id FROM cohort_demo.orders GROUP BY 1 HAVING count(*) = 1) c`)
+	atLeast("loyal buyers (8 orders or more)", 50, `SELECT count(*) FROM (SELECT customer_id FROM cohort_demo.orders GROUP BY 1 HAVING count(*) >= 8) c`)
 	atLeast("lapsed VIPs (500 euro or more, last order > 90 days ago)", 20,
-		`SELECT count(*) FROM (SELECT customer_id FROM raw.orders GROUP BY 1
+		`SELECT count(*) FROM (SELECT customer_id FROM cohort_demo.orders GROUP BY 1
 		 HAVING sum(total) >= 500 AND max(ordered_at) < CAST(? AS TIMESTAMP) - INTERVAL 90 DAY) c`, plan.TimeArg(anchor))
-	atLeast("orders in the last 30 days", 50, `SELECT count(*) FROM raw.orders WHERE ordered_at >= CAST(? AS TIMESTAMP) - INTERVAL 30 DAY`, plan.TimeArg(anchor))
-	atLeast("newsletter opt-outs", 20, `SELECT count(*) FROM raw.newsletter WHERE NOT opted_in`)
+	atLeast("orders in the last 30 days", 50, `SELECT count(*) FROM cohort_demo.orders WHERE ordered_at >= CAST(? AS TIMESTAMP) - INTERVAL 30 DAY`, plan.TimeArg(anchor))
+	atLeast("newsletter opt-outs", 20, `SELECT count(*) FROM cohort_demo.newsletter WHERE NOT opted_in`)
 	atLeast("leads who never became customers", 50, `SELECT count(*) FROM demo_truth.persons WHERE kind = 'lead'`)
-	atLeast("app log-ins carrying an e-mail", 50, `SELECT count(*) FROM raw.app_events WHERE email IS NOT NULL`)
+	atLeast("app log-ins carrying an e-mail", 50, `SELECT count(*) FROM cohort_demo.app_events WHERE email IS NOT NULL`)
 	for _, tb := range []struct{ table, column string }{
 		{"shop_customers", "created_at"}, {"shop_customers", "updated_at"}, {"orders", "ordered_at"}, {"web_events", "occurred_at"},
 		{"app_events", "occurred_at"}, {"newsletter", "consent_at"}, {"newsletter", "updated_at"}, {"support_tickets", "created_at"},
 		{"lead_ads", "created_at"}, {"cms_accounts", "created_at"}, {"cms_accounts", "last_login_at"},
 	} {
-		none("raw."+tb.table+"."+tb.column+" outside the 2 years before now",
-			`SELECT count(*) FROM raw.`+tb.table+` WHERE `+tb.column+` > CAST(? AS TIMESTAMP) OR `+tb.column+` < CAST(? AS TIMESTAMP) - INTERVAL 730 DAY`,
+		none("cohort_demo."+tb.table+"."+tb.column+" outside the 2 years before now",
+			`SELECT count(*) FROM cohort_demo.`+tb.table+` WHERE `+tb.column+` > CAST(? AS TIMESTAMP) OR `+tb.column+` < CAST(? AS TIMESTAMP) - INTERVAL 730 DAY`,
 			plan.TimeArg(anchor), plan.TimeArg(anchor))
 	}
-	none("unsubscribed before subscribing", `SELECT count(*) FROM raw.newsletter WHERE updated_at < consent_at`)
+	none("unsubscribed before subscribing", `SELECT count(*) FROM cohort_demo.newsletter WHERE updated_at < consent_at`)
 	none("orders before their customer registered",
-		`SELECT count(*) FROM raw.orders o JOIN demo_truth.accounts a ON a.customer_id = o.customer_id JOIN demo_truth.persons p ON p.person_id = a.person_id
+		`SELECT count(*) FROM cohort_demo.orders o JOIN demo_truth.accounts a ON a.customer_id = o.customer_id JOIN demo_truth.persons p ON p.person_id = a.person_id
 		 WHERE o.ordered_at < p.created_at`)
 }
 

@@ -30,7 +30,7 @@ func WriteProject(dir string, o ProjectOptions) error {
 			}
 			rel, _ := filepath.Rel("project", path)
 			if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
-				return fmt.Errorf("%s already exists: choose an empty folder (or overwrite)", filepath.Join(dir, rel))
+				return fmt.Errorf("%s already exists: choose an empty folder (cohort init --force overwrites)", filepath.Join(dir, rel))
 			}
 			return nil
 		})
@@ -56,7 +56,7 @@ func WriteProject(dir string, o ProjectOptions) error {
 }
 
 // IsProject reports whether p reads the demo's data: every source is a
-// table the generator writes to schema raw. Only such a project has a truth
+// table the generator writes to schema cohort_demo. Only such a project has a truth
 // to measure identity resolution against.
 func IsProject(p *models.Project) bool {
 	raw := map[string]bool{}

@@ -362,7 +362,7 @@ SELECT 1000000000000 + (o.order_id - 1000000000) * 2 + t.s, ` + cookie(orderPers
   ` + shopURL("p.country") + ` || CASE t.s WHEN 0 THEN '/checkout' ELSE '/bedankt' END,
   NULL, CASE t.s WHEN 1 THEN o.total END,
   o.ordered_at - to_seconds(180 * (1 - t.s))
-FROM demo_truth.params g, raw.orders o JOIN demo_truth.persons p ON p.person_id = ` + orderPerson + `, range(2) t(s)`,
+FROM demo_truth.params g, cohort_demo.orders o JOIN demo_truth.persons p ON p.person_id = ` + orderPerson + `, range(2) t(s)`,
 }
 
 var appEvents = table{Schema: RawSchema, Name: "app_events",

@@ -8,7 +8,7 @@ import (
 
 // Schemas the demo writes.
 const (
-	RawSchema   = "raw"
+	RawSchema   = "cohort_demo"
 	TruthSchema = "demo_truth"
 )
 

@@ -33,57 +33,57 @@ SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
-CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."shop_customers" src) x
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "cohort_demo"."shop_customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."shop_customers" src) x
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
-CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "raw"."orders" src) x
+FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "cohort_demo"."orders" src) r
+CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."orders" src) x
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
-CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."web_events" src) x
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "cohort_demo"."web_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."web_events" src) x
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
-CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."app_events" src) x
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "cohort_demo"."app_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."app_events" src) x
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
-CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."newsletter" src) x
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "cohort_demo"."newsletter" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."newsletter" src) x
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."support_tickets" src) x
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."support_tickets" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."support_tickets" src) x
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."lead_ads" src) x
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."lead_ads" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."lead_ads" src) x
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."cms_accounts" src) x;
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."cms_accounts" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."cms_accounts" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
@@ -96,7 +96,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -106,7 +106,7 @@ FROM (
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."orders" src
+    FROM "cohort_demo"."orders" src
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -116,7 +116,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."web_events" src
+    FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -126,7 +126,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -141,7 +141,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -151,7 +151,7 @@ FROM (
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
+    FROM "cohort_demo"."orders" src
   ) normalized) "orders"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -161,7 +161,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -171,7 +171,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."newsletter" src
+    FROM "cohort_demo"."newsletter" src
   ) normalized) "newsletter"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -181,7 +181,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."support_tickets" src
+    FROM "cohort_demo"."support_tickets" src
   ) normalized) "support_tickets"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -191,7 +191,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."lead_ads" src
+    FROM "cohort_demo"."lead_ads" src
   ) normalized) "lead_ads"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -201,7 +201,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."cms_accounts" src
+    FROM "cohort_demo"."cms_accounts" src
   ) normalized) "cms_accounts"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -221,7 +221,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v3
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -236,7 +236,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."support_tickets" src
+    FROM "cohort_demo"."support_tickets" src
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -251,7 +251,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."lead_ads" src
+    FROM "cohort_demo"."lead_ads" src
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -266,7 +266,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."web_events" src
+    FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -281,7 +281,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -322,7 +322,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v3
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -332,7 +332,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
+    FROM "cohort_demo"."orders" src
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -342,7 +342,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."web_events" src
+    FROM "cohort_demo"."web_events" src
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -353,7 +353,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -368,7 +368,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."support_tickets" src
+    FROM "cohort_demo"."support_tickets" src
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -383,7 +383,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."lead_ads" src
+    FROM "cohort_demo"."lead_ads" src
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -549,7 +549,7 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, CAST($2 AS VARCHAR) AS salt
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
+-- parameters: $1 = '482826854179851ed821fd2a82fc483d', $2 = '';
 
 -- An incremental run: marks also read the previous state
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
@@ -558,64 +558,64 @@ SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."shop_customers" src) r
-CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."shop_customers" src) x
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "cohort_demo"."shop_customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."shop_customers" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'shop_customers'
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "raw"."orders" src) r
-CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "raw"."orders" src) x
+FROM (SELECT CAST(src."ordered_at" AS TIMESTAMP) AS t FROM "cohort_demo"."orders" src) r
+CROSS JOIN (SELECT max(CAST(src."ordered_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."orders" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'orders'
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."web_events" src) r
-CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."web_events" src) x
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "cohort_demo"."web_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."web_events" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'web_events'
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "raw"."app_events" src) r
-CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "raw"."app_events" src) x
+FROM (SELECT CAST(src."occurred_at" AS TIMESTAMP) AS t FROM "cohort_demo"."app_events" src) r
+CROSS JOIN (SELECT max(CAST(src."occurred_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."app_events" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'app_events'
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."newsletter" src) r
-CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."newsletter" src) x
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "cohort_demo"."newsletter" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."newsletter" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'newsletter'
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."support_tickets" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."support_tickets" src) x
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."support_tickets" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."support_tickets" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'support_tickets'
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."lead_ads" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."lead_ads" src) x
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."lead_ads" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."lead_ads" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'lead_ads'
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "raw"."cms_accounts" src) r
-CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "raw"."cms_accounts" src) x
+FROM (SELECT CAST(src."created_at" AS TIMESTAMP) AS t FROM "cohort_demo"."cms_accounts" src) r
+CROSS JOIN (SELECT max(CAST(src."created_at" AS TIMESTAMP)) AS m FROM "cohort_demo"."cms_accounts" src) x
 LEFT JOIN "cohort"."_identity_state" p ON p.source = 'cms_accounts';
 
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
@@ -631,7 +631,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
@@ -642,7 +642,7 @@ FROM (
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."orders" src
+    FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
@@ -653,7 +653,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."web_events" src
+    FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
@@ -664,7 +664,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
@@ -680,7 +680,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v2 IS NOT NULL
@@ -691,7 +691,7 @@ FROM (
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."orders" src
+    FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v2 IS NOT NULL
@@ -702,7 +702,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v3 IS NOT NULL
@@ -713,7 +713,7 @@ FROM (
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."newsletter" src
+    FROM "cohort_demo"."newsletter" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
   ) normalized) "newsletter"
     WHERE v1 IS NOT NULL
@@ -724,7 +724,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."support_tickets" src
+    FROM "cohort_demo"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v1 IS NOT NULL
@@ -735,7 +735,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."lead_ads" src
+    FROM "cohort_demo"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v1 IS NOT NULL
@@ -746,7 +746,7 @@ FROM (
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
-    FROM "raw"."cms_accounts" src
+    FROM "cohort_demo"."cms_accounts" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "cms_accounts"
     WHERE v1 IS NOT NULL
@@ -767,7 +767,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v3
-    FROM "raw"."shop_customers" src
+    FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
@@ -783,7 +783,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."support_tickets" src
+    FROM "cohort_demo"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
@@ -799,7 +799,7 @@ FROM (
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
-    FROM "raw"."lead_ads" src
+    FROM "cohort_demo"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
@@ -815,7 +815,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."web_events" src
+    FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
@@ -831,7 +831,7 @@ FROM (
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."app_events" src
+    FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
@@ -966,7 +966,7 @@ CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM "raw"."shop_customers" src
+FROM "cohort_demo"."shop_customers" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
@@ -983,7 +983,7 @@ CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "raw"."orders" src
+FROM "cohort_demo"."orders" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
@@ -994,7 +994,7 @@ CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "raw"."web_events" src
+FROM "cohort_demo"."web_events" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
@@ -1005,7 +1005,7 @@ CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM "raw"."app_events" src
+FROM "cohort_demo"."app_events" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '')
@@ -1017,7 +1017,7 @@ CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM "raw"."newsletter" src
+FROM "cohort_demo"."newsletter" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
@@ -1027,7 +1027,7 @@ CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "raw"."support_tickets" src
+FROM "cohort_demo"."support_tickets" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
@@ -1043,7 +1043,7 @@ CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "raw"."lead_ads" src
+FROM "cohort_demo"."lead_ads" src
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
