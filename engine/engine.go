@@ -30,7 +30,16 @@ type Options struct {
 	RunID       string    // names the run's staged tables; "" draws a random one
 	Trace       plan.Trace
 	Progress    func(Event)
+	// Lease is the run's lease on LeaseKey(project), taken by the caller
+	// (before it opened a warehouse that allows one process only); nil:
+	// Run takes it itself, without waiting.
+	Lease *state.Lease
 }
+
+// LeaseKey is the state store lease that every process changing a
+// project's output (a run, a sync) holds while it does: they never
+// interleave.
+func LeaseKey(project string) string { return "project:" + project }
 
 // Event is progress reported while a run executes.
 type Event struct {
@@ -44,6 +53,10 @@ type Event struct {
 type Plan struct {
 	Ctx   *plan.Context
 	Steps []plan.Step
+	// Dead reports whether the run with this id is known to have ended;
+	// Execute drops the scratch tables such runs left behind (a crash), and
+	// never those of other runs. Nil: none is known.
+	Dead func(runID string) bool
 }
 
 // Compile turns a validated project into the plan of a run for one dialect.
@@ -175,11 +188,13 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	c := pl.Ctx
 	start := time.Now()
 	res := &Result{RunID: c.RunID}
-	defer dropScratch(context.WithoutCancel(ctx), wh, c, c.RunID)
+	defer dropScratch(context.WithoutCancel(ctx), wh, c, func(id string) bool { return id == c.RunID })
 	if err := wh.Exec(ctx, c.Dialect.CreateSchema(c.Schema)); err != nil {
 		return res, &StepError{Step: "schema", Err: err}
 	}
-	dropScratch(ctx, wh, c, "")
+	if pl.Dead != nil {
+		dropScratch(ctx, wh, c, pl.Dead)
+	}
 	for _, s := range pl.Steps {
 		stepStart := time.Now()
 		progress(Event{Step: s.Name(), Message: "started"})
@@ -207,10 +222,11 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 }
 
 // dropScratch drops the schema's staged and scratch tables (and staged
-// views) of runID; with an empty runID, those of every run (left behind by
-// runs that crashed before they could clean up; runs of one project do not
-// overlap).
-func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, runID string) {
+// views) of the runs drop selects by id: this run's own at its end, and at
+// its start those of runs known dead (runs of a project never overlap: they
+// hold its lease; tables of runs this state store does not know, such as
+// another project's sharing the schema, are left alone).
+func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, drop func(runID string) bool) {
 	for _, marker := range []string{"__stage_", "_work_"} {
 		tables, err := wh.Tables(ctx, c.Schema, marker)
 		if err != nil {
@@ -220,7 +236,7 @@ func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, ru
 			for _, t := range tables {
 				n, view := t.Name, t.View
 				scratch := strings.Contains(n, "__stage_") || strings.HasPrefix(n, "_work_")
-				if view != views || !scratch || !strings.Contains(n, runID) {
+				if view != views || !scratch || !drop(n[strings.LastIndexByte(n, '_')+1:]) {
 					continue
 				}
 				if view {
@@ -233,24 +249,57 @@ func dropScratch(ctx context.Context, wh dialects.Warehouse, c *plan.Context, ru
 	}
 }
 
-// Run compiles and executes a run and records it in the state store.
+// Run compiles and executes a run and records it in the state store. With a
+// store, the run holds the project's lease (o.Lease, or one it takes), and
+// stops if it loses it; runs still recorded as running are then known
+// dead: they are marked failed (abandoned) and their leftovers dropped. A
+// run whose ctx ends is recorded as cancelled.
 func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *state.Store, parts []Part, o Options) (*Result, error) {
 	pl, err := Compile(p, wh.Dialect(), parts, o)
 	if err != nil {
 		return nil, err
 	}
 	rec := &state.Run{ID: pl.Ctx.RunID, Project: p.Name, Warehouse: wh.Dialect().Name(), Only: o.Only, StartedAt: time.Now()}
+	runCtx := ctx
 	if store != nil {
+		lease := o.Lease
+		if lease == nil {
+			if lease, err = store.Acquire(ctx, LeaseKey(p.Name), "cohort run", 0); err != nil {
+				return nil, err
+			}
+			defer lease.Release(context.WithoutCancel(ctx))
+		}
+		var cancel context.CancelCauseFunc
+		runCtx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-lease.Lost():
+				cancel(state.ErrLeaseLost)
+			case <-runCtx.Done():
+			}
+		}()
+		if _, err := store.AbandonRuns(ctx, p.Name, rec.ID); err != nil {
+			return nil, err
+		}
+		known, err := store.RunIDs(ctx, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		pl.Dead = func(id string) bool { return id != rec.ID && known[id] }
 		if err := store.StartRun(ctx, rec); err != nil {
 			return nil, err
 		}
 	}
-	res, runErr := Execute(ctx, wh, pl, o.Progress)
+	res, runErr := Execute(runCtx, wh, pl, o.Progress)
 	if store != nil {
 		fin := time.Now()
 		rec.FinishedAt, rec.Steps, rec.Status = &fin, res.Steps, state.Succeeded
 		if runErr != nil {
 			rec.Status, rec.Error = state.Failed, runErr.Error()
+			if runCtx.Err() != nil {
+				rec.Status, rec.Error = state.Cancelled, context.Cause(runCtx).Error()
+			}
 			var se *StepError
 			if errors.As(runErr, &se) {
 				rec.FailedStep = se.Step
@@ -260,5 +309,22 @@ func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *s
 			return res, err
 		}
 	}
+	if runErr != nil && runCtx.Err() != nil {
+		return res, &CancelledError{RunID: rec.ID, Cause: context.Cause(runCtx), Err: runErr}
+	}
 	return res, runErr
 }
+
+// CancelledError is a run stopped before its end (a signal, a lost lease):
+// what it built was dropped and the previous output is unchanged.
+type CancelledError struct {
+	RunID string
+	Cause error // why: context.Cause of the run's context
+	Err   error // the step's error
+}
+
+func (e *CancelledError) Error() string {
+	return fmt.Sprintf("run %s cancelled (%v): the tables it built were dropped; the previous output tables are unchanged", e.RunID, e.Cause)
+}
+
+func (e *CancelledError) Unwrap() error { return e.Cause }

@@ -160,6 +160,9 @@ type RunOptions struct {
 	Only        string // "" (everything) or a part of DefaultParts
 	FullRefresh bool   // identity rebuilds from scratch
 	Progress    func(Event)
+	// Waiting, when set, makes a run wait while another process holds the
+	// project's lease (instead of failing), and hears whom it waits for.
+	Waiting func(*state.HeldError)
 }
 
 func (s *Service) runOptions(o RunOptions) Options {
@@ -168,8 +171,30 @@ func (s *Service) runOptions(o RunOptions) Options {
 }
 
 // Run checks the warehouse, builds the output tables and records the run in
-// the state store.
+// the state store. It holds the project's lease (LeaseKey) throughout,
+// taken before the warehouse is opened (a DuckDB file admits one process):
+// when another process holds it, Run fails with a *BusyError, or waits
+// with o.Waiting.
 func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := LeaseKey(s.Project.Name)
+	var lease *state.Lease
+	if o.Waiting != nil {
+		lease, err = store.AcquireWait(ctx, key, "cohort run", 0, o.Waiting)
+	} else {
+		lease, err = store.Acquire(ctx, key, "cohort run", 0)
+	}
+	var held *state.HeldError
+	if errors.As(err, &held) {
+		return nil, &BusyError{Project: s.Project.Name, Held: held}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
 	if err := s.Validate(ctx); err != nil {
 		return nil, err
 	}
@@ -177,16 +202,26 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := s.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res, err := Run(ctx, s.Project, wh, store, DefaultParts, s.runOptions(o))
+	ro := s.runOptions(o)
+	ro.Lease = lease
+	res, err := Run(ctx, s.Project, wh, store, DefaultParts, ro)
 	if err == nil {
 		s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
 	}
 	return res, err
 }
+
+// BusyError says another process holds the project's lease.
+type BusyError struct {
+	Project string
+	Held    *state.HeldError
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("project %s is busy: %s is working on it; wait for it to end, or pass --wait", e.Project, e.Held.By)
+}
+
+func (e *BusyError) Unwrap() error { return e.Held }
 
 // Runs is the run history, newest first.
 func (s *Service) Runs(ctx context.Context, limit int) ([]state.Run, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/state"
 )
 
 func validateCmd(g *globals) *cobra.Command {
@@ -71,7 +73,7 @@ func compileCmd(g *globals) *cobra.Command {
 
 func runCmd(g *globals) *cobra.Command {
 	var only string
-	var fullRefresh bool
+	var fullRefresh, wait bool
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Build the output tables in the warehouse",
@@ -86,11 +88,13 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			var progress func(engine.Event)
-			if g.interactive() {
-				progress = terminalProgress()
+			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx)}
+			if wait {
+				o.Waiting = func(held *state.HeldError) {
+					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", held.By, svc.Project.Name)
+				}
 			}
-			res, err := svc.Run(ctx, engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: progress})
+			res, err := svc.Run(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -120,17 +124,33 @@ func runCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&only, "only", "", "identity | profiles | segments: rebuild one part, read the others as they are")
 	c.Flags().BoolVar(&fullRefresh, "full-refresh", false, "rebuild identity from scratch instead of incrementally")
+	c.Flags().BoolVar(&wait, "wait", false, "when another run (or sync) of the project is going on, wait for it to end instead of failing")
 	return c
 }
 
-// terminalProgress prints one line per step event on stderr.
-func terminalProgress() func(engine.Event) {
+// progress reports a run's steps on standard error: every event on a
+// terminal, one line per finished step with its time otherwise (CI logs),
+// nothing with --json. COHORT_TEST_PAUSE_AFTER=STEP holds the run after
+// that step until it is cancelled (tests send signals then).
+func (g *globals) progress(ctx context.Context) func(engine.Event) {
+	pause := os.Getenv("COHORT_TEST_PAUSE_AFTER")
+	interactive := g.interactive()
 	return func(e engine.Event) {
-		msg := e.Message
-		if e.Done {
-			msg = fmt.Sprintf("done in %s", e.Elapsed.Round(time.Millisecond))
+		switch {
+		case g.json:
+		case interactive:
+			msg := e.Message
+			if e.Done {
+				msg = fmt.Sprintf("done in %s", e.Elapsed.Round(time.Millisecond))
+			}
+			fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.Step, msg)
+		case e.Done:
+			fmt.Fprintf(os.Stderr, "%s  %-10s done in %s\n", time.Now().UTC().Format("15:04:05 UTC"), e.Step, e.Elapsed.Round(time.Millisecond))
 		}
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.Step, msg)
+		if e.Done && pause != "" && e.Step == pause {
+			fmt.Fprintf(os.Stderr, "paused after %s\n", e.Step)
+			<-ctx.Done()
+		}
 	}
 }
 
@@ -160,14 +180,21 @@ func runsCmd(g *globals) *cobra.Command {
 				if r.FinishedAt != nil {
 					took = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 				}
-				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.Status, took)
+				status := r.Status
+				if status == state.Failed && strings.HasPrefix(r.Error, state.Abandoned) {
+					status += " (abandoned)"
+				}
+				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), status, took)
 				var steps []string
 				for _, st := range r.Steps {
 					steps = append(steps, fmt.Sprintf("%s %.2fs", st.Name, st.Seconds))
 				}
 				fmt.Fprintf(out, "  %s", strings.Join(steps, ", "))
-				if r.Error != "" {
-					fmt.Fprintf(out, "\n    failed at %s: %s", r.FailedStep, firstLine(r.Error))
+				switch {
+				case r.Error != "" && r.FailedStep != "":
+					fmt.Fprintf(out, "\n    %s at %s: %s", r.Status, r.FailedStep, firstLine(r.Error))
+				case r.Error != "":
+					fmt.Fprintf(out, "\n    %s", firstLine(r.Error))
 				}
 				fmt.Fprintln(out)
 			}

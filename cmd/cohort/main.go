@@ -4,9 +4,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -28,13 +31,50 @@ func (e usageError) Unwrap() error { return e.err }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 func main() {
+	ctx := withSignals()
 	root := newRoot()
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "cohort: "+err.Error())
+	var sig signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		os.Exit(sig.exitCode())
+	}
 	os.Exit(exitCode(err))
+}
+
+// signalled is the cause of a command's context ended by SIGINT or SIGTERM.
+type signalled struct{ sig syscall.Signal }
+
+func (s signalled) Error() string { return "interrupted by " + signalName(s.sig) }
+
+// exitCode is the shell's convention: 128 + the signal's number (130, 143).
+func (s signalled) exitCode() int { return 128 + int(s.sig) }
+
+func signalName(s syscall.Signal) string {
+	if s == syscall.SIGINT {
+		return "SIGINT"
+	}
+	return "SIGTERM"
+}
+
+// withSignals is a context that SIGINT or SIGTERM cancels, so that a run
+// stops cleanly (drops what it built, records itself as cancelled); a
+// second signal ends the process at once.
+func withSignals() context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := (<-ch).(syscall.Signal)
+		fmt.Fprintf(os.Stderr, "cohort: %s received: stopping and cleaning up (send it again to quit at once)\n", signalName(first))
+		cancel(signalled{first})
+		second := (<-ch).(syscall.Signal)
+		os.Exit(signalled{second}.exitCode())
+	}()
+	return ctx
 }
 
 func exitCode(err error) int {

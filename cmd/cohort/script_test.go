@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -12,6 +13,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("COHORT_TEST_MAIN") == "1" { // the test binary as the cohort command (process tests)
+		main()
+		os.Exit(0)
+	}
 	testscript.Main(m, map[string]func(){
 		"cohort": main,
 	})

@@ -23,6 +23,7 @@ import (
 type Store struct {
 	db       *sql.DB
 	postgres bool
+	clock    func() time.Time // nil: time.Now (tests move it)
 }
 
 // Open opens the state store named in cohort.yaml's `state:` — a SQLite file
@@ -119,7 +120,61 @@ const (
 	Running   = "running"
 	Succeeded = "succeeded"
 	Failed    = "failed"
+	Cancelled = "cancelled" // stopped by a signal (or its caller); what it built was dropped
 )
+
+// Abandoned starts the error of a run whose process ended without
+// recording how (killed, crashed, machine lost); its status is Failed.
+const Abandoned = "abandoned"
+
+// AbandonRuns marks every run of project still recorded as running, other
+// than except, as failed (abandoned), and returns their ids. Call it only
+// while holding the project's lease: then no other run of it is live.
+func (s *Store) AbandonRuns(ctx context.Context, project, except string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.bind(`SELECT id FROM runs WHERE project = ? AND status = ? AND id <> ?`), project, Running, except)
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		_, err := s.db.ExecContext(ctx, s.bind(`UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = ?`),
+			Failed, Abandoned+": the process running it ended without recording how (killed, crashed or cut off)", s.timeArg(s.now()), id, Running)
+		if err != nil {
+			return nil, fmt.Errorf("state store: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// RunIDs lists the ids of every recorded run of project.
+func (s *Store) RunIDs(ctx context.Context, project string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, s.bind(`SELECT id FROM runs WHERE project = ?`), project)
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	defer rows.Close()
+	ids := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
 
 func (s *Store) bind(q string) string {
 	if !s.postgres {
