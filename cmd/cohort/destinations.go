@@ -3,6 +3,7 @@ package main
 // Every destination connector registers itself; one blank import each.
 import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/braze"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/customerio"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/hubspot"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/mailchimp"
 )
