@@ -211,3 +211,15 @@ func TestRegionFrom(t *testing.T) {
 	_, _, err := Open("test_region_from", Config{Name: "d", Values: eu})
 	require.NoError(t, err)
 }
+
+func TestMatchCustom(t *testing.T) {
+	s := Spec{Title: "Table", Modes: []Mode{Upsert}, Match: []Field{{Name: "email", Type: String}},
+		Custom: &Custom{Pattern: `^[a-z_][a-z0-9_]*$`, Description: "lower-case column names"}}
+	none := func(string) string { return "" }
+	assert.NotEmpty(t, s.CheckMapping(Upsert, map[string]string{"customer_id": "customer_id"}, nil, none), "without MatchCustom only the listed keys")
+	s.MatchCustom = true
+	assert.Empty(t, s.CheckMapping(Upsert, map[string]string{"customer_id": "customer_id"}, nil, none))
+	ps := s.CheckMapping(Upsert, map[string]string{"Customer ID": "customer_id"}, nil, none)
+	require.Len(t, ps, 1)
+	assert.Equal(t, "match.Customer ID", ps[0].Key)
+}

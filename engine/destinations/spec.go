@@ -40,6 +40,9 @@ type Spec struct {
 	// given, and MatchRequired ones always.
 	Match         []Field
 	MatchRequired []string
+	// MatchCustom: a match key may also be any name the Custom rule
+	// accepts (a database table keyed on a column of the user's choosing).
+	MatchCustom bool
 	// Fields are the vendor's standard fields a sync's `fields:` may fill.
 	Fields []Field
 	// Custom says which other field names the vendor takes (custom
@@ -226,7 +229,7 @@ func (s *Spec) CheckMapping(mode Mode, match, fields map[string]string, traitTyp
 		ps = append(ps, Problem{"match", fmt.Sprintf("%s needs a match key (one of %s)", s.Title, fieldNames(s.Match))})
 	}
 	for _, k := range sortedKeys(match) {
-		if findField(s.Match, k) == nil {
+		if findField(s.Match, k) == nil && !(s.MatchCustom && s.customName(k)) {
 			ps = append(ps, Problem{"match." + k, fmt.Sprintf("%s cannot match on %q (one of %s)", s.Title, k, fieldNames(s.Match))})
 		}
 	}
@@ -267,6 +270,11 @@ func (s *Spec) FieldType(n string) (FieldType, error) {
 		return s.Custom.Types[0], nil
 	}
 	return Any, nil
+}
+
+// customName reports whether n is a valid custom field name.
+func (s *Spec) customName(n string) bool {
+	return s.Custom != nil && (s.Custom.Pattern == "" || regexp.MustCompile(s.Custom.Pattern).MatchString(n))
 }
 
 // canHold reports whether a vendor field of type t can hold a trait of
