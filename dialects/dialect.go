@@ -41,10 +41,14 @@ type Dialect interface {
 	CreateTableAs(table, query string, work bool) string
 	// DropTable drops a table (already quoted) if it exists.
 	DropTable(table string) string
-	// ReplaceTables returns the statements that, run in one transaction,
-	// replace each final table by its staged one (both schema-qualified, unquoted
-	// names in the same schema), so that readers see either all old or all new tables.
-	ReplaceTables(pairs []Replace) []string
+	// Publish returns the statements that put each staged table in place of
+	// its final one (names unquoted, in one schema), as transactions to run
+	// in order, each all or nothing. With Capabilities().AtomicPublish there
+	// is one, and a reader sees every table of the previous run or every
+	// table of the new one. Without it (a warehouse that commits each DDL
+	// statement on its own) the tables are published one after the other and
+	// a reader may meanwhile see some new tables beside old ones.
+	Publish(pairs []Replace) [][]string
 	// Hash64 is a fast 64-bit signed integer hash of a text expression. It need
 	// not agree between dialects.
 	Hash64(expr string) string
@@ -182,42 +186,61 @@ func UnnestArrays(typeName func(Type) string, params []string, types []Type) str
 	return "SELECT " + strings.Join(sel, ", ")
 }
 
-// Replace names a staged table that replaces a final one.
+// Replace names a staged table that replaces a final one, or brings it up
+// to date in place.
 type Replace struct {
 	Schema string
 	Final  string
 	Staged string
-	// InPlace: Staged is a view of Final with the run's changes; the swap
-	// drops the view and runs Apply on Final instead of replacing it.
+	// InPlace: Staged is a view of Final with the run's changes, dropped
+	// before Apply runs.
 	InPlace bool
-	Apply   []string
+	// Apply, when set, brings Final up to date instead of replacing it
+	// (delete and insert a few changed rows, append new ones); the
+	// statements drop what they staged.
+	Apply []string
 }
 
 // DropView drops a view (its name already quoted) if it exists.
 func DropView(view string) string { return "DROP VIEW IF EXISTS " + view }
 
-// RenameInPlace is ReplaceTables for a dialect that drops and renames
-// tables inside a transaction: each final table is dropped and its staged
-// one renamed to it, or, InPlace, the staged view dropped and Apply run.
-func RenameInPlace(quote func(parts ...string) string, pairs []Replace) []string {
+// RenameInTransaction is Publish for a dialect that drops and renames
+// tables inside a transaction (DuckDB, PostgreSQL): one transaction in
+// which each final table is dropped and its staged one renamed to it, or
+// Apply run on it.
+func RenameInTransaction(quote func(parts ...string) string, pairs []Replace) [][]string {
 	var s []string
 	for _, p := range pairs {
 		if p.InPlace {
 			s = append(s, DropView(quote(p.Schema, p.Staged)))
+		}
+		if len(p.Apply) > 0 {
 			s = append(s, p.Apply...)
 			continue
 		}
 		s = append(s, "DROP TABLE IF EXISTS "+quote(p.Schema, p.Final),
 			"ALTER TABLE "+quote(p.Schema, p.Staged)+" RENAME TO "+quote(p.Final))
 	}
-	return s
+	return [][]string{s}
+}
+
+// Publish runs d's publication of pairs on wh.
+func Publish(ctx context.Context, wh Warehouse, pairs []Replace) error {
+	for _, tx := range wh.Dialect().Publish(pairs) {
+		if err := wh.InTx(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Capabilities are flags the engine asks instead of a dialect's name.
 type Capabilities struct {
 	TransactionalDDL bool // CREATE/DROP/RENAME inside a transaction
-	UnloggedTables   bool
-	Appender         bool // bulk row loading faster than INSERT
+	// AtomicPublish: Publish replaces the whole set of tables at once.
+	AtomicPublish  bool
+	UnloggedTables bool
+	Appender       bool // bulk row loading faster than INSERT
 }
 
 // Rows is what a query returns; *sql.Rows satisfies it, and so can a

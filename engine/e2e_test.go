@@ -45,7 +45,7 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 
 				res, err := Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now})
 				require.NoError(t, err)
-				require.Len(t, res.Steps, 4) // identity, profiles, segments, swap
+				require.Len(t, res.Steps, 4) // identity, profiles, segments, publish
 				runs, err := store.Runs(ctx, 5)
 				require.NoError(t, err)
 				require.Equal(t, state.Succeeded, runs[0].Status)
@@ -80,9 +80,14 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 					d   map[string]string
 				}{typ, d}
 
-				// A second run on unchanged data keeps every profile id and records no change.
-				_, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(time.Minute)})
+				// A second run on unchanged data keeps every profile id and records no change:
+				// it stages no history row and appends none.
+				history := digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || change FROM cohort.segment_history`)
+				res, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(time.Minute)})
 				require.NoError(t, err)
+				require.Equal(t, "segments", res.Steps[2].Name)
+				require.Equal(t, int64(0), res.Steps[2].Rows["segment_history"])
+				require.Equal(t, history, digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || change FROM cohort.segment_history`))
 				require.Equal(t, d["identity_graph"], digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`))
 				require.Equal(t, d["segment_memberships"], digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || CAST(holdout AS VARCHAR) || '|' || coalesce(arm, '') FROM cohort.segment_memberships`))
 

@@ -144,18 +144,26 @@ func (pl *Plan) SQL() string {
 	c := pl.Ctx
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- Cohort run of project %q for %s, output schema %q.\n", c.Project.Name, c.Dialect.Name(), c.Schema)
-	fmt.Fprintf(&b, "-- Tables are built under *__stage_%s names and swapped in by the last statement.\n\n", c.RunID)
+	fmt.Fprintf(&b, "-- Tables are built under *__stage_%s names and published by the last statements.\n\n", c.RunID)
 	b.WriteString(c.Dialect.CreateSchema(c.Schema) + ";\n\n")
 	for _, s := range pl.Steps {
 		fmt.Fprintf(&b, "-- ==== step: %s ====\n", s.Name())
 		b.WriteString(s.SQL())
 		b.WriteString("\n")
 	}
-	b.WriteString("-- ==== swap: replace every output table in one transaction ====\nBEGIN;\n")
-	for _, st := range c.Dialect.ReplaceTables(pl.replacements()) {
-		b.WriteString(st + ";\n")
+	txs := c.Dialect.Publish(pl.replacements())
+	if c.Dialect.Capabilities().AtomicPublish {
+		b.WriteString("-- ==== publish: replace every output table in one transaction ====\n")
+	} else {
+		b.WriteString("-- ==== publish: replace the output tables one transaction after another ====\n")
 	}
-	b.WriteString("COMMIT;\n")
+	for _, tx := range txs {
+		b.WriteString("BEGIN;\n")
+		for _, st := range tx {
+			b.WriteString(st + ";\n")
+		}
+		b.WriteString("COMMIT;\n")
+	}
 	return b.String()
 }
 
@@ -178,8 +186,12 @@ type Result struct {
 	Elapsed time.Duration      `json:"elapsed_ns"`
 }
 
-// Execute runs the plan: every step against staged tables, then one
-// transaction that swaps them all in. On failure the staged and scratch
+// PublishStep is the name of a run's last step, which puts the staged
+// tables in place of the public ones.
+const PublishStep = "publish"
+
+// Execute runs the plan: every step against staged tables, then the
+// dialect's publication of them (one transaction where it can). On failure the staged and scratch
 // tables of this run are dropped and the previous output is untouched.
 func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func(Event)) (*Result, error) {
 	if progress == nil {
@@ -211,12 +223,12 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 		res.Steps = append(res.Steps, rec)
 		progress(Event{Step: s.Name(), Message: "done", Elapsed: time.Since(stepStart), Done: true})
 	}
-	swapStart := time.Now()
-	if err := wh.InTx(ctx, c.Dialect.ReplaceTables(pl.replacements())); err != nil {
+	pubStart := time.Now()
+	if err := dialects.Publish(ctx, wh, pl.replacements()); err != nil {
 		res.Elapsed = time.Since(start)
-		return res, &StepError{Step: "swap", Err: err}
+		return res, &StepError{Step: PublishStep, Err: err}
 	}
-	res.Steps = append(res.Steps, state.StepRecord{Name: "swap", StartedAt: swapStart, Seconds: time.Since(swapStart).Seconds()})
+	res.Steps = append(res.Steps, state.StepRecord{Name: PublishStep, StartedAt: pubStart, Seconds: time.Since(pubStart).Seconds()})
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

@@ -201,7 +201,7 @@ func Conformance(t *testing.T, typ string) {
 		exec(d.CreateTableAs(d.Quote("swap", "a"), "SELECT 1 AS v", false))
 		exec(d.CreateTableAs(d.Quote("swap", "a_new"), "SELECT 2 AS v", false))
 		exec(d.CreateTableAs(d.Quote("swap", "b_new"), "SELECT 3 AS v", false)) // b does not exist yet
-		if err := wh.InTx(ctx, d.ReplaceTables([]dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}, {Schema: "swap", Final: "b", Staged: "b_new"}})); err != nil {
+		if err := dialects.Publish(ctx, wh, []dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}, {Schema: "swap", Final: "b", Staged: "b_new"}}); err != nil {
 			t.Fatal(err)
 		}
 		var a, b int64
@@ -209,9 +209,27 @@ func Conformance(t *testing.T, typ string) {
 		if a != 2 || b != 3 {
 			t.Fatalf("after swap: %d %d", a, b)
 		}
-		// A failing transaction changes nothing.
+		// Appending in place: Apply runs instead of the rename.
+		exec(d.CreateTableAs(d.Quote("swap", "b_more"), "SELECT 5 AS v", false))
+		if err := dialects.Publish(ctx, wh, []dialects.Replace{{Schema: "swap", Final: "b", Staged: "b_more",
+			Apply: []string{"INSERT INTO swap.b SELECT v FROM swap.b_more", d.DropTable(d.Quote("swap", "b_more"))}}}); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		one(`SELECT count(*), sum(v) FROM swap.b`, nil, &n, &b)
+		if n != 2 || b != 8 {
+			t.Fatalf("after append: %d rows, sum %d", n, b)
+		}
+		if !d.Capabilities().AtomicPublish {
+			return
+		}
+		// An atomic publication that fails changes nothing.
 		exec(d.CreateTableAs(d.Quote("swap", "a_new"), "SELECT 4 AS v", false))
-		err := wh.InTx(ctx, append(d.ReplaceTables([]dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}}), "SELECT nope FROM swap.a"))
+		txs := d.Publish([]dialects.Replace{{Schema: "swap", Final: "a", Staged: "a_new"}})
+		if len(txs) != 1 {
+			t.Fatalf("an atomic publication is one transaction, not %d", len(txs))
+		}
+		err := wh.InTx(ctx, append(txs[0], "SELECT nope FROM swap.a"))
 		if err == nil {
 			t.Fatal("want error")
 		}

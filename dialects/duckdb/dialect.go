@@ -71,8 +71,9 @@ func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
 
 func (Dialect) CreateView(view, query string) string { return dialects.CreateViewANSI(view, query) }
 
-func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
-	return dialects.RenameInPlace(d.Quote, pairs)
+// Publish renames every staged table in one transaction.
+func (d Dialect) Publish(pairs []dialects.Replace) [][]string {
+	return dialects.RenameInTransaction(d.Quote, pairs)
 }
 
 // Bucket hashes with md5 so that PostgreSQL gives the same bucket.
@@ -124,7 +125,7 @@ func (Dialect) BulkSettings() ([]string, []string) {
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{TransactionalDDL: true, Appender: true}
+	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, Appender: true}
 }
 
 // DuckDB's optional hooks.

@@ -77,8 +77,9 @@ func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
 
 func (Dialect) CreateView(view, query string) string { return dialects.CreateViewANSI(view, query) }
 
-func (d Dialect) ReplaceTables(pairs []dialects.Replace) []string {
-	return dialects.RenameInPlace(d.Quote, pairs)
+// Publish renames every staged table in one transaction.
+func (d Dialect) Publish(pairs []dialects.Replace) [][]string {
+	return dialects.RenameInTransaction(d.Quote, pairs)
 }
 
 // Bucket hashes with md5 so that DuckDB gives the same bucket.
@@ -125,7 +126,7 @@ func (Dialect) BulkSettings() (set, reset []string) {
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{TransactionalDDL: true, UnloggedTables: true}
+	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true}
 }
 
 // PostgreSQL's optional hooks.

@@ -206,7 +206,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 // links and resolves them with an incremental run.
 func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context, o BenchOptions, edges string, out io.Writer) (*BenchIncrement, error) {
 	d := c.Dialect
-	if err := wh.InTx(ctx, d.ReplaceTables(c.Replacements((&Step{}).Outputs()))); err != nil {
+	if err := dialects.Publish(ctx, wh, c.Replacements((&Step{}).Outputs())); err != nil {
 		return nil, err
 	}
 	if err := wh.Exec(ctx, "INSERT INTO "+edges+" (a, b, ts)\n"+incrementSQL(d, o.Edges, o.Increment)); err != nil {
@@ -245,7 +245,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 		fmt.Fprintf(out, "  partition         identical to union-find\n")
 	}
 	start = time.Now()
-	if err := wh.InTx(ctx, d.ReplaceTables(next.Replacements(steps[0].Outputs()))); err != nil {
+	if err := dialects.Publish(ctx, wh, next.Replacements(steps[0].Outputs())); err != nil {
 		return inc, err
 	}
 	inc.Swap = time.Since(start).Seconds()

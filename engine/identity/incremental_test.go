@@ -272,7 +272,7 @@ func runContext(t *testing.T, wh dialects.Warehouse, c *plan.Context, tune func(
 	for _, s := range steps {
 		outs = append(outs, s.Outputs()...)
 	}
-	require.NoError(t, wh.InTx(ctx, d.ReplaceTables(c.Replacements(outs))))
+	require.NoError(t, dialects.Publish(ctx, wh, c.Replacements(outs)))
 	// nothing of the run is left behind
 	var left int64
 	require.NoError(t, plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM information_schema.tables WHERE strpos(table_name, ?) > 0"), []any{c.RunID}, &left))

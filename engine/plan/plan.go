@@ -30,6 +30,10 @@ type Context struct {
 	// the swap brings the final table up to date with these statements
 	// instead of replacing it (a few changed rows are not worth a copy).
 	InPlace map[string][]string
+	// Appended lists the public tables whose staged table holds only this
+	// run's new rows, with the statements that append them to the final
+	// table in the publish step (a history is not rewritten every run).
+	Appended map[string][]string
 	// Trace asks steps that loop over many statements to report the slow
 	// ones (the identity step); zero reports nothing.
 	Trace Trace
@@ -48,6 +52,9 @@ func (c *Context) Replacements(tables []string) []dialects.Replace {
 	var r []dialects.Replace
 	for _, t := range tables {
 		apply, in := c.InPlace[t]
+		if !in {
+			apply = c.Appended[t]
+		}
 		r = append(r, dialects.Replace{Schema: c.Schema, Final: t, Staged: c.StagedName(t), InPlace: in, Apply: apply})
 	}
 	return r
@@ -60,6 +67,23 @@ func (c *Context) UpdateInPlace(table string, statements []string) {
 		c.InPlace = map[string][]string{}
 	}
 	c.InPlace[table] = statements
+}
+
+// AppendOnPublish records that table's staged table holds only new rows
+// of columns cols, appended to the final table in the publish step; with
+// append false the staged table replaces the final one as usual.
+func (c *Context) AppendOnPublish(table string, cols string, append bool) {
+	if !append {
+		delete(c.Appended, table)
+		return
+	}
+	if c.Appended == nil {
+		c.Appended = map[string][]string{}
+	}
+	c.Appended[table] = []string{
+		"INSERT INTO " + c.Final(table) + " (" + cols + ") SELECT " + cols + " FROM " + c.Staged(table),
+		c.Dialect.DropTable(c.Staged(table)),
+	}
 }
 
 // Input is the quoted name a step reads a public table from: the staged

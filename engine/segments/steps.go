@@ -24,15 +24,20 @@ const (
 func Steps(c *plan.Context) ([]plan.Step, error) {
 	s := &Step{c: c, segs: c.Project.SegmentOrder()}
 	// compile once now so that a bad definition fails at compile time
-	if _, err := s.statements(true, true); err != nil {
+	if _, err := s.statements(true); err != nil {
 		return nil, err
 	}
+	c.AppendOnPublish(HistoryTable, historyCols, true) // as on every run but the first
 	return []plan.Step{s}, nil
 }
 
+// historyCols are segment_history's columns.
+const historyCols = "segment, profile_id, change, changed_at"
+
 // Step computes every segment's members, keeps entered_at of members who
-// stay, assigns holdouts and arms, and appends this run's entries and exits
-// to the history. Which statements run depends on whether the previous
+// stay, assigns holdouts and arms, and stages this run's entries and exits,
+// which the publish step appends to the history (its cost does not grow
+// with all the history before). Which statements run depends on whether the previous
 // tables exist (not on a first run), so Run decides.
 type Step struct {
 	c    *plan.Context
@@ -43,7 +48,7 @@ func (s *Step) Name() string      { return "segments" }
 func (s *Step) Outputs() []string { return []string{MembershipsTable, HistoryTable} }
 
 func (s *Step) SQL() string {
-	sts, err := s.statements(true, true)
+	sts, err := s.statements(true)
 	if err != nil {
 		return plan.Comment("error: " + err.Error())
 	}
@@ -68,10 +73,12 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 	if err != nil {
 		return plan.Stats{}, err
 	}
-	sts, err := s.statements(prevMembers, prevHistory)
+	sts, err := s.statements(prevMembers)
 	if err != nil {
 		return plan.Stats{}, err
 	}
+	// the first history is published whole, later runs append their changes
+	s.c.AppendOnPublish(HistoryTable, historyCols, prevHistory)
 	stats := plan.Stats{Rows: map[string]int64{}}
 	for _, st := range sts {
 		if p != nil {
@@ -117,7 +124,7 @@ func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error)
 	).From(c.Input(profiles.Table) + " p").Where(where), nil
 }
 
-func (s *Step) statements(prevMembers, prevHistory bool) ([]plan.Statement, error) {
+func (s *Step) statements(prevMembers bool) ([]plan.Statement, error) {
 	c, d := s.c, s.c.Dialect
 	text, ts := d.TypeName(dialects.Text), d.TypeName(dialects.Timestamp)
 	var b strings.Builder
@@ -165,9 +172,6 @@ func (s *Step) statements(prevMembers, prevHistory bool) ([]plan.Statement, erro
 
 	var h []string
 	var hargs []any
-	if prevHistory {
-		h = append(h, "SELECT segment, profile_id, change, changed_at FROM "+c.Final(HistoryTable))
-	}
 	entered := "SELECT cur.segment, cur.profile_id, CAST('entered' AS " + text + ") AS change, " + now + " AS changed_at\nFROM " + c.Staged(MembershipsTable) + " cur"
 	if prevMembers {
 		entered += "\nWHERE NOT EXISTS (SELECT 1 FROM " + c.Final(MembershipsTable) + " prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)"
@@ -180,7 +184,7 @@ func (s *Step) statements(prevMembers, prevHistory bool) ([]plan.Statement, erro
 		hargs = append(hargs, plan.TimeArg(c.Now))
 	}
 	history := plan.Statement{
-		SQL:  plan.Comment("history: the previous history, then this run's entries and exits") + d.CreateTableAs(c.Staged(HistoryTable), dialects.Bind(d, strings.Join(h, "\nUNION ALL\n")), false),
+		SQL:  plan.Comment("history: this run's entries and exits, appended to segment_history when the run is published") + d.CreateTableAs(c.Staged(HistoryTable), dialects.Bind(d, strings.Join(h, "\nUNION ALL\n")), false),
 		Args: hargs,
 	}
 	return []plan.Statement{members, history}, nil

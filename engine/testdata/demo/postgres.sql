@@ -1,5 +1,5 @@
 -- Cohort run of project "shop" for postgres, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS "cohort";
 
@@ -1392,10 +1392,8 @@ FROM "current" cur
 LEFT JOIN "cohort"."segment_memberships" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE TABLE "cohort"."segment_history__stage_RUNID" AS
-SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history"
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS TEXT) AS change, CAST($1 AS TIMESTAMP) AS changed_at
 FROM "cohort"."segment_memberships__stage_RUNID" cur
 WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
@@ -1406,7 +1404,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur 
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace every output table in one transaction ====
 BEGIN;
 DROP TABLE IF EXISTS "cohort"."_identity_components";
 ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
@@ -1438,8 +1436,8 @@ DROP TABLE IF EXISTS "cohort"."identity_rejections";
 ALTER TABLE "cohort"."identity_rejections__stage_RUNID" RENAME TO "identity_rejections";
 DROP TABLE IF EXISTS "cohort"."profiles";
 ALTER TABLE "cohort"."profiles__stage_RUNID" RENAME TO "profiles";
-DROP TABLE IF EXISTS "cohort"."segment_history";
-ALTER TABLE "cohort"."segment_history__stage_RUNID" RENAME TO "segment_history";
+INSERT INTO "cohort"."segment_history" (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."segment_history__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."segment_memberships";
 ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
 COMMIT;

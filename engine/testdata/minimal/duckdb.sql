@@ -1,5 +1,5 @@
 -- Cohort run of project "minimal" for duckdb, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS "cohort";
 
@@ -415,10 +415,8 @@ FROM "current" cur
 LEFT JOIN "cohort"."segment_memberships" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE TABLE "cohort"."segment_history__stage_RUNID" AS
-SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history"
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST($1 AS TIMESTAMP) AS changed_at
 FROM "cohort"."segment_memberships__stage_RUNID" cur
 WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
@@ -429,7 +427,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."segment_memberships__stage_RUNID" cur 
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace every output table in one transaction ====
 BEGIN;
 DROP TABLE IF EXISTS "cohort"."_identity_components";
 ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
@@ -449,8 +447,8 @@ DROP TABLE IF EXISTS "cohort"."identity_rejections";
 ALTER TABLE "cohort"."identity_rejections__stage_RUNID" RENAME TO "identity_rejections";
 DROP TABLE IF EXISTS "cohort"."profiles";
 ALTER TABLE "cohort"."profiles__stage_RUNID" RENAME TO "profiles";
-DROP TABLE IF EXISTS "cohort"."segment_history";
-ALTER TABLE "cohort"."segment_history__stage_RUNID" RENAME TO "segment_history";
+INSERT INTO "cohort"."segment_history" (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM "cohort"."segment_history__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."segment_history__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."segment_memberships";
 ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
 COMMIT;
