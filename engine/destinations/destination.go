@@ -169,3 +169,16 @@ type Notice struct {
 	Fields map[string]string
 	URL    string // a link to the run in the UI, when served
 }
+
+// AsRemovals is b with every record a removal (Op Remove, no fields): an
+// Eraser whose vendor's erasure is taking the person out writes it, and
+// cannot add someone by mistake.
+func AsRemovals(b *Batch) *Batch {
+	rb := *b
+	rb.Records = make([]Record, len(b.Records))
+	for i, r := range b.Records {
+		r.Op, r.Fields = Remove, nil
+		rb.Records[i] = r
+	}
+	return &rb
+}

@@ -89,13 +89,7 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 // Erase removes people from the list: Google keeps nothing else a caller
 // can delete.
 func (d *destination) Erase(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
-	rb := *b
-	rb.Records = make([]destinations.Record, len(b.Records))
-	for i, r := range b.Records {
-		r.Op, r.Fields = destinations.Remove, nil
-		rb.Records[i] = r
-	}
-	return d.Write(ctx, &rb)
+	return d.Write(ctx, destinations.AsRemovals(b))
 }
 
 // Check sends a validate-only ingest of one made-up member: Google checks

@@ -91,13 +91,7 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 // Erase removes people from the audience: Meta holds nothing of ours about
 // a person but the membership, and offers no other deletion.
 func (d *destination) Erase(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
-	rb := *b
-	rb.Records = make([]destinations.Record, len(b.Records))
-	for i, r := range b.Records {
-		r.Op, r.Fields = destinations.Remove, nil
-		rb.Records[i] = r
-	}
-	return d.Write(ctx, &rb)
+	return d.Write(ctx, destinations.AsRemovals(b))
 }
 
 // Check reads the audience: the token works and can see it, and Meta has

@@ -137,13 +137,7 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 
 // Erase deletes the people's rows.
 func (d *destination) Erase(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
-	rb := *b
-	rb.Records = make([]destinations.Record, len(b.Records))
-	for i, r := range b.Records {
-		r.Op, r.Fields = destinations.Remove, nil
-		rb.Records[i] = r
-	}
-	return d.Write(ctx, &rb)
+	return d.Write(ctx, destinations.AsRemovals(b))
 }
 
 // Check connects and makes sure the table can be written, or created.

@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 // Server is the fake Data Manager API for one account's list.
@@ -37,14 +38,10 @@ type Server struct {
 	ProcessingPolls int
 
 	srv *httptest.Server
+	destinationstest.Ledger
 
 	mu          sync.Mutex
-	members     map[string]map[string]any
-	removed     []string
-	rejected    map[string]bool
-	fail        []int
 	failProcess []string // reasons the next processed requests fail with
-	requests    int
 	tokens      int
 	statuses    map[string]*status
 	seq         int
@@ -66,7 +63,7 @@ func New() *Server {
 		AccountID: "1234567890", AudienceID: "555", ClientID: "cohort-client.apps.googleusercontent.com",
 		ClientSecret: "client-secret", RefreshToken: "1//refresh", AccessToken: "ya29.fake-access-token",
 		MaxMembers: 10000, MaxBody: 16 << 20,
-		members: map[string]map[string]any{}, rejected: map[string]bool{}, statuses: map[string]*status{},
+		statuses: map[string]*status{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -87,45 +84,9 @@ func (s *Server) Config() map[string]any {
 	}
 }
 
-// Members is the list: each member under its e-mail hash (else its phone
-// hash), with the identifiers it was sent.
-func (s *Server) Members() map[string]map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]map[string]any, len(s.members))
-	for k, m := range s.members {
-		c := make(map[string]any, len(m))
-		for f, v := range m {
-			c[f] = v
-		}
-		out[k] = c
-	}
-	return out
-}
-
-// Erased lists the members removed: Google offers no other deletion, so
-// an erasure and a removal look the same to it.
-func (s *Server) Erased() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.removed...)
-}
-
-// Reject makes Google refuse members keyed k from now on.
-func (s *Server) Reject(k string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rejected[k] = true
-}
-
-// Fail makes the next n ingest or remove requests fail with status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fail = append(s.fail, status)
-	}
-}
+// Members (from the Ledger) holds each member under its e-mail hash (else
+// its phone hash), with the identifiers it was sent; Erased lists the
+// members removed: Google offers no other deletion.
 
 // FailProcessing makes the next accepted request end FAILED with reason
 // (a ProcessingErrorReason) for every member.
@@ -133,13 +94,6 @@ func (s *Server) FailProcessing(reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failProcess = append(s.failProcess, reason)
-}
-
-// Requests counts the ingest and remove requests received, failed or not.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
 }
 
 // TokenRefreshes counts the access tokens handed out.
@@ -189,14 +143,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	data := r.Method == http.MethodPost && (r.URL.Path == "/v1/audienceMembers:ingest" || r.URL.Path == "/v1/audienceMembers:remove")
 	body, _ := io.ReadAll(io.LimitReader(r.Body, int64(s.MaxBody)+1))
 	if data {
-		s.mu.Lock()
-		s.requests++
-		var st int
-		if len(s.fail) > 0 {
-			st, s.fail = s.fail[0], s.fail[1:]
-		}
-		s.mu.Unlock()
-		if st != 0 {
+		if st := s.Request(); st != 0 {
 			s.failWith(w, st)
 			return
 		}
@@ -416,7 +363,7 @@ func (s *Server) audienceMembers(w http.ResponseWriter, remove bool, body []byte
 		if key == "" {
 			key, _ = cols["phoneNumber"].(string)
 		}
-		if s.rejected[key] {
+		if s.Rejected(key) {
 			vs = append(vs, violation{f, "INVALID_AUDIENCE_MEMBER", "The audience member was refused."})
 			continue
 		}
@@ -449,15 +396,9 @@ func (s *Server) audienceMembers(w http.ResponseWriter, remove bool, body []byte
 	} else {
 		for _, p := range got {
 			if remove {
-				delete(s.members, p.key)
-				s.removed = append(s.removed, p.key)
-				continue
-			}
-			if s.members[p.key] == nil {
-				s.members[p.key] = map[string]any{}
-			}
-			for k, v := range p.cols {
-				s.members[p.key][k] = v
+				s.Remove(p.key)
+			} else {
+				s.Put(p.key, p.cols)
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 // Server is the fake Graph API for one ad account's audience.
@@ -31,13 +32,9 @@ type Server struct {
 	MaxBody    int    // bytes per request body before 413
 
 	srv *httptest.Server
+	destinationstest.Ledger
 
 	mu       sync.Mutex
-	members  map[string]map[string]any
-	removed  []string
-	rejected map[string]bool
-	fail     []int
-	requests int
 	flagged  bool
 	sessions map[int64][]int // session id → batch_seq received
 	calls    []Call
@@ -56,7 +53,7 @@ func New() *Server {
 	s := &Server{
 		Token: "meta-test-token", AudienceID: "23851234567890123", Version: "v25.0",
 		MaxRows: 10000, MaxBody: 16 << 20,
-		members: map[string]map[string]any{}, rejected: map[string]bool{}, sessions: map[int64][]int{},
+		sessions: map[int64][]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -73,52 +70,9 @@ func (s *Server) Config() map[string]any {
 	return map[string]any{"access_token": s.Token, "audience_id": s.AudienceID, "api_version": s.Version, "endpoint": s.URL()}
 }
 
-// Members is the audience: each member under its EMAIL hash (else PHONE
-// hash, EXTERN_ID, MADID), with the schema keys it was sent.
-func (s *Server) Members() map[string]map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]map[string]any, len(s.members))
-	for k, m := range s.members {
-		c := make(map[string]any, len(m))
-		for f, v := range m {
-			c[f] = v
-		}
-		out[k] = c
-	}
-	return out
-}
-
-// Erased lists the members removed by DELETE: Meta has no other deletion,
-// so an erasure and a removal look the same to it.
-func (s *Server) Erased() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.removed...)
-}
-
-// Reject makes Meta count rows keyed k as invalid from now on.
-func (s *Server) Reject(k string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rejected[k] = true
-}
-
-// Fail makes the next n users requests fail with status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fail = append(s.fail, status)
-	}
-}
-
-// Requests counts the users requests received, failed or not.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
+// Members (from the Ledger) holds each member under its EMAIL hash (else
+// PHONE hash, EXTERN_ID, MADID), with the schema keys it was sent; Erased
+// lists the members removed by DELETE: Meta has no other deletion.
 
 // Calls lists the users requests the fake accepted.
 func (s *Server) Calls() []Call {
@@ -167,14 +121,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	users := len(parts) == 3 && parts[2] == "users"
 	if users {
-		s.mu.Lock()
-		s.requests++
-		var status int
-		if len(s.fail) > 0 {
-			status, s.fail = s.fail[0], s.fail[1:]
-		}
-		s.mu.Unlock()
-		if status != 0 {
+		if status := s.Request(); status != 0 {
 			s.failWith(w, status)
 			return
 		}
@@ -392,25 +339,15 @@ func (s *Server) users(w http.ResponseWriter, method string, form url.Values) {
 		case key == "":
 			bad(strings.Join(row, ","), "Row has no identifier")
 			continue
-		case s.rejected[key]:
+		case s.Rejected(key):
 			bad(key, "The data for this customer is invalid")
 			continue
 		}
 		if method == http.MethodDelete {
-			if _, ok := s.members[key]; ok {
-				delete(s.members, key)
-			}
-			s.removed = append(s.removed, key)
+			s.Remove(key)
 			continue
 		}
-		m := s.members[key]
-		if m == nil {
-			m = map[string]any{}
-			s.members[key] = m
-		}
-		for k, v := range cols {
-			m[k] = v
-		}
+		s.Put(key, cols)
 	}
 	s.calls = append(s.calls, Call{Method: method, Schema: schema, Rows: len(p.Data), Session: sess})
 	ans := map[string]any{"audience_id": s.AudienceID, "num_received": len(p.Data), "num_invalid_entries": invalid,
