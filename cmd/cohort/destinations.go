@@ -5,5 +5,6 @@ import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/braze"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/customerio"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/hubspot"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/klaviyo"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/mailchimp"
 )
