@@ -7,4 +7,5 @@ import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/hubspot"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/klaviyo"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/mailchimp"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/slack"
 )
