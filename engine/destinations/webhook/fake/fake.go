@@ -94,6 +94,13 @@ func (f *Fake) CrashMidBatch(n int) {
 	f.crashes += n
 }
 
+// Recover cancels the failures, time-outs and crashes still to come.
+func (f *Fake) Recover() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail, f.timeouts, f.crashes = nil, 0, 0
+}
+
 // Reject makes the receiver refuse, from now on, every event for the person
 // keyed k (webhook.KeyOf), with a reason.
 func (f *Fake) Reject(k string) {

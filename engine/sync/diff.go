@@ -1,0 +1,215 @@
+package sync
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Table names of a sync in the output schema.
+const (
+	profilesTable    = "profiles"
+	membershipsTable = "segment_memberships"
+)
+
+// SnapshotTable holds, per match key, what the destination acknowledged:
+// the hash of the synced fields, the profile and the destination's ref.
+func SnapshotTable(sync string) string { return "sync_" + sync + "_snapshot" }
+
+// AcksTable is the append-only log of acknowledgements of the current run,
+// folded into the snapshot at the start and end of each run.
+func AcksTable(sync string) string { return "sync_" + sync + "_acks" }
+
+// ChangesTable is the current run's diff, read back in batches.
+func ChangesTable(sync string) string { return "sync_" + sync + "_changes" }
+
+// KeySep separates the values of a sync key made of several match keys.
+const KeySep = "\x1f"
+
+// mapping is a sync's match and fields in a fixed order.
+type mapping struct {
+	match  []string // destination keys, sorted
+	traits []string // match traits, in match order
+	fields []string // destination fields, sorted
+	from   []string // field traits, in fields order
+	sig    string   // hex digest of the mapping: a new mapping resends everyone
+}
+
+func newMapping(s *models.Sync) mapping {
+	var m mapping
+	for k := range s.Match {
+		m.match = append(m.match, k)
+	}
+	sort.Strings(m.match)
+	for k := range s.Fields {
+		m.fields = append(m.fields, k)
+	}
+	sort.Strings(m.fields)
+	var sig strings.Builder
+	for _, k := range m.match {
+		m.traits = append(m.traits, s.Match[k])
+		fmt.Fprintf(&sig, "k:%s=%s\n", k, s.Match[k])
+	}
+	for _, f := range m.fields {
+		m.from = append(m.from, s.Fields[f])
+		fmt.Fprintf(&sig, "f:%s=%s\n", f, s.Fields[f])
+	}
+	sum := md5.Sum([]byte(sig.String()))
+	m.sig = hex.EncodeToString(sum[:8])
+	return m
+}
+
+// diffQuery is the SELECT of a sync's changes against its snapshot (folded
+// with any acknowledgements not yet folded): one row per match key to add,
+// update or remove, with columns op, change_id, sync_key, sync_hash,
+// profile_id, ref, f0..fn. snapshot says whether the sync's tables exist (a
+// dry run of a first sync reads an empty snapshot instead).
+type diffSpec struct {
+	d         dialects.Dialect
+	schema    string
+	sync      *models.Sync
+	m         mapping
+	consent   string // condition over profiles aliased a; "" for none
+	mode      destinations.Mode
+	canDelete bool
+	snapshot  bool
+}
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (x diffSpec) query() string {
+	d := x.d
+	q := func(parts ...string) string { return d.Quote(parts...) }
+	text := d.TypeName(dialects.Text)
+	asText := func(e string) string { return "CAST(" + e + " AS " + text + ")" }
+
+	// The key: the match traits as text, joined.
+	var key, keyPresent []string
+	for _, t := range x.m.traits {
+		key = append(key, "coalesce("+asText(q("a", t))+", '')")
+		keyPresent = append(keyPresent, q("a", t)+" IS NOT NULL")
+	}
+	keyExpr := key[0]
+	if len(key) > 1 {
+		keyExpr = strings.Join(key, " || chr(31) || ")
+	}
+	// The hash: the mapping's signature and every field, NULL apart from ''.
+	hashParts := []string{literal(x.m.sig)}
+	var fieldCols []string
+	for i, t := range x.m.from {
+		hashParts = append(hashParts, "coalesce('=' || "+asText(q("a", t))+", '~')")
+		fieldCols = append(fieldCols, fmt.Sprintf("%s AS f%d", q("a", t), i))
+	}
+	hashExpr := d.MD5Hex(strings.Join(hashParts, " || chr(31) || "))
+
+	where := []string{"(" + strings.Join(keyPresent, " OR ") + ")"}
+	if x.consent != "" {
+		where = append(where, x.consent)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- sync %s: segment %s to destination %s, mode %s\n", x.sync.Name, x.sync.Segment, x.sync.Destination, x.mode)
+	b.WriteString("WITH audience AS (\n  -- members outside the holdout, with consent and a match key; one profile per key\n")
+	fmt.Fprintf(&b, "  SELECT sync_key, sync_hash, profile_id%s FROM (\n", cols(", ", len(fieldCols), "f%d"))
+	fmt.Fprintf(&b, "    SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s,\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
+	fmt.Fprintf(&b, "      row_number() OVER (PARTITION BY %s ORDER BY %s) AS sync_rank\n", keyExpr, d.TextOrder("a.profile_id"))
+	fmt.Fprintf(&b, "    FROM %s a\n    JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
+		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
+	fmt.Fprintf(&b, "    WHERE %s\n  ) ranked WHERE sync_rank = 1\n)", strings.Join(where, " AND "))
+
+	// The snapshot as the destination holds it: acknowledgements not yet
+	// folded (a crashed run's) win over the snapshot's rows.
+	snap, acks := q(x.schema, SnapshotTable(x.sync.Name)), q(x.schema, AcksTable(x.sync.Name))
+	if x.snapshot {
+		fmt.Fprintf(&b, `, held AS (
+  -- what the destination holds: the snapshot, with acknowledgements not yet folded in
+  SELECT s.sync_key, s.sync_hash, s.profile_id, s.ref FROM %[1]s s
+  WHERE NOT EXISTS (SELECT 1 FROM %[2]s k WHERE k.sync_key = s.sync_key)
+  UNION ALL
+  SELECT k.sync_key, k.sync_hash, k.profile_id, coalesce(k.ref, s.ref) FROM %[2]s k
+  LEFT JOIN %[1]s s ON s.sync_key = k.sync_key WHERE k.op <> 'remove'
+)`, snap, acks)
+	} else {
+		fmt.Fprintf(&b, `, held AS (
+  -- the first run of this sync: the destination holds nobody yet
+  SELECT CAST(NULL AS %[1]s) AS sync_key, CAST(NULL AS %[1]s) AS sync_hash, CAST(NULL AS %[1]s) AS profile_id, CAST(NULL AS %[1]s) AS ref WHERE 1 = 0
+)`, text)
+	}
+	// Who is removed: in mirror mode everyone who left; in every mode a
+	// person whose consent was withdrawn (the destination must forget them).
+	var removeWhen []string
+	if x.canDelete {
+		if x.mode == destinations.Mirror {
+			removeWhen = append(removeWhen, "TRUE")
+		} else if x.consent != "" {
+			removeWhen = append(removeWhen, fmt.Sprintf("h.profile_id IN (SELECT a.profile_id FROM %s a WHERE NOT (%s))",
+				q(x.schema, profilesTable), x.consent))
+		}
+	}
+	changed := "c.sync_hash <> h.sync_hash"
+	if x.mode == destinations.Insert {
+		changed = "FALSE"
+	}
+	removeCond := "FALSE"
+	if len(removeWhen) > 0 {
+		removeCond = strings.Join(removeWhen, " OR ")
+	}
+	fmt.Fprintf(&b, `, diff AS (
+  SELECT CASE WHEN c.sync_key IS NULL THEN 'remove' WHEN h.sync_key IS NULL THEN 'add' ELSE 'update' END AS op,
+    coalesce(c.sync_key, h.sync_key) AS sync_key, coalesce(c.sync_hash, h.sync_hash) AS sync_hash,
+    coalesce(c.profile_id, h.profile_id) AS profile_id, h.ref%s
+  FROM audience c FULL JOIN held h ON h.sync_key = c.sync_key
+  WHERE (c.sync_key IS NULL AND (%s)) OR h.sync_key IS NULL OR (c.sync_key IS NOT NULL AND %s)
+)
+SELECT op, %s AS change_id, sync_key, sync_hash, profile_id, ref%s FROM diff`,
+		cols(", c.", len(fieldCols), "f%d"), removeCond, changed,
+		d.MD5Hex(literal(x.sync.Name+KeySep)+" || op || chr(31) || sync_key || chr(31) || sync_hash"), cols(", ", len(fieldCols), "f%d"))
+	return b.String()
+}
+
+func cols(sep string, n int, format string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteString(sep)
+		fmt.Fprintf(&b, format, i)
+	}
+	return b.String()
+}
+
+func prefixed(sep string, items []string) string {
+	var b strings.Builder
+	for _, s := range items {
+		b.WriteString(sep + s)
+	}
+	return b.String()
+}
+
+// tableDDL creates a sync's snapshot and ack tables when missing.
+func tableDDL(d dialects.Dialect, schema, sync string) []string {
+	text := d.TypeName(dialects.Text)
+	return []string{
+		d.CreateSchema(schema),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (sync_key %[2]s NOT NULL, sync_hash %[2]s NOT NULL, profile_id %[2]s NOT NULL, ref %[2]s, run_id %[2]s NOT NULL)",
+			d.Quote(schema, SnapshotTable(sync)), text),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (sync_key %[2]s NOT NULL, sync_hash %[2]s NOT NULL, profile_id %[2]s NOT NULL, ref %[2]s, op %[2]s NOT NULL, run_id %[2]s NOT NULL)",
+			d.Quote(schema, AcksTable(sync)), text),
+	}
+}
+
+// foldStatements fold the acknowledgements into the snapshot (one
+// transaction): an update keeps the ref the destination gave before, a
+// removal drops the row.
+func foldStatements(d dialects.Dialect, schema, sync string) []string {
+	snap, acks := d.Quote(schema, SnapshotTable(sync)), d.Quote(schema, AcksTable(sync))
+	return []string{
+		fmt.Sprintf("UPDATE %[1]s SET ref = s.ref FROM %[2]s s WHERE %[1]s.sync_key = s.sync_key AND %[1]s.ref IS NULL", acks, snap),
+		fmt.Sprintf("DELETE FROM %s WHERE sync_key IN (SELECT sync_key FROM %s)", snap, acks),
+		fmt.Sprintf("INSERT INTO %s (sync_key, sync_hash, profile_id, ref, run_id) SELECT sync_key, sync_hash, profile_id, ref, run_id FROM %s WHERE op <> 'remove'", snap, acks),
+		fmt.Sprintf("DELETE FROM %s", acks),
+	}
+}

@@ -1,0 +1,511 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	stdsync "sync"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/consent"
+	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Params are one run of one sync.
+type Params struct {
+	Project   *models.Project
+	Sync      string
+	Warehouse dialects.Warehouse
+	// Store records the run and its rejected rows; nil records nothing.
+	Store *state.Store
+	// HTTP is the client connectors send with; nil: one with a 60 s timeout.
+	HTTP   *http.Client
+	RunID  string           // "" draws one
+	Now    func() time.Time // nil: time.Now
+	DryRun bool             // compute and show the changes; write and send nothing
+	Sample int              // dry run: changes shown per operation (default 5)
+	// Delivery tunes retries and gives the clock (tests); the sync's name,
+	// mode and the connector's limits are filled in.
+	Delivery Options
+	// Progress, when set, hears after each acknowledged batch how many of
+	// the run's changes have a final outcome.
+	Progress func(done, total int64)
+}
+
+// Planned counts a run's changes before any is sent.
+type Planned struct {
+	Adds    int64 `json:"adds"`
+	Changes int64 `json:"changes"`
+	Removes int64 `json:"removes"`
+}
+
+// Total is the number of changes.
+func (p Planned) Total() int64 { return p.Adds + p.Changes + p.Removes }
+
+// Change is one change as a dry run shows it.
+type Change struct {
+	Op        string            `json:"op"`
+	ProfileID string            `json:"profile_id"`
+	Key       map[string]string `json:"key"`
+	Fields    map[string]any    `json:"fields,omitempty"`
+}
+
+// Result is what a sync run did (or, dry, would do).
+type Result struct {
+	Run     state.SyncRun `json:"run"`
+	Region  string        `json:"region"`
+	Consent string        `json:"consent"` // the consent rule, in words
+	Planned Planned       `json:"planned"`
+	Sample  []Change      `json:"sample,omitempty"`
+	Stats   Stats         `json:"stats"`
+	// Unsendable are changes Cohort could not turn into the destination's
+	// types (a text trait in a number field); they count as rejected.
+	Unsendable int64 `json:"unsendable,omitempty"`
+	DiffTime   time.Duration
+}
+
+// Run runs one sync: fold what an earlier run had acknowledged, compute the
+// diff in the warehouse, send it, record each acknowledgement as it comes,
+// and fold them into the snapshot. A run whose rows were rejected or not
+// delivered ends partial, one that stopped early failed (with an error);
+// either way what was acknowledged is kept, and the rest is offered again on
+// the next run.
+func Run(ctx context.Context, p Params) (*Result, error) {
+	s, dest, err := find(p.Project, p.Sync)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := destinations.Lookup(dest.Type)
+	if err != nil {
+		return nil, fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
+	}
+	mode := destinations.Mode(s.Mode)
+	if ps := spec.CheckMapping(mode, s.Match, s.Fields, func(string) string { return "" }); len(ps) > 0 {
+		return nil, fmt.Errorf("sync %s: %w", s.Name, joinProblems(ps))
+	}
+	region := spec.RegionOf(dest.Region, dest.Config)
+	rule, err := consent.For(p.Project, s, region, spec.IsInternal(dest.Config))
+	if err != nil {
+		return nil, err
+	}
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	runID := p.RunID
+	if runID == "" {
+		runID = newRunID()
+	}
+	wh, d := p.Warehouse, p.Warehouse.Dialect()
+	schema := p.Project.Warehouse.Schema
+	for _, t := range []string{profilesTable, membershipsTable} {
+		if _, err := wh.Columns(ctx, schema+"."+t); err != nil {
+			if errors.Is(err, dialects.ErrNoTable) {
+				return nil, fmt.Errorf("sync %s: %s.%s does not exist yet: run `cohort run` first", s.Name, schema, t)
+			}
+			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
+		}
+	}
+	_, err = wh.Columns(ctx, schema+"."+SnapshotTable(s.Name))
+	haveSnapshot := err == nil
+	if err != nil && !errors.Is(err, dialects.ErrNoTable) {
+		return nil, fmt.Errorf("sync %s: %w", s.Name, err)
+	}
+	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: rule.Condition(d.Quote, "a"),
+		mode: mode, canDelete: spec.CanDelete, snapshot: haveSnapshot || !p.DryRun}
+	res := &Result{Region: region, Consent: rule.String(),
+		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
+
+	if p.DryRun {
+		return res, dryRun(ctx, wh, x, p.Sample, res)
+	}
+
+	// Tables, then an earlier run's acknowledgements into the snapshot.
+	for _, st := range tableDDL(d, schema, s.Name) {
+		if err := wh.Exec(ctx, st); err != nil {
+			return nil, fmt.Errorf("sync %s: creating its tables: %w", s.Name, err)
+		}
+	}
+	if err := wh.InTx(ctx, foldStatements(d, schema, s.Name)); err != nil {
+		return nil, fmt.Errorf("sync %s: folding acknowledgements into the snapshot: %w", s.Name, err)
+	}
+	if p.Store != nil {
+		if err := p.Store.StartSyncRun(ctx, &res.Run); err != nil {
+			return nil, err
+		}
+	}
+	runErr := deliverRun(ctx, p, spec, dest, x, res)
+	// Whatever happened, what was acknowledged goes into the snapshot.
+	if err := wh.InTx(context.WithoutCancel(ctx), foldStatements(d, schema, s.Name)); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("folding acknowledgements into the snapshot (they stay in %s and are folded next run): %w",
+			AcksTable(s.Name), err))
+	}
+	_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(d.Quote(schema, ChangesTable(s.Name))))
+
+	r := &res.Run
+	st := res.Stats
+	r.Added, r.Changed, r.Removed, r.Retried, r.Pending = st.Added, st.Changed, st.Removed, st.Retried, st.Pending
+	r.Rejected = st.Rejected + res.Unsendable
+	undelivered := res.Planned.Total() - st.Delivered() - r.Rejected
+	switch {
+	case runErr != nil:
+		r.Status, r.Error = state.Failed, runErr.Error()
+		r.Pending = undelivered
+	case r.Rejected > 0 || undelivered > 0:
+		r.Status, r.Pending = state.Partial, undelivered
+		r.Error = fmt.Sprintf("%d rows rejected and %d not delivered; they are offered again on the next run", r.Rejected, undelivered)
+	default:
+		r.Status = state.Succeeded
+	}
+	fin := now()
+	r.FinishedAt = &fin
+	if p.Store != nil {
+		if err := p.Store.FinishSyncRun(context.WithoutCancel(ctx), r); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		return res, fmt.Errorf("sync %s failed: %w", s.Name, runErr)
+	}
+	return res, nil
+}
+
+func find(p *models.Project, name string) (*models.Sync, *models.Destination, error) {
+	var known []string
+	for _, s := range p.Syncs {
+		if s.Name == name {
+			dest := p.Destination(s.Destination)
+			if dest == nil {
+				return nil, nil, fmt.Errorf("sync %s: unknown destination %q", s.Name, s.Destination)
+			}
+			return s, dest, nil
+		}
+		known = append(known, s.Name)
+	}
+	return nil, nil, fmt.Errorf("unknown sync %q (syncs: %s)", name, strings.Join(known, ", "))
+}
+
+func joinProblems(ps []destinations.Problem) error {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func newRunID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+}
+
+// dryRun counts the changes and samples a few of each kind.
+func dryRun(ctx context.Context, wh dialects.Warehouse, x diffSpec, sample int, res *Result) error {
+	if sample <= 0 {
+		sample = 5
+	}
+	start := time.Now()
+	diff := x.query()
+	if err := count(ctx, wh, "SELECT op, count(*) FROM (\n"+diff+"\n) d GROUP BY op", &res.Planned); err != nil {
+		return fmt.Errorf("sync %s: computing the diff: %w", x.sync.Name, err)
+	}
+	res.DiffTime = time.Since(start)
+	rows, err := wh.Query(ctx, fmt.Sprintf(`SELECT * FROM (
+  SELECT d.*, row_number() OVER (PARTITION BY op ORDER BY sync_key) AS sample_rank FROM (
+%s
+  ) d
+) s WHERE sample_rank <= %d ORDER BY op, sync_key`, diff, sample))
+	if err != nil {
+		return fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
+	}
+	defer rows.Close()
+	rr := newRowReader(x.m, nil)
+	for rows.Next() {
+		rec, err := rr.scan(rows, true)
+		if err != nil {
+			return err
+		}
+		res.Sample = append(res.Sample, Change{Op: string(rec.Op), ProfileID: rec.ProfileID, Key: rec.Key, Fields: rec.Fields})
+	}
+	return rows.Err()
+}
+
+func count(ctx context.Context, wh dialects.Warehouse, q string, into *Planned) error {
+	rows, err := wh.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			op string
+			n  int64
+		)
+		if err := rows.Scan(&op, &n); err != nil {
+			return err
+		}
+		switch op {
+		case "add":
+			into.Adds = n
+		case "update":
+			into.Changes = n
+		case "remove":
+			into.Removes = n
+		}
+	}
+	return rows.Err()
+}
+
+// rowReader turns rows of the diff into Records.
+type rowReader struct {
+	m     mapping
+	types []destinations.FieldType // per field; nil: as scanned
+	dest  []any
+}
+
+func newRowReader(m mapping, types []destinations.FieldType) *rowReader {
+	return &rowReader{m: m, types: types, dest: make([]any, 6+len(m.fields))}
+}
+
+// scan reads one row (op, change_id, sync_key, sync_hash, profile_id, ref,
+// f0..fn, and extra columns when extra). The key's values come back from
+// sync_key; fields are coerced to the destination's types.
+func (r *rowReader) scan(rows dialects.Rows, extra bool) (*destinations.Record, error) {
+	vals := r.dest
+	if extra {
+		cols, err := rows.Columns()
+		if err != nil {
+			return nil, err
+		}
+		vals = make([]any, len(cols))
+	}
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	rec := &destinations.Record{Op: destinations.Op(text(vals[0])), ID: text(vals[1]), ProfileID: text(vals[4]), Ref: text(vals[5]),
+		Key: make(map[string]string, len(r.m.match))}
+	parts := strings.Split(text(vals[2]), KeySep)
+	for i, k := range r.m.match {
+		if i < len(parts) && parts[i] != "" {
+			rec.Key[k] = parts[i]
+		}
+	}
+	if rec.Op != destinations.Remove {
+		rec.Fields = make(map[string]any, len(r.m.fields))
+		for i, f := range r.m.fields {
+			v := plain(vals[6+i])
+			if r.types != nil {
+				c, err := destinations.Coerce(v, r.types[i])
+				if err != nil {
+					return rec, &coerceError{field: f, trait: r.m.from[i], err: err}
+				}
+				v = c
+			}
+			rec.Fields[f] = v
+		}
+	}
+	return rec, nil
+}
+
+type coerceError struct {
+	field, trait string
+	err          error
+}
+
+func (e *coerceError) Error() string {
+	return fmt.Sprintf("field %s (trait %s): %v", e.field, e.trait, e.err)
+}
+
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// plain turns what a driver scanned into a plain value (decimals to text).
+func plain(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x
+	case fmt.Stringer:
+		return x.String()
+	}
+	return v
+}
+
+// deliverRun materializes the diff, streams it to the destination and
+// records every acknowledgement.
+func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *models.Destination, x diffSpec, res *Result) error {
+	wh, d := p.Warehouse, x.d
+	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
+	start := time.Now()
+	_ = wh.Exec(ctx, d.DropTable(changes))
+	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), true)); err != nil {
+		return fmt.Errorf("computing the diff: %w", err)
+	}
+	if err := count(ctx, wh, "SELECT op, count(*) FROM "+changes+" GROUP BY op", &res.Planned); err != nil {
+		return fmt.Errorf("counting the diff: %w", err)
+	}
+	res.DiffTime = time.Since(start)
+	if res.Planned.Total() == 0 {
+		return nil
+	}
+
+	client := p.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 60 * time.Second}
+	}
+	dst, _, err := destinations.Open(dest.Type, destinations.Config{Name: dest.Name, Region: dest.Region, Values: dest.Config, HTTP: client})
+	if err != nil {
+		return err
+	}
+	types := make([]destinations.FieldType, len(x.m.fields))
+	for i, f := range x.m.fields {
+		if types[i], err = spec.FieldType(f); err != nil {
+			return err
+		}
+	}
+
+	// In flight: change id → its key and hash, for the acknowledgement row.
+	type held struct{ key, hash string }
+	var (
+		mu       stdsync.Mutex
+		inflight = map[string]held{}
+		local    []state.Rejection // changes that could not be coerced
+	)
+	rr := newRowReader(x.m, types)
+	queries := []string{
+		"SELECT * FROM " + changes + " WHERE op = 'remove'", // removals first: a key never leaves after it arrived
+		"SELECT * FROM " + changes + " WHERE op <> 'remove'",
+	}
+	var rows dialects.Rows
+	defer func() {
+		if rows != nil {
+			rows.Close()
+		}
+	}()
+	next := func() (*destinations.Record, error) {
+		for {
+			if rows == nil {
+				if len(queries) == 0 {
+					return nil, io.EOF
+				}
+				r, err := wh.Query(ctx, queries[0])
+				if err != nil {
+					return nil, err
+				}
+				rows, queries = r, queries[1:]
+			}
+			if !rows.Next() {
+				err := rows.Err()
+				rows.Close()
+				rows = nil
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			rec, err := rr.scan(rows, false)
+			var ce *coerceError
+			if errors.As(err, &ce) {
+				mu.Lock()
+				local = append(local, state.Rejection{RunID: res.Run.ID, Sync: x.sync.Name, Key: text(rr.dest[2]), ProfileID: rec.ProfileID,
+					Reason: "not sent: " + ce.Error(), RejectedAt: time.Now()})
+				mu.Unlock()
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			inflight[rec.ID] = held{text(rr.dest[2]), text(rr.dest[3])}
+			mu.Unlock()
+			return rec, nil
+		}
+	}
+	acks := d.Quote(x.schema, AcksTable(x.sync.Name))
+	insert := dialects.Bind(d, "INSERT INTO "+acks+" (sync_key, sync_hash, profile_id, ref, op, run_id)\n"+
+		"SELECT k, h, p, NULLIF(r, ''), o, i FROM ("+
+		d.ArrayRows([]string{"?", "?", "?", "?", "?", "?"}, []dialects.Type{dialects.Text, dialects.Text, dialects.Text, dialects.Text, dialects.Text, dialects.Text})+
+		") AS t(k, h, p, r, o, i)")
+	var done int64
+	ack := func(batch []Ack) error {
+		var k, h, pid, ref, op, run []string
+		var rejected []state.Rejection
+		mu.Lock()
+		for _, a := range batch {
+			hd := inflight[a.Record.ID]
+			delete(inflight, a.Record.ID)
+			switch a.Outcome {
+			case destinations.Accepted:
+				k, h, pid, ref = append(k, hd.key), append(h, hd.hash), append(pid, a.Record.ProfileID), append(ref, a.Ref)
+				op, run = append(op, string(a.Record.Op)), append(run, res.Run.ID)
+			case destinations.Rejected:
+				rejected = append(rejected, state.Rejection{RunID: res.Run.ID, Sync: x.sync.Name, Key: hd.key, ProfileID: a.Record.ProfileID,
+					Reason: a.Reason, RejectedAt: time.Now()})
+			}
+		}
+		mu.Unlock()
+		if len(k) > 0 {
+			if err := wh.Exec(ctx, insert, k, h, pid, ref, op, run); err != nil {
+				return err
+			}
+		}
+		if p.Store != nil && len(rejected) > 0 {
+			if err := p.Store.AddRejections(ctx, p.Project.Name, rejected); err != nil {
+				return err
+			}
+		}
+		done += int64(len(batch))
+		if p.Progress != nil {
+			p.Progress(done, res.Planned.Total())
+		}
+		return nil
+	}
+	o := p.Delivery
+	o.Sync, o.Segment, o.Mode = x.sync.Name, x.sync.Segment, x.mode
+	o.Limits = tighter(spec.Limits, o.Limits)
+	st, err := Deliver(ctx, dst, o, next, ack)
+	res.Stats = st
+	res.Unsendable = int64(len(local))
+	if p.Store != nil && len(local) > 0 {
+		err = errors.Join(err, p.Store.AddRejections(context.WithoutCancel(ctx), p.Project.Name, local))
+	}
+	return err
+}
+
+// tighter is the connector's limits, narrowed where the caller asks for
+// smaller batches or fewer writers (tests, a careful operator); never wider.
+func tighter(spec, want destinations.Limits) destinations.Limits {
+	l := spec
+	if want.BatchRecords > 0 && (l.BatchRecords == 0 || want.BatchRecords < l.BatchRecords) {
+		l.BatchRecords = want.BatchRecords
+	}
+	if want.BatchBytes > 0 && (l.BatchBytes == 0 || want.BatchBytes < l.BatchBytes) {
+		l.BatchBytes = want.BatchBytes
+	}
+	if want.Concurrency > 0 && (l.Concurrency == 0 || want.Concurrency < l.Concurrency) {
+		l.Concurrency = want.Concurrency
+	}
+	return l
+}
