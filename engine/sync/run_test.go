@@ -22,9 +22,9 @@ import (
 // person is a row of the test profiles table and its membership.
 type person struct {
 	id, email, name string
-	ltv              float64
-	optIn, member    bool
-	holdout          bool
+	ltv             float64
+	optIn, member   bool
+	holdout         bool
 }
 
 type world struct {
