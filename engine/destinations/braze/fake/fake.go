@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 // APIKey is a key of the fake's own instance with every permission.
@@ -51,21 +53,21 @@ type Server struct {
 	// MembershipPrefix marks the membership attributes Members looks at.
 	MembershipPrefix string
 
-	mu       sync.Mutex
-	keys     map[string]key
-	users    []*User
-	seq      int
-	erased   []string
-	rejects  map[string]bool
-	fails    []int
-	requests int
-	bodies   []map[string]any
+	// Ledger keeps the erasure requests, refusals, queued failures and
+	// request count; Members is the fake's own, read from the profiles.
+	destinationstest.Ledger
+
+	mu     sync.Mutex
+	keys   map[string]key
+	users  []*User
+	seq    int
+	bodies []map[string]any
 }
 
 // New starts a fake of the given instance ("eu-01"), knowing APIKey.
 func New(instance string) *Server {
 	s := &Server{instance: instance, MaxObjects: 75, MembershipPrefix: "cohort_",
-		keys: map[string]key{}, rejects: map[string]bool{}}
+		keys: map[string]key{}}
 	s.AddKey(APIKey, instance, "users.track", "users.delete")
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -140,37 +142,6 @@ func (s *Server) Members() map[string]map[string]any {
 	return out
 }
 
-// Erased lists the identifiers /users/delete was asked for.
-func (s *Server) Erased() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.erased...)
-}
-
-// Reject makes Braze refuse every object identified by k (an external id,
-// e-mail or phone), as it refuses a blocked external id.
-func (s *Server) Reject(k string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rejects[k] = true
-}
-
-// Fail makes the next n data requests fail with status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fails = append(s.fails, status)
-	}
-}
-
-// Requests counts the data requests received, failed or not.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 func reply(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -193,14 +164,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
+	st := s.Request()
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "3000")
 	h.Set("X-RateLimit-Remaining", "2999")
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(3*time.Second).Unix(), 10))
-	if len(s.fails) > 0 {
-		st := s.fails[0]
-		s.fails = s.fails[1:]
+	if st != 0 {
 		if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
 			h.Set("Retry-After", "1")
 		}
@@ -298,11 +267,11 @@ func (s *Server) apply(obj map[string]any) string {
 		return "'external_id', 'braze_id', 'user_alias', 'email' or 'phone' is required"
 	}
 	switch {
-	case ext != "" && s.rejects[ext]:
+	case ext != "" && s.Rejected(ext):
 		return "provided external_id is blacklisted and disallowed"
-	case email != "" && s.rejects[email]:
+	case email != "" && s.Rejected(email):
 		return "email address is blocklisted"
-	case phone != "" && s.rejects[phone]:
+	case phone != "" && s.Rejected(phone):
 		return "phone number is blocklisted"
 	}
 	if email != "" && !strings.Contains(email, "@") {
@@ -453,7 +422,7 @@ func (s *Server) delete(w http.ResponseWriter, body map[string]any) {
 	}
 	deleted := 0
 	for _, t := range targets {
-		s.erased = append(s.erased, t.value)
+		s.Remove(t.value) // the Ledger's record of the request; the profiles are below
 		var hits []*User
 		for _, u := range s.users {
 			if t.match(u) {

@@ -17,6 +17,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 // Credentials the fake accepts.
@@ -45,20 +47,20 @@ type Server struct {
 	// Segment is the segment Members reports ("" for every person).
 	Segment string
 
-	mu       sync.Mutex
-	people   []*Person
-	manual   map[string]map[*Person]bool
-	erased   []string
-	rejects  map[string]bool
-	fails    []int
-	requests int
-	calls    []string
+	// Ledger keeps the erasure requests, refusals, queued failures and
+	// request count; Members is the fake's own, read from the segment.
+	destinationstest.Ledger
+
+	mu     sync.Mutex
+	people []*Person
+	manual map[string]map[*Person]bool
+	calls  []string
 }
 
 // New starts a workspace in region ("us" or "eu") with the given manual
 // segments; Members reports the first.
 func New(region string, segments ...string) *Server {
-	s := &Server{region: region, manual: map[string]map[*Person]bool{}, rejects: map[string]bool{}}
+	s := &Server{region: region, manual: map[string]map[*Person]bool{}}
 	for _, id := range segments {
 		s.manual[id] = map[*Person]bool{}
 	}
@@ -110,36 +112,6 @@ func (s *Server) Members() map[string]map[string]any {
 	return out
 }
 
-// Erased lists the identifiers delete operations were received for.
-func (s *Server) Erased() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.erased...)
-}
-
-// Reject makes every operation on the person identified by k fail.
-func (s *Server) Reject(k string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rejects[k] = true
-}
-
-// Fail makes the next n data requests fail with status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fails = append(s.fails, status)
-	}
-}
-
-// Requests counts the data requests received, failed or not.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 func reply(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -182,10 +154,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, meta("method not allowed"))
 		return
 	}
-	s.requests++
-	if len(s.fails) > 0 {
-		st := s.fails[0]
-		s.fails = s.fails[1:]
+	if st := s.Request(); st != 0 {
 		if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}
@@ -271,7 +240,7 @@ func (s *Server) operation(raw json.RawMessage) (field, msg string) {
 	if kind == "email" && !strings.Contains(value, "@") {
 		return "identifiers.email", "email is not a valid email address"
 	}
-	if s.rejects[value] {
+	if s.Rejected(value) {
 		return "identifiers." + kind, "this identifier is suppressed in the workspace"
 	}
 	p := s.find(kind, value)
@@ -313,7 +282,7 @@ func (s *Server) operation(raw json.RawMessage) (field, msg string) {
 			}
 		}
 	case "delete":
-		s.erased = append(s.erased, value)
+		s.Remove(value) // the Ledger's record of the request; the person is dropped below
 		if p != nil {
 			s.drop(p)
 		}

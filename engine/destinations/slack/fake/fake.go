@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 // Path is the webhook's path; WebhookURL is the URL a config names.
@@ -50,12 +52,15 @@ type Text struct {
 type Server struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	posts    []Message
-	members  map[string]map[string]any
-	fails    []int
-	gone     string // a permanent error code: no_service, channel_is_archived, ...
-	requests int
+	// Ledger keeps the queued failures and the request count; a webhook
+	// refuses no single person and erases nobody, so its Reject has no
+	// effect and Erased stays empty. Members is the fake's own.
+	destinationstest.Ledger
+
+	mu      sync.Mutex
+	posts   []Message
+	members map[string]map[string]any
+	gone    string // a permanent error code: no_service, channel_is_archived, ...
 }
 
 // New starts the fake.
@@ -90,22 +95,6 @@ func (s *Server) Members() map[string]map[string]any {
 	return out
 }
 
-// Erased is always empty: a webhook cannot delete anything.
-func (s *Server) Erased() []string { return nil }
-
-// Reject does nothing: Slack has no per-record errors, a message is
-// posted whole or not at all.
-func (s *Server) Reject(string) {}
-
-// Fail makes the next n posts fail with status.
-func (s *Server) Fail(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i := 0; i < n; i++ {
-		s.fails = append(s.fails, status)
-	}
-}
-
 // Disable makes every later post fail for good with a code Slack uses for
 // a webhook that stopped working: no_service (revoked), channel_not_found,
 // channel_is_archived, action_prohibited.
@@ -113,13 +102,6 @@ func (s *Server) Disable(code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gone = code
-}
-
-// Requests counts the posts received, failed or not.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
 }
 
 func reply(w http.ResponseWriter, status int, body string) {
@@ -145,10 +127,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, "invalid_method")
 		return
 	}
-	s.requests++
-	if len(s.fails) > 0 {
-		st := s.fails[0]
-		s.fails = s.fails[1:]
+	if st := s.Request(); st != 0 {
 		body := "rollup_error"
 		if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
