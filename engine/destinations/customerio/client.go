@@ -16,6 +16,8 @@ type client struct {
 	http           *http.Client
 	base           string
 	siteID, apiKey string
+	appBase        string
+	appKey         string
 }
 
 // opError is an element of a v2 answer's errors[]: batch_index is set in
@@ -42,8 +44,25 @@ type answer struct {
 	Meta   struct {
 		Error string `json:"error"`
 	} `json:"meta"`
-	Region string `json:"region"`
-	URL    string `json:"url"`
+	Region  string `json:"region"`
+	URL     string `json:"url"`
+	Segment struct {
+		Name string `json:"name"`
+		Type string `json:"type"` // manual | dynamic
+	} `json:"segment"`
+}
+
+// app sends a GET to the App API with the App key.
+func (c *client) app(ctx context.Context, path string) (answer, error) {
+	_, data, err := destinations.Do(ctx, c.http, destinations.Request{
+		Method: http.MethodGet, URL: c.appBase + path, Message: message,
+		Header: http.Header{"Authorization": {"Bearer " + c.appKey}},
+	})
+	var a answer
+	if len(data) > 0 {
+		_ = json.Unmarshal(data, &a)
+	}
+	return a, err
 }
 
 func (c *client) do(ctx context.Context, method, path string, query url.Values, body any) (int, answer, error) {

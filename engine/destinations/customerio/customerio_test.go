@@ -238,3 +238,23 @@ func TestErase(t *testing.T) {
 	assert.Equal(t, []string{"cus_3"}, keys(f.Members()))
 	assert.Len(t, f.People(), 1)
 }
+
+func TestCheckLooksSegmentUpWithAppKey(t *testing.T) {
+	f := fake.New("us", "17")
+	defer f.Close()
+	f.AddDynamic("21")
+	ctx := context.Background()
+	check := func(cfg map[string]any) error { return open(t, f, "", cfg).(destinations.Checker).Check(ctx) }
+	assert.NoError(t, check(map[string]any{"app_api_key": fake.AppKey}))
+	assert.NoError(t, check(map[string]any{"segment_id": "18"}), "without an App key the segment cannot be looked up")
+	assert.ErrorContains(t, check(map[string]any{"segment_id": "18", "app_api_key": fake.AppKey}),
+		"config.segment_id: Customer.io has no segment 18 in this workspace (HTTP 404: segment not found)")
+	assert.EqualError(t, check(map[string]any{"segment_id": "21", "app_api_key": fake.AppKey}),
+		"config.segment_id: segment 21 (Segment 21) is a dynamic segment; Customer.io lets the API change manual segments only: create a manual one")
+	assert.ErrorContains(t, check(map[string]any{"app_api_key": "nope"}), "config.app_api_key: Customer.io did not accept the App API key")
+	assert.Zero(t, f.Requests(), "a check is no data request")
+
+	_, err := open(t, f, "", map[string]any{"segment_id": "21"}).Write(ctx, &destinations.Batch{Records: []destinations.Record{
+		rec(destinations.Add, map[string]string{"id": "a"}, nil)}})
+	assert.ErrorContains(t, err, "HTTP 400: segment 21 is data-driven", "the fake refuses to change a data-driven segment")
+}

@@ -19,15 +19,16 @@ type destination struct {
 }
 
 func open(cfg destinations.Config) (destinations.Destination, error) {
-	base := hosts[cfg.Region]
+	base, appBase := hosts[cfg.Region], appHosts[cfg.Region]
 	if ep := cfg.String("endpoint"); ep != "" {
-		base = trimSlash(ep)
+		base, appBase = trimSlash(ep), trimSlash(ep)
 	}
 	if base == "" {
 		return nil, fmt.Errorf("region: Customer.io has no region %q (us or eu)", cfg.Region)
 	}
 	return &destination{
-		c:       &client{http: cfg.HTTP, base: base, siteID: cfg.String("site_id"), apiKey: cfg.String("api_key")},
+		c: &client{http: cfg.HTTP, base: base, siteID: cfg.String("site_id"), apiKey: cfg.String("api_key"),
+			appBase: appBase, appKey: cfg.String("app_api_key")},
 		region:  cfg.Region,
 		segment: cfg.String("segment_id"),
 		name:    cfg.Name,
@@ -232,7 +233,9 @@ func (d *destination) Erase(ctx context.Context, b *destinations.Batch) (destina
 }
 
 // Check asks the Track API which region the credentials belong to: a 401
-// means bad credentials, another region means region: is wrong.
+// means bad credentials, another region means region: is wrong. With an
+// App API key it also looks segment_id up: it must exist and be manual,
+// the only kind the API can change.
 func (d *destination) Check(ctx context.Context) error {
 	_, a, err := d.c.do(ctx, http.MethodGet, "/api/v1/accounts/region", nil, nil)
 	if err != nil {
@@ -240,6 +243,24 @@ func (d *destination) Check(ctx context.Context) error {
 	}
 	if a.Region != "" && a.Region != d.region {
 		return fmt.Errorf("this Customer.io workspace keeps its data in region %s (%s), not %s: set region: %s", a.Region, a.URL, d.region, a.Region)
+	}
+	if d.segment == "" || d.c.appKey == "" {
+		return nil
+	}
+	s, err := d.c.app(ctx, "/v1/segments/"+url.PathEscape(d.segment))
+	if e, ok := destinations.AsError(err); ok {
+		switch e.Status {
+		case http.StatusNotFound:
+			return fmt.Errorf("config.segment_id: Customer.io has no segment %s in this workspace (%w)", d.segment, err)
+		case http.StatusUnauthorized:
+			return fmt.Errorf("config.app_api_key: Customer.io did not accept the App API key (%w)", err)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if s.Segment.Type != "manual" {
+		return fmt.Errorf("config.segment_id: segment %s (%s) is a %s segment; Customer.io lets the API change manual segments only: create a manual one", d.segment, s.Segment.Name, s.Segment.Type)
 	}
 	return nil
 }

@@ -14,6 +14,12 @@ var hosts = map[string]string{
 	"eu": "https://track-eu.customer.io",
 }
 
+// appHosts are the App API's regional hosts; it answers segment lookups.
+var appHosts = map[string]string{
+	"us": "https://api.customer.io",
+	"eu": "https://api-eu.customer.io",
+}
+
 // Limits, from the Track API reference: a v2 batch is under 500 KB with
 // each operation at most 32 KB; manual segments take 1 to 1,000 ids per
 // call; an identify holds at most 300 attributes, names up to 150 bytes
@@ -41,8 +47,10 @@ var Spec = destinations.Spec{
 			Description: "the Track API key that goes with site_id"},
 		{Name: "segment_id", Type: destinations.ConfigString,
 			Description: "the id of a manual segment to keep the audience in; without it, people are identified but never taken off (mode upsert)"},
+		{Name: "app_api_key", Type: destinations.ConfigString, Secret: true,
+			Description: "an App API key (optional); with it, validate --check-destinations checks that segment_id exists and is a manual segment"},
 		{Name: "endpoint", Type: destinations.ConfigString,
-			Description: "a base URL that replaces the region's Track API host (a proxy, or a test fake)"},
+			Description: "a base URL that replaces the region's Track and App API hosts (a proxy, or a test fake)"},
 	},
 	Region:    "us",
 	Regions:   []string{"us", "eu"},

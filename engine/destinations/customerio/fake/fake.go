@@ -25,6 +25,7 @@ import (
 const (
 	SiteID = "cio-site"
 	APIKey = "cio-key"
+	AppKey = "cio-app-key" // the App API's bearer key
 )
 
 // Person is a person as the workspace holds them.
@@ -51,16 +52,17 @@ type Server struct {
 	// request count; Members is the fake's own, read from the segment.
 	destinationstest.Ledger
 
-	mu     sync.Mutex
-	people []*Person
-	manual map[string]map[*Person]bool
-	calls  []string
+	mu      sync.Mutex
+	people  []*Person
+	manual  map[string]map[*Person]bool
+	dynamic map[string]bool
+	calls   []string
 }
 
 // New starts a workspace in region ("us" or "eu") with the given manual
 // segments; Members reports the first.
 func New(region string, segments ...string) *Server {
-	s := &Server{region: region, manual: map[string]map[*Person]bool{}}
+	s := &Server{region: region, manual: map[string]map[*Person]bool{}, dynamic: map[string]bool{}}
 	for _, id := range segments {
 		s.manual[id] = map[*Person]bool{}
 	}
@@ -69,6 +71,13 @@ func New(region string, segments ...string) *Server {
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// AddDynamic adds a data-driven segment, which the API may not change.
+func (s *Server) AddDynamic(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dynamic[id] = true
 }
 
 // Close stops the server.
@@ -143,6 +152,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		host := map[string]string{"us": "https://track.customer.io", "eu": "https://track-eu.customer.io"}[s.region]
 		reply(w, http.StatusOK, map[string]any{"url": host, "region": s.region, "environment_id": 1})
+		return
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/segments/"); ok && r.Method == http.MethodGet {
+		s.appSegment(w, r, id)
 		return
 	}
 	segment, call, isSegment := segmentPath(r.URL.Path)
@@ -313,7 +326,28 @@ func (s *Server) drop(p *Person) {
 	}
 }
 
+// appSegment answers the App API's GET /v1/segments/{id}.
+func (s *Server) appSegment(w http.ResponseWriter, r *http.Request, id string) {
+	if r.Header.Get("Authorization") != "Bearer "+AppKey {
+		reply(w, http.StatusUnauthorized, meta("Unauthorized"))
+		return
+	}
+	typ := "manual"
+	if _, ok := s.manual[id]; !ok {
+		if !s.dynamic[id] {
+			reply(w, http.StatusNotFound, meta("segment not found"))
+			return
+		}
+		typ = "dynamic"
+	}
+	reply(w, http.StatusOK, map[string]any{"segment": map[string]any{"id": id, "name": "Segment " + id, "type": typ, "state": "finished"}})
+}
+
 func (s *Server) segmentCall(w http.ResponseWriter, r *http.Request, segment, call string, data []byte) {
+	if s.dynamic[segment] {
+		reply(w, http.StatusBadRequest, meta(fmt.Sprintf("segment %s is data-driven; only manual segments can be changed through the API", segment)))
+		return
+	}
 	members, ok := s.manual[segment]
 	if !ok {
 		reply(w, http.StatusNotFound, meta(fmt.Sprintf("segment %s not found; it must exist and be a manual segment", segment)))
