@@ -277,3 +277,19 @@ func TestErase(t *testing.T) {
 		Records: []destinations.Record{{ID: "e5", Op: destinations.Remove, Key: map[string]string{"external_id": "cus_5"}}}})
 	assert.ErrorContains(t, err, "HTTP 403: Access Denied (the key lacks the permission for /users/delete")
 }
+
+func TestRateLimitResetIsTheWaitWithoutRetryAfter(t *testing.T) {
+	f := fake.New("eu-01")
+	defer f.Close()
+	f.ResetOnly = 30 * time.Second
+	d := open(t, f, nil)
+	f.Fail(1, http.StatusTooManyRequests)
+	_, err := d.Write(context.Background(), &destinations.Batch{Segment: "vip", Records: []destinations.Record{
+		add("1", map[string]string{"external_id": "cus_1"}, nil)}})
+	e, ok := destinations.AsError(err)
+	require.True(t, ok)
+	assert.True(t, e.Retryable)
+	// X-RateLimit-Reset has whole seconds: the wait is within a second of 30 s.
+	assert.Greater(t, e.RetryAfter, 28*time.Second)
+	assert.LessOrEqual(t, e.RetryAfter, 30*time.Second)
+}

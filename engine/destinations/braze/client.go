@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
 )
@@ -41,20 +43,36 @@ func (c *client) post(ctx context.Context, path string, body any) (answer, error
 		Header:  http.Header{"Authorization": {"Bearer " + c.key}},
 		Body:    body,
 		Message: message,
+		Adjust: func(e *destinations.Error, h http.Header, _ []byte) {
+			switch {
+			case e.Status == http.StatusUnauthorized:
+				e.Message += " (Braze answers 401 to a key used on another instance than its workspace's: check config.instance, now " + c.instance + ")"
+			case e.Status == http.StatusForbidden:
+				e.Message += " (the key lacks the permission for " + path + ": give it users.track, and users.delete for erasure)"
+			case e.Retryable && e.RetryAfter == 0:
+				e.RetryAfter = untilReset(h, time.Now())
+			}
+		},
 	})
 	var a answer
 	if len(data) > 0 {
 		_ = json.Unmarshal(data, &a) // a body that is not JSON leaves a empty; err says why when it matters
 	}
-	if e, ok := destinations.AsError(err); ok {
-		switch e.Status {
-		case http.StatusUnauthorized:
-			e.Message += " (Braze answers 401 to a key used on another instance than its workspace's: check config.instance, now " + c.instance + ")"
-		case http.StatusForbidden:
-			e.Message += " (the key lacks the permission for " + path + ": give it users.track, and users.delete for erasure)"
-		}
-	}
 	return a, err
+}
+
+// untilReset is how long until X-RateLimit-Reset (UTC epoch seconds), the
+// signal Braze documents for its rate limits (it does not document
+// Retry-After); 0 when absent or past.
+func untilReset(h http.Header, now time.Time) time.Duration {
+	sec, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64)
+	if err != nil {
+		return 0
+	}
+	if d := time.Unix(sec, 0).Sub(now); d > 0 {
+		return d
+	}
+	return 0
 }
 
 // message is Braze's error text: "message", and the first error's type.

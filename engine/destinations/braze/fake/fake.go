@@ -52,6 +52,9 @@ type Server struct {
 	MaxObjects int
 	// MembershipPrefix marks the membership attributes Members looks at.
 	MembershipPrefix string
+	// ResetOnly makes a 429 carry only Braze's documented signal,
+	// X-RateLimit-Reset this far ahead, and no Retry-After.
+	ResetOnly time.Duration
 
 	// Ledger keeps the erasure requests, refusals, queued failures and
 	// request count; Members is the fake's own, read from the profiles.
@@ -170,7 +173,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-RateLimit-Remaining", "2999")
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(3*time.Second).Unix(), 10))
 	if st != 0 {
-		if st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable {
+		switch {
+		case st == http.StatusTooManyRequests && s.ResetOnly > 0:
+			h.Set("X-RateLimit-Remaining", "0")
+			h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(s.ResetOnly).Unix(), 10))
+		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable:
 			h.Set("Retry-After", "1")
 		}
 		m := map[int]string{429: "Rate Limited", 413: "Request Entity Too Large"}[st]
