@@ -13,6 +13,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine/destinations"
 	"github.com/cohort-cdp/cohort/engine/destinations/braze"
 	"github.com/cohort-cdp/cohort/engine/destinations/braze/fake"
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 func open(t *testing.T, f *fake.Server, cfg map[string]any) destinations.Destination {
@@ -30,18 +31,6 @@ func add(id string, key map[string]string, fields map[string]any) destinations.R
 	return destinations.Record{ID: id, Op: destinations.Add, ProfileID: "p" + id, Key: key, Fields: fields}
 }
 
-func outcomes(r destinations.Result) []string {
-	var out []string
-	for _, x := range r.Records {
-		s := x.Outcome.String()
-		if x.Reason != "" {
-			s += ": " + x.Reason
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func TestWriteCreatesProfilesWithAttributesMembershipAndGroups(t *testing.T) {
 	f := fake.New("eu-01")
 	defer f.Close()
@@ -55,7 +44,7 @@ func TestWriteCreatesProfilesWithAttributesMembershipAndGroups(t *testing.T) {
 	}}
 	res, err := d.Write(context.Background(), b)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "accepted", "accepted"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "accepted", "accepted"}, destinationstest.Outcomes(res))
 
 	users := f.Users()
 	require.Len(t, users, 3)
@@ -85,7 +74,7 @@ func TestRemovalClearsMembershipAndUnsubscribesWithoutCreating(t *testing.T) {
 		{ID: "r2", Op: destinations.Remove, Key: map[string]string{"external_id": "never_seen"}},
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "accepted"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "accepted"}, destinationstest.Outcomes(res))
 	users := f.Users()
 	require.Len(t, users, 1, "a removal never creates a profile")
 	assert.Equal(t, false, users[0].Attributes["cohort_vip"])
@@ -115,7 +104,7 @@ func TestPerRecordRejections(t *testing.T) {
 		"rejected: provided external_id is blacklisted and disallowed",
 		"rejected: field bio: 256 characters; Braze holds at most 255 in a string attribute",
 		`rejected: field email_subscribe: "yes" is not opted_in, subscribed or unsubscribed`,
-	}, outcomes(res))
+	}, destinationstest.Outcomes(res))
 	sent := f.Bodies()[0]["attributes"].([]any)
 	assert.Len(t, sent, 2, "records rejected before sending are not sent")
 }
@@ -134,7 +123,7 @@ func TestEveryObjectInvalidIs400WithPerRecordErrors(t *testing.T) {
 	assert.Equal(t, []string{
 		"rejected: provided external_id is blacklisted and disallowed",
 		"rejected: provided external_id is blacklisted and disallowed",
-	}, outcomes(res))
+	}, destinationstest.Outcomes(res))
 }
 
 func TestNullRemovesAttribute(t *testing.T) {
@@ -266,7 +255,7 @@ func TestErase(t *testing.T) {
 		{ID: "e4", Op: destinations.Remove, Key: map[string]string{}},
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "accepted", "accepted", "rejected: no external_id, email or phone to find the person in Braze"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "accepted", "accepted", "rejected: no external_id, email or phone to find the person in Braze"}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{"cus_1", "bob@example.com", "+15550100"}, f.Erased())
 	left := f.Users()
 	require.Len(t, left, 1)

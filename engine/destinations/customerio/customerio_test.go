@@ -14,6 +14,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine/destinations"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/customerio"
 	"github.com/cohort-cdp/cohort/engine/destinations/customerio/fake"
+	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
 )
 
 func open(t *testing.T, f *fake.Server, region string, cfg map[string]any) destinations.Destination {
@@ -31,18 +32,6 @@ func rec(op destinations.Op, key map[string]string, fields map[string]any) desti
 	return destinations.Record{ID: key["id"] + key["email"], Op: op, Key: key, Fields: fields}
 }
 
-func outcomes(r destinations.Result) []string {
-	var out []string
-	for _, x := range r.Records {
-		s := x.Outcome.String()
-		if x.Reason != "" {
-			s += ": " + x.Reason
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func TestIdentifyThenAddToSegment(t *testing.T) {
 	f := fake.New("eu", "17")
 	defer f.Close()
@@ -54,7 +43,7 @@ func TestIdentifyThenAddToSegment(t *testing.T) {
 		rec(destinations.Add, map[string]string{"email": "bob@example.com"}, map[string]any{"first_name": "Bob", "nickname": nil}),
 	}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "accepted"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "accepted"}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{
 		"POST /api/v2/batch",
 		"POST /api/v1/segments/17/add_customers?id_type=id",
@@ -78,7 +67,7 @@ func TestMirrorRemovesFromSegmentOnly(t *testing.T) {
 	res, err := d.Write(ctx, &destinations.Batch{Mode: destinations.Mirror, Records: []destinations.Record{
 		rec(destinations.Remove, map[string]string{"id": "cus_1"}, nil), rec(destinations.Remove, map[string]string{}, nil)}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "rejected: no id or email to identify the person in Customer.io"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "rejected: no id or email to identify the person in Customer.io"}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{"cus_2"}, keys(f.Members()))
 	assert.Len(t, f.People(), 2, "leaving the segment keeps the person")
 }
@@ -105,7 +94,7 @@ func TestRemovalWithoutSegmentIsAClearError(t *testing.T) {
 	res, err := d.Write(context.Background(), &destinations.Batch{Records: []destinations.Record{
 		rec(destinations.Add, map[string]string{"id": "cus_1"}, nil)}})
 	require.NoError(t, err, "without a segment, people are still identified")
-	assert.Equal(t, []string{"accepted"}, outcomes(res))
+	assert.Equal(t, []string{"accepted"}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{"POST /api/v2/batch"}, f.Calls())
 }
 
@@ -135,7 +124,7 @@ func TestPerRecordErrors(t *testing.T) {
 		`rejected: attribute unsubscribed: "maybe" is not true or false`,
 		"rejected: invalid: identifiers.email: this identifier is suppressed in the workspace",
 		"accepted",
-	}, outcomes(res))
+	}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{"cus_4"}, keys(f.Members()), "only accepted people join the segment")
 }
 
@@ -233,7 +222,7 @@ func TestErase(t *testing.T) {
 		rec(destinations.Remove, map[string]string{"id": "cus_1", "email": "ada@example.com"}, nil),
 		rec(destinations.Remove, map[string]string{"email": "bob@example.com"}, nil)}})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"accepted", "accepted"}, outcomes(res))
+	assert.Equal(t, []string{"accepted", "accepted"}, destinationstest.Outcomes(res))
 	assert.Equal(t, []string{"cus_1", "bob@example.com"}, f.Erased())
 	assert.Equal(t, []string{"cus_3"}, keys(f.Members()))
 	assert.Len(t, f.People(), 1)
