@@ -167,6 +167,19 @@ func MemoryUsage(d Dialect) string {
 	return ""
 }
 
+// RegexpLimit is a regular-expression construct a dialect cannot run.
+type RegexpLimit struct {
+	Contains []string // any of these in a pattern uses the construct
+	Problem  string   // what is wrong and what to write instead; %s is the construct found
+}
+
+// RegexpLimiter is a dialect whose regular expressions lack some of RE2,
+// the syntax exclude patterns are written in; validation refuses those
+// constructs for every project, so that a project runs on any warehouse.
+type RegexpLimiter interface {
+	RegexpLimits() []RegexpLimit
+}
+
 // ANSI behaviour that several dialects share: a dialect calls these from
 // its own methods instead of writing them again.
 

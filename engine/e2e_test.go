@@ -38,7 +38,7 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				require.NoError(t, models.Validate(p))
 				_, err = demo.Generate(ctx, w.WH, demo.Options{Profiles: 300, Seed: 7, Now: now})
 				require.NoError(t, err)
-				require.NoError(t, models.CheckWarehouse(ctx, p, w.WH))
+				require.NoError(t, models.CheckWarehouse(ctx, p, Catalog(w.WH)))
 				store, err := state.Open(ctx, t.TempDir(), "state.db")
 				require.NoError(t, err)
 				defer store.Close()

@@ -133,7 +133,7 @@ func (s *Service) Validate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return models.CheckWarehouse(ctx, s.Project, wh)
+	return models.CheckWarehouse(ctx, s.Project, Catalog(wh))
 }
 
 // CompileOptions choose what Compile prints.

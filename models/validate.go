@@ -13,17 +13,14 @@ import (
 
 // Enumerations of the project format.
 var (
-	WarehouseTypes   = []string{"duckdb", "postgres", "snowflake", "bigquery"}
-	SourceKinds      = []string{"entities", "events"}
-	NormalizeModes   = []string{"email", "phone", "lower", "trim", "none"}
-	Picks            = []string{"latest", "first", "most_frequent", "priority"}
-	Aggregates       = []string{"sum", "count", "count_distinct", "min", "max", "avg"}
-	TraitModels      = []string{"rfm", "churn_risk"}
-	TraitTypes       = []string{"text", "integer", "number", "boolean", "timestamp"}
-	SyncModes        = []string{"upsert", "mirror", "insert"}
-	DestinationTypes = []string{"webhook", "klaviyo", "mailchimp", "hubspot", "meta_audiences",
-		"google_customer_match", "braze", "customer_io", "slack", "postgres"}
-	Operators = []string{"eq", "neq", "gt", "gte", "lt", "lte", "in", "not_in", "contains",
+	SourceKinds    = []string{"entities", "events"}
+	NormalizeModes = []string{"email", "phone", "lower", "trim", "none"}
+	Picks          = []string{"latest", "first", "most_frequent", "priority"}
+	Aggregates     = []string{"sum", "count", "count_distinct", "min", "max", "avg"}
+	TraitModels    = []string{"rfm", "churn_risk"}
+	TraitTypes     = []string{"text", "integer", "number", "boolean", "timestamp"}
+	SyncModes      = []string{"upsert", "mirror", "insert"}
+	Operators      = []string{"eq", "neq", "gt", "gte", "lt", "lte", "in", "not_in", "contains",
 		"starts_with", "is_null", "between", "before", "after", "within"}
 	// ReservedTraitNames are columns of profiles that are not traits.
 	ReservedTraitNames = []string{"profile_id", "updated_at"}
@@ -175,17 +172,15 @@ func ValidateSegment(p *Project, s *Segment) error {
 func (c *checker) project() {
 	p := c.p
 	w := p.Warehouse
-	if w.Type != "" && !slices.Contains(WarehouseTypes, w.Type) {
-		c.errs.add(c.rootPos("warehouse.type"), "unknown warehouse type %q (%s)", w.Type, enumHint(w.Type, WarehouseTypes))
-	}
-	switch w.Type {
-	case "postgres", "snowflake":
-		if w.DSN == "" {
-			c.errs.add(c.rootPos("warehouse"), "warehouse type %s needs dsn (e.g. dsn: ${COHORT_WAREHOUSE_DSN})", w.Type)
+	if Warehouses != nil {
+		if types := warehouseTypes(); w.Type != "" && !slices.Contains(types, w.Type) {
+			c.errs.add(c.rootPos("warehouse.type"), "unknown warehouse type %q (%s)", w.Type, enumHint(w.Type, types))
 		}
-	case "bigquery":
-		if w.Project == "" {
-			c.errs.add(c.rootPos("warehouse"), "warehouse type bigquery needs project (the GCP project id)")
+		given := map[string]string{"dsn": w.DSN, "project": w.Project, "path": w.Path, "location": w.Location}
+		for _, key := range warehouseNeeds(w.Type) {
+			if given[key] == "" {
+				c.errs.add(c.rootPos("warehouse"), "warehouse type %s needs %s%s", w.Type, key, neededKeyHints[key])
+			}
 		}
 	}
 	if w.Schema != "" && !safeName.MatchString(w.Schema) {
@@ -381,17 +376,15 @@ func countryNames() []string {
 	return out
 }
 
-// checkPattern says what is wrong with an exclude pattern, or "". Patterns run
-// in the warehouse: RE2 on DuckDB and POSIX (ARE) on PostgreSQL, so only
-// their common ground is accepted.
+// checkPattern says what is wrong with an exclude pattern, or "". Patterns
+// are RE2 syntax and run in the warehouse, so only what every registered
+// warehouse accepts is (PatternLimits).
 func checkPattern(pat string) string {
 	if pat == "" {
 		return "is empty"
 	}
-	for _, look := range []string{"(?=", "(?!", "(?<=", "(?<!"} {
-		if strings.Contains(pat, look) {
-			return "uses lookaround " + look + "...), which DuckDB (RE2) does not support: rewrite it without lookahead/lookbehind"
-		}
+	if problem := patternLimit(pat); problem != "" {
+		return problem
 	}
 	if _, err := regexp.Compile(pat); err != nil {
 		msg := err.Error()
@@ -399,14 +392,6 @@ func checkPattern(pat string) string {
 			msg = string(se.Code) + " " + se.Expr
 		}
 		return "does not compile: " + msg + " (patterns are RE2, as in DuckDB; backreferences and lookaround are not supported)"
-	}
-	switch {
-	case strings.Contains(pat, `\p`) || strings.Contains(pat, `\P`):
-		return `uses a Unicode class (\p), which PostgreSQL does not support: use a bracket expression such as [[:alpha:]]`
-	case strings.Contains(pat, "(?P<") || strings.Contains(pat, "(?<"):
-		return "uses a named group, which PostgreSQL does not support: use (...) or (?:...)"
-	case strings.Contains(pat, `\z`):
-		return `uses \z, which PostgreSQL does not support: use $`
 	}
 	return ""
 }
@@ -905,10 +890,14 @@ func (c *checker) destinations() {
 		}
 		items = append(items, d)
 		c.name(d, "destination", d.Name)
-		if d.Type == "" {
-			c.errf(d, "", "destination %q needs a type (%s)", d.Name, strings.Join(DestinationTypes, ", "))
+		if DestinationTypes == nil {
+			continue
 		}
-		c.enum(d, "type", d.Type, DestinationTypes)
+		types := DestinationTypes()
+		if d.Type == "" {
+			c.errf(d, "", "destination %q needs a type (%s)", d.Name, strings.Join(types, ", "))
+		}
+		c.enum(d, "type", d.Type, types)
 	}
 	c.unique("destination", items, names(c.p.Destinations, func(d *Destination) string { return d.Name }))
 }

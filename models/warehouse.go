@@ -7,14 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/cohort-cdp/cohort/dialects"
 )
 
 // CheckWarehouse checks the project against the warehouse: every source's
 // table (or sql query) exists, and every column the project names exists in
 // its source. Problems are an ErrorList positioned at the definitions.
-func CheckWarehouse(ctx context.Context, p *Project, wh dialects.Warehouse) error {
+func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 	c := newChecker(p)
 	cols := map[string][]string{} // source name -> its columns; nil when unreadable
 	for _, s := range p.Sources {
@@ -25,11 +23,11 @@ func CheckWarehouse(ctx context.Context, p *Project, wh dialects.Warehouse) erro
 			continue
 		}
 		cols[s.Name] = nil
-		var got []dialects.Column
+		var got []string
 		var err error
 		switch {
 		case s.Table != "":
-			got, err = wh.Columns(ctx, s.Table)
+			got, err = wh.TableColumns(ctx, s.Table)
 		case s.SQL != "":
 			got, err = wh.QueryColumns(ctx, s.SQL)
 		default:
@@ -40,7 +38,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh dialects.Warehouse) erro
 				return ctx.Err()
 			}
 			switch {
-			case errors.Is(err, dialects.ErrNoTable):
+			case errors.Is(err, ErrNoTable):
 				c.errf(s, "table", "table %s of source %q does not exist in the warehouse", s.Table, s.Name)
 			case s.Table != "":
 				c.errf(s, "table", "cannot read the columns of table %s: %s", s.Table, firstLine(err))
@@ -49,11 +47,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh dialects.Warehouse) erro
 			}
 			continue
 		}
-		names := make([]string, len(got))
-		for i, col := range got {
-			names[i] = col.Name
-		}
-		cols[s.Name] = names
+		cols[s.Name] = got
 	}
 
 	// column checks one column reference of obj's key against source src.

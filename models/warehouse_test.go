@@ -57,7 +57,7 @@ func TestCheckWarehouse(t *testing.T) {
 		ctx := context.Background()
 		require.NoError(t, w.WH.Exec(ctx, "CREATE SCHEMA raw"))
 		require.NoError(t, w.WH.Exec(ctx, "CREATE TABLE raw.customers (customer_id integer, email text, updated_at timestamp, total double precision)"))
-		err := CheckWarehouse(ctx, p, w.WH)
+		err := CheckWarehouse(ctx, p, catalog{w.WH})
 		var list ErrorList
 		require.True(t, errors.As(err, &list), "%v", err)
 		lines := strings.Split(err.Error(), "\n")
@@ -76,7 +76,7 @@ func TestCheckWarehouse(t *testing.T) {
 
 		require.NoError(t, w.WH.Exec(ctx, "ALTER TABLE raw.customers ADD COLUMN kind text"))
 		require.NoError(t, w.WH.Exec(ctx, "ALTER TABLE raw.customers ADD COLUMN amount double precision"))
-		err = CheckWarehouse(ctx, p, w.WH)
+		err = CheckWarehouse(ctx, p, catalog{w.WH})
 		assert.NotContains(t, err.Error(), `"kind"`)
 		assert.NotContains(t, err.Error(), `"amount"`)
 	})

@@ -128,9 +128,16 @@ func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, Appender: true}
 }
 
+// RegexpLimits: DuckDB's regular expressions are RE2, without lookaround.
+func (Dialect) RegexpLimits() []dialects.RegexpLimit {
+	return []dialects.RegexpLimit{{Contains: []string{"(?=", "(?!", "(?<=", "(?<!"},
+		Problem: "uses lookaround %s...), which DuckDB (RE2) does not support: rewrite it without lookahead/lookbehind"}}
+}
+
 // DuckDB's optional hooks.
 var (
-	_ dialects.Scratcher = Dialect{}
-	_ dialects.BulkTuner = Dialect{}
-	_ dialects.Embedded  = Dialect{}
+	_ dialects.RegexpLimiter = Dialect{}
+	_ dialects.Scratcher     = Dialect{}
+	_ dialects.BulkTuner     = Dialect{}
+	_ dialects.Embedded      = Dialect{}
 )

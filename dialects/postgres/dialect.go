@@ -129,8 +129,18 @@ func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true}
 }
 
+// RegexpLimits: PostgreSQL's regular expressions (POSIX ARE) lack these parts of RE2.
+func (Dialect) RegexpLimits() []dialects.RegexpLimit {
+	return []dialects.RegexpLimit{
+		{Contains: []string{`\p`, `\P`}, Problem: `uses a Unicode class (\p), which PostgreSQL does not support: use a bracket expression such as [[:alpha:]]`},
+		{Contains: []string{"(?P<", "(?<"}, Problem: "uses a named group, which PostgreSQL does not support: use (...) or (?:...)"},
+		{Contains: []string{`\z`}, Problem: `uses \z, which PostgreSQL does not support: use $`},
+	}
+}
+
 // PostgreSQL's optional hooks.
 var (
-	_ dialects.Analyzer  = Dialect{}
-	_ dialects.BulkTuner = Dialect{}
+	_ dialects.RegexpLimiter = Dialect{}
+	_ dialects.Analyzer      = Dialect{}
+	_ dialects.BulkTuner     = Dialect{}
 )

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// models validates against what is compiled in without importing it: the
+// registered dialects and destinations, read when a project is validated
+// (after every package has registered itself).
+func init() {
+	models.Warehouses = registeredWarehouses
+	models.DestinationTypes = destinationTypes
+	models.PatternLimits = regexpLimits
+}
+
+// unbuiltDestinations are types of the project format whose connectors are
+// being written: a project may name them before they are compiled in (the
+// demo project does). Each leaves this list when its package registers.
+var unbuiltDestinations = []string{"klaviyo", "slack"}
+
+func destinationTypes() []string {
+	types := destinations.Types()
+	for _, t := range unbuiltDestinations {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	slices.Sort(types)
+	return types
+}
+
+func registeredWarehouses() []models.WarehouseKind {
+	var kinds []models.WarehouseKind
+	for _, name := range dialects.Names() {
+		drv, err := dialects.Lookup(name)
+		if err != nil {
+			continue
+		}
+		kinds = append(kinds, models.WarehouseKind{Type: name, Needs: drv.Needs})
+	}
+	return kinds
+}
+
+// regexpLimits are the constructs any registered dialect cannot run.
+func regexpLimits() []models.PatternLimit {
+	var limits []models.PatternLimit
+	for _, name := range dialects.Names() {
+		drv, err := dialects.Lookup(name)
+		if err != nil {
+			continue
+		}
+		if l, ok := drv.Dialect.(dialects.RegexpLimiter); ok {
+			for _, r := range l.RegexpLimits() {
+				limits = append(limits, models.PatternLimit{Contains: r.Contains, Problem: r.Problem})
+			}
+		}
+	}
+	return limits
+}
+
+// Catalog is a warehouse as models.CheckWarehouse reads it.
+func Catalog(wh dialects.Warehouse) models.Catalog { return catalog{wh} }
+
+type catalog struct{ wh dialects.Warehouse }
+
+func (c catalog) TableColumns(ctx context.Context, table string) ([]string, error) {
+	cols, err := c.wh.Columns(ctx, table)
+	if errors.Is(err, dialects.ErrNoTable) {
+		return nil, fmt.Errorf("%w: %w", models.ErrNoTable, err)
+	}
+	return columnNames(cols), err
+}
+
+func (c catalog) QueryColumns(ctx context.Context, query string) ([]string, error) {
+	cols, err := c.wh.QueryColumns(ctx, query)
+	return columnNames(cols), err
+}
+
+func columnNames(cols []dialects.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}

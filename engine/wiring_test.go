@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Validation knows the warehouses, destinations and pattern limits from the
+// registries the engine links, not from lists of its own.
+func TestValidationReadsTheRegistries(t *testing.T) {
+	check := func(cohortYAML, modelsYAML string) error {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte(cohortYAML), 0o644))
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(modelsYAML), 0o644))
+		_, err := models.LoadAndValidate(dir)
+		return err
+	}
+	err := check("name: x\nwarehouse: {type: bigquery, project: p}\n", "")
+	require.ErrorContains(t, err, `unknown warehouse type "bigquery" (one of: duckdb, postgres)`)
+	err = check("name: x\nwarehouse: {type: postgres}\n", "")
+	require.ErrorContains(t, err, "warehouse type postgres needs dsn")
+	require.NoError(t, check("name: x\nwarehouse: {type: postgres, dsn: postgres://h/db}\n", ""))
+
+	err = check("name: x\n", "destinations:\n  - {name: d, type: braze}\n  - {name: e, type: carrier_pigeon}\n")
+	require.ErrorContains(t, err, `unknown type "carrier_pigeon"`)
+	require.NotContains(t, err.Error(), `"braze"`, "a linked connector is a known type")
+
+	err = check("name: x\n", "identity:\n  identifiers:\n    - {type: email, exclude: ['(?<domain>x)', '^a(?=b)']}\n")
+	require.ErrorContains(t, err, "named group, which PostgreSQL does not support")
+	require.ErrorContains(t, err, "lookaround (?=...), which DuckDB (RE2) does not support")
+}
