@@ -223,3 +223,20 @@ func TestMatchCustom(t *testing.T) {
 	require.Len(t, ps, 1)
 	assert.Equal(t, "match.Customer ID", ps[0].Key)
 }
+
+func TestDoDecodesOut(t *testing.T) {
+	body := `{"id":"42"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(body)) }))
+	defer srv.Close()
+	var out struct{ ID string }
+	_, _, err := Do(context.Background(), srv.Client(), Request{Method: "GET", URL: srv.URL + "/things?x=1", Out: &out})
+	require.NoError(t, err)
+	assert.Equal(t, "42", out.ID)
+
+	body = "<html>proxy error</html>"
+	_, _, err = Do(context.Background(), srv.Client(), Request{Method: "GET", URL: srv.URL + "/things?x=1", Out: &out})
+	e, ok := AsError(err)
+	require.True(t, ok)
+	assert.True(t, e.Retryable, "a half-understood answer is asked again")
+	assert.Contains(t, e.Message, "the answer to GET /things is not the JSON expected")
+}

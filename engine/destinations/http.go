@@ -27,6 +27,10 @@ type Request struct {
 	// the status (Meta answers its rate limits with HTTP 400 and an error
 	// code, and the wait in a usage header).
 	Adjust func(e *Error, h http.Header, body []byte)
+	// Out, when set, receives a 2xx answer's JSON body. A body that does
+	// not decode (a proxy's page, an answer cut short) is a retryable
+	// *Error, so a connector never reads a half-understood answer.
+	Out any
 }
 
 // Do sends a request and returns the status and body of a 2xx answer. Any
@@ -70,6 +74,12 @@ func Do(ctx context.Context, client *http.Client, r Request) (int, []byte, error
 		return resp.StatusCode, nil, &Error{Status: resp.StatusCode, Retryable: true, Message: "reading the answer: " + err.Error()}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if r.Out != nil && len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, r.Out); err != nil {
+				return resp.StatusCode, data, &Error{Status: resp.StatusCode, Retryable: true,
+					Message: fmt.Sprintf("the answer to %s %s is not the JSON expected: %v", r.Method, req.URL.Path, err)}
+			}
+		}
 		return resp.StatusCode, data, nil
 	}
 	msg := strings.TrimSpace(string(data))

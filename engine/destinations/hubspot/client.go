@@ -3,7 +3,6 @@ package hubspot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -19,29 +18,27 @@ type client struct {
 
 // call sends a request and decodes a 2xx answer into out (when not nil).
 func (c *client) call(ctx context.Context, method, path string, body, out any) (int, error) {
-	status, data, err := destinations.Do(ctx, c.http, destinations.Request{
+	status, _, err := destinations.Do(ctx, c.http, destinations.Request{
 		Method:  method,
 		URL:     c.base + path,
 		Header:  http.Header{"Authorization": {"Bearer " + c.token}, "Accept": {"application/json"}},
 		Body:    body,
 		Message: message,
+		Adjust:  adjust,
+		Out:     out,
 	})
-	if err != nil {
-		if e, ok := destinations.AsError(err); ok && e.Status == http.StatusTooManyRequests && dailyLimit(data) {
-			// Sending again before midnight (the account's time zone) only
-			// adds to the errors HubSpot counts against the app.
-			e.Retryable = false
-			e.Message = "HubSpot's daily API limit is used up; it resets at midnight in the account's time zone: " + e.Message
-		}
-		return status, err
+	return status, err
+}
+
+// adjust makes a used-up daily quota permanent: sending again before
+// midnight (the account's time zone) only adds to the errors HubSpot
+// counts against the app.
+func adjust(e *destinations.Error, _ http.Header, body []byte) {
+	var a apiError
+	if e.Status == http.StatusTooManyRequests && json.Unmarshal(body, &a) == nil && a.PolicyName == "DAILY" {
+		e.Retryable = false
+		e.Message = "HubSpot's daily API limit is used up; it resets at midnight in the account's time zone: " + e.Message
 	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return status, &destinations.Error{Status: status, Retryable: true,
-				Message: fmt.Sprintf("HubSpot answered %s %s with a body that is not the expected JSON: %v", method, path, err)}
-		}
-	}
-	return status, nil
 }
 
 // apiError is HubSpot's error body, for a whole request and for one input
@@ -78,9 +75,4 @@ func message(body []byte) string {
 		return e.Category + ": " + e.text()
 	}
 	return e.text()
-}
-
-func dailyLimit(body []byte) bool {
-	var e apiError
-	return json.Unmarshal(body, &e) == nil && e.PolicyName == "DAILY"
 }

@@ -3,7 +3,6 @@ package klaviyo
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -35,17 +34,8 @@ func (c *client) call(ctx context.Context, method, path string, body, out any) (
 	if body != nil {
 		h.Set("Content-Type", mediaType)
 	}
-	status, data, err := destinations.Do(ctx, c.http, destinations.Request{Method: method, URL: u, Header: h, Body: body, Message: message})
-	if err != nil {
-		return status, err
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return status, &destinations.Error{Status: status, Retryable: true,
-				Message: fmt.Sprintf("Klaviyo answered %s %s with a body that is not the expected JSON: %v", method, path, err)}
-		}
-	}
-	return status, nil
+	status, _, err := destinations.Do(ctx, c.http, destinations.Request{Method: method, URL: u, Header: h, Body: body, Message: message, Out: out})
+	return status, err
 }
 
 // apiError is one entry of a JSON:API error document.

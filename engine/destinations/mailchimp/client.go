@@ -40,28 +40,24 @@ func subscriberHash(email string) string {
 func (c *client) call(ctx context.Context, method, path string, body, out any) (int, error) {
 	// Basic auth: any user name, the key as password.
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("cohort:"+c.key))
-	status, data, err := destinations.Do(ctx, c.http, destinations.Request{
+	status, _, err := destinations.Do(ctx, c.http, destinations.Request{
 		Method:  method,
 		URL:     c.base + "/3.0" + path,
 		Header:  http.Header{"Authorization": {auth}, "Accept": {"application/json"}},
 		Body:    body,
 		Message: message,
+		Adjust:  adjust,
+		Out:     out,
 	})
-	if err != nil {
-		if e, ok := destinations.AsError(err); ok && e.Status == http.StatusForbidden && len(strings.TrimSpace(string(data))) == 0 {
-			// Under very high volume Mailchimp throttles with a bare 403.
-			e.Retryable = true
-			e.Message = "Mailchimp refused the request without a body, as it does when throttling very high volume"
-		}
-		return status, err
+	return status, err
+}
+
+// adjust retries a bare 403: Mailchimp's throttling of very high volume.
+func adjust(e *destinations.Error, _ http.Header, body []byte) {
+	if e.Status == http.StatusForbidden && len(strings.TrimSpace(string(body))) == 0 {
+		e.Retryable = true
+		e.Message = "Mailchimp refused the request without a body, as it does when throttling very high volume"
 	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return status, &destinations.Error{Status: status, Retryable: true,
-				Message: fmt.Sprintf("Mailchimp answered %s %s with a body that is not the expected JSON: %v", method, path, err)}
-		}
-	}
-	return status, nil
 }
 
 // problem is Mailchimp's error document (RFC 7807).
