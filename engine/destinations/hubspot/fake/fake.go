@@ -45,21 +45,20 @@ type list struct {
 
 // Fake is the HubSpot account behind an httptest server.
 type Fake struct {
+	// Ledger keeps the refusals, queued failures and request count; the
+	// members and erasures are read from the account itself.
+	destinationstest.Ledger
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	props      map[string]bool
-	contacts   map[string]*contact // by id
-	byEmail    map[string]string   // e-mail → id
-	lists      map[string]*list
-	blocked    map[string]bool // GDPR-deleted addresses
-	rejected   map[string]bool
-	erased     []string
-	failN      int
-	failStatus int
-	daily      bool
-	requests   int
-	nextID     int
+	mu       sync.Mutex
+	props    map[string]bool
+	contacts map[string]*contact // by id
+	byEmail  map[string]string   // e-mail → id
+	lists    map[string]*list
+	blocked  map[string]bool // GDPR-deleted addresses
+	erased   []string
+	daily    bool
+	nextID   int
 	// Log holds every request as "METHOD path", for tests to read.
 	Log []string
 }
@@ -77,9 +76,8 @@ func New(t testing.TB) *Fake {
 			ListID:        {name: "Cohort audience", processing: "MANUAL", members: map[string]bool{}},
 			DynamicListID: {name: "Engaged (filters)", processing: "DYNAMIC", members: map[string]bool{}},
 		},
-		blocked:  map[string]bool{},
-		rejected: map[string]bool{},
-		nextID:   1001,
+		blocked: map[string]bool{},
+		nextID:  1001,
 	}
 	f.Define(Standard...)
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -135,32 +133,11 @@ func (f *Fake) Erased() []string {
 	return append([]string(nil), f.erased...)
 }
 
-// Reject makes upserts of the address fail from now on.
-func (f *Fake) Reject(email string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rejected[email] = true
-}
-
-// Fail makes the next n data requests answer status.
-func (f *Fake) Fail(n, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failN, f.failStatus = n, status
-}
-
 // UseUpDailyLimit makes every data request answer 429 with the DAILY policy.
 func (f *Fake) UseUpDailyLimit() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.daily = true
-}
-
-// Requests counts the data requests (all but GETs).
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
 }
 
 // writeError answers HubSpot's error document.
@@ -209,15 +186,14 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		f.requests++
+		st := f.Request()
 		if f.daily {
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"status": "error", "message": "You have reached your daily limit.",
 				"errorType": "RATE_LIMIT", "correlationId": correlation(), "policyName": "DAILY", "requestId": correlation()})
 			return
 		}
-		if f.failN > 0 {
-			f.failN--
-			f.failure(w, f.failStatus)
+		if st != 0 {
+			f.failure(w, st)
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -351,7 +327,7 @@ func (f *Fake) upsert(w http.ResponseWriter, r *http.Request) {
 			fail("VALIDATION_ERROR", fmt.Sprintf("Email address %s is invalid", in.ID))
 			continue
 		}
-		if f.rejected[email] || f.blocked[email] {
+		if f.Rejected(email) || f.blocked[email] {
 			fail("VALIDATION_ERROR", fmt.Sprintf("Contact %s cannot be created: the address was permanently deleted (GDPR) and is blocked", in.ID))
 			continue
 		}

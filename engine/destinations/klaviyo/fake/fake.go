@@ -59,18 +59,17 @@ type importJob struct {
 
 // Fake is one Klaviyo account with one list, behind an httptest server.
 type Fake struct {
+	// Ledger keeps the refusals, queued failures and request count; the
+	// members and erasures are read from the account itself.
+	destinationstest.Ledger
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	profiles   map[string]*Profile
-	lists      map[string]map[string]bool // list id → profile ids
-	jobs       map[string]*importJob
-	rejected   map[string]bool
-	erased     []string
-	failN      int
-	failStatus int
-	requests   int
-	nextID     int
+	mu       sync.Mutex
+	profiles map[string]*Profile
+	lists    map[string]map[string]bool // list id → profile ids
+	jobs     map[string]*importJob
+	erased   []string
+	nextID   int
 	// PollsToComplete is how many looks at an import job it takes until
 	// it is complete (queued → processing → complete); 1 by default.
 	PollsToComplete int
@@ -83,7 +82,7 @@ var _ destinationstest.Fake = (*Fake)(nil)
 // New starts a fake account with the list ListID. The server stops with the test.
 func New(t testing.TB) *Fake {
 	f := &Fake{profiles: map[string]*Profile{}, lists: map[string]map[string]bool{ListID: {}}, jobs: map[string]*importJob{},
-		rejected: map[string]bool{}, nextID: 1, PollsToComplete: 1}
+		nextID: 1, PollsToComplete: 1}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -136,27 +135,6 @@ func (f *Fake) Erased() []string {
 	return append([]string(nil), f.erased...)
 }
 
-// Reject makes imports of the e-mail fail from now on.
-func (f *Fake) Reject(email string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rejected[strings.ToLower(email)] = true
-}
-
-// Fail makes the next n data requests (all but GETs) answer status.
-func (f *Fake) Fail(n, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failN, f.failStatus = n, status
-}
-
-// Requests counts the data requests (all but GETs).
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
 func (f *Fake) newID() string {
 	f.nextID++
 	return fmt.Sprintf("01JKV%021d", f.nextID)
@@ -197,10 +175,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		f.requests++
-		if f.failN > 0 {
-			f.failN--
-			f.failure(w, f.failStatus)
+		if st := f.Request(); st != 0 {
+			f.failure(w, st)
 			return
 		}
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaType) {
@@ -460,7 +436,7 @@ func (f *Fake) run(j *importJob) {
 		case phone != "" && !phoneRE.MatchString(phone):
 			fail("/data/attributes/phone_number", "Invalid phone number format")
 			continue
-		case f.rejected[strings.ToLower(email)]:
+		case f.Rejected(strings.ToLower(email)):
 			fail("/data/attributes/email", fmt.Sprintf("'%s' is not a valid email address.", email))
 			continue
 		}

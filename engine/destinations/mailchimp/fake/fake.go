@@ -63,20 +63,19 @@ type mergeField struct {
 
 // Fake is one Mailchimp account with one audience, behind an httptest server.
 type Fake struct {
+	// Ledger keeps the refusals, queued failures and request count; the
+	// members and erasures are read from the audience itself.
+	destinationstest.Ledger
 	srv      *httptest.Server
 	inFlight atomic.Int32
 	maxSeen  atomic.Int32
 
-	mu         sync.Mutex
-	merge      []mergeField
-	members    map[string]*Member // by subscriber hash
-	forgotten  map[string]bool
-	rejected   map[string]bool
-	erased     []string
-	failN      int
-	failStatus int
-	bare       bool
-	requests   int
+	mu        sync.Mutex
+	merge     []mergeField
+	members   map[string]*Member // by subscriber hash
+	forgotten map[string]bool
+	erased    []string
+	bare      int // of the queued failures, how many answer without a body
 	// Log holds every request as "METHOD path?query".
 	Log []string
 }
@@ -87,7 +86,7 @@ var _ destinationstest.Fake = (*Fake)(nil)
 // LNAME (text), PHONE (phone), BIRTHDAY (birthday), ADDRESS (address), LTV
 // (number) and SIGNUP (date). The server stops with the test.
 func New(t testing.TB) *Fake {
-	f := &Fake{members: map[string]*Member{}, forgotten: map[string]bool{}, rejected: map[string]bool{}}
+	f := &Fake{members: map[string]*Member{}, forgotten: map[string]bool{}}
 	for _, m := range [][2]string{{"FNAME", "text"}, {"LNAME", "text"}, {"PHONE", "phone"}, {"BIRTHDAY", "birthday"},
 		{"ADDRESS", "address"}, {"LTV", "number"}, {"SIGNUP", "date"}} {
 		f.merge = append(f.merge, mergeField{m[0], m[1]})
@@ -169,35 +168,13 @@ func (f *Fake) Erased() []string {
 	return append([]string(nil), f.erased...)
 }
 
-// Reject makes Mailchimp refuse the address from now on.
-func (f *Fake) Reject(email string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rejected[strings.ToLower(email)] = true
-}
-
-// Fail makes the next n data requests answer status with Mailchimp's
-// problem document (429 and 503 with Retry-After: 1).
-func (f *Fake) Fail(n, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failN, f.failStatus, f.bare = n, status, false
-}
-
 // FailBare makes the next n data requests answer status with no body, as
 // Mailchimp's throttling of very high volume does with 403.
 func (f *Fake) FailBare(n, status int) {
 	f.Fail(n, status)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.bare = true
-}
-
-// Requests counts the data requests (all but GETs).
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
+	f.bare += n
 }
 
 // MaxInFlight is the most requests that were in flight at once.
@@ -245,10 +222,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		f.requests++
-		if f.failN > 0 {
-			f.failN--
-			f.failure(w, f.failStatus)
+		if st := f.Request(); st != 0 {
+			f.failure(w, st)
 			return
 		}
 	}
@@ -322,7 +297,8 @@ func (f *Fake) failure(w http.ResponseWriter, status int) {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	if f.bare {
+	if f.bare > 0 {
+		f.bare--
 		w.WriteHeader(status)
 		return
 	}
@@ -391,7 +367,7 @@ func (f *Fake) batch(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, map[string]string{"email_address": *in.Email, "error": msg, "error_code": code, "field": field, "field_message": fieldMsg})
 		}
 		switch {
-		case !emailRE.MatchString(email) || f.rejected[email]:
+		case !emailRE.MatchString(email) || f.Rejected(email):
 			fail("ERROR_GENERIC", *in.Email+" looks fake or invalid, please enter a real email address.", "email_address", "")
 			continue
 		case f.forgotten[email]:
