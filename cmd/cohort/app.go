@@ -12,9 +12,6 @@ import (
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"   // registers duckdb
 	_ "github.com/cohort-cdp/cohort/dialects/postgres" // registers postgres
 	"github.com/cohort-cdp/cohort/engine"
-	_ "github.com/cohort-cdp/cohort/engine/destinations/google"   // registers google_customer_match
-	_ "github.com/cohort-cdp/cohort/engine/destinations/meta"     // registers meta_audiences
-	_ "github.com/cohort-cdp/cohort/engine/destinations/postgres" // registers postgres
 	"github.com/cohort-cdp/cohort/models"
 )
 
