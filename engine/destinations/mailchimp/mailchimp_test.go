@@ -3,7 +3,9 @@ package mailchimp
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,6 +183,34 @@ func TestWholeRequestFailures(t *testing.T) {
 	wrong := open(t, f, map[string]any{"api_key": "ffff-us6"})
 	_, err = wrong.Write(context.Background(), batch)
 	assert.ErrorContains(t, err, "HTTP 401: API Key Invalid")
+}
+
+func TestEleventhConnectionIsRefused(t *testing.T) {
+	f := fake.New(t)
+	d := open(t, f, nil)
+	write(t, d, add("first@example.com", nil)) // reads the merge fields once
+	release := f.Hold()
+	var wg sync.WaitGroup
+	for i := 0; i < fake.MaxConnections; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := d.Write(context.Background(), &destinations.Batch{Records: []destinations.Record{add(fmt.Sprintf("p%d@example.com", i), nil)}})
+			assert.NoError(t, err)
+		}(i)
+	}
+	for f.InFlight() < fake.MaxConnections {
+		runtime.Gosched()
+	}
+	_, err := d.Write(context.Background(), &destinations.Batch{Records: []destinations.Record{add("eleventh@example.com", nil)}})
+	release()
+	wg.Wait()
+	e, ok := destinations.AsError(err)
+	require.True(t, ok)
+	assert.Equal(t, 429, e.Status)
+	assert.True(t, e.Retryable)
+	assert.Len(t, f.Members(), 1+fake.MaxConnections)
+	assert.Less(t, Spec.Limits.Concurrency, fake.MaxConnections, "the spec leaves room for the account's other connections")
 }
 
 func TestCheck(t *testing.T) {

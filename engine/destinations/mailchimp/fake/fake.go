@@ -69,6 +69,7 @@ type Fake struct {
 	srv      *httptest.Server
 	inFlight atomic.Int32
 	maxSeen  atomic.Int32
+	gate     atomic.Pointer[chan struct{}]
 
 	mu        sync.Mutex
 	merge     []mergeField
@@ -177,6 +178,17 @@ func (f *Fake) FailBare(n, status int) {
 	f.bare += n
 }
 
+// Hold keeps every request that gets a connection waiting, until release
+// is called: a test can then see what an account's 11th connection gets.
+func (f *Fake) Hold() (release func()) {
+	ch := make(chan struct{})
+	f.gate.Store(&ch)
+	return func() { f.gate.Store(nil); close(ch) }
+}
+
+// InFlight is the number of requests in flight now.
+func (f *Fake) InFlight() int { return int(f.inFlight.Load()) }
+
 // MaxInFlight is the most requests that were in flight at once.
 func (f *Fake) MaxInFlight() int { return int(f.maxSeen.Load()) }
 
@@ -213,6 +225,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusTooManyRequests, "Too Many Requests",
 			fmt.Sprintf("You have exceeded the limit of %d simultaneous connections.", MaxConnections))
 		return
+	}
+	if g := f.gate.Load(); g != nil {
+		<-*g
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
