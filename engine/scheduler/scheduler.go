@@ -35,15 +35,16 @@ type Config struct {
 	Project string // the project's name: keys its marks
 	Jobs    []Job  // JobsOf(project)
 	Marks   Marks
-	// Acquire takes the exclusive lease on key (the state store's
-	// Acquire). An error means not now: the job is tried again on the next
-	// poll. Busy reports errors that only say another live holder has it.
+	// Acquire takes the exclusive lease on key (the state store's Acquire):
+	// a job holds its own lease, "schedule:PROJECT:JOB", while it runs, so
+	// replicas never run it twice at once. An error means not now: the job
+	// is tried again on the next poll.
 	Acquire func(ctx context.Context, key string) (Lease, error)
-	Busy    func(error) bool
-	// LeaseKeys are the leases a job holds while it runs: the project's own
-	// (so it never interleaves with a warehouse run or another sync) and,
-	// for a sync, the sync's.
-	LeaseKeys func(j Job) []string
+	// Busy reports an error of Acquire or of a job that only says another
+	// live process holds the lease (the job's, or the project's, which the
+	// run and sync functions take themselves): the job is tried again on
+	// the next poll.
+	Busy func(error) bool
 
 	RunWarehouse func(ctx context.Context) error
 	RunSync      func(ctx context.Context, name string) error
@@ -68,8 +69,8 @@ type Scheduler struct {
 
 // New checks the configuration and returns a scheduler; Run starts it.
 func New(cfg Config) (*Scheduler, error) {
-	if cfg.Marks == nil || cfg.Acquire == nil || cfg.LeaseKeys == nil {
-		return nil, errors.New("scheduler: Marks, Acquire and LeaseKeys are required")
+	if cfg.Marks == nil || cfg.Acquire == nil {
+		return nil, errors.New("scheduler: Marks and Acquire are required")
 	}
 	for _, j := range cfg.Jobs {
 		if j.Sync == "" && cfg.RunWarehouse == nil || j.Sync != "" && cfg.RunSync == nil {
@@ -231,30 +232,28 @@ func (s *Scheduler) next(j Job, slot time.Time) time.Time {
 	return j.Cron.Next(slot)
 }
 
-// fire takes the job's leases, checks again under them that the job is
-// still due (another replica may have run it), claims the slot and runs it.
+// LeaseKey is the lease a job holds while it runs.
+func LeaseKey(project string, j Job) string { return "schedule:" + project + ":" + j.Name }
+
+// fire takes the job's lease, checks again under it that the job is still
+// due (another replica may have run it), claims the slot and runs the job.
 func (s *Scheduler) fire(ctx context.Context, j Job, p *pass) error {
 	log := s.cfg.Log.With("job", j.Name)
-	var leases []Lease
+	key := LeaseKey(s.cfg.Project, j)
+	lease, err := s.cfg.Acquire(ctx, key)
+	if err != nil {
+		if s.cfg.Busy(err) {
+			log.Debug("scheduler: running elsewhere, looking again on the next poll", "reason", err)
+		} else {
+			log.Warn("scheduler: cannot take the job's lease, trying again on the next poll", "lease", key, "err", err)
+		}
+		return nil
+	}
 	defer func() {
-		for i := len(leases) - 1; i >= 0; i-- {
-			if err := leases[i].Release(context.WithoutCancel(ctx)); err != nil {
-				log.Warn("scheduler: releasing a lease failed (it expires on its own)", "err", err)
-			}
+		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("scheduler: releasing the job's lease failed (it expires on its own)", "err", err)
 		}
 	}()
-	for _, key := range s.cfg.LeaseKeys(j) {
-		l, err := s.cfg.Acquire(ctx, key)
-		if err != nil {
-			if s.cfg.Busy(err) {
-				log.Debug("scheduler: busy, trying again on the next poll", "lease", key, "reason", err)
-			} else {
-				log.Warn("scheduler: cannot take the lease, trying again on the next poll", "lease", key, "err", err)
-			}
-			return nil
-		}
-		leases = append(leases, l)
-	}
 	m, err := s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name)
 	if err != nil || m == nil {
 		return err
@@ -263,8 +262,8 @@ func (s *Scheduler) fire(ctx context.Context, j Job, p *pass) error {
 	if err != nil || !due {
 		return err
 	}
-	if m.Interrupted() {
-		log.Warn("scheduler: the job's last start never finished (its process stopped); running it again", "started_at", m.StartedAt)
+	if m.Interrupted() && m.Status == "" {
+		log.Info("scheduler: the job's last start did not finish (its process stopped, or the project was busy); running it now", "started_at", m.StartedAt)
 	}
 	started := s.cfg.Clock.Now()
 	ok, err := s.cfg.Marks.StartMark(ctx, m, slot, started)
@@ -273,15 +272,13 @@ func (s *Scheduler) fire(ctx context.Context, j Job, p *pass) error {
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	for _, l := range leases {
-		go func(lost <-chan struct{}) {
-			select {
-			case <-lost:
-				cancel(errLeaseLost)
-			case <-runCtx.Done():
-			}
-		}(l.Lost())
-	}
+	go func() {
+		select {
+		case <-lease.Lost():
+			cancel(errLeaseLost)
+		case <-runCtx.Done():
+		}
+	}()
 	log.Info("scheduler: starting", "schedule", j.Text, "slot", slot)
 	var runErr error
 	if j.Sync == "" {
@@ -291,15 +288,20 @@ func (s *Scheduler) fire(ctx context.Context, j Job, p *pass) error {
 		runErr = s.cfg.RunSync(runCtx, j.Sync)
 	}
 	took := s.cfg.Clock.Now().Sub(started)
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		// Shut down mid-job: the mark stays unfinished, so the next start
 		// runs the job again (a sync resumes where it stopped).
 		log.Warn("scheduler: stopped while running; it runs again at the next start", "took", took)
 		return nil
-	}
-	if errors.Is(context.Cause(runCtx), errLeaseLost) {
-		// Another process holds the job now and runs it again; its mark is theirs.
-		log.Error("scheduler: the lease was lost mid-job (the state store was out of reach too long); another replica takes over", "took", took)
+	case errors.Is(context.Cause(runCtx), errLeaseLost):
+		// Another replica took the job over and runs it again; the mark is theirs.
+		log.Error("scheduler: the job's lease was lost mid-job (the state store was out of reach too long); another replica takes over", "took", took)
+		return nil
+	case runErr != nil && s.cfg.Busy(runErr):
+		// The project is busy (a run or sync from the command line): the
+		// mark stays unfinished and the job is tried on the next poll.
+		log.Info("scheduler: the project is busy, trying again on the next poll", "reason", runErr)
 		return nil
 	}
 	status, errText := state.Succeeded, ""

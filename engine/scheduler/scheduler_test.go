@@ -121,11 +121,10 @@ func syncJob(t *testing.T, name, schedule string) Job {
 func newScheduler(t *testing.T, store *state.Store, clock Clock, jobs []Job, cfg func(*Config)) *Scheduler {
 	c := Config{
 		Project: "shop", Jobs: jobs, Marks: store, Clock: clock,
-		Acquire:   func(context.Context, string) (Lease, error) { return noLease{}, nil },
-		LeaseKeys: func(Job) []string { return []string{"project:shop"} },
-		RunSync:   func(context.Context, string) error { return nil },
-		Log:       slog.New(slog.DiscardHandler),
-		Poll:      time.Hour,
+		Acquire: func(context.Context, string) (Lease, error) { return noLease{}, nil },
+		RunSync: func(context.Context, string) error { return nil },
+		Log:     slog.New(slog.DiscardHandler),
+		Poll:    time.Hour,
 	}
 	if cfg != nil {
 		cfg(&c)
