@@ -103,7 +103,7 @@ func newRoot() *cobra.Command {
 	_ = pf.MarkHidden("now")
 	root.AddCommand(
 		initCmd(g), validateCmd(g), compileCmd(g), runCmd(g), runsCmd(g),
-		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), benchCmd(g),
+		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), benchCmd(g), serveCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -85,11 +85,21 @@ func stores(t *testing.T, f func(t *testing.T, open func() *state.Store)) {
 	}
 }
 
-// noLease stands in for the lease where a single scheduler runs alone.
-type noLease struct{}
+// leases takes the state store's real leases, as cohort serve does.
+func leases(store *state.Store) func(ctx context.Context, key string) (Lease, error) {
+	return func(ctx context.Context, key string) (Lease, error) {
+		l, err := store.Acquire(ctx, key, "cohort serve", 0)
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}
 
-func (noLease) Lost() <-chan struct{}         { return nil }
-func (noLease) Release(context.Context) error { return nil }
+func held(err error) bool {
+	var h *state.HeldError
+	return errors.As(err, &h)
+}
 
 // recorder counts the runs of each sync.
 type recorder struct {
@@ -121,7 +131,8 @@ func syncJob(t *testing.T, name, schedule string) Job {
 func newScheduler(t *testing.T, store *state.Store, clock Clock, jobs []Job, cfg func(*Config)) *Scheduler {
 	c := Config{
 		Project: "shop", Jobs: jobs, Marks: store, Clock: clock,
-		Acquire: func(context.Context, string) (Lease, error) { return noLease{}, nil },
+		Acquire: leases(store),
+		Busy:    held,
 		RunSync: func(context.Context, string) error { return nil },
 		Log:     slog.New(slog.DiscardHandler),
 		Poll:    time.Hour,
@@ -328,4 +339,66 @@ func TestJobsOfProject(t *testing.T) {
 	require.Equal(t, time.Date(2026, 12, 1, 5, 0, 0, 0, time.UTC), jobs[1].Cron.Next(t0).UTC(), "06:00 in Amsterdam (CET)")
 	require.Nil(t, jobs[2].Cron)
 	require.Equal(t, t0.Add(24*time.Hour), jobs[3].Cron.Next(t0))
+}
+
+// Two replicas sharing a state store run a slot once, never at the same
+// time; a sync waits while a warehouse run holds the project.
+func TestReplicasShareOneStore(t *testing.T) {
+	stores(t, func(t *testing.T, open func() *state.Store) {
+		ctx := context.Background()
+		storeA, storeB := open(), open()
+		clock := newFakeClock(t0)
+		jobs := []Job{syncJob(t, "a", "*/5 * * * *")}
+		started, release := make(chan string, 2), make(chan struct{})
+		var mu sync.Mutex
+		calls := map[string]int{}
+		// The sync function takes the project's lease as the engine's does.
+		syncOn := func(replica string, store *state.Store) func(context.Context, string) error {
+			return func(ctx context.Context, _ string) error {
+				l, err := store.Acquire(ctx, "project:shop", "cohort sync", 0)
+				if err != nil {
+					return err
+				}
+				defer l.Release(ctx)
+				mu.Lock()
+				calls[replica]++
+				mu.Unlock()
+				started <- replica
+				<-release
+				return nil
+			}
+		}
+		a := newScheduler(t, storeA, clock, jobs, func(c *Config) { c.RunSync = syncOn("a", storeA) })
+		b := newScheduler(t, storeB, clock, jobs, func(c *Config) { c.RunSync = syncOn("b", storeB) })
+		a.Tick(ctx)
+		b.Tick(ctx)
+
+		clock.Set(t0.Add(5 * time.Minute))
+		ticked := make(chan struct{})
+		go func() { a.Tick(ctx); close(ticked) }()
+		require.Equal(t, "a", <-started)
+		b.Tick(ctx) // a holds the job's lease: b leaves it
+		close(release)
+		<-ticked
+		b.Tick(ctx) // done by a: not due
+		require.Equal(t, map[string]int{"a": 1}, calls)
+
+		// A warehouse run holds the project at 10:10: the sync waits for it.
+		release = make(chan struct{})
+		close(release)
+		run, err := storeA.Acquire(ctx, "project:shop", "cohort run", 0)
+		require.NoError(t, err)
+		clock.Set(t0.Add(10 * time.Minute))
+		b.Tick(ctx)
+		a.Tick(ctx)
+		require.Equal(t, map[string]int{"a": 1}, calls, "no sync while the run holds the project")
+		m, err := storeA.Mark(ctx, "shop", "sync:a")
+		require.NoError(t, err)
+		require.True(t, m.Interrupted(), "the slot is pending")
+		require.NoError(t, run.Release(ctx))
+		b.Tick(ctx)
+		a.Tick(ctx)
+		require.Equal(t, map[string]int{"a": 1, "b": 1}, calls, "the pending slot runs once when the project is free")
+		require.Equal(t, "b", <-started)
+	})
 }

@@ -155,12 +155,20 @@ WHERE project = ? AND status = ? AND finished_at IS NOT NULL ORDER BY started_at
 	return last, ok, rows.Err()
 }
 
-// PruneRuns deletes the finished runs that started before before and says
-// how many went.
-func (s *Store) PruneRuns(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.bind(`DELETE FROM runs WHERE started_at < ? AND status <> ?`), s.timeArg(before), Running)
+// PruneRuns deletes the project's finished runs that started before before
+// and says how many went.
+func (s *Store) PruneRuns(ctx context.Context, project string, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.bind(`DELETE FROM runs WHERE project = ? AND started_at < ? AND status <> ?`), project, s.timeArg(before), Running)
 	if err != nil {
 		return 0, fmt.Errorf("state store: prune runs: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// Ping checks that the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("state store: %w", err)
+	}
+	return nil
 }

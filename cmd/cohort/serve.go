@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/api"
+	"github.com/cohort-cdp/cohort/engine"
+)
+
+func serveCmd(g *globals) *cobra.Command {
+	var addr string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the scheduler and serve /healthz and /readyz until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			var h slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+			if g.json {
+				h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
+			}
+			log := slog.New(h)
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			svc.Logger = log
+			sched, err := svc.Scheduler(ctx, engine.SchedulerOptions{Log: log})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usagef("--addr %s: %v", addr, err)
+			}
+			srv := &http.Server{
+				Handler:           api.New(api.Options{Ready: svc.Ready, Log: log}),
+				ReadHeaderTimeout: 10 * time.Second,
+			}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			schedCtx, stopScheduler := context.WithCancel(ctx)
+			defer stopScheduler()
+			scheduled := make(chan error, 1)
+			go func() { scheduled <- sched.Run(schedCtx) }()
+			log.Info("cohort serve: listening", "addr", "http://"+ln.Addr().String(), "project", svc.Project.Name, "jobs", len(sched.Jobs()))
+			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
+
+			var serveErr error
+			select {
+			case <-ctx.Done():
+			case serveErr = <-served:
+			}
+			// Stop taking requests, let those in flight finish, and wait for
+			// the scheduler: a job running now is cancelled and runs again at
+			// the next start.
+			log.Info("cohort serve: shutting down")
+			shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(shutdown); err != nil {
+				log.Warn("cohort serve: HTTP shutdown", "err", err)
+			}
+			stopScheduler()
+			<-scheduled
+			log.Info("cohort serve: stopped")
+			if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+				return fmt.Errorf("serve: %w", serveErr)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (127.0.0.1: this machine only; :8080 for every interface)")
+	return c
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cohort serve answers its probes and stops cleanly when its context ends
+// (what SIGINT and SIGTERM do).
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\n"), 0o644))
+
+	root := newRoot()
+	serve, _, err := root.Find([]string{"serve"})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", serve.Flags().Lookup("addr").DefValue, "this machine only by default")
+	out, w := io.Pipe()
+	var logs syncBuffer
+	root.SetOut(w)
+	root.SetErr(&logs)
+	root.SetArgs([]string{"--project", dir, "serve", "--addr", "127.0.0.1:0"})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx); w.Close() }()
+
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err, "logs: %s", logs.String())
+	base := strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
+	require.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), line)
+
+	for _, path := range []string{"/healthz", "/readyz"} {
+		res, err := http.Get(base + path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
+	}
+
+	stop()
+	require.NoError(t, <-done)
+	require.Contains(t, logs.String(), "cohort serve: stopped")
+	require.Contains(t, logs.String(), "scheduler stopped")
+	require.Contains(t, logs.String(), `path=/readyz status=200`)
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err, "the port is closed after shutdown")
+}

@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/cohort-cdp/cohort/engine/scheduler"
+	"github.com/cohort-cdp/cohort/engine/state"
+)
+
+// SchedulerOptions shape the scheduler of `cohort serve`.
+type SchedulerOptions struct {
+	Clock scheduler.Clock // nil: the wall clock
+	Poll  time.Duration   // 0: the scheduler's default
+	Log   *slog.Logger    // nil: the service's logger
+}
+
+// Scheduler is the project's scheduler: the warehouse run on cohort.yaml's
+// schedule and every sync on its own, each run through this service, with
+// marks and leases in the project's state store, and retention enforced
+// hourly. Run it with its Run method.
+func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler.Scheduler, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := scheduler.JobsOf(s.Project)
+	if err != nil {
+		return nil, err
+	}
+	log := o.Log
+	if log == nil {
+		log = s.logger()
+	}
+	runSync := s.scheduledSync()
+	if runSync == nil {
+		kept := jobs[:0]
+		for _, j := range jobs {
+			if j.Sync != "" {
+				log.Warn("scheduler: this build has no sync engine yet; the sync's schedule is ignored", "sync", j.Sync, "schedule", j.Text)
+				continue
+			}
+			kept = append(kept, j)
+		}
+		jobs = kept
+	}
+	return scheduler.New(scheduler.Config{
+		Project: s.Project.Name,
+		Jobs:    jobs,
+		Marks:   store,
+		Acquire: func(ctx context.Context, key string) (scheduler.Lease, error) {
+			l, err := store.Acquire(ctx, key, "cohort serve", 0)
+			if err != nil {
+				return nil, err
+			}
+			return l, nil
+		},
+		Busy: func(err error) bool {
+			var held *state.HeldError
+			return errors.As(err, &held)
+		},
+		RunWarehouse: s.scheduledRun,
+		RunSync:      runSync,
+		Prune:        s.Prune,
+		Clock:        o.Clock,
+		Poll:         o.Poll,
+		Log:          log,
+	})
+}
+
+// scheduledRun is one warehouse run of the scheduler. It opens the
+// warehouse for the run only, so that between runs `cohort run` and other
+// tools can open an embedded DuckDB file, which admits one process.
+func (s *Service) scheduledRun(ctx context.Context) error {
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+	defer run.Close()
+	_, err = run.Run(ctx, RunOptions{})
+	return err
+}
+
+// scheduledSync is the scheduler's function to run a sync; nil until the
+// sync engine is part of the service.
+func (s *Service) scheduledSync() func(ctx context.Context, name string) error { return nil }
+
+// Prune enforces the project's retention: it deletes run history older than
+// retention.runs (default 90 days).
+func (s *Service) Prune(ctx context.Context, now time.Time) error {
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := store.PruneRuns(ctx, s.Project.Name, now.Add(-s.Project.Retention.RunsFor()))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.logger().Info("retention: deleted old runs", "runs", n, "older_than", s.Project.Retention.RunsFor())
+	}
+	return nil
+}
+
+// Ready reports whether the service can work: its state store answers.
+func (s *Service) Ready(ctx context.Context) error {
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	return store.Ping(ctx)
+}
