@@ -88,21 +88,23 @@ func (s *Service) scheduledRun(ctx context.Context) error {
 // sync engine is part of the service.
 func (s *Service) scheduledSync() func(ctx context.Context, name string) error { return nil }
 
-// Prune enforces the project's retention: it deletes run history older than
-// retention.runs (default 90 days).
+// Prune enforces the project's retention: it deletes run and sync run
+// history older than retention.runs (default 90 days) and rejected rows
+// older than retention.rejections (default 30 days).
 func (s *Service) Prune(ctx context.Context, now time.Time) error {
 	store, err := s.store(ctx)
 	if err != nil {
 		return err
 	}
-	n, err := store.PruneRuns(ctx, s.Project.Name, now.Add(-s.Project.Retention.RunsFor()))
+	r := s.Project.Retention
+	n, err := store.PruneRuns(ctx, s.Project.Name, now.Add(-r.RunsFor()))
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		s.logger().Info("retention: deleted old runs", "runs", n, "older_than", s.Project.Retention.RunsFor())
+		s.logger().Info("retention: deleted old runs", "runs", n, "older_than", r.RunsFor())
 	}
-	return nil
+	return store.PruneSyncHistory(ctx, now.Add(-r.RunsFor()), now.Add(-r.RejectionsFor()))
 }
 
 // Ready reports whether the service can work: its state store answers.
