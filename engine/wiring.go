@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/destinations"
@@ -16,24 +15,8 @@ import (
 // (after every package has registered itself).
 func init() {
 	models.Warehouses = registeredWarehouses
-	models.DestinationTypes = destinationTypes
+	models.DestinationTypes = destinations.Types
 	models.PatternLimits = regexpLimits
-}
-
-// unbuiltDestinations are types of the project format whose connectors are
-// being written: a project may name them before they are compiled in (the
-// demo project does). Each leaves this list when its package registers.
-var unbuiltDestinations = []string{"klaviyo", "slack"}
-
-func destinationTypes() []string {
-	types := destinations.Types()
-	for _, t := range unbuiltDestinations {
-		if !slices.Contains(types, t) {
-			types = append(types, t)
-		}
-	}
-	slices.Sort(types)
-	return types
 }
 
 func registeredWarehouses() []models.WarehouseKind {
