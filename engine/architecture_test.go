@@ -78,8 +78,8 @@ var importRules = []importRule{
 		why: "the API calls the engine service only"},
 	{covers: anyOf("ui/..."), allow: []string{"ui/..."},
 		why: "the UI is embedded assets"},
-	{covers: anyOf("cmd/..."), allow: []string{"engine", "models", "engine/state", "dialects/*", "engine/destinations/*"},
-		why: "the command line wires flags to the engine service (and links warehouses and connectors)"},
+	{covers: anyOf("cmd/..."), allow: []string{"engine", "models", "engine/state", "api", "dialects/*", "engine/destinations/*"},
+		why: "the command line wires flags to the engine service and the API server (and links warehouses and connectors)"},
 }
 
 type listedPackage struct {
