@@ -108,6 +108,12 @@ func (s *Scheduler) Ready() (bool, error) {
 func (s *Scheduler) Run(ctx context.Context) error {
 	c := s.cfg.Clock
 	s.cfg.Log.Info("scheduler started", "project", s.cfg.Project, "jobs", len(s.cfg.Jobs))
+	if len(s.cfg.Jobs) == 0 {
+		s.cfg.Log.Info("scheduler: nothing is scheduled (give a sync a schedule:, or cohort.yaml a schedule: for the warehouse run)")
+	}
+	for _, j := range s.cfg.Jobs {
+		s.cfg.Log.Info("scheduler: job", "job", j.Name, "schedule", j.Text)
+	}
 	for {
 		wake := s.Tick(ctx)
 		select {
