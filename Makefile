@@ -3,6 +3,7 @@ GO       ?= go
 BIN      := bin/cohort
 DEMO_DIR ?= demo-shop
 PROFILES ?= 1000
+HOOK_ADDR ?= 127.0.0.1:9999
 
 .PHONY: build demo test bench clean
 
@@ -10,7 +11,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/cohort
 
 # A demo project end to end on the embedded DuckDB: init with generated data,
-# validate, run, then look at a segment and a person.
+# validate, run, look at a segment and a person, then sync a segment to a
+# local webhook receiver twice (the second run sends nothing).
 demo: build
 	rm -rf $(DEMO_DIR)
 	$(BIN) init $(DEMO_DIR) --demo --profiles $(PROFILES)
@@ -20,6 +22,12 @@ demo: build
 	$(BIN) --project $(DEMO_DIR) overlap vip lapsed_vip
 	$(BIN) --project $(DEMO_DIR) profile customer_id:C100001
 	$(BIN) --project $(DEMO_DIR) runs --limit 3
+	@$(BIN) webhook-receiver --addr $(HOOK_ADDR) & receiver=$$!; trap 'kill $$receiver; wait $$receiver' EXIT; \
+	  export CRM_WEBHOOK_URL=http://$(HOOK_ADDR)/cohort; set -ex; \
+	  $(BIN) --project $(DEMO_DIR) sync churn_risk_to_crm --dry-run --sample 3; \
+	  $(BIN) --project $(DEMO_DIR) sync churn_risk_to_crm; \
+	  $(BIN) --project $(DEMO_DIR) sync churn_risk_to_crm; \
+	  $(BIN) --project $(DEMO_DIR) syncs
 
 # Every test, against the embedded DuckDB and the PostgreSQL server on 127.0.0.1:5432.
 test:

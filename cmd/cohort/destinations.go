@@ -11,4 +11,5 @@ import (
 	_ "github.com/cohort-cdp/cohort/engine/destinations/meta"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/postgres"
 	_ "github.com/cohort-cdp/cohort/engine/destinations/slack"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/webhook"
 )

@@ -74,7 +74,7 @@ func (r Rule) Condition(quote func(parts ...string) string, alias string) string
 // String says the rule in words.
 func (r Rule) String() string {
 	if len(r.Why) == 0 {
-		return "no consent needed (internal destination inside the EU/EEA)"
+		return "none needed (an internal destination inside the EU/EEA)"
 	}
 	return strings.Join(r.Why, " and ")
 }

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	stdsync "sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
+)
+
+func syncCmd(g *globals) *cobra.Command {
+	var all, dry, wait bool
+	var sample int
+	c := &cobra.Command{
+		Use:   "sync NAME... | --all",
+		Short: "Send the changes of syncs to their destinations (--dry-run: show them, send nothing)",
+		Long: "Computes in the warehouse what was added, changed and removed since the destination last\n" +
+			"acknowledged, and sends only that. A run whose rows did not all arrive exits 1 (status partial\n" +
+			"or failed); those rows are offered again on the next run.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return usagef("sync: name one or more syncs, or pass --all")
+			}
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			o := engine.SyncOptions{Names: args, All: all, DryRun: dry, Sample: sample}
+			if wait {
+				o.Waiting = func(held *state.HeldError) {
+					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", held.By, svc.Project.Name)
+				}
+			}
+			bar := g.progressBar()
+			o.Progress = bar.update
+			results, err := svc.Sync(cmd.Context(), o)
+			bar.done()
+			out := cmd.OutOrStdout()
+			if g.json {
+				if perr := printJSON(out, results); perr != nil {
+					return perr
+				}
+				return err
+			}
+			for _, r := range results {
+				printSync(out, r, dry)
+			}
+			return err
+		},
+	}
+	c.Flags().BoolVar(&all, "all", false, "every sync of the project")
+	c.Flags().BoolVar(&dry, "dry-run", false, "count the changes and show a sample of each kind; send and write nothing")
+	c.Flags().IntVar(&sample, "sample", 5, "dry run: changes shown per kind")
+	c.Flags().BoolVar(&wait, "wait", false, "when a run or another sync of the project is going on, wait for it instead of failing")
+	c.AddCommand(syncHistoryCmd(g))
+	return c
+}
+
+func printSync(w io.Writer, r *sync.Result, dry bool) {
+	run := r.Run
+	fmt.Fprintf(w, "sync %s → %s (mode %s, region %s)\n", run.Sync, run.Destination, run.Mode, r.Region)
+	fmt.Fprintf(w, "  consent: %s\n", r.Consent)
+	p := r.Planned
+	fmt.Fprintf(w, "  diff: %d to add, %d to update, %d to remove (computed in %s)\n", p.Adds, p.Changes, p.Removes, r.DiffTime.Round(time.Millisecond))
+	if dry {
+		for _, c := range r.Sample {
+			fmt.Fprintf(w, "    %-6s %s  %s%s\n", c.Op, c.ProfileID, pairs(c.Key), fieldText(c.Fields))
+		}
+		fmt.Fprintln(w, "  dry run: nothing was sent or written")
+		return
+	}
+	fmt.Fprintf(w, "  sent: %d added, %d updated, %d removed, %d rejected, %d pending (%d re-sends, %d requests)\n",
+		run.Added, run.Changed, run.Removed, run.Rejected, run.Pending, r.Stats.Retried, r.Stats.Requests)
+	took := ""
+	if run.FinishedAt != nil {
+		took = " in " + run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "  %s%s (run %s)\n", strings.ToUpper(run.Status[:1])+run.Status[1:], took, run.ID)
+	if run.Error != "" {
+		fmt.Fprintf(w, "  %s\n", firstLine(run.Error))
+	}
+}
+
+func pairs(m map[string]string) string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var s []string
+	for _, k := range keys {
+		s = append(s, k+"="+m[k])
+	}
+	return strings.Join(s, " ")
+}
+
+func fieldText(m map[string]any) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var s []string
+	for _, k := range keys {
+		v := m[k]
+		if t, ok := v.(time.Time); ok {
+			v = t.UTC().Format(time.RFC3339)
+		}
+		s = append(s, fmt.Sprintf("%s=%v", k, v))
+	}
+	return "  " + strings.Join(s, " ")
+}
+
+func syncHistoryCmd(g *globals) *cobra.Command {
+	var limit int
+	return withLimit(&cobra.Command{
+		Use:   "history NAME",
+		Short: "The runs of one sync, newest first, with rejected rows and their reasons",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			h, err := svc.SyncHistory(cmd.Context(), args[0], limit, 5)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, h)
+			}
+			if len(h.Runs) == 0 {
+				fmt.Fprintf(out, "sync %s has not run yet\n", args[0])
+			}
+			for _, r := range h.Runs {
+				fmt.Fprintf(out, "%s  %s  %-9s %8s  +%d ~%d -%d  rejected %d  pending %d  re-sent %d\n", r.ID,
+					r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.Status, took(r), r.Added, r.Changed, r.Removed, r.Rejected, r.Pending, r.Retried)
+				if r.Error != "" {
+					fmt.Fprintf(out, "    %s\n", firstLine(r.Error))
+				}
+				for _, x := range h.Rejections[r.ID] {
+					fmt.Fprintf(out, "    rejected %s (%s): %s\n", x.Key, x.ProfileID, x.Reason)
+				}
+			}
+			return nil
+		},
+	}, &limit)
+}
+
+func withLimit(c *cobra.Command, limit *int) *cobra.Command {
+	c.Flags().IntVar(limit, "limit", 20, "how many runs")
+	return c
+}
+
+func took(r state.SyncRun) string {
+	if r.FinishedAt == nil {
+		return "running"
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+func syncsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "syncs",
+		Short: "The project's syncs, each with its last run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			list, err := svc.Syncs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json {
+				return printJSON(out, list)
+			}
+			for _, s := range list {
+				fmt.Fprintf(out, "%-28s %-20s → %-16s %-7s", s.Name, s.Segment, s.Destination, s.Mode)
+				if r := s.LastRun; r != nil {
+					fmt.Fprintf(out, "  last: %s %s  +%d ~%d -%d  rejected %d  pending %d", r.StartedAt.Local().Format("2006-01-02 15:04"),
+						r.Status, r.Added, r.Changed, r.Removed, r.Rejected, r.Pending)
+				} else {
+					fmt.Fprint(out, "  never run")
+				}
+				fmt.Fprintln(out)
+			}
+			return nil
+		},
+	}
+}
+
+// bar is a progress bar on standard error for a terminal; silent otherwise.
+type bar struct {
+	on   bool
+	mu   stdsync.Mutex
+	last time.Time
+	line bool
+}
+
+func (g *globals) progressBar() *bar { return &bar{on: g.interactive()} }
+
+func (b *bar) update(name string, done, total int64) {
+	if !b.on || total == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if done < total && time.Since(b.last) < 100*time.Millisecond {
+		return
+	}
+	b.last = time.Now()
+	const width = 30
+	n := int(done * width / total)
+	fmt.Fprintf(os.Stderr, "\r  %s [%s%s] %d/%d", name, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+	b.line = true
+}
+
+func (b *bar) done() {
+	if b.line {
+		fmt.Fprintln(os.Stderr)
+	}
+}
+
+// webhookReceiverCmd is a local receiver of Cohort's webhook for the demo
+// and the benchmark: it verifies signatures, applies each event once and
+// prints what it received when stopped (or on GET /counts).
+func webhookReceiverCmd() *cobra.Command {
+	var addr, secret string
+	c := &cobra.Command{
+		Use:    "webhook-receiver",
+		Short:  "A local receiver of the webhook destination (demo, benchmark)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r := &webhook.Receiver{Secret: secret}
+			mux := http.NewServeMux()
+			mux.Handle("/", r)
+			mux.HandleFunc("GET /counts", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(r.Counts())
+			})
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("webhook-receiver: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "webhook receiver on http://%s/ (secret from --secret)\n", l.Addr())
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			b, _ := json.Marshal(r.Counts())
+			fmt.Fprintf(cmd.OutOrStdout(), "webhook receiver stopped: %s\n", b)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:9999", "where to listen")
+	c.Flags().StringVar(&secret, "secret", "demo-secret", "the shared secret signatures are checked with")
+	return c
+}

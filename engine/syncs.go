@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// SyncOptions shape `cohort sync`.
+type SyncOptions struct {
+	Names  []string // the syncs to run, in order
+	All    bool     // every sync of the project, in the order they are defined
+	DryRun bool     // compute and show the changes; send and write nothing
+	Sample int      // dry run: changes shown per operation
+	// Progress hears, per sync, how many changes have a final outcome.
+	Progress func(sync string, done, total int64)
+	// Waiting, when set, makes the sync wait while another process holds
+	// the project's lease (instead of failing), and hears whom it waits for.
+	Waiting func(*state.HeldError)
+	// Delivery tunes retries (tests give a manual clock); HTTP is the
+	// connectors' client (nil: one with a 60 s timeout).
+	Delivery sync.Options
+	HTTP     *http.Client
+}
+
+// Sync runs syncs one after the other under the project's lease, so that a
+// sync never reads tables a warehouse run is replacing. Every sync runs even
+// when an earlier one failed; the error joins the failures. A sync whose
+// rows did not all arrive (status partial) is an error too: a run that lost
+// rows is never reported as a success.
+func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, error) {
+	names := o.Names
+	if o.All {
+		names = nil
+		for _, sy := range s.Project.Syncs {
+			names = append(names, sy.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, &UnknownError{fmt.Errorf("name a sync or pass --all (syncs: %s)", syncNames(s.Project))}
+	}
+	for _, n := range names {
+		if !hasSync(s.Project, n) {
+			return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", n, syncNames(s.Project))}
+		}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	holder := "cohort sync"
+	if o.DryRun {
+		holder += " --dry-run"
+	}
+	key := LeaseKey(s.Project.Name)
+	var lease *state.Lease
+	if o.Waiting != nil {
+		lease, err = store.AcquireWait(ctx, key, holder, 0, o.Waiting)
+	} else {
+		lease, err = store.Acquire(ctx, key, holder, 0)
+	}
+	var held *state.HeldError
+	if errors.As(err, &held) {
+		return nil, &BusyError{Project: s.Project.Name, Held: held}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-lease.Lost():
+			cancel(state.ErrLeaseLost)
+		case <-ctx.Done():
+		}
+	}()
+
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []*sync.Result
+		errs []error
+	)
+	for _, n := range names {
+		p := sync.Params{Project: s.Project, Sync: n, Warehouse: wh, Store: store, HTTP: o.HTTP, Now: s.now,
+			DryRun: o.DryRun, Sample: o.Sample, Delivery: o.Delivery}
+		if o.Progress != nil {
+			p.Progress = func(done, total int64) { o.Progress(n, done, total) }
+		}
+		res, err := sync.Run(ctx, p)
+		if res != nil {
+			out = append(out, res)
+		}
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case res.Run.Status == state.Partial:
+			errs = append(errs, fmt.Errorf("sync %s partial: %s", n, res.Run.Error))
+		}
+		if res != nil {
+			s.logger().Info("sync finished", "sync", n, "status", res.Run.Status, "dry_run", o.DryRun)
+		}
+	}
+	if !o.DryRun {
+		ret := s.Project.Retention
+		now := s.now()
+		if err := store.PruneSyncHistory(context.WithoutCancel(ctx), now.Add(-ret.RunsFor()), now.Add(-ret.RejectionsFor())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// SyncStatus is a sync with its last run.
+type SyncStatus struct {
+	Name        string         `json:"name"`
+	Segment     string         `json:"segment"`
+	Destination string         `json:"destination"`
+	Type        string         `json:"type"`
+	Mode        string         `json:"mode"`
+	LastRun     *state.SyncRun `json:"last_run,omitempty"`
+}
+
+// Syncs lists the project's syncs with their last run.
+func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := store.LastSyncRuns(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []SyncStatus
+	for _, sy := range s.Project.Syncs {
+		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode}
+		if d := s.Project.Destination(sy.Destination); d != nil {
+			st.Type = d.Type
+		}
+		if r, ok := last[sy.Name]; ok {
+			st.LastRun = &r
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// SyncHistory is a sync's runs, newest first, with up to rejections
+// rejected rows of each run that had some.
+type SyncHistory struct {
+	Runs       []state.SyncRun              `json:"runs"`
+	Rejections map[string][]state.Rejection `json:"rejections,omitempty"` // by run id
+}
+
+// SyncHistory reads a sync's run history.
+func (s *Service) SyncHistory(ctx context.Context, name string, limit, rejections int) (*SyncHistory, error) {
+	if !hasSync(s.Project, name) {
+		return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := store.SyncRuns(ctx, s.Project.Name, name, limit)
+	if err != nil {
+		return nil, err
+	}
+	h := &SyncHistory{Runs: runs, Rejections: map[string][]state.Rejection{}}
+	for _, r := range runs {
+		if r.Rejected > 0 && rejections > 0 {
+			rs, err := store.Rejections(ctx, r.ID, rejections)
+			if err != nil {
+				return nil, err
+			}
+			h.Rejections[r.ID] = rs
+		}
+	}
+	return h, nil
+}
+
+func hasSync(p *models.Project, name string) bool {
+	for _, s := range p.Syncs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func syncNames(p *models.Project) string {
+	var n []string
+	for _, s := range p.Syncs {
+		n = append(n, s.Name)
+	}
+	sort.Strings(n)
+	if len(n) == 0 {
+		return "none defined"
+	}
+	return strings.Join(n, ", ")
+}
