@@ -77,6 +77,19 @@ rejected = ?, retried = ?, pending = ?, error = ? WHERE id = ?`), s.syncTime(*r.
 	return nil
 }
 
+// AbandonSyncRuns marks the runs of a sync still recorded as running, other
+// than current, as failed: their process died (the caller holds the
+// project's lease, so no other process is running them).
+func (s *Store) AbandonSyncRuns(ctx context.Context, project, sync, current string) error {
+	_, err := s.db.ExecContext(ctx, s.bind(`UPDATE sync_runs SET status = ?, error = ?
+WHERE project = ? AND sync = ? AND status = ? AND id <> ?`), Failed,
+		"abandoned: the process running it stopped before the end; what it had acknowledged was kept", project, sync, Running, current)
+	if err != nil {
+		return fmt.Errorf("state store: abandon sync runs: %w", err)
+	}
+	return nil
+}
+
 // AddRejections records rows a destination refused in a run, in one transaction.
 func (s *Store) AddRejections(ctx context.Context, project string, rs []Rejection) error {
 	if len(rs) == 0 {

@@ -117,7 +117,11 @@ func Deliver(ctx context.Context, d destinations.Destination, o Options, next fu
 	o.defaults()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r := &run{d: d, o: o, ctx: ctx, cancel: cancel, lim: newLimiter(o.Clock, o.Limits), results: make(chan []Ack, o.Limits.Concurrency)}
+	// results is unbuffered: a writer waits until its outcomes are being
+	// recorded, so that at most Concurrency+1 answered batches are not yet
+	// recorded when the process dies (they are sent again, with the same
+	// change ids, by the next run).
+	r := &run{d: d, o: o, ctx: ctx, cancel: cancel, lim: newLimiter(o.Clock, o.Limits), results: make(chan []Ack)}
 
 	work := make(chan []destinations.Record, o.Limits.Concurrency)
 	var inflight, workers stdsync.WaitGroup

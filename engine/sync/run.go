@@ -72,12 +72,15 @@ type Result struct {
 	DiffTime   time.Duration
 }
 
-// Run runs one sync: fold what an earlier run had acknowledged, compute the
-// diff in the warehouse, send it, record each acknowledgement as it comes,
-// and fold them into the snapshot. A run whose rows were rejected or not
+// Run runs one sync; the caller holds the project's lease (Service.Sync
+// does), so that no warehouse run or other sync interleaves. It folds what
+// an earlier run had acknowledged into the snapshot, computes the diff in
+// the warehouse, sends it, records each acknowledgement as it comes, and
+// folds them into the snapshot. A run whose rows were rejected or not
 // delivered ends partial, one that stopped early failed (with an error);
 // either way what was acknowledged is kept, and the rest is offered again on
-// the next run.
+// the next run. A run of this sync still recorded as running is marked
+// failed (abandoned): its process died.
 func Run(ctx context.Context, p Params) (*Result, error) {
 	s, dest, err := find(p.Project, p.Sync)
 	if err != nil {
@@ -138,6 +141,9 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		return nil, fmt.Errorf("sync %s: folding acknowledgements into the snapshot: %w", s.Name, err)
 	}
 	if p.Store != nil {
+		if err := p.Store.AbandonSyncRuns(ctx, p.Project.Name, s.Name, runID); err != nil {
+			return nil, err
+		}
 		if err := p.Store.StartSyncRun(ctx, &res.Run); err != nil {
 			return nil, err
 		}

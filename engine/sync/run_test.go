@@ -77,11 +77,13 @@ func (w *world) expected() map[string]map[string]any {
 	return out
 }
 
-func newWorld(t *testing.T, wh dialects.Warehouse) *world {
+func newWorld(t *testing.T, wh dialects.Warehouse) *world { return newWorldN(t, wh, 40) }
+
+func newWorldN(t *testing.T, wh dialects.Warehouse, n int) *world {
 	w := &world{t: t, wh: wh}
-	for i := 0; i < 40; i++ {
+	for i := 0; i < n; i++ {
 		p := &person{id: fmt.Sprintf("p_%03d", i), email: fmt.Sprintf("u%03d@shop.nl", i), name: fmt.Sprintf("Name %d", i),
-			ltv: float64(i) * 10.5, optIn: i%10 != 3, member: i < 34, holdout: i%12 == 5}
+			ltv: float64(i) * 10.5, optIn: i%10 != 3, member: i < 34 || i >= 40, holdout: i%12 == 5}
 		if i == 7 {
 			p.email = ""
 		}
@@ -239,4 +241,37 @@ func TestSyncRunsAgainstTheWarehouse(t *testing.T) {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// In upsert mode leavers stay at the destination, but a person who withdrew
+// consent is removed from it; insert mode sends no updates.
+func TestUpsertRemovesOnlyWithdrawnConsent(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, fw dialecttest.Fresh) {
+		ctx := context.Background()
+		w := newWorld(t, fw.WH)
+		w.load()
+		f := fake.New(t)
+		p := Params{Project: project(f.URL(), "upsert"), Sync: "vip_hook", Warehouse: fw.WH, Delivery: Options{Clock: NewManualClock(time.Now())}}
+		_, err := Run(ctx, p)
+		require.NoError(t, err)
+		held := members(f)
+		w.people[0].member = false // left: stays in upsert mode
+		w.people[1].optIn = false  // withdrew: removed in every mode
+		w.people[2].name = "New name"
+		w.load()
+		res, err := Run(ctx, p)
+		require.NoError(t, err)
+		assert.Equal(t, Planned{Changes: 1, Removes: 1}, res.Planned)
+		delete(held, w.people[1].email)
+		held[w.people[2].email]["name"] = "New name"
+		assert.Equal(t, jsonText(held), jsonText(members(f)))
+
+		p.Project.Syncs[0].Mode = "insert"
+		w.people[3].name = "Ignored in insert mode"
+		w.people[34].member = true
+		w.load()
+		res, err = Run(ctx, p)
+		require.NoError(t, err)
+		assert.Equal(t, Planned{Adds: 1}, res.Planned)
+	})
 }

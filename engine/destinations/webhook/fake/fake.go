@@ -32,6 +32,18 @@ type Fake struct {
 	timeouts int
 	crashes  int
 	rejects  map[string]bool
+	batches  int
+	after    int
+	hook     func()
+}
+
+// AfterBatches calls f once, when the n-th batch request (counting from
+// now) has been applied and before it is answered: a test kills the sender
+// there, the worst moment for exactly-once delivery.
+func (f *Fake) AfterBatches(n int, fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.after, f.hook = f.batches+n, fn
 }
 
 // New starts a fake; it stops when the test ends.
@@ -165,7 +177,27 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	f.Receiver.ServeHTTP(w, r)
+	f.Receiver.ServeHTTP(&hooked{ResponseWriter: w, f: f}, r)
+}
+
+// hooked runs the AfterBatches hook between applying a batch and answering.
+type hooked struct {
+	http.ResponseWriter
+	f *Fake
+}
+
+func (h *hooked) WriteHeader(status int) {
+	h.f.mu.Lock()
+	h.f.batches++
+	var fn func()
+	if h.f.hook != nil && h.f.batches == h.f.after {
+		fn, h.f.hook = h.f.hook, nil
+	}
+	h.f.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	h.ResponseWriter.WriteHeader(status)
 }
 
 func isNotice(body []byte) bool {

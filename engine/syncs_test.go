@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// The demo's webhook sync end to end: a run, a sync that sends the segment,
+// a second that sends nothing, the history, and the project's lease.
+func TestServiceSyncsTheDemoToAWebhook(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	f := fake.New(t)
+	t.Setenv("CRM_WEBHOOK_URL", f.URL())
+	t.Setenv("CRM_WEBHOOK_SECRET", fake.Secret)
+	dir := t.TempDir()
+	require.NoError(t, WriteDemoProject(dir, false))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	svc := NewService(p, ServiceOptions{})
+	svc.Clock = func() time.Time { return now }
+	defer svc.Close()
+	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 300, Seed: 5, Now: now})
+	require.NoError(t, err)
+	_, err = svc.Run(ctx, RunOptions{})
+	require.NoError(t, err)
+
+	dry, err := svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}, DryRun: true})
+	require.NoError(t, err)
+	n := dry[0].Planned.Adds
+	require.Positive(t, n)
+	assert.Zero(t, f.Requests(), "a dry run sends nothing")
+
+	var seen int64
+	res, err := svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}, Progress: func(_ string, done, _ int64) { seen = done }})
+	require.NoError(t, err)
+	assert.Equal(t, state.Succeeded, res[0].Run.Status)
+	assert.Equal(t, n, res[0].Run.Added)
+	assert.Equal(t, n, seen)
+	assert.Len(t, f.Members(), int(n))
+
+	res, err = svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}})
+	require.NoError(t, err)
+	assert.Zero(t, res[0].Planned.Total(), "the second sync sends nothing")
+
+	list, err := svc.Syncs(ctx)
+	require.NoError(t, err)
+	for _, s := range list {
+		if s.Name == "churn_risk_to_crm" {
+			require.NotNil(t, s.LastRun)
+			assert.Equal(t, res[0].Run.ID, s.LastRun.ID)
+		} else {
+			assert.Nil(t, s.LastRun)
+		}
+	}
+	h, err := svc.SyncHistory(ctx, "churn_risk_to_crm", 10, 5)
+	require.NoError(t, err)
+	assert.Len(t, h.Runs, 2)
+
+	// A sync and a warehouse run never interleave: the sync takes the same lease.
+	l, err := svc.Store.Acquire(ctx, LeaseKey(p.Name), "cohort run", 0)
+	require.NoError(t, err)
+	_, err = svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}})
+	var busy *BusyError
+	require.True(t, errors.As(err, &busy), "%v", err)
+	require.NoError(t, l.Release(ctx))
+
+	_, err = svc.Sync(ctx, SyncOptions{Names: []string{"nope"}})
+	var unknown *UnknownError
+	require.True(t, errors.As(err, &unknown), "%v", err)
+}
