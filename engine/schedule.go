@@ -84,9 +84,22 @@ func (s *Service) scheduledRun(ctx context.Context) error {
 	return err
 }
 
-// scheduledSync is the scheduler's function to run a sync; nil until the
-// sync engine is part of the service.
-func (s *Service) scheduledSync() func(ctx context.Context, name string) error { return nil }
+// scheduledSync is the scheduler's function to run a sync. Like a
+// scheduled run, it opens the warehouse for the sync only. A busy project
+// comes back as a *BusyError (the scheduler tries again); a partial run is
+// an error, so the scheduler logs it.
+func (s *Service) scheduledSync() func(ctx context.Context, name string) error {
+	return func(ctx context.Context, name string) error {
+		store, err := s.store(ctx)
+		if err != nil {
+			return err
+		}
+		run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+		defer run.Close()
+		_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})
+		return err
+	}
+}
 
 // Prune enforces the project's retention: it deletes run and sync run
 // history older than retention.runs (default 90 days) and rejected rows
@@ -104,7 +117,7 @@ func (s *Service) Prune(ctx context.Context, now time.Time) error {
 	if n > 0 {
 		s.logger().Info("retention: deleted old runs", "runs", n, "older_than", r.RunsFor())
 	}
-	return store.PruneSyncHistory(ctx, now.Add(-r.RunsFor()), now.Add(-r.RejectionsFor()))
+	return store.PruneSyncHistory(ctx, s.Project.Name, now.Add(-r.RunsFor()), now.Add(-r.RejectionsFor()))
 }
 
 // Ready reports whether the service can work: its state store answers.

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/cohort-cdp/cohort/engine/alerts"
+	"github.com/cohort-cdp/cohort/engine/destinations"
 	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
@@ -110,16 +113,76 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		}
 		if res != nil {
 			s.logger().Info("sync finished", "sync", n, "status", res.Run.Status, "dry_run", o.DryRun)
-		}
-	}
-	if !o.DryRun {
-		ret := s.Project.Retention
-		now := s.now()
-		if err := store.PruneSyncHistory(context.WithoutCancel(ctx), now.Add(-ret.RunsFor()), now.Add(-ret.RejectionsFor())); err != nil {
-			errs = append(errs, err)
+			if !o.DryRun && res.Run.Status != "" {
+				s.alert(context.WithoutCancel(ctx), store, res, o.HTTP)
+			}
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// alert sends the notices a finished sync run calls for through the sync's
+// alert destination. A notice that cannot be sent is logged: it does not
+// change how the sync went.
+func (s *Service) alert(ctx context.Context, store *state.Store, res *sync.Result, client *http.Client) {
+	sy := findSync(s.Project, res.Run.Sync)
+	if sy == nil || sy.Alert == nil {
+		return
+	}
+	runs, err := store.SyncRuns(ctx, s.Project.Name, sy.Name, 2)
+	if err != nil {
+		s.logger().Warn("alert: reading the previous run", "sync", sy.Name, "error", err)
+		return
+	}
+	var prev *alerts.Outcome
+	for _, r := range runs {
+		if r.ID != res.Run.ID {
+			o := outcome(r, nil)
+			prev = &o
+			break
+		}
+	}
+	var reasons []string
+	if res.Run.Rejected > 0 {
+		if rs, err := store.Rejections(ctx, res.Run.ID, 3); err == nil {
+			for _, r := range rs {
+				reasons = append(reasons, r.Reason)
+			}
+		}
+	}
+	notices := alerts.Decide(sy.Alert, prev, outcome(res.Run, reasons))
+	if len(notices) == 0 {
+		return
+	}
+	d := s.Project.Destination(sy.Alert.Destination)
+	if d == nil {
+		s.logger().Warn("alert: unknown destination", "sync", sy.Name, "destination", sy.Alert.Destination)
+		return
+	}
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	dst, _, err := destinations.Open(d.Type, destinations.Config{Name: d.Name, Region: d.Region, Values: d.Config, HTTP: client})
+	if err == nil {
+		err = alerts.Send(ctx, d.Name, dst, notices)
+	}
+	if err != nil {
+		s.logger().Warn("alert not sent", "sync", sy.Name, "error", err)
+	}
+}
+
+func outcome(r state.SyncRun, reasons []string) alerts.Outcome {
+	return alerts.Outcome{Sync: r.Sync, RunID: r.ID, Status: r.Status, Error: r.Error, Added: r.Added, Changed: r.Changed,
+		Removed: r.Removed, Rejected: r.Rejected, Retry: r.Pending, Sent: r.Added + r.Changed + r.Removed + r.Rejected, Reasons: reasons}
+}
+
+func findSync(p *models.Project, name string) *models.Sync {
+	for _, s := range p.Syncs {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
 }
 
 // SyncStatus is a sync with its last run.
@@ -189,14 +252,7 @@ func (s *Service) SyncHistory(ctx context.Context, name string, limit, rejection
 	return h, nil
 }
 
-func hasSync(p *models.Project, name string) bool {
-	for _, s := range p.Syncs {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}
+func hasSync(p *models.Project, name string) bool { return findSync(p, name) != nil }
 
 func syncNames(p *models.Project) string {
 	var n []string

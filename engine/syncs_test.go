@@ -11,6 +11,7 @@ import (
 
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -33,6 +34,7 @@ func TestServiceSyncsTheDemoToAWebhook(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.Run(ctx, RunOptions{})
 	require.NoError(t, err)
+	svc.Clock = func() time.Time { now = now.Add(time.Second); return now } // each sync run a second later
 
 	dry, err := svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}, DryRun: true})
 	require.NoError(t, err)
@@ -73,6 +75,33 @@ func TestServiceSyncsTheDemoToAWebhook(t *testing.T) {
 	var busy *BusyError
 	require.True(t, errors.As(err, &busy), "%v", err)
 	require.NoError(t, l.Release(ctx))
+
+	// A failing sync alerts through the alert destination, once per streak.
+	alertHook := fake.New(t)
+	p.Destinations = append(p.Destinations, &models.Destination{Name: "alert_hook", Type: "webhook", Region: "eu",
+		Config: map[string]any{"url": alertHook.URL(), "secret": fake.Secret}})
+	sy := p.Syncs[0]
+	for _, x := range p.Syncs {
+		if x.Name == "churn_risk_to_crm" {
+			sy = x
+		}
+	}
+	sy.Alert = &models.Alert{Destination: "alert_hook"}
+	sy.Fields["tier_again"] = "tier" // a new mapping resends everyone
+	f.Fail(100, 503)
+	manual := SyncOptions{Names: []string{"churn_risk_to_crm"}, Delivery: sync.Options{Clock: sync.NewManualClock(now)}}
+	res, err = svc.Sync(ctx, manual)
+	require.ErrorContains(t, err, "HTTP 503")
+	assert.Equal(t, state.Failed, res[0].Run.Status)
+	assert.Equal(t, 1, alertHook.Counts().Notices)
+	_, err = svc.Sync(ctx, manual)
+	require.Error(t, err)
+	assert.Equal(t, 1, alertHook.Counts().Notices, "a failure alerts once per streak")
+	f.Recover()
+	res, err = svc.Sync(ctx, manual)
+	require.NoError(t, err)
+	assert.Equal(t, n, res[0].Run.Changed)
+	assert.Equal(t, 2, alertHook.Counts().Notices, "and once more when it recovers")
 
 	_, err = svc.Sync(ctx, SyncOptions{Names: []string{"nope"}})
 	var unknown *UnknownError

@@ -206,19 +206,19 @@ FROM sync_rejections WHERE run_id = ? ORDER BY rejected_at, sync_key LIMIT ?`), 
 	return out, rows.Err()
 }
 
-// PruneSyncHistory deletes sync runs that started before runsBefore and
-// rejected rows recorded before rejectionsBefore (retention.runs and
-// retention.rejections); a run's rejections go with it.
-func (s *Store) PruneSyncHistory(ctx context.Context, runsBefore, rejectionsBefore time.Time) error {
+// PruneSyncHistory deletes a project's sync runs that started before
+// runsBefore and rejected rows recorded before rejectionsBefore
+// (retention.runs and retention.rejections); a run's rejections go with it.
+func (s *Store) PruneSyncHistory(ctx context.Context, project string, runsBefore, rejectionsBefore time.Time) error {
 	for _, st := range []struct {
 		q   string
 		arg time.Time
 	}{
-		{`DELETE FROM sync_rejections WHERE rejected_at < ?`, rejectionsBefore},
-		{`DELETE FROM sync_rejections WHERE run_id IN (SELECT id FROM sync_runs WHERE started_at < ?)`, runsBefore},
-		{`DELETE FROM sync_runs WHERE started_at < ? AND status <> 'running'`, runsBefore},
+		{`DELETE FROM sync_rejections WHERE rejected_at < ? AND project = ?`, rejectionsBefore},
+		{`DELETE FROM sync_rejections WHERE run_id IN (SELECT id FROM sync_runs WHERE started_at < ? AND project = ?)`, runsBefore},
+		{`DELETE FROM sync_runs WHERE started_at < ? AND project = ? AND status <> 'running'`, runsBefore},
 	} {
-		if _, err := s.db.ExecContext(ctx, s.bind(st.q), s.syncTime(st.arg)); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.bind(st.q), s.syncTime(st.arg), project); err != nil {
 			return fmt.Errorf("state store: prune sync history: %w", err)
 		}
 	}

@@ -69,14 +69,14 @@ func TestSyncRuns(t *testing.T) {
 			assert.Equal(t, Rejection{RunID: "a2", Sync: "a", Key: "an@example.nl", ProfileID: "p_2", Reason: "blocked", RejectedAt: fin}, rej[0])
 
 			// Retention: rejections go first, then whole runs (never a running one).
-			require.NoError(t, s.PruneSyncHistory(ctx, t0, fin.Add(time.Second)))
+			require.NoError(t, s.PruneSyncHistory(ctx, "shop", t0, fin.Add(time.Second)))
 			rej, err = s.Rejections(ctx, "a2", 10)
 			require.NoError(t, err)
 			assert.Empty(t, rej)
 			all, err = s.SyncRuns(ctx, "shop", "", 10)
 			require.NoError(t, err)
 			assert.Len(t, all, 3, "runs younger than the retention stay")
-			require.NoError(t, s.PruneSyncHistory(ctx, t0.Add(time.Minute), t0))
+			require.NoError(t, s.PruneSyncHistory(ctx, "shop", t0.Add(time.Minute), t0))
 			all, err = s.SyncRuns(ctx, "shop", "", 10)
 			require.NoError(t, err)
 			require.Len(t, all, 2, "the finished old run went; the running ones stay")
