@@ -113,7 +113,9 @@ func AllAccepted(b *Batch) Result {
 	return r
 }
 
-// Destination delivers batches to one configured destination.
+// Destination delivers batches to one configured destination. One that
+// holds connections (a database pool) also implements io.Closer, and
+// whoever opened it closes it after use.
 type Destination interface {
 	// Write sends one batch. An error means the batch as a whole was not
 	// taken (see *Error for how the engine treats it); otherwise the Result

@@ -385,6 +385,9 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	if err != nil {
 		return err
 	}
+	if c, ok := dst.(io.Closer); ok {
+		defer c.Close() // a connection pool (postgres) is the run's to release
+	}
 	types := make([]destinations.FieldType, len(x.m.fields))
 	for i, f := range x.m.fields {
 		if types[i], err = spec.FieldType(f); err != nil {

@@ -21,8 +21,10 @@ var Spec = destinations.Spec{
 		{Name: "column_types", Type: destinations.ConfigMap,
 			Description: "SQL types for columns the connector creates, e.g. {ltv: numeric(12,2)}; otherwise taken from the values"},
 	},
-	// The data stays inside the company: no consent purpose is needed.
-	Region:   "internal",
+	// The data stays inside the company, so no consent purpose is needed;
+	// where the database runs is not known, so, as for a webhook, it counts
+	// as outside the EU/EEA unless the destination says `region: eu`.
+	Region:   "unknown",
 	Internal: true,
 	Modes:    []destinations.Mode{destinations.Upsert, destinations.Mirror, destinations.Insert},
 	// A delete for mirror removals and for erasure requests.
