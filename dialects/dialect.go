@@ -396,3 +396,21 @@ func Bind(d Dialect, query string) string {
 	}
 	return s
 }
+
+// StatementError is a statement the warehouse refused: the YAML definition
+// it was built from (when known) and its SQL, which the error's text leaves
+// out (the command line prints it with --verbose).
+type StatementError struct {
+	Def string // e.g. "segment vip (models/segments.yaml:3:5)"; "" when not one definition's
+	SQL string
+	Err error
+}
+
+func (e *StatementError) Error() string {
+	if e.Def != "" {
+		return e.Def + ": " + e.Err.Error()
+	}
+	return e.Err.Error()
+}
+
+func (e *StatementError) Unwrap() error { return e.Err }

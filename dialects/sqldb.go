@@ -67,7 +67,7 @@ func (w *SQLDB) InTx(ctx context.Context, statements []string) error {
 	for _, s := range statements {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("%w\nin statement: %s", err, s)
+			return &StatementError{SQL: s, Err: err}
 		}
 	}
 	return tx.Commit()

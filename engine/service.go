@@ -315,6 +315,11 @@ func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOpt
 	if err != nil {
 		return nil, err
 	}
+	if s.Project.Segment(seg.Name) != seg { // unsaved: its operands against the traits' kinds in the warehouse
+		if err := models.CheckSegmentKinds(ctx, s.Project, seg, Catalog(wh), c.Schema+"."+profiles.Table); err != nil {
+			return nil, err
+		}
+	}
 	return segments.Preview(ctx, wh, c, seg, o)
 }
 

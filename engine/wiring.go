@@ -49,7 +49,7 @@ func regexpLimits() []models.PatternLimit {
 }
 
 // Catalog is a warehouse as models.CheckWarehouse reads it.
-func Catalog(wh dialects.Warehouse) models.Catalog { return catalog{wh} }
+func Catalog(wh dialects.Warehouse) models.TypedCatalog { return catalog{wh} }
 
 type catalog struct{ wh dialects.Warehouse }
 
@@ -65,6 +65,27 @@ func (c catalog) QueryColumns(ctx context.Context, query string) ([]string, erro
 	cols, err := c.wh.QueryColumns(ctx, query)
 	return columnNames(cols), err
 }
+
+func (c catalog) ColumnTypes(ctx context.Context, table, query string) ([]models.ColumnType, error) {
+	var cols []dialects.Column
+	var err error
+	if table != "" {
+		cols, err = c.wh.Columns(ctx, table)
+	} else {
+		cols, err = c.wh.QueryColumns(ctx, query)
+	}
+	out := make([]models.ColumnType, len(cols))
+	for i, col := range cols {
+		out[i] = models.ColumnType{Name: col.Name, Type: col.Type}
+	}
+	return out, err
+}
+
+func (c catalog) Cast(expr, typ string) string {
+	return "CAST(" + expr + " AS " + c.wh.Dialect().TypeName(dialects.Type(typ)) + ")"
+}
+
+func (c catalog) Quote(name string) string { return c.wh.Dialect().Quote(name) }
 
 func columnNames(cols []dialects.Column) []string {
 	names := make([]string, len(cols))

@@ -55,6 +55,27 @@ func (c catalog) QueryColumns(ctx context.Context, query string) ([]string, erro
 	return columnNames(cols), err
 }
 
+func (c catalog) ColumnTypes(ctx context.Context, table, query string) ([]ColumnType, error) {
+	var cols []dialects.Column
+	var err error
+	if table != "" {
+		cols, err = c.wh.Columns(ctx, table)
+	} else {
+		cols, err = c.wh.QueryColumns(ctx, query)
+	}
+	var out []ColumnType
+	for _, col := range cols {
+		out = append(out, ColumnType{Name: col.Name, Type: col.Type})
+	}
+	return out, err
+}
+
+func (c catalog) Cast(expr, typ string) string {
+	return "CAST(" + expr + " AS " + c.wh.Dialect().TypeName(dialects.Type(typ)) + ")"
+}
+
+func (c catalog) Quote(name string) string { return c.wh.Dialect().Quote(name) }
+
 func columnNames(cols []dialects.Column) []string {
 	var n []string
 	for _, c := range cols {

@@ -144,6 +144,12 @@ func Validate(p *Project) error {
 	}
 	c.segmentNames()
 	c.segmentCycles(nil)
+	kinds := TraitKinds(p, nil, nil)
+	for _, s := range p.Segments {
+		if s != nil {
+			c.operandKinds(s, kinds, nil)
+		}
+	}
 	c.destinations()
 	c.syncs()
 	c.consent()
@@ -166,7 +172,8 @@ func ValidateSegment(p *Project, s *Segment) error {
 	}
 	c.segment(s)
 	c.segmentCycles(s)
-	return c.errs.err()
+	return c.errs.err() // operand kinds: CheckSegmentKinds, with the warehouse
+
 }
 
 func (c *checker) project() {

@@ -81,3 +81,64 @@ func TestCheckWarehouse(t *testing.T) {
 		assert.NotContains(t, err.Error(), `"amount"`)
 	})
 }
+
+const kindsProject = `sources:
+  - name: customers
+    table: raw.customers
+    primary_key: customer_id
+    timestamp: updated_at
+    identifiers: [{type: customer_id, column: customer_id}]
+traits:
+  - {name: city, from: customers.city, pick: latest}
+  - {name: order_count, from: customers, aggregate: count}
+  - {name: last_order_at, from: customers.updated_at, aggregate: max}
+  - {name: big, sql: "CASE WHEN order_count >> 2 THEN 'x' ELS 'y' END"}
+  - {name: after_big, sql: "big || 'z'"}
+  - {name: fine, sql: "order_count * 2"}
+  - {name: tier, sql: "CASE WHEN fine > 10 THEN 'gold' ELSE 'none' END"}
+segments:
+  - name: s
+    where:
+      all:
+        - {trait: city, gte: 5}
+        - {trait: order_count, eq: "abc"}
+        - {trait: last_order_at, eq: "not a date"}
+        - {trait: last_order_at, after: 30d}
+        - {trait: fine, eq: "x"}
+        - {trait: tier, eq: gold}
+        - not: {trait: city, within: 3d}
+`
+
+// Validate with a warehouse catches what the run would reject: a sql trait
+// the warehouse cannot parse or bind (at its sql, naming the trait; traits
+// reading it are not reported again), and segment operands of another kind
+// than their trait's (at the operand, with its path in the segment).
+func TestCheckWarehouseKinds(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: x\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "a.yaml"), []byte(kindsProject), 0o644))
+	p, err := Load(dir)
+	require.NoError(t, err)
+	err = Validate(p)
+	require.Error(t, err)
+	require.Equal(t, `models/a.yaml:20:36: segment "s", where.all[1].eq: trait "order_count" holds numbers, and "abc" is not a number`, err.Error(),
+		"offline, only the kinds the YAML tells")
+
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		require.NoError(t, w.WH.Exec(ctx, "CREATE SCHEMA raw"))
+		require.NoError(t, w.WH.Exec(ctx, "CREATE TABLE raw.customers (customer_id integer, city text, updated_at timestamp)"))
+		err := CheckWarehouse(ctx, p, catalog{w.WH})
+		require.Error(t, err)
+		lines := strings.Split(err.Error(), "\n")
+		require.Len(t, lines, 5, err.Error())
+		assert.True(t, strings.HasPrefix(lines[0], `models/a.yaml:11:22: trait big: `), lines[0])
+		assert.Equal(t, []string{
+			`models/a.yaml:19:30: segment "s", where.all[0].gte: trait "city" holds text, and 5 is not text: put it in quotes ("5")`,
+			`models/a.yaml:21:38: segment "s", where.all[2].eq: trait "last_order_at" holds times, and "not a date" is not a date or time: write 2026-11-23 or 2026-11-23 10:00:00 (or use before, after, within)`,
+			`models/a.yaml:23:29: segment "s", where.all[4].eq: trait "fine" holds numbers, and "x" is not a number`,
+			`models/a.yaml:25:38: segment "s", where.all[6].not.within: trait "city" holds text, and within takes a time: compare it with eq, gt, lt ... instead`,
+		}, lines[1:])
+	})
+}

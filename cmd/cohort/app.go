@@ -19,6 +19,7 @@ import (
 type globals struct {
 	project string
 	json    bool
+	verbose bool
 	now     string
 }
 

@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -37,12 +39,46 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "cohort: "+err.Error())
+	code := exitCode(err)
 	var sig signalled
 	if errors.As(context.Cause(ctx), &sig) {
-		os.Exit(sig.exitCode())
+		code = sig.exitCode()
 	}
-	os.Exit(exitCode(err))
+	verbose, _ := root.PersistentFlags().GetBool("verbose")
+	asJSON, _ := root.PersistentFlags().GetBool("json")
+	reportError(os.Stderr, err, code, verbose, asJSON)
+	os.Exit(code)
+}
+
+// reportError prints a failed command's error: for people, one message and,
+// for a statement the warehouse refused, its SQL only with --verbose; with
+// --json, one JSON object (also on standard error).
+func reportError(w io.Writer, err error, code int, verbose, asJSON bool) {
+	var se *dialects.StatementError
+	hasSQL := errors.As(err, &se)
+	if asJSON {
+		out := map[string]any{"error": err.Error(), "exit_code": code}
+		var el models.ErrorList
+		if errors.As(err, &el) {
+			var list []map[string]any
+			for _, e := range el {
+				list = append(list, map[string]any{"file": e.Pos.File, "line": e.Pos.Line, "column": e.Pos.Col, "message": e.Msg})
+			}
+			out["errors"] = list
+		}
+		if hasSQL && verbose {
+			out["statement"] = se.SQL
+		}
+		_ = printJSON(w, out)
+		return
+	}
+	fmt.Fprintln(w, "cohort: "+err.Error())
+	switch {
+	case hasSQL && verbose:
+		fmt.Fprintf(w, "the statement the warehouse refused:\n%s\n", se.SQL)
+	case hasSQL:
+		fmt.Fprintln(w, "(--verbose prints the SQL statement)")
+	}
 }
 
 // signalled is the cause of a command's context ended by SIGINT or SIGTERM.
@@ -98,7 +134,8 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.project, "project", os.Getenv("COHORT_PROJECT"), "project folder (default: the current folder; env COHORT_PROJECT)")
-	pf.BoolVar(&g.json, "json", false, "print JSON for programs instead of text for people")
+	pf.BoolVar(&g.json, "json", false, "print JSON for programs instead of text for people (errors too, on standard error)")
+	pf.BoolVar(&g.verbose, "verbose", false, "on a failed statement, print its SQL")
 	pf.StringVar(&g.now, "now", os.Getenv("COHORT_NOW"), "the clock of the run, RFC 3339 (for reproducible runs; env COHORT_NOW)")
 	_ = pf.MarkHidden("now")
 	root.AddCommand(

@@ -37,7 +37,7 @@ func (r *runner) exec(ctx context.Context, st plan.Statement) error {
 		cpu = cpuSeconds()
 	}
 	if err := r.wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-		return fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+		return &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
 	}
 	if r.s.trace != nil {
 		r.s.trace(st.SQL, time.Since(start), cpuSeconds()-cpu)

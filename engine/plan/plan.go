@@ -116,6 +116,9 @@ func (c *Context) Work(table string) string {
 type Statement struct {
 	SQL  string
 	Args []any
+	// Def names the YAML definitions the statement was built from, for
+	// progress and errors ("segments vip, lapsed_vip"); "" when none alone.
+	Def string
 }
 
 // Step is one unit of a run. Steps run in order; a step reads the staged
@@ -169,7 +172,7 @@ func (s *SQLStep) SQL() string {
 func (s *SQLStep) Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error) {
 	for _, st := range s.Statements {
 		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-			return Stats{}, fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+			return Stats{}, &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
 		}
 	}
 	stats := Stats{Rows: map[string]int64{}}

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -142,7 +143,8 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	for _, src := range RowSources(p) {
 		name := RowsTable(src.Name)
 		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)) +
-			d.CreateTableAs(c.Staged(name), RowsQuery(c, src, c.Input(identity.GraphTable)), false)})
+			d.CreateTableAs(c.Staged(name), RowsQuery(c, src, c.Input(identity.GraphTable)), false),
+			Def: fmt.Sprintf("rows of source %s (%s)", src.Name, src.Pos)})
 		if a := dialects.Analyze(d, c.Staged(name)); a != "" {
 			step.Statements = append(step.Statements, plan.Statement{SQL: a})
 		}
@@ -152,11 +154,17 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	if err != nil {
 		return nil, err
 	}
+	var names, files []string
 	for _, t := range p.Traits {
 		header = append(header, fmt.Sprintf("trait %s (%s)", t.Name, t.Pos))
+		names = append(names, t.Name)
+		if !slices.Contains(files, t.Pos.File) {
+			files = append(files, t.Pos.File)
+		}
 	}
 	st := q.Statement(d)
 	st.SQL = d.CreateTableAs(c.Staged(Table), st.SQL, false)
+	st.Def = fmt.Sprintf("profiles of traits %s (%s)", strings.Join(names, ", "), strings.Join(files, ", "))
 	step.Statements = append(step.Statements, st)
 	if a := dialects.Analyze(d, c.Staged(Table)); a != "" {
 		step.Statements = append(step.Statements, plan.Statement{SQL: a})

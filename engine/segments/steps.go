@@ -82,10 +82,10 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 	stats := plan.Stats{Rows: map[string]int64{}}
 	for _, st := range sts {
 		if p != nil {
-			p(firstLine(st.SQL))
+			p(st.Def)
 		}
 		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-			return stats, fmt.Errorf("%w\nin statement:\n%s", err, st.SQL)
+			return stats, &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
 		}
 	}
 	for _, t := range s.Outputs() {
@@ -96,15 +96,6 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 		stats.Rows[t] = n
 	}
 	return stats, nil
-}
-
-func firstLine(s string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "--") && strings.TrimSpace(l) != "" {
-			return l
-		}
-	}
-	return s
 }
 
 // memberQuery is the SELECT of one segment's current members (segment,
@@ -168,7 +159,12 @@ func (s *Step) statements(prevMembers bool) ([]plan.Statement, error) {
 		}
 		args = append(args, plan.TimeArg(c.Now))
 	}
-	members := plan.Statement{SQL: d.CreateTableAs(c.Staged(MembershipsTable), dialects.Bind(d, b.String()), false), Args: args}
+	var defs []string
+	for _, seg := range s.segs {
+		defs = append(defs, fmt.Sprintf("%s (%s)", seg.Name, seg.Pos))
+	}
+	members := plan.Statement{SQL: d.CreateTableAs(c.Staged(MembershipsTable), dialects.Bind(d, b.String()), false), Args: args,
+		Def: "segment_memberships of segments " + strings.Join(defs, ", ")}
 
 	var h []string
 	var hargs []any
@@ -186,6 +182,7 @@ func (s *Step) statements(prevMembers bool) ([]plan.Statement, error) {
 	history := plan.Statement{
 		SQL:  plan.Comment("history: this run's entries and exits, appended to segment_history when the run is published") + d.CreateTableAs(c.Staged(HistoryTable), dialects.Bind(d, strings.Join(h, "\nUNION ALL\n")), false),
 		Args: hargs,
+		Def:  "segment_history",
 	}
 	return []plan.Statement{members, history}, nil
 }
