@@ -8,14 +8,28 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
 )
 
 type destination struct {
-	c *client
+	c   *client
+	log *slog.Logger
+
+	mu      sync.Mutex
+	pending []pendingRequest // requests Google was still processing when last asked
 }
+
+type pendingRequest struct {
+	id      string
+	members int
+}
+
+// pollPending is how many earlier requests each Write asks about.
+const pollPending = 3
 
 // Open makes a Google Customer Match destination from its config.
 func Open(cfg destinations.Config) (destinations.Destination, error) {
@@ -23,7 +37,7 @@ func Open(cfg destinations.Config) (destinations.Destination, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &destination{c: c}, nil
+	return &destination{c: c, log: slog.Default()}, nil
 }
 
 // Write ingests (or removes, for a batch of removals) the batch's people.
@@ -64,10 +78,12 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 		}
 		return res, nil
 	}
+	d.poll(ctx, pollPending)
 	st, err := d.c.status(ctx, id)
 	if err != nil {
 		// The members were taken; the status is only news about them.
-		slog.Warn("google_customer_match: reading the request status", "request_id", id, "err", err)
+		d.log.Warn("google_customer_match: reading the request status", "request_id", id, "err", err)
+		d.remember(id, len(members))
 		return res, nil
 	}
 	switch st.RequestStatus {
@@ -79,11 +95,68 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 		for _, i := range idx {
 			res.Records[i] = destinations.RecordResult{Outcome: outcome, Reason: "Google: request " + id + " failed: " + st.errors()}
 		}
-	case "PARTIAL_SUCCESS":
-		slog.Warn("google_customer_match: Google could not process some members and does not say which",
-			"request_id", id, "errors", st.errors())
+	case "SUCCESS":
+	default:
+		d.report(id, len(members), st)
 	}
 	return res, nil
+}
+
+func (d *destination) remember(id string, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pending = append(d.pending, pendingRequest{id, n})
+}
+
+// poll asks, without waiting, about the oldest requests (at most max, all
+// when max < 0) Google was still processing, and logs what became of them:
+// their members were already acknowledged, so a failure found now is news
+// for the operator.
+func (d *destination) poll(ctx context.Context, max int) {
+	d.mu.Lock()
+	n := len(d.pending)
+	if max >= 0 {
+		n = min(n, max)
+	}
+	ask := append([]pendingRequest(nil), d.pending[:n]...)
+	d.pending = d.pending[n:]
+	d.mu.Unlock()
+	for _, p := range ask {
+		st, err := d.c.status(ctx, p.id)
+		if err != nil {
+			d.remember(p.id, p.members)
+			continue
+		}
+		d.report(p.id, p.members, st)
+	}
+}
+
+// report logs a request's status; one still processing is asked about again.
+func (d *destination) report(id string, members int, st *memberStatus) {
+	switch st.RequestStatus {
+	case "SUCCESS":
+		d.log.Info("google_customer_match: request processed", "request_id", id, "members", members)
+	case "FAILED", "PARTIAL_SUCCESS":
+		d.log.Warn("google_customer_match: Google could not process members of an acknowledged request and does not say which",
+			"request_id", id, "members", members, "status", st.RequestStatus, "errors", st.errors())
+	default:
+		d.remember(id, members)
+	}
+}
+
+// Close asks once more about every request still processing, so that a
+// run ends with what Google has said about them in the log.
+func (d *destination) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.poll(ctx, -1)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.pending {
+		d.log.Info("google_customer_match: request still processing at the end of the run", "request_id", p.id, "members", p.members)
+	}
+	d.pending = nil
+	return nil
 }
 
 // Erase removes people from the list: Google keeps nothing else a caller
