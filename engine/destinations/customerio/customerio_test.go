@@ -2,6 +2,7 @@ package customerio_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -246,4 +247,24 @@ func TestCheckLooksSegmentUpWithAppKey(t *testing.T) {
 	_, err := open(t, f, "", map[string]any{"segment_id": "21"}).Write(ctx, &destinations.Batch{Records: []destinations.Record{
 		rec(destinations.Add, map[string]string{"id": "a"}, nil)}})
 	assert.ErrorContains(t, err, "HTTP 400: segment 21 is data-driven", "the fake refuses to change a data-driven segment")
+}
+
+func TestOversizeBatchIsTooLargeBeforeSending(t *testing.T) {
+	f := fake.New("us", "17")
+	defer f.Close()
+	d := open(t, f, "", nil)
+	b := &destinations.Batch{}
+	for i := 0; i < 1000; i++ {
+		b.Records = append(b.Records, rec(destinations.Add, map[string]string{"id": fmt.Sprintf("cus_%04d", i)},
+			map[string]any{"bio": strings.Repeat("b", 600)}))
+	}
+	_, err := d.Write(context.Background(), b)
+	e, ok := destinations.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.True(t, e.TooLarge, "the engine halves the batch")
+	assert.Zero(t, f.Requests(), "nothing is sent that Customer.io would refuse")
+	res, err := d.Write(context.Background(), &destinations.Batch{Records: b.Records[:500]})
+	require.NoError(t, err)
+	assert.Len(t, res.Records, 500)
+	assert.Len(t, f.Members(), 500)
 }

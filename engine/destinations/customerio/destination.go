@@ -99,7 +99,16 @@ func (d *destination) Write(ctx context.Context, b *destinations.Batch) (destina
 // batch posts operations to /api/v2/batch and rejects, in res, the ones
 // Customer.io names in a 207.
 func (d *destination) batch(ctx context.Context, ops []operation, sent []int, res *destinations.Result) error {
-	_, a, err := d.c.do(ctx, http.MethodPost, "/api/v2/batch", nil, map[string]any{"batch": ops})
+	body, err := json.Marshal(map[string]any{"batch": ops})
+	if err != nil {
+		return fmt.Errorf("encode the batch: %w", err)
+	}
+	if len(body) > maxBatch {
+		// Record sizes only estimate the body; the engine halves the batch.
+		return &destinations.Error{TooLarge: true, Message: fmt.Sprintf(
+			"the batch is %d bytes; Customer.io takes less than 500 KB per v2 batch", len(body))}
+	}
+	_, a, err := d.c.do(ctx, http.MethodPost, "/api/v2/batch", nil, body)
 	if err != nil {
 		return err
 	}

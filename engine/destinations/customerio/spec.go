@@ -27,6 +27,7 @@ var appHosts = map[string]string{
 const (
 	batchRecords = 1000
 	batchBytes   = 400_000 // Record.Size of the batch; leaves room for the operation envelopes under 500 KB
+	maxBatch     = 500_000 // bytes of a v2 batch body ("smaller than 500kb")
 	maxOp        = 32 << 10
 	maxAttrs     = 300
 	maxName      = 150
