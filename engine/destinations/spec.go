@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -263,7 +264,7 @@ func (s *Spec) FieldType(n string) (FieldType, error) {
 	if s.Custom == nil {
 		return "", fmt.Errorf("%s has no field %q (standard fields: %s; it takes no custom fields)", s.Title, n, fieldNames(s.Fields))
 	}
-	if s.Custom.Pattern != "" && !regexp.MustCompile(s.Custom.Pattern).MatchString(n) {
+	if !s.customName(n) {
 		return "", fmt.Errorf("%s has no standard field %q, and %q is not a valid custom field name (%s)", s.Title, n, n, s.Custom.Description)
 	}
 	if len(s.Custom.Types) == 1 {
@@ -274,7 +275,20 @@ func (s *Spec) FieldType(n string) (FieldType, error) {
 
 // customName reports whether n is a valid custom field name.
 func (s *Spec) customName(n string) bool {
-	return s.Custom != nil && (s.Custom.Pattern == "" || regexp.MustCompile(s.Custom.Pattern).MatchString(n))
+	return s.Custom != nil && (s.Custom.Pattern == "" || pattern(s.Custom.Pattern).MatchString(n))
+}
+
+// patterns holds the custom-name patterns compiled so far: connectors ask
+// FieldType for every field of every record.
+var patterns sync.Map
+
+func pattern(p string) *regexp.Regexp {
+	if re, ok := patterns.Load(p); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(p)
+	patterns.Store(p, re)
+	return re
 }
 
 // canHold reports whether a vendor field of type t can hold a trait of

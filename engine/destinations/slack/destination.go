@@ -73,9 +73,9 @@ func cut(s string, n int) string {
 }
 
 // esc escapes the three characters Slack's mrkdwn reserves.
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func esc(s string) string { return mrkdwn.Replace(s) }
+
+var mrkdwn = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Write posts one digest message: the batch's new members and (mode
 // upsert) changed ones, a line each. Removals and batches with nothing to
