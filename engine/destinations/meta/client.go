@@ -130,6 +130,7 @@ func (c *client) users(ctx context.Context, method string, p Payload, s Session)
 type Audience struct {
 	ID              string `json:"id"`
 	Name            string `json:"name"`
+	Subtype         string `json:"subtype"`
 	OperationStatus struct {
 		Code        int    `json:"code"`
 		Description string `json:"description"`
@@ -139,7 +140,7 @@ type Audience struct {
 func (c *client) audience(ctx context.Context) (Audience, error) {
 	_, body, err := destinations.Do(ctx, c.http, destinations.Request{
 		Method:  "GET",
-		URL:     c.base + "/" + url.PathEscape(c.audienceID) + "?fields=id,name,operation_status",
+		URL:     c.base + "/" + url.PathEscape(c.audienceID) + "?fields=id,name,subtype,operation_status",
 		Header:  c.header(""),
 		Message: Message, Adjust: Adjust,
 	})

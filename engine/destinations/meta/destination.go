@@ -101,6 +101,10 @@ func (d *destination) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("Meta audience %s: %w", d.c.audienceID, err)
 	}
+	if a.Subtype != "" && a.Subtype != "CUSTOM" {
+		return fmt.Errorf("Meta audience %s (%s) is a %s audience; people can be added only to a customer list (subtype CUSTOM): create one in Ads Manager and name its id",
+			d.c.audienceID, a.Name, a.Subtype)
+	}
 	if a.OperationStatus.Code == 471 {
 		return fmt.Errorf("Meta audience %s (%s) is flagged and takes no uploads until its restrictions are resolved in Audience Manager: %s",
 			d.c.audienceID, a.Name, a.OperationStatus.Description)

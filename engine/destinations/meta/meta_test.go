@@ -201,6 +201,10 @@ func TestCheck(t *testing.T) {
 	f.Flag()
 	err = open(t, f, nil).(destinations.Checker).Check(ctx)
 	assert.ErrorContains(t, err, "is flagged and takes no uploads")
+
+	f.Subtype = "LOOKALIKE"
+	err = open(t, f, nil).(destinations.Checker).Check(ctx)
+	assert.ErrorContains(t, err, "is a LOOKALIKE audience; people can be added only to a customer list")
 }
 
 func TestEraseRemovesFromTheAudience(t *testing.T) {

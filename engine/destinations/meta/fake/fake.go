@@ -28,6 +28,7 @@ type Server struct {
 	Token      string // the access token it accepts
 	AudienceID string
 	Version    string // the API version in the path, e.g. "v25.0"
+	Subtype    string // the audience's kind; CUSTOM is a customer list
 	MaxRows    int    // rows per request (Meta: 10,000)
 	MaxBody    int    // bytes per request body before 413
 
@@ -51,7 +52,7 @@ type Call struct {
 // New starts a fake with a token and an audience id.
 func New() *Server {
 	s := &Server{
-		Token: "meta-test-token", AudienceID: "23851234567890123", Version: "v25.0",
+		Token: "meta-test-token", AudienceID: "23851234567890123", Version: "v25.0", Subtype: "CUSTOM",
 		MaxRows: 10000, MaxBody: 16 << 20,
 		sessions: map[int64][]int{},
 	}
@@ -161,7 +162,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": s.AudienceID, "name": "Cohort test audience", "operation_status": st})
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": s.AudienceID, "name": "Cohort test audience", "subtype": s.Subtype, "operation_status": st})
 	case users && (r.Method == http.MethodPost || r.Method == http.MethodDelete):
 		s.users(w, r.Method, form)
 	default:
