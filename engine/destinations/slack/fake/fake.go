@@ -6,17 +6,21 @@
 // status with a plain-text code (400 invalid_payload, no_text,
 // invalid_blocks; 403 invalid_token; 404 no_service; 410
 // channel_is_archived; 429 with Retry-After; 500 rollup_error). Text over
-// 40,000 characters is truncated, as Slack does. Member lines of digests
+// 40,000 characters is truncated, as Slack does; Limit adds its ~1 message
+// a second limiter on a given clock. Member lines of digests
 // ("• key · key — label: value · label: value") are read back as Members.
 package fake
 
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cohort-cdp/cohort/engine/destinations/destinationstest"
@@ -61,6 +65,31 @@ type Server struct {
 	posts   []Message
 	members map[string]map[string]any
 	gone    string // a permanent error code: no_service, channel_is_archived, ...
+	limit   *bucket
+}
+
+// bucket is Slack's per-webhook rate limit: burst messages at once, then
+// one per interval.
+type bucket struct {
+	burst  float64
+	per    time.Duration
+	now    func() time.Time
+	tokens float64
+	last   time.Time
+}
+
+// take spends a message, or says how long until one may be sent.
+func (b *bucket) take() time.Duration {
+	t := b.now()
+	if !b.last.IsZero() {
+		b.tokens = math.Min(b.burst, b.tokens+float64(t.Sub(b.last))/float64(b.per))
+	}
+	b.last = t
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(b.per))
 }
 
 // New starts the fake.
@@ -93,6 +122,16 @@ func (s *Server) Members() map[string]map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// Limit makes the webhook take burst messages at once and then one per
+// interval, on the clock now (a test's manual clock); beyond that it
+// answers 429 rate_limited with Retry-After in whole seconds, as Slack does
+// at about one message a second.
+func (s *Server) Limit(burst int, per time.Duration, now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = &bucket{burst: float64(burst), per: per, now: now, tokens: float64(burst)}
 }
 
 // Disable makes every later post fail for good with a code Slack uses for
@@ -135,6 +174,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(w, st, body)
 		return
+	}
+	if s.limit != nil {
+		if wait := s.limit.take(); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			reply(w, http.StatusTooManyRequests, "rate_limited")
+			return
+		}
 	}
 	if s.gone != "" {
 		reply(w, goneStatus[s.gone], s.gone)
