@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -72,4 +73,26 @@ func TestServe(t *testing.T) {
 	require.Contains(t, logs.String(), `path=/readyz status=200`)
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the port is closed after shutdown")
+}
+
+// A real SIGTERM stops cohort serve cleanly: exit 0, the port closed.
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\n"), 0o644))
+	p := startCohort(t, dir, nil, "serve", "--addr", "127.0.0.1:0")
+	line := p.waitFor(t, "cohort serve: listening")
+	_, rest, ok := strings.Cut(line, "addr=")
+	require.True(t, ok, line)
+	base := strings.Fields(rest)[0]
+	res, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	code, stderr := p.end(t)
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stderr, "cohort serve: stopped")
+	_, err = http.Get(base + "/healthz")
+	require.Error(t, err)
 }
