@@ -34,18 +34,6 @@ func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler
 	if log == nil {
 		log = s.logger()
 	}
-	runSync := s.scheduledSync()
-	if runSync == nil {
-		kept := jobs[:0]
-		for _, j := range jobs {
-			if j.Sync != "" {
-				log.Warn("scheduler: this build has no sync engine yet; the sync's schedule is ignored", "sync", j.Sync, "schedule", j.Text)
-				continue
-			}
-			kept = append(kept, j)
-		}
-		jobs = kept
-	}
 	return scheduler.New(scheduler.Config{
 		Project: s.Project.Name,
 		Jobs:    jobs,
@@ -62,7 +50,7 @@ func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler
 			return errors.As(err, &held)
 		},
 		RunWarehouse: s.scheduledRun,
-		RunSync:      runSync,
+		RunSync:      s.scheduledSync,
 		Prune:        s.Prune,
 		Clock:        o.Clock,
 		Poll:         o.Poll,
@@ -88,17 +76,15 @@ func (s *Service) scheduledRun(ctx context.Context) error {
 // scheduled run, it opens the warehouse for the sync only. A busy project
 // comes back as a *BusyError (the scheduler tries again); a partial run is
 // an error, so the scheduler logs it.
-func (s *Service) scheduledSync() func(ctx context.Context, name string) error {
-	return func(ctx context.Context, name string) error {
-		store, err := s.store(ctx)
-		if err != nil {
-			return err
-		}
-		run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
-		defer run.Close()
-		_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})
+func (s *Service) scheduledSync(ctx context.Context, name string) error {
+	store, err := s.store(ctx)
+	if err != nil {
 		return err
 	}
+	run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+	defer run.Close()
+	_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})
+	return err
 }
 
 // Prune enforces the project's retention: it deletes run and sync run
