@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,13 +10,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	stdsync "sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
 	"github.com/cohort-cdp/cohort/engine/state"
@@ -286,4 +290,97 @@ func webhookReceiverCmd() *cobra.Command {
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:9999", "where to listen")
 	c.Flags().StringVar(&secret, "secret", "demo-secret", "the shared secret signatures are checked with")
 	return c
+}
+
+// benchSyncCmd times a first sync of a generated audience to a webhook
+// receiver in another process, and a re-sync after a few changed.
+func benchSyncCmd(g *globals) *cobra.Command {
+	var (
+		members, threads, changed int
+		memLimit                  string
+	)
+	c := &cobra.Command{
+		Use:   "sync",
+		Short: "Sync a generated audience to a local webhook receiver, then again after 1% changed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			if g.json {
+				out = io.Discard
+			}
+			url, stop, err := startReceiver(ctx)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			tmp, err := os.MkdirTemp("", "cohort-bench-sync-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Dir: tmp, Path: "bench.duckdb", MemoryLimit: memLimit, Threads: threads})
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			rep, err := sync.Bench(ctx, wh, sync.BenchOptions{Members: members, URL: url, Secret: benchSecret, Changed: changed}, out)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), rep)
+			}
+			return nil
+		},
+	}
+	c.Flags().IntVar(&members, "members", 1_000_000, "audience size")
+	c.Flags().IntVar(&changed, "changed", 1, "percent of members changed before the second sync")
+	c.Flags().StringVar(&memLimit, "memory-limit", "128MB", "DuckDB memory limit (larger work spills to disk)")
+	c.Flags().IntVar(&threads, "threads", 0, "DuckDB threads (0: all cores)")
+	return c
+}
+
+const benchSecret = "bench-secret"
+
+// startReceiver starts `cohort webhook-receiver` in another process on a
+// free port, so that its memory is not the benchmark's, and returns its URL.
+func startReceiver(ctx context.Context) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "webhook-receiver", "--addr", "127.0.0.1:0", "--secret", benchSecret)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	rd := bufio.NewReader(stdout)
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return "", nil, fmt.Errorf("webhook receiver did not start: %w", err)
+	}
+	i := strings.Index(line, "http://")
+	j := strings.Index(line, " (")
+	if i < 0 || j < i {
+		_ = cmd.Process.Kill()
+		return "", nil, fmt.Errorf("webhook receiver said %q", line)
+	}
+	base := line[i:j]
+	stop := func() {
+		if resp, err := http.Get(base + "counts"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			fmt.Fprintf(os.Stderr, "receiver counts: %s", b)
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_, _ = io.Copy(io.Discard, rd)
+		_ = cmd.Wait()
+	}
+	return base + "cohort", stop, nil
 }

@@ -22,11 +22,14 @@ const (
 // the hash of the synced fields, the profile and the destination's ref.
 func SnapshotTable(sync string) string { return "sync_" + sync + "_snapshot" }
 
-// AcksTable is the append-only log of acknowledgements of the current run,
-// folded into the snapshot at the start and end of each run.
-func AcksTable(sync string) string { return "sync_" + sync + "_acks" }
+// AcksTable is the append-only log of the current run's acknowledgements:
+// the change id (a row of ChangesTable) and the destination's ref. It is
+// folded into the snapshot at the end of the run, or, after a crash, at the
+// start of the next.
+func AcksTable(sync string) string { return "sync_" + sync + "_acked" }
 
-// ChangesTable is the current run's diff, read back in batches.
+// ChangesTable is the current run's diff, streamed to the destination. It
+// stays until the run's acknowledgements are folded, which read it.
 func ChangesTable(sync string) string { return "sync_" + sync + "_changes" }
 
 // KeySep separates the values of a sync key made of several match keys.
@@ -65,6 +68,16 @@ func newMapping(s *models.Sync) mapping {
 	return m
 }
 
+// keyText is a record's match values as the sync key: in match order,
+// joined by KeySep, "" for a missing one.
+func (m mapping) keyText(k map[string]string) string {
+	vals := make([]string, len(m.match))
+	for i, n := range m.match {
+		vals[i] = k[n]
+	}
+	return strings.Join(vals, KeySep)
+}
+
 // diffQuery is the SELECT of a sync's changes against its snapshot (folded
 // with any acknowledgements not yet folded): one row per match key to add,
 // update or remove, with columns op, change_id, sync_key, sync_hash,
@@ -78,8 +91,17 @@ type diffSpec struct {
 	consent   string // condition over profiles aliased a; "" for none
 	mode      destinations.Mode
 	canDelete bool
-	snapshot  bool
+	// held is what the destination holds: heldNone (a dry run of a first
+	// sync), heldSnapshot, or heldUnfolded (a dry run after a crash: the
+	// snapshot with the crashed run's acknowledgements).
+	held int
 }
+
+const (
+	heldNone = iota
+	heldSnapshot
+	heldUnfolded
+)
 
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -124,17 +146,24 @@ func (x diffSpec) query() string {
 
 	// The snapshot as the destination holds it: acknowledgements not yet
 	// folded (a crashed run's) win over the snapshot's rows.
-	snap, acks := q(x.schema, SnapshotTable(x.sync.Name)), q(x.schema, AcksTable(x.sync.Name))
-	if x.snapshot {
+	snap := q(x.schema, SnapshotTable(x.sync.Name))
+	switch x.held {
+	case heldSnapshot:
 		fmt.Fprintf(&b, `, held AS (
-  -- what the destination holds: the snapshot, with acknowledgements not yet folded in
-  SELECT s.sync_key, s.sync_hash, s.profile_id, s.ref FROM %[1]s s
-  WHERE NOT EXISTS (SELECT 1 FROM %[2]s k WHERE k.sync_key = s.sync_key)
+  SELECT sync_key, sync_hash, profile_id, ref FROM %s
+)`, snap)
+	case heldUnfolded:
+		fmt.Fprintf(&b, `, acked AS (
+  %s
+), held AS (
+  -- what the destination holds: the snapshot, with the acknowledgements of a crashed run
+  SELECT s.sync_key, s.sync_hash, s.profile_id, s.ref FROM %s s
+  WHERE NOT EXISTS (SELECT 1 FROM acked k WHERE k.sync_key = s.sync_key)
   UNION ALL
-  SELECT k.sync_key, k.sync_hash, k.profile_id, coalesce(k.ref, s.ref) FROM %[2]s k
-  LEFT JOIN %[1]s s ON s.sync_key = k.sync_key WHERE k.op <> 'remove'
-)`, snap, acks)
-	} else {
+  SELECT k.sync_key, k.sync_hash, k.profile_id, coalesce(k.ref, s.ref) FROM acked k
+  LEFT JOIN %s s ON s.sync_key = k.sync_key WHERE k.op <> 'remove'
+)`, ackedQuery(d, x.schema, x.sync.Name), snap, snap)
+	default:
 		fmt.Fprintf(&b, `, held AS (
   -- the first run of this sync: the destination holds nobody yet
   SELECT CAST(NULL AS %[1]s) AS sync_key, CAST(NULL AS %[1]s) AS sync_hash, CAST(NULL AS %[1]s) AS profile_id, CAST(NULL AS %[1]s) AS ref WHERE 1 = 0
@@ -196,20 +225,31 @@ func tableDDL(d dialects.Dialect, schema, sync string) []string {
 		d.CreateSchema(schema),
 		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (sync_key %[2]s NOT NULL, sync_hash %[2]s NOT NULL, profile_id %[2]s NOT NULL, ref %[2]s, run_id %[2]s NOT NULL)",
 			d.Quote(schema, SnapshotTable(sync)), text),
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (sync_key %[2]s NOT NULL, sync_hash %[2]s NOT NULL, profile_id %[2]s NOT NULL, ref %[2]s, op %[2]s NOT NULL, run_id %[2]s NOT NULL)",
-			d.Quote(schema, AcksTable(sync)), text),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (change_id %[2]s NOT NULL, ref %[2]s)", d.Quote(schema, AcksTable(sync)), text),
 	}
 }
 
+// ackedQuery is the acknowledged changes: the rows of ChangesTable the
+// destination took, with the ref it gave.
+func ackedQuery(d dialects.Dialect, schema, sync string) string {
+	return fmt.Sprintf("SELECT c.op, c.sync_key, c.sync_hash, c.profile_id, a.ref FROM %s c JOIN %s a ON a.change_id = c.change_id",
+		d.Quote(schema, ChangesTable(sync)), d.Quote(schema, AcksTable(sync)))
+}
+
 // foldStatements fold the acknowledgements into the snapshot (one
-// transaction): an update keeps the ref the destination gave before, a
-// removal drops the row.
-func foldStatements(d dialects.Dialect, schema, sync string) []string {
+// transaction) and empty the ack table: an add inserts, an update keeps
+// the ref the destination gave before unless it gave a new one, a removal
+// deletes.
+func foldStatements(d dialects.Dialect, schema, sync, runID string) []string {
 	snap, acks := d.Quote(schema, SnapshotTable(sync)), d.Quote(schema, AcksTable(sync))
+	acked := ackedQuery(d, schema, sync)
 	return []string{
-		fmt.Sprintf("UPDATE %[1]s SET ref = s.ref FROM %[2]s s WHERE %[1]s.sync_key = s.sync_key AND %[1]s.ref IS NULL", acks, snap),
-		fmt.Sprintf("DELETE FROM %s WHERE sync_key IN (SELECT sync_key FROM %s)", snap, acks),
-		fmt.Sprintf("INSERT INTO %s (sync_key, sync_hash, profile_id, ref, run_id) SELECT sync_key, sync_hash, profile_id, ref, run_id FROM %s WHERE op <> 'remove'", snap, acks),
+		fmt.Sprintf(`UPDATE %[1]s SET sync_hash = k.sync_hash, profile_id = k.profile_id, ref = coalesce(k.ref, %[1]s.ref), run_id = %[3]s
+FROM (%[2]s) k WHERE %[1]s.sync_key = k.sync_key AND k.op = 'update'`, snap, acked, literal(runID)),
+		fmt.Sprintf("DELETE FROM %s WHERE sync_key IN (SELECT k.sync_key FROM (%s) k WHERE k.op = 'remove')", snap, acked),
+		fmt.Sprintf(`INSERT INTO %[1]s (sync_key, sync_hash, profile_id, ref, run_id)
+SELECT k.sync_key, k.sync_hash, k.profile_id, k.ref, %[3]s FROM (%[2]s) k
+WHERE k.op = 'add' AND NOT EXISTS (SELECT 1 FROM %[1]s s WHERE s.sync_key = k.sync_key)`, snap, acked, literal(runID)),
 		fmt.Sprintf("DELETE FROM %s", acks),
 	}
 }

@@ -68,8 +68,10 @@ type Result struct {
 	Stats   Stats         `json:"stats"`
 	// Unsendable are changes Cohort could not turn into the destination's
 	// types (a text trait in a number field); they count as rejected.
-	Unsendable int64 `json:"unsendable,omitempty"`
-	DiffTime   time.Duration
+	Unsendable int64         `json:"unsendable,omitempty"`
+	DiffTime   time.Duration `json:"diff_time"`
+
+	diffed bool // the changes table was built
 }
 
 // Run runs one sync; the caller holds the project's lease (Service.Sync
@@ -117,28 +119,46 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
 		}
 	}
-	_, err = wh.Columns(ctx, schema+"."+SnapshotTable(s.Name))
-	haveSnapshot := err == nil
-	if err != nil && !errors.Is(err, dialects.ErrNoTable) {
-		return nil, fmt.Errorf("sync %s: %w", s.Name, err)
+	exists := func(t string) (bool, error) {
+		_, err := wh.Columns(ctx, schema+"."+t)
+		if errors.Is(err, dialects.ErrNoTable) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	var have [3]bool // snapshot, acks, changes (a crashed run's)
+	for i, t := range []string{SnapshotTable(s.Name), AcksTable(s.Name), ChangesTable(s.Name)} {
+		if have[i], err = exists(t); err != nil {
+			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
+		}
 	}
 	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: rule.Condition(d.Quote, "a"),
-		mode: mode, canDelete: spec.CanDelete, snapshot: haveSnapshot || !p.DryRun}
+		mode: mode, canDelete: spec.CanDelete, held: heldSnapshot}
 	res := &Result{Region: region, Consent: rule.String(),
 		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
 
 	if p.DryRun {
+		switch {
+		case !have[0]:
+			x.held = heldNone
+		case have[1] && have[2]:
+			x.held = heldUnfolded
+		}
 		return res, dryRun(ctx, wh, x, p.Sample, res)
 	}
 
-	// Tables, then an earlier run's acknowledgements into the snapshot.
+	// Tables, then a crashed run's acknowledgements into the snapshot.
 	for _, st := range tableDDL(d, schema, s.Name) {
 		if err := wh.Exec(ctx, st); err != nil {
 			return nil, fmt.Errorf("sync %s: creating its tables: %w", s.Name, err)
 		}
 	}
-	if err := wh.InTx(ctx, foldStatements(d, schema, s.Name)); err != nil {
-		return nil, fmt.Errorf("sync %s: folding acknowledgements into the snapshot: %w", s.Name, err)
+	fold := foldStatements(d, schema, s.Name, runID)
+	if !have[2] {
+		fold = fold[len(fold)-1:] // no changes table: nothing can have been acknowledged
+	}
+	if err := wh.InTx(ctx, fold); err != nil {
+		return nil, fmt.Errorf("sync %s: folding a crashed run's acknowledgements into the snapshot: %w", s.Name, err)
 	}
 	if p.Store != nil {
 		if err := p.Store.AbandonSyncRuns(ctx, p.Project.Name, s.Name, runID); err != nil {
@@ -149,12 +169,18 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		}
 	}
 	runErr := deliverRun(ctx, p, spec, dest, x, res)
-	// Whatever happened, what was acknowledged goes into the snapshot.
-	if err := wh.InTx(context.WithoutCancel(ctx), foldStatements(d, schema, s.Name)); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("folding acknowledgements into the snapshot (they stay in %s and are folded next run): %w",
-			AcksTable(s.Name), err))
+	// Whatever happened, what was acknowledged goes into the snapshot; the
+	// changes table goes only once that is done (the fold reads it).
+	if res.diffed {
+		err := wh.InTx(context.WithoutCancel(ctx), foldStatements(d, schema, s.Name, runID))
+		if err == nil {
+			err = wh.Exec(context.WithoutCancel(ctx), d.DropTable(d.Quote(schema, ChangesTable(s.Name))))
+		}
+		if err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("folding acknowledgements into the snapshot (they stay in %s and are folded next run): %w",
+				AcksTable(s.Name), err))
+		}
 	}
-	_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(d.Quote(schema, ChangesTable(s.Name))))
 
 	r := &res.Run
 	st := res.Stats
@@ -366,9 +392,10 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
 	start := time.Now()
 	_ = wh.Exec(ctx, d.DropTable(changes))
-	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), true)); err != nil {
+	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), false)); err != nil {
 		return fmt.Errorf("computing the diff: %w", err)
 	}
+	res.diffed = true
 	if err := count(ctx, wh, "SELECT op, count(*) FROM "+changes+" GROUP BY op", &res.Planned); err != nil {
 		return fmt.Errorf("counting the diff: %w", err)
 	}
@@ -395,12 +422,9 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 		}
 	}
 
-	// In flight: change id → its key and hash, for the acknowledgement row.
-	type held struct{ key, hash string }
 	var (
-		mu       stdsync.Mutex
-		inflight = map[string]held{}
-		local    []state.Rejection // changes that could not be coerced
+		mu    stdsync.Mutex
+		local []state.Rejection // changes that could not be coerced
 	)
 	rr := newRowReader(x.m, types)
 	queries := []string{
@@ -446,37 +470,26 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 			if err != nil {
 				return nil, err
 			}
-			mu.Lock()
-			inflight[rec.ID] = held{text(rr.dest[2]), text(rr.dest[3])}
-			mu.Unlock()
 			return rec, nil
 		}
 	}
-	acks := d.Quote(x.schema, AcksTable(x.sync.Name))
-	insert := dialects.Bind(d, "INSERT INTO "+acks+" (sync_key, sync_hash, profile_id, ref, op, run_id)\n"+
-		"SELECT k, h, p, NULLIF(r, ''), o, i FROM ("+
-		d.ArrayRows([]string{"?", "?", "?", "?", "?", "?"}, []dialects.Type{dialects.Text, dialects.Text, dialects.Text, dialects.Text, dialects.Text, dialects.Text})+
-		") AS t(k, h, p, r, o, i)")
+	insert := dialects.Bind(d, "INSERT INTO "+d.Quote(x.schema, AcksTable(x.sync.Name))+" (change_id, ref)\n"+
+		"SELECT c, NULLIF(r, '') FROM ("+d.ArrayRows([]string{"?", "?"}, []dialects.Type{dialects.Text, dialects.Text})+") AS t(c, r)")
 	var done int64
 	ack := func(batch []Ack) error {
-		var k, h, pid, ref, op, run []string
+		var ids, refs []string
 		var rejected []state.Rejection
-		mu.Lock()
 		for _, a := range batch {
-			hd := inflight[a.Record.ID]
-			delete(inflight, a.Record.ID)
 			switch a.Outcome {
 			case destinations.Accepted:
-				k, h, pid, ref = append(k, hd.key), append(h, hd.hash), append(pid, a.Record.ProfileID), append(ref, a.Ref)
-				op, run = append(op, string(a.Record.Op)), append(run, res.Run.ID)
+				ids, refs = append(ids, a.Record.ID), append(refs, a.Ref)
 			case destinations.Rejected:
-				rejected = append(rejected, state.Rejection{RunID: res.Run.ID, Sync: x.sync.Name, Key: hd.key, ProfileID: a.Record.ProfileID,
-					Reason: a.Reason, RejectedAt: time.Now()})
+				rejected = append(rejected, state.Rejection{RunID: res.Run.ID, Sync: x.sync.Name, Key: x.m.keyText(a.Record.Key),
+					ProfileID: a.Record.ProfileID, Reason: a.Reason, RejectedAt: time.Now()})
 			}
 		}
-		mu.Unlock()
-		if len(k) > 0 {
-			if err := wh.Exec(ctx, insert, k, h, pid, ref, op, run); err != nil {
+		if len(ids) > 0 {
+			if err := wh.Exec(ctx, insert, ids, refs); err != nil {
 				return err
 			}
 		}
