@@ -4,17 +4,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/alerts"
 	"github.com/cohort-cdp/cohort/engine/destinations"
 	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
 )
+
+// SyncResult is one sync run as Sync reports it.
+type SyncResult = sync.Result
+
+// SyncBenchReport is what BenchSync measured.
+type SyncBenchReport = sync.BenchReport
+
+// BenchSync generates an audience of members in a new warehouse of type
+// typ in dir (the embedded DuckDB: a file there, capped at memoryLimit),
+// syncs it whole to the webhook receiver at url, changes 1% of it and syncs
+// again (sync.Bench).
+func BenchSync(ctx context.Context, typ, dir, memoryLimit string, threads int, o sync.BenchOptions, out io.Writer) (*SyncBenchReport, error) {
+	wh, err := dialects.Open(ctx, typ, dialects.Config{Dir: dir, Path: "bench.duckdb", MemoryLimit: memoryLimit, Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	defer wh.Close()
+	return sync.Bench(ctx, wh, o, out)
+}
+
+// SyncBenchOptions shape BenchSync.
+type SyncBenchOptions = sync.BenchOptions
 
 // SyncOptions shape `cohort sync`.
 type SyncOptions struct {

@@ -19,11 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
 	"github.com/cohort-cdp/cohort/engine/state"
-	"github.com/cohort-cdp/cohort/engine/sync"
 )
 
 func syncCmd(g *globals) *cobra.Command {
@@ -75,7 +73,7 @@ func syncCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func printSync(w io.Writer, r *sync.Result, dry bool) {
+func printSync(w io.Writer, r *engine.SyncResult, dry bool) {
 	run := r.Run
 	fmt.Fprintf(w, "sync %s → %s (mode %s, region %s)\n", run.Sync, run.Destination, run.Mode, r.Region)
 	fmt.Fprintf(w, "  consent: %s\n", r.Consent)
@@ -319,12 +317,8 @@ func benchSyncCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Dir: tmp, Path: "bench.duckdb", MemoryLimit: memLimit, Threads: threads})
-			if err != nil {
-				return err
-			}
-			defer wh.Close()
-			rep, err := sync.Bench(ctx, wh, sync.BenchOptions{Members: members, URL: url, Secret: benchSecret, Changed: changed}, out)
+			rep, err := engine.BenchSync(ctx, "duckdb", tmp, memLimit, threads,
+				engine.SyncBenchOptions{Members: members, URL: url, Secret: benchSecret, Changed: changed}, out)
 			if err != nil {
 				return err
 			}
