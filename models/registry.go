@@ -19,7 +19,23 @@ var (
 	// PatternLimits are the regular-expression constructs some warehouse
 	// cannot run: an exclude pattern must keep to what every one accepts.
 	PatternLimits func() []PatternLimit
+	// CheckDestination checks a destination's region and config against
+	// its connector's declared spec (required and unknown keys, types,
+	// enumerations, regions).
+	CheckDestination func(d *Destination) []KeyProblem
+	// CheckSync checks a sync's mode, match and fields against the spec of
+	// its destination's connector: keys it cannot match on, fields it does
+	// not have or cannot hold (traitType gives a trait's declared type, ""
+	// when not declared).
+	CheckSync func(s *Sync, d *Destination, traitType func(trait string) string) []KeyProblem
 )
+
+// KeyProblem is one problem with a definition, and the key of its YAML it
+// is about ("config.api_key", "fields.FNAME"; "" for the definition).
+type KeyProblem struct {
+	Key string
+	Msg string
+}
 
 // WarehouseKind is a registered warehouse type and the keys it needs.
 type WarehouseKind struct {

@@ -905,8 +905,46 @@ func (c *checker) destinations() {
 			c.errf(d, "", "destination %q needs a type (%s)", d.Name, strings.Join(types, ", "))
 		}
 		c.enum(d, "type", d.Type, types)
+		if CheckDestination != nil && slices.Contains(types, d.Type) {
+			for _, p := range CheckDestination(d) {
+				c.errs.add(c.near(d, p.Key), "destination %q: %s", d.Name, p.Msg)
+			}
+		}
 	}
 	c.unique("destination", items, names(c.p.Destinations, func(d *Destination) string { return d.Name }))
+}
+
+// near is where obj's value under key stands, or the nearest enclosing key
+// that was written ("config" for a missing "config.list_id"), or obj.
+func (c *checker) near(obj positioned, key string) Pos {
+	for k := key; k != ""; {
+		if c.has(obj, k) {
+			return c.at(obj, k)
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return obj.position()
+}
+
+// syncSpec checks a sync against its destination's connector.
+func (c *checker) syncSpec(s *Sync) {
+	d := c.p.Destination(s.Destination)
+	if CheckSync == nil || d == nil || DestinationTypes == nil || !slices.Contains(DestinationTypes(), d.Type) {
+		return
+	}
+	declared := func(trait string) string {
+		if t := c.p.Trait(trait); t != nil {
+			return t.Type
+		}
+		return ""
+	}
+	for _, p := range CheckSync(s, d, declared) {
+		c.errs.add(c.near(s, p.Key), "sync %q: %s", s.Name, p.Msg)
+	}
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -958,6 +996,7 @@ func (c *checker) syncs() {
 				}
 			}
 		}
+		c.syncSpec(s)
 		c.checkSchedule(func(key string) Pos { return c.at(s, key) }, func(key string) bool { return c.has(s, key) }, s.Schedule, true)
 		c.alert(s)
 		if s.Purpose != "" {

@@ -14,7 +14,7 @@ import (
 )
 
 func validateCmd(g *globals) *cobra.Command {
-	var offline bool
+	var offline, checkDest bool
 	c := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the project and the warehouse (tables and columns exist); every error as file:line:col",
@@ -31,8 +31,24 @@ func validateCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
+			var checks []engine.DestinationCheck
+			var checkErr error
+			if checkDest {
+				checks, checkErr = svc.CheckDestinations(cmd.Context(), 30*time.Second)
+			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"valid": true, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments)})
+				out := map[string]any{"valid": checkErr == nil, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments)}
+				if checkDest {
+					out["destinations"] = destinationChecksJSON(checks)
+				}
+				if err := printJSON(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
+				return checkErr
+			}
+			printDestinationChecks(cmd.OutOrStdout(), checks)
+			if checkErr != nil {
+				return checkErr
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d sources, %d identifier types, %d traits, %d segments, %d syncs\n",
 				p.Name, len(p.Sources), len(p.Identity.Identifiers), len(p.Traits), len(p.Segments), len(p.Syncs))
@@ -40,6 +56,7 @@ func validateCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&offline, "offline", false, "check the YAML only, without connecting to the warehouse")
+	c.Flags().BoolVar(&checkDest, "check-destinations", false, "also ask each destination's vendor whether the key is accepted and the list or audience exists")
 	return c
 }
 

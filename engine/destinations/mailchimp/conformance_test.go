@@ -11,7 +11,7 @@ import (
 func TestConformance(t *testing.T) {
 	destinationstest.Run(t, destinationstest.Case{
 		Type:     "mailchimp",
-		Config:   map[string]any{"api_key": fake.Key, "list_id": fake.ListID},
+		Config:   map[string]any{"api_key": fake.Key, "audience_id": fake.ListID},
 		Endpoint: "endpoint",
 		NewFake: func(t *testing.T) destinationstest.Fake {
 			f := fake.New(t)

@@ -48,7 +48,7 @@ func Open(cfg destinations.Config) (destinations.Destination, error) {
 	}
 	return &Destination{
 		c:        &client{http: cfg.HTTP, base: base, key: key},
-		list:     cfg.String("list_id"),
+		list:     cfg.String("audience_id"),
 		status:   cfg.String("status"),
 		onRemove: cfg.String("on_remove"),
 	}, nil
@@ -345,7 +345,7 @@ func (d *Destination) Check(ctx context.Context) error {
 	case e.Status == http.StatusUnauthorized:
 		return fmt.Errorf("Mailchimp refused the API key (%v): check config.api_key, and that it ends in the account's data centre", e)
 	case e.Status == http.StatusNotFound:
-		return fmt.Errorf("Mailchimp has no audience %s (%v): check config.list_id", d.list, e)
+		return fmt.Errorf("Mailchimp has no audience %s (%v): check config.audience_id", d.list, e)
 	}
 	return err
 }

@@ -18,7 +18,7 @@ import (
 
 func open(t *testing.T, f *fake.Fake, cfg map[string]any) destinations.Destination {
 	t.Helper()
-	values := map[string]any{"api_key": fake.Key, "list_id": fake.ListID, "endpoint": f.URL()}
+	values := map[string]any{"api_key": fake.Key, "audience_id": fake.ListID, "endpoint": f.URL()}
 	for k, v := range cfg {
 		values[k] = v
 	}
@@ -49,7 +49,7 @@ func TestDataCentreFromKey(t *testing.T) {
 	assert.Equal(t, "us6", dc)
 	_, err = dataCentre("0123abcd")
 	assert.ErrorContains(t, err, "does not end in its data centre")
-	d, err := Open(destinations.Config{Values: map[string]any{"api_key": "k-us21", "list_id": "l", "on_remove": "archive"}})
+	d, err := Open(destinations.Config{Values: map[string]any{"api_key": "k-us21", "audience_id": "l", "on_remove": "archive"}})
 	require.NoError(t, err)
 	assert.Equal(t, "https://us21.api.mailchimp.com", d.(*Destination).c.base)
 	assert.Equal(t, "62eeb292278cc15f5817cb78f7790b08", subscriberHash("Urist.McVankab@freddiesjokes.com"), "Mailchimp's documented example")
@@ -216,8 +216,8 @@ func TestEleventhConnectionIsRefused(t *testing.T) {
 func TestCheck(t *testing.T) {
 	f := fake.New(t)
 	assert.NoError(t, open(t, f, nil).(destinations.Checker).Check(context.Background()))
-	err := open(t, f, map[string]any{"list_id": "nope"}).(destinations.Checker).Check(context.Background())
-	assert.ErrorContains(t, err, "Mailchimp has no audience nope (HTTP 404: Resource Not Found: The requested resource could not be found.): check config.list_id")
+	err := open(t, f, map[string]any{"audience_id": "nope"}).(destinations.Checker).Check(context.Background())
+	assert.ErrorContains(t, err, "Mailchimp has no audience nope (HTTP 404: Resource Not Found: The requested resource could not be found.): check config.audience_id")
 	err = open(t, f, map[string]any{"api_key": "bad-us6"}).(destinations.Checker).Check(context.Background())
 	assert.ErrorContains(t, err, "Mailchimp refused the API key")
 }
@@ -227,7 +227,7 @@ func TestSpecMapping(t *testing.T) {
 		map[string]string{"FNAME": "first_name", "LIFETIMEVALUE": "ltv", "vip": "vip"}, func(string) string { return "" })
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), `fields.LIFETIMEVALUE: Mailchimp has no standard field "LIFETIMEVALUE", and "LIFETIMEVALUE" is not a valid custom field name (a merge tag of the audience: up to 10 capital letters`)
-	assert.Len(t, Spec.CheckConfig("", map[string]any{"api_key": "k-us6", "list_id": "l", "on_remove": "delete"}), 1)
+	assert.Len(t, Spec.CheckConfig("", map[string]any{"api_key": "k-us6", "audience_id": "l", "on_remove": "delete"}), 1)
 }
 
 func keys(m map[string]map[string]any) []string {

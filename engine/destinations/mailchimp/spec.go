@@ -14,7 +14,7 @@ var Spec = destinations.Spec{
 	Config: []destinations.ConfigField{
 		{Name: "api_key", Type: destinations.ConfigString, Required: true, Secret: true,
 			Description: "an API key, ending in its data centre (…-us6); the calls go to that data centre's host"},
-		{Name: "list_id", Type: destinations.ConfigString, Required: true,
+		{Name: "audience_id", Type: destinations.ConfigString, Required: true,
 			Description: "the audience id (Audience → Settings → Audience name and defaults)"},
 		{Name: "status", Type: destinations.ConfigString, Default: "subscribed", Enum: []string{"subscribed", "pending", "transactional"},
 			Description: "the status a member is given unless the sync maps `status`: pending sends Mailchimp's opt-in e-mail first"},

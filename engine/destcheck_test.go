@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/engine/destinations/hubspot/fake"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+func loadProject(t *testing.T, modelsYAML string) (*models.Project, error) {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: x\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(modelsYAML), 0o644))
+	return models.LoadAndValidate(dir)
+}
+
+// A destination's config and a sync's fields are checked against the
+// connector's spec when the project loads, each error at its YAML key.
+func TestValidationChecksDestinationsAgainstTheirSpecs(t *testing.T) {
+	_, err := loadProject(t, `
+destinations:
+  - name: news
+    type: mailchimp
+    region: eu
+    config:
+      api_key: k-us6
+      list: abc
+syncs:
+  - name: s
+    segment: vip
+    destination: news
+    mode: mirror
+    match: {email: email}
+    fields: {FirstName: first_name, LTV: ltv}
+`)
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		`models/m.yaml:5:13: destination "news": Mailchimp has no region "eu" (one of us)`,
+		`models/m.yaml:7:7: destination "news": Mailchimp needs audience_id: the audience id`,
+		`models/m.yaml:8:13: destination "news": Mailchimp has no config key "list" (known: api_key, audience_id, status, on_remove, endpoint)`,
+		`models/m.yaml:15:25: sync "s": Mailchimp has no standard field "FirstName", and "FirstName" is not a valid custom field name (a merge tag`,
+	} {
+		assert.Contains(t, msg, want)
+	}
+	assert.NotContains(t, msg, `"LTV"`, "a merge tag is a valid field")
+}
+
+func TestCheckDestinationsAsksTheVendor(t *testing.T) {
+	f := fake.New(t)
+	p, err := loadProject(t, strings.ReplaceAll(`
+destinations:
+  - {name: good, type: hubspot, config: {access_token: `+fake.Token+`, list_id: "123", endpoint: URL}}
+  - {name: nolist, type: hubspot, config: {access_token: `+fake.Token+`, list_id: "999", endpoint: URL}}
+  - {name: badkey, type: hubspot, config: {access_token: pat-wrong, endpoint: URL}}
+`, "URL", f.URL()))
+	require.NoError(t, err)
+	checks, err := (&Service{Project: p}).CheckDestinations(context.Background(), 10*time.Second)
+	require.Len(t, checks, 3)
+	assert.ErrorContains(t, err, "models/m.yaml:4:5: destination nolist: HubSpot has no list 999")
+	assert.Equal(t, DestinationCheck{Name: "good", Type: "hubspot", Checked: true}, checks[0])
+	assert.ErrorContains(t, checks[1].Err, "destination nolist: HubSpot has no list 999")
+	assert.ErrorContains(t, checks[2].Err, "destination badkey: HubSpot refused the access token")
+}
