@@ -97,5 +97,82 @@ func (s *Service) CheckDestinations(ctx context.Context, timeout time.Duration) 
 	return out, nil
 }
 
-// DestinationSpecs lists the connectors compiled in, by type.
-func DestinationSpecs() []destinations.Spec { return destinations.Specs() }
+// Connector is a connector's spec as data, for listings (cohort
+// destinations, the API).
+type Connector struct {
+	Type          string           `json:"type"`
+	Title         string           `json:"title"`
+	Description   string           `json:"description"`
+	Region        string           `json:"region"`
+	Regions       []string         `json:"regions,omitempty"`
+	Modes         []string         `json:"modes"`
+	CanDelete     bool             `json:"can_delete"`
+	CanErase      bool             `json:"can_erase"`
+	Config        []ConnectorKey   `json:"config"`
+	Match         []ConnectorField `json:"match"`
+	MatchRequired []string         `json:"match_required,omitempty"`
+	Fields        []ConnectorField `json:"fields"`
+	Custom        string           `json:"custom,omitempty"` // the rule for custom field names, "" when none are taken
+	CustomPattern string           `json:"custom_pattern,omitempty"`
+	Limits        ConnectorLimits  `json:"limits"`
+}
+
+// ConnectorKey is a key of a destination's config.
+type ConnectorKey struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Description string   `json:"description,omitempty"`
+	Required    bool     `json:"required,omitempty"`
+	Secret      bool     `json:"secret,omitempty"`
+	Default     any      `json:"default,omitempty"`
+	Enum        []string `json:"enum,omitempty"`
+}
+
+// ConnectorField is a match key or field a sync may map.
+type ConnectorField struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
+}
+
+// ConnectorLimits are a connector's batch size, pace and concurrency.
+type ConnectorLimits struct {
+	BatchRecords int           `json:"batch_records"`
+	BatchBytes   int           `json:"batch_bytes,omitempty"`
+	Requests     int           `json:"requests,omitempty"`
+	Per          time.Duration `json:"-"`
+	PerSeconds   float64       `json:"per_seconds,omitempty"`
+	Concurrency  int           `json:"concurrency"`
+}
+
+// Connectors lists the connectors compiled in, by type.
+func Connectors() []Connector {
+	var out []Connector
+	for _, s := range destinations.Specs() {
+		c := Connector{Type: s.Type, Title: s.Title, Description: s.Description, Region: s.Region, Regions: s.Regions,
+			CanDelete: s.CanDelete, CanErase: s.CanErase, MatchRequired: s.MatchRequired,
+			Match: connectorFields(s.Match), Fields: connectorFields(s.Fields),
+			Limits: ConnectorLimits{BatchRecords: s.Limits.BatchRecords, BatchBytes: s.Limits.BatchBytes, Requests: s.Limits.Requests,
+				Per: s.Limits.Per, PerSeconds: s.Limits.Per.Seconds(), Concurrency: max(s.Limits.Concurrency, 1)}}
+		for _, m := range s.Modes {
+			c.Modes = append(c.Modes, string(m))
+		}
+		for _, f := range s.Config {
+			c.Config = append(c.Config, ConnectorKey{Name: f.Name, Type: string(f.Type), Description: f.Description,
+				Required: f.Required, Secret: f.Secret, Default: f.Default, Enum: f.Enum})
+		}
+		if s.Custom != nil {
+			c.Custom, c.CustomPattern = s.Custom.Description, s.Custom.Pattern
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func connectorFields(fs []destinations.Field) []ConnectorField {
+	out := make([]ConnectorField, len(fs))
+	for i, f := range fs {
+		out[i] = ConnectorField{Name: f.Name, Type: string(f.Type), Description: f.Description}
+	}
+	return out
+}

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/destinations"
 )
 
 func destinationsCmd(g *globals) *cobra.Command {
@@ -17,84 +17,87 @@ func destinationsCmd(g *globals) *cobra.Command {
 		Short: "The destination connectors: config keys, regions, modes, match keys, fields and limits",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			specs := engine.DestinationSpecs()
+			cs := engine.Connectors()
 			if g.json {
-				out := make([]map[string]any, len(specs))
-				for i := range specs {
-					out[i] = specJSON(&specs[i])
-				}
-				return printJSON(cmd.OutOrStdout(), out)
+				return printJSON(cmd.OutOrStdout(), cs)
 			}
-			for i := range specs {
-				printSpec(cmd.OutOrStdout(), &specs[i])
+			for i := range cs {
+				printConnector(cmd.OutOrStdout(), &cs[i])
 			}
 			return nil
 		},
 	}
 }
 
-func printSpec(w io.Writer, s *destinations.Spec) {
-	fmt.Fprintf(w, "%s (%s): %s\n", s.Type, s.Title, s.Description)
-	region := s.Region
-	if len(s.Regions) > 0 {
-		region += " (one of " + strings.Join(s.Regions, ", ") + ")"
+func printConnector(w io.Writer, c *engine.Connector) {
+	fmt.Fprintf(w, "%s (%s): %s\n", c.Type, c.Title, c.Description)
+	region := c.Region
+	if len(c.Regions) > 0 {
+		region += " (one of " + strings.Join(c.Regions, ", ") + ")"
 	}
-	modes := make([]string, len(s.Modes))
-	for i, m := range s.Modes {
-		modes[i] = string(m)
-	}
-	fmt.Fprintf(w, "  region %s; modes %s; removes people: %s; erases people: %s\n", region, strings.Join(modes, ", "), yesNo(s.CanDelete), yesNo(s.CanErase))
+	fmt.Fprintf(w, "  region %s; modes %s; removes people: %s; erases people: %s\n", region, strings.Join(c.Modes, ", "), yesNo(c.CanDelete), yesNo(c.CanErase))
 	var cfg []string
-	for _, f := range s.Config {
+	for _, k := range c.Config {
 		var notes []string
-		if f.Required {
+		if k.Required {
 			notes = append(notes, "required")
 		}
-		if f.Secret {
+		if k.Secret {
 			notes = append(notes, "secret")
 		}
-		if f.Default != nil {
-			notes = append(notes, fmt.Sprintf("default %v", f.Default))
+		if k.Default != nil {
+			notes = append(notes, fmt.Sprintf("default %v", k.Default))
 		}
-		if len(f.Enum) > 0 {
-			notes = append(notes, strings.Join(f.Enum, "|"))
+		if len(k.Enum) > 0 {
+			notes = append(notes, strings.Join(k.Enum, "|"))
 		}
 		if len(notes) > 0 {
-			cfg = append(cfg, f.Name+" ("+strings.Join(notes, ", ")+")")
+			cfg = append(cfg, k.Name+" ("+strings.Join(notes, ", ")+")")
 		} else {
-			cfg = append(cfg, f.Name)
+			cfg = append(cfg, k.Name)
 		}
 	}
 	fmt.Fprintf(w, "  config: %s\n", strings.Join(cfg, ", "))
-	match := fieldList(s.Match)
-	if len(s.MatchRequired) > 0 {
-		match += " (always " + strings.Join(s.MatchRequired, ", ") + ")"
+	match := fieldList(c.Match)
+	if len(c.MatchRequired) > 0 {
+		match += " (always " + strings.Join(c.MatchRequired, ", ") + ")"
 	}
 	fmt.Fprintf(w, "  match: %s\n", match)
-	if len(s.Fields) > 0 {
-		fmt.Fprintf(w, "  fields: %s\n", fieldList(s.Fields))
+	if len(c.Fields) > 0 {
+		fmt.Fprintf(w, "  fields: %s\n", fieldList(c.Fields))
 	}
-	if s.Custom != nil {
-		fmt.Fprintf(w, "  custom fields: %s\n", s.Custom.Description)
+	if c.Custom != "" {
+		fmt.Fprintf(w, "  custom fields: %s\n", c.Custom)
 	}
-	l := s.Limits
+	l := c.Limits
 	limits := fmt.Sprintf("%d records", l.BatchRecords)
 	if l.BatchBytes > 0 {
 		limits += fmt.Sprintf(" or %d KB", l.BatchBytes>>10)
 	}
 	limits += " per write"
 	if l.Requests > 0 {
-		limits += fmt.Sprintf(", %d writes per %s", l.Requests, strings.TrimSuffix(l.Per.String(), "m0s")+map[bool]string{true: "m"}[strings.HasSuffix(l.Per.String(), "m0s")])
+		limits += fmt.Sprintf(", %d writes per %s", l.Requests, interval(l.Per))
 	}
-	fmt.Fprintf(w, "  limits: %s, %d at once\n\n", limits, max(l.Concurrency, 1))
+	fmt.Fprintf(w, "  limits: %s, %d at once\n\n", limits, l.Concurrency)
 }
 
-func fieldList(fs []destinations.Field) string {
+// interval is a duration as people write it: 10s, 1m, 1h.
+func interval(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+func fieldList(fs []engine.ConnectorField) string {
 	names := make([]string, len(fs))
 	for i, f := range fs {
 		names[i] = f.Name
-		if f.Type != destinations.String && f.Type != "" {
-			names[i] += " (" + string(f.Type) + ")"
+		if f.Type != "string" && f.Type != "" {
+			names[i] += " (" + f.Type + ")"
 		}
 	}
 	return strings.Join(names, ", ")
@@ -105,31 +108,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// specJSON is a spec as data (Spec itself holds a function).
-func specJSON(s *destinations.Spec) map[string]any {
-	cfg := make([]map[string]any, len(s.Config))
-	for i, f := range s.Config {
-		cfg[i] = map[string]any{"name": f.Name, "type": f.Type, "description": f.Description, "required": f.Required,
-			"secret": f.Secret, "default": f.Default, "enum": f.Enum}
-	}
-	fields := func(fs []destinations.Field) []map[string]any {
-		out := make([]map[string]any, len(fs))
-		for i, f := range fs {
-			out[i] = map[string]any{"name": f.Name, "type": f.Type, "description": f.Description}
-		}
-		return out
-	}
-	out := map[string]any{"type": s.Type, "title": s.Title, "description": s.Description, "config": cfg,
-		"region": s.Region, "regions": s.Regions, "modes": s.Modes, "can_delete": s.CanDelete, "can_erase": s.CanErase,
-		"match": fields(s.Match), "match_required": s.MatchRequired, "fields": fields(s.Fields),
-		"limits": map[string]any{"batch_records": s.Limits.BatchRecords, "batch_bytes": s.Limits.BatchBytes,
-			"requests": s.Limits.Requests, "per_seconds": s.Limits.Per.Seconds(), "concurrency": max(s.Limits.Concurrency, 1)}}
-	if s.Custom != nil {
-		out["custom"] = map[string]any{"description": s.Custom.Description, "pattern": s.Custom.Pattern}
-	}
-	return out
 }
 
 func printDestinationChecks(w io.Writer, checks []engine.DestinationCheck) {
