@@ -142,8 +142,12 @@ type Eraser interface {
 // halves a TooLarge batch, and otherwise stops the run as failed with
 // Message: a wrong key or an unknown list is not fixed by sending again.
 type Error struct {
-	Status     int // HTTP status, 0 when the request got no answer
-	Retryable  bool
+	Status    int // HTTP status, 0 when the request got no answer
+	Retryable bool
+	// TooLarge: the batch is too large for the vendor, or the vendor
+	// refused it whole over one record it does not name (HubSpot's batch
+	// validation). Either way the halves are sent apart; a connector
+	// rejects a single record the vendor still refuses with its message.
 	TooLarge   bool
 	RetryAfter time.Duration
 	Message    string // the vendor's message

@@ -18,13 +18,17 @@ type client struct {
 
 // call sends a request and decodes a 2xx answer into out (when not nil).
 func (c *client) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	return c.do(ctx, method, path, body, out, adjust)
+}
+
+func (c *client) do(ctx context.Context, method, path string, body, out any, adj func(*destinations.Error, http.Header, []byte)) (int, error) {
 	status, _, err := destinations.Do(ctx, c.http, destinations.Request{
 		Method:  method,
 		URL:     c.base + path,
 		Header:  http.Header{"Authorization": {"Bearer " + c.token}, "Accept": {"application/json"}},
 		Body:    body,
 		Message: message,
-		Adjust:  adjust,
+		Adjust:  adj,
 		Out:     out,
 	})
 	return status, err
@@ -64,6 +68,25 @@ func (e *apiError) text() string {
 		}
 	}
 	return strings.Join(parts, ": ")
+}
+
+// splitOnValidation marks a batch refused whole over one input's values
+// (400 VALIDATION_ERROR) to be sent in halves, which finds the input. Not
+// an unknown property, which every input would hit, and not the batch's
+// own shape (too many inputs, duplicate ids), which halving cannot mend.
+func splitOnValidation(e *destinations.Error, h http.Header, body []byte) {
+	adjust(e, h, body)
+	var a apiError
+	if e.Status != http.StatusBadRequest || json.Unmarshal(body, &a) != nil || a.Category != "VALIDATION_ERROR" ||
+		strings.Contains(a.Message, "maximum number of inputs") || strings.HasPrefix(a.Message, "Duplicate IDs") {
+		return
+	}
+	for _, d := range a.Errors {
+		if d.Code == "PROPERTY_DOESNT_EXIST" {
+			return
+		}
+	}
+	e.TooLarge = true
 }
 
 func message(body []byte) string {

@@ -96,8 +96,17 @@ func (d *Destination) upsert(ctx context.Context, b *destinations.Batch) (destin
 		return res, nil
 	}
 	var ans batchAnswer
-	if _, err := d.c.call(ctx, http.MethodPost, "/crm/v3/objects/contacts/batch/upsert", map[string]any{"inputs": inputs}, &ans); err != nil {
-		return destinations.Result{}, err
+	if _, err := d.c.do(ctx, http.MethodPost, "/crm/v3/objects/contacts/batch/upsert", map[string]any{"inputs": inputs}, &ans, splitOnValidation); err != nil {
+		e, ok := destinations.AsError(err)
+		if !ok || !e.TooLarge || e.Status != http.StatusBadRequest {
+			return destinations.Result{}, err
+		}
+		if len(inputs) == 1 {
+			res.Records[byTrace[inputs[0].TraceID]] = destinations.RecordResult{Outcome: destinations.Rejected, Reason: e.Message}
+			return res, nil
+		}
+		e.Message = "HubSpot refused the whole batch over one of its contacts; sending it in halves to find which: " + e.Message
+		return destinations.Result{}, e
 	}
 	answered := map[int]bool{}
 	var ids []string

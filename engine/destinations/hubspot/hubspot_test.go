@@ -3,6 +3,7 @@ package hubspot_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/destinations/hubspot"
 	"github.com/cohort-cdp/cohort/engine/destinations/hubspot/fake"
+	"github.com/cohort-cdp/cohort/engine/sync"
 )
 
 func open(t *testing.T, f *fake.Fake, cfg map[string]any) destinations.Destination {
@@ -227,4 +230,57 @@ func keys(m map[string]map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Where HubSpot refuses a whole batch over one contact's values, the
+// connector asks for halves, and the sync engine's halving finds the
+// contact: the others arrive, that one is rejected with HubSpot's words.
+func TestWholeBatchRefusalIsHalvedToTheContact(t *testing.T) {
+	f := fake.New(t)
+	f.AllOrNothing = true
+	d := open(t, f, nil)
+	var recs []destinations.Record
+	for i := 0; i < 8; i++ {
+		stage := "customer"
+		if i == 5 {
+			stage = "vip"
+		}
+		recs = append(recs, add(fmt.Sprintf("p%d@example.com", i), map[string]any{"lifecyclestage": stage}))
+	}
+	_, err := d.Write(context.Background(), &destinations.Batch{Records: recs})
+	e, ok := destinations.AsError(err)
+	require.True(t, ok)
+	assert.True(t, e.TooLarge)
+	assert.Contains(t, e.Message, "sending it in halves to find which")
+
+	var acks []sync.Ack
+	next := 0
+	st, err := sync.Deliver(context.Background(), d, sync.Options{Sync: "s", Mode: destinations.Upsert, Limits: hubspot.Spec.Limits,
+		Clock: sync.NewManualClock(time.Now())},
+		func() (*destinations.Record, error) {
+			if next == len(recs) {
+				return nil, io.EOF
+			}
+			next++
+			return &recs[next-1], nil
+		},
+		func(a []sync.Ack) error { acks = append(acks, a...); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), st.Added)
+	assert.Equal(t, int64(1), st.Rejected)
+	for _, a := range acks {
+		if a.Outcome == destinations.Rejected {
+			assert.Equal(t, "p5@example.com", a.Record.Key["email"])
+			assert.Equal(t, "VALIDATION_ERROR: Property values were not valid: vip was not one of the allowed options: "+
+				"[subscriber lead marketingqualifiedlead salesqualifiedlead opportunity customer evangelist other]", a.Reason)
+		}
+	}
+	assert.Len(t, f.Members(), 7)
+
+	// An unknown property would fail every half: the run stops instead.
+	_, err = d.Write(context.Background(), &destinations.Batch{Records: []destinations.Record{
+		add("a@example.com", map[string]any{"shoe_size": "44"}), add("b@example.com", nil)}})
+	e, _ = destinations.AsError(err)
+	require.NotNil(t, e)
+	assert.False(t, e.TooLarge || e.Retryable)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,10 @@ type Fake struct {
 	nextID   int
 	// Log holds every request as "METHOD path", for tests to read.
 	Log []string
+	// AllOrNothing makes a batch upsert with a failing input fail whole
+	// with that input's 400, as HubSpot's batch endpoints do where
+	// multi-status is not enabled, instead of answering 207.
+	AllOrNothing bool
 }
 
 var _ destinationstest.Fake = (*Fake)(nil)
@@ -308,6 +313,14 @@ func (f *Fake) upsert(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if f.AllOrNothing {
+		for _, in := range body.Inputs {
+			if cat, msg, details := f.refusal(in); msg != "" {
+				writeError(w, http.StatusBadRequest, cat, msg, details...)
+				return
+			}
+		}
+	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	var results, errs []map[string]any
 	for _, in := range body.Inputs {
@@ -323,24 +336,8 @@ func (f *Fake) upsert(w http.ResponseWriter, r *http.Request) {
 			}
 			errs = append(errs, e)
 		}
-		if !emailRE.MatchString(email) {
-			fail("VALIDATION_ERROR", fmt.Sprintf("Email address %s is invalid", in.ID))
-			continue
-		}
-		if f.Rejected(email) || f.blocked[email] {
-			fail("VALIDATION_ERROR", fmt.Sprintf("Contact %s cannot be created: the address was permanently deleted (GDPR) and is blocked", in.ID))
-			continue
-		}
-		var unknown []map[string]any
-		for k := range in.Properties {
-			if !f.props[k] {
-				unknown = append(unknown, map[string]any{"message": fmt.Sprintf("Property \"%s\" does not exist", k), "code": "PROPERTY_DOESNT_EXIST",
-					"context": map[string][]string{"propertyName": {k}}})
-			}
-		}
-		if len(unknown) > 0 {
-			sort.Slice(unknown, func(i, j int) bool { return unknown[i]["message"].(string) < unknown[j]["message"].(string) })
-			fail("VALIDATION_ERROR", "Property values were not valid", unknown...)
+		if cat, msg, details := f.refusal(in); msg != "" {
+			fail(cat, msg, details...)
 			continue
 		}
 		id, exists := f.byEmail[email]
@@ -377,6 +374,37 @@ func (f *Fake) upsert(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, ans)
 }
+
+// refusal is why HubSpot refuses an input: its category, message and
+// details; "" when it takes it.
+func (f *Fake) refusal(in input) (string, string, []map[string]any) {
+	email := strings.ToLower(in.ID)
+	if !emailRE.MatchString(email) {
+		return "VALIDATION_ERROR", fmt.Sprintf("Email address %s is invalid", in.ID), nil
+	}
+	if f.Rejected(email) || f.blocked[email] {
+		return "VALIDATION_ERROR", fmt.Sprintf("Contact %s cannot be created: the address was permanently deleted (GDPR) and is blocked", in.ID), nil
+	}
+	var unknown []map[string]any
+	for k := range in.Properties {
+		if !f.props[k] {
+			unknown = append(unknown, map[string]any{"message": fmt.Sprintf("Property \"%s\" does not exist", k), "code": "PROPERTY_DOESNT_EXIST",
+				"context": map[string][]string{"propertyName": {k}}})
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Slice(unknown, func(i, j int) bool { return unknown[i]["message"].(string) < unknown[j]["message"].(string) })
+		return "VALIDATION_ERROR", "Property values were not valid", unknown
+	}
+	if v, _ := in.Properties["lifecyclestage"].(string); v != "" && !slices.Contains(lifecycleStages, v) {
+		return "VALIDATION_ERROR", "Property values were not valid", []map[string]any{{"message": fmt.Sprintf("%s was not one of the allowed options: %v", v, lifecycleStages),
+			"code": "INVALID_OPTION", "context": map[string][]string{"propertyName": {"lifecyclestage"}}}}
+	}
+	return "", "", nil
+}
+
+// lifecycleStages are the options of HubSpot's lifecyclestage property.
+var lifecycleStages = []string{"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist", "other"}
 
 func (f *Fake) read(w http.ResponseWriter, r *http.Request) {
 	var body struct {
