@@ -2,12 +2,13 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	_ "github.com/cohort-cdp/cohort/engine/destinations/webhook" // registers webhook
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -64,36 +65,28 @@ func TestDecide(t *testing.T) {
 	require.Equal(t, "HTTP 401: bad key", f.Text)
 }
 
-type notifier struct {
-	got  []destinations.Notice
-	fail bool
-}
-
-func (n *notifier) Write(context.Context, *destinations.Batch) (destinations.Result, error) {
-	return destinations.Result{}, nil
-}
-
-func (n *notifier) Notify(_ context.Context, x destinations.Notice) error {
-	if n.fail {
-		return errors.New("HTTP 500")
-	}
-	n.got = append(n.got, x)
-	return nil
-}
-
+// plain is a destination that only takes records.
 type plain struct{}
 
 func (plain) Write(context.Context, *destinations.Batch) (destinations.Result, error) {
 	return destinations.Result{}, nil
 }
 
+// Notices go out through the real webhook connector to its fake.
 func TestSend(t *testing.T) {
 	ctx := context.Background()
-	ns := []destinations.Notice{{Kind: "failure", Title: "sync s failed"}}
-	n := &notifier{}
-	require.NoError(t, Send(ctx, "team_slack", n, ns))
-	require.Len(t, n.got, 1)
-	require.ErrorContains(t, Send(ctx, "team_slack", &notifier{fail: true}, ns), `alert "sync s failed" through team_slack: HTTP 500`)
+	f := fake.New(t)
+	hook, _, err := destinations.Open("webhook", destinations.Config{Name: "ops_hook", Values: map[string]any{"url": f.URL(), "secret": fake.Secret}})
+	require.NoError(t, err)
+	ns := []destinations.Notice{{Kind: "failure", Title: "sync s failed"}, {Kind: "rejections", Title: "sync s: 6.0% of records rejected"}}
+	require.NoError(t, Send(ctx, "ops_hook", hook, ns))
+	require.Equal(t, 2, f.Counts().Notices)
+
+	forged, _, err := destinations.Open("webhook", destinations.Config{Name: "ops_hook", Values: map[string]any{"url": f.URL(), "secret": "wrong"}})
+	require.NoError(t, err)
+	err = Send(ctx, "ops_hook", forged, ns)
+	require.ErrorContains(t, err, `alert "sync s failed" through ops_hook: HTTP 401`)
+	require.ErrorContains(t, err, `alert "sync s: 6.0% of records rejected" through ops_hook`, "every notice is tried")
 	require.ErrorContains(t, Send(ctx, "klaviyo", plain{}, ns), "cannot carry alerts")
 	require.NoError(t, Send(ctx, "klaviyo", plain{}, nil), "nothing to send needs no notifier")
 }
