@@ -374,6 +374,12 @@ func Open(ctx context.Context, typ string, cfg Config) (Warehouse, error) {
 	return d.Open(ctx, cfg)
 }
 
+// StringLiteral is s as an ANSI SQL string literal (inner quotes doubled),
+// for validated names that are part of a query's shape (identifier types,
+// segment names); user values are bound parameters instead. A warehouse
+// whose strings escape otherwise (BigQuery) will need a dialect hook here.
+func StringLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // QuoteIdent quotes one identifier with double quotes, doubling inner quotes.
 // Both embedded dialects and most warehouses use it.
 func QuoteIdent(s string) string {

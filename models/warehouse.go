@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -257,7 +256,9 @@ func eventColumns(cond *Condition, src string, column func(positioned, string, s
 	})
 }
 
+// firstLine is the first line of an error: a driver's message without the
+// statement it may append.
 func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return fmt.Sprint(s)
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }

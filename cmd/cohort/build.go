@@ -209,9 +209,9 @@ func runsCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "  %s", strings.Join(steps, ", "))
 				switch {
 				case r.Error != "" && r.FailedStep != "":
-					fmt.Fprintf(out, "\n    %s at %s: %s", r.Status, r.FailedStep, firstLine(r.Error))
+					fmt.Fprintf(out, "\n    %s at %s: %s", r.Status, r.FailedStep, strings.SplitN(r.Error, "\n", 2)[0])
 				case r.Error != "":
-					fmt.Fprintf(out, "\n    %s", firstLine(r.Error))
+					fmt.Fprintf(out, "\n    %s", strings.SplitN(r.Error, "\n", 2)[0])
 				}
 				fmt.Fprintln(out)
 			}
@@ -220,13 +220,6 @@ func runsCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().IntVar(&limit, "limit", 20, "how many runs to show")
 	return c
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // checkOnly rejects an unknown --only part as bad usage.

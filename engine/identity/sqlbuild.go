@@ -1,14 +1,13 @@
 package identity
 
 import (
-	"strings"
-
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/models"
 )
 
 // lit is a SQL string literal of a validated name (identifier types, rule
 // names): they are part of the query's shape, not user data.
-func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+var lit = dialects.StringLiteral
 
 // rank is an identifier type's priority: its position in identity.identifiers;
 // types without a rule come after every ruled type.

@@ -313,4 +313,4 @@ func trimFloat(f float64) string { return fmt.Sprintf("%g", f) }
 
 // lit is a SQL string literal of a validated name (segment and arm names):
 // part of the query's shape, shown readable in compile output.
-func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+var lit = dialects.StringLiteral
