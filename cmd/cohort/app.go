@@ -98,3 +98,9 @@ func (g *globals) interactive() bool {
 	fi, err := os.Stderr.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// firstLine is the first line of a recorded error, for one-line listings.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -209,9 +209,9 @@ func runsCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "  %s", strings.Join(steps, ", "))
 				switch {
 				case r.Error != "" && r.FailedStep != "":
-					fmt.Fprintf(out, "\n    %s at %s: %s", r.Status, r.FailedStep, strings.SplitN(r.Error, "\n", 2)[0])
+					fmt.Fprintf(out, "\n    %s at %s: %s", r.Status, r.FailedStep, firstLine(r.Error))
 				case r.Error != "":
-					fmt.Fprintf(out, "\n    %s", strings.SplitN(r.Error, "\n", 2)[0])
+					fmt.Fprintf(out, "\n    %s", firstLine(r.Error))
 				}
 				fmt.Fprintln(out)
 			}
