@@ -384,3 +384,7 @@ func (s *Service) Explain(ctx context.Context, a, b Ident) (*identity.Explanatio
 	}
 	return identity.Explain(ctx, wh, c, a, b)
 }
+
+// StatementError is a statement the warehouse refused, with the definition
+// that produced it (its SQL for --verbose).
+type StatementError = dialects.StatementError

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -54,7 +54,7 @@ func main() {
 // for a statement the warehouse refused, its SQL only with --verbose; with
 // --json, one JSON object (also on standard error).
 func reportError(w io.Writer, err error, code int, verbose, asJSON bool) {
-	var se *dialects.StatementError
+	var se *engine.StatementError
 	hasSQL := errors.As(err, &se)
 	if asJSON {
 		out := map[string]any{"error": err.Error(), "exit_code": code}
