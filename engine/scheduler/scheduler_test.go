@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -401,4 +402,79 @@ func TestReplicasShareOneStore(t *testing.T) {
 		require.Equal(t, map[string]int{"a": 1, "b": 1}, calls, "the pending slot runs once when the project is free")
 		require.Equal(t, "b", <-started)
 	})
+}
+
+// Three replicas ticking at once, slot after slot: every slot runs exactly
+// once, and never two runs at the same time.
+func TestReplicasRaceForEachSlot(t *testing.T) {
+	stores(t, func(t *testing.T, open func() *state.Store) {
+		ctx := context.Background()
+		clock := newFakeClock(t0)
+		jobs := []Job{syncJob(t, "a", "@every 1m")}
+		var (
+			mu             sync.Mutex
+			runs, inflight int
+			overlapped     bool
+		)
+		run := func(context.Context, string) error {
+			mu.Lock()
+			runs++
+			inflight++
+			overlapped = overlapped || inflight > 1
+			mu.Unlock()
+			time.Sleep(time.Millisecond) // hold the lease while the others try
+			mu.Lock()
+			inflight--
+			mu.Unlock()
+			return nil
+		}
+		var replicas []*Scheduler
+		for range 3 {
+			replicas = append(replicas, newScheduler(t, open(), clock, jobs, func(c *Config) { c.RunSync = run }))
+		}
+		replicas[0].Tick(ctx)
+		const slots = 15
+		for i := 1; i <= slots; i++ {
+			clock.Set(t0.Add(time.Duration(i) * time.Minute))
+			var wg sync.WaitGroup
+			for _, r := range replicas {
+				wg.Add(1)
+				go func() { defer wg.Done(); r.Tick(ctx) }()
+			}
+			wg.Wait()
+		}
+		require.Equal(t, slots, runs, "one run per slot across the replicas")
+		require.False(t, overlapped, "two replicas ran the job at once")
+	})
+}
+
+// BenchmarkIdleTick is the cost of one pass over 50 jobs none of which is
+// due: what every replica pays each poll.
+func BenchmarkIdleTick(b *testing.B) {
+	for name, loc := range map[string]func(t testing.TB) string{
+		"sqlite":   func(testing.TB) string { return "state.db" },
+		"postgres": func(t testing.TB) string { return dialecttest.NewPostgresDB(t) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			store, err := state.Open(context.Background(), b.TempDir(), loc(b))
+			require.NoError(b, err)
+			defer store.Close()
+			var jobs []Job
+			for i := range 50 {
+				s, err := models.ParseCron("0 6 * * *", time.UTC)
+				require.NoError(b, err)
+				jobs = append(jobs, Job{Name: "sync:s" + strconv.Itoa(i), Sync: "s", Cron: s})
+			}
+			s, err := New(Config{Project: "shop", Jobs: jobs, Marks: store, Clock: newFakeClock(t0),
+				Acquire: leases(store), Busy: held, RunSync: func(context.Context, string) error { return nil },
+				Log: slog.New(slog.DiscardHandler)})
+			require.NoError(b, err)
+			ctx := context.Background()
+			s.Tick(ctx)
+			b.ResetTimer()
+			for b.Loop() {
+				s.Tick(ctx)
+			}
+		})
+	}
 }
