@@ -9,14 +9,28 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Run("archive", func(t *testing.T) { conformance(t, map[string]any{}, "") })
+	t.Run("tag", func(t *testing.T) {
+		conformance(t, map[string]any{"tag": "cohort {segment}"}, "cohort conformance_segment")
+	})
+}
+
+// conformance runs the suite with extra config; membersTag is the tag whose
+// members make the audience, "" for the whole audience.
+func conformance(t *testing.T, cfg map[string]any, membersTag string) {
+	config := map[string]any{"api_key": fake.Key, "audience_id": fake.ListID}
+	for k, v := range cfg {
+		config[k] = v
+	}
 	destinationstest.Run(t, destinationstest.Case{
 		Type:     "mailchimp",
-		Config:   map[string]any{"api_key": fake.Key, "audience_id": fake.ListID},
+		Config:   config,
 		Endpoint: "endpoint",
 		NewFake: func(t *testing.T) destinationstest.Fake {
 			f := fake.New(t)
 			f.DefineMergeField("ORDERS", "number")
 			f.DefineMergeField("CITY", "text")
+			f.MembersTag = membersTag
 			return f
 		},
 		Match:  map[string]string{"email": "email"},

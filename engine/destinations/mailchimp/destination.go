@@ -20,8 +20,11 @@ type Destination struct {
 	status   string
 	onRemove string
 
+	tag string // the tag's name; {segment} stands for the batch's segment
+
 	mu    sync.Mutex
 	merge map[string]mergeField // the audience's merge fields by tag, read once
+	tags  map[string]int        // tag name → its static segment's id, once known
 }
 
 type mergeField struct {
@@ -46,12 +49,23 @@ func Open(cfg destinations.Config) (destinations.Destination, error) {
 	} else if u, err := url.Parse(base); err != nil || u.Host == "" {
 		return nil, fmt.Errorf("config.endpoint %q is not a URL like https://us6.api.mailchimp.com", base)
 	}
-	return &Destination{
+	d := &Destination{
 		c:        &client{http: cfg.HTTP, base: base, key: key},
 		list:     cfg.String("audience_id"),
 		status:   cfg.String("status"),
 		onRemove: cfg.String("on_remove"),
-	}, nil
+		tag:      cfg.String("tag"),
+		tags:     map[string]int{},
+	}
+	switch {
+	case d.onRemove == "" && d.tag != "":
+		d.onRemove = "untag"
+	case d.onRemove == "":
+		d.onRemove = "archive"
+	case d.onRemove == "untag" && d.tag == "":
+		return nil, fmt.Errorf("config.on_remove untag needs config.tag: the tag to take off")
+	}
+	return d, nil
 }
 
 func (d *Destination) listPath() string { return "/lists/" + url.PathEscape(d.list) }
@@ -109,8 +123,11 @@ var statuses = []string{"subscribed", "unsubscribed", "pending", "transactional"
 // Write subscribes or updates a batch of members, or removes one.
 func (d *Destination) Write(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
 	if b.Removals() {
-		if d.onRemove == "unsubscribe" {
+		switch d.onRemove {
+		case "unsubscribe":
 			return d.unsubscribe(ctx, b)
+		case "untag":
+			return d.untag(ctx, b)
 		}
 		return d.archive(ctx, b)
 	}
@@ -141,7 +158,107 @@ func (d *Destination) Write(ctx context.Context, b *destinations.Batch) (destina
 	if len(members) == 0 {
 		return res, nil
 	}
-	return d.send(ctx, members, index, res)
+	res, err = d.send(ctx, members, index, res)
+	if err != nil || d.tag == "" {
+		return res, err
+	}
+	var tagged []string
+	for _, m := range members {
+		if res.Records[index[m.Email]].Outcome == destinations.Accepted {
+			tagged = append(tagged, m.Email)
+		}
+	}
+	return res, d.retag(ctx, b, tagged, nil, index, res)
+}
+
+type segmentAnswer struct {
+	Errors []struct {
+		Emails []string `json:"email_addresses"`
+		Error  string   `json:"error"`
+	} `json:"errors"`
+}
+
+// retag gives members the tag and takes it off others, in one call (500
+// of each at most, as a batch holds). A member Mailchimp could not tag is
+// sent again.
+func (d *Destination) retag(ctx context.Context, b *destinations.Batch, add, remove []string, index map[string]int, res destinations.Result) error {
+	if len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	id, err := d.tagID(ctx, b.Segment)
+	if err != nil {
+		return err
+	}
+	body := map[string][]string{"members_to_add": add, "members_to_remove": remove}
+	if add == nil {
+		body["members_to_add"] = []string{}
+	}
+	if remove == nil {
+		body["members_to_remove"] = []string{}
+	}
+	var ans segmentAnswer
+	if _, err := d.c.call(ctx, http.MethodPost, fmt.Sprintf("%s/segments/%d", d.listPath(), id), body, &ans); err != nil {
+		return err
+	}
+	for _, e := range ans.Errors {
+		for _, email := range e.Emails {
+			if i, ok := index[destinations.NormalizeEmail(email)]; ok {
+				res.Records[i] = destinations.RecordResult{Outcome: destinations.Retry, Ref: res.Records[i].Ref,
+					Reason: "Mailchimp did not change the tag: " + e.Error}
+			}
+		}
+	}
+	return nil
+}
+
+// tagID is the id of the static segment behind the tag, created when the
+// audience does not have it yet.
+func (d *Destination) tagID(ctx context.Context, segment string) (int, error) {
+	name := strings.ReplaceAll(d.tag, "{segment}", segment)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id, ok := d.tags[name]; ok {
+		return id, nil
+	}
+	var ans struct {
+		Segments []struct {
+			ID   int    `json:"id"`
+			Name string `json:"name"`
+		} `json:"segments"`
+	}
+	if _, err := d.c.call(ctx, http.MethodGet, d.listPath()+"/segments?type=static&count=1000&fields=segments.id,segments.name", nil, &ans); err != nil {
+		return 0, err
+	}
+	for _, s := range ans.Segments {
+		if s.Name == name {
+			d.tags[name] = s.ID
+			return s.ID, nil
+		}
+	}
+	var created struct {
+		ID int `json:"id"`
+	}
+	if _, err := d.c.call(ctx, http.MethodPost, d.listPath()+"/segments", map[string]any{"name": name, "static_segment": []string{}}, &created); err != nil {
+		return 0, err
+	}
+	d.tags[name] = created.ID
+	return created.ID, nil
+}
+
+// untag takes the tag off removed members and leaves them in the audience.
+func (d *Destination) untag(ctx context.Context, b *destinations.Batch) (destinations.Result, error) {
+	res := destinations.Result{Records: make([]destinations.RecordResult, len(b.Records))}
+	index := map[string]int{}
+	var emails []string
+	for i, r := range b.Records {
+		email := destinations.NormalizeEmail(r.Key["email"])
+		if _, dup := index[email]; dup || email == "" {
+			continue
+		}
+		index[email] = i
+		emails = append(emails, email)
+	}
+	return res, d.retag(ctx, b, nil, emails, index, res)
 }
 
 // send posts members with update_existing and maps Mailchimp's answer

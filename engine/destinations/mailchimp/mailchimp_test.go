@@ -238,3 +238,40 @@ func keys(m map[string]map[string]any) []string {
 	sort.Strings(out)
 	return out
 }
+
+// With a tag, syncs share one audience: each keeps its tag on its members,
+// and a removal takes only that tag off.
+func TestTagsLetSyncsShareAnAudience(t *testing.T) {
+	f := fake.New(t)
+	d := open(t, f, map[string]any{"tag": "cohort {segment}"})
+	send := func(segment string, recs ...destinations.Record) {
+		t.Helper()
+		res, err := d.Write(context.Background(), &destinations.Batch{Segment: segment, Records: recs})
+		require.NoError(t, err)
+		for _, r := range res.Records {
+			require.Equal(t, destinations.Accepted, r.Outcome, r.Reason)
+		}
+	}
+	send("vip", add("ada@example.com", nil), add("bob@example.com", nil))
+	send("lapsed", add("ada@example.com", nil), add("cy@example.com", nil))
+	assert.Equal(t, []string{"ada@example.com", "bob@example.com"}, f.Tagged("cohort vip"))
+	assert.Equal(t, []string{"ada@example.com", "cy@example.com"}, f.Tagged("cohort lapsed"))
+
+	send("vip", remove("ada@example.com"))
+	assert.Equal(t, []string{"bob@example.com"}, f.Tagged("cohort vip"))
+	assert.Equal(t, []string{"ada@example.com", "cy@example.com"}, f.Tagged("cohort lapsed"), "the other sync's tag stays")
+	assert.False(t, f.Member("ada@example.com").Archived, "untag leaves the member in the audience")
+
+	// Another destination on the same audience finds the tags Mailchimp has.
+	n := len(f.Log)
+	send2 := open(t, f, map[string]any{"tag": "cohort {segment}"})
+	_, err := send2.Write(context.Background(), &destinations.Batch{Segment: "vip", Records: []destinations.Record{add("dee@example.com", nil)}})
+	require.NoError(t, err)
+	for _, l := range f.Log[n:] {
+		assert.NotEqual(t, "POST /3.0/lists/"+fake.ListID+"/segments", l, "no second tag of the same name")
+	}
+	assert.Equal(t, []string{"bob@example.com", "dee@example.com"}, f.Tagged("cohort vip"))
+
+	_, _, err = destinations.Open("mailchimp", destinations.Config{Values: map[string]any{"api_key": fake.Key, "audience_id": fake.ListID, "on_remove": "untag"}})
+	assert.ErrorContains(t, err, "config.on_remove untag needs config.tag")
+}

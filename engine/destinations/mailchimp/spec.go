@@ -9,8 +9,8 @@ const BatchSize = 500
 var Spec = destinations.Spec{
 	Type:  "mailchimp",
 	Title: "Mailchimp",
-	Description: "Subscribes or updates audience members with their merge fields (500 per call); a removal archives or unsubscribes the member; " +
-		"erasure deletes the member permanently.",
+	Description: "Subscribes or updates audience members with their merge fields (500 per call), optionally tagged; a removal takes the tag off, " +
+		"archives or unsubscribes the member; erasure deletes the member permanently.",
 	Config: []destinations.ConfigField{
 		{Name: "api_key", Type: destinations.ConfigString, Required: true, Secret: true,
 			Description: "an API key, ending in its data centre (…-us6); the calls go to that data centre's host"},
@@ -18,8 +18,10 @@ var Spec = destinations.Spec{
 			Description: "the audience id (Audience → Settings → Audience name and defaults)"},
 		{Name: "status", Type: destinations.ConfigString, Default: "subscribed", Enum: []string{"subscribed", "pending", "transactional"},
 			Description: "the status a member is given unless the sync maps `status`: pending sends Mailchimp's opt-in e-mail first"},
-		{Name: "on_remove", Type: destinations.ConfigString, Default: "archive", Enum: []string{"archive", "unsubscribe"},
-			Description: "what a removal does: archive (off the audience and its billing, can come back) or unsubscribe (kept, marked unsubscribed)"},
+		{Name: "tag", Type: destinations.ConfigString,
+			Description: "a tag the sync keeps on its members (given on entry, taken off on removal), so several syncs can share one audience; {segment} stands for the sync's segment; created when missing"},
+		{Name: "on_remove", Type: destinations.ConfigString, Enum: []string{"archive", "unsubscribe", "untag"},
+			Description: "what a removal does: archive (off the audience and its billing, can come back), unsubscribe (kept, marked unsubscribed) or untag (only the tag comes off); default untag with a tag, else archive"},
 		{Name: "endpoint", Type: destinations.ConfigString,
 			Description: "API base URL instead of https://<dc>.api.mailchimp.com; only for a proxy or a test fake"},
 	},

@@ -14,6 +14,8 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +63,13 @@ type mergeField struct {
 	Tag, Type string
 }
 
+// tag is a tag: to Mailchimp's API a static segment of the audience.
+type tag struct {
+	id      int
+	name    string
+	members map[string]bool // subscriber hashes
+}
+
 // Fake is one Mailchimp account with one audience, behind an httptest server.
 type Fake struct {
 	// Ledger keeps the refusals, queued failures and request count; the
@@ -74,11 +83,15 @@ type Fake struct {
 	mu        sync.Mutex
 	merge     []mergeField
 	members   map[string]*Member // by subscriber hash
+	tags      map[int]*tag
 	forgotten map[string]bool
 	erased    []string
 	bare      int // of the queued failures, how many answer without a body
 	// Log holds every request as "METHOD path?query".
 	Log []string
+	// MembersTag, when set, makes Members the members carrying that tag:
+	// the audience of a sync that keeps a tag.
+	MembersTag string
 }
 
 var _ destinationstest.Fake = (*Fake)(nil)
@@ -87,7 +100,7 @@ var _ destinationstest.Fake = (*Fake)(nil)
 // LNAME (text), PHONE (phone), BIRTHDAY (birthday), ADDRESS (address), LTV
 // (number) and SIGNUP (date). The server stops with the test.
 func New(t testing.TB) *Fake {
-	f := &Fake{members: map[string]*Member{}, forgotten: map[string]bool{}}
+	f := &Fake{members: map[string]*Member{}, forgotten: map[string]bool{}, tags: map[int]*tag{}}
 	for _, m := range [][2]string{{"FNAME", "text"}, {"LNAME", "text"}, {"PHONE", "phone"}, {"BIRTHDAY", "birthday"},
 		{"ADDRESS", "address"}, {"LTV", "number"}, {"SIGNUP", "date"}} {
 		f.merge = append(f.merge, mergeField{m[0], m[1]})
@@ -120,8 +133,17 @@ func (f *Fake) Members() map[string]map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := map[string]map[string]any{}
+	var tagged map[string]bool
+	if f.MembersTag != "" {
+		tagged = map[string]bool{}
+		for _, t := range f.tags {
+			if t.name == f.MembersTag {
+				tagged = t.members
+			}
+		}
+	}
 	for _, m := range f.members {
-		if m.Archived || m.Status == "unsubscribed" || m.Status == "cleaned" {
+		if m.Archived || m.Status == "unsubscribed" || m.Status == "cleaned" || tagged != nil && !tagged[m.ID] {
 			continue
 		}
 		fields := map[string]any{}
@@ -151,6 +173,25 @@ func (f *Fake) Member(email string) *Member {
 		return &c
 	}
 	return nil
+}
+
+// Tagged lists the addresses that carry a tag, sorted.
+func (f *Fake) Tagged(name string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, t := range f.tags {
+		if t.name != name {
+			continue
+		}
+		for h := range t.members {
+			if m := f.members[h]; m != nil {
+				out = append(out, m.Email)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // OptOut makes the person unsubscribe themselves, as from an e-mail's link.
@@ -264,6 +305,17 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 				"list_id": ListID, "options": map[string]any{}})
 		}
 		writeJSON(w, map[string]any{"merge_fields": out, "list_id": ListID, "total_items": len(out)})
+	case len(parts) == 2 && parts[1] == "segments" && r.Method == http.MethodGet:
+		var out []map[string]any
+		for id := 1; id <= len(f.tags); id++ {
+			t := f.tags[id]
+			out = append(out, map[string]any{"id": t.id, "name": t.name, "type": "static", "member_count": len(t.members), "list_id": ListID})
+		}
+		writeJSON(w, map[string]any{"segments": out, "list_id": ListID, "total_items": len(out)})
+	case len(parts) == 2 && parts[1] == "segments" && r.Method == http.MethodPost:
+		f.createTag(w, r)
+	case len(parts) == 3 && parts[1] == "segments" && r.Method == http.MethodPost:
+		f.retag(w, r, parts[2])
 	case len(parts) == 3 && parts[1] == "members" && r.Method == http.MethodDelete:
 		m := f.find(parts[2])
 		if m == nil || m.Archived {
@@ -329,6 +381,79 @@ func (f *Fake) failure(w http.ResponseWriter, status int) {
 	default:
 		writeProblem(w, status, "Internal Server Error", "An unexpected internal error has occurred. Please contact Support for more information.")
 	}
+}
+
+func (f *Fake) createTag(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name   string   `json:"name"`
+		Static []string `json:"static_segment"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	if body.Name == "" || body.Static == nil {
+		writeProblem(w, http.StatusBadRequest, "Invalid Resource", "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+			map[string]string{"field": "name", "message": "A tag needs a name and static_segment (a list of addresses, maybe empty)"})
+		return
+	}
+	t := &tag{id: len(f.tags) + 1, name: body.Name, members: map[string]bool{}}
+	for _, e := range body.Static {
+		if m := f.find(e); m != nil {
+			t.members[m.ID] = true
+		}
+	}
+	f.tags[t.id] = t
+	writeJSON(w, map[string]any{"id": t.id, "name": t.name, "type": "static", "member_count": len(t.members), "list_id": ListID})
+}
+
+// retag adds and removes members of a tag; addresses not in the audience
+// are ignored, as Mailchimp documents.
+func (f *Fake) retag(w http.ResponseWriter, r *http.Request, id string) {
+	n, _ := strconv.Atoi(id)
+	t, ok := f.tags[n]
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "Resource Not Found", "The requested resource could not be found.")
+		return
+	}
+	var body struct {
+		Add    []string `json:"members_to_add"`
+		Remove []string `json:"members_to_remove"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	if len(body.Add) > MaxMembers || len(body.Remove) > MaxMembers {
+		writeProblem(w, http.StatusBadRequest, "Invalid Resource", "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+			map[string]string{"field": "members_to_add", "message": fmt.Sprintf("Schema describes array, but more than %d items were found", MaxMembers)})
+		return
+	}
+	added, removed := []map[string]any{}, []map[string]any{}
+	for _, e := range body.Add {
+		if m := f.find(e); m != nil && !m.Archived {
+			t.members[m.ID] = true
+			added = append(added, map[string]any{"id": m.ID, "email_address": m.Email, "status": m.Status})
+		}
+	}
+	for _, e := range body.Remove {
+		if m := f.find(e); m != nil && t.members[m.ID] {
+			delete(t.members, m.ID)
+			removed = append(removed, map[string]any{"id": m.ID, "email_address": m.Email, "status": m.Status})
+		}
+	}
+	writeJSON(w, map[string]any{"members_added": added, "members_removed": removed, "errors": []any{},
+		"total_added": len(added), "total_removed": len(removed), "error_count": 0})
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	data, err := io.ReadAll(r.Body)
+	if err == nil {
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		writeProblem(w, http.StatusBadRequest, "JSON Parse Error", "We encountered an unspecified JSON parsing error.")
+		return false
+	}
+	return true
 }
 
 type inMember struct {
