@@ -114,3 +114,13 @@ func (s *Service) Ready(ctx context.Context) error {
 	}
 	return store.Ping(ctx)
 }
+
+// Schedule is what `cohort serve` runs and when: each job with its last
+// and next slot, read from the state store.
+func (s *Service) Schedule(ctx context.Context) ([]scheduler.JobStatus, error) {
+	sched, err := s.Scheduler(ctx, SchedulerOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return sched.Status(ctx, s.now())
+}

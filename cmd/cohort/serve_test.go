@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -38,7 +40,8 @@ func (s *syncBuffer) String() string {
 // (what SIGINT and SIGTERM do).
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\nschedule: \"0 5 * * *\"\n"), 0o644))
+	started := time.Now()
 
 	root := newRoot()
 	serve, _, err := root.Find([]string{"serve"})
@@ -73,6 +76,25 @@ func TestServe(t *testing.T) {
 	require.Contains(t, logs.String(), `path=/readyz status=200`)
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the port is closed after shutdown")
+
+	// cohort schedule shows the job serve has seen, with its next slot.
+	root = newRoot()
+	var sched bytes.Buffer
+	root.SetOut(&sched)
+	root.SetArgs([]string{"--project", dir, "--json", "schedule"})
+	require.NoError(t, root.Execute())
+	var jobs []struct {
+		Job      string
+		LastSlot *time.Time `json:"last_slot"`
+		Next     *time.Time
+	}
+	require.NoError(t, json.Unmarshal(sched.Bytes(), &jobs), sched.String())
+	require.Len(t, jobs, 1)
+	require.Equal(t, "run", jobs[0].Job)
+	require.NotNil(t, jobs[0].LastSlot, "serve recorded where the job starts counting")
+	require.False(t, jobs[0].LastSlot.Before(started.Truncate(time.Second)))
+	require.Equal(t, 5, jobs[0].Next.UTC().Hour())
+	require.True(t, jobs[0].Next.After(*jobs[0].LastSlot))
 }
 
 // A real SIGTERM stops cohort serve cleanly: exit 0, the port closed.
