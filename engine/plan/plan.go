@@ -146,34 +146,41 @@ type Stats struct {
 	Details []string         // lines for the summary (rounds, precision, ...)
 }
 
-// SQLStep is a step made of statements run in order.
+// SQLStep is a step whose work is a plan of nodes (Nodes; or Statements
+// run in order): Run executes exactly what SQL prints.
 type SQLStep struct {
 	StepName   string
 	Header     string // which YAML definitions produced it
 	Statements []Statement
-	Out        []string
-	// Count is run after the statements: each entry counts a table for Stats.
+	// Nodes, when set, are the step's plan instead of Statements; Ctx is
+	// the context their IfExists and Publish nodes read and set.
+	Nodes []Node
+	Ctx   *Context
+	Out   []string
+	// Count is run after the plan: each entry counts a table for Stats.
 	Count map[string]string
 }
 
 func (s *SQLStep) Name() string      { return s.StepName }
 func (s *SQLStep) Outputs() []string { return s.Out }
 
-func (s *SQLStep) SQL() string {
-	var b strings.Builder
-	b.WriteString(Comment(s.Header))
-	for _, st := range s.Statements {
-		b.WriteString(Render(st))
-		b.WriteString(";\n\n")
+// Plan is the step's nodes.
+func (s *SQLStep) Plan() []Node {
+	if s.Nodes != nil {
+		return s.Nodes
 	}
-	return b.String()
+	nodes := make([]Node, len(s.Statements))
+	for i, st := range s.Statements {
+		nodes[i] = Exec{st}
+	}
+	return nodes
 }
 
+func (s *SQLStep) SQL() string { return Comment(s.Header) + Print(s.Plan()) }
+
 func (s *SQLStep) Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error) {
-	for _, st := range s.Statements {
-		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-			return Stats{}, &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
-		}
+	if err := Execute(ctx, wh, s.Ctx, s.Plan(), p); err != nil {
+		return Stats{}, err
 	}
 	stats := Stats{Rows: map[string]int64{}}
 	for name, table := range s.Count {

@@ -1,7 +1,6 @@
 package segments
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -20,82 +19,55 @@ const (
 )
 
 // Steps is the segments part of a run: one step staging segment_memberships
-// and segment_history.
+// and this run's segment_history rows. Whether the previous tables exist
+// (not on a first run) is a branch of its plan, so compile prints both.
 func Steps(c *plan.Context) ([]plan.Step, error) {
-	s := &Step{c: c, segs: c.Project.SegmentOrder()}
-	// compile once now so that a bad definition fails at compile time
-	if _, err := s.statements(true); err != nil {
+	segs := c.Project.SegmentOrder()
+	withPrev, err := statements(c, segs, true)
+	if err != nil {
+		return nil, err
+	}
+	first, err := statements(c, segs, false)
+	if err != nil {
 		return nil, err
 	}
 	c.AppendOnPublish(HistoryTable, historyCols, true) // as on every run but the first
-	return []plan.Step{s}, nil
+	nodes := []plan.Node{
+		plan.IfExists{Table: MembershipsTable, Then: execs(withPrev), Else: execs(first)},
+		// the first history is published whole, later runs append their changes
+		plan.IfExists{Table: HistoryTable,
+			Then: []plan.Node{plan.Publish{Table: HistoryTable, Cols: historyCols, Append: true}},
+			Else: []plan.Node{plan.Publish{Table: HistoryTable, Cols: historyCols}}},
+	}
+	count := map[string]string{}
+	for _, t := range []string{MembershipsTable, HistoryTable} {
+		count[t] = c.Staged(t)
+	}
+	return []plan.Step{&plan.SQLStep{StepName: "segments", Header: header(segs), Nodes: nodes, Ctx: c,
+		Out: []string{MembershipsTable, HistoryTable}, Count: count}}, nil
 }
 
 // historyCols are segment_history's columns.
 const historyCols = "segment, profile_id, change, changed_at"
 
-// Step computes every segment's members, keeps entered_at of members who
-// stay, assigns holdouts and arms, and stages this run's entries and exits,
-// which the publish step appends to the history (its cost does not grow
-// with all the history before). Which statements run depends on whether the previous
-// tables exist (not on a first run), so Run decides.
-type Step struct {
-	c    *plan.Context
-	segs []*models.Segment
-}
-
-func (s *Step) Name() string      { return "segments" }
-func (s *Step) Outputs() []string { return []string{MembershipsTable, HistoryTable} }
-
-func (s *Step) SQL() string {
-	sts, err := s.statements(true)
-	if err != nil {
-		return plan.Comment("error: " + err.Error())
+func execs(sts []plan.Statement) []plan.Node {
+	nodes := make([]plan.Node, len(sts))
+	for i, st := range sts {
+		nodes[i] = plan.Exec{Statement: st}
 	}
-	return (&plan.SQLStep{Header: s.header(), Statements: sts}).SQL()
+	return nodes
 }
 
-func (s *Step) header() string {
-	lines := []string{"segments: members of every segment, holdouts, splits and the history of entries and exits",
-		"(on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)"}
-	for _, seg := range s.segs {
+// header names the step and the segments it computes: members of every
+// segment, entered_at kept for members who stay, holdouts and arms, and
+// this run's entries and exits, which the publish step appends to the
+// history (its cost does not grow with all the history before).
+func header(segs []*models.Segment) string {
+	lines := []string{"segments: members of every segment, holdouts, splits and the history of entries and exits"}
+	for _, seg := range segs {
 		lines = append(lines, fmt.Sprintf("segment %s (%s)", seg.Name, seg.Pos))
 	}
 	return strings.Join(lines, "\n")
-}
-
-func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
-	prevMembers, err := s.c.FinalExists(ctx, wh, MembershipsTable)
-	if err != nil {
-		return plan.Stats{}, err
-	}
-	prevHistory, err := s.c.FinalExists(ctx, wh, HistoryTable)
-	if err != nil {
-		return plan.Stats{}, err
-	}
-	sts, err := s.statements(prevMembers)
-	if err != nil {
-		return plan.Stats{}, err
-	}
-	// the first history is published whole, later runs append their changes
-	s.c.AppendOnPublish(HistoryTable, historyCols, prevHistory)
-	stats := plan.Stats{Rows: map[string]int64{}}
-	for _, st := range sts {
-		if p != nil {
-			p(st.Def)
-		}
-		if err := wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-			return stats, &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
-		}
-	}
-	for _, t := range s.Outputs() {
-		n, err := plan.CountRows(ctx, wh, s.c.Staged(t))
-		if err != nil {
-			return stats, err
-		}
-		stats.Rows[t] = n
-	}
-	return stats, nil
 }
 
 // memberQuery is the SELECT of one segment's current members (segment,
@@ -115,13 +87,13 @@ func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error)
 	).From(c.Input(profiles.Table) + " p").Where(where), nil
 }
 
-func (s *Step) statements(prevMembers bool) ([]plan.Statement, error) {
-	c, d := s.c, s.c.Dialect
+func statements(c *plan.Context, segs []*models.Segment, prevMembers bool) ([]plan.Statement, error) {
+	d := c.Dialect
 	text, ts := d.TypeName(dialects.Text), d.TypeName(dialects.Timestamp)
 	var b strings.Builder
 	var args []any
 	var ctes []string
-	for _, seg := range s.segs {
+	for _, seg := range segs {
 		q, err := memberQuery(c, seg)
 		if err != nil {
 			return nil, err
@@ -160,7 +132,7 @@ func (s *Step) statements(prevMembers bool) ([]plan.Statement, error) {
 		args = append(args, plan.TimeArg(c.Now))
 	}
 	var defs []string
-	for _, seg := range s.segs {
+	for _, seg := range segs {
 		defs = append(defs, fmt.Sprintf("%s (%s)", seg.Name, seg.Pos))
 	}
 	members := plan.Statement{SQL: d.CreateTableAs(c.Staged(MembershipsTable), dialects.Bind(d, b.String()), false), Args: args,
