@@ -48,7 +48,7 @@ syncs:
 	for _, want := range []string{
 		`models/m.yaml:5:13: destination "news": Mailchimp has no region "eu" (one of us)`,
 		`models/m.yaml:7:7: destination "news": Mailchimp needs audience_id: the audience id`,
-		`models/m.yaml:8:13: destination "news": Mailchimp has no config key "list" (known: api_key, audience_id, status, on_remove, endpoint)`,
+		`models/m.yaml:8:13: destination "news": Mailchimp has no config key "list" (known: api_key, audience_id, status, tag, on_remove, endpoint)`,
 		`models/m.yaml:15:25: sync "s": Mailchimp has no standard field "FirstName", and "FirstName" is not a valid custom field name (a merge tag`,
 	} {
 		assert.Contains(t, msg, want)
