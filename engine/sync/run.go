@@ -32,6 +32,9 @@ type Params struct {
 	Now    func() time.Time // nil: time.Now
 	DryRun bool             // compute and show the changes; write and send nothing
 	Sample int              // dry run: changes shown per operation (default 5)
+	// PageRows is how many changes are read from the warehouse per query
+	// (default 50,000): memory holds at most a page, whatever the audience.
+	PageRows int
 	// Delivery tunes retries and gives the clock (tests); the sync's name,
 	// mode and the connector's limits are filled in.
 	Delivery Options
@@ -392,7 +395,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
 	start := time.Now()
 	_ = wh.Exec(ctx, d.DropTable(changes))
-	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), false)); err != nil {
+	if err := wh.Exec(ctx, d.CreateTableAs(changes, "SELECT d.*, row_number() OVER () AS seq FROM (\n"+x.query()+"\n) d", false)); err != nil {
 		return fmt.Errorf("computing the diff: %w", err)
 	}
 	res.diffed = true
@@ -427,9 +430,23 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 		local []state.Rejection // changes that could not be coerced
 	)
 	rr := newRowReader(x.m, types)
-	queries := []string{
-		"SELECT * FROM " + changes + " WHERE op = 'remove'", // removals first: a key never leaves after it arrived
-		"SELECT * FROM " + changes + " WHERE op <> 'remove'",
+	// The changes are read a page of rows at a time (a driver may hold a
+	// query's whole result in memory): removals first, so that a key never
+	// leaves after it arrived, then adds and updates.
+	page := int64(p.PageRows)
+	if page <= 0 {
+		page = 50_000
+	}
+	columns := "op, change_id, sync_key, sync_hash, profile_id, ref" + cols(", ", len(x.m.fields), "f%d")
+	var queries []string
+	total := res.Planned.Total()
+	for _, where := range []string{"op = 'remove'", "op <> 'remove'"} {
+		if where == "op = 'remove'" && res.Planned.Removes == 0 || where != "op = 'remove'" && res.Planned.Removes == total {
+			continue
+		}
+		for lo := int64(0); lo < total; lo += page {
+			queries = append(queries, fmt.Sprintf("SELECT %s FROM %s WHERE %s AND seq > %d AND seq <= %d", columns, changes, where, lo, lo+page))
+		}
 	}
 	var rows dialects.Rows
 	defer func() {
