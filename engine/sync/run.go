@@ -395,7 +395,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
 	start := time.Now()
 	_ = wh.Exec(ctx, d.DropTable(changes))
-	if err := wh.Exec(ctx, d.CreateTableAs(changes, "SELECT d.*, row_number() OVER () AS seq FROM (\n"+x.query()+"\n) d", false)); err != nil {
+	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), false)); err != nil {
 		return fmt.Errorf("computing the diff: %w", err)
 	}
 	res.diffed = true
@@ -444,8 +444,8 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 		if where == "op = 'remove'" && res.Planned.Removes == 0 || where != "op = 'remove'" && res.Planned.Removes == total {
 			continue
 		}
-		for lo := int64(0); lo < total; lo += page {
-			queries = append(queries, fmt.Sprintf("SELECT %s FROM %s WHERE %s AND seq > %d AND seq <= %d", columns, changes, where, lo, lo+page))
+		for _, r := range idRanges(total, page) {
+			queries = append(queries, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", columns, changes, where, r))
 		}
 	}
 	var rows dialects.Rows
@@ -547,4 +547,28 @@ func tighter(spec, want destinations.Limits) destinations.Limits {
 		l.Concurrency = want.Concurrency
 	}
 	return l
+}
+
+// idRanges cuts the change ids (md5 hex, spread evenly) into about
+// total/page ranges, as conditions to append to a WHERE.
+func idRanges(total, page int64) []string {
+	n := (total + page - 1) / page
+	if n <= 1 {
+		return []string{""}
+	}
+	n = min(n, 1<<16)
+	step := (uint64(1) << 32) / uint64(n)
+	out := make([]string, n)
+	for i := range out {
+		lo, hi := uint64(i)*step, uint64(i+1)*step
+		switch {
+		case i == 0:
+			out[i] = fmt.Sprintf(" AND change_id < '%08x'", hi)
+		case i == len(out)-1:
+			out[i] = fmt.Sprintf(" AND change_id >= '%08x'", lo)
+		default:
+			out[i] = fmt.Sprintf(" AND change_id >= '%08x' AND change_id < '%08x'", lo, hi)
+		}
+	}
+	return out
 }
