@@ -54,7 +54,11 @@ func requestLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
-			log.Info("http", "method", c.Request().Method, "path", c.Request().URL.Path,
+			level, path := slog.LevelInfo, c.Request().URL.Path
+			if (path == "/healthz" || path == "/readyz") && c.Response().Status == http.StatusOK {
+				level = slog.LevelDebug // a supervisor asks every few seconds
+			}
+			log.Log(c.Request().Context(), level, "http", "method", c.Request().Method, "path", path,
 				"status", c.Response().Status, "took", time.Since(start).Round(time.Microsecond))
 			return nil
 		}

@@ -69,11 +69,17 @@ func TestServe(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
 	}
 
+	res, err := http.Get(base + "/nope")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+
 	stop()
 	require.NoError(t, <-done)
 	require.Contains(t, logs.String(), "cohort serve: stopped")
 	require.Contains(t, logs.String(), "scheduler stopped")
-	require.Contains(t, logs.String(), `path=/readyz status=200`)
+	require.Contains(t, logs.String(), `path=/nope status=404`)
+	require.NotContains(t, logs.String(), `path=/healthz`, "probes that pass are not logged at info")
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the port is closed after shutdown")
 
