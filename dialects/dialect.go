@@ -315,6 +315,9 @@ type Config struct {
 	Location    string
 	MemoryLimit string
 	Threads     int
+	// MustExist: an embedded warehouse file that does not exist is an error
+	// naming its path, not created (validate and read commands).
+	MustExist bool
 }
 
 // Driver is a registered dialect with its warehouse opener.

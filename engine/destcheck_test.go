@@ -21,6 +21,9 @@ func loadProject(t *testing.T, modelsYAML string) (*models.Project, error) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: x\n"), 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(modelsYAML), 0o644))
+	// a project needs a source with identifiers
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "source.yaml"), []byte(
+		"sources:\n  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}\nidentity:\n  identifiers: [{type: email}]\n"), 0o644))
 	return models.LoadAndValidate(dir)
 }
 

@@ -87,21 +87,32 @@ func (s *Service) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// OpenWarehouse connects to the warehouse p's `warehouse:` names.
+// OpenWarehouse connects to the warehouse p's `warehouse:` names (creating
+// an embedded one that does not exist yet).
 func OpenWarehouse(ctx context.Context, p *models.Project) (dialects.Warehouse, error) {
+	return openWarehouse(ctx, p, true)
+}
+
+func openWarehouse(ctx context.Context, p *models.Project, create bool) (dialects.Warehouse, error) {
 	w := p.Warehouse
 	return dialects.Open(ctx, w.Type, dialects.Config{
 		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
-		MemoryLimit: w.MemoryLimit, Threads: w.Threads,
+		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create,
 	})
 }
 
-// warehouse is the project's warehouse, opened on first use.
+// warehouse is the project's warehouse, opened on first use. Only a run
+// and init (the demo) create an embedded warehouse that does not exist:
+// validate and the read commands say it is missing instead.
 func (s *Service) warehouse(ctx context.Context) (dialects.Warehouse, error) {
+	return s.openWarehouse(ctx, false)
+}
+
+func (s *Service) openWarehouse(ctx context.Context, create bool) (dialects.Warehouse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Warehouse == nil {
-		wh, err := OpenWarehouse(ctx, s.Project)
+		wh, err := openWarehouse(ctx, s.Project, create)
 		if err != nil {
 			return nil, err
 		}
@@ -195,6 +206,9 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	defer lease.Release(context.WithoutCancel(ctx))
+	if _, err := s.openWarehouse(ctx, true); err != nil {
+		return nil, err
+	}
 	if err := s.Validate(ctx); err != nil {
 		return nil, err
 	}

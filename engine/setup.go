@@ -31,7 +31,7 @@ func WriteDemoProject(dir string, overwrite bool) error {
 // DemoTables lists the demo's tables the project's warehouse already holds:
 // GenerateDemo would replace them.
 func (s *Service) DemoTables(ctx context.Context) ([]string, error) {
-	wh, err := s.warehouse(ctx)
+	wh, err := s.openWarehouse(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func (s *Service) DemoTables(ctx context.Context) ([]string, error) {
 // DropDemo drops every demo table (after a failed GenerateDemo on a
 // warehouse that held none of them).
 func (s *Service) DropDemo(ctx context.Context) error {
-	wh, err := s.warehouse(ctx)
+	wh, err := s.openWarehouse(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (s *Service) DropDemo(ctx context.Context) error {
 // GenerateDemo (re)creates the demo's source tables (schema cohort_demo) and its
 // truth (schema demo_truth) in the project's warehouse.
 func (s *Service) GenerateDemo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
-	wh, err := s.warehouse(ctx)
+	wh, err := s.openWarehouse(ctx, true)
 	if err != nil {
 		return DemoSummary{}, err
 	}
@@ -61,7 +61,7 @@ func (s *Service) GenerateDemo(ctx context.Context, o DemoOptions) (DemoSummary,
 // BenchSegments times the profiles and segments steps and previews on the
 // demo data already in the project's warehouse.
 func (s *Service) BenchSegments(ctx context.Context, out io.Writer) (*segments.BenchReport, error) {
-	wh, err := s.warehouse(ctx)
+	wh, err := s.openWarehouse(ctx, true)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,8 @@ func TestValidationReadsTheRegistries(t *testing.T) {
 	require.ErrorContains(t, err, `unknown warehouse type "bigquery" (one of: duckdb, postgres)`)
 	err = check("name: x\nwarehouse: {type: postgres}\n", "")
 	require.ErrorContains(t, err, "warehouse type postgres needs dsn")
-	require.NoError(t, check("name: x\nwarehouse: {type: postgres, dsn: postgres://h/db}\n", ""))
+	require.NoError(t, check("name: x\nwarehouse: {type: postgres, dsn: postgres://h/db}\n",
+		"sources:\n  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}\nidentity:\n  identifiers: [{type: email}]\n"))
 
 	err = check("name: x\n", "destinations:\n  - {name: d, type: braze}\n  - {name: e, type: carrier_pigeon}\n")
 	require.ErrorContains(t, err, `unknown type "carrier_pigeon"`)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -417,6 +418,10 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, owner any, path string) {
 		}
 		if isString {
 			text = d.interpolate(n, text)
+		}
+		if i := strings.IndexFunc(text, unicode.IsControl); i >= 0 && label != "sql" && label != "description" {
+			// Names, tables, columns ... end up in SQL and in its comments.
+			d.errorf(n, "%s: %q holds a control character (%q): only sql and description may span lines", label, text, text[i:i+1])
 		}
 		v.SetString(text)
 	case reflect.Int, reflect.Int64:

@@ -221,14 +221,28 @@ func TestErrorListSortedAndDetected(t *testing.T) {
 
 func fmtWrap(err error) error { return errors.Join(errors.New("validate"), err) }
 
-// TestStarterProjectIsValid checks that cohort init's starter project loads.
-func TestStarterProjectIsValid(t *testing.T) {
+// TestStarterProjectAsksForSources checks that cohort init's starter
+// project loads, and that validate says what it lacks: a project without
+// sources would only fail at run.
+func TestStarterProjectAsksForSources(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, WriteStarter(dir, "shop", false))
 	p, err := Load(dir)
 	require.NoError(t, err)
-	require.NoError(t, Validate(p))
+	require.EqualError(t, Validate(p), "models: the project has no sources yet: describe at least one, with its identifiers, in a models/*.yaml file (see models/project.yaml)")
 	assert.Equal(t, "shop", p.Name)
+}
+
+// An empty cohort.yaml is an error naming what is missing, not " is valid".
+func TestEmptyProjectFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), nil, 0o644))
+	p, err := Load(dir)
+	if err == nil {
+		err = Validate(p)
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cohort.yaml: the project needs a name")
 }
 
 // TestLoadDefaultsAndOrder checks defaults, file order and Dir.

@@ -179,6 +179,19 @@ func ValidateSegment(p *Project, s *Segment) error {
 func (c *checker) project() {
 	p := c.p
 	w := p.Warehouse
+	if p.Name == "" {
+		c.errs.add(c.rootPos("name"), "the project needs a name: add name: shop (any name) to cohort.yaml")
+	}
+	withIDs := false
+	for _, s := range p.Sources {
+		withIDs = withIDs || s != nil && len(s.Identifiers) > 0
+	}
+	switch {
+	case len(p.Sources) == 0:
+		c.errs.add(Pos{File: "models"}, "the project has no sources yet: describe at least one, with its identifiers, in a models/*.yaml file (see models/project.yaml)")
+	case !withIDs && p.Sources[0] != nil:
+		c.errs.add(p.Sources[0].Pos, "no source has identifiers: give at least one source identifiers (customer_id, email ...) so that profiles can be built")
+	}
 	if Warehouses != nil {
 		if types := warehouseTypes(); w.Type != "" && !slices.Contains(types, w.Type) {
 			c.errs.add(c.rootPos("warehouse.type"), "unknown warehouse type %q (%s)", w.Type, enumHint(w.Type, types))

@@ -40,6 +40,7 @@ func (s *syncBuffer) String() string {
 // (what SIGINT and SIGTERM do).
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
+	writeMinimalProject(t, dir)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\nschedule: \"0 5 * * *\"\n"), 0o644))
 	started := time.Now()
 
@@ -106,7 +107,7 @@ func TestServe(t *testing.T) {
 // A real SIGTERM stops cohort serve cleanly: exit 0, the port closed.
 func TestServeStopsOnSIGTERM(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\n"), 0o644))
+	writeMinimalProject(t, dir)
 	p := startCohort(t, dir, nil, "serve", "--addr", "127.0.0.1:0")
 	line := p.waitFor(t, "cohort serve: listening")
 	_, rest, ok := strings.Cut(line, "addr=")
@@ -123,4 +124,14 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	require.Contains(t, stderr, "cohort serve: stopped")
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err)
+}
+
+// writeMinimalProject writes the smallest valid project into dir: one source
+// with one identifier.
+func writeMinimalProject(t *testing.T, dir string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(
+		"sources:\n  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}\nidentity:\n  identifiers: [{type: email}]\n"), 0o644))
 }

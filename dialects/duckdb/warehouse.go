@@ -27,6 +27,11 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	if path != "" && path != ":memory:" && !filepath.IsAbs(path) {
 		path = filepath.Join(cfg.Dir, path)
 	}
+	if path != "" && path != ":memory:" && cfg.MustExist {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("duckdb: the warehouse file %s does not exist (warehouse.path in cohort.yaml): `cohort run` or `cohort init --demo` creates it; validate and the read commands never do", path)
+		}
+	}
 	if path != "" && path != ":memory:" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb: create folder for %s: %w", path, err)

@@ -203,8 +203,8 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 			if parts[id.Type] == nil {
 				types = append(types, id.Type)
 			}
-			parts[id.Type] = append(parts[id.Type], fmt.Sprintf("    -- %s.%s\n    SELECT v%s AS identifier_value, seen_at\n    FROM (%s) %s\n    WHERE %s",
-				src.Name, id.Column, n, s.sourceRel(src, salt, j), d(s).Quote(src.Name), inGraph(j)))
+			parts[id.Type] = append(parts[id.Type], fmt.Sprintf("    -- %s\n    SELECT v%s AS identifier_value, seen_at\n    FROM (%s) %s\n    WHERE %s",
+				plan.CommentSafe(src.Name+"."+id.Column), n, s.sourceRel(src, salt, j), d(s).Quote(src.Name), inGraph(j)))
 		}
 	}
 	seen := "min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at"

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/models"
@@ -226,7 +228,26 @@ func Comment(text string) string {
 	}
 	var b strings.Builder
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		b.WriteString("-- " + l + "\n")
+		b.WriteString("-- " + CommentSafe(l) + "\n")
+	}
+	return b.String()
+}
+
+// CommentSafe is text for one line of a -- comment: every control
+// character (a carriage return, a vertical tab ...) written as an escape,
+// so that no user text ends the comment and runs as SQL.
+func CommentSafe(text string) string {
+	if strings.IndexFunc(text, unicode.IsControl) < 0 {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }
