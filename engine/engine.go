@@ -171,9 +171,15 @@ func (pl *Plan) SQL() string {
 type StepError struct {
 	Step string
 	Err  error
+	// Partial: the publish step failed on a warehouse that publishes table
+	// by table, so some tables may already be the new run's.
+	Partial bool
 }
 
 func (e *StepError) Error() string {
+	if e.Partial {
+		return fmt.Sprintf("step %s failed: %v\nSome output tables may already be the new run's, others the previous run's: run again to publish them all.", e.Step, e.Err)
+	}
 	return fmt.Sprintf("step %s failed: %v\nThe previous output tables are unchanged.", e.Step, e.Err)
 }
 
@@ -226,7 +232,9 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	pubStart := time.Now()
 	if err := dialects.Publish(ctx, wh, pl.replacements()); err != nil {
 		res.Elapsed = time.Since(start)
-		return res, &StepError{Step: PublishStep, Err: err}
+		// a publication of several transactions may have committed some
+		partial := !c.Dialect.Capabilities().AtomicPublish
+		return res, &StepError{Step: PublishStep, Err: err, Partial: partial}
 	}
 	res.Steps = append(res.Steps, state.StepRecord{Name: PublishStep, StartedAt: pubStart, Seconds: time.Since(pubStart).Seconds()})
 	res.Elapsed = time.Since(start)
