@@ -38,12 +38,26 @@ func serveCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Every job has its mark before the port opens: ready means the
+			// scheduler has read the state store.
+			if err := sched.Survey(ctx); err != nil {
+				return err
+			}
+			ready := func(ctx context.Context) error {
+				if ok, err := sched.Ready(); !ok {
+					if err == nil {
+						err = errors.New("the scheduler has not read the state store yet")
+					}
+					return err
+				}
+				return svc.Ready(ctx)
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return usagef("--addr %s: %v", addr, err)
 			}
 			srv := &http.Server{
-				Handler:           api.New(api.Options{Ready: svc.Ready, Log: log}),
+				Handler:           api.New(api.Options{Ready: ready, Log: log}),
 				ReadHeaderTimeout: 10 * time.Second,
 			}
 			served := make(chan error, 1)

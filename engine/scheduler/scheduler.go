@@ -95,8 +95,8 @@ func New(cfg Config) (*Scheduler, error) {
 // Jobs lists the scheduled jobs.
 func (s *Scheduler) Jobs() []Job { return s.cfg.Jobs }
 
-// Ready reports whether the last pass could read the state store, and its
-// error when not.
+// Ready reports whether the scheduler has surveyed its jobs and its last
+// read of the state store succeeded, and the error when not.
 func (s *Scheduler) Ready() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,11 +125,53 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// Tick is one pass: it starts, one after the other, every job that is due
-// now and returns when the next pass should be.
+// Survey gives every job without a mark its first one (a new job starts
+// counting now: its first run is its next slot, or the next warehouse
+// run), and records whether the state store answered: Ready. It runs
+// nothing, so it is quick; Tick starts with it.
+func (s *Scheduler) Survey(ctx context.Context) error {
+	p := &pass{now: s.cfg.Clock.Now()}
+	var err error
+	for _, j := range s.cfg.Jobs {
+		var m *state.Mark
+		if m, err = s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name); err != nil {
+			break
+		}
+		if m == nil {
+			if err = s.initMark(ctx, j, p); err != nil {
+				break
+			}
+		}
+	}
+	s.mu.Lock()
+	s.ready, s.err = err == nil, err
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Scheduler) initMark(ctx context.Context, j Job, p *pass) error {
+	first := p.now
+	if j.AfterRun {
+		last, ok, err := s.lastRun(ctx, p)
+		if err != nil {
+			return err
+		}
+		if ok && last.After(first) {
+			first = last
+		}
+	}
+	return s.cfg.Marks.InitMark(ctx, s.cfg.Project, j.Name, first)
+}
+
+// Tick is one pass: a Survey, then it starts, one after the other, every
+// job that is due now, and returns when the next pass should be.
 func (s *Scheduler) Tick(ctx context.Context) time.Time {
 	now := s.cfg.Clock.Now()
 	wake := now.Add(s.cfg.Poll)
+	if err := s.Survey(ctx); err != nil {
+		s.cfg.Log.Error("scheduler: cannot read the state store", "err", err)
+		return wake
+	}
 	p := &pass{now: now}
 	var passErr error
 	for _, j := range s.cfg.Jobs {
@@ -152,9 +194,11 @@ func (s *Scheduler) Tick(ctx context.Context) time.Time {
 		}
 		s.nextPrune = now.Add(time.Hour)
 	}
-	s.mu.Lock()
-	s.ready, s.err = passErr == nil, passErr
-	s.mu.Unlock()
+	if passErr != nil {
+		s.mu.Lock()
+		s.ready, s.err = false, passErr
+		s.mu.Unlock()
+	}
 	return wake
 }
 
@@ -203,21 +247,8 @@ func (s *Scheduler) consider(ctx context.Context, j Job, p *pass) (time.Time, er
 	if err != nil {
 		return time.Time{}, err
 	}
-	if m == nil {
-		// A new job starts counting now: its first run is its next slot,
-		// or the next warehouse run.
-		first := p.now
-		if j.AfterRun {
-			if last, ok, err := s.lastRun(ctx, p); err != nil {
-				return time.Time{}, err
-			} else if ok && last.After(first) {
-				first = last
-			}
-		}
-		if err := s.cfg.Marks.InitMark(ctx, s.cfg.Project, j.Name, first); err != nil {
-			return time.Time{}, err
-		}
-		return s.next(j, first), nil
+	if m == nil { // Survey gave it one, unless it was removed since
+		return time.Time{}, nil
 	}
 	slot, due, err := s.due(ctx, j, m, p)
 	if err != nil {

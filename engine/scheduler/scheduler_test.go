@@ -478,3 +478,30 @@ func BenchmarkIdleTick(b *testing.B) {
 		})
 	}
 }
+
+// Survey gives new jobs their marks without running anything, and Ready
+// follows whether the state store answered.
+func TestSurveyAndReady(t *testing.T) {
+	ctx := context.Background()
+	store, err := state.Open(ctx, t.TempDir(), "state.db")
+	require.NoError(t, err)
+	rec := &recorder{}
+	s := newScheduler(t, store, newFakeClock(t0), []Job{syncJob(t, "a", "@every 1m"), syncJob(t, "b", "0 6 * * *")},
+		func(c *Config) { c.RunSync = rec.RunSync })
+	ok, err := s.Ready()
+	require.False(t, ok)
+	require.NoError(t, err)
+	require.NoError(t, s.Survey(ctx))
+	ok, _ = s.Ready()
+	require.True(t, ok)
+	marks, err := store.Marks(ctx, "shop")
+	require.NoError(t, err)
+	require.Len(t, marks, 2)
+	require.Empty(t, rec.take())
+
+	require.NoError(t, store.Close())
+	require.Error(t, s.Survey(ctx))
+	ok, err = s.Ready()
+	require.False(t, ok)
+	require.ErrorContains(t, err, "state store")
+}
