@@ -395,7 +395,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
 	start := time.Now()
 	_ = wh.Exec(ctx, d.DropTable(changes))
-	if err := wh.Exec(ctx, d.CreateTableAs(changes, x.query(), false)); err != nil {
+	if err := bulk(ctx, wh, d.CreateTableAs(changes, x.query(), false)); err != nil {
 		return fmt.Errorf("computing the diff: %w", err)
 	}
 	res.diffed = true
@@ -571,4 +571,32 @@ func idRanges(total, page int64) []string {
 		}
 	}
 	return out
+}
+
+// bulk runs a large set-based statement with the dialect's bulk settings
+// (rows in any order, which lets DuckDB stream a CREATE TABLE AS instead of
+// holding it), on one pinned connection so that the settings apply to it.
+func bulk(ctx context.Context, wh dialects.Warehouse, statement string) error {
+	set, reset := dialects.BulkSettings(wh.Dialect())
+	if len(set) > 0 {
+		if p, ok := wh.(dialects.Pinner); ok {
+			pinned, release, err := p.Pin(ctx)
+			if err != nil {
+				return err
+			}
+			defer release()
+			wh = pinned
+		}
+		for _, st := range set {
+			if err := wh.Exec(ctx, st); err != nil {
+				return err
+			}
+		}
+		defer func() {
+			for _, st := range reset {
+				_ = wh.Exec(context.WithoutCancel(ctx), st)
+			}
+		}()
+	}
+	return wh.Exec(ctx, statement)
 }
