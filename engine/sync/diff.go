@@ -136,13 +136,18 @@ func (x diffSpec) query() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- sync %s: segment %s to destination %s, mode %s\n", x.sync.Name, x.sync.Segment, x.sync.Destination, x.mode)
-	b.WriteString("WITH audience AS (\n  -- members outside the holdout, with consent and a match key; one profile per key\n")
-	fmt.Fprintf(&b, "  SELECT sync_key, sync_hash, profile_id%s FROM (\n", cols(", ", len(fieldCols), "f%d"))
-	fmt.Fprintf(&b, "    SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s,\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
-	fmt.Fprintf(&b, "      row_number() OVER (PARTITION BY %s ORDER BY %s) AS sync_rank\n", keyExpr, d.TextOrder("a.profile_id"))
-	fmt.Fprintf(&b, "    FROM %s a\n    JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
+	b.WriteString("WITH eligible AS (\n  -- members outside the holdout, with consent and a match key\n")
+	fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
+	fmt.Fprintf(&b, "  FROM %s a\n  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
 		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
-	fmt.Fprintf(&b, "    WHERE %s\n  ) ranked WHERE sync_rank = 1\n)", strings.Join(where, " AND "))
+	fmt.Fprintf(&b, "  WHERE %s\n)", strings.Join(where, " AND "))
+	fmt.Fprintf(&b, `, shared AS (
+  -- match keys several profiles share: the smallest profile_id is sent
+  SELECT sync_key, min(%s) AS profile_id FROM eligible GROUP BY sync_key HAVING count(*) > 1
+), audience AS (
+  SELECT * FROM eligible e
+  WHERE NOT EXISTS (SELECT 1 FROM shared s WHERE s.sync_key = e.sync_key AND s.profile_id <> e.profile_id)
+)`, d.TextOrder("profile_id"))
 
 	// The snapshot as the destination holds it: acknowledgements not yet
 	// folded (a crashed run's) win over the snapshot's rows.
