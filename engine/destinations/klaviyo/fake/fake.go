@@ -66,6 +66,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	profiles map[string]*Profile
+	ids      map[string]string          // "email:ada@example.com" (and phone_number:, external_id:) → profile id
 	lists    map[string]map[string]bool // list id → profile ids
 	jobs     map[string]*importJob
 	erased   []string
@@ -81,7 +82,7 @@ var _ destinationstest.Fake = (*Fake)(nil)
 
 // New starts a fake account with the list ListID. The server stops with the test.
 func New(t testing.TB) *Fake {
-	f := &Fake{profiles: map[string]*Profile{}, lists: map[string]map[string]bool{ListID: {}}, jobs: map[string]*importJob{},
+	f := &Fake{profiles: map[string]*Profile{}, ids: map[string]string{}, lists: map[string]map[string]bool{ListID: {}}, jobs: map[string]*importJob{},
 		nextID: 1, PollsToComplete: 1}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -346,21 +347,15 @@ func (f *Fake) readJob(w http.ResponseWriter, r *http.Request, p []string) {
 	if !ok {
 		return
 	}
-	var items []any
 	switch {
 	case len(p) == 2 && p[1] == "import-errors":
-		for _, e := range j.errors {
-			items = append(items, e)
-		}
+		f.writePage(w, r, len(j.errors), func(i int) any { return j.errors[i] }, size, cursor)
 	case len(p) == 2 && p[1] == "profiles":
-		for _, id := range j.done {
-			items = append(items, f.resource(f.profiles[id], r.URL.Query().Get("fields[profile]")))
-		}
+		fields := r.URL.Query().Get("fields[profile]")
+		f.writePage(w, r, len(j.done), func(i int) any { return f.resource(f.profiles[j.done[i]], fields) }, size, cursor)
 	default:
 		writeErrors(w, 404, "not_found", "Not found.", "The requested resource was not found.", "")
-		return
 	}
-	f.writePage(w, r, items, size, cursor)
 }
 
 func paging(w http.ResponseWriter, r *http.Request) (size, cursor int, ok bool) {
@@ -384,17 +379,19 @@ func paging(w http.ResponseWriter, r *http.Request) (size, cursor int, ok bool) 
 	return size, cursor, true
 }
 
-func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, items []any, size, cursor int) {
-	end := min(cursor+size, len(items))
+// writePage answers one page of a collection of n items, with the link to
+// the next page when there is one.
+func (f *Fake) writePage(w http.ResponseWriter, r *http.Request, n int, item func(i int) any, size, cursor int) {
+	end := min(cursor+size, n)
 	links := map[string]any{"self": f.srv.URL + r.URL.RequestURI(), "next": nil}
-	if end < len(items) {
+	if end < n {
 		q := r.URL.Query()
 		q.Set("page[cursor]", "bmV4dDo"+strconv.Itoa(end))
 		links["next"] = f.srv.URL + r.URL.Path + "?" + q.Encode()
 	}
-	page := items[min(cursor, len(items)):end]
-	if page == nil {
-		page = []any{}
+	page := []any{}
+	for i := min(cursor, n); i < end; i++ {
+		page = append(page, item(i))
 	}
 	writeDoc(w, 200, map[string]any{"data": page, "links": links})
 }
@@ -450,6 +447,7 @@ func (f *Fake) run(j *importJob) {
 			p = &Profile{ID: f.newID(), Attributes: map[string]any{}}
 			f.profiles[p.ID] = p
 		}
+		f.index(p, true)
 		for k, v := range attrs {
 			switch k {
 			case "location", "properties":
@@ -477,6 +475,7 @@ func (f *Fake) run(j *importJob) {
 		if email != "" {
 			p.Attributes["email"] = strings.ToLower(email)
 		}
+		f.index(p, false)
 		j.done = append(j.done, p.ID)
 		if j.list != "" {
 			f.lists[j.list][p.ID] = true
@@ -484,14 +483,28 @@ func (f *Fake) run(j *importJob) {
 	}
 }
 
+func idKey(field, value string) string {
+	if field == "email" {
+		value = strings.ToLower(value)
+	}
+	return field + ":" + value
+}
+
 func (f *Fake) find(field, value string) *Profile {
-	for _, p := range f.profiles {
-		v, _ := p.Attributes[field].(string)
-		if v != "" && (v == value || field == "email" && strings.EqualFold(v, value)) {
-			return p
+	return f.profiles[f.ids[idKey(field, value)]]
+}
+
+// index (or, with drop, unindex) a profile's identifiers.
+func (f *Fake) index(p *Profile, drop bool) {
+	for _, k := range []string{"email", "phone_number", "external_id"} {
+		if v, _ := p.Attributes[k].(string); v != "" {
+			if drop {
+				delete(f.ids, idKey(k, v))
+			} else {
+				f.ids[idKey(k, v)] = p.ID
+			}
 		}
 	}
-	return nil
 }
 
 func (f *Fake) getProfiles(w http.ResponseWriter, r *http.Request) {
@@ -517,7 +530,6 @@ func (f *Fake) getProfiles(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var items []any
 	var ids []string
 	for _, v := range values {
 		if m[2] == "id" {
@@ -529,10 +541,8 @@ func (f *Fake) getProfiles(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Strings(ids)
-	for _, id := range ids {
-		items = append(items, f.resource(f.profiles[id], r.URL.Query().Get("fields[profile]")))
-	}
-	f.writePage(w, r, items, size, cursor)
+	fields := r.URL.Query().Get("fields[profile]")
+	f.writePage(w, r, len(ids), func(i int) any { return f.resource(f.profiles[ids[i]], fields) }, size, cursor)
 }
 
 func (f *Fake) listMembers(w http.ResponseWriter, r *http.Request, list string) {
@@ -615,6 +625,7 @@ func (f *Fake) deletionJob(w http.ResponseWriter, r *http.Request) {
 	for id, prof := range f.profiles {
 		v, _ := prof.Attributes[field].(string)
 		if id == value && field == "id" || v != "" && strings.EqualFold(v, value) {
+			f.index(prof, true)
 			delete(f.profiles, id)
 			for _, l := range f.lists {
 				delete(l, id)
