@@ -81,6 +81,14 @@ func (s *Service) scheduledSync(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	if err != nil {
+		return err
+	}
+	if paused[name] {
+		s.logger().Info("sync paused: skipped", "sync", name)
+		return nil
+	}
 	run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
 	defer run.Close()
 	_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})

@@ -337,13 +337,17 @@ func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOpt
 	return segments.Preview(ctx, wh, c, seg, o)
 }
 
-// Overlap sizes two or three saved segments and each intersection.
+// Overlap sizes two or three saved segments (YAML or UI) and each intersection.
 func (s *Service) Overlap(ctx context.Context, names []string) (*segments.OverlapResult, error) {
 	var segs []*models.Segment
 	for _, n := range names {
-		seg, err := s.Segment(n)
-		if err != nil {
-			return nil, err
+		seg := s.Project.Segment(n)
+		if seg == nil { // saved from the UI
+			info, err := s.FindSegment(ctx, n)
+			if err != nil {
+				return nil, err
+			}
+			seg = info.Definition
 		}
 		segs = append(segs, seg)
 	}

@@ -216,6 +216,9 @@ type SyncStatus struct {
 	Destination string         `json:"destination"`
 	Type        string         `json:"type"`
 	Mode        string         `json:"mode"`
+	Region      string         `json:"region,omitempty"`
+	Schedule    string         `json:"schedule,omitempty"`
+	Paused      bool           `json:"paused"` // the scheduler skips it until resumed
 	LastRun     *state.SyncRun `json:"last_run,omitempty"`
 }
 
@@ -229,11 +232,18 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
 	var out []SyncStatus
 	for _, sy := range s.Project.Syncs {
-		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode}
+		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name]}
 		if d := s.Project.Destination(sy.Destination); d != nil {
-			st.Type = d.Type
+			st.Type, st.Region = d.Type, d.Region
+		}
+		if sy.Schedule.Set() {
+			st.Schedule = sy.Schedule.String()
 		}
 		if r, ok := last[sy.Name]; ok {
 			st.LastRun = &r

@@ -1,0 +1,359 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Roles a token can have, from most to least powerful; see the README's API
+// section for what each may do.
+var Roles = []string{"admin", "editor", "marketer", "support"}
+
+// ValidRole reports whether r is one of Roles.
+func ValidRole(r string) bool {
+	for _, x := range Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Token, AuditEntry and SavedSegment are the state store's records.
+type (
+	Token      = state.Token
+	AuditEntry = state.AuditEntry
+)
+
+// ErrNoToken is an unknown or revoked token.
+var ErrNoToken = state.ErrNoToken
+
+// CreateToken makes an API token with a name and a role and returns it in
+// clear, the only time it is seen: the store keeps its SHA-256.
+func (s *Service) CreateToken(ctx context.Context, name, role string) (string, *Token, error) {
+	if !ValidRole(role) {
+		return "", nil, &UnknownError{fmt.Errorf("unknown role %q: one of %s", role, strings.Join(Roles, ", "))}
+	}
+	if strings.TrimSpace(name) == "" {
+		return "", nil, &UnknownError{errors.New("a token needs a --name (who or what uses it)")}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return store.CreateToken(ctx, name, role)
+}
+
+// Tokens lists the tokens (never their secret).
+func (s *Service) Tokens(ctx context.Context) ([]Token, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.Tokens(ctx)
+}
+
+// RevokeToken revokes a token by name or id.
+func (s *Service) RevokeToken(ctx context.Context, nameOrID string) error {
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = store.RevokeToken(ctx, nameOrID)
+	return err
+}
+
+// Authenticate is the live token whose secret is token, or ErrNoToken.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Token, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.TokenByHash(ctx, state.HashToken(token))
+}
+
+// Audit appends to the audit log.
+func (s *Service) Audit(ctx context.Context, e AuditEntry) error {
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	return store.Audit(ctx, e)
+}
+
+// AuditLog is the newest limit entries of the audit log.
+func (s *Service) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.AuditLog(ctx, limit)
+}
+
+// SegmentInfo is a segment as listed: from the YAML project (read-only) or
+// saved from the UI (kept in the state store).
+type SegmentInfo struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Source      string          `json:"source"` // yaml | ui
+	ReadOnly    bool            `json:"read_only"`
+	UpdatedBy   string          `json:"updated_by,omitempty"`
+	UpdatedAt   *time.Time      `json:"updated_at,omitempty"`
+	Definition  *models.Segment `json:"definition,omitempty"`
+}
+
+// Segments lists the project's segments, YAML ones first, then those saved
+// from the UI, each with its definition.
+func (s *Service) Segments(ctx context.Context) ([]SegmentInfo, error) {
+	var out []SegmentInfo
+	for _, seg := range s.Project.Segments {
+		out = append(out, SegmentInfo{Name: seg.Name, Description: seg.Description, Source: "yaml", ReadOnly: true, Definition: seg})
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	saved, err := store.SavedSegments(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, sv := range saved {
+		seg, err := models.ParseSegment(sv.Definition)
+		if err != nil { // the project changed under it: list it, say why
+			seg = &models.Segment{Name: sv.Name, Description: "no longer valid: " + err.Error()}
+		}
+		at := sv.UpdatedAt
+		out = append(out, SegmentInfo{Name: sv.Name, Description: seg.Description, Source: "ui", UpdatedBy: sv.UpdatedBy, UpdatedAt: &at, Definition: seg})
+	}
+	return out, nil
+}
+
+// FindSegment is a segment by name, YAML or saved from the UI.
+func (s *Service) FindSegment(ctx context.Context, name string) (*SegmentInfo, error) {
+	all, err := s.Segments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := range all {
+		if all[i].Name == name {
+			return &all[i], nil
+		}
+		names = append(names, all[i].Name)
+	}
+	return nil, &UnknownError{fmt.Errorf("unknown segment %q%s", name, models.Suggest(name, names, "segment"))}
+}
+
+// ConflictError is a change the current state forbids (a YAML segment
+// edited from the UI, a name taken).
+type ConflictError struct{ Msg string }
+
+func (e *ConflictError) Error() string { return e.Msg }
+
+// SaveSegment validates a segment definition (JSON or YAML) and saves it in
+// the state store. create refuses a name in use; otherwise the name must be
+// a segment saved from the UI. YAML segments are read-only here.
+func (s *Service) SaveSegment(ctx context.Context, def []byte, by string, create bool) (*models.Segment, error) {
+	seg, err := s.ParseSegment(def)
+	if err != nil {
+		return nil, err
+	}
+	if s.Project.Segment(seg.Name) != nil {
+		return nil, &ConflictError{fmt.Sprintf("segment %q is defined in the project's YAML and is read-only here: change it in the YAML, or save under another name", seg.Name)}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	saved, err := store.SavedSegments(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	exists := false
+	for _, sv := range saved {
+		exists = exists || sv.Name == seg.Name
+	}
+	if create && exists {
+		return nil, &ConflictError{fmt.Sprintf("a segment named %q exists: choose another name, or update it", seg.Name)}
+	}
+	if !create && !exists {
+		return nil, &UnknownError{fmt.Errorf("unknown segment %q: create it first", seg.Name)}
+	}
+	b, err := seg.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return seg, store.SaveSegment(ctx, s.Project.Name, state.SavedSegment{Name: seg.Name, Definition: b, UpdatedBy: by, UpdatedAt: s.now()})
+}
+
+// DeleteSegment deletes a segment saved from the UI.
+func (s *Service) DeleteSegment(ctx context.Context, name string) error {
+	if s.Project.Segment(name) != nil {
+		return &ConflictError{fmt.Sprintf("segment %q is defined in the project's YAML and is read-only here", name)}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	if err := store.DeleteSegment(ctx, s.Project.Name, name); errors.Is(err, state.ErrNoSegment) {
+		return &UnknownError{fmt.Errorf("unknown segment %q", name)}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// SegmentPoint is a segment's size after one run.
+type SegmentPoint struct {
+	RunAt   time.Time `json:"run_at"`
+	Members int64     `json:"members"`
+	Entered int64     `json:"entered"`
+	Exited  int64     `json:"exited"`
+}
+
+// SegmentHistory is a segment's size over time, oldest first, from the
+// warehouse's segment_history (entries and exits per run).
+func (s *Service) SegmentHistory(ctx context.Context, name string) ([]SegmentPoint, error) {
+	if _, err := s.FindSegment(ctx, name); err != nil {
+		return nil, err
+	}
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := dialects.Bind(wh.Dialect(), `SELECT changed_at,
+  sum(CASE WHEN change = 'entered' THEN 1 ELSE 0 END), sum(CASE WHEN change = 'exited' THEN 1 ELSE 0 END)
+FROM `+c.Input(segments.HistoryTable)+` WHERE segment = ? GROUP BY changed_at ORDER BY changed_at`)
+	rows, err := wh.Query(ctx, q, name)
+	if err != nil {
+		if errors.Is(err, dialects.ErrNoTable) {
+			return []SegmentPoint{}, nil
+		}
+		return nil, err
+	}
+	defer rows.Close()
+	out := []SegmentPoint{}
+	var members int64
+	for rows.Next() {
+		var p SegmentPoint
+		if err := rows.Scan(&p.RunAt, &p.Entered, &p.Exited); err != nil {
+			return nil, err
+		}
+		members += p.Entered - p.Exited
+		p.Members = members
+		p.RunAt = p.RunAt.UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PauseSync stops the scheduler from running a sync until ResumeSync.
+func (s *Service) PauseSync(ctx context.Context, name, by string) error {
+	if !hasSync(s.Project, name) {
+		return &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	return store.PauseSync(ctx, s.Project.Name, name, by)
+}
+
+// ResumeSync lets the scheduler run a paused sync again.
+func (s *Service) ResumeSync(ctx context.Context, name string) error {
+	if !hasSync(s.Project, name) {
+		return &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return err
+	}
+	return store.ResumeSync(ctx, s.Project.Name, name)
+}
+
+// CatalogTrait is a trait as the segment builder offers it.
+type CatalogTrait struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // the warehouse's type of its column in profiles, "" before the first run
+}
+
+// CatalogSource is an events source as the segment builder offers it.
+type CatalogSource struct {
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Columns []string `json:"columns"`
+}
+
+// BuilderCatalog is what the segment builder needs: traits, event sources,
+// operators, segments, destinations and syncs.
+type BuilderCatalog struct {
+	Traits       []CatalogTrait  `json:"traits"`
+	Sources      []CatalogSource `json:"sources"`
+	Operators    []string        `json:"operators"`
+	Segments     []string        `json:"segments"`
+	Destinations []string        `json:"destinations"`
+	Syncs        []string        `json:"syncs"`
+}
+
+// Operators a trait or column condition may use.
+var Operators = []string{"eq", "neq", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with", "is_null", "between", "before", "after", "within"}
+
+// Catalog is what the segment builder offers.
+func (s *Service) Catalog(ctx context.Context) (*BuilderCatalog, error) {
+	out := &BuilderCatalog{Traits: []CatalogTrait{}, Sources: []CatalogSource{}, Operators: Operators, Segments: []string{}, Destinations: []string{}, Syncs: []string{}}
+	types := map[string]string{}
+	if wh, c, err := s.reader(ctx); err == nil {
+		if cols, err := wh.Columns(ctx, c.Input(profiles.Table)); err == nil {
+			for _, col := range cols {
+				types[col.Name] = col.Type
+			}
+		}
+		for _, src := range s.Project.Sources {
+			cs := CatalogSource{Name: src.Name, Kind: src.Kind, Columns: []string{}}
+			if src.Kind == "" {
+				cs.Kind = "entities"
+			}
+			if src.Table != "" {
+				if cols, err := wh.Columns(ctx, src.Table); err == nil {
+					for _, col := range cols {
+						cs.Columns = append(cs.Columns, col.Name)
+					}
+				}
+			}
+			out.Sources = append(out.Sources, cs)
+		}
+	} else {
+		return nil, err
+	}
+	for _, t := range s.Project.Traits {
+		out.Traits = append(out.Traits, CatalogTrait{Name: t.Name, Type: types[t.Name]})
+	}
+	segs, err := s.Segments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sg := range segs {
+		out.Segments = append(out.Segments, sg.Name)
+	}
+	for _, d := range s.Project.Destinations {
+		out.Destinations = append(out.Destinations, d.Name)
+	}
+	for _, sy := range s.Project.Syncs {
+		out.Syncs = append(out.Syncs, sy.Name)
+	}
+	sort.Strings(out.Segments)
+	return out, nil
+}
