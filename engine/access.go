@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/engine/state"
@@ -355,5 +356,53 @@ func (s *Service) Catalog(ctx context.Context) (*BuilderCatalog, error) {
 		out.Syncs = append(out.Syncs, sy.Name)
 	}
 	sort.Strings(out.Segments)
+	return out, nil
+}
+
+// ErrNotFound says an identifier is in no profile.
+var ErrNotFound = identity.ErrNotFound
+
+// Records of the state store, as the API returns them.
+type (
+	RunRecord     = state.Run
+	SyncRun       = state.SyncRun
+	Rejection     = state.Rejection
+	PreviewResult = segments.PreviewResult
+	Segment       = models.Segment
+)
+
+// RunRecord is one warehouse run by id.
+func (s *Service) RunRecord(ctx context.Context, id string) (*RunRecord, error) {
+	runs, err := s.Runs(ctx, 10000)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		if runs[i].ID == id {
+			return &runs[i], nil
+		}
+	}
+	return nil, &UnknownError{fmt.Errorf("unknown run %q", id)}
+}
+
+// Rejections are the rows a destination refused in one run of a sync.
+func (s *Service) Rejections(ctx context.Context, syncName, runID string, limit int) ([]Rejection, error) {
+	if !hasSync(s.Project, syncName) {
+		return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", syncName, syncNames(s.Project))}
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := store.Rejections(ctx, runID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []Rejection{}
+	for _, r := range rs {
+		if r.Sync == syncName {
+			out = append(out, r)
+		}
+	}
 	return out, nil
 }

@@ -141,7 +141,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		initCmd(g), validateCmd(g), compileCmd(g), runCmd(g), runsCmd(g),
 		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),
-		syncCmd(g), syncsCmd(g), destinationsCmd(g), webhookReceiverCmd(),
+		syncCmd(g), syncsCmd(g), destinationsCmd(g), webhookReceiverCmd(), tokensCmd(g),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -105,4 +105,3 @@ func (s *Store) PausedSyncs(ctx context.Context, project string) (map[string]boo
 	}
 	return out, rows.Err()
 }
-
