@@ -442,11 +442,7 @@ func (s *Step) incrementalSQL() string {
 	put(s.affectedSQL(), s.oldNodesSQL(""), s.mergedNodesSQL(), s.affectedEdgesSQL())
 	b.WriteString("-- components, limits and anchors as above on these nodes and links; the other profiles are copied:\n")
 	put(s.graphChangesSQL()...)
-	b.WriteString("-- (in the swap, instead of replacing identity_graph:)\n")
-	for _, st := range s.graphApply() {
-		b.WriteString("-- " + st + ";\n")
-	}
-	b.WriteString("\n")
+	b.WriteString(plan.Print([]plan.Node{s.graphPublish(true)}))
 	put(s.lineageSQL(true, true, true), s.linksSQL(true), s.componentsSQL(true))
 	if len(s.limitRules()) > 0 {
 		put(s.keptCutLinksSQL())

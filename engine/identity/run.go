@@ -399,12 +399,11 @@ func (r *runner) output(ctx context.Context, hubs, inc bool) error {
 				return err
 			}
 		}
-		c.UpdateInPlace(GraphTable, s.graphApply())
-	} else {
-		delete(c.InPlace, GraphTable) // a context that saw an increment before
-		if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
-			return err
-		}
+	} else if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
+		return err
+	}
+	if err := plan.Execute(ctx, r.wh, c, []plan.Node{s.graphPublish(inc)}, r.p); err != nil {
+		return err
 	}
 	if err := r.createOutput(ctx, c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)); err != nil {
 		return err

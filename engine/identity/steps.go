@@ -479,6 +479,15 @@ func (s *Step) graphChangesSQL() []plan.Statement {
 	}
 }
 
+// graphPublish is how identity_graph is published: an increment's
+// changes are applied to the final table, a rebuild's table replaces it.
+func (s *Step) graphPublish(inc bool) plan.Publish {
+	if inc {
+		return plan.Publish{Table: GraphTable, Apply: s.graphApply()}
+	}
+	return plan.Publish{Table: GraphTable}
+}
+
 // graphApply brings the final identity_graph up to date in the swap.
 func (s *Step) graphApply() []string {
 	c := s.c

@@ -34,12 +34,16 @@ type Loop struct {
 }
 
 // Publish says how the publish step puts a staged table in place: Append
-// adds the staged rows to the final table (columns Cols), otherwise the
-// staged table replaces it.
+// adds the staged rows to the final table (columns Cols); Apply, when set,
+// says the staged name is a view of the final table with the run's changes
+// and lists the statements that bring the final table up to date instead
+// (a few changed rows are not worth a copy); otherwise the staged table
+// replaces the final one.
 type Publish struct {
 	Table  string
 	Cols   string
 	Append bool
+	Apply  []string
 }
 
 // Go is work done in Go between statements, where SQL cannot do it well
@@ -100,7 +104,7 @@ func execute(ctx context.Context, wh dialects.Warehouse, c *Context, n Node, p P
 		}
 		return fmt.Errorf("%s still has rows after %d rounds", n.Until, n.Max)
 	case Publish:
-		c.AppendOnPublish(n.Table, n.Cols, n.Append)
+		c.publish(n)
 	case Go:
 		return n.Run(ctx, wh)
 	default:
@@ -142,7 +146,13 @@ func printNodes(b *strings.Builder, nodes []Node) {
 			printNodes(b, n.Body)
 			b.WriteString("-- end repeat\n\n")
 		case Publish:
-			if n.Append {
+			if len(n.Apply) > 0 {
+				fmt.Fprintf(b, "-- publish brings %s up to date in place instead of replacing it:\n", n.Table)
+				for _, st := range n.Apply {
+					b.WriteString(Comment(st + ";"))
+				}
+				b.WriteString("\n")
+			} else if n.Append {
 				fmt.Fprintf(b, "-- publish appends the staged rows to %s\n\n", n.Table)
 			} else {
 				fmt.Fprintf(b, "-- publish replaces %s by the staged table\n\n", n.Table)

@@ -51,6 +51,17 @@ func TestNodesRunAsPrinted(t *testing.T) {
 		require.Len(t, phases, 4)
 		require.Contains(t, c.Appended, "history")
 
+		// an in-place publish is data too: the last Publish node run for a
+		// table decides, so a context reused by a rebuild forgets it
+		apply := []string{"DELETE FROM " + c.Final("graph")}
+		require.NoError(t, plan.Execute(ctx, w.WH, c, []plan.Node{plan.Publish{Table: "graph", Apply: apply}}, nil))
+		require.Equal(t, apply, c.Replacements([]string{"graph"})[0].Apply)
+		require.True(t, c.Replacements([]string{"graph"})[0].InPlace)
+		require.Contains(t, plan.Print([]plan.Node{plan.Publish{Table: "graph", Apply: apply}}), "-- DELETE FROM "+c.Final("graph")+";")
+		require.NoError(t, plan.Execute(ctx, w.WH, c, []plan.Node{plan.Publish{Table: "graph"}}, nil))
+		require.False(t, c.Replacements([]string{"graph"})[0].InPlace)
+		require.Empty(t, c.Replacements([]string{"graph"})[0].Apply)
+
 		// a loop that never empties its table fails after Max rounds
 		stuck := plan.Loop{Until: c.Final("history"), Max: 2, Body: []plan.Node{plan.Exec{Statement: plan.Statement{SQL: "SELECT 1"}}}}
 		require.ErrorContains(t, plan.Execute(ctx, w.WH, c, []plan.Node{stuck}, nil), "after 2 rounds")

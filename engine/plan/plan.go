@@ -28,9 +28,10 @@ type Context struct {
 	// through Input (their staged version) and every other table as final.
 	Building map[string]bool
 	// InPlace lists the public tables whose staged name is a view of the
-	// final table with this run's changes, set by the step that built it:
-	// the swap brings the final table up to date with these statements
-	// instead of replacing it (a few changed rows are not worth a copy).
+	// final table with this run's changes, set by a Publish node with
+	// Apply: the swap brings the final table up to date with these
+	// statements instead of replacing it (a few changed rows are not worth
+	// a copy).
 	InPlace map[string][]string
 	// Appended lists the public tables whose staged table holds only this
 	// run's new rows, with the statements that append them to the final
@@ -62,13 +63,20 @@ func (c *Context) Replacements(tables []string) []dialects.Replace {
 	return r
 }
 
-// UpdateInPlace records that table's staged name is a view and the
-// statements that apply its changes to the final table in the swap.
-func (c *Context) UpdateInPlace(table string, statements []string) {
-	if c.InPlace == nil {
-		c.InPlace = map[string][]string{}
+// publish records what a Publish node says for the publish step: the
+// last node run for a table decides (a context reused by another run
+// forgets what the previous one chose).
+func (c *Context) publish(n Publish) {
+	delete(c.InPlace, n.Table)
+	if len(n.Apply) > 0 {
+		delete(c.Appended, n.Table)
+		if c.InPlace == nil {
+			c.InPlace = map[string][]string{}
+		}
+		c.InPlace[n.Table] = n.Apply
+		return
 	}
-	c.InPlace[table] = statements
+	c.AppendOnPublish(n.Table, n.Cols, n.Append)
 }
 
 // AppendOnPublish records that table's staged table holds only new rows

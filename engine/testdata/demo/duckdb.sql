@@ -889,7 +889,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_graph_gone__stage_RUNID" x W
 UNION ALL
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
 
--- (in the swap, instead of replacing identity_graph:)
+-- publish brings identity_graph up to date in place instead of replacing it:
 -- DELETE FROM "cohort"."identity_graph" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_graph_gone__stage_RUNID");
 -- INSERT INTO "cohort"."identity_graph" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
