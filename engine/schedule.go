@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/scheduler"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
@@ -66,7 +67,7 @@ func (s *Service) scheduledRun(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
 	defer run.Close()
 	_, err = run.Run(ctx, RunOptions{})
 	return err
@@ -89,7 +90,7 @@ func (s *Service) scheduledSync(ctx context.Context, name string) error {
 		s.logger().Info("sync paused: skipped", "sync", name)
 		return nil
 	}
-	run := &Service{Project: s.Project, Store: store, Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
 	defer run.Close()
 	_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})
 	return err
@@ -131,4 +132,14 @@ func (s *Service) Schedule(ctx context.Context) ([]scheduler.JobStatus, error) {
 		return nil, err
 	}
 	return sched.Status(ctx, s.now())
+}
+
+// heldWarehouse is the warehouse this service holds open (the API's, once
+// it served a read), or nil. A scheduled job uses it rather than opening a
+// second handle on the same embedded DuckDB file in one process; with none
+// open, the job opens its own for the run only.
+func (s *Service) heldWarehouse() dialects.Warehouse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Warehouse
 }
