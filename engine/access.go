@@ -406,3 +406,27 @@ func (s *Service) Rejections(ctx context.Context, syncName, runID string, limit 
 	}
 	return out, nil
 }
+
+// SampleIdentifiers is up to n identifiers of the last run's identity graph
+// (spread by a hash, not the first rows), for load generators.
+func (s *Service) SampleIdentifiers(ctx context.Context, n int) ([]Ident, error) {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := wh.Query(ctx, dialects.Bind(wh.Dialect(), `SELECT identifier_type, identifier_value FROM `+c.Input(identity.GraphTable)+
+		` ORDER BY `+wh.Dialect().Hash64("identifier_value")+` LIMIT ?`), n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Ident
+	for rows.Next() {
+		var id Ident
+		if err := rows.Scan(&id.Type, &id.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

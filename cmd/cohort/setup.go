@@ -305,6 +305,6 @@ func benchCmd(g *globals) *cobra.Command {
 	}
 	seg.Flags().IntVar(&profiles, "profiles", 100_000, "people in the generated demo data")
 	seg.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
-	c.AddCommand(id, seg, benchSyncCmd(g))
+	c.AddCommand(id, seg, benchSyncCmd(g), benchAPICmd(g))
 	return c
 }

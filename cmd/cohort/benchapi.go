@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/api"
+	"github.com/cohort-cdp/cohort/engine"
+)
+
+// benchAPICmd measures the API over HTTP on a generated demo project.
+func benchAPICmd(g *globals) *cobra.Command {
+	var (
+		profiles, rate, previews int
+		duration                 time.Duration
+		keep                     string
+	)
+	c := &cobra.Command{
+		Use:   "api",
+		Short: "Generate and run a demo project, then measure profile look-ups at a steady rate and segment previews over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir := keep
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "cohort-bench-api-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			}
+			if err := engine.WriteDemoProject(dir, true); err != nil {
+				return err
+			}
+			svc, err := openDemo(dir)
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			now, err := g.clock()
+			if err != nil {
+				return err
+			}
+			svc.Clock = func() time.Time { return now }
+			out := cmd.OutOrStdout()
+			if g.json {
+				out = io.Discard
+			}
+			if _, err := svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: profiles, Seed: 1, Now: now}); err != nil {
+				return err
+			}
+			start := time.Now()
+			if _, err := svc.Run(ctx, engine.RunOptions{}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "demo project: %s people, run in %s\n", engine.Thousands(int64(profiles)), time.Since(start).Round(time.Millisecond))
+			rep, err := api.Bench(ctx, svc, api.BenchOptions{Rate: rate, Duration: duration, Previews: previews})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"profiles": profiles, "bench": rep})
+			}
+			fmt.Fprint(out, rep.String())
+			return nil
+		},
+	}
+	c.Flags().IntVar(&profiles, "profiles", 100_000, "people in the generated demo data")
+	c.Flags().IntVar(&rate, "rate", 200, "profile look-ups per second")
+	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "how long to send look-ups")
+	c.Flags().IntVar(&previews, "previews", 50, "segment previews, one after the other")
+	c.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
+	return c
+}
