@@ -961,15 +961,27 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_old_RUNID" o WHERE o.identifi
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
+-- identity_graph as this step reads it
+CREATE UNLOGGED TABLE "cohort"."_work_graph_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
+
+-- every profile id, once
+CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort"."_work_graph_RUNID";
+
+ANALYZE "cohort"."_work_graph_RUNID";
+
+ANALYZE "cohort"."_work_profile_ids_RUNID";
+
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM "cohort_demo"."shop_customers" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
     WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
@@ -986,8 +998,8 @@ SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "cohort_demo"."orders" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -999,8 +1011,8 @@ SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "cohort_demo"."web_events" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1012,9 +1024,9 @@ SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM "cohort_demo"."app_events" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1026,7 +1038,7 @@ SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "cohort_demo"."newsletter" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1038,8 +1050,8 @@ SELECT r.profile_id, r."created_at", r."phone"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "cohort_demo"."support_tickets" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
@@ -1056,8 +1068,8 @@ SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "cohort_demo"."lead_ads" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
     WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
@@ -1070,7 +1082,7 @@ ANALYZE "cohort"."_rows_lead_ads__stage_RUNID";
 
 CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
-  SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID"
+  SELECT profile_id FROM "cohort"."_work_profile_ids_RUNID"
 ),
 "aggregates_orders" AS (
   SELECT r.profile_id,

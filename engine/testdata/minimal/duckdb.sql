@@ -365,20 +365,28 @@ WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
+-- identity_graph as this step reads it
+CREATE TABLE "cohort"."_work_graph_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
+
+-- every profile id, once
+CREATE TABLE "cohort"."_work_profile_ids_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort"."_work_graph_RUNID";
+
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."customers" src
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '')
-LEFT JOIN "cohort"."identity_graph__stage_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '')
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
-  SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID"
+  SELECT profile_id FROM "cohort"."_work_profile_ids_RUNID"
 ),
 -- trait email (models/project.yaml:13:5)
 "trait_email" AS (
