@@ -76,7 +76,7 @@ type Outcome int
 // Record outcomes.
 const (
 	Accepted Outcome = iota // the destination holds the change
-	Rejected                // permanently refused; recorded with the reason, tried again only when the person changes
+	Rejected                // refused for good for this run; recorded with the reason, and offered again on the sync's later runs (the run is partial)
 	Retry                   // not taken this time; the sync engine sends it again
 )
 

@@ -253,11 +253,23 @@ func dryRun(ctx context.Context, wh dialects.Warehouse, x diffSpec, sample int, 
 		return fmt.Errorf("sync %s: computing the diff: %w", x.sync.Name, err)
 	}
 	res.DiffTime = time.Since(start)
-	rows, err := wh.Query(ctx, fmt.Sprintf(`SELECT * FROM (
-  SELECT d.*, row_number() OVER (PARTITION BY op ORDER BY sync_key) AS sample_rank FROM (
-%s
-  ) d
-) s WHERE sample_rank <= %d ORDER BY op, sync_key`, diff, sample))
+	// A few of each kind, the first by key: a top-N each, not a sort of the diff.
+	for _, op := range []struct {
+		name string
+		n    int64
+	}{{"add", res.Planned.Adds}, {"update", res.Planned.Changes}, {"remove", res.Planned.Removes}} {
+		if op.n == 0 {
+			continue
+		}
+		if err := sampleOf(ctx, wh, x, diff, op.name, sample, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, diff, op string, n int, res *Result) error {
+	rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM (\n%s\n) d WHERE op = %s ORDER BY sync_key LIMIT %d", diff, literal(op), n))
 	if err != nil {
 		return fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
 	}
