@@ -71,6 +71,10 @@ type Dialect interface {
 	// MD5Hex is the md5 of a text expression as 32 lower-case hex digits,
 	// the same on every dialect (public profile ids are derived from it).
 	MD5Hex(expr string) string
+	// SHA256Hex is the SHA-256 of a text expression's UTF-8 bytes as 64
+	// lower-case hex digits, the same on every dialect and in Go: the
+	// suppression list of forgotten people (cohort forget) is matched by it.
+	SHA256Hex(expr string) string
 	// ArrayRows is a query returning one row per index of equal-length array
 	// parameters (each a placeholder bound to a []string or []int64), one
 	// column per array in order, of the given types: many rows in one

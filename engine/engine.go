@@ -34,6 +34,8 @@ type Options struct {
 	// (before it opened a warehouse that allows one process only); nil:
 	// Run takes it itself, without waiting.
 	Lease *state.Lease
+	// Suppressed is the suppression list (plan.Context.Suppressed).
+	Suppressed []string
 }
 
 // LeaseKey is the state store lease that every process changing a
@@ -84,7 +86,7 @@ func Compile(p *models.Project, d dialects.Dialect, parts []Part, o Options) (*P
 	c := &plan.Context{
 		Project: p, Dialect: d, Schema: p.Warehouse.Schema,
 		Now: now.In(loc), Loc: loc, RunID: runID, FullRefresh: o.FullRefresh,
-		Building: map[string]bool{}, Trace: o.Trace,
+		Building: map[string]bool{}, Trace: o.Trace, Suppressed: o.Suppressed,
 	}
 	// Two passes: the first learns which tables the selected parts stage,
 	// the second compiles every step knowing which inputs are staged.

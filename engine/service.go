@@ -218,6 +218,9 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 	}
 	ro := s.runOptions(o)
 	ro.Lease = lease
+	if ro.Suppressed, err = s.forgetPending(ctx, wh, store, ForgetOptions{}); err != nil {
+		return nil, err
+	}
 	res, err := Run(ctx, s.Project, wh, store, DefaultParts, ro)
 	if err == nil {
 		s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
@@ -406,3 +409,29 @@ func (s *Service) Explain(ctx context.Context, a, b Ident) (*identity.Explanatio
 // StatementError is a statement the warehouse refused, with the definition
 // that produced it (its SQL for --verbose).
 type StatementError = dialects.StatementError
+
+// forgetPending finishes the erasure requests a forget left undone and
+// returns the suppression list a run excludes. The caller holds the lease.
+//
+// A request a destination did not yet erase stays pending and is only
+// logged: the person is suppressed already, and a vendor's outage must not
+// stop the runs.
+func (s *Service) forgetPending(ctx context.Context, wh dialects.Warehouse, store *state.Store, o ForgetOptions) ([]string, error) {
+	pl, err := Compile(s.Project, wh.Dialect(), nil, s.runOptions(RunOptions{}))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.finishForgets(ctx, wh, pl.Ctx, store, o); err != nil {
+		s.logger().Warn("an erasure request is not finished; the next forget, run or sync tries again", "error", err)
+	}
+	all, err := store.Suppressions(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > 0 { // the warehouse's copy may be missing (a new schema): write it
+		if err := writeSuppressions(ctx, wh, pl.Ctx, all); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}

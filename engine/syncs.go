@@ -115,6 +115,11 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 	if err != nil {
 		return nil, err
 	}
+	if !o.DryRun {
+		if _, err := s.forgetPending(ctx, wh, store, ForgetOptions{HTTP: o.HTTP, Delivery: o.Delivery}); err != nil {
+			return nil, err
+		}
+	}
 	var (
 		out  []*sync.Result
 		errs []error

@@ -2,7 +2,9 @@ package dialecttest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -145,6 +147,12 @@ func Conformance(t *testing.T, typ string) {
 		one(`SELECT `+d.MD5Hex("'abc'"), nil, &md5)
 		if md5 != "900150983cd24fb0d6963f7d28e17f72" {
 			t.Fatalf("md5: %q", md5)
+		}
+		// SHA256Hex agrees with Go's crypto/sha256 (the suppression list).
+		var sha string
+		one(`SELECT `+d.SHA256Hex("'email:'||'jan@voorbeeld.nl'"), nil, &sha)
+		if want := fmt.Sprintf("%x", sha256.Sum256([]byte("email:jan@voorbeeld.nl"))); sha != want {
+			t.Fatalf("sha256: %q, want %q", sha, want)
 		}
 		var h1, h2, h3 int64
 		one(`SELECT `+d.Hash64("'a'")+`, `+d.Hash64("'a'")+`, `+d.Hash64("'b'"), nil, &h1, &h2, &h3)

@@ -65,6 +65,9 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 // MD5Hex: md5 gives lower-case hex text.
 func (Dialect) MD5Hex(expr string) string { return "md5(" + expr + ")" }
 
+// SHA256Hex: sha256 of a VARCHAR hashes its UTF-8 bytes, as lower-case hex.
+func (Dialect) SHA256Hex(expr string) string { return "sha256(" + expr + ")" }
+
 func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
 	return dialects.UnnestArrays(d.TypeName, params, types)
 }

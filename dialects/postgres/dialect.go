@@ -71,6 +71,11 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 // MD5Hex: md5 gives lower-case hex text.
 func (Dialect) MD5Hex(expr string) string { return "md5(" + expr + ")" }
 
+// SHA256Hex: sha256 takes bytea (PostgreSQL 11+): the text's UTF-8 bytes.
+func (Dialect) SHA256Hex(expr string) string {
+	return "encode(sha256(convert_to(" + expr + ", 'UTF8')), 'hex')"
+}
+
 func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
 	return dialects.UnnestArrays(d.TypeName, params, types)
 }

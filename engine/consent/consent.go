@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -77,4 +80,14 @@ func (r Rule) String() string {
 		return "none needed (an internal destination inside the EU/EEA)"
 	}
 	return strings.Join(r.Why, " and ")
+}
+
+// Unsuppressed is the SQL condition that a profiles row aliased alias holds
+// no identifier on the suppression list (cohort forget), in the output
+// schema: a forgotten person is never sent, even before the next run has
+// taken them out of the output tables.
+func Unsuppressed(d dialects.Dialect, schema, alias string) string {
+	return fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s g JOIN %s x ON x.identifier_hash = %s WHERE g.profile_id = %s.profile_id)",
+		d.Quote(schema, identity.GraphTable), d.Quote(schema, plan.SuppressionsTable),
+		d.SHA256Hex("g.identifier_type || ':' || g.identifier_value"), alias)
 }

@@ -50,8 +50,10 @@ func (s *Step) fingerprint() string {
 		Version string
 		Rules   []rule
 		Sources []source
+		// a forget rebuilds: the forgotten leave every profile they were in
+		Suppressed []string `json:",omitempty"`
 	}
-	v.Version = stateVersion
+	v.Version, v.Suppressed = stateVersion, s.c.Suppressed
 	for _, r := range s.c.Project.Identity.Identifiers {
 		v.Rules = append(v.Rules, rule{r.Type, r.Normalize, r.DefaultCountry, r.Exclude, r.MaxLinks, r.Limit})
 	}

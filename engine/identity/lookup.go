@@ -63,7 +63,11 @@ func (p *Profile) String() string {
 	return b.String()
 }
 
-// normalize applies an identifier type's rule to a value, in the warehouse.
+// Normalize applies an identifier type's rule to a value, in the warehouse.
+func Normalize(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, value string) (string, error) {
+	return normalize(ctx, wh, c, typ, value)
+}
+
 func normalize(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, value string) (string, error) {
 	d := wh.Dialect()
 	var v sql.NullString

@@ -29,7 +29,7 @@ func ProfileRows(c *plan.Context, src *models.Source, graph string) string {
 		pid = "coalesce(" + strings.Join(picks, ", ") + ")"
 	}
 	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM %s src\n%s\nWHERE %s IS NOT NULL",
-		pid, plan.Relation(d, src), strings.Join(joins, "\n"), pid)
+		pid, SourceRows(c, src), strings.Join(joins, "\n"), pid)
 }
 
 // byPriority orders a source's identifiers by the identity rules' order;

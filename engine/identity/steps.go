@@ -158,7 +158,7 @@ func (s *Step) sourceRel(src *models.Source, salt string, only int) string {
 			outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
 		}
 	}
-	from := plan.Relation(d, src) + " src"
+	from := SourceRows(s.c, src) + " src"
 	if s.since != nil {
 		from += s.sinceFilter(src)
 	}

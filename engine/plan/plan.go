@@ -37,6 +37,12 @@ type Context struct {
 	// run's new rows, with the statements that append them to the final
 	// table in the publish step (a history is not rewritten every run).
 	Appended map[string][]string
+	// Suppressed is the suppression list of forgotten people (cohort
+	// forget): the SHA-256 hex of each "type:normalized value", sorted. A run
+	// reads no source row holding one of them; the run finds them in the
+	// output schema's SuppressionsTable, which the service keeps in step
+	// with the state store.
+	Suppressed []string
 	// Trace asks steps that loop over many statements to report the slow
 	// ones (the identity step); zero reports nothing.
 	Trace Trace
@@ -282,6 +288,10 @@ func formatArg(a any) string {
 		return fmt.Sprint(v)
 	}
 }
+
+// SuppressionsTable is the output table holding the suppression list
+// (identifier_hash), so that SQL can exclude forgotten people.
+const SuppressionsTable = "suppressions"
 
 // Relation is the FROM item of a source: its quoted table, or its query in parentheses.
 func Relation(d dialects.Dialect, src *models.Source) string {

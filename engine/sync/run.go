@@ -15,6 +15,7 @@ import (
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/consent"
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/models"
 )
@@ -135,7 +136,16 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
 		}
 	}
-	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: rule.Condition(d.Quote, "a"),
+	cond := rule.Condition(d.Quote, "a")
+	if forgotten, err := suppressed(ctx, wh, schema); err != nil {
+		return nil, fmt.Errorf("sync %s: %w", s.Name, err)
+	} else if forgotten {
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += consent.Unsuppressed(d, schema, "a")
+	}
+	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: cond,
 		mode: mode, canDelete: spec.CanDelete, held: heldSnapshot}
 	res := &Result{Region: region, Consent: rule.String(),
 		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
@@ -611,4 +621,20 @@ func bulk(ctx context.Context, wh dialects.Warehouse, statement string) error {
 		}()
 	}
 	return wh.Exec(ctx, statement)
+}
+
+// suppressed says whether the output schema's suppression list names
+// anyone (cohort forget).
+func suppressed(ctx context.Context, wh dialects.Warehouse, schema string) (bool, error) {
+	t := schema + "." + plan.SuppressionsTable
+	if _, err := wh.Columns(ctx, t); errors.Is(err, dialects.ErrNoTable) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var n int64
+	if err := plan.QueryRow(ctx, wh, "SELECT count(*) FROM "+wh.Dialect().Quote(schema, plan.SuppressionsTable), nil, &n); err != nil {
+		return false, err
+	}
+	return n > 0, nil
 }

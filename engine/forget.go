@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// ForgetOptions shape an erasure.
+type ForgetOptions struct {
+	// Waiting hears whom a forget waits for: it always waits for the
+	// project's lease (a run or sync in progress ends first, then the
+	// person is erased from what it wrote and sent).
+	Waiting  func(*state.HeldError)
+	HTTP     *http.Client
+	Delivery sync.Options
+}
+
+// ForgetReport is what an erasure did. It names the person only masked.
+type ForgetReport struct {
+	RequestID   string           `json:"request_id"`
+	Identifier  string           `json:"identifier"` // masked
+	Profiles    []string         `json:"profiles"`
+	Identifiers int              `json:"identifiers"` // on the suppression list for this request
+	Removed     map[string]int64 `json:"removed_rows"`
+	Erasures    []state.Erasure  `json:"erasures"`
+	// Sources still holding rows of the person: delete them at the source.
+	Sources map[string]int64 `json:"sources_holding_rows"`
+	Done    bool             `json:"done"`
+}
+
+// Forget erases the person holding id: every identifier of their profile
+// goes on the suppression list (hashed, in the state store and in the
+// output schema), they leave the output tables now and every later run
+// reads none of their source rows, every sync's destination is asked to
+// erase them (or take them off its audience), and the report says which
+// sources still hold their rows. It holds the project's lease and waits
+// for it; it is idempotent, and a forget cut short is finished by the next
+// forget, run or sync.
+func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*ForgetReport, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := store.AcquireWait(ctx, LeaseKey(s.Project.Name), "cohort forget", 0, func(h *state.HeldError) {
+		if o.Waiting != nil {
+			o.Waiting(h)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.Project.Identity.Rule(id.Type) == nil {
+		var types []string
+		for _, r := range c.Project.Identity.Identifiers {
+			types = append(types, r.Type)
+		}
+		return nil, &UnknownError{fmt.Errorf("unknown identifier type %q (one of %s)", id.Type, strings.Join(types, ", "))}
+	}
+	norm, err := identity.Normalize(ctx, wh, c, id.Type, id.Value)
+	if err != nil {
+		return nil, err
+	}
+	req := &state.ForgetRequest{ID: identity.SuppressionHash(id.Type, norm), Project: s.Project.Name, RequestedAt: s.now()}
+	hashes := []string{req.ID}
+	var who *identity.Profile
+	graph, err := c.FinalExists(ctx, wh, identity.GraphTable)
+	if err == nil && graph {
+		who, err = identity.Lookup(ctx, wh, c, id.Type, norm)
+	} else if err == nil {
+		err = identity.ErrNotFound
+	}
+	switch {
+	case err == nil:
+		req.ProfileIDs = []string{who.ID}
+		for _, x := range who.Identifiers {
+			hashes = append(hashes, identity.SuppressionHash(x.Type, x.Value))
+		}
+	case errors.Is(err, identity.ErrNotFound):
+		// no profile (never resolved, or forgotten before): suppress the identifier alone
+	default:
+		return nil, err
+	}
+	if err := store.Suppress(ctx, req, hashes); err != nil {
+		return nil, err
+	}
+	s.logger().Info("forget requested", "request_id", req.ID, "profiles", len(req.ProfileIDs))
+	reps, err := s.finishForgets(ctx, wh, c, store, o)
+	var rep *ForgetReport
+	for _, r := range reps {
+		if r.RequestID == req.ID {
+			rep = r
+		}
+	}
+	if rep == nil {
+		rep = &ForgetReport{RequestID: req.ID}
+	}
+	rep.Identifier = id.Type + ":" + models.Mask(norm)
+	held, herr := identity.HeldBy(ctx, wh, c, hashes)
+	rep.Sources = held
+	return rep, errors.Join(err, herr)
+}
+
+// finishForgets brings the output schema's suppression list in step with
+// the state store's and finishes every erasure request not done, oldest
+// first. The caller holds the project's lease.
+func (s *Service) finishForgets(ctx context.Context, wh dialects.Warehouse, c *plan.Context, store *state.Store, o ForgetOptions) ([]*ForgetReport, error) {
+	pending, err := store.ForgetRequests(ctx, s.Project.Name, true)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	all, err := store.Suppressions(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSuppressions(ctx, wh, c, all); err != nil {
+		return nil, fmt.Errorf("writing the suppression list to %s.%s: %w", c.Schema, plan.SuppressionsTable, err)
+	}
+	var out []*ForgetReport
+	var errs []error
+	for _, req := range pending {
+		rep, err := s.finishForget(ctx, wh, c, store, req, o)
+		out = append(out, rep)
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *plan.Context, store *state.Store, req state.ForgetRequest, o ForgetOptions) (*ForgetReport, error) {
+	rep := &ForgetReport{RequestID: req.ID, Profiles: req.ProfileIDs, Removed: map[string]int64{}}
+	hashes, err := store.RequestSuppressions(ctx, req.ID)
+	if err != nil {
+		return rep, err
+	}
+	rep.Identifiers = len(hashes)
+	if req.Step == state.ForgetSuppressed {
+		if rep.Removed, err = removeFromOutput(ctx, wh, c, req.ProfileIDs); err != nil {
+			return rep, fmt.Errorf("forget: removing the person from the output tables: %w", err)
+		}
+		if err := store.ForgetStep(ctx, req.ID, state.ForgetOutput, s.now()); err != nil {
+			return rep, err
+		}
+		req.Step = state.ForgetOutput
+	}
+	if req.Step == state.ForgetOutput {
+		failed := 0
+		for _, sy := range s.Project.Syncs {
+			r, err := sync.Erase(ctx, sync.EraseParams{Project: s.Project, Sync: sy.Name, Warehouse: wh, HTTP: o.HTTP,
+				ProfileIDs: req.ProfileIDs, Delivery: o.Delivery})
+			if err != nil {
+				r.Status, r.Detail = sync.EraseFailed, err.Error()
+			}
+			if r.Status == sync.EraseFailed {
+				failed++
+			}
+			e := state.Erasure{RequestID: req.ID, Sync: sy.Name, Destination: r.Destination, Status: r.Status, Records: r.Records, Detail: r.Detail, At: s.now()}
+			if err := store.RecordErasure(ctx, e); err != nil {
+				return rep, err
+			}
+			s.logger().Info("forget: destination answered", "request_id", req.ID, "sync", sy.Name, "status", r.Status, "records", r.Records)
+		}
+		if failed > 0 {
+			rep.Erasures, _ = store.Erasures(ctx, req.ID)
+			return rep, fmt.Errorf("forget: %d destination(s) did not erase the person; the next forget, run or sync tries again", failed)
+		}
+		if err := store.ForgetRejections(ctx, s.Project.Name, req.ProfileIDs); err != nil {
+			return rep, err
+		}
+		if err := store.ForgetStep(ctx, req.ID, state.ForgetDone, s.now()); err != nil {
+			return rep, err
+		}
+	}
+	rep.Done = true
+	rep.Erasures, err = store.Erasures(ctx, req.ID)
+	return rep, err
+}
+
+// writeSuppressions replaces the output schema's suppression list with hashes.
+func writeSuppressions(ctx context.Context, wh dialects.Warehouse, c *plan.Context, hashes []string) error {
+	d := c.Dialect
+	t := d.Quote(c.Schema, plan.SuppressionsTable)
+	for _, st := range []string{d.CreateSchema(c.Schema),
+		"CREATE TABLE IF NOT EXISTS " + t + " (identifier_hash " + d.TypeName(dialects.Text) + " NOT NULL)",
+		"DELETE FROM " + t} {
+		if err := wh.Exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	if len(hashes) == 0 {
+		return nil
+	}
+	return wh.Exec(ctx, dialects.Bind(d, "INSERT INTO "+t+" (identifier_hash) SELECT h FROM ("+
+		d.ArrayRows([]string{"?"}, []dialects.Type{dialects.Text})+") AS a(h)"), hashes)
+}
+
+// removeFromOutput deletes the rows of profiles from every table of the
+// output schema with a profile_id column, and the rows of suppressed
+// identifiers from every table with identifier_type and identifier_value
+// columns (rejections, cut links), except the syncs' snapshots: sync.Erase
+// drops their rows once the destination took the erasure. It counts the
+// rows per table.
+func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileIDs []string) (map[string]int64, error) {
+	d := c.Dialect
+	tables, err := wh.Tables(ctx, c.Schema, "")
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].Name < tables[j].Name })
+	out := map[string]int64{}
+	for _, t := range tables {
+		if t.View || t.Name == plan.SuppressionsTable || strings.HasPrefix(t.Name, "sync_") {
+			continue
+		}
+		cols, err := wh.Columns(ctx, c.Schema+"."+t.Name)
+		if err != nil {
+			return nil, err
+		}
+		has := map[string]bool{}
+		for _, col := range cols {
+			has[strings.ToLower(col.Name)] = true
+		}
+		q := d.Quote(c.Schema, t.Name)
+		var where []string
+		var args []any
+		for _, k := range []string{"profile_id", "merged_profile_id"} {
+			if has[k] && len(profileIDs) > 0 {
+				where = append(where, k+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(profileIDs)), ", ")+")")
+				for _, id := range profileIDs {
+					args = append(args, id)
+				}
+			}
+		}
+		if has["identifier_type"] && has["identifier_value"] {
+			where = append(where, d.SHA256Hex("identifier_type || ':' || identifier_value")+" IN (SELECT identifier_hash FROM "+
+				d.Quote(c.Schema, plan.SuppressionsTable)+")")
+		}
+		if len(where) == 0 {
+			continue
+		}
+		cond := strings.Join(where, " OR ")
+		var n int64
+		if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+q+" WHERE "+cond), args, &n); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		if n == 0 {
+			continue
+		}
+		if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+q+" WHERE "+cond), args...); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		out[t.Name] = n
+	}
+	return out, nil
+}

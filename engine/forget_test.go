@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// privacyProject has four people in a shop and a newsletter source, and
+// one segment (everyone) synced to an EU webhook and to a US one.
+//
+//	jan  marketing yes, transfer yes   → both
+//	eva  marketing no                  → neither
+//	piet marketing yes, transfer no    → the EU one only
+//	anna marketing yes, transfer yes   → both
+const privacyModels = `
+sources:
+  - name: customers
+    table: raw.customers
+    primary_key: customer_id
+    timestamp: updated_at
+    identifiers:
+      - {type: customer_id, column: customer_id}
+      - {type: email, column: email}
+  - name: newsletter
+    table: raw.newsletter
+    timestamp: updated_at
+    identifiers:
+      - {type: email, column: email}
+identity:
+  identifiers:
+    - {type: customer_id, limit: 1}
+    - {type: email, normalize: email}
+traits:
+  - {name: email, from: customers.email, pick: latest, normalize: email}
+  - {name: first_name, from: customers.first_name, pick: latest}
+  - {name: email_opt_in, from: newsletter.opted_in, pick: latest}
+  - {name: transfer_consent, from: newsletter.transfer, pick: latest}
+segments:
+  - name: everyone
+    where: {trait: email, is_null: false}
+destinations:
+  - name: eu_hook
+    type: webhook
+    region: eu
+    config: {url: "${EU_HOOK}", secret: "` + fake.Secret + `"}
+  - name: us_hook
+    type: webhook
+    region: us
+    config: {url: "${US_HOOK}", secret: "` + fake.Secret + `"}
+syncs:
+  - {name: to_eu, segment: everyone, destination: eu_hook, mode: upsert, match: {email: email}, fields: {name: first_name}, purpose: newsletter}
+  - {name: to_us, segment: everyone, destination: us_hook, mode: mirror, match: {email: email}, fields: {name: first_name}, purpose: newsletter}
+consent:
+  purposes:
+    - {name: newsletter, trait: email_opt_in}
+  transfer_outside_eu: {trait: transfer_consent}
+`
+
+type privacyWorld struct {
+	svc    *Service
+	eu, us *fake.Fake
+	logs   *bytes.Buffer
+	now    time.Time
+}
+
+func newPrivacyWorld(t *testing.T) *privacyWorld {
+	ctx := context.Background()
+	w := &privacyWorld{eu: fake.New(t), us: fake.New(t), logs: &bytes.Buffer{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	t.Setenv("EU_HOOK", w.eu.URL())
+	t.Setenv("US_HOOK", w.us.URL())
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\nwarehouse: {type: duckdb, path: wh.duckdb, schema: cohort}\nstate: state.db\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(privacyModels), 0o644))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	w.svc = NewService(p, ServiceOptions{})
+	w.svc.Clock = func() time.Time { w.now = w.now.Add(time.Second); return w.now }
+	w.svc.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() { w.svc.Close() })
+	wh, err := w.svc.warehouse(ctx)
+	require.NoError(t, err)
+	for _, st := range []string{
+		"CREATE SCHEMA raw",
+		`CREATE TABLE raw.customers AS SELECT * FROM (VALUES
+		  ('c1', ' Jan@Voorbeeld.nl', 'Jan', TIMESTAMP '2026-11-01 10:00:00'),
+		  ('c2', 'eva@voorbeeld.nl', 'Eva', TIMESTAMP '2026-11-01 10:00:00'),
+		  ('c3', 'piet@voorbeeld.nl', 'Piet', TIMESTAMP '2026-11-01 10:00:00'),
+		  ('c4', 'anna@voorbeeld.nl', 'Anna', TIMESTAMP '2026-11-01 10:00:00'))
+		  AS t(customer_id, email, first_name, updated_at)`,
+		`CREATE TABLE raw.newsletter AS SELECT * FROM (VALUES
+		  ('jan@voorbeeld.nl', true, true, TIMESTAMP '2026-11-02 10:00:00'),
+		  ('JAN@voorbeeld.nl ', true, true, TIMESTAMP '2026-11-02 10:00:00'),
+		  ('eva@voorbeeld.nl', false, true, TIMESTAMP '2026-11-02 10:00:00'),
+		  ('piet@voorbeeld.nl', true, false, TIMESTAMP '2026-11-02 10:00:00'),
+		  ('anna@voorbeeld.nl', true, true, TIMESTAMP '2026-11-02 10:00:00'))
+		  AS t(email, opted_in, transfer, updated_at)`,
+	} {
+		require.NoError(t, wh.Exec(ctx, st))
+	}
+	return w
+}
+
+func (w *privacyWorld) run(t *testing.T) {
+	_, err := w.svc.Run(context.Background(), RunOptions{})
+	require.NoError(t, err)
+}
+
+func (w *privacyWorld) sync(t *testing.T) []*sync.Result {
+	res, err := w.svc.Sync(context.Background(), SyncOptions{All: true})
+	require.NoError(t, err)
+	return res
+}
+
+func members(f *fake.Fake) []string {
+	var out []string
+	for k := range f.Members() {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Consent and transfers: eva (no consent) reaches no destination; piet (no
+// transfer consent) reaches the EU one and never the US one.
+func TestConsentAndTransferDecideWhoIsSent(t *testing.T) {
+	w := newPrivacyWorld(t)
+	w.run(t)
+	w.sync(t)
+	assert.ElementsMatch(t, []string{"jan@voorbeeld.nl", "piet@voorbeeld.nl", "anna@voorbeeld.nl"}, members(w.eu))
+	assert.ElementsMatch(t, []string{"jan@voorbeeld.nl", "anna@voorbeeld.nl"}, members(w.us))
+}
+
+// dump is every row of every table of a schema as text, and of the state
+// store's tables holding keys.
+func dump(t *testing.T, w *privacyWorld, schema string) string {
+	ctx := context.Background()
+	wh, err := w.svc.warehouse(ctx)
+	require.NoError(t, err)
+	tables, err := wh.Tables(ctx, schema, "")
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, tb := range tables {
+		rows, err := wh.Query(ctx, "SELECT * FROM "+wh.Dialect().Quote(schema, tb.Name))
+		require.NoError(t, err)
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			fmt.Fprintf(&b, "%s %v\n", tb.Name, vals)
+		}
+		require.NoError(t, rows.Close())
+	}
+	return b.String()
+}
+
+func clearIn(s string) bool {
+	l := strings.ToLower(s)
+	return strings.Contains(l, "jan@voorbeeld.nl") || strings.Contains(s, "'c1'") || strings.Contains(s, " c1 ") || strings.Contains(s, "[c1 ")
+}
+
+// After forget, no output table, no later sync and no log line holds jan in
+// clear, though the sources still do; the report says where.
+func TestForgetErasesEverywhereAndForEver(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	w.sync(t)
+	require.Contains(t, members(w.eu), "jan@voorbeeld.nl")
+	require.Contains(t, members(w.us), "jan@voorbeeld.nl")
+	require.True(t, clearIn(dump(t, w, "cohort")), "the test must see jan before forgetting him")
+
+	rep, err := w.svc.Forget(ctx, Ident{Type: "email", Value: "JAN@voorbeeld.nl"}, ForgetOptions{})
+	require.NoError(t, err)
+	assert.True(t, rep.Done)
+	assert.Equal(t, "email:j***@v***.nl", rep.Identifier)
+	assert.Len(t, rep.Profiles, 1)
+	assert.Equal(t, 2, rep.Identifiers, "the profile's customer_id and e-mail (the requested one among them)")
+	assert.Equal(t, map[string]int64{"customers": 1, "newsletter": 2}, rep.Sources)
+	statuses := map[string]string{}
+	for _, e := range rep.Erasures {
+		statuses[e.Sync] = e.Status
+	}
+	assert.Equal(t, map[string]string{"to_eu": sync.Erased, "to_us": sync.Erased}, statuses)
+	assert.NotContains(t, members(w.eu), "jan@voorbeeld.nl")
+	assert.NotContains(t, members(w.us), "jan@voorbeeld.nl")
+	assert.Contains(t, w.eu.Erased(), "jan@voorbeeld.nl")
+	assert.False(t, clearIn(dump(t, w, "cohort")), "no output table holds jan right after forget:\n%s", dump(t, w, "cohort"))
+
+	// The sources still hold him; the next run and syncs leave him out.
+	w.run(t)
+	res := w.sync(t)
+	for _, r := range res {
+		assert.Zero(t, r.Planned.Total(), "%s: nothing changes for the others", r.Run.Sync)
+	}
+	assert.NotContains(t, members(w.eu), "jan@voorbeeld.nl")
+	assert.ElementsMatch(t, []string{"piet@voorbeeld.nl", "anna@voorbeeld.nl"}, members(w.eu))
+	assert.False(t, clearIn(dump(t, w, "cohort")), "no output table holds jan after the next run:\n%s", dump(t, w, "cohort"))
+	_, err = w.svc.Profile(ctx, Ident{Type: "customer_id", Value: "c1"})
+	require.Error(t, err, "his other identifiers are forgotten too")
+
+	// Again: idempotent.
+	rep, err = w.svc.Forget(ctx, Ident{Type: "email", Value: "jan@voorbeeld.nl"}, ForgetOptions{})
+	require.NoError(t, err)
+	assert.True(t, rep.Done)
+	reqs, err := w.svc.Store.ForgetRequests(ctx, "shop", false)
+	require.NoError(t, err)
+	assert.Len(t, reqs, 1)
+	assert.False(t, clearIn(w.logs.String()), "no log line holds jan:\n%s", w.logs.String())
+	assert.False(t, clearIn(dump(t, w, "cohort")))
+}
+
+// A forget while a sync is sending waits for it, then erases what it sent.
+func TestForgetDuringARunningSync(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	sending, release := make(chan struct{}), make(chan struct{})
+	var once stdsync.Once
+	var wg stdsync.WaitGroup
+	wg.Add(1)
+	var syncErr error
+	go func() {
+		defer wg.Done()
+		_, syncErr = w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}, Delivery: sync.Options{BeforeWrite: func(*destinations.Batch) {
+			once.Do(func() { close(sending); <-release })
+		}}})
+	}()
+	<-sending
+	waited := make(chan struct{})
+	var rep *ForgetReport
+	var forgetErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var o stdsync.Once
+		rep, forgetErr = w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c1"}, ForgetOptions{Waiting: func(*state.HeldError) {
+			o.Do(func() { close(waited) })
+		}})
+	}()
+	<-waited // the forget waits for the sync's lease
+	close(release)
+	wg.Wait()
+	require.NoError(t, syncErr)
+	require.NoError(t, forgetErr)
+	assert.True(t, rep.Done)
+	assert.Contains(t, w.eu.Erased(), "jan@voorbeeld.nl", "the sync sent him before the forget got the lease")
+	assert.NotContains(t, members(w.eu), "jan@voorbeeld.nl")
+	w.sync(t)
+	assert.NotContains(t, members(w.eu), "jan@voorbeeld.nl")
+	assert.NotContains(t, members(w.us), "jan@voorbeeld.nl")
+	assert.False(t, clearIn(dump(t, w, "cohort")))
+}
+
+// A forget cut short after the suppression list was written is finished
+// by the next sync: the person leaves the output and the destinations.
+func TestForgetCutShortIsFinishedByTheNextSync(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	w.sync(t)
+	w.us.Fail(100, 503) // the US receiver is down: its erasure fails
+	rep, err := w.svc.Forget(ctx, Ident{Type: "email", Value: "jan@voorbeeld.nl"}, ForgetOptions{Delivery: sync.Options{MaxAttempts: 1, Clock: sync.NewManualClock(time.Now())}})
+	require.Error(t, err)
+	assert.False(t, rep.Done)
+	assert.NotContains(t, members(w.eu), "jan@voorbeeld.nl")
+	assert.Contains(t, members(w.us), "jan@voorbeeld.nl")
+	pending, err := w.svc.Store.ForgetRequests(ctx, "shop", true)
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, state.ForgetOutput, pending[0].Step)
+
+	w.us.Recover()
+	w.sync(t)
+	pending, err = w.svc.Store.ForgetRequests(ctx, "shop", true)
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+	assert.NotContains(t, members(w.us), "jan@voorbeeld.nl")
+	assert.False(t, clearIn(dump(t, w, "cohort")), "%s", dump(t, w, "cohort"))
+}
