@@ -267,3 +267,53 @@ func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Contex
 	}
 	return out, nil
 }
+
+func (r *ForgetReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "forget %s (request %s)\n", r.Identifier, r.RequestID[:12])
+	if len(r.Profiles) == 0 {
+		b.WriteString("  no profile holds it: the identifier alone is suppressed\n")
+	} else {
+		fmt.Fprintf(&b, "  profile %s: %d identifiers on the suppression list\n", strings.Join(r.Profiles, ", "), r.Identifiers)
+	}
+	if len(r.Removed) > 0 {
+		b.WriteString("  removed from the output tables:")
+		for _, t := range sortedKeys(r.Removed) {
+			fmt.Fprintf(&b, " %s %d", t, r.Removed[t])
+		}
+		b.WriteString("\n")
+	}
+	for _, e := range r.Erasures {
+		fmt.Fprintf(&b, "  sync %-24s %-12s %s", e.Sync, e.Destination, e.Status)
+		if e.Records > 0 {
+			fmt.Fprintf(&b, " (%d record(s))", e.Records)
+		}
+		if e.Detail != "" {
+			b.WriteString(": " + e.Detail)
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Sources) == 0 {
+		b.WriteString("  no source holds rows of this person any more\n")
+	} else {
+		b.WriteString("  sources still holding rows of this person (delete them at the source; Cohort will not read them):\n")
+		for _, s := range sortedKeys(r.Sources) {
+			fmt.Fprintf(&b, "    %-24s %d row(s)\n", s, r.Sources[s])
+		}
+	}
+	if r.Done {
+		b.WriteString("  done: later runs and syncs exclude this person\n")
+	} else {
+		b.WriteString("  NOT finished: the next forget, run or sync tries again\n")
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]int64) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -140,7 +140,7 @@ func newRoot() *cobra.Command {
 	_ = pf.MarkHidden("now")
 	root.AddCommand(
 		initCmd(g), validateCmd(g), compileCmd(g), runCmd(g), runsCmd(g),
-		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),
+		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), forgetCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),
 		syncCmd(g), syncsCmd(g), destinationsCmd(g), webhookReceiverCmd(), tokensCmd(g),
 	)
 	for _, c := range root.Commands() {
