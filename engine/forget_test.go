@@ -95,7 +95,7 @@ func newPrivacyWorld(t *testing.T) *privacyWorld {
 	w.svc.Clock = func() time.Time { w.now = w.now.Add(time.Second); return w.now }
 	w.svc.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	t.Cleanup(func() { w.svc.Close() })
-	wh, err := w.svc.warehouse(ctx)
+	wh, err := w.svc.openWarehouse(ctx, true)
 	require.NoError(t, err)
 	for _, st := range []string{
 		"CREATE SCHEMA raw",
