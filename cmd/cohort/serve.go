@@ -19,7 +19,7 @@ func serveCmd(g *globals) *cobra.Command {
 	var addr string
 	c := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the scheduler and serve the API (/api/v1), /metrics, /healthz and /readyz until SIGINT or SIGTERM",
+		Short: "Run the scheduler and serve the web UI (/), the API (/api/v1), /metrics, /healthz and /readyz until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -57,7 +57,7 @@ func serveCmd(g *globals) *cobra.Command {
 				return usagef("--addr %s: %v", addr, err)
 			}
 			srv := &http.Server{
-				Handler:           api.New(api.Options{Service: svc, Ready: ready, Log: log}),
+				Handler:           api.New(api.Options{Service: svc, Ready: ready, Log: log, UI: api.WebUI()}),
 				ReadHeaderTimeout: 10 * time.Second,
 			}
 			served := make(chan error, 1)

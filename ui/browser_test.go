@@ -1,0 +1,340 @@
+package ui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/api"
+	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// shots is where the tests leave a screenshot of every page, for people to
+// look at (gitignored).
+const shots = "testdata/screenshots"
+
+// site is the real API server with the embedded UI over a small demo
+// project (embedded DuckDB, SQLite state), and a token per role.
+type site struct {
+	url    string
+	svc    *engine.Service
+	tokens map[string]string
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	ctx := context.Background()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	t.Cleanup(hook.Close)
+	t.Setenv("CRM_WEBHOOK_URL", hook.URL+"/cohort")
+	dir := t.TempDir()
+	require.NoError(t, engine.WriteDemoProject(dir, false))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	svc := engine.NewService(p, engine.ServiceOptions{})
+	t.Cleanup(func() { svc.Close() })
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	svc.Clock = func() time.Time { return now }
+	_, err = svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: 300, Seed: 7, Now: now})
+	require.NoError(t, err)
+	_, err = svc.Run(ctx, engine.RunOptions{})
+	require.NoError(t, err)
+	s := &site{svc: svc, tokens: map[string]string{}}
+	for _, r := range engine.Roles {
+		s.tokens[r], _, err = svc.CreateToken(ctx, "Sam "+r, r)
+		require.NoError(t, err)
+	}
+	srv := httptest.NewServer(api.New(api.Options{Service: svc, UI: api.WebUI()}))
+	t.Cleanup(srv.Close)
+	s.url = srv.URL
+	return s
+}
+
+// call is one API request with a role's token, decoded into out.
+func (s *site) call(t *testing.T, role, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.url+"/api/v1"+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.tokens[role])
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	require.Less(t, res.StatusCode, 300, "%s %s: %s", method, path, b)
+	require.NoError(t, json.Unmarshal(b, out), "%s", b)
+}
+
+// browser starts headless Chromium, or skips when it is not installed and
+// CI is not set (in CI the browser tests must run).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "" {
+			t.Skip("browser tests skipped: chromium is not installed (apt-get install -y chromium); in CI (CI set) they run")
+		}
+		t.Fatal("CI is set but chromium is not installed: .ci/run installs it (apt-get install -y chromium)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// the first run starts the browser, without the timeout (see chromedp.Run)
+	require.NoError(t, chromedp.Do(ctx), "start %s", path)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// choose picks an option of a <select> the way a click does: it sets the
+// value and fires change.
+func choose(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el || ![...el.options].some(o => o.value === %q)) return false;
+			el.value = %q; el.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`, sel, value, value)
+		ok, err := chromedp.Evaluate[bool](js)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("no option %q in %s", value, sel)
+		}
+		return nil
+	})
+}
+
+// waitText waits until the element's text is want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.textContent.trim() === %q; })()`, sel, want))
+}
+
+// waitContains waits until the element's text contains want.
+func waitContains(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); return !!el && el.textContent.includes(%q); })()`, sel, want))
+}
+
+func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			return err
+		}
+		t.Logf("screenshot %s", filepath.Join(shots, name+".png"))
+		return os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
+	})
+}
+
+func login(s *site, role string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(s.url+"/#/segments"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), s.tokens[role]),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		waitText("#who .role", role),
+	)
+}
+
+func logout() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+	)
+}
+
+type preview struct {
+	Count int64 `json:"count"`
+}
+
+func fmtCount(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// A marketer signs in, builds a segment by clicking, sees the count follow
+// each change (the same count the API gives for that definition), saves it,
+// looks at its overlap, dry-runs a sync; a support agent looks a customer up
+// by e-mail and sees their personal data, which the marketer never could.
+func TestBrowser(t *testing.T) {
+	ctx := browser(t)
+	s := newSite(t)
+
+	count := func(where map[string]any) string {
+		var p preview
+		s.call(t, "admin", "POST", "/segments/preview", map[string]any{"name": "x", "where": where}, &p)
+		require.Positive(t, p.Count, "the demo must have people for %v", where)
+		return fmtCount(p.Count)
+	}
+	atLeast100 := count(map[string]any{"all": []any{map[string]any{"trait": "lifetime_value", "gte": 100}}})
+	atLeast1000 := count(map[string]any{"all": []any{map[string]any{"trait": "lifetime_value", "gte": 1000}}})
+	withNL := count(map[string]any{"all": []any{map[string]any{"trait": "lifetime_value", "gte": 1000}, map[string]any{"not": map[string]any{"trait": "country", "eq": "NL"}}}})
+	require.NotEqual(t, atLeast100, atLeast1000, "pick thresholds that change the count")
+
+	// the login page, then the role shown
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		screenshot(t, "1-login"),
+		chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		waitContains("#login-result", "not valid"),
+		chromedp.Clear(chromedp.CSS("#token")),
+	))
+	require.NoError(t, chromedp.Do(ctx, login(s, "marketer")))
+	profileNavHidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#top nav a[data-page="profiles"]').hidden`))
+	require.NoError(t, err)
+	require.True(t, profileNavHidden, "a marketer is not offered the customer lookup")
+
+	// build a segment by clicking: the count follows every change
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("#new-segment")),
+		chromedp.WaitVisible(chromedp.CSS(`#conditions .cond select.trait`)),
+		choose(`#conditions [data-row="0"] select.trait`, "lifetime_value"),
+		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="0"] select.op`)),
+		choose(`#conditions [data-row="0"] select.op`, "gte"),
+		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="0"] input.value`), "100"),
+		waitText("#count", atLeast100),
+		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="0"] input.value`), "0"), // 1000
+		waitText("#count", atLeast1000),
+		chromedp.Click(chromedp.CSS("#add-condition")),
+		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="1"] select.trait`)),
+		choose(`#conditions [data-row="1"] select.trait`, "country"),
+		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="1"] input.value`)),
+		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="1"] input.value`), "NL"),
+		chromedp.Click(chromedp.CSS(`#conditions [data-row="1"] input.negate`)),
+		waitText("#count", withNL),
+		chromedp.WaitVisible(chromedp.CSS(`#preview table.sample tbody tr`)),
+	))
+	// the marketer's sample is masked by the API: no e-mail address shows
+	sample, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#preview")))
+	require.NoError(t, err)
+	require.NotRegexp(t, `[a-z0-9.]{2,}@[a-z0-9-]{2,}\.`, sample, "a marketer sees masked personal data only")
+
+	// save it
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#seg-name"), "big_spenders_abroad"),
+		chromedp.SendKeys(chromedp.CSS("#seg-desc"), "Spent 1000 or more, outside the Netherlands"),
+		chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS(`.seglist a[data-segment="big_spenders_abroad"]`)),
+		waitContains("#toast", "Saved"),
+		screenshot(t, "2-segment-builder"),
+	))
+	var saved struct {
+		Source     string `json:"source"`
+		Definition struct {
+			Where map[string]any `json:"where"`
+		} `json:"definition"`
+	}
+	s.call(t, "admin", "GET", "/segments/big_spenders_abroad", nil, &saved)
+	require.Equal(t, "ui", saved.Source)
+	b, _ := json.Marshal(saved.Definition.Where)
+	require.JSONEq(t, `{"all":[{"trait":"lifetime_value","gte":1000},{"not":{"trait":"country","eq":"NL"}}]}`, string(b))
+
+	// overlap with vip: everyone who spent 1000 is a VIP
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS("#overlap-with")),
+		choose("#overlap-with", "vip"),
+		waitContains("#overlap-words", withNL+" people are in both"),
+	))
+
+	// a dry run from the sync dashboard
+	var dry struct {
+		Added int64 `json:"added"`
+	}
+	s.call(t, "admin", "POST", "/syncs/churn_risk_to_crm/dry-run", nil, &dry)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url+"/#/syncs"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
+		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
+		waitContains("#sync-result-churn_risk_to_crm .dry-result", "would add "+fmtCount(dry.Added)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart, [data-sync="churn_risk_to_crm"] .sync-detail p`)),
+		screenshot(t, "3-syncs"),
+	))
+
+	// campaign results: the API has no lift yet
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(s.url+"/#/results"),
+		chromedp.WaitVisible(chromedp.CSS("#not-available")),
+		screenshot(t, "5-results"),
+		logout(),
+	))
+
+	// a support agent looks a customer up by e-mail
+	var who struct {
+		Identity struct {
+			Identifiers []struct{ Type, Value string } `json:"identifiers"`
+		} `json:"identity"`
+	}
+	s.call(t, "admin", "GET", "/profiles/lookup?q=customer_id:C100001", nil, &who)
+	email := ""
+	for _, i := range who.Identity.Identifiers {
+		if i.Type == "email" {
+			email = i.Value
+		}
+	}
+	require.NotEmpty(t, email, "customer C100001 of the demo has an e-mail address")
+	require.NoError(t, chromedp.Do(ctx,
+		login(s, "support"),
+		chromedp.Navigate(s.url+"/#/profiles"),
+		chromedp.WaitVisible(chromedp.CSS("#lookup")),
+		chromedp.SendKeys(chromedp.CSS("#lookup"), email),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		chromedp.WaitVisible(chromedp.CSS("#traits")),
+		waitContains("#profile", "C100001"),
+		waitContains("#traits", email),
+		screenshot(t, "4-profile"),
+		chromedp.Evaluate[chromedp.Void](`void (document.querySelector("#lookup").value = "")`),
+		chromedp.SendKeys(chromedp.CSS("#lookup"), "nobody@nowhere.test"),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		chromedp.WaitVisible(chromedp.CSS("#not-found")),
+	))
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#not-found")))
+	require.NoError(t, err)
+	require.True(t, strings.Contains(text, "email:nobody@nowhere.test"), text)
+}

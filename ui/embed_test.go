@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestHandler(t *testing.T) {
+	h := Handler()
+	get := func(method, path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		return w
+	}
+	for _, p := range []string{"/", "/index.html", "/segments/vip", "/../../etc/passwd"} {
+		w := get(http.MethodGet, p)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<script src="app.js"`) {
+			t.Errorf("GET %s: %d, want index.html", p, w.Code)
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q", p, csp)
+		}
+	}
+	for p, kind := range map[string]string{"/app.js": "javascript", "/app.css": "text/css"} {
+		w := get(http.MethodGet, p)
+		if w.Code != http.StatusOK || !strings.Contains(w.Header().Get("Content-Type"), kind) {
+			t.Errorf("GET %s: %d %s", p, w.Code, w.Header().Get("Content-Type"))
+		}
+	}
+	if w := get(http.MethodPost, "/"); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: %d, want 405", w.Code)
+	}
+}
+
+// The UI works without network: no file names an outside address.
+func TestNoOutsideAddress(t *testing.T) {
+	for _, name := range []string{"index.html", "app.js", "app.css"} {
+		b, err := static.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"http://", "https://", "//cdn", "@import"} {
+			if s := string(b); strings.Contains(strings.ReplaceAll(s, "http://www.w3.org/", ""), bad) {
+				t.Errorf("%s holds %q: the UI must load nothing from outside", name, bad)
+			}
+		}
+	}
+}
