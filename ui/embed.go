@@ -26,8 +26,8 @@ func mustSub(f fs.FS, dir string) fs.FS {
 	return s
 }
 
-// Handler serves the UI: a file of FS by its path, and index.html for any
-// other path (the pages are addressed by the URL's #fragment). Every answer
+// Handler serves the UI: index.html at /, a file of FS by its path, and 404
+// for any other path (the pages are addressed by the URL's #fragment). Every answer
 // forbids framing and any script, style or connection outside this origin.
 func Handler() http.Handler {
 	files := http.FileServerFS(FS)
@@ -49,8 +49,8 @@ func Handler() http.Handler {
 			serveIndex(w, r)
 			return
 		}
-		if _, err := fs.Stat(FS, p); err != nil {
-			serveIndex(w, r)
+		if st, err := fs.Stat(FS, p); err != nil || st.IsDir() {
+			http.Error(w, "not found: the web UI is at /", http.StatusNotFound)
 			return
 		}
 		files.ServeHTTP(w, r)

@@ -14,7 +14,12 @@ func TestHandler(t *testing.T) {
 		h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
 		return w
 	}
-	for _, p := range []string{"/", "/index.html", "/segments/vip", "/../../etc/passwd"} {
+	for _, p := range []string{"/segments/vip", "/../../etc/passwd", "/static/app.js"} {
+		if w := get(http.MethodGet, p); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, w.Code)
+		}
+	}
+	for _, p := range []string{"/", "/index.html"} {
 		w := get(http.MethodGet, p)
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<script src="app.js"`) {
 			t.Errorf("GET %s: %d, want index.html", p, w.Code)

@@ -70,7 +70,14 @@ func TestServe(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode, "%s: %s", path, body)
 	}
 
-	res, err := http.Get(base + "/nope")
+	res, err := http.Get(base + "/")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, string(page), "<title>Cohort</title>", "the web UI is served at /")
+
+	res, err = http.Get(base + "/nope")
 	require.NoError(t, err)
 	res.Body.Close()
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
