@@ -7,8 +7,12 @@ HOOK_ADDR ?= 127.0.0.1:9999
 
 .PHONY: build demo test bench clean
 
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/cohort
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cohort
 
 # A demo project end to end on the embedded DuckDB: init with generated data,
 # validate, run, look at a segment and a person, then sync a segment to a

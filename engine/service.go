@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -328,6 +329,15 @@ type PreviewOptions = segments.PreviewOptions
 // Preview counts a segment (saved or not), its change since the last run,
 // its holdout and a sample of members.
 func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOptions) (*segments.PreviewResult, error) {
+	var names []string
+	for _, t := range s.Project.Traits {
+		names = append(names, t.Name)
+	}
+	for _, t := range o.Traits {
+		if s.Project.Trait(t) == nil {
+			return nil, &UnknownError{fmt.Errorf("unknown trait %q%s", t, models.Suggest(t, names, "trait"))}
+		}
+	}
 	wh, c, err := s.reader(ctx)
 	if err != nil {
 		return nil, err
@@ -381,6 +391,9 @@ func ParseIdent(s string) (Ident, error) { return identity.ParseIdent(s) }
 
 // Profile looks up the person holding an identifier.
 func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
+	if err := s.knownIdent(id); err != nil {
+		return nil, err
+	}
 	wh, c, err := s.reader(ctx)
 	if err != nil {
 		return nil, err
@@ -399,6 +412,11 @@ func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
 // Explain is the chain of source rows linking two identifiers, or the rule
 // that kept them apart.
 func (s *Service) Explain(ctx context.Context, a, b Ident) (*identity.Explanation, error) {
+	for _, id := range []Ident{a, b} {
+		if err := s.knownIdent(id); err != nil {
+			return nil, err
+		}
+	}
 	wh, c, err := s.reader(ctx)
 	if err != nil {
 		return nil, err
@@ -434,4 +452,25 @@ func (s *Service) forgetPending(ctx context.Context, wh dialects.Warehouse, stor
 		}
 	}
 	return all, nil
+}
+
+// knownIdent: an identifier of a type identity does not know is bad usage,
+// not a person who is not there.
+func (s *Service) knownIdent(id Ident) error {
+	var types []string
+	for _, r := range s.Project.Identity.Identifiers {
+		types = append(types, r.Type)
+	}
+	for _, src := range s.Project.Sources {
+		for _, i := range src.Identifiers {
+			if !slices.Contains(types, i.Type) {
+				types = append(types, i.Type)
+			}
+		}
+	}
+	if slices.Contains(types, id.Type) {
+		return nil
+	}
+	return &UnknownError{fmt.Errorf("unknown identifier type %q in %s:%s%s (identity knows %s)", id.Type, id.Type, id.Value,
+		models.Suggest(id.Type, types, "identifier type"), strings.Join(types, ", "))}
 }

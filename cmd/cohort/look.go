@@ -34,6 +34,12 @@ func previewCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			switch {
+			case sample < 0:
+				return usagef("--sample %d: give 0 (no members) or more", sample)
+			case sample == 0 && cmd.Flags().Changed("sample"):
+				sample = -1 // none: the engine's 0 is its default
+			}
 			res, err := svc.Preview(ctx, seg, engine.PreviewOptions{Sample: sample, Traits: traits, WithSQL: withSQL})
 			if err != nil {
 				return err
@@ -41,7 +47,7 @@ func previewCmd(g *globals) *cobra.Command {
 			return g.emit(cmd.OutOrStdout(), res)
 		},
 	}
-	c.Flags().IntVar(&sample, "sample", 0, "how many sample members to show (default 10)")
+	c.Flags().IntVar(&sample, "sample", 0, "how many sample members to show (default 10; 0 shows none)")
 	c.Flags().StringSliceVar(&traits, "traits", nil, "traits to show per sample member (comma separated)")
 	c.Flags().BoolVar(&withSQL, "sql", false, "also print the SQL")
 	c.Flags().StringVar(&file, "definition", "", "an unsaved segment definition: a YAML or JSON file, or - for standard input")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -116,7 +117,7 @@ func withSignals() context.Context {
 func exitCode(err error) int {
 	var ue usageError
 	var el models.ErrorList
-	if errors.As(err, &ue) || errors.As(err, &el) || isUnknown(err) {
+	if errors.As(err, &ue) || errors.As(err, &el) || isUnknown(err) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return exitUsage
 	}
 	return exitFailure
@@ -130,7 +131,9 @@ func newRoot() *cobra.Command {
 		Long:          "Cohort compiles a YAML project (sources, identity rules, traits, segments, syncs) into SQL\nthat runs inside your warehouse and writes unified profiles and segments there.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.project, "project", os.Getenv("COHORT_PROJECT"), "project folder (default: the current folder; env COHORT_PROJECT)")
@@ -138,6 +141,7 @@ func newRoot() *cobra.Command {
 	pf.BoolVar(&g.verbose, "verbose", false, "on a failed statement, print its SQL")
 	pf.StringVar(&g.now, "now", os.Getenv("COHORT_NOW"), "the clock of the run, RFC 3339 (for reproducible runs; env COHORT_NOW)")
 	_ = pf.MarkHidden("now")
+	root.AddCommand(versionCmd(g))
 	root.AddCommand(
 		initCmd(g), validateCmd(g), compileCmd(g), runCmd(g), runsCmd(g),
 		previewCmd(g), overlapCmd(g), profileCmd(g), explainCmd(g), forgetCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),

@@ -17,7 +17,7 @@ import (
 
 // PreviewOptions shape a preview.
 type PreviewOptions struct {
-	Sample  int      // sample members to show; 0 means DefaultSample
+	Sample  int      // sample members to show; 0 means DefaultSample, below 0 none
 	Traits  []string // traits shown per sample member; none means the condition's traits and a few useful ones
 	WithSQL bool     // also return the SQL of the count
 }
@@ -49,8 +49,11 @@ type Member struct {
 // tables of the last run.
 func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *models.Segment, o PreviewOptions) (*PreviewResult, error) {
 	d := c.Dialect
-	if o.Sample <= 0 {
+	switch {
+	case o.Sample == 0:
 		o.Sample = DefaultSample
+	case o.Sample < 0: // none asked for
+		o.Sample = 0
 	}
 	traits := o.Traits
 	if len(traits) == 0 {
