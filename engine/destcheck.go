@@ -41,7 +41,16 @@ func checkSync(s *models.Sync, d *models.Destination, traitType func(string) str
 			fields[f] = trait
 		}
 	}
-	return keyProblems(spec.CheckMapping(mode, s.Match, fields, traitType))
+	ps := keyProblems(spec.CheckMapping(mode, s.Match, fields, traitType))
+	if s.Purpose == "" && !spec.IsInternal(d.Config) {
+		how := "a destination of type " + d.Type + " is always outside the company"
+		if spec.ConfigField("internal") != nil {
+			how = fmt.Sprintf("or set internal: true in destination %s's config when it is your own service", d.Name)
+		}
+		ps = append(ps, models.KeyProblem{Msg: "has no purpose: name the consent purpose its people agreed to " +
+			"(purpose: marketing_email, defined under consent.purposes); " + how})
+	}
+	return ps
 }
 
 func keyProblems(ps []destinations.Problem) []models.KeyProblem {

@@ -75,3 +75,29 @@ destinations:
 	assert.ErrorContains(t, checks[1].Err, "destination nolist: HubSpot has no list 999")
 	assert.ErrorContains(t, checks[2].Err, "destination badkey: HubSpot refused the access token")
 }
+
+// A sync to an outside tool needs a consent purpose; an internal
+// destination (postgres, a webhook marked internal) does not.
+func TestValidationWantsAPurposeOutsideTheCompany(t *testing.T) {
+	_, err := loadProject(t, `
+traits:
+  - {name: email, from: s.e, pick: latest}
+segments:
+  - {name: all, where: {trait: email, is_null: false}}
+destinations:
+  - {name: k, type: klaviyo, config: {api_key: x, list_id: y}}
+  - {name: hook, type: webhook, region: eu, config: {url: "https://h.example/x", secret: s}}
+  - {name: own, type: webhook, region: eu, config: {url: "https://h.example/x", secret: s, internal: true}}
+syncs:
+  - {name: to_k, segment: all, destination: k, mode: upsert, match: {email: email}}
+  - {name: to_hook, segment: all, destination: hook, mode: upsert, match: {email: email}}
+  - {name: to_own, segment: all, destination: own, mode: upsert, match: {email: email}}
+`)
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `models/m.yaml:11:5: sync "to_k": has no purpose: name the consent purpose its people agreed to`)
+	assert.Contains(t, msg, "a destination of type klaviyo is always outside the company")
+	assert.Contains(t, msg, `models/m.yaml:12:5: sync "to_hook": has no purpose`)
+	assert.Contains(t, msg, "set internal: true in destination hook's config")
+	assert.NotContains(t, msg, `"to_own"`)
+}
