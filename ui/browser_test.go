@@ -220,6 +220,7 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(s.url+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.WaitNotVisible(chromedp.CSS("#top")),
 		screenshot(t, "1-login"),
 		chromedp.SendKeys(chromedp.CSS("#token"), "not-a-token"),
 		chromedp.Click(chromedp.CSS("#login-submit")),
@@ -293,9 +294,20 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
 		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
 		waitContains("#sync-result-churn_risk_to_crm .dry-result", "would add "+fmtCount(dry.Added)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart, [data-sync="churn_risk_to_crm"] .sync-detail p`)),
+		// then for real: the run shows in the history, and the card is healthy
+		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.run-now`)),
+		waitContains(`[data-sync="churn_risk_to_crm"] table.runs tbody`, "Succeeded"),
+		waitText(`[data-sync="churn_risk_to_crm"] .health`, "Healthy"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart rect.bar`)),
 		screenshot(t, "3-syncs"),
 	))
+	var runs []struct {
+		Added  int64  `json:"added"`
+		Status string `json:"status"`
+	}
+	s.call(t, "admin", "GET", "/syncs/churn_risk_to_crm/runs", nil, &runs)
+	require.Len(t, runs, 1, "the one run now (a dry run is not a run)")
+	require.Equal(t, dry.Added, runs[0].Added, "the run sends what the dry run said it would")
 
 	// campaign results: the API has no lift yet
 	require.NoError(t, chromedp.Do(ctx,

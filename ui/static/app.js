@@ -70,8 +70,9 @@ async function api(method, path, body) {
   const text = await r.text();
   if (text) { try { data = JSON.parse(text); } catch (e) { data = { error: text }; } }
   if (r.status === 401 && path !== "/login") {
+    const had = state.me !== null;
     state.me = null;
-    showLogin("Your session has ended: please sign in again.");
+    showLogin(had ? "Your session has ended: please sign in again." : "");
     throw new APIError(401, data);
   }
   if (!r.ok) throw new APIError(r.status, data);
@@ -141,7 +142,7 @@ function showLogin(message) {
   document.getElementById("top").hidden = true;
   const main = document.getElementById("main");
   main.dataset.page = "login";
-  const input = h("input", { id: "token", type: "password", autocomplete: "current-password", required: true, placeholder: "cohort_…" });
+  const input = h("input", { id: "token", type: "password", autocomplete: "current-password", required: true, placeholder: "paste your token here" });
   const out = h("div", { id: "login-result" }, message ? h("p", { class: "muted" }, message) : null);
   const form = h("form", { class: "card login", onsubmit: async (ev) => {
     ev.preventDefault();
@@ -572,6 +573,8 @@ function lineChart(series, opts) {
   const xs = pts.map((p) => +p.x), ys = pts.flatMap((p) => [p.y, p.lo, p.hi]).filter((v) => v !== undefined && v !== null);
   let x0 = Math.min(...xs), x1 = Math.max(...xs);
   if (x0 === x1) { x0 -= 3600e3; x1 += 3600e3; }
+  const pad = (x1 - x0) * 0.06; // room for the first and last bar
+  x0 -= pad; x1 += pad;
   let y0 = Math.min(0, ...ys), y1 = Math.max(...ys, 1);
   const X = (x) => L + ((+x - x0) / (x1 - x0)) * (W - L - R);
   const Y = (y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
@@ -656,7 +659,7 @@ async function syncsPage(main) {
         h("dt", {}, "Next run"), h("dd", {}, s.next_run ? fmtTime(s.next_run) : s.paused ? "paused" : s.schedule ? "on schedule: " + s.schedule : "when started by hand"),
         s.last_run && s.last_run.error ? [h("dt", {}, "Problem"), h("dd", { class: "bad-text" }, s.last_run.error)] : null),
       h("div", { class: "actions" },
-        writer ? h("button", { class: "primary", onclick: (ev) => runSync(s.name, false, ev.target).then(() => syncsPageReload()) }, "Run now") : null,
+        writer ? h("button", { class: "primary run-now", onclick: (ev) => runSync(s.name, false, ev.target).then(() => syncsPageReload()) }, "Run now") : null,
         writer ? h("button", { class: "dry-run", onclick: (ev) => runSync(s.name, true, ev.target) }, "Dry run") : null,
         pauser ? h("button", { onclick: async () => { try { await api("POST", "/syncs/" + encodeURIComponent(s.name) + (s.paused ? "/resume" : "/pause")); syncsPageReload(); } catch (e) { toast(e.message, true); } } }, s.paused ? "Resume" : "Pause") : null,
         h("button", { class: "link", onclick: () => { detail.childElementCount ? put(detail) : syncDetail(s, detail); } }, "History")),
