@@ -255,16 +255,8 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 			return why, "", err
 		}
 	}
-	if err := r.create(ctx, s.w("affected"), s.affectedSQL()); err != nil {
-		return "", "", err
-	}
-	if err := r.create(ctx, s.w("old"), s.oldNodesSQL(salt)); err != nil {
-		return "", "", err
-	}
-	if err := r.create(ctx, s.w("nodes"), s.mergedNodesSQL()); err != nil {
-		return "", "", err
-	}
-	if err := r.create(ctx, s.w("edges"), s.affectedEdgesSQL()); err != nil {
+	r.work = append(r.work, s.w("affected"), s.w("old"), s.w("nodes"), s.w("edges"))
+	if err := r.run(ctx, s.incrementNodes(salt)); err != nil {
 		return "", "", err
 	}
 	touched, err := r.count(ctx, s.w("affected"))
@@ -274,6 +266,19 @@ func (r *runner) incremental(ctx context.Context) (why, salt string, err error) 
 	r.stats.Details = append(r.stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
 		plan.Thousands(fresh), plan.Thousands(touched)))
 	return "", salt, nil
+}
+
+// incrementNodes build an increment's nodes and links: the previous
+// profiles the new rows touch, their identifiers and links, with the new ones.
+func (s *Step) incrementNodes(salt string) []plan.Node {
+	var nodes []plan.Node
+	for _, t := range []struct {
+		table string
+		st    plan.Statement
+	}{{"affected", s.affectedSQL()}, {"old", s.oldNodesSQL(salt)}, {"nodes", s.mergedNodesSQL()}, {"edges", s.affectedEdgesSQL()}} {
+		nodes = append(nodes, s.created(s.w(t.table), t.st)...)
+	}
+	return nodes
 }
 
 // previous is every identifier the previous run knew: those in
@@ -441,13 +446,13 @@ func (s *Step) incrementalSQL() string {
 		b.WriteString("-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new\n" +
 			"-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead\n\n")
 	}
-	put(s.affectedSQL(), s.oldNodesSQL(""), s.mergedNodesSQL(), s.affectedEdgesSQL())
-	b.WriteString("-- components, limits and anchors as above on these nodes and links; the other profiles are copied:\n")
-	put(s.graphChangesSQL()...)
-	b.WriteString(plan.Print([]plan.Node{s.graphPublish(true)}))
-	put(s.lineageSQL(true, true, true), s.linksSQL(true), s.componentsSQL(true))
+	b.WriteString(plan.Print(s.incrementNodes("")))
+	put(s.linksSQL(true))
+	b.WriteString("-- components and limits as above on these nodes and links\n")
 	if len(s.limitRules()) > 0 {
 		put(s.keptCutLinksSQL())
 	}
+	b.WriteString("-- the public tables: the profiles resolved again replace theirs, the others stay:\n\n")
+	b.WriteString(plan.Print(s.outputNodes(len(s.hubRules()) > 0, true, "")))
 	return b.String()
 }

@@ -172,13 +172,7 @@ func (r *runner) resolve(ctx context.Context) error {
 	} else if err := r.createOutput(ctx, s.c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
 		return err
 	}
-	if err := r.phase("output", func() error { return r.output(ctx, hubs, inc) }); err != nil {
-		return err
-	}
-	if err := r.createOutput(ctx, s.c.Staged(ComponentsTable), s.componentsSQL(inc)); err != nil {
-		return err
-	}
-	if err := r.createOutput(ctx, s.c.Staged(StateTable), s.stateSQL(salt)); err != nil {
+	if err := r.phase("output", func() error { return r.output(ctx, hubs, inc, salt) }); err != nil {
 		return err
 	}
 	return r.summarize(ctx)
@@ -386,37 +380,32 @@ func (r *runner) components(ctx context.Context) error {
 	return nil
 }
 
-// output builds the public tables.
-func (r *runner) output(ctx context.Context, hubs, inc bool) error {
-	s := r.s
-	c := s.c
-	if err := r.create(ctx, s.w("anchors"), s.anchorsSQL()); err != nil {
-		return err
+// output builds the public tables: the plan of outputNodes, as compile prints it.
+func (r *runner) output(ctx context.Context, hubs, inc bool, salt string) error {
+	r.work = append(r.work, r.s.w("anchors"))
+	return r.run(ctx, r.s.outputNodes(hubs, inc, salt))
+}
+
+// run executes plan nodes, each statement timed for the trace.
+func (r *runner) run(ctx context.Context, nodes []plan.Node) error {
+	var wh dialects.Warehouse = r.wh
+	if r.s.trace != nil {
+		wh = traced{r.wh, r.s.trace}
 	}
-	if inc {
-		for _, st := range s.graphChangesSQL() {
-			if err := r.exec(ctx, st); err != nil {
-				return err
-			}
-		}
-	} else if err := r.createOutput(ctx, c.Staged(GraphTable), s.graphSQL()); err != nil {
-		return err
-	}
-	if err := plan.Execute(ctx, r.wh, c, []plan.Node{s.graphPublish(inc)}, r.p); err != nil {
-		return err
-	}
-	if err := r.createOutput(ctx, c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc)); err != nil {
-		return err
-	}
-	prevGraph, err := c.FinalExists(ctx, r.wh, GraphTable)
-	if err != nil {
-		return err
-	}
-	prevLineage, err := c.FinalExists(ctx, r.wh, LineageTable)
-	if err != nil {
-		return err
-	}
-	return r.createOutput(ctx, c.Staged(LineageTable), s.lineageSQL(prevGraph, prevLineage, inc))
+	return plan.Execute(ctx, wh, r.s.c, nodes, r.p)
+}
+
+// traced is a warehouse that tells trace how long each statement took.
+type traced struct {
+	dialects.Warehouse
+	trace func(sql string, d time.Duration, cpu float64)
+}
+
+func (t traced) Exec(ctx context.Context, query string, args ...any) error {
+	start, cpu := time.Now(), cpuSeconds()
+	err := t.Warehouse.Exec(ctx, query, args...)
+	t.trace(query, time.Since(start), cpuSeconds()-cpu)
+	return err
 }
 
 // createOutput builds a staged table (dropped by the executor on failure).

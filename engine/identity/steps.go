@@ -479,6 +479,46 @@ func (s *Step) graphChangesSQL() []plan.Statement {
 	}
 }
 
+// outputNodes build the public tables from the resolved clusters, and the
+// state the next run starts from: run as printed.
+func (s *Step) outputNodes(hubs, inc bool, salt string) []plan.Node {
+	c := s.c
+	nodes := s.created(s.w("anchors"), s.anchorsSQL())
+	if inc {
+		for _, st := range s.graphChangesSQL() {
+			nodes = append(nodes, plan.Exec{Statement: st})
+		}
+	} else {
+		nodes = append(nodes, s.created(c.Staged(GraphTable), s.graphSQL())...)
+	}
+	nodes = append(nodes, s.graphPublish(inc))
+	nodes = append(nodes, s.created(c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc))...)
+	lineage := func(graph, lineage bool) []plan.Node {
+		return s.created(c.Staged(LineageTable), s.lineageSQL(graph, lineage, inc))
+	}
+	if inc { // an increment extends a previous run: its tables exist
+		nodes = append(nodes, lineage(true, true)...)
+	} else {
+		byLineage := func(graph bool) []plan.Node {
+			return []plan.Node{plan.IfExists{Table: LineageTable, Then: lineage(graph, true), Else: lineage(graph, false)}}
+		}
+		nodes = append(nodes, plan.IfExists{Table: GraphTable, Then: byLineage(true), Else: byLineage(false)})
+	}
+	nodes = append(nodes, s.created(c.Staged(ComponentsTable), s.componentsSQL(inc))...)
+	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL(salt))...)
+}
+
+// created builds a table with st (a CREATE TABLE AS of it): any table of
+// that name left by a failed run is dropped first, and the planner's
+// statistics are refreshed after where the warehouse needs it.
+func (s *Step) created(table string, st plan.Statement) []plan.Node {
+	nodes := []plan.Node{plan.Exec{Statement: plan.Statement{SQL: s.c.Dialect.DropTable(table)}}, plan.Exec{Statement: st}}
+	if a := dialects.Analyze(s.c.Dialect, table); a != "" {
+		nodes = append(nodes, plan.Exec{Statement: plan.Statement{SQL: a}})
+	}
+	return nodes
+}
+
 // graphPublish is how identity_graph is published: an increment's
 // changes are applied to the final table, a rebuild's table replaces it.
 func (s *Step) graphPublish(inc bool) plan.Publish {
@@ -604,10 +644,9 @@ func (s *Step) SQL() string {
 		put(plan.Statement{SQL: s.violatorLinksSQL()})
 		put(s.applyRefinedSQL()...)
 	}
-	put(s.anchorsSQL(), s.graphSQL(), s.cutLinksCreateSQL(), s.rejectionsSQL(len(s.hubRules()) > 0, false))
-	b.WriteString("-- when the previous run's tables exist they feed the lineage:\n")
-	put(s.lineageSQL(true, true, false))
-	put(s.componentsSQL(false), s.stateSQL(""))
+	put(s.cutLinksCreateSQL())
+	b.WriteString("-- the public tables and the state for the next run (the key salt is the one that gave unique keys):\n\n")
+	b.WriteString(plan.Print(s.outputNodes(len(s.hubRules()) > 0, false, "")))
 	b.WriteString(s.incrementalSQL())
 	return b.String()
 }

@@ -164,6 +164,14 @@ DELETE FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" WHERE node IN (SELE
 
 INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root) SELECT key, comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID";
 
+-- links a limit cut (filled from the refinement)
+CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail WHERE 1 = 0;
+
+-- the public tables and the state for the next run (the key salt is the one that gave unique keys):
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
+
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
@@ -172,6 +180,8 @@ FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'emai
   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
+DROP TABLE IF EXISTS "cohort"."identity_graph__stage_RUNID";
+
 -- identity_graph: one row per identifier with its profile
 CREATE TABLE "cohort"."identity_graph__stage_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
@@ -179,9 +189,9 @@ FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.la
   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
--- links a limit cut (filled from the refinement)
-CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail WHERE 1 = 0;
+-- publish replaces identity_graph by the staged table
+
+DROP TABLE IF EXISTS "cohort"."identity_rejections__stage_RUNID";
 
 -- identity_rejections: what each rule kept out of the graph
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
@@ -192,7 +202,12 @@ FROM (
   SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
 ) rejected;
 
--- when the previous run's tables exist they feed the lineage:
+-- if identity_graph exists (every run but the first):
+
+-- if identity_lineage exists (every run but the first):
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
@@ -209,11 +224,57 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
+-- otherwise (identity_lineage does not exist yet):
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "cohort"."identity_graph" o
+  JOIN "cohort"."identity_graph__stage_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "cohort"."identity_graph" EXCEPT SELECT profile_id FROM "cohort"."identity_graph__stage_RUNID")
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if identity_lineage exists
+
+-- otherwise (identity_graph does not exist yet):
+
+-- if identity_lineage exists (every run but the first):
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage";
+
+-- otherwise (identity_lineage does not exist yet):
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS profile_id, CAST(NULL AS VARCHAR) AS merged_profile_id, CAST(NULL AS TIMESTAMP) AS merged_at WHERE 1 = 0;
+
+-- end if identity_lineage exists
+
+-- end if identity_graph exists
+
+DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
+
 -- _identity_components: each profile's component before limits cut it, for the next run
 CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
@@ -270,6 +331,8 @@ GROUP BY identifier_value;
 
 -- excluded and their links leave new_nodes and new_edges as above
 
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_affected_RUNID";
+
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_affected_RUNID" AS
 SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
@@ -277,10 +340,14 @@ SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component 
   WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
 JOIN "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
 
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
+
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
 SELECT CAST(hash(identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
 
 -- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
@@ -292,13 +359,39 @@ FROM (
 ) n
 GROUP BY key, identifier_type, identifier_value;
 
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
+
 -- links: the affected profiles' and the new rows'
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
 UNION
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
 
--- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links"
+UNION ALL
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+
+-- components and limits as above on these nodes and links
+-- the cut links of profiles not resolved again stay
+INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
+WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
+-- the public tables: the profiles resolved again replace theirs, the others stay:
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
+SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
+GROUP BY comp;
+
 -- identity_graph of an incremental run: the profiles resolved again
 CREATE TABLE "cohort"."_identity_graph_new__stage_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
@@ -322,6 +415,21 @@ SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_a
 -- DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_graph_gone__stage_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."identity_rejections__stage_RUNID";
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID"
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
+  UNION ALL
+  SELECT identifier_type, identifier_value, rule, detail FROM "cohort"."identity_rejections" WHERE rule = 'exclude'
+) rejected;
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
@@ -340,12 +448,7 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
--- _identity_links: the links the next run needs for max_links and limits
-CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links"
-UNION ALL
-SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
 CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
@@ -356,10 +459,13 @@ SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
 
--- the cut links of profiles not resolved again stay
-INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
-SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
-WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, CAST($2 AS VARCHAR) AS salt
+FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
+-- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
 
 
 -- ==== step: profiles ====
