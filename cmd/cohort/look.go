@@ -116,6 +116,7 @@ func profileCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			audit(cmd.Context(), svc, "profile.view", id.Type+":"+models.Mask(id.Value), "profile "+who.Profile.ProfileID)
 			return g.emit(cmd.OutOrStdout(), who)
 		},
 	}

@@ -28,6 +28,8 @@ func forgetCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s to end\n", h.By)
 			}})
 			if rep != nil {
+				// the audit names the person masked, and the request by its hash
+				audit(cmd.Context(), svc, "profile.forget", rep.Identifier, "request "+rep.RequestID)
 				if perr := g.emit(cmd.OutOrStdout(), rep); perr != nil {
 					return perr
 				}
