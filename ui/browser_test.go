@@ -215,6 +215,7 @@ func TestBrowser(t *testing.T) {
 	atLeast1000 := count(map[string]any{"all": []any{map[string]any{"trait": "lifetime_value", "gte": 1000}}})
 	withNL := count(map[string]any{"all": []any{map[string]any{"trait": "lifetime_value", "gte": 1000}, map[string]any{"not": map[string]any{"trait": "country", "eq": "NL"}}}})
 	require.NotEqual(t, atLeast100, atLeast1000, "pick thresholds that change the count")
+	require.NotEqual(t, atLeast1000, withNL, "leaving out NL must change the count")
 
 	// the login page, then the role shown
 	require.NoError(t, chromedp.Do(ctx,
@@ -240,16 +241,16 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="0"] select.op`)),
 		choose(`#conditions [data-row="0"] select.op`, "gte"),
 		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="0"] input.value`), "100"),
-		waitText("#count", atLeast100),
+		waitText("#preview:not(.busy) #count", atLeast100),
 		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="0"] input.value`), "0"), // 1000
-		waitText("#count", atLeast1000),
+		waitText("#preview:not(.busy) #count", atLeast1000),
 		chromedp.Click(chromedp.CSS("#add-condition")),
 		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="1"] select.trait`)),
 		choose(`#conditions [data-row="1"] select.trait`, "country"),
 		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="1"] input.value`)),
 		chromedp.SendKeys(chromedp.CSS(`#conditions [data-row="1"] input.value`), "NL"),
 		chromedp.Click(chromedp.CSS(`#conditions [data-row="1"] input.negate`)),
-		waitText("#count", withNL),
+		waitText("#preview:not(.busy) #count", withNL),
 		chromedp.WaitVisible(chromedp.CSS(`#preview table.sample tbody tr`)),
 	))
 	// the marketer's sample is masked by the API: no e-mail address shows
@@ -282,6 +283,18 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#overlap-with")),
 		choose("#overlap-with", "vip"),
 		waitContains("#overlap-words", withNL+" people are in both"),
+	))
+
+	// a project segment opens read-only, with its conditions and its count
+	var vip preview
+	s.call(t, "marketer", "POST", "/segments/preview", map[string]any{"name": "cart_abandoners"}, &vip)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.seglist a[data-segment="cart_abandoners"]`)),
+		waitText(`#preview[data-shown="cart_abandoners"]:not(.busy) #count`, fmtCount(vip.Count)),
+		chromedp.WaitVisible(chromedp.CSS(`#conditions [data-row="1"] input.negate:checked`)),
+		chromedp.WaitVisible(chromedp.CSS("#save-copy")),
+		chromedp.WaitNotPresent(chromedp.CSS("#save")),
+		screenshot(t, "2b-project-segment"),
 	))
 
 	// a dry run from the sync dashboard

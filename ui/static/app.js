@@ -463,9 +463,11 @@ async function segmentsPage(main) {
     try {
       const r = await api("POST", "/segments/preview?sample=10", def);
       if (seq !== previewSeq) return;
+      preview.dataset.shown = def.name;
       showPreview(r);
     } catch (e) {
       if (seq !== previewSeq) return;
+      preview.classList.remove("busy");
       put(preview, h("h2", {}, "Who is in it"), errorBox(e));
     }
   }, 350);
@@ -477,6 +479,7 @@ async function segmentsPage(main) {
     if (pre) pre.textContent = def ? JSON.stringify(def.where, null, 2) : "(no condition yet)";
     previewSeq++;
     if (!def) {
+      preview.classList.remove("busy");
       put(preview, h("h2", {}, "Who is in it"), h("p", { class: "muted", id: "count-empty" }, "Add a condition to see how many people match."));
       return;
     }
