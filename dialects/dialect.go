@@ -427,3 +427,10 @@ func (e *StatementError) Error() string {
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }
+
+// ConfigError is a warehouse configuration that cannot work as written
+// (a malformed DSN): bad usage, not a failure of the warehouse.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }

@@ -424,6 +424,9 @@ func (s *Service) Explain(ctx context.Context, a, b Ident) (*identity.Explanatio
 	return identity.Explain(ctx, wh, c, a, b)
 }
 
+// ConfigError is a warehouse configuration that cannot work as written.
+type ConfigError = dialects.ConfigError
+
 // StatementError is a statement the warehouse refused, with the definition
 // that produced it (its SQL for --verbose).
 type StatementError = dialects.StatementError

@@ -117,7 +117,8 @@ func withSignals() context.Context {
 func exitCode(err error) int {
 	var ue usageError
 	var el models.ErrorList
-	if errors.As(err, &ue) || errors.As(err, &el) || isUnknown(err) || strings.HasPrefix(err.Error(), "unknown command ") {
+	var ce *engine.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &el) || isUnknown(err) || errors.As(err, &ce) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return exitUsage
 	}
 	return exitFailure

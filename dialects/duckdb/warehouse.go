@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -58,7 +60,7 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	db := sql.OpenDB(conn)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+		return nil, openError(path, err)
 	}
 	// Memory the buffer manager has touched once is kept for its next
 	// blocks instead of going back to the system: on a virtual machine a
@@ -70,6 +72,21 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	// larger one, which is why its error is not one to report.
 	_, _ = db.ExecContext(ctx, "SET block_allocator_memory = '80%'")
 	return &Warehouse{SQLDB: dialects.SQLDB{DB: db, D: Dialect{}, DefaultSchm: "main"}, Connector: conn}, nil
+}
+
+var lockHolder = regexp.MustCompile(`\(PID (\d+)\)`)
+
+// openError explains DuckDB's file lock: one process at a time may open a
+// database file for writing.
+func openError(path string, err error) error {
+	if !strings.Contains(err.Error(), "Could not set lock") {
+		return fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+	}
+	who := "another process"
+	if m := lockHolder.FindStringSubmatch(err.Error()); m != nil {
+		who += " (PID " + m[1] + ")"
+	}
+	return fmt.Errorf("duckdb: the warehouse %s is in use by %s: DuckDB lets one process open its file, and `cohort run` (or `cohort serve`) keeps it open for as long as it works; try again when it has finished", displayPath(path), who)
 }
 
 func displayPath(p string) string {

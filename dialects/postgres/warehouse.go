@@ -28,7 +28,7 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	}
 	cc, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: warehouse.dsn cannot be parsed: %s", redact(err))
+		return nil, &dialects.ConfigError{Err: fmt.Errorf("postgres: warehouse.dsn cannot be parsed: %s", redact(err))}
 	}
 	// Output tables are dropped and recreated under the same name every run;
 	// a statement cached before the swap would fail with "cached plan must not
