@@ -489,6 +489,16 @@ func TestSyncsRunsAndMetrics(t *testing.T) {
 	require.True(t, paused())
 	f.call(t, "admin", "POST", "/api/v1/syncs/churn_risk_to_crm/resume", nil)
 	require.False(t, paused())
+	healthOf := func() (string, *time.Time) {
+		var syncs []engine.SyncStatus
+		f.call(t, "marketer", "GET", "/api/v1/syncs", nil).json(t, &syncs)
+		for _, s := range syncs {
+			if s.Name == "churn_risk_to_crm" {
+				return s.Health, s.NextRun
+			}
+		}
+		return "", nil
+	}
 	r = f.call(t, "admin", "POST", "/api/v1/syncs/nope/pause", nil)
 	require.Equal(t, http.StatusNotFound, r.code)
 
@@ -502,6 +512,9 @@ func TestSyncsRunsAndMetrics(t *testing.T) {
 	require.Equal(t, "succeeded", res.Run.Status, string(r.body))
 	require.Greater(t, res.Added, int64(0))
 	require.NotEmpty(t, f.hooked, "the webhook received the members")
+	h, next := healthOf()
+	require.Equal(t, "healthy", h)
+	_ = next // the scheduler gives a next slot only once serve has seen the job
 
 	var runs []engine.SyncRun
 	f.call(t, "support", "GET", "/api/v1/syncs/churn_risk_to_crm/runs", nil).json(t, &runs)

@@ -216,15 +216,20 @@ func findSync(p *models.Project, name string) *models.Sync {
 
 // SyncStatus is a sync with its last run.
 type SyncStatus struct {
-	Name        string         `json:"name"`
-	Segment     string         `json:"segment"`
-	Destination string         `json:"destination"`
-	Type        string         `json:"type"`
-	Mode        string         `json:"mode"`
-	Region      string         `json:"region,omitempty"`
-	Schedule    string         `json:"schedule,omitempty"`
-	Paused      bool           `json:"paused"` // the scheduler skips it until resumed
-	LastRun     *state.SyncRun `json:"last_run,omitempty"`
+	Name        string `json:"name"`
+	Segment     string `json:"segment"`
+	Destination string `json:"destination"`
+	Type        string `json:"type"`
+	Mode        string `json:"mode"`
+	Region      string `json:"region,omitempty"`
+	Schedule    string `json:"schedule,omitempty"`
+	Paused      bool   `json:"paused"` // the scheduler skips it until resumed
+	// Health is one word for a dashboard: healthy (last run succeeded),
+	// degraded (partial: rows rejected or pending), failing, running,
+	// paused, or never_run.
+	Health  string         `json:"health"`
+	NextRun *time.Time     `json:"next_run,omitempty"` // the scheduler's next slot, when it has one
+	LastRun *state.SyncRun `json:"last_run,omitempty"`
 }
 
 // Syncs lists the project's syncs with their last run.
@@ -241,6 +246,14 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	next := map[string]*time.Time{}
+	if jobs, err := s.Schedule(ctx); err == nil { // without a schedule the list still answers
+		for _, j := range jobs {
+			if j.Sync != "" && j.Next != nil {
+				next[j.Sync] = j.Next
+			}
+		}
+	}
 	var out []SyncStatus
 	for _, sy := range s.Project.Syncs {
 		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name]}
@@ -253,6 +266,8 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 		if r, ok := last[sy.Name]; ok {
 			st.LastRun = &r
 		}
+		st.Health = health(st)
+		st.NextRun = next[sy.Name]
 		out = append(out, st)
 	}
 	return out, nil
@@ -303,4 +318,22 @@ func syncNames(p *models.Project) string {
 		return "none defined"
 	}
 	return strings.Join(n, ", ")
+}
+
+func health(st SyncStatus) string {
+	switch {
+	case st.Paused:
+		return "paused"
+	case st.LastRun == nil:
+		return "never_run"
+	}
+	switch st.LastRun.Status {
+	case state.Succeeded:
+		return "healthy"
+	case state.Partial:
+		return "degraded"
+	case state.Running:
+		return "running"
+	}
+	return "failing"
 }

@@ -107,3 +107,19 @@ func TestServiceSyncsTheDemoToAWebhook(t *testing.T) {
 	var unknown *UnknownError
 	require.True(t, errors.As(err, &unknown), "%v", err)
 }
+
+func TestSyncHealth(t *testing.T) {
+	run := func(status string) *state.SyncRun { return &state.SyncRun{Status: status} }
+	for want, st := range map[string]SyncStatus{
+		"paused":    {Paused: true, LastRun: run(state.Succeeded)},
+		"never_run": {},
+		"healthy":   {LastRun: run(state.Succeeded)},
+		"degraded":  {LastRun: run(state.Partial)},
+		"running":   {LastRun: run(state.Running)},
+		"failing":   {LastRun: run(state.Failed)},
+	} {
+		if got := health(st); got != want {
+			t.Errorf("health(%+v) = %s, want %s", st, got, want)
+		}
+	}
+}
