@@ -315,10 +315,9 @@ func TestMarketerNeverSeesPersonalData(t *testing.T) {
 	require.Equal(t, dryAdm["added"], dryMkt["added"])
 }
 
-func TestMaskEmail(t *testing.T) {
-	require.Equal(t, "j***@g***.com", MaskEmail("jan@gmail.com"))
+func TestMaskValue(t *testing.T) {
 	require.Equal(t, "j***@g***.com", maskValue("", "jan@gmail.com"))
-	require.Equal(t, "+31****78", maskValue("", "+31612345678"))
+	require.Equal(t, "+***78", maskValue("", "+31612345678"))
 	require.Equal(t, "J***", maskValue("first_name", "Jan"))
 	require.Equal(t, "gold", maskValue("tier", "gold"))
 	require.Equal(t, "NL", maskValue("country", "NL"))

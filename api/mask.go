@@ -4,44 +4,25 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/cohort-cdp/cohort/models"
 )
 
-// Personal data is masked for the marketer role: a marketer sees counts,
-// segments and samples, never an e-mail, phone, name or identifier in clear.
+// Personal data is masked for the marketer role with models.Mask (the one
+// masking function): a marketer sees counts, segments and samples, never an
+// e-mail, phone, name or identifier in clear. This file decides what is
+// personal (by shape and by key); models.Mask decides how it looks.
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-
-// MaskEmail keeps the first letter of the name and of the domain and the
-// top-level domain: jan@gmail.com → j***@g***.com.
-func MaskEmail(s string) string {
-	local, domain, _ := strings.Cut(s, "@")
-	tld := ""
-	if i := strings.LastIndex(domain, "."); i >= 0 {
-		tld = domain[i:]
-	}
-	return first(local) + "***@" + first(domain) + "***" + tld
-}
-
-func first(s string) string {
-	for _, r := range s {
-		return string(r)
-	}
-	return ""
-}
 
 // maskValue masks a value that is personal data by its shape (e-mail,
 // phone number) or because of its key; other values pass.
 func maskValue(key string, v string) string {
 	switch {
 	case emailRE.MatchString(strings.TrimSpace(v)):
-		return MaskEmail(strings.TrimSpace(v))
-	case phoneLike(v):
-		return v[:min(3, len(v))] + "****" + v[len(v)-2:]
-	case personalKey(key):
-		if v == "" {
-			return v
-		}
-		return first(v) + "***"
+		return models.Mask(strings.TrimSpace(v))
+	case phoneLike(v), personalKey(key):
+		return models.Mask(v)
 	}
 	return v
 }
