@@ -610,6 +610,9 @@ function lineChart(series, opts) {
 // ---- syncs ----------------------------------------------------------------------
 
 function health(s) {
+  const said = { healthy: ["good", "Healthy"], degraded: ["warn", "Some rejected"], failing: ["bad", "Failing"],
+    running: ["idle", "Running"], paused: ["paused", "Paused"], never_run: ["idle", "Never run"] }[s.health];
+  if (said) return { cls: said[0], word: said[1] };
   if (s.paused) return { cls: "paused", word: "Paused" };
   const r = s.last_run;
   if (!r) return { cls: "idle", word: "Never run" };
