@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -154,4 +156,39 @@ func explainCmd(g *globals) *cobra.Command {
 func isUnknown(err error) bool {
 	var ue *engine.UnknownError
 	return errors.As(err, &ue)
+}
+
+func liftCmd(g *globals) *cobra.Command {
+	var metric, since string
+	cmd := &cobra.Command{
+		Use:   "lift SEGMENT --metric TRAIT|SOURCE[.EVENT] [--since DATE]",
+		Short: "A campaign's lift: members sent to destinations against the segment's holdout",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if metric == "" {
+				return usageError{fmt.Errorf("lift needs --metric: a boolean or numeric trait, or an event as SOURCE or SOURCE.EVENT_NAME")}
+			}
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			o := engine.LiftOptions{Metric: metric}
+			if since != "" {
+				at, err := time.ParseInLocation(time.DateOnly, since, svc.Project.Location())
+				if err != nil {
+					return usageError{fmt.Errorf("--since %q: write a date as 2026-11-01", since)}
+				}
+				o.Since = &at
+			}
+			res, err := svc.Lift(cmd.Context(), args[0], o)
+			if err != nil {
+				return err
+			}
+			return g.emit(cmd.OutOrStdout(), res)
+		},
+	}
+	cmd.Flags().StringVar(&metric, "metric", "", "a boolean trait (rate), a numeric trait (mean), or an event: SOURCE or SOURCE.EVENT_NAME (rate of members with one since they entered)")
+	cmd.Flags().StringVar(&since, "since", "", "count events from this date (in the project's timezone) instead of from each member's entry")
+	return cmd
 }

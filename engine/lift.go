@@ -1,0 +1,218 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// z95 is the standard normal quantile of a two-sided 95% interval.
+const z95 = 1.959963984540054
+
+// LiftOptions choose what a lift report measures.
+type LiftOptions struct {
+	// Metric is a trait (boolean: a conversion rate; numeric: a mean), or
+	// an event: SOURCE or SOURCE.EVENT_NAME (converted: at least one such
+	// row since the member entered the segment, or since Since).
+	Metric string
+	Since  *time.Time
+}
+
+// LiftArm is one arm of a lift report.
+type LiftArm struct {
+	Members  int64   `json:"members"`  // members of the arm
+	Measured int64   `json:"measured"` // members with a value of the metric
+	Value    float64 `json:"value"`    // conversion rate (0..1) or mean
+}
+
+// LiftResult compares the members sent to destinations with the holdout.
+type LiftResult struct {
+	Segment  string   `json:"segment"`
+	Metric   string   `json:"metric"`
+	Kind     string   `json:"kind"` // rate | mean
+	Since    string   `json:"since,omitempty"`
+	Syncs    []string `json:"syncs"`
+	Sent     LiftArm  `json:"sent"`
+	Holdout  LiftArm  `json:"holdout"`
+	Lift     *float64 `json:"lift"`          // sent − holdout
+	Relative *float64 `json:"relative_lift"` // lift / holdout, nil when the holdout's value is 0
+	Low      *float64 `json:"ci95_low"`      // 95% confidence interval of the lift
+	High     *float64 `json:"ci95_high"`
+}
+
+// Lift measures a segment's campaign: members that its syncs sent (in any
+// of their snapshots) against its holdout, on a trait or an event, in one
+// query in the warehouse. Rates use the normal approximation of a
+// difference of proportions; means Welch's standard error, with the normal
+// quantile (both arms of a campaign are large).
+func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftResult, error) {
+	seg, err := s.Segment(name)
+	if err != nil {
+		return nil, err
+	}
+	if seg.Holdout <= 0 {
+		return nil, &UnknownError{fmt.Errorf("segment %q has no holdout: add holdout: 10%% to it, run, sync, and measure once the campaign has run", name)}
+	}
+	res := &LiftResult{Segment: name, Metric: o.Metric}
+	for _, sy := range s.Project.Syncs {
+		if sy.Segment == name {
+			res.Syncs = append(res.Syncs, sy.Name)
+		}
+	}
+	wh, c, err := s.reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := c.Dialect
+	var sent []string
+	for _, sy := range res.Syncs {
+		ok, err := c.FinalExists(ctx, wh, sync.SnapshotTable(sy))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			sent = append(sent, "SELECT profile_id FROM "+c.Final(sync.SnapshotTable(sy)))
+		}
+	}
+	if len(sent) == 0 {
+		return nil, &UnknownError{fmt.Errorf("segment %q has not been sent anywhere yet: no sync of it has a snapshot (syncs of it: %s); run cohort sync first", name, listOrNone(res.Syncs))}
+	}
+	var value string
+	var args []any
+	if t := s.Project.Trait(o.Metric); t != nil || o.Metric == "" {
+		if o.Metric == "" {
+			return nil, &UnknownError{fmt.Errorf("lift needs --metric: a boolean or numeric trait, or an event (SOURCE or SOURCE.EVENT)")}
+		}
+		if o.Since != nil {
+			return nil, &UnknownError{fmt.Errorf("--since applies to event metrics; trait %q is read as it is now", o.Metric)}
+		}
+		cols, err := wh.Columns(ctx, c.Schema+"."+profiles.Table)
+		if err != nil {
+			return nil, err
+		}
+		kind := ""
+		for _, col := range cols {
+			if col.Name == o.Metric {
+				kind = models.KindOf(col.Type)
+			}
+		}
+		col := "p." + d.Quote(o.Metric)
+		switch kind {
+		case models.KindBoolean:
+			res.Kind, value = "rate", "CASE WHEN "+col+" THEN 1.0 ELSE 0.0 END"
+		case models.KindNumber:
+			res.Kind, value = "mean", "CAST("+col+" AS "+d.TypeName(dialects.Number)+")"
+		default:
+			return nil, &UnknownError{fmt.Errorf("trait %q holds %s: lift measures a boolean trait (a rate) or a numeric one (a mean)", o.Metric, orWord(kind, "no known kind"))}
+		}
+	} else {
+		srcName, event, _ := strings.Cut(o.Metric, ".")
+		src := s.Project.Source(srcName)
+		if src == nil {
+			return nil, &UnknownError{fmt.Errorf("unknown metric %q: name a trait, or an event as SOURCE or SOURCE.EVENT_NAME", o.Metric)}
+		}
+		if src.Timestamp == "" {
+			return nil, &UnknownError{fmt.Errorf("source %q has no timestamp, so its rows cannot be counted after a member entered the segment", src.Name)}
+		}
+		rows := "(" + identity.ProfileRows(c, src, c.Final(identity.GraphTable)) + ")"
+		since := "m.entered_at"
+		if o.Since != nil {
+			since = "?"
+			args = append(args, o.Since.UTC())
+			res.Since = o.Since.UTC().Format(time.DateOnly)
+		}
+		cond := "r.profile_id = m.profile_id AND r." + d.Quote(src.Timestamp) + " >= " + since
+		if event != "" {
+			if src.Event == "" {
+				return nil, &UnknownError{fmt.Errorf("source %q has no event column, so %q cannot be matched by name: measure the source", src.Name, o.Metric)}
+			}
+			cond += " AND r." + d.Quote(src.Event) + " = ?"
+			args = append(args, event)
+		}
+		res.Kind, value = "rate", "CASE WHEN EXISTS (SELECT 1 FROM "+rows+" r WHERE "+cond+") THEN 1.0 ELSE 0.0 END"
+	}
+	// variance of one member's value: population for a proportion (p(1-p)),
+	// sample for a mean (Welch)
+	vf := "var_samp"
+	if res.Kind == "rate" {
+		vf = "var_pop"
+	}
+	arm := "CASE WHEN m.holdout THEN 'holdout' ELSE 'sent' END"
+	inner := fmt.Sprintf(`SELECT %s AS arm, %s AS x
+FROM %s m
+LEFT JOIN %s p ON p.profile_id = m.profile_id
+WHERE m.segment = ? AND (m.holdout OR m.profile_id IN (%s))`, arm, value, c.Final(segments.MembershipsTable), c.Final(profiles.Table), strings.Join(sent, " UNION "))
+	args = append(args, name)
+	q := fmt.Sprintf(`WITH v AS (%s),
+g AS (SELECT
+ count(CASE WHEN v.arm = 'sent' THEN 1 END) AS sn, count(CASE WHEN v.arm = 'sent' THEN v.x END) AS sk,
+ avg(CASE WHEN v.arm = 'sent' THEN v.x END) AS sm, %[2]s(CASE WHEN v.arm = 'sent' THEN v.x END) AS sv,
+ count(CASE WHEN v.arm = 'holdout' THEN 1 END) AS hn, count(CASE WHEN v.arm = 'holdout' THEN v.x END) AS hk,
+ avg(CASE WHEN v.arm = 'holdout' THEN v.x END) AS hm, %[2]s(CASE WHEN v.arm = 'holdout' THEN v.x END) AS hv
+ FROM v)
+SELECT sn, sk, coalesce(sm, 0), hn, hk, coalesce(hm, 0),
+ sm - hm,
+ (sm - hm) / NULLIF(hm, 0),
+ (sm - hm) - %[3]v * sqrt(sv / NULLIF(sk, 0) + hv / NULLIF(hk, 0)),
+ (sm - hm) + %[3]v * sqrt(sv / NULLIF(sk, 0) + hv / NULLIF(hk, 0))
+FROM g`, inner, vf, z95)
+	q, err = d.Placeholder().ReplacePlaceholders(q)
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.QueryRow(ctx, wh, q, args, &res.Sent.Members, &res.Sent.Measured, &res.Sent.Value,
+		&res.Holdout.Members, &res.Holdout.Measured, &res.Holdout.Value, &res.Lift, &res.Relative, &res.Low, &res.High); err != nil {
+		return nil, fmt.Errorf("lift of segment %s: %w", name, err)
+	}
+	return res, nil
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Clone(xs), ", ")
+}
+
+func orWord(s, w string) string {
+	if s == "" {
+		return w
+	}
+	return s
+}
+
+func (r *LiftResult) String() string {
+	var b strings.Builder
+	unit := func(v float64) string {
+		if r.Kind == "rate" {
+			return fmt.Sprintf("%.2f%%", 100*v)
+		}
+		return fmt.Sprintf("%.4g", v)
+	}
+	opt := func(v *float64, f func(float64) string) string {
+		if v == nil {
+			return "n/a"
+		}
+		return f(*v)
+	}
+	fmt.Fprintf(&b, "segment %s, metric %s (%s), syncs %s\n", r.Segment, r.Metric, r.Kind, strings.Join(r.Syncs, ", "))
+	if r.Since != "" {
+		fmt.Fprintf(&b, "events since %s\n", r.Since)
+	}
+	fmt.Fprintf(&b, "%-8s %10s %10s %12s\n", "arm", "members", "measured", r.Kind)
+	fmt.Fprintf(&b, "%-8s %10d %10d %12s\n", "sent", r.Sent.Members, r.Sent.Measured, unit(r.Sent.Value))
+	fmt.Fprintf(&b, "%-8s %10d %10d %12s\n", "holdout", r.Holdout.Members, r.Holdout.Measured, unit(r.Holdout.Value))
+	fmt.Fprintf(&b, "lift %s (relative %s), 95%% CI [%s, %s]\n", opt(r.Lift, unit),
+		opt(r.Relative, func(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) }), opt(r.Low, unit), opt(r.High, unit))
+	return b.String()
+}

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// Lift, computed in the warehouse, equals the same figures computed in Go
+// from the member rows, on both dialects: a rate of a boolean trait, a mean
+// of a numeric one, and event conversions since entry or since a date.
+func TestLiftMatchesAGoComputation(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		f := fake.New(t)
+		dir := t.TempDir()
+		require.NoError(t, WriteDemoProject(dir, false))
+		p, err := models.LoadAndValidate(dir)
+		require.NoError(t, err)
+		p.Warehouse.Type = w.Type
+		for _, dst := range p.Destinations {
+			if dst.Name == "crm_webhook" { // the fake receiver, set here: t.Setenv cannot run in parallel tests
+				dst.Config["url"], dst.Config["secret"] = f.URL(), fake.Secret
+			}
+		}
+		p.Segment("high_churn_risk").Holdout = 30
+		svc := NewService(p, ServiceOptions{})
+		svc.Warehouse = w.WH
+		svc.Clock = func() time.Time { return now }
+		defer svc.Close()
+		_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 600, Seed: 7, Now: now})
+		require.NoError(t, err)
+		_, err = svc.Run(ctx, RunOptions{})
+		require.NoError(t, err)
+
+		_, err = svc.Lift(ctx, "high_churn_risk", LiftOptions{Metric: "email_opt_in"})
+		require.ErrorContains(t, err, "cohort sync", "nothing sent yet")
+		_, err = svc.Lift(ctx, "vip", LiftOptions{Metric: "email_opt_in"})
+		require.ErrorContains(t, err, "no holdout")
+
+		_, err = svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}})
+		require.NoError(t, err)
+
+		wh, c, err := svc.reader(ctx)
+		require.NoError(t, err)
+		d := c.Dialect
+		// the arms in Go: holdout members, and members whose profile is in the snapshot
+		arm := map[string]string{}
+		entered := map[string]time.Time{}
+		sent := map[string]bool{}
+		rows, err := wh.Query(ctx, "SELECT profile_id FROM "+c.Final(sync.SnapshotTable("churn_risk_to_crm")))
+		require.NoError(t, err)
+		for rows.Next() {
+			var id string
+			require.NoError(t, rows.Scan(&id))
+			sent[id] = true
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		q, err := d.Placeholder().ReplacePlaceholders("SELECT profile_id, holdout, entered_at FROM " + c.Final("segment_memberships") + " WHERE segment = ?")
+		require.NoError(t, err)
+		rows, err = wh.Query(ctx, q, "high_churn_risk")
+		require.NoError(t, err)
+		for rows.Next() {
+			var id string
+			var h bool
+			var at time.Time
+			require.NoError(t, rows.Scan(&id, &h, &at))
+			switch {
+			case h:
+				arm[id] = "holdout"
+			case sent[id]:
+				arm[id] = "sent"
+			}
+			entered[id] = at
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+
+		trait := func(expr string) map[string]*float64 {
+			out := map[string]*float64{}
+			rows, err := wh.Query(ctx, "SELECT profile_id, "+expr+" FROM "+c.Final("profiles"))
+			require.NoError(t, err)
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var v *float64
+				require.NoError(t, rows.Scan(&id, &v))
+				out[id] = v
+			}
+			require.NoError(t, rows.Err())
+			return out
+		}
+		bools := trait("CASE WHEN email_opt_in THEN 1.0 ELSE 0.0 END") // NULL is not converted
+		events := func(name string, since *time.Time) map[string]*float64 {
+			src := p.Source("web_events")
+			rows, err := wh.Query(ctx, "SELECT r.profile_id, r.occurred_at, r.event_name FROM ("+identity.ProfileRows(c, src, c.Final(identity.GraphTable))+") r")
+			require.NoError(t, err)
+			defer rows.Close()
+			out := map[string]*float64{}
+			for id := range arm {
+				out[id] = new(float64)
+			}
+			for rows.Next() {
+				var id, ev string
+				var at time.Time
+				require.NoError(t, rows.Scan(&id, &at, &ev))
+				from, ok := entered[id]
+				if since != nil {
+					from = *since
+				}
+				if ok && !at.Before(from) && (name == "" || ev == name) {
+					*out[id] = 1
+				}
+			}
+			require.NoError(t, rows.Err())
+			return out
+		}
+		since := now.AddDate(0, 0, -60)
+		for _, tc := range []struct {
+			o      LiftOptions
+			kind   string
+			values map[string]*float64
+		}{
+			{LiftOptions{Metric: "email_opt_in"}, "rate", bools},
+			{LiftOptions{Metric: "lifetime_value"}, "mean", trait("CAST(lifetime_value AS " + d.TypeName(dialects.Number) + ")")},
+			{LiftOptions{Metric: "web_events"}, "rate", events("", nil)},
+			{LiftOptions{Metric: "web_events.add_to_cart", Since: &since}, "rate", events("add_to_cart", &since)},
+		} {
+			got, err := svc.Lift(ctx, "high_churn_risk", tc.o)
+			require.NoError(t, err, tc.o.Metric)
+			want := goLift(arm, tc.values, tc.kind)
+			require.Equal(t, tc.kind, got.Kind)
+			require.Equal(t, want.Sent.Members, got.Sent.Members, tc.o.Metric)
+			require.Equal(t, want.Holdout.Members, got.Holdout.Members, tc.o.Metric)
+			require.Positive(t, got.Sent.Members)
+			require.Positive(t, got.Holdout.Members)
+			require.Equal(t, want.Sent.Measured, got.Sent.Measured, tc.o.Metric)
+			require.InDelta(t, want.Sent.Value, got.Sent.Value, 1e-9, tc.o.Metric)
+			require.InDelta(t, want.Holdout.Value, got.Holdout.Value, 1e-9, tc.o.Metric)
+			for _, pair := range [][2]*float64{{want.Lift, got.Lift}, {want.Relative, got.Relative}, {want.Low, got.Low}, {want.High, got.High}} {
+				require.Equal(t, pair[0] == nil, pair[1] == nil, tc.o.Metric)
+				if pair[0] != nil {
+					require.InDelta(t, *pair[0], *pair[1], 1e-9, tc.o.Metric)
+				}
+			}
+			t.Logf("%s", got)
+		}
+	})
+}
+
+// goLift is the lift report's arithmetic, in Go: per arm the mean of the
+// values (NULL left out), the variance p(1-p) for a rate or the sample
+// variance for a mean, and the normal 95% interval of the difference.
+func goLift(arm map[string]string, values map[string]*float64, kind string) LiftResult {
+	var r LiftResult
+	sums := map[string][]float64{}
+	for id, a := range arm {
+		x := &r.Sent
+		if a == "holdout" {
+			x = &r.Holdout
+		}
+		x.Members++
+		if v := values[id]; v != nil {
+			sums[a] = append(sums[a], *v)
+		}
+	}
+	stat := func(xs []float64) (n, mean, v float64) {
+		n = float64(len(xs))
+		for _, x := range xs {
+			mean += x
+		}
+		mean /= n
+		for _, x := range xs {
+			v += (x - mean) * (x - mean)
+		}
+		if kind == "rate" {
+			v /= n
+		} else {
+			v /= n - 1
+		}
+		return n, mean, v
+	}
+	sn, sm, sv := stat(sums["sent"])
+	hn, hm, hv := stat(sums["holdout"])
+	r.Sent.Measured, r.Sent.Value = int64(sn), sm
+	r.Holdout.Measured, r.Holdout.Value = int64(hn), hm
+	lift := sm - hm
+	se := math.Sqrt(sv/sn + hv/hn)
+	lo, hi := lift-z95*se, lift+z95*se
+	r.Lift, r.Low, r.High = &lift, &lo, &hi
+	if hm != 0 {
+		rel := lift / hm
+		r.Relative = &rel
+	}
+	return r
+}
