@@ -3,6 +3,7 @@ package dialects
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -184,6 +185,67 @@ type RegexpLimiter interface {
 	RegexpLimits() []RegexpLimit
 }
 
+// Literaler is a dialect whose string literals give backslash a meaning
+// (Snowflake, BigQuery), so that a literal is not just text in quotes.
+type Literaler interface {
+	// StringLiteral is s as a string literal of this dialect.
+	StringLiteral(s string) string
+}
+
+// Literal is s as a string literal of d: in single quotes with inner
+// quotes doubled, unless d writes its literals otherwise.
+func Literal(d Dialect, s string) string {
+	if l, ok := d.(Literaler); ok {
+		return l.StringLiteral(s)
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// LikeEscaper is a dialect whose LIKE needs another escape clause than
+// ESCAPE '\' written as an ANSI literal.
+type LikeEscaper interface {
+	// LikeEscape is the clause after `x LIKE pattern` that makes a
+	// backslash escape % and _ in pattern ("" where it does already).
+	LikeEscape() string
+}
+
+// LikeEscape is the clause making backslash LIKE's escape character on d.
+func LikeEscape(d Dialect) string {
+	if l, ok := d.(LikeEscaper); ok {
+		return l.LikeEscape()
+	}
+	return ` ESCAPE '\'`
+}
+
+// SetOperators is a dialect that spells the set operations removing
+// duplicates in its own way (BigQuery: UNION DISTINCT, EXCEPT DISTINCT).
+type SetOperators interface {
+	UnionDistinct() string
+	ExceptDistinct() string
+}
+
+// Union is d's UNION that removes duplicates.
+func Union(d Dialect) string {
+	if s, ok := d.(SetOperators); ok {
+		return s.UnionDistinct()
+	}
+	return "UNION"
+}
+
+// Except is d's EXCEPT that removes duplicates.
+func Except(d Dialect) string {
+	if s, ok := d.(SetOperators); ok {
+		return s.ExceptDistinct()
+	}
+	return "EXCEPT"
+}
+
+// LetInline is Let for a dialect without a way to name a value in an
+// expression: value is written out at each reference.
+func LetInline(value, name, body string) string {
+	return strings.ReplaceAll(body, name, "("+value+")")
+}
+
 // ANSI behaviour that several dialects share: a dialect calls these from
 // its own methods instead of writing them again.
 
@@ -241,6 +303,28 @@ func RenameInTransaction(quote func(parts ...string) string, pairs []Replace) []
 	return [][]string{s}
 }
 
+// dmlStatement matches a statement that changes rows (after its comments).
+var dmlStatement = regexp.MustCompile(`(?is)^\s*(--[^\n]*\n\s*)*(INSERT|DELETE|UPDATE|MERGE)\b`)
+
+// IsDML says whether a statement changes rows rather than tables.
+func IsDML(statement string) bool { return dmlStatement.MatchString(statement) }
+
+// DDLAlone groups statements into transactions for a warehouse that
+// commits DDL on its own (Snowflake) or allows none on permanent tables in
+// a transaction (BigQuery): each run of consecutive row changes is one
+// transaction, every other statement one by itself.
+func DDLAlone(statements []string) [][]string {
+	var txs [][]string
+	for i, s := range statements {
+		if IsDML(s) && i > 0 && IsDML(statements[i-1]) {
+			txs[len(txs)-1] = append(txs[len(txs)-1], s)
+			continue
+		}
+		txs = append(txs, []string{s})
+	}
+	return txs
+}
+
 // Publish runs d's publication of pairs on wh.
 func Publish(ctx context.Context, wh Warehouse, pairs []Replace) error {
 	for _, tx := range wh.Dialect().Publish(pairs) {
@@ -258,6 +342,12 @@ type Capabilities struct {
 	AtomicPublish  bool
 	UnloggedTables bool
 	Appender       bool // bulk row loading faster than INSERT
+	// DistinctOn: SELECT DISTINCT ON (key) ... ORDER BY key, ... keeps the
+	// first row per key; without it the engine ranks with row_number().
+	DistinctOn bool
+	// AggregateFilter: agg(x) FILTER (WHERE c); without it the engine
+	// writes agg(CASE WHEN c THEN x END).
+	AggregateFilter bool
 }
 
 // Rows is what a query returns; *sql.Rows satisfies it, and so can a
@@ -286,6 +376,35 @@ type Warehouse interface {
 	// QueryColumns lists the columns a read-only query returns.
 	QueryColumns(ctx context.Context, query string) ([]Column, error)
 	Close() error
+}
+
+// JobLog is a Warehouse whose statements run as jobs with ids of their own
+// (BigQuery), which a run's history keeps to trace each step's cost.
+type JobLog interface {
+	// TakeJobs returns the ids of the jobs run since the last call.
+	TakeJobs() []string
+}
+
+// TakeJobs are the ids of wh's jobs since the last call, or none.
+func TakeJobs(wh Warehouse) []string {
+	if j, ok := wh.(JobLog); ok {
+		return j.TakeJobs()
+	}
+	return nil
+}
+
+// Warner is a Warehouse with advice for `cohort validate` (a BigQuery
+// dataset outside the EU).
+type Warner interface {
+	Warnings(ctx context.Context) []string
+}
+
+// Warnings are wh's advice on its set-up, or none.
+func Warnings(ctx context.Context, wh Warehouse) []string {
+	if w, ok := wh.(Warner); ok {
+		return w.Warnings(ctx)
+	}
+	return nil
 }
 
 // Pinner is a Warehouse that can keep one of its connections for a caller,
@@ -322,6 +441,23 @@ type Config struct {
 	// MustExist: an embedded warehouse file that does not exist is an error
 	// naming its path, not created (validate and read commands).
 	MustExist bool
+	// Schema is the output schema (BigQuery: dataset) of the project.
+	Schema string
+	// Snowflake, when no DSN is given (key-pair authentication).
+	Account        string
+	User           string
+	PrivateKeyPath string // PKCS#8 PEM, relative to Dir
+	Role           string
+	Database       string
+	Compute        string // the virtual warehouse queries run on
+	// QueryTag labels every statement so the warehouse's cost views can be
+	// traced to Cohort (Snowflake QUERY_TAG, BigQuery job label).
+	QueryTag string
+	// MaxBytesBilled caps what one BigQuery query may scan (0: no cap).
+	MaxBytesBilled int64
+	// Endpoint overrides the API address (BigQuery: an emulator or a
+	// private endpoint), without authentication when it is http://.
+	Endpoint string
 }
 
 // Driver is a registered dialect with its warehouse opener.
@@ -383,8 +519,9 @@ func Open(ctx context.Context, typ string, cfg Config) (Warehouse, error) {
 
 // StringLiteral is s as an ANSI SQL string literal (inner quotes doubled),
 // for validated names that are part of a query's shape (identifier types,
-// segment names); user values are bound parameters instead. A warehouse
-// whose strings escape otherwise (BigQuery) will need a dialect hook here.
+// segment names): they hold no quote or backslash, so the literal reads the
+// same on every dialect. Text that may (a regular expression) goes through
+// Literal, the dialect's own; user values are bound parameters instead.
 func StringLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // QuoteIdent quotes one identifier with double quotes, doubling inner quotes.

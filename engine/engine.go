@@ -221,7 +221,7 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 		stats, err := s.Run(ctx, wh, func(msg string) {
 			progress(Event{Step: s.Name(), Message: msg, Elapsed: time.Since(stepStart)})
 		})
-		rec := state.StepRecord{Name: s.Name(), StartedAt: stepStart, Seconds: time.Since(stepStart).Seconds(), Rows: stats.Rows, Details: stats.Details}
+		rec := state.StepRecord{Name: s.Name(), StartedAt: stepStart, Seconds: time.Since(stepStart).Seconds(), Rows: stats.Rows, Details: stats.Details, Jobs: dialects.TakeJobs(wh)}
 		if err != nil {
 			rec.Error = err.Error()
 			res.Steps = append(res.Steps, rec)

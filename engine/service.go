@@ -98,7 +98,9 @@ func openWarehouse(ctx context.Context, p *models.Project, create bool) (dialect
 	w := p.Warehouse
 	return dialects.Open(ctx, w.Type, dialects.Config{
 		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
-		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create,
+		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create, Schema: w.Schema,
+		Account: w.Account, User: w.User, PrivateKeyPath: w.PrivateKeyPath, Role: w.Role, Database: w.Database,
+		Compute: w.Compute, QueryTag: w.QueryTag, MaxBytesBilled: w.MaximumBytesBilled, Endpoint: w.Endpoint,
 	})
 }
 
@@ -146,6 +148,16 @@ func (s *Service) Validate(ctx context.Context) error {
 		return err
 	}
 	return models.CheckWarehouse(ctx, s.Project, Catalog(wh))
+}
+
+// Warnings is the warehouse's advice on its set-up that does not stop a
+// run (a BigQuery dataset outside the EU).
+func (s *Service) Warnings(ctx context.Context) []string {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil
+	}
+	return dialects.Warnings(ctx, wh)
 }
 
 // CompileOptions choose what Compile prints.

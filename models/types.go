@@ -53,6 +53,20 @@ type WarehouseConfig struct {
 	Schema      string `yaml:"schema"`       // output schema, default "cohort"
 	MemoryLimit string `yaml:"memory_limit"` // duckdb: e.g. "2GB"; larger work spills to disk
 	Threads     int    `yaml:"threads"`      // duckdb: 0 = all cores
+	// snowflake: key-pair authentication instead of a dsn, and what
+	// overrides the dsn's settings
+	Account        string `yaml:"account"`
+	User           string `yaml:"user"`
+	PrivateKeyPath string `yaml:"private_key_path"` // unencrypted PKCS#8 PEM, relative to the project folder
+	Role           string `yaml:"role"`
+	Database       string `yaml:"database"`
+	Compute        string `yaml:"compute_warehouse"` // the virtual warehouse that runs the queries
+	// snowflake and bigquery: QUERY_TAG / job label of every statement (default "cohort")
+	QueryTag string `yaml:"query_tag"`
+	// bigquery: the most one query may scan, in bytes (0: no cap)
+	MaximumBytesBilled int64 `yaml:"maximum_bytes_billed"`
+	// bigquery: another API address (an emulator)
+	Endpoint string `yaml:"endpoint"`
 }
 
 // Source is a table or read-only query holding entities or events.

@@ -196,7 +196,11 @@ func (c *checker) project() {
 		if types := warehouseTypes(); w.Type != "" && !slices.Contains(types, w.Type) {
 			c.errs.add(c.rootPos("warehouse.type"), "unknown warehouse type %q (%s)", w.Type, enumHint(w.Type, types))
 		}
-		given := map[string]string{"dsn": w.DSN, "project": w.Project, "path": w.Path, "location": w.Location}
+		dsn := w.DSN
+		if dsn == "" && w.Account != "" && w.User != "" && w.PrivateKeyPath != "" {
+			dsn = "key-pair" // Snowflake's other way in
+		}
+		given := map[string]string{"dsn": dsn, "project": w.Project, "path": w.Path, "location": w.Location}
 		for _, key := range warehouseNeeds(w.Type) {
 			if given[key] == "" {
 				c.errs.add(c.rootPos("warehouse"), "warehouse type %s needs %s%s", w.Type, key, neededKeyHints[key])
@@ -205,6 +209,9 @@ func (c *checker) project() {
 	}
 	if w.Schema != "" && !safeName.MatchString(w.Schema) {
 		c.errs.add(c.rootPos("warehouse.schema"), "warehouse schema %q is not a safe identifier: use lower-case letters, digits and _", w.Schema)
+	}
+	if w.MaximumBytesBilled < 0 {
+		c.errs.add(c.rootPos("warehouse.maximum_bytes_billed"), "warehouse maximum_bytes_billed must be 0 (no cap) or more bytes")
 	}
 	if w.Threads < 0 {
 		c.errs.add(c.rootPos("warehouse.threads"), "warehouse threads must be 0 (all cores) or more")

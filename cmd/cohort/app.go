@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/cohort-cdp/cohort/dialects/duckdb"   // registers duckdb
-	_ "github.com/cohort-cdp/cohort/dialects/postgres" // registers postgres
+	_ "github.com/cohort-cdp/cohort/dialects/bigquery"  // registers bigquery
+	_ "github.com/cohort-cdp/cohort/dialects/duckdb"    // registers duckdb
+	_ "github.com/cohort-cdp/cohort/dialects/postgres"  // registers postgres
+	_ "github.com/cohort-cdp/cohort/dialects/snowflake" // registers snowflake
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/models"
 )

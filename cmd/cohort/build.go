@@ -26,10 +26,12 @@ func validateCmd(g *globals) *cobra.Command {
 			}
 			defer svc.Close()
 			p := svc.Project
+			var warnings []string
 			if !offline {
 				if err := svc.Validate(cmd.Context()); err != nil {
 					return err
 				}
+				warnings = svc.Warnings(cmd.Context())
 			}
 			var checks []engine.DestinationCheck
 			var checkErr error
@@ -41,10 +43,16 @@ func validateCmd(g *globals) *cobra.Command {
 				if checkDest {
 					out["destinations"] = destinationChecksJSON(checks)
 				}
+				if len(warnings) > 0 {
+					out["warnings"] = warnings
+				}
 				if err := printJSON(cmd.OutOrStdout(), out); err != nil {
 					return err
 				}
 				return checkErr
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
 			}
 			printDestinationChecks(cmd.OutOrStdout(), checks)
 			if checkErr != nil {

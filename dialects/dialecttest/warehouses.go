@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cohort-cdp/cohort/dialects"
-	_ "github.com/cohort-cdp/cohort/dialects/duckdb"   // registers duckdb
-	_ "github.com/cohort-cdp/cohort/dialects/postgres" // registers postgres
+	_ "github.com/cohort-cdp/cohort/dialects/bigquery"  // registers bigquery
+	_ "github.com/cohort-cdp/cohort/dialects/duckdb"    // registers duckdb
+	_ "github.com/cohort-cdp/cohort/dialects/postgres"  // registers postgres
+	_ "github.com/cohort-cdp/cohort/dialects/snowflake" // registers snowflake
 )
 
 // AdminDSN is the PostgreSQL server tests create their databases on;
@@ -29,10 +32,30 @@ type Fresh struct {
 	WH     dialects.Warehouse
 }
 
-// Types are the dialects every engine test runs against: every registered
-// one. A new dialect registered here fails those tests until Open knows how
-// to make a test warehouse of it and the golden files have its SQL.
+// Types are every registered dialect: the compiler's golden files hold the
+// SQL of each, and a new dialect registered here fails those tests until
+// they do.
 var Types = dialects.Names()
+
+// Remote are the dialects whose warehouse is not on this machine, with the
+// environment variable naming one to test against (make test-snowflake and
+// make test-bigquery start an emulator and set it).
+var Remote = map[string]string{
+	"snowflake": "COHORT_TEST_SNOWFLAKE", // a gosnowflake DSN
+	"bigquery":  "COHORT_TEST_BIGQUERY",  // project@http://host:port of an emulator
+}
+
+// Live are the dialects the engine's tests run against: DuckDB and
+// PostgreSQL always, a remote one when its environment variable is set.
+func Live() []string {
+	var live []string
+	for _, typ := range Types {
+		if env, remote := Remote[typ]; !remote || os.Getenv(env) != "" {
+			live = append(live, typ)
+		}
+	}
+	return live
+}
 
 // Open returns a new, empty warehouse of the given type for this test, closed
 // and removed when the test ends.
@@ -45,6 +68,8 @@ func Open(t testing.TB, typ string) Fresh {
 		cfg = dialects.Config{Dir: t.TempDir(), Path: "warehouse.duckdb"}
 	case "postgres":
 		cfg = dialects.Config{DSN: NewPostgresDB(t)}
+	case "snowflake", "bigquery":
+		cfg = remote(t, typ)
 	default:
 		t.Fatalf("dialecttest: no test warehouse for dialect %q: add one to dialecttest.Open", typ)
 	}
@@ -56,10 +81,10 @@ func Open(t testing.TB, typ string) Fresh {
 	return Fresh{Type: typ, Config: cfg, WH: wh}
 }
 
-// ForEach runs f as a parallel subtest on a fresh warehouse of every type.
+// ForEach runs f as a parallel subtest on a fresh warehouse of every live type.
 func ForEach(t *testing.T, f func(t *testing.T, w Fresh)) {
 	t.Helper()
-	for _, typ := range Types {
+	for _, typ := range Live() {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			f(t, Open(t, typ))
@@ -90,4 +115,21 @@ func NewPostgresDB(t testing.TB) string {
 		admin.Close()
 	})
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)
+}
+
+// remote is the configuration of a test warehouse of a remote dialect, from
+// its environment variable; the test is skipped, saying how to run it, when
+// none is set.
+func remote(t testing.TB, typ string) dialects.Config {
+	t.Helper()
+	env := Remote[typ]
+	v := os.Getenv(env)
+	if v == "" {
+		t.Skipf("%s is not set: make test-%s runs this test against an emulator", env, typ)
+	}
+	if typ == "snowflake" {
+		return dialects.Config{DSN: v}
+	}
+	project, endpoint, _ := strings.Cut(v, "@")
+	return dialects.Config{Project: project, Endpoint: endpoint, Schema: "cohort"}
 }

@@ -32,9 +32,7 @@ func (Dialect) EpochSeconds(expr string) string {
 
 // Let writes value out at each reference: PostgreSQL has no lambdas, and a
 // scalar subquery per row costs more than the repetitions it saves.
-func (Dialect) Let(value, name, body string) string {
-	return strings.ReplaceAll(body, name, "("+value+")")
-}
+func (Dialect) Let(value, name, body string) string { return dialects.LetInline(value, name, body) }
 func (Dialect) RegexpMatches(expr, p string) string { return "(" + expr + " ~ " + p + ")" }
 
 func (Dialect) Quote(parts ...string) string {
@@ -131,7 +129,7 @@ func (Dialect) BulkSettings() (set, reset []string) {
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true}
+	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true, DistinctOn: true, AggregateFilter: true}
 }
 
 // RegexpLimits: PostgreSQL's regular expressions (POSIX ARE) lack these parts of RE2.

@@ -305,9 +305,10 @@ func (s *Step) clashesSQL(salt string) string {
 func (r *runner) incrementHubs(ctx context.Context, salt string) (string, error) {
 	s := r.s
 	c := s.c
-	touched := "(SELECT a AS key FROM " + s.w("new_edges") + " UNION SELECT b FROM " + s.w("new_edges") + ")"
+	union := " " + dialects.Union(c.Dialect) + " "
+	touched := "(SELECT a AS key FROM " + s.w("new_edges") + union + "SELECT b FROM " + s.w("new_edges") + ")"
 	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched + " OR b IN " + touched +
-		"\n  UNION SELECT a, b FROM " + s.w("new_edges") + ")"
+		"\n " + union + "SELECT a, b FROM " + s.w("new_edges") + ")"
 	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN " + touched + ")"
 	if err := r.create(ctx, s.w("hubs_touched"), ctas(r.d, s.w("hubs_touched"), s.hubsSQL(links, nodes))); err != nil {
 		return "", err
@@ -375,7 +376,7 @@ func (s *Step) affectedEdgesSQL() plan.Statement {
 		hubs := "(SELECT key FROM " + s.w("hubs") + ")"
 		fresh += " WHERE a NOT IN " + hubs + " AND b NOT IN " + hubs
 	}
-	return plan.Statement{SQL: "-- links: the affected profiles' and the new rows'\n" + c.Dialect.CreateTableAs(s.w("edges"), prev+"\nUNION\n"+fresh, true)}
+	return plan.Statement{SQL: "-- links: the affected profiles' and the new rows'\n" + c.Dialect.CreateTableAs(s.w("edges"), prev+"\n"+dialects.Union(c.Dialect)+"\n"+fresh, true)}
 }
 
 // linksSQL: the links kept for the next run (empty without max_links and

@@ -366,7 +366,7 @@ func (s *Step) roundSQL(in, choice, out string) []plan.Statement {
 func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
 	d := s.c.Dialect
 	q := &plan.Builder{}
-	q.W(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.Arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" UNION SELECT b FROM "+in+") n", true))
+	q.W(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.Arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" "+dialects.Union(d)+" SELECT b FROM "+in+") n", true))
 	return []plan.Statement{
 		q.Statement(d),
 		{SQL: d.CreateTableAs(out, "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM "+in+" e\n"+
@@ -542,7 +542,7 @@ func (s *Step) graphApply() []string {
 func (s *Step) cutLinksCreateSQL() plan.Statement {
 	t := s.c.Dialect.TypeName("text")
 	return plan.Statement{SQL: "-- links a limit cut (filled from the refinement)\n" + s.c.Dialect.CreateTableAs(s.c.Staged(CutLinksTable),
-		"SELECT CAST(NULL AS "+t+") AS a_type, CAST(NULL AS "+t+") AS a_value, CAST(NULL AS "+t+") AS b_type, CAST(NULL AS "+t+") AS b_value, CAST(NULL AS "+t+") AS detail WHERE 1 = 0", false)}
+		"SELECT CAST(NULL AS "+t+") AS a_type, CAST(NULL AS "+t+") AS a_value, CAST(NULL AS "+t+") AS b_type, CAST(NULL AS "+t+") AS b_value, CAST(NULL AS "+t+") AS detail LIMIT 0", false)}
 }
 
 // rejectionsSQL: identity_rejections; an incremental run reads the new rows
@@ -579,7 +579,7 @@ func (s *Step) lineageSQL(prevGraph, prevLineage, inc bool) plan.Statement {
 	if prevGraph {
 		old, cur := s.c.Final(GraphTable), s.c.Staged(GraphTable)
 		pairs := "  FROM " + old + " o\n  JOIN " + cur + " n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value\n" +
-			"  WHERE o.profile_id IN (SELECT profile_id FROM " + old + " EXCEPT SELECT profile_id FROM " + cur + ")\n"
+			"  WHERE o.profile_id IN (SELECT profile_id FROM " + old + " " + dialects.Except(d) + " SELECT profile_id FROM " + cur + ")\n"
 		if inc {
 			pairs = "  FROM " + s.w("old") + " o\n  JOIN " + s.labeled() + " l ON l.key = o.key\n  JOIN " + s.w("anchors") + " n ON n.comp = l.comp\n" +
 				"  WHERE NOT EXISTS (SELECT 1 FROM " + s.w("anchors") + " x WHERE x.profile_id = o.profile_id)\n"
@@ -590,7 +590,7 @@ func (s *Step) lineageSQL(prevGraph, prevLineage, inc bool) plan.Statement {
 			pairs+"  GROUP BY n.profile_id, o.profile_id\n) merged\nWHERE pick = 1")
 	}
 	if len(parts) == 0 {
-		parts = append(parts, "SELECT CAST(NULL AS "+t+") AS profile_id, CAST(NULL AS "+t+") AS merged_profile_id, CAST(NULL AS "+ts+") AS merged_at WHERE 1 = 0")
+		parts = append(parts, "SELECT CAST(NULL AS "+t+") AS profile_id, CAST(NULL AS "+t+") AS merged_profile_id, CAST(NULL AS "+ts+") AS merged_at LIMIT 0")
 	}
 	q.W("-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers\n")
 	q.W(d.CreateTableAs(s.c.Staged(LineageTable), strings.Join(parts, "\nUNION ALL\n"), false))

@@ -301,6 +301,24 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 		if column != "" {
 			value = "r." + d.Quote(column)
 		}
+		if value == "*" && t.Aggregate != "count" {
+			return fmt.Errorf("%s: trait %s: %s needs a column (from: %s.COLUMN)", t.Pos, t.Name, t.Aggregate, srcName)
+		}
+		var filter string
+		if t.Within.Set() {
+			if src.Timestamp == "" {
+				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
+			}
+			cond := "r." + d.Quote(src.Timestamp) + " >= " + bindTime(q, c, t.Within)
+			if d.Capabilities().AggregateFilter {
+				filter = " FILTER (WHERE " + cond + ")"
+			} else { // the aggregates ignore NULLs: rows outside the window count as none
+				if value == "*" {
+					value = "1"
+				}
+				value = "CASE WHEN " + cond + " THEN " + value + " END"
+			}
+		}
 		var agg string
 		switch t.Aggregate {
 		case "sum", "avg":
@@ -314,15 +332,7 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 		default:
 			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
 		}
-		if value == "*" && t.Aggregate != "count" {
-			return fmt.Errorf("%s: trait %s: %s needs a column (from: %s.COLUMN)", t.Pos, t.Name, t.Aggregate, srcName)
-		}
-		if t.Within.Set() {
-			if src.Timestamp == "" {
-				return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
-			}
-			agg += " FILTER (WHERE r." + d.Quote(src.Timestamp) + " >= " + bindTime(q, c, t.Within) + ")"
-		}
+		agg += filter
 		switch t.Aggregate {
 		case "sum", "avg":
 			agg = "CAST(" + agg + " AS " + d.TypeName(dialects.Number) + ")"
@@ -388,6 +398,14 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 			return nil
 		default:
 			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
+		}
+		if !d.Capabilities().DistinctOn {
+			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY ", rankBy, ") AS rn\n    FROM (")
+			if err := values(c, q, t); err != nil {
+				return err
+			}
+			q.W(") v\n  ) ranked WHERE rn = 1")
+			return nil
 		}
 		q.W("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
 		if err := values(c, q, t); err != nil {

@@ -131,7 +131,7 @@ func (cp *compiler) ops(n *models.Condition, col string) (sq.Sqlizer, error) {
 		if op.Name == "contains" {
 			pattern = "%" + pattern
 		}
-		return sq.Expr("("+set+text+` LIKE ? ESCAPE '\')`, pattern), nil
+		return sq.Expr("("+set+text+" LIKE ?"+dialects.LikeEscape(cp.c.Dialect)+")", pattern), nil
 	case "is_null":
 		if op.Value.(bool) {
 			return sq.Expr(col + " IS NULL"), nil
@@ -287,7 +287,7 @@ func countBounds(c *models.CountBound) []bound {
 func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
 	holdout = "false"
 	if seg.Holdout > 0 {
-		holdout = fmt.Sprintf("(%s < %s)", d.Bucket(lit(seg.Name+":")+" || p.profile_id", 100), trimFloat(float64(seg.Holdout)))
+		holdout = fmt.Sprintf("(%s < %s)", d.Bucket(dialects.Literal(d, seg.Name+":")+" || p.profile_id", 100), trimFloat(float64(seg.Holdout)))
 	}
 	arm = "CAST(NULL AS " + d.TypeName(dialects.Text) + ")"
 	total := 0
@@ -297,11 +297,11 @@ func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
 	if len(seg.Splits) > 0 && total > 0 {
 		var b strings.Builder
 		b.WriteString("CASE WHEN " + holdout + " THEN NULL")
-		bucket := d.Bucket(lit("split:"+seg.Name+":")+" || p.profile_id", total)
+		bucket := d.Bucket(dialects.Literal(d, "split:"+seg.Name+":")+" || p.profile_id", total)
 		cum := 0
 		for _, s := range seg.Splits {
 			cum += s.Weight
-			fmt.Fprintf(&b, " WHEN %s < %d THEN %s", bucket, cum, lit(s.Name))
+			fmt.Fprintf(&b, " WHEN %s < %d THEN %s", bucket, cum, dialects.Literal(d, s.Name))
 		}
 		b.WriteString(" END")
 		arm = b.String()
@@ -310,7 +310,3 @@ func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
 }
 
 func trimFloat(f float64) string { return fmt.Sprintf("%g", f) }
-
-// lit is a SQL string literal of a validated name (segment and arm names):
-// part of the query's shape, shown readable in compile output.
-var lit = dialects.StringLiteral

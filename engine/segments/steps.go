@@ -80,7 +80,7 @@ func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error)
 	}
 	holdout, arm := assignment(d, seg)
 	return sq.Select(
-		"CAST("+lit(seg.Name)+" AS "+d.TypeName(dialects.Text)+") AS segment",
+		"CAST("+dialects.Literal(d, seg.Name)+" AS "+d.TypeName(dialects.Text)+") AS segment",
 		"p.profile_id",
 		holdout+" AS holdout",
 		arm+" AS arm",
@@ -115,7 +115,7 @@ func statements(c *plan.Context, segs []*models.Segment, prevMembers bool) ([]pl
 	}
 	now := "CAST(? AS " + ts + ")"
 	if len(ctes) == 0 {
-		b.WriteString(fmt.Sprintf("SELECT CAST(NULL AS %s) AS segment, CAST(NULL AS %s) AS profile_id, CAST(NULL AS %s) AS entered_at, false AS holdout, CAST(NULL AS %s) AS arm WHERE 1 = 0",
+		b.WriteString(fmt.Sprintf("SELECT CAST(NULL AS %s) AS segment, CAST(NULL AS %s) AS profile_id, CAST(NULL AS %s) AS entered_at, false AS holdout, CAST(NULL AS %s) AS arm LIMIT 0",
 			text, text, ts, text))
 	} else {
 		var union []string

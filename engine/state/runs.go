@@ -14,6 +14,7 @@ type StepRecord struct {
 	Seconds   float64          `json:"seconds"`
 	Rows      map[string]int64 `json:"rows,omitempty"`
 	Details   []string         `json:"details,omitempty"`
+	Jobs      []string         `json:"jobs,omitempty"` // the warehouse's job ids (BigQuery), to find the step's cost
 	Error     string           `json:"error,omitempty"`
 }
 

@@ -1,0 +1,1450 @@
+-- Cohort run of project "shop" for bigquery, output schema "cohort".
+-- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+
+CREATE SCHEMA IF NOT EXISTS `cohort`;
+
+-- ==== step: identity ====
+-- identity resolution
+--   identifier customer_id (models/identity.yaml:5:7): limit 1
+--   identifier email (models/identity.yaml:7:7): normalize email, exclude ^test@ | @example\.com$ | ^info@, limit 3
+--   identifier phone (models/identity.yaml:14:7): normalize phone
+--   identifier device_id (models/identity.yaml:17:7): max_links 10
+--   identifier anonymous_id (models/identity.yaml:19:7): max_links 10
+--   source shop_customers (models/sources.yaml:3:5): customer_id as customer_id, email as email, phone as phone
+--   source orders (models/sources.yaml:12:5): customer_id as customer_id, email as email
+--   source web_events (models/sources.yaml:20:5): anonymous_id as anonymous_id, user_id as customer_id
+--   source app_events (models/sources.yaml:29:5): device_id as device_id, user_id as customer_id, email as email
+--   source newsletter (models/sources.yaml:39:5): email as email
+--   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
+--   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
+--   source cms_accounts (models/sources.yaml:61:5): email as email
+-- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
+-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
+-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
+
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
+CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`shop_customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`shop_customers` src) x
+UNION ALL
+SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `raw`.`orders` src) r
+CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `raw`.`orders` src) x
+UNION ALL
+SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`web_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`web_events` src) x
+UNION ALL
+SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`app_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`app_events` src) x
+UNION ALL
+SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`newsletter` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`newsletter` src) x
+UNION ALL
+SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`support_tickets` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`support_tickets` src) x
+UNION ALL
+SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`lead_ads` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`lead_ads` src) x
+UNION ALL
+SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`cms_accounts` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`cms_accounts` src) x;
+
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
+CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+    FROM `raw`.`shop_customers` src
+  ) normalized) `shop_customers`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- orders.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+    FROM `raw`.`orders` src
+  ) normalized) `orders`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- web_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+    FROM `raw`.`web_events` src
+  ) normalized) `web_events`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+    FROM `raw`.`app_events` src
+  ) normalized) `app_events`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT FARM_FINGERPRINT('email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`shop_customers` src
+  ) normalized) `shop_customers`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- orders.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`orders` src
+  ) normalized) `orders`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.email
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
+    FROM `raw`.`app_events` src
+  ) normalized) `app_events`
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- newsletter.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`newsletter` src
+  ) normalized) `newsletter`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- support_tickets.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`support_tickets` src
+  ) normalized) `support_tickets`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- lead_ads.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`lead_ads` src
+  ) normalized) `lead_ads`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- cms_accounts.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`cms_accounts` src
+  ) normalized) `cms_accounts`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- phone
+SELECT FARM_FINGERPRINT('phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.phone
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
+    FROM `raw`.`shop_customers` src
+  ) normalized) `shop_customers`
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- support_tickets.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`support_tickets` src
+  ) normalized) `support_tickets`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- lead_ads.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`lead_ads` src
+  ) normalized) `lead_ads`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- anonymous_id
+SELECT FARM_FINGERPRINT('anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- web_events.anonymous_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
+    FROM `raw`.`web_events` src
+  ) normalized) `web_events`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- device_id
+SELECT FARM_FINGERPRINT('device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- app_events.device_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
+    FROM `raw`.`app_events` src
+  ) normalized) `app_events`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value;
+
+-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
+-- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
+CREATE OR REPLACE TABLE `cohort`.`_work_id_excluded_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT key, identifier_type, identifier_value, detail
+FROM (
+  SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND REGEXP_CONTAINS(identifier_value, CAST(@p1 AS STRING)) THEN CAST(@p2 AS STRING)
+    WHEN identifier_type = 'email' AND REGEXP_CONTAINS(identifier_value, CAST(@p3 AS STRING)) THEN CAST(@p4 AS STRING)
+    WHEN identifier_type = 'email' AND REGEXP_CONTAINS(identifier_value, CAST(@p5 AS STRING)) THEN CAST(@p6 AS STRING) END AS detail
+  FROM `cohort`.`_work_id_nodes_RUNID`
+) tested
+WHERE detail IS NOT NULL
+-- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@';
+
+-- excluded identifiers leave the graph
+DELETE FROM `cohort`.`_work_id_nodes_RUNID` WHERE key IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`);
+
+-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
+-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
+-- links: every two identifiers of one source row, each link once with a < b
+CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_shop_customers` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('email' || ':' || v2) AS k2, v3, FARM_FINGERPRINT('phone' || ':' || v3) AS k3
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
+    FROM `raw`.`shop_customers` src
+  ) normalized
+),
+-- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_orders` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('email' || ':' || v2) AS k2
+  FROM (
+    SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`orders` src
+  ) normalized
+),
+-- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_web_events` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('anonymous_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('customer_id' || ':' || v2) AS k2
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+    FROM `raw`.`web_events` src
+  ) normalized
+),
+-- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_app_events` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('device_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('customer_id' || ':' || v2) AS k2, v3, FARM_FINGERPRINT('email' || ':' || v3) AS k3
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
+    FROM `raw`.`app_events` src
+  ) normalized
+),
+-- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_support_tickets` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('phone' || ':' || v2) AS k2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`support_tickets` src
+  ) normalized
+),
+-- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_lead_ads` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('phone' || ':' || v2) AS k2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`lead_ads` src
+  ) normalized
+)
+SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
+FROM (
+  SELECT a, b FROM (
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
+    FROM `source_shop_customers` CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
+  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM `source_orders` WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM `source_web_events` WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+  UNION ALL
+  SELECT a, b FROM (
+    SELECT CASE pair.i WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 1 THEN CASE WHEN v1 IS NOT NULL THEN k1 END WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END END AS a, CASE pair.j WHEN 2 THEN CASE WHEN v2 IS NOT NULL THEN k2 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END WHEN 3 THEN CASE WHEN v3 IS NOT NULL THEN k3 END END AS b
+    FROM `source_app_events` CROSS JOIN (VALUES (1, 2), (1, 3), (2, 3)) AS pair(i, j)
+  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM `source_support_tickets` WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+  UNION ALL
+  SELECT k1 AS a, k2 AS b FROM `source_lead_ads` WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+) pairs
+WHERE a <> b;
+
+-- links to an excluded identifier leave the graph
+DELETE FROM `cohort`.`_work_id_edges_RUNID` WHERE a IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`) OR b IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`);
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE OR REPLACE TABLE `cohort`.`_identity_links__stage_RUNID` AS
+SELECT a, b FROM `cohort`.`_work_id_edges_RUNID`;
+
+-- junk hubs: identifiers linked to more distinct identifiers than max_links allows
+CREATE OR REPLACE TABLE `cohort`.`_work_id_hubs_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT n.key, n.identifier_type, n.identifier_value,
+  'linked to ' || CAST(l.links AS STRING) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM `cohort`.`_work_id_edges_RUNID` e UNION ALL SELECT b FROM `cohort`.`_work_id_edges_RUNID` e) ends GROUP BY key) l
+JOIN `cohort`.`_work_id_nodes_RUNID` n ON n.key = l.key
+WHERE (n.identifier_type = 'device_id' AND l.links > 10)
+   OR (n.identifier_type = 'anonymous_id' AND l.links > 10);
+
+-- junk hubs leave the graph with their links
+DELETE FROM `cohort`.`_work_id_edges_RUNID` WHERE a IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`) OR b IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`);
+
+DELETE FROM `cohort`.`_work_id_nodes_RUNID` WHERE key IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`);
+
+-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
+-- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
+CREATE OR REPLACE TABLE `cohort`.`_work_id_choice_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT node, FARM_FINGERPRINT(CAST(node AS STRING) || @p1) AS parent
+FROM (SELECT a AS node FROM `cohort`.`_work_id_links_r_RUNID` UNION DISTINCT SELECT b FROM `cohort`.`_work_id_links_r_RUNID`) n
+-- parameters: $1 = 'salt r';
+
+CREATE OR REPLACE TABLE `cohort`.`_work_id_links_r1_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
+FROM `cohort`.`_work_id_links_r_RUNID` e
+JOIN `cohort`.`_work_id_choice_r_RUNID` ra ON ra.node = e.a
+JOIN `cohort`.`_work_id_choice_r_RUNID` rb ON rb.node = e.b;
+
+-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
+CREATE OR REPLACE TABLE `cohort`.`_work_id_choice_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT b AS node, min(a) AS parent FROM `cohort`.`_work_id_links_r_RUNID` GROUP BY b;
+
+-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
+CREATE OR REPLACE TABLE `cohort`.`_work_id_links_r1_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
+FROM (
+  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
+  FROM `cohort`.`_work_id_links_r_RUNID` e
+  LEFT JOIN `cohort`.`_work_id_choice_r_RUNID` ma ON ma.node = e.a
+  JOIN `cohort`.`_work_id_choice_r_RUNID` mb ON mb.node = e.b
+) contracted
+WHERE pa <> pb;
+
+-- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
+-- round adds its moved nodes to the roots known so far; the first round's table is roots):
+CREATE OR REPLACE TABLE `cohort`.`_work_id_roots_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT node, root FROM `cohort`.`_work_id_roots_r1_RUNID`
+UNION ALL
+SELECT m.node, coalesce(f.root, m.parent)
+FROM `cohort`.`_work_id_choice_r_RUNID` m
+LEFT JOIN `cohort`.`_work_id_roots_r1_RUNID` f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_roots_r1_RUNID` g WHERE g.node = m.node);
+
+-- clusters over a limit: only these are refined
+CREATE OR REPLACE TABLE `cohort`.`_work_id_violators_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT comp FROM (
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) labeled
+  WHERE identifier_type IN ('customer_id', 'email')
+  GROUP BY comp, identifier_type
+  HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 WHEN 'email' THEN 3 END
+) over_limit;
+
+-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
+-- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
+SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+FROM `cohort`.`_work_id_edges_RUNID` e
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM `cohort`.`_work_id_violators_RUNID`);
+
+-- the refined clusters replace the ones over a limit
+DELETE FROM `cohort`.`_work_id_roots_RUNID` WHERE node IN (SELECT key FROM `cohort`.`_work_id_refined_RUNID`);
+
+INSERT INTO `cohort`.`_work_id_roots_RUNID` (node, root) SELECT key, comp FROM `cohort`.`_work_id_refined_RUNID`;
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE OR REPLACE TABLE `cohort`.`_work_id_anchors_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT comp, 'p_' || substr(TO_HEX(MD5(substr(min(anchor_key), 21))), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor((UNIX_MICROS(first_seen_at) / 1000000) * 1000) AS BIGINT) AS STRING), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) labeled) keyed
+GROUP BY comp;
+
+-- identity_graph: one row per identifier with its profile
+CREATE OR REPLACE TABLE `cohort`.`identity_graph__stage_RUNID` AS
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l
+JOIN `cohort`.`_work_id_anchors_RUNID` a ON a.comp = l.comp;
+
+-- links a limit cut (filled from the refinement)
+CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links__stage_RUNID` AS
+SELECT CAST(NULL AS STRING) AS a_type, CAST(NULL AS STRING) AS a_value, CAST(NULL AS STRING) AS b_type, CAST(NULL AS STRING) AS b_value, CAST(NULL AS STRING) AS detail LIMIT 0;
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE OR REPLACE TABLE `cohort`.`identity_rejections__stage_RUNID` AS
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM `cohort`.`_work_id_excluded_RUNID`
+  UNION ALL
+  SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM `cohort`.`_work_id_hubs_RUNID`
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM `cohort`.`_identity_cut_links__stage_RUNID`
+) rejected;
+
+-- when the previous run's tables exist they feed the lineage:
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage__stage_RUNID` AS
+SELECT profile_id, merged_profile_id, merged_at FROM `cohort`.`identity_lineage`
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST(@p1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM `cohort`.`identity_graph` o
+  JOIN `cohort`.`identity_graph__stage_RUNID` n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM `cohort`.`identity_graph` EXCEPT DISTINCT SELECT profile_id FROM `cohort`.`identity_graph__stage_RUNID`)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE OR REPLACE TABLE `cohort`.`_identity_components__stage_RUNID` AS
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM `cohort`.`_work_id_anchors_RUNID` a
+LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID`) f ON f.comp = a.comp;
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, CAST(@p2 AS STRING) AS salt
+FROM `cohort`.`_work_id_marks_RUNID`
+-- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
+
+-- An incremental run: marks also read the previous state
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
+CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`shop_customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`shop_customers` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'shop_customers'
+UNION ALL
+SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `raw`.`orders` src) r
+CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `raw`.`orders` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'orders'
+UNION ALL
+SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`web_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`web_events` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'web_events'
+UNION ALL
+SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`app_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`app_events` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'app_events'
+UNION ALL
+SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`newsletter` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`newsletter` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'newsletter'
+UNION ALL
+SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`support_tickets` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`support_tickets` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'support_tickets'
+UNION ALL
+SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`lead_ads` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`lead_ads` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'lead_ads'
+UNION ALL
+SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`cms_accounts` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`cms_accounts` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'cms_accounts';
+
+-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
+-- links as above into new_nodes and new_edges, with the key salt of the previous run):
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
+CREATE OR REPLACE TABLE `cohort`.`_work_id_new_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+    FROM `raw`.`shop_customers` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+  ) normalized) `shop_customers`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- orders.customer_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+    FROM `raw`.`orders` src
+    WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+  ) normalized) `orders`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- web_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+    FROM `raw`.`web_events` src
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+  ) normalized) `web_events`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.user_id
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+    FROM `raw`.`app_events` src
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+  ) normalized) `app_events`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT FARM_FINGERPRINT('email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`shop_customers` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+  ) normalized) `shop_customers`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- orders.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`orders` src
+    WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+  ) normalized) `orders`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- app_events.email
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
+    FROM `raw`.`app_events` src
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+  ) normalized) `app_events`
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- newsletter.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`newsletter` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
+  ) normalized) `newsletter`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- support_tickets.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`support_tickets` src
+    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+  ) normalized) `support_tickets`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- lead_ads.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`lead_ads` src
+    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+  ) normalized) `lead_ads`
+    WHERE v1 IS NOT NULL
+    UNION ALL
+    -- cms_accounts.email
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
+    FROM `raw`.`cms_accounts` src
+    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
+  ) normalized) `cms_accounts`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- phone
+SELECT FARM_FINGERPRINT('phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- shop_customers.phone
+    SELECT v3 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v3
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
+    FROM `raw`.`shop_customers` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+  ) normalized) `shop_customers`
+    WHERE v3 IS NOT NULL
+    UNION ALL
+    -- support_tickets.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`support_tickets` src
+    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+  ) normalized) `support_tickets`
+    WHERE v2 IS NOT NULL
+    UNION ALL
+    -- lead_ads.phone
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
+      CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
+    FROM `raw`.`lead_ads` src
+    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+  ) normalized) `lead_ads`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- anonymous_id
+SELECT FARM_FINGERPRINT('anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- web_events.anonymous_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
+    FROM `raw`.`web_events` src
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+  ) normalized) `web_events`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- device_id
+SELECT FARM_FINGERPRINT('device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- app_events.device_id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
+    FROM `raw`.`app_events` src
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+  ) normalized) `app_events`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value;
+
+-- excluded and their links leave new_nodes and new_edges as above
+
+-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new
+-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead
+
+-- affected: the previous profiles the new rows touch, resolved again
+CREATE OR REPLACE TABLE `cohort`.`_work_id_affected_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT profile_id FROM `cohort`.`_identity_components` WHERE component IN (
+  SELECT c.component FROM `cohort`.`_identity_components` c
+  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM `cohort`.`identity_graph` g
+JOIN `cohort`.`_work_id_new_nodes_RUNID` n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+
+CREATE OR REPLACE TABLE `cohort`.`_work_id_old_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT(identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+FROM `cohort`.`identity_graph`
+WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`);
+
+-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
+CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
+FROM (
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_work_id_old_RUNID`
+  UNION ALL
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_work_id_new_nodes_RUNID`
+) n
+GROUP BY key, identifier_type, identifier_value;
+
+-- links: the affected profiles' and the new rows'
+CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT a, b FROM `cohort`.`_identity_links` WHERE a IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`) AND b IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`)
+UNION DISTINCT
+SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID` WHERE a NOT IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`) AND b NOT IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`);
+
+-- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- identity_graph of an incremental run: the profiles resolved again
+CREATE OR REPLACE TABLE `cohort`.`_identity_graph_new__stage_RUNID` AS
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l
+JOIN `cohort`.`_work_id_anchors_RUNID` a ON a.comp = l.comp;
+
+CREATE OR REPLACE TABLE `cohort`.`_identity_graph_gone__stage_RUNID` AS
+SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`;
+
+-- and every other profile as it was: a view, applied to the final table in the swap
+CREATE OR REPLACE VIEW `cohort`.`identity_graph__stage_RUNID` AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`identity_graph` g
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_graph_gone__stage_RUNID` x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
+
+-- (in the swap, instead of replacing identity_graph:)
+-- DELETE FROM `cohort`.`identity_graph` WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_identity_graph_gone__stage_RUNID`);
+-- INSERT INTO `cohort`.`identity_graph` (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
+-- DROP TABLE IF EXISTS `cohort`.`_identity_graph_new__stage_RUNID`;
+-- DROP TABLE IF EXISTS `cohort`.`_identity_graph_gone__stage_RUNID`;
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage__stage_RUNID` AS
+SELECT profile_id, merged_profile_id, merged_at FROM `cohort`.`identity_lineage`
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST(@p1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM `cohort`.`_work_id_old_RUNID` o
+  JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l ON l.key = o.key
+  JOIN `cohort`.`_work_id_anchors_RUNID` n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_anchors_RUNID` x WHERE x.profile_id = o.profile_id)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE OR REPLACE TABLE `cohort`.`_identity_links__stage_RUNID` AS
+SELECT a, b FROM `cohort`.`_identity_links`
+UNION ALL
+SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID` n
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_links` p WHERE p.a = n.a AND p.b = n.b);
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE OR REPLACE TABLE `cohort`.`_identity_components__stage_RUNID` AS
+SELECT profile_id, component FROM `cohort`.`_identity_components` p
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_affected_RUNID` x WHERE x.profile_id = p.profile_id)
+UNION ALL
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM `cohort`.`_work_id_anchors_RUNID` a
+LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID`) f ON f.comp = a.comp;
+
+-- the cut links of profiles not resolved again stay
+INSERT INTO `cohort`.`_identity_cut_links__stage_RUNID` (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM `cohort`.`_identity_cut_links` k
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_old_RUNID` o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
+
+-- ==== step: profiles ====
+-- profiles: one row per profile of identity_graph, one column per trait
+-- trait email (models/traits.yaml:3:5)
+-- trait first_name (models/traits.yaml:7:5)
+-- trait last_name (models/traits.yaml:10:5)
+-- trait phone (models/traits.yaml:13:5)
+-- trait city (models/traits.yaml:17:5)
+-- trait country (models/traits.yaml:20:5)
+-- trait lifetime_value (models/traits.yaml:24:5)
+-- trait order_count (models/traits.yaml:27:5)
+-- trait orders_30d (models/traits.yaml:30:5)
+-- trait first_order_at (models/traits.yaml:34:5)
+-- trait last_order_at (models/traits.yaml:37:5)
+-- trait average_order_value (models/traits.yaml:40:5)
+-- trait last_seen_at (models/traits.yaml:44:5)
+-- trait web_events_7d (models/traits.yaml:47:5)
+-- trait app_events_30d (models/traits.yaml:51:5)
+-- trait devices (models/traits.yaml:55:5)
+-- trait support_tickets (models/traits.yaml:58:5)
+-- trait lead_campaign (models/traits.yaml:61:5)
+-- trait email_opt_in (models/traits.yaml:65:5)
+-- trait ads_opt_in (models/traits.yaml:68:5)
+-- trait transfer_consent (models/traits.yaml:71:5)
+-- trait tier (models/traits.yaml:75:5)
+-- trait rfm (models/traits.yaml:78:5)
+-- trait churn_risk (models/traits.yaml:82:5)
+-- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_RUNID` AS
+SELECT r.profile_id, r.`updated_at`, r.`email`, r.`first_name`, r.`last_name`, r.`phone`, r.`city`, r.`country`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
+FROM `raw`.`shop_customers` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
+) r;
+
+-- source orders (models/sources.yaml:12:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_orders__stage_RUNID` AS
+SELECT r.profile_id, r.`ordered_at`, r.`total`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM `raw`.`orders` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source web_events (models/sources.yaml:20:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_web_events__stage_RUNID` AS
+SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`value`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM `raw`.`web_events` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source app_events (models/sources.yaml:29:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_app_events__stage_RUNID` AS
+SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`device_id`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
+FROM `raw`.`app_events` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '')
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
+) r;
+
+-- source newsletter (models/sources.yaml:39:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_newsletter__stage_RUNID` AS
+SELECT r.profile_id, r.`updated_at`, r.`opted_in`
+FROM (
+SELECT src.*, g1.profile_id AS profile_id
+FROM `raw`.`newsletter` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+WHERE g1.profile_id IS NOT NULL
+) r;
+
+-- source support_tickets (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_support_tickets__stage_RUNID` AS
+SELECT r.profile_id, r.`created_at`, r.`phone`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM `raw`.`support_tickets` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+-- source lead_ads (models/sources.yaml:53:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_lead_ads__stage_RUNID` AS
+SELECT r.profile_id, r.`created_at`, r.`phone`, r.`campaign`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM `raw`.`lead_ads` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+CREATE OR REPLACE TABLE `cohort`.`profiles__stage_RUNID` AS
+WITH `profile_ids` AS (
+  SELECT DISTINCT profile_id FROM `cohort`.`identity_graph__stage_RUNID`
+),
+`aggregates_orders` AS (
+  SELECT r.profile_id,
+    -- trait lifetime_value (models/traits.yaml:24:5)
+    CAST(sum(r.`total`) AS FLOAT64) AS `lifetime_value`,
+    -- trait order_count (models/traits.yaml:27:5)
+    CAST(count(*) AS INT64) AS `order_count`,
+    -- trait orders_30d (models/traits.yaml:30:5)
+    CAST(count(CASE WHEN r.`ordered_at` >= CAST(@p1 AS TIMESTAMP) THEN 1 END) AS INT64) AS `orders_30d`,
+    -- trait first_order_at (models/traits.yaml:34:5)
+    min(r.`ordered_at`) AS `first_order_at`,
+    -- trait last_order_at (models/traits.yaml:37:5)
+    max(r.`ordered_at`) AS `last_order_at`,
+    -- trait average_order_value (models/traits.yaml:40:5)
+    CAST(avg(r.`total`) AS FLOAT64) AS `average_order_value`
+  FROM `cohort`.`_rows_orders__stage_RUNID` r
+  GROUP BY r.profile_id
+),
+`aggregates_web_events` AS (
+  SELECT r.profile_id,
+    -- trait last_seen_at (models/traits.yaml:44:5)
+    max(r.`occurred_at`) AS `last_seen_at`,
+    -- trait web_events_7d (models/traits.yaml:47:5)
+    CAST(count(CASE WHEN r.`occurred_at` >= CAST(@p2 AS TIMESTAMP) THEN 1 END) AS INT64) AS `web_events_7d`
+  FROM `cohort`.`_rows_web_events__stage_RUNID` r
+  GROUP BY r.profile_id
+),
+`aggregates_app_events` AS (
+  SELECT r.profile_id,
+    -- trait app_events_30d (models/traits.yaml:51:5)
+    CAST(count(CASE WHEN r.`occurred_at` >= CAST(@p3 AS TIMESTAMP) THEN 1 END) AS INT64) AS `app_events_30d`,
+    -- trait devices (models/traits.yaml:55:5)
+    CAST(count(DISTINCT r.`device_id`) AS INT64) AS `devices`
+  FROM `cohort`.`_rows_app_events__stage_RUNID` r
+  GROUP BY r.profile_id
+),
+`aggregates_support_tickets` AS (
+  SELECT r.profile_id,
+    -- trait support_tickets (models/traits.yaml:58:5)
+    CAST(count(*) AS INT64) AS `support_tickets`
+  FROM `cohort`.`_rows_support_tickets__stage_RUNID` r
+  GROUP BY r.profile_id
+),
+-- trait email (models/traits.yaml:3:5)
+`trait_email` AS (
+  SELECT profile_id, value AS `email` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait first_name (models/traits.yaml:7:5)
+`trait_first_name` AS (
+  SELECT profile_id, value AS `first_name` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`first_name` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`first_name` IS NOT NULL AND trim(CAST(r.`first_name` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait last_name (models/traits.yaml:10:5)
+`trait_last_name` AS (
+  SELECT profile_id, value AS `last_name` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`last_name` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`last_name` IS NOT NULL AND trim(CAST(r.`last_name` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait phone (models/traits.yaml:13:5)
+`trait_phone` AS (
+  SELECT profile_id, value AS `phone` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> ''
+      UNION ALL SELECT r.profile_id, CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 1 AS k FROM `cohort`.`_rows_support_tickets__stage_RUNID` r WHERE CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> ''
+      UNION ALL SELECT r.profile_id, CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 2 AS k FROM `cohort`.`_rows_lead_ads__stage_RUNID` r WHERE CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
+    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
+    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait city (models/traits.yaml:17:5)
+`trait_city` AS (
+  SELECT profile_id, value AS `city` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`city` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`city` IS NOT NULL AND trim(CAST(r.`city` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait country (models/traits.yaml:20:5)
+`trait_country` AS (
+  SELECT profile_id, value AS `country` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`country` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`country` IS NOT NULL AND trim(CAST(r.`country` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait lead_campaign (models/traits.yaml:61:5)
+`trait_lead_campaign` AS (
+  SELECT profile_id, value AS `lead_campaign` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts ASC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`campaign` AS value, r.`created_at` AS ts, 0 AS k FROM `cohort`.`_rows_lead_ads__stage_RUNID` r WHERE r.`campaign` IS NOT NULL AND trim(CAST(r.`campaign` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait email_opt_in (models/traits.yaml:65:5)
+`trait_email_opt_in` AS (
+  SELECT profile_id, value AS `email_opt_in` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`opted_in` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_newsletter__stage_RUNID` r WHERE r.`opted_in` IS NOT NULL AND trim(CAST(r.`opted_in` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+-- trait rfm (models/traits.yaml:78:5)
+`trait_rfm` AS (
+  SELECT profile_id,
+    CAST(r AS INT64) AS `rfm_recency`,
+    CAST(f AS INT64) AS `rfm_frequency`,
+    CAST(m AS INT64) AS `rfm_monetary`,
+    CASE
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 4 AND 5 THEN 'champions'
+      WHEN r BETWEEN 4 AND 5 AND f BETWEEN 1 AND 2 THEN 'new'
+      WHEN r BETWEEN 3 AND 5 AND f BETWEEN 3 AND 5 THEN 'loyal'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 3 AND 5 THEN 'at risk'
+      WHEN r BETWEEN 1 AND 2 AND f BETWEEN 1 AND 2 THEN 'hibernating'
+      WHEN r BETWEEN 1 AND 5 AND f BETWEEN 1 AND 5 THEN 'needs attention'
+    END AS `rfm`
+  FROM (
+    SELECT profile_id,
+      ntile(5) OVER (ORDER BY last_at, profile_id) AS r,
+      ntile(5) OVER (ORDER BY orders, profile_id) AS f,
+      ntile(5) OVER (ORDER BY amount, profile_id) AS m
+    FROM (
+      SELECT r.profile_id, max(r.`ordered_at`) AS last_at, count(*) AS orders, coalesce(sum(r.`total`), 0) AS amount
+      FROM `cohort`.`_rows_orders__stage_RUNID` r
+      WHERE r.`ordered_at` IS NOT NULL
+      GROUP BY r.profile_id
+    ) per_profile
+  ) scores
+),
+-- trait churn_risk (models/traits.yaml:82:5)
+`trait_churn_risk` AS (
+  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL
+    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)
+      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS `churn_risk`
+  FROM (
+    SELECT p.profile_id, (UNIX_MICROS(CAST(@p4 AS TIMESTAMP)) / 1000000) - p.last_s AS elapsed,
+      CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap
+    FROM (
+      SELECT r.profile_id, count(*) AS orders, CAST(min((UNIX_MICROS(r.`ordered_at`) / 1000000)) AS FLOAT64) AS first_s, CAST(max((UNIX_MICROS(r.`ordered_at`) / 1000000)) AS FLOAT64) AS last_s
+      FROM `cohort`.`_rows_orders__stage_RUNID` r WHERE r.`ordered_at` IS NOT NULL GROUP BY r.profile_id
+    ) p
+    CROSS JOIN (
+      SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (
+        SELECT count(*) AS orders, CAST(min((UNIX_MICROS(r.`ordered_at`) / 1000000)) AS FLOAT64) AS first_s, CAST(max((UNIX_MICROS(r.`ordered_at`) / 1000000)) AS FLOAT64) AS last_s
+        FROM `cohort`.`_rows_orders__stage_RUNID` r WHERE r.`ordered_at` IS NOT NULL GROUP BY r.profile_id
+      ) e WHERE e.orders >= 2
+    ) pop
+  ) o
+),
+`traits` AS (
+  SELECT ids.profile_id,
+    `trait_email`.`email` AS `email`,
+    `trait_first_name`.`first_name` AS `first_name`,
+    `trait_last_name`.`last_name` AS `last_name`,
+    `trait_phone`.`phone` AS `phone`,
+    `trait_city`.`city` AS `city`,
+    `trait_country`.`country` AS `country`,
+    `aggregates_orders`.`lifetime_value` AS `lifetime_value`,
+    coalesce(`aggregates_orders`.`order_count`, 0) AS `order_count`,
+    coalesce(`aggregates_orders`.`orders_30d`, 0) AS `orders_30d`,
+    `aggregates_orders`.`first_order_at` AS `first_order_at`,
+    `aggregates_orders`.`last_order_at` AS `last_order_at`,
+    `aggregates_orders`.`average_order_value` AS `average_order_value`,
+    `aggregates_web_events`.`last_seen_at` AS `last_seen_at`,
+    coalesce(`aggregates_web_events`.`web_events_7d`, 0) AS `web_events_7d`,
+    coalesce(`aggregates_app_events`.`app_events_30d`, 0) AS `app_events_30d`,
+    coalesce(`aggregates_app_events`.`devices`, 0) AS `devices`,
+    coalesce(`aggregates_support_tickets`.`support_tickets`, 0) AS `support_tickets`,
+    `trait_lead_campaign`.`lead_campaign` AS `lead_campaign`,
+    `trait_email_opt_in`.`email_opt_in` AS `email_opt_in`,
+    `trait_rfm`.`rfm_recency` AS `rfm_recency`,
+    `trait_rfm`.`rfm_frequency` AS `rfm_frequency`,
+    `trait_rfm`.`rfm_monetary` AS `rfm_monetary`,
+    `trait_rfm`.`rfm` AS `rfm`,
+    `trait_churn_risk`.`churn_risk` AS `churn_risk`
+  FROM `profile_ids` ids
+  LEFT JOIN `trait_email` ON `trait_email`.profile_id = ids.profile_id
+  LEFT JOIN `trait_first_name` ON `trait_first_name`.profile_id = ids.profile_id
+  LEFT JOIN `trait_last_name` ON `trait_last_name`.profile_id = ids.profile_id
+  LEFT JOIN `trait_phone` ON `trait_phone`.profile_id = ids.profile_id
+  LEFT JOIN `trait_city` ON `trait_city`.profile_id = ids.profile_id
+  LEFT JOIN `trait_country` ON `trait_country`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_orders` ON `aggregates_orders`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_web_events` ON `aggregates_web_events`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_app_events` ON `aggregates_app_events`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_support_tickets` ON `aggregates_support_tickets`.profile_id = ids.profile_id
+  LEFT JOIN `trait_lead_campaign` ON `trait_lead_campaign`.profile_id = ids.profile_id
+  LEFT JOIN `trait_email_opt_in` ON `trait_email_opt_in`.profile_id = ids.profile_id
+  LEFT JOIN `trait_rfm` ON `trait_rfm`.profile_id = ids.profile_id
+  LEFT JOIN `trait_churn_risk` ON `trait_churn_risk`.profile_id = ids.profile_id
+),
+-- trait ads_opt_in (models/traits.yaml:68:5): sql over other traits
+`trait_ads_opt_in` AS (
+  SELECT prev.*, CAST((coalesce(email_opt_in, false) OR lead_campaign IS NOT NULL) AS BOOL) AS `ads_opt_in`
+  FROM `traits` prev
+),
+-- trait transfer_consent (models/traits.yaml:71:5): sql over other traits
+`trait_transfer_consent` AS (
+  SELECT prev.*, CAST((coalesce(email_opt_in, false)) AS BOOL) AS `transfer_consent`
+  FROM `trait_ads_opt_in` prev
+),
+-- trait tier (models/traits.yaml:75:5): sql over other traits
+`trait_tier` AS (
+  SELECT prev.*, CAST((CASE WHEN lifetime_value >= 500 THEN 'vip' WHEN order_count >= 2 THEN 'repeat' WHEN order_count = 1 THEN 'one_time' ELSE 'prospect' END) AS STRING) AS `tier`
+  FROM `trait_transfer_consent` prev
+)
+SELECT profile_id, `email`, `first_name`, `last_name`, `phone`, `city`, `country`, `lifetime_value`, `order_count`, `orders_30d`, `first_order_at`, `last_order_at`, `average_order_value`, `last_seen_at`, `web_events_7d`, `app_events_30d`, `devices`, `support_tickets`, `lead_campaign`, `email_opt_in`, `ads_opt_in`, `transfer_consent`, `tier`, `rfm_recency`, `rfm_frequency`, `rfm_monetary`, `rfm`, `churn_risk`, CAST(@p5 AS TIMESTAMP) AS updated_at
+FROM `trait_tier`
+-- parameters: $1 = '2026-10-24 12:00:00', $2 = '2026-11-16 11:00:00', $3 = '2026-10-24 12:00:00', $4 = '2026-11-23 11:00:00', $5 = '2026-11-23 11:00:00';
+
+
+-- ==== step: segments ====
+-- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
+-- segment cart_abandoners (models/segments.yaml:2:5)
+-- segment vip (models/segments.yaml:10:5)
+-- segment lapsed_vip (models/segments.yaml:17:5)
+-- segment loyal_customers (models/segments.yaml:26:5)
+-- segment recent_buyers (models/segments.yaml:32:5)
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+-- segment high_churn_risk (models/segments.yaml:43:5)
+-- segment leads_never_bought (models/segments.yaml:50:5)
+-- segment dutch_app_users (models/segments.yaml:57:5)
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
+WITH
+-- segment cart_abandoners (models/segments.yaml:2:5)
+`segment_cart_abandoners` AS (
+  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
+),
+-- segment vip (models/segments.yaml:10:5)
+`segment_vip` AS (
+  SELECT CAST('vip' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p7) OR (p.`tier` IS NOT NULL AND p.`tier` = @p8))
+),
+-- segment lapsed_vip (models/segments.yaml:17:5)
+`segment_lapsed_vip` AS (
+  SELECT CAST('lapsed_vip' AS STRING) AS segment, p.profile_id, (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) AS holdout, CASE WHEN (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 50 THEN 'a' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'b' END AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p9) OR (p.`tier` IS NOT NULL AND p.`tier` = @p10)) AND (p.`last_order_at` IS NOT NULL AND p.`last_order_at` < CAST(@p11 AS TIMESTAMP)))
+),
+-- segment loyal_customers (models/segments.yaml:26:5)
+`segment_loyal_customers` AS (
+  SELECT CAST('loyal_customers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`order_count` IS NOT NULL AND p.`order_count` >= @p12))
+),
+-- segment recent_buyers (models/segments.yaml:32:5)
+`segment_recent_buyers` AS (
+  SELECT CAST('recent_buyers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`orders_30d` IS NOT NULL AND p.`orders_30d` >= @p13))
+),
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+`segment_newsletter_subscribers` AS (
+  SELECT CAST('newsletter_subscribers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p14) AND p.`email` IS NOT NULL)
+),
+-- segment high_churn_risk (models/segments.yaml:43:5)
+`segment_high_churn_risk` AS (
+  SELECT CAST('high_churn_risk' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`churn_risk` IS NOT NULL AND p.`churn_risk` >= @p15) AND (p.`order_count` IS NOT NULL AND p.`order_count` >= @p16))
+),
+-- segment leads_never_bought (models/segments.yaml:50:5)
+`segment_leads_never_bought` AS (
+  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e))
+),
+-- segment dutch_app_users (models/segments.yaml:57:5)
+`segment_dutch_app_users` AS (
+  SELECT CAST('dutch_app_users' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_app_events__stage_RUNID` e WHERE (e.`occurred_at` >= CAST(@p17 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= @p19) AND (p.`country` IS NOT NULL AND p.`country` = @p20))
+),
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+`segment_big_spenders_recent_cart` AS (
+  SELECT CAST('big_spenders_recent_cart' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p21 AND e.`occurred_at` >= CAST(@p22 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p23 AS TIMESTAMP) AND (e.`value` IS NOT NULL AND e.`value` >= @p24))))
+),
+`current` AS (
+  SELECT * FROM `segment_cart_abandoners`
+  UNION ALL SELECT * FROM `segment_vip`
+  UNION ALL SELECT * FROM `segment_lapsed_vip`
+  UNION ALL SELECT * FROM `segment_loyal_customers`
+  UNION ALL SELECT * FROM `segment_recent_buyers`
+  UNION ALL SELECT * FROM `segment_newsletter_subscribers`
+  UNION ALL SELECT * FROM `segment_high_churn_risk`
+  UNION ALL SELECT * FROM `segment_leads_never_bought`
+  UNION ALL SELECT * FROM `segment_dutch_app_users`
+  UNION ALL SELECT * FROM `segment_big_spenders_recent_cart`
+)
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST(@p25 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
+-- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
+
+-- history: the previous history, then this run's entries and exits
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
+SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history`
+UNION ALL
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_RUNID` cur
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships` prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
+UNION ALL
+SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@p2 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships` prev
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+-- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+
+-- ==== swap: replace every output table in one transaction ====
+BEGIN;
+CREATE OR REPLACE TABLE `cohort`.`_identity_components` COPY `cohort`.`_identity_components__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_components__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links` COPY `cohort`.`_identity_cut_links__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_cut_links__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_links` COPY `cohort`.`_identity_links__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_state` COPY `cohort`.`_identity_state__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_app_events` COPY `cohort`.`_rows_app_events__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_app_events__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_lead_ads` COPY `cohort`.`_rows_lead_ads__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_lead_ads__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_newsletter` COPY `cohort`.`_rows_newsletter__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_newsletter__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_orders` COPY `cohort`.`_rows_orders__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_orders__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers` COPY `cohort`.`_rows_shop_customers__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_shop_customers__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_support_tickets` COPY `cohort`.`_rows_support_tickets__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_support_tickets__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_web_events` COPY `cohort`.`_rows_web_events__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_web_events__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_graph` COPY `cohort`.`identity_graph__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_graph__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage` COPY `cohort`.`identity_lineage__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_lineage__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_rejections` COPY `cohort`.`identity_rejections__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_rejections__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`profiles` COPY `cohort`.`profiles__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`profiles__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`segment_history` COPY `cohort`.`segment_history__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`segment_history__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships` COPY `cohort`.`segment_memberships__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`segment_memberships__stage_RUNID`;
+COMMIT;

@@ -1,0 +1,469 @@
+-- Cohort run of project "minimal" for bigquery, output schema "cohort".
+-- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+
+CREATE SCHEMA IF NOT EXISTS `cohort`;
+
+-- ==== step: identity ====
+-- identity resolution
+--   identifier customer_id (models/project.yaml:10:7): limit 1
+--   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
+--   source customers (models/project.yaml:2:5): id as customer_id, email as email
+-- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
+-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
+-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
+
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
+CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
+  CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`customers` src) x;
+
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
+CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS v1
+    FROM `raw`.`customers` src
+  ) normalized) `customers`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT FARM_FINGERPRINT('email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`customers` src
+  ) normalized) `customers`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value;
+
+-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
+-- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+
+-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
+CREATE OR REPLACE TABLE `cohort`.`_work_id_excluded_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT key, identifier_type, identifier_value, detail
+FROM (
+  SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND REGEXP_CONTAINS(identifier_value, CAST(@p1 AS STRING)) THEN CAST(@p2 AS STRING) END AS detail
+  FROM `cohort`.`_work_id_nodes_RUNID`
+) tested
+WHERE detail IS NOT NULL
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- excluded identifiers leave the graph
+DELETE FROM `cohort`.`_work_id_nodes_RUNID` WHERE key IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`);
+
+-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
+-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
+-- links: every two identifiers of one source row, each link once with a < b
+CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
+`source_customers` AS (
+  SELECT seen_at, v1, FARM_FINGERPRINT('customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT('email' || ':' || v2) AS k2
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS v1,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`customers` src
+  ) normalized
+)
+SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
+FROM (
+  SELECT k1 AS a, k2 AS b FROM `source_customers` WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+) pairs
+WHERE a <> b;
+
+-- links to an excluded identifier leave the graph
+DELETE FROM `cohort`.`_work_id_edges_RUNID` WHERE a IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`) OR b IN (SELECT key FROM `cohort`.`_work_id_excluded_RUNID`);
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE OR REPLACE TABLE `cohort`.`_identity_links__stage_RUNID` AS
+SELECT a, b FROM `cohort`.`_work_id_edges_RUNID`;
+
+-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
+-- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
+CREATE OR REPLACE TABLE `cohort`.`_work_id_choice_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT node, FARM_FINGERPRINT(CAST(node AS STRING) || @p1) AS parent
+FROM (SELECT a AS node FROM `cohort`.`_work_id_links_r_RUNID` UNION DISTINCT SELECT b FROM `cohort`.`_work_id_links_r_RUNID`) n
+-- parameters: $1 = 'salt r';
+
+CREATE OR REPLACE TABLE `cohort`.`_work_id_links_r1_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
+FROM `cohort`.`_work_id_links_r_RUNID` e
+JOIN `cohort`.`_work_id_choice_r_RUNID` ra ON ra.node = e.a
+JOIN `cohort`.`_work_id_choice_r_RUNID` rb ON rb.node = e.b;
+
+-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
+CREATE OR REPLACE TABLE `cohort`.`_work_id_choice_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT b AS node, min(a) AS parent FROM `cohort`.`_work_id_links_r_RUNID` GROUP BY b;
+
+-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
+CREATE OR REPLACE TABLE `cohort`.`_work_id_links_r1_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
+FROM (
+  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
+  FROM `cohort`.`_work_id_links_r_RUNID` e
+  LEFT JOIN `cohort`.`_work_id_choice_r_RUNID` ma ON ma.node = e.a
+  JOIN `cohort`.`_work_id_choice_r_RUNID` mb ON mb.node = e.b
+) contracted
+WHERE pa <> pb;
+
+-- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
+-- round adds its moved nodes to the roots known so far; the first round's table is roots):
+CREATE OR REPLACE TABLE `cohort`.`_work_id_roots_r_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT node, root FROM `cohort`.`_work_id_roots_r1_RUNID`
+UNION ALL
+SELECT m.node, coalesce(f.root, m.parent)
+FROM `cohort`.`_work_id_choice_r_RUNID` m
+LEFT JOIN `cohort`.`_work_id_roots_r1_RUNID` f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_roots_r1_RUNID` g WHERE g.node = m.node);
+
+-- clusters over a limit: only these are refined
+CREATE OR REPLACE TABLE `cohort`.`_work_id_violators_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT comp FROM (
+  SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) labeled
+  WHERE identifier_type IN ('customer_id')
+  GROUP BY comp, identifier_type
+  HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 END
+) over_limit;
+
+-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
+-- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
+SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+FROM `cohort`.`_work_id_edges_RUNID` e
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) la ON la.key = e.a
+JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM `cohort`.`_work_id_violators_RUNID`);
+
+-- the refined clusters replace the ones over a limit
+DELETE FROM `cohort`.`_work_id_roots_RUNID` WHERE node IN (SELECT key FROM `cohort`.`_work_id_refined_RUNID`);
+
+INSERT INTO `cohort`.`_work_id_roots_RUNID` (node, root) SELECT key, comp FROM `cohort`.`_work_id_refined_RUNID`;
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE OR REPLACE TABLE `cohort`.`_work_id_anchors_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT comp, 'p_' || substr(TO_HEX(MD5(substr(min(anchor_key), 21))), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor((UNIX_MICROS(first_seen_at) / 1000000) * 1000) AS BIGINT) AS STRING), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) labeled) keyed
+GROUP BY comp;
+
+-- identity_graph: one row per identifier with its profile
+CREATE OR REPLACE TABLE `cohort`.`identity_graph__stage_RUNID` AS
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l
+JOIN `cohort`.`_work_id_anchors_RUNID` a ON a.comp = l.comp;
+
+-- links a limit cut (filled from the refinement)
+CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links__stage_RUNID` AS
+SELECT CAST(NULL AS STRING) AS a_type, CAST(NULL AS STRING) AS a_value, CAST(NULL AS STRING) AS b_type, CAST(NULL AS STRING) AS b_value, CAST(NULL AS STRING) AS detail LIMIT 0;
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE OR REPLACE TABLE `cohort`.`identity_rejections__stage_RUNID` AS
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM `cohort`.`_work_id_excluded_RUNID`
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM `cohort`.`_identity_cut_links__stage_RUNID`
+) rejected;
+
+-- when the previous run's tables exist they feed the lineage:
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage__stage_RUNID` AS
+SELECT profile_id, merged_profile_id, merged_at FROM `cohort`.`identity_lineage`
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST(@p1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM `cohort`.`identity_graph` o
+  JOIN `cohort`.`identity_graph__stage_RUNID` n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM `cohort`.`identity_graph` EXCEPT DISTINCT SELECT profile_id FROM `cohort`.`identity_graph__stage_RUNID`)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE OR REPLACE TABLE `cohort`.`_identity_components__stage_RUNID` AS
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM `cohort`.`_work_id_anchors_RUNID` a
+LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID`) f ON f.comp = a.comp;
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, CAST(@p2 AS STRING) AS salt
+FROM `cohort`.`_work_id_marks_RUNID`
+-- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
+
+-- An incremental run: marks also read the previous state
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
+CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`customers` src) x
+LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'customers';
+
+-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
+-- links as above into new_nodes and new_edges, with the key salt of the previous run):
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
+CREATE OR REPLACE TABLE `cohort`.`_work_id_new_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS v1
+    FROM `raw`.`customers` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+  ) normalized) `customers`
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT FARM_FINGERPRINT('email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
+    FROM `raw`.`customers` src
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+  ) normalized) `customers`
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value;
+
+-- excluded and their links leave new_nodes and new_edges as above
+
+-- affected: the previous profiles the new rows touch, resolved again
+CREATE OR REPLACE TABLE `cohort`.`_work_id_affected_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT profile_id FROM `cohort`.`_identity_components` WHERE component IN (
+  SELECT c.component FROM `cohort`.`_identity_components` c
+  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM `cohort`.`identity_graph` g
+JOIN `cohort`.`_work_id_new_nodes_RUNID` n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+
+CREATE OR REPLACE TABLE `cohort`.`_work_id_old_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT FARM_FINGERPRINT(identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+FROM `cohort`.`identity_graph`
+WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`);
+
+-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
+CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
+FROM (
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_work_id_old_RUNID`
+  UNION ALL
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_work_id_new_nodes_RUNID`
+) n
+GROUP BY key, identifier_type, identifier_value;
+
+-- links: the affected profiles' and the new rows'
+CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT a, b FROM `cohort`.`_identity_links` WHERE a IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`) AND b IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`)
+UNION DISTINCT
+SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID`;
+
+-- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- identity_graph of an incremental run: the profiles resolved again
+CREATE OR REPLACE TABLE `cohort`.`_identity_graph_new__stage_RUNID` AS
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l
+JOIN `cohort`.`_work_id_anchors_RUNID` a ON a.comp = l.comp;
+
+CREATE OR REPLACE TABLE `cohort`.`_identity_graph_gone__stage_RUNID` AS
+SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`;
+
+-- and every other profile as it was: a view, applied to the final table in the swap
+CREATE OR REPLACE VIEW `cohort`.`identity_graph__stage_RUNID` AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`identity_graph` g
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_graph_gone__stage_RUNID` x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
+
+-- (in the swap, instead of replacing identity_graph:)
+-- DELETE FROM `cohort`.`identity_graph` WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_identity_graph_gone__stage_RUNID`);
+-- INSERT INTO `cohort`.`identity_graph` (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
+-- DROP TABLE IF EXISTS `cohort`.`_identity_graph_new__stage_RUNID`;
+-- DROP TABLE IF EXISTS `cohort`.`_identity_graph_gone__stage_RUNID`;
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage__stage_RUNID` AS
+SELECT profile_id, merged_profile_id, merged_at FROM `cohort`.`identity_lineage`
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST(@p1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM `cohort`.`_work_id_old_RUNID` o
+  JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM `cohort`.`_work_id_nodes_RUNID` n LEFT JOIN `cohort`.`_work_id_roots_RUNID` r ON r.node = n.key) l ON l.key = o.key
+  JOIN `cohort`.`_work_id_anchors_RUNID` n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_anchors_RUNID` x WHERE x.profile_id = o.profile_id)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE OR REPLACE TABLE `cohort`.`_identity_links__stage_RUNID` AS
+SELECT a, b FROM `cohort`.`_identity_links`
+UNION ALL
+SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID` n
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_links` p WHERE p.a = n.a AND p.b = n.b);
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE OR REPLACE TABLE `cohort`.`_identity_components__stage_RUNID` AS
+SELECT profile_id, component FROM `cohort`.`_identity_components` p
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_affected_RUNID` x WHERE x.profile_id = p.profile_id)
+UNION ALL
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM `cohort`.`_work_id_anchors_RUNID` a
+LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID`) f ON f.comp = a.comp;
+
+-- the cut links of profiles not resolved again stay
+INSERT INTO `cohort`.`_identity_cut_links__stage_RUNID` (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM `cohort`.`_identity_cut_links` k
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_old_RUNID` o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
+
+-- ==== step: profiles ====
+-- profiles: one row per profile of identity_graph, one column per trait
+-- trait email (models/project.yaml:13:5)
+-- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
+CREATE OR REPLACE TABLE `cohort`.`_rows_customers__stage_RUNID` AS
+SELECT r.profile_id, r.`updated_at`, r.`email`
+FROM (
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
+FROM `raw`.`customers` src
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '')
+LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
+) r;
+
+CREATE OR REPLACE TABLE `cohort`.`profiles__stage_RUNID` AS
+WITH `profile_ids` AS (
+  SELECT DISTINCT profile_id FROM `cohort`.`identity_graph__stage_RUNID`
+),
+-- trait email (models/project.yaml:13:5)
+`trait_email` AS (
+  SELECT profile_id, value AS `email` FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
+    FROM (SELECT r.profile_id, r.`email` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_customers__stage_RUNID` r WHERE r.`email` IS NOT NULL AND trim(CAST(r.`email` AS STRING)) <> '') v
+  ) ranked WHERE rn = 1
+),
+`traits` AS (
+  SELECT ids.profile_id,
+    `trait_email`.`email` AS `email`
+  FROM `profile_ids` ids
+  LEFT JOIN `trait_email` ON `trait_email`.profile_id = ids.profile_id
+)
+SELECT profile_id, `email`, CAST(@p1 AS TIMESTAMP) AS updated_at
+FROM `traits`
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+
+-- ==== step: segments ====
+-- segments: members of every segment, holdouts, splits and the history of entries and exits
+-- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
+-- segment gmail (models/project.yaml:15:5)
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
+WITH
+-- segment gmail (models/project.yaml:15:5)
+`segment_gmail` AS (
+  SELECT CAST('gmail' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.`email` IS NOT NULL AND CAST(p.`email` AS STRING) LIKE @p1)
+),
+`current` AS (
+  SELECT * FROM `segment_gmail`
+)
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST(@p2 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
+-- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
+
+-- history: the previous history, then this run's entries and exits
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
+SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history`
+UNION ALL
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_RUNID` cur
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships` prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
+UNION ALL
+SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@p2 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships` prev
+WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+-- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+
+-- ==== swap: replace every output table in one transaction ====
+BEGIN;
+CREATE OR REPLACE TABLE `cohort`.`_identity_components` COPY `cohort`.`_identity_components__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_components__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links` COPY `cohort`.`_identity_cut_links__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_cut_links__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_links` COPY `cohort`.`_identity_links__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_identity_state` COPY `cohort`.`_identity_state__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`_rows_customers` COPY `cohort`.`_rows_customers__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_rows_customers__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_graph` COPY `cohort`.`identity_graph__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_graph__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_lineage` COPY `cohort`.`identity_lineage__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_lineage__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`identity_rejections` COPY `cohort`.`identity_rejections__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`identity_rejections__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`profiles` COPY `cohort`.`profiles__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`profiles__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`segment_history` COPY `cohort`.`segment_history__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`segment_history__stage_RUNID`;
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships` COPY `cohort`.`segment_memberships__stage_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`segment_memberships__stage_RUNID`;
+COMMIT;
