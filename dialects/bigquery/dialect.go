@@ -141,3 +141,9 @@ var (
 	_ dialects.LikeEscaper  = Dialect{}
 	_ dialects.SetOperators = Dialect{}
 )
+
+// RegexpLimits: BigQuery's regular expressions are RE2, without lookaround.
+func (Dialect) RegexpLimits() []dialects.RegexpLimit {
+	return []dialects.RegexpLimit{{Contains: []string{"(?=", "(?!", "(?<=", "(?<!"},
+		Problem: "uses lookaround %s...), which BigQuery (RE2) does not support: rewrite it without lookahead/lookbehind"}}
+}

@@ -161,3 +161,12 @@ var (
 	_ dialects.Literaler   = Dialect{}
 	_ dialects.LikeEscaper = Dialect{}
 )
+
+// RegexpLimits: Snowflake's regular expressions are POSIX extended ones
+// with Perl's \d \s \w classes: no lookaround, no Unicode classes.
+func (Dialect) RegexpLimits() []dialects.RegexpLimit {
+	return []dialects.RegexpLimit{
+		{Contains: []string{"(?=", "(?!", "(?<=", "(?<!"}, Problem: "uses lookaround %s...), which Snowflake does not support: rewrite it without lookahead/lookbehind"},
+		{Contains: []string{`\p`, `\P`}, Problem: `uses a Unicode class (\p), which Snowflake does not support: use a bracket expression such as [[:alpha:]]`},
+	}
+}

@@ -1,5 +1,5 @@
 -- Cohort run of project "shop" for bigquery, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS `cohort`;
 
@@ -29,57 +29,57 @@ SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`shop_customers` src) r
-CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`shop_customers` src) x
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`shop_customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`shop_customers` src) x
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `raw`.`orders` src) r
-CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `raw`.`orders` src) x
+FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`orders` src) r
+CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`orders` src) x
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`web_events` src) r
-CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`web_events` src) x
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`web_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`web_events` src) x
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`app_events` src) r
-CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`app_events` src) x
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`app_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`app_events` src) x
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`newsletter` src) r
-CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`newsletter` src) x
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`newsletter` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`newsletter` src) x
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`support_tickets` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`support_tickets` src) x
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`support_tickets` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`support_tickets` src) x
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`lead_ads` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`lead_ads` src) x
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`lead_ads` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`lead_ads` src) x
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`cms_accounts` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`cms_accounts` src) x;
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`cms_accounts` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`cms_accounts` src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
@@ -93,7 +93,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
   ) normalized) `shop_customers`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -103,7 +103,7 @@ FROM (
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
-    FROM `raw`.`orders` src
+    FROM `cohort_demo`.`orders` src
   ) normalized) `orders`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -113,7 +113,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
-    FROM `raw`.`web_events` src
+    FROM `cohort_demo`.`web_events` src
   ) normalized) `web_events`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -123,7 +123,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
   ) normalized) `app_events`
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -138,7 +138,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
   ) normalized) `shop_customers`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -148,7 +148,7 @@ FROM (
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
-    FROM `raw`.`orders` src
+    FROM `cohort_demo`.`orders` src
   ) normalized) `orders`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -158,7 +158,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
   ) normalized) `app_events`
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -168,7 +168,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`newsletter` src
+    FROM `cohort_demo`.`newsletter` src
   ) normalized) `newsletter`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -178,7 +178,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`support_tickets` src
+    FROM `cohort_demo`.`support_tickets` src
   ) normalized) `support_tickets`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -188,7 +188,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`lead_ads` src
+    FROM `cohort_demo`.`lead_ads` src
   ) normalized) `lead_ads`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -198,7 +198,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`cms_accounts` src
+    FROM `cohort_demo`.`cms_accounts` src
   ) normalized) `cms_accounts`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -218,7 +218,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
   ) normalized) `shop_customers`
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -233,7 +233,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`support_tickets` src
+    FROM `cohort_demo`.`support_tickets` src
   ) normalized) `support_tickets`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -248,7 +248,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`lead_ads` src
+    FROM `cohort_demo`.`lead_ads` src
   ) normalized) `lead_ads`
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -263,7 +263,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
-    FROM `raw`.`web_events` src
+    FROM `cohort_demo`.`web_events` src
   ) normalized) `web_events`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -278,7 +278,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
   ) normalized) `app_events`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -321,7 +321,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -331,7 +331,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
-    FROM `raw`.`orders` src
+    FROM `cohort_demo`.`orders` src
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -341,7 +341,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
-    FROM `raw`.`web_events` src
+    FROM `cohort_demo`.`web_events` src
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -352,7 +352,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -367,7 +367,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`support_tickets` src
+    FROM `cohort_demo`.`support_tickets` src
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -382,7 +382,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`lead_ads` src
+    FROM `cohort_demo`.`lead_ads` src
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -556,7 +556,7 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID
 CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, CAST(@p2 AS STRING) AS salt
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
+-- parameters: $1 = '482826854179851ed821fd2a82fc483d', $2 = '';
 
 -- An incremental run: marks also read the previous state
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
@@ -566,64 +566,64 @@ SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`shop_customers` src) r
-CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`shop_customers` src) x
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`shop_customers` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`shop_customers` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'shop_customers'
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `raw`.`orders` src) r
-CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `raw`.`orders` src) x
+FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`orders` src) r
+CROSS JOIN (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`orders` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'orders'
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`web_events` src) r
-CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`web_events` src) x
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`web_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`web_events` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'web_events'
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `raw`.`app_events` src) r
-CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `raw`.`app_events` src) x
+FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`app_events` src) r
+CROSS JOIN (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`app_events` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'app_events'
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `raw`.`newsletter` src) r
-CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `raw`.`newsletter` src) x
+FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`newsletter` src) r
+CROSS JOIN (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`newsletter` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'newsletter'
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`support_tickets` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`support_tickets` src) x
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`support_tickets` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`support_tickets` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'support_tickets'
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`lead_ads` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`lead_ads` src) x
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`lead_ads` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`lead_ads` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'lead_ads'
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `raw`.`cms_accounts` src) r
-CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `raw`.`cms_accounts` src) x
+FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t FROM `cohort_demo`.`cms_accounts` src) r
+CROSS JOIN (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) AS m FROM `cohort_demo`.`cms_accounts` src) x
 LEFT JOIN `cohort`.`_identity_state` p ON p.source = 'cms_accounts';
 
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
@@ -640,7 +640,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
     WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v1 IS NOT NULL
@@ -651,7 +651,7 @@ FROM (
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
-    FROM `raw`.`orders` src
+    FROM `cohort_demo`.`orders` src
     WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
   ) normalized) `orders`
     WHERE v1 IS NOT NULL
@@ -662,7 +662,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
-    FROM `raw`.`web_events` src
+    FROM `cohort_demo`.`web_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
   ) normalized) `web_events`
     WHERE v2 IS NOT NULL
@@ -673,7 +673,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v2 IS NOT NULL
@@ -689,7 +689,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
     WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v2 IS NOT NULL
@@ -700,7 +700,7 @@ FROM (
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
-    FROM `raw`.`orders` src
+    FROM `cohort_demo`.`orders` src
     WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
   ) normalized) `orders`
     WHERE v2 IS NOT NULL
@@ -711,7 +711,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v3 IS NOT NULL
@@ -722,7 +722,7 @@ FROM (
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`newsletter` src
+    FROM `cohort_demo`.`newsletter` src
     WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
   ) normalized) `newsletter`
     WHERE v1 IS NOT NULL
@@ -733,7 +733,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`support_tickets` src
+    FROM `cohort_demo`.`support_tickets` src
     WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
   ) normalized) `support_tickets`
     WHERE v1 IS NOT NULL
@@ -744,7 +744,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`lead_ads` src
+    FROM `cohort_demo`.`lead_ads` src
     WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
   ) normalized) `lead_ads`
     WHERE v1 IS NOT NULL
@@ -755,7 +755,7 @@ FROM (
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
-    FROM `raw`.`cms_accounts` src
+    FROM `cohort_demo`.`cms_accounts` src
     WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
   ) normalized) `cms_accounts`
     WHERE v1 IS NOT NULL
@@ -776,7 +776,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM `raw`.`shop_customers` src
+    FROM `cohort_demo`.`shop_customers` src
     WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v3 IS NOT NULL
@@ -792,7 +792,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`support_tickets` src
+    FROM `cohort_demo`.`support_tickets` src
     WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
   ) normalized) `support_tickets`
     WHERE v2 IS NOT NULL
@@ -808,7 +808,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM `raw`.`lead_ads` src
+    FROM `cohort_demo`.`lead_ads` src
     WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
   ) normalized) `lead_ads`
     WHERE v2 IS NOT NULL
@@ -824,7 +824,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
-    FROM `raw`.`web_events` src
+    FROM `cohort_demo`.`web_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
   ) normalized) `web_events`
     WHERE v1 IS NOT NULL
@@ -840,7 +840,7 @@ FROM (
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
-    FROM `raw`.`app_events` src
+    FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v1 IS NOT NULL
@@ -979,7 +979,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`email`, r.`first_name`, r.`last_name`, r.`phone`, r.`city`, r.`country`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM `raw`.`shop_customers` src
+FROM `cohort_demo`.`shop_customers` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
@@ -996,7 +996,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_orders__stage_RUNID` AS
 SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`orders` src
+FROM `cohort_demo`.`orders` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
@@ -1007,7 +1007,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_web_events__stage_RUNID` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`value`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`web_events` src
+FROM `cohort_demo`.`web_events` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
@@ -1018,7 +1018,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_app_events__stage_RUNID` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`device_id`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM `raw`.`app_events` src
+FROM `cohort_demo`.`app_events` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '')
@@ -1030,7 +1030,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_newsletter__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`opted_in`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM `raw`.`newsletter` src
+FROM `cohort_demo`.`newsletter` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
@@ -1040,7 +1040,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_support_tickets__stage_RUNID` AS
 SELECT r.profile_id, r.`created_at`, r.`phone`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`support_tickets` src
+FROM `cohort_demo`.`support_tickets` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
@@ -1056,7 +1056,7 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_lead_ads__stage_RUNID` AS
 SELECT r.profile_id, r.`created_at`, r.`phone`, r.`campaign`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`lead_ads` src
+FROM `cohort_demo`.`lead_ads` src
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
@@ -1397,10 +1397,8 @@ FROM `current` cur
 LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
-SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history`
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
 FROM `cohort`.`segment_memberships__stage_RUNID` cur
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships` prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
@@ -1411,40 +1409,106 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur 
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace the output tables one transaction after another ====
 BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_components` COPY `cohort`.`_identity_components__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_components__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links` COPY `cohort`.`_identity_cut_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_cut_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_links` COPY `cohort`.`_identity_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_state` COPY `cohort`.`_identity_state__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_app_events` COPY `cohort`.`_rows_app_events__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_app_events__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_lead_ads` COPY `cohort`.`_rows_lead_ads__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_lead_ads__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_newsletter` COPY `cohort`.`_rows_newsletter__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_newsletter__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_orders` COPY `cohort`.`_rows_orders__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_orders__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers` COPY `cohort`.`_rows_shop_customers__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_shop_customers__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_support_tickets` COPY `cohort`.`_rows_support_tickets__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_support_tickets__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_web_events` COPY `cohort`.`_rows_web_events__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_web_events__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_graph` COPY `cohort`.`identity_graph__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_graph__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_lineage` COPY `cohort`.`identity_lineage__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_lineage__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_rejections` COPY `cohort`.`identity_rejections__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_rejections__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`profiles` COPY `cohort`.`profiles__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`profiles__stage_RUNID`;
-CREATE OR REPLACE TABLE `cohort`.`segment_history` COPY `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
+INSERT INTO `cohort`.`segment_history` (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships` COPY `cohort`.`segment_memberships__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`segment_memberships__stage_RUNID`;
 COMMIT;

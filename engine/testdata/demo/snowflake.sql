@@ -1,5 +1,5 @@
 -- Cohort run of project "shop" for snowflake, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS "COHORT";
 
@@ -23,66 +23,66 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."SHOP_CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."SHOP_CUSTOMERS" src) x
+FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) x
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."ORDERS" src) r
-CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."ORDERS" src) x
+FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."ORDERS" src) r
+CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."ORDERS" src) x
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."WEB_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."WEB_EVENTS" src) x
+FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."WEB_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."WEB_EVENTS" src) x
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."APP_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."APP_EVENTS" src) x
+FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."APP_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."APP_EVENTS" src) x
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."NEWSLETTER" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."NEWSLETTER" src) x
+FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."NEWSLETTER" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."NEWSLETTER" src) x
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."SUPPORT_TICKETS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."SUPPORT_TICKETS" src) x
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) x
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."LEAD_ADS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."LEAD_ADS" src) x
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."LEAD_ADS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."LEAD_ADS" src) x
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."CMS_ACCOUNTS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."CMS_ACCOUNTS" src) x;
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) x;
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
 SELECT HASH('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
@@ -91,7 +91,7 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."SHOP_CUSTOMERS" src
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -101,7 +101,7 @@ FROM (
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."ORDERS" src
+    FROM "COHORT_DEMO"."ORDERS" src
   ) normalized) "ORDERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -111,7 +111,7 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
-    FROM "RAW"."WEB_EVENTS" src
+    FROM "COHORT_DEMO"."WEB_EVENTS" src
   ) normalized) "WEB_EVENTS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -121,7 +121,7 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
-    FROM "RAW"."APP_EVENTS" src
+    FROM "COHORT_DEMO"."APP_EVENTS" src
   ) normalized) "APP_EVENTS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -136,7 +136,7 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
-    FROM "RAW"."SHOP_CUSTOMERS" src
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -146,7 +146,7 @@ FROM (
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
-    FROM "RAW"."ORDERS" src
+    FROM "COHORT_DEMO"."ORDERS" src
   ) normalized) "ORDERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -156,7 +156,7 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
-    FROM "RAW"."APP_EVENTS" src
+    FROM "COHORT_DEMO"."APP_EVENTS" src
   ) normalized) "APP_EVENTS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -166,7 +166,7 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."NEWSLETTER" src
+    FROM "COHORT_DEMO"."NEWSLETTER" src
   ) normalized) "NEWSLETTER"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -176,7 +176,7 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."SUPPORT_TICKETS" src
+    FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
   ) normalized) "SUPPORT_TICKETS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -186,7 +186,7 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."LEAD_ADS" src
+    FROM "COHORT_DEMO"."LEAD_ADS" src
   ) normalized) "LEAD_ADS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -196,7 +196,7 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."CMS_ACCOUNTS" src
+    FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
   ) normalized) "CMS_ACCOUNTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -216,7 +216,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM "RAW"."SHOP_CUSTOMERS" src
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -231,7 +231,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."SUPPORT_TICKETS" src
+    FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
   ) normalized) "SUPPORT_TICKETS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -246,7 +246,7 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."LEAD_ADS" src
+    FROM "COHORT_DEMO"."LEAD_ADS" src
   ) normalized) "LEAD_ADS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -261,7 +261,7 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."WEB_EVENTS" src
+    FROM "COHORT_DEMO"."WEB_EVENTS" src
   ) normalized) "WEB_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -276,7 +276,7 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."APP_EVENTS" src
+    FROM "COHORT_DEMO"."APP_EVENTS" src
   ) normalized) "APP_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -286,24 +286,24 @@ GROUP BY identifier_value;
 -- rebuilt with the hash salted ('1' || type:value, then '2' ...)
 
 -- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EXCLUDED_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EXCLUDED_RUNID" AS
 SELECT key, identifier_type, identifier_value, detail
 FROM (
   SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND (REGEXP_INSTR(identifier_value, CAST(? AS VARCHAR)) > 0) THEN CAST(? AS VARCHAR)
     WHEN identifier_type = 'email' AND (REGEXP_INSTR(identifier_value, CAST(? AS VARCHAR)) > 0) THEN CAST(? AS VARCHAR)
     WHEN identifier_type = 'email' AND (REGEXP_INSTR(identifier_value, CAST(? AS VARCHAR)) > 0) THEN CAST(? AS VARCHAR) END AS detail
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB"
+  FROM "COHORT"."_WORK_ID_NODES_RUNID"
 ) tested
 WHERE detail IS NOT NULL
 -- parameters: $1 = '^test@', $2 = 'matches ^test@', $3 = '@example\.com$', $4 = 'matches @example\.com$', $5 = '^info@', $6 = 'matches ^info@';
 
 -- excluded identifiers leave the graph
-DELETE FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_7B9E50CB");
+DELETE FROM "COHORT"."_WORK_ID_NODES_RUNID" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID");
 
 -- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
 -- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
 -- links: every two identifiers of one source row, each link once with a < b
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SHOP_CUSTOMERS" AS (
   SELECT seen_at, v1, HASH('customer_id' || ':' || v1) AS k1, v2, HASH('email' || ':' || v2) AS k2, v3, HASH('phone' || ':' || v3) AS k3
@@ -317,7 +317,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM "RAW"."SHOP_CUSTOMERS" src
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -327,7 +327,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
-    FROM "RAW"."ORDERS" src
+    FROM "COHORT_DEMO"."ORDERS" src
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -337,7 +337,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
-    FROM "RAW"."WEB_EVENTS" src
+    FROM "COHORT_DEMO"."WEB_EVENTS" src
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -348,7 +348,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
-    FROM "RAW"."APP_EVENTS" src
+    FROM "COHORT_DEMO"."APP_EVENTS" src
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -363,7 +363,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."SUPPORT_TICKETS" src
+    FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -378,7 +378,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."LEAD_ADS" src
+    FROM "COHORT_DEMO"."LEAD_ADS" src
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -404,69 +404,69 @@ FROM (
 WHERE a <> b;
 
 -- links to an excluded identifier leave the graph
-DELETE FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_7B9E50CB") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_7B9E50CB");
+DELETE FROM "COHORT"."_WORK_ID_EDGES_RUNID" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID");
 
 -- _identity_links: the links the next run needs for max_links and limits
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_7B9E50CB" AS
-SELECT a, b FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB";
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
+SELECT a, b FROM "COHORT"."_WORK_ID_EDGES_RUNID";
 
 -- junk hubs: identifiers linked to more distinct identifiers than max_links allows
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_HUBS_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_HUBS_RUNID" AS
 SELECT n.key, n.identifier_type, n.identifier_value,
   'linked to ' || CAST(l.links AS VARCHAR) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
-FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB" e UNION ALL SELECT b FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB" e) ends GROUP BY key) l
-JOIN "COHORT"."_WORK_ID_NODES_7B9E50CB" n ON n.key = l.key
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "COHORT"."_WORK_ID_EDGES_RUNID" e UNION ALL SELECT b FROM "COHORT"."_WORK_ID_EDGES_RUNID" e) ends GROUP BY key) l
+JOIN "COHORT"."_WORK_ID_NODES_RUNID" n ON n.key = l.key
 WHERE (n.identifier_type = 'device_id' AND l.links > 10)
    OR (n.identifier_type = 'anonymous_id' AND l.links > 10);
 
 -- junk hubs leave the graph with their links
-DELETE FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB");
+DELETE FROM "COHORT"."_WORK_ID_EDGES_RUNID" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
 
-DELETE FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB");
+DELETE FROM "COHORT"."_WORK_ID_NODES_RUNID" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
 
 -- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
 -- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_RUNID" AS
 SELECT node, HASH(CAST(node AS VARCHAR) || ?) AS parent
-FROM (SELECT a AS node FROM "COHORT"."_WORK_ID_LINKS_R_7B9E50CB" UNION SELECT b FROM "COHORT"."_WORK_ID_LINKS_R_7B9E50CB") n
+FROM (SELECT a AS node FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_LINKS_R_RUNID") n
 -- parameters: $1 = 'salt r';
 
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_RUNID" AS
 SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
-FROM "COHORT"."_WORK_ID_LINKS_R_7B9E50CB" e
-JOIN "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" ra ON ra.node = e.a
-JOIN "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" rb ON rb.node = e.b;
+FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" e
+JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" ra ON ra.node = e.a
+JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" rb ON rb.node = e.b;
 
 -- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" AS
-SELECT b AS node, min(a) AS parent FROM "COHORT"."_WORK_ID_LINKS_R_7B9E50CB" GROUP BY b;
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_RUNID" AS
+SELECT b AS node, min(a) AS parent FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" GROUP BY b;
 
 -- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_RUNID" AS
 SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
 FROM (
   SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
-  FROM "COHORT"."_WORK_ID_LINKS_R_7B9E50CB" e
-  LEFT JOIN "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" ma ON ma.node = e.a
-  JOIN "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" mb ON mb.node = e.b
+  FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" e
+  LEFT JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" ma ON ma.node = e.a
+  JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" mb ON mb.node = e.b
 ) contracted
 WHERE pa <> pb;
 
 -- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
 -- round adds its moved nodes to the roots known so far; the first round's table is roots):
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ROOTS_R_7B9E50CB" AS
-SELECT node, root FROM "COHORT"."_WORK_ID_ROOTS_R1_7B9E50CB"
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ROOTS_R_RUNID" AS
+SELECT node, root FROM "COHORT"."_WORK_ID_ROOTS_R1_RUNID"
 UNION ALL
 SELECT m.node, coalesce(f.root, m.parent)
-FROM "COHORT"."_WORK_ID_CHOICE_R_7B9E50CB" m
-LEFT JOIN "COHORT"."_WORK_ID_ROOTS_R1_7B9E50CB" f ON f.node = m.parent
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ROOTS_R1_7B9E50CB" g WHERE g.node = m.node);
+FROM "COHORT"."_WORK_ID_CHOICE_R_RUNID" m
+LEFT JOIN "COHORT"."_WORK_ID_ROOTS_R1_RUNID" f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ROOTS_R1_RUNID" g WHERE g.node = m.node);
 
 -- clusters over a limit: only these are refined
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_VIOLATORS_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_VIOLATORS_RUNID" AS
 SELECT DISTINCT comp FROM (
   SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) labeled
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled
   WHERE identifier_type IN ('customer_id', 'email')
   GROUP BY comp, identifier_type
   HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 WHEN 'email' THEN 3 END
@@ -475,51 +475,51 @@ SELECT DISTINCT comp FROM (
 -- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
 -- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
 SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
-FROM "COHORT"."_WORK_ID_EDGES_7B9E50CB" e
+FROM "COHORT"."_WORK_ID_EDGES_RUNID" e
 JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) la ON la.key = e.a
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) la ON la.key = e.a
 JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) lb ON lb.key = e.b
-WHERE la.comp IN (SELECT comp FROM "COHORT"."_WORK_ID_VIOLATORS_7B9E50CB");
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM "COHORT"."_WORK_ID_VIOLATORS_RUNID");
 
 -- the refined clusters replace the ones over a limit
-DELETE FROM "COHORT"."_WORK_ID_ROOTS_7B9E50CB" WHERE node IN (SELECT key FROM "COHORT"."_WORK_ID_REFINED_7B9E50CB");
+DELETE FROM "COHORT"."_WORK_ID_ROOTS_RUNID" WHERE node IN (SELECT key FROM "COHORT"."_WORK_ID_REFINED_RUNID");
 
-INSERT INTO "COHORT"."_WORK_ID_ROOTS_7B9E50CB" (node, root) SELECT key, comp FROM "COHORT"."_WORK_ID_REFINED_7B9E50CB";
+INSERT INTO "COHORT"."_WORK_ID_ROOTS_RUNID" (node, root) SELECT key, comp FROM "COHORT"."_WORK_ID_REFINED_RUNID";
 
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_RUNID" AS
 SELECT comp, 'p_' || substr(MD5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
 FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor((CAST(DATE_PART(EPOCH_MICROSECOND, first_seen_at) AS DOUBLE) / 1000000) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) labeled) keyed
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
 -- identity_graph: one row per identifier with its profile
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) l
-JOIN "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" a ON a.comp = l.comp;
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l
+JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" a ON a.comp = l.comp;
 
 -- links a limit cut (filled from the refinement)
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" AS
 SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
 
 -- identity_rejections: what each rule kept out of the graph
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID" AS
 SELECT DISTINCT identifier_type, identifier_value, rule, detail
 FROM (
-  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "COHORT"."_WORK_ID_EXCLUDED_7B9E50CB"
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID"
   UNION ALL
-  SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB"
+  SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM "COHORT"."_WORK_ID_HUBS_RUNID"
   UNION ALL
-  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB"
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID"
 ) rejected;
 
 -- when the previous run's tables exist they feed the lineage:
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
 UNION ALL
 SELECT profile_id, merged_profile_id, CAST(? AS TIMESTAMP_NTZ) AS merged_at
@@ -527,97 +527,97 @@ FROM (
   SELECT n.profile_id, o.profile_id AS merged_profile_id,
     row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
   FROM "COHORT"."IDENTITY_GRAPH" o
-  JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
-  WHERE o.profile_id IN (SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH" EXCEPT SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB")
+  JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH" EXCEPT SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID")
   GROUP BY n.profile_id, o.profile_id
 ) merged
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
-FROM "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" a
-LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_7B9E50CB") f ON f.comp = a.comp;
+FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
 
 -- _identity_state: what this run read of each source, under which rules and key salt
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, CAST(? AS VARCHAR) AS salt
-FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB"
--- parameters: $1 = '086221957f7025f12643daaf838f6c9d', $2 = '';
+FROM "COHORT"."_WORK_ID_MARKS_RUNID"
+-- parameters: $1 = '482826854179851ed821fd2a82fc483d', $2 = '';
 
 -- An incremental run: marks also read the previous state
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."SHOP_CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."SHOP_CUSTOMERS" src) x
+FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'shop_customers'
 UNION ALL
 SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."ORDERS" src) r
-CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."ORDERS" src) x
+FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."ORDERS" src) r
+CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."ORDERS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'orders'
 UNION ALL
 SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."WEB_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."WEB_EVENTS" src) x
+FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."WEB_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."WEB_EVENTS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'web_events'
 UNION ALL
 SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."APP_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."APP_EVENTS" src) x
+FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."APP_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."APP_EVENTS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'app_events'
 UNION ALL
 SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."NEWSLETTER" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."NEWSLETTER" src) x
+FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."NEWSLETTER" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."NEWSLETTER" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'newsletter'
 UNION ALL
 SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."SUPPORT_TICKETS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."SUPPORT_TICKETS" src) x
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'support_tickets'
 UNION ALL
 SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."LEAD_ADS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."LEAD_ADS" src) x
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."LEAD_ADS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."LEAD_ADS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'lead_ads'
 UNION ALL
 SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
   coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."CMS_ACCOUNTS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."CMS_ACCOUNTS" src) x
+FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) x
 LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'cms_accounts';
 
 -- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
 -- links as above into new_nodes and new_edges, with the key salt of the previous run):
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_RUNID" AS
 SELECT HASH('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
@@ -626,8 +626,8 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'shop_customers')
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -637,8 +637,8 @@ FROM (
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."ORDERS" src
-    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'orders')
+    FROM "COHORT_DEMO"."ORDERS" src
+    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -648,8 +648,8 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
-    FROM "RAW"."WEB_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'web_events')
+    FROM "COHORT_DEMO"."WEB_EVENTS" src
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -659,8 +659,8 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
-    FROM "RAW"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'app_events')
+    FROM "COHORT_DEMO"."APP_EVENTS" src
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -675,8 +675,8 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
-    FROM "RAW"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'shop_customers')
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -686,8 +686,8 @@ FROM (
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
-    FROM "RAW"."ORDERS" src
-    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'orders')
+    FROM "COHORT_DEMO"."ORDERS" src
+    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -697,8 +697,8 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
-    FROM "RAW"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'app_events')
+    FROM "COHORT_DEMO"."APP_EVENTS" src
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -708,8 +708,8 @@ FROM (
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."NEWSLETTER" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'newsletter')
+    FROM "COHORT_DEMO"."NEWSLETTER" src
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
   ) normalized) "NEWSLETTER"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -719,8 +719,8 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."SUPPORT_TICKETS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'support_tickets')
+    FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -730,8 +730,8 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."LEAD_ADS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'lead_ads')
+    FROM "COHORT_DEMO"."LEAD_ADS" src
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -741,8 +741,8 @@ FROM (
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
-    FROM "RAW"."CMS_ACCOUNTS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'cms_accounts')
+    FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "CMS_ACCOUNTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -762,8 +762,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
-    FROM "RAW"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'shop_customers')
+    FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -778,8 +778,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."SUPPORT_TICKETS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'support_tickets')
+    FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -794,8 +794,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
-    FROM "RAW"."LEAD_ADS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'lead_ads')
+    FROM "COHORT_DEMO"."LEAD_ADS" src
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -810,8 +810,8 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."WEB_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'web_events')
+    FROM "COHORT_DEMO"."WEB_EVENTS" src
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -826,8 +826,8 @@ FROM (
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS v1
-    FROM "RAW"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_7B9E50CB" WHERE source = 'app_events')
+    FROM "COHORT_DEMO"."APP_EVENTS" src
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -839,95 +839,95 @@ GROUP BY identifier_value;
 -- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead
 
 -- affected: the previous profiles the new rows touch, resolved again
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
 SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
   SELECT c.component FROM "COHORT"."_IDENTITY_COMPONENTS" c
   WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "COHORT"."IDENTITY_GRAPH" g
-JOIN "COHORT"."_WORK_ID_NEW_NODES_7B9E50CB" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+JOIN "COHORT"."_WORK_ID_NEW_NODES_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
 
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
 SELECT HASH(identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
-WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_7B9E50CB");
+WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
 
 -- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_7B9E50CB" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
 FROM (
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_OLD_7B9E50CB"
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_OLD_RUNID"
   UNION ALL
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_NEW_NODES_7B9E50CB"
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID"
 ) n
 GROUP BY key, identifier_type, identifier_value;
 
 -- links: the affected profiles' and the new rows'
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_7B9E50CB" AS
-SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_7B9E50CB") AND b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_7B9E50CB")
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
+SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID") AND b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID")
 UNION
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_7B9E50CB" WHERE a NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB") AND b NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_7B9E50CB");
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" WHERE a NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID") AND b NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
 
 -- components, limits and anchors as above on these nodes and links; the other profiles are copied:
 -- identity_graph of an incremental run: the profiles resolved again
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) l
-JOIN "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" a ON a.comp = l.comp;
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l
+JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" a ON a.comp = l.comp;
 
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_7B9E50CB" AS
-SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_7B9E50CB";
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" AS
+SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
 
 -- and every other profile as it was: a view, applied to the final table in the swap
-CREATE OR REPLACE VIEW "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" AS
+CREATE OR REPLACE VIEW "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" AS
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."IDENTITY_GRAPH" g
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_7B9E50CB" x WHERE x.profile_id = g.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" x WHERE x.profile_id = g.profile_id)
 UNION ALL
-SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_7B9E50CB";
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 
 -- (in the swap, instead of replacing identity_graph:)
--- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_7B9E50CB");
--- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_7B9E50CB";
--- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_7B9E50CB";
--- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_7B9E50CB";
+-- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID");
+-- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID";
 
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
 UNION ALL
 SELECT profile_id, merged_profile_id, CAST(? AS TIMESTAMP_NTZ) AS merged_at
 FROM (
   SELECT n.profile_id, o.profile_id AS merged_profile_id,
     row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
-  FROM "COHORT"."_WORK_ID_OLD_7B9E50CB" o
+  FROM "COHORT"."_WORK_ID_OLD_RUNID" o
   JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_7B9E50CB" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_7B9E50CB" r ON r.node = n.key) l ON l.key = o.key
-  JOIN "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" n ON n.comp = l.comp
-  WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" x WHERE x.profile_id = o.profile_id)
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l ON l.key = o.key
+  JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" x WHERE x.profile_id = o.profile_id)
   GROUP BY n.profile_id, o.profile_id
 ) merged
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
 -- _identity_links: the links the next run needs for max_links and limits
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
 SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
 UNION ALL
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_7B9E50CB" n
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" p
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_7B9E50CB" x WHERE x.profile_id = p.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_RUNID" x WHERE x.profile_id = p.profile_id)
 UNION ALL
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
-FROM "COHORT"."_WORK_ID_ANCHORS_7B9E50CB" a
-LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_7B9E50CB") f ON f.comp = a.comp;
+FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
 
 -- the cut links of profiles not resolved again stay
-INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB" (a_type, a_value, b_type, b_value, detail)
+INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" (a_type, a_value, b_type, b_value, detail)
 SELECT a_type, a_value, b_type, b_value, detail FROM "COHORT"."_IDENTITY_CUT_LINKS" k
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_7B9E50CB" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
 
 
 -- ==== step: profiles ====
@@ -957,14 +957,14 @@ WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_7B9E50CB" o WHERE o.ident
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."EMAIL", r."FIRST_NAME", r."LAST_NAME", r."PHONE", r."CITY", r."COUNTRY"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM "RAW"."SHOP_CUSTOMERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -974,57 +974,57 @@ WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
 -- source orders (models/sources.yaml:12:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."ORDERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+FROM "COHORT_DEMO"."ORDERS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source web_events (models/sources.yaml:20:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."VALUE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."WEB_EVENTS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
+FROM "COHORT_DEMO"."WEB_EVENTS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source app_events (models/sources.yaml:29:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."DEVICE_ID"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM "RAW"."APP_EVENTS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '')
+FROM "COHORT_DEMO"."APP_EVENTS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
 -- source newsletter (models/sources.yaml:39:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_NEWSLETTER__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."OPTED_IN"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM "RAW"."NEWSLETTER" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+FROM "COHORT_DEMO"."NEWSLETTER" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
 -- source support_tickets (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."SUPPORT_TICKETS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1034,13 +1034,13 @@ WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source lead_ads (models/sources.yaml:53:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE", r."CAMPAIGN"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."LEAD_ADS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+FROM "COHORT_DEMO"."LEAD_ADS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1049,9 +1049,9 @@ LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB" g2 ON g2.identifier_type = '
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
-CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_RUNID" AS
 WITH "PROFILE_IDS" AS (
-  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB"
+  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
 ),
 "AGGREGATES_ORDERS" AS (
   SELECT r.profile_id,
@@ -1067,7 +1067,7 @@ WITH "PROFILE_IDS" AS (
     max(r."ORDERED_AT") AS "LAST_ORDER_AT",
     -- trait average_order_value (models/traits.yaml:40:5)
     CAST(avg(r."TOTAL") AS DOUBLE) AS "AVERAGE_ORDER_VALUE"
-  FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" r
+  FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" r
   GROUP BY r.profile_id
 ),
 "AGGREGATES_WEB_EVENTS" AS (
@@ -1076,7 +1076,7 @@ WITH "PROFILE_IDS" AS (
     max(r."OCCURRED_AT") AS "LAST_SEEN_AT",
     -- trait web_events_7d (models/traits.yaml:47:5)
     CAST(count(CASE WHEN r."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) THEN 1 END) AS BIGINT) AS "WEB_EVENTS_7D"
-  FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB" r
+  FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" r
   GROUP BY r.profile_id
 ),
 "AGGREGATES_APP_EVENTS" AS (
@@ -1085,35 +1085,35 @@ WITH "PROFILE_IDS" AS (
     CAST(count(CASE WHEN r."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) THEN 1 END) AS BIGINT) AS "APP_EVENTS_30D",
     -- trait devices (models/traits.yaml:55:5)
     CAST(count(DISTINCT r."DEVICE_ID") AS BIGINT) AS "DEVICES"
-  FROM "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB" r
+  FROM "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" r
   GROUP BY r.profile_id
 ),
 "AGGREGATES_SUPPORT_TICKETS" AS (
   SELECT r.profile_id,
     -- trait support_tickets (models/traits.yaml:58:5)
     CAST(count(*) AS BIGINT) AS "SUPPORT_TICKETS"
-  FROM "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB" r
+  FROM "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID" r
   GROUP BY r.profile_id
 ),
 -- trait email (models/traits.yaml:3:5)
 "TRAIT_EMAIL" AS (
   SELECT profile_id, value AS "EMAIL" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(REGEXP_REPLACE(CAST(r."EMAIL" AS VARCHAR), '\\s+', '')), '') AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait first_name (models/traits.yaml:7:5)
 "TRAIT_FIRST_NAME" AS (
   SELECT profile_id, value AS "FIRST_NAME" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."FIRST_NAME" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE r."FIRST_NAME" IS NOT NULL AND trim(CAST(r."FIRST_NAME" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."FIRST_NAME" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE r."FIRST_NAME" IS NOT NULL AND trim(CAST(r."FIRST_NAME" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait last_name (models/traits.yaml:10:5)
 "TRAIT_LAST_NAME" AS (
   SELECT profile_id, value AS "LAST_NAME" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."LAST_NAME" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE r."LAST_NAME" IS NOT NULL AND trim(CAST(r."LAST_NAME" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."LAST_NAME" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE r."LAST_NAME" IS NOT NULL AND trim(CAST(r."LAST_NAME" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait phone (models/traits.yaml:13:5)
@@ -1125,7 +1125,7 @@ WITH "PROFILE_IDS" AS (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE CASE
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1141,7 +1141,7 @@ WITH "PROFILE_IDS" AS (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."CREATED_AT" AS ts, 1 AS k FROM "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB" r WHERE CASE
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."CREATED_AT" AS ts, 1 AS k FROM "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID" r WHERE CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1157,7 +1157,7 @@ WITH "PROFILE_IDS" AS (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."CREATED_AT" AS ts, 2 AS k FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB" r WHERE CASE
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r."CREATED_AT" AS ts, 2 AS k FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" r WHERE CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1174,28 +1174,28 @@ WITH "PROFILE_IDS" AS (
 "TRAIT_CITY" AS (
   SELECT profile_id, value AS "CITY" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."CITY" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE r."CITY" IS NOT NULL AND trim(CAST(r."CITY" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."CITY" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE r."CITY" IS NOT NULL AND trim(CAST(r."CITY" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait country (models/traits.yaml:20:5)
 "TRAIT_COUNTRY" AS (
   SELECT profile_id, value AS "COUNTRY" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."COUNTRY" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB" r WHERE r."COUNTRY" IS NOT NULL AND trim(CAST(r."COUNTRY" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."COUNTRY" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" r WHERE r."COUNTRY" IS NOT NULL AND trim(CAST(r."COUNTRY" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait lead_campaign (models/traits.yaml:61:5)
 "TRAIT_LEAD_CAMPAIGN" AS (
   SELECT profile_id, value AS "LEAD_CAMPAIGN" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts ASC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."CAMPAIGN" AS value, r."CREATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB" r WHERE r."CAMPAIGN" IS NOT NULL AND trim(CAST(r."CAMPAIGN" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."CAMPAIGN" AS value, r."CREATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" r WHERE r."CAMPAIGN" IS NOT NULL AND trim(CAST(r."CAMPAIGN" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait email_opt_in (models/traits.yaml:65:5)
 "TRAIT_EMAIL_OPT_IN" AS (
   SELECT profile_id, value AS "EMAIL_OPT_IN" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."OPTED_IN" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_NEWSLETTER__STAGE_7B9E50CB" r WHERE r."OPTED_IN" IS NOT NULL AND trim(CAST(r."OPTED_IN" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."OPTED_IN" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID" r WHERE r."OPTED_IN" IS NOT NULL AND trim(CAST(r."OPTED_IN" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait rfm (models/traits.yaml:78:5)
@@ -1219,7 +1219,7 @@ WITH "PROFILE_IDS" AS (
       ntile(5) OVER (ORDER BY amount, profile_id) AS m
     FROM (
       SELECT r.profile_id, max(r."ORDERED_AT") AS last_at, count(*) AS orders, coalesce(sum(r."TOTAL"), 0) AS amount
-      FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" r
+      FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" r
       WHERE r."ORDERED_AT" IS NOT NULL
       GROUP BY r.profile_id
     ) per_profile
@@ -1235,12 +1235,12 @@ WITH "PROFILE_IDS" AS (
       CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap
     FROM (
       SELECT r.profile_id, count(*) AS orders, CAST(min((CAST(DATE_PART(EPOCH_MICROSECOND, r."ORDERED_AT") AS DOUBLE) / 1000000)) AS DOUBLE) AS first_s, CAST(max((CAST(DATE_PART(EPOCH_MICROSECOND, r."ORDERED_AT") AS DOUBLE) / 1000000)) AS DOUBLE) AS last_s
-      FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" r WHERE r."ORDERED_AT" IS NOT NULL GROUP BY r.profile_id
+      FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" r WHERE r."ORDERED_AT" IS NOT NULL GROUP BY r.profile_id
     ) p
     CROSS JOIN (
       SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (
         SELECT count(*) AS orders, CAST(min((CAST(DATE_PART(EPOCH_MICROSECOND, r."ORDERED_AT") AS DOUBLE) / 1000000)) AS DOUBLE) AS first_s, CAST(max((CAST(DATE_PART(EPOCH_MICROSECOND, r."ORDERED_AT") AS DOUBLE) / 1000000)) AS DOUBLE) AS last_s
-        FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" r WHERE r."ORDERED_AT" IS NOT NULL GROUP BY r.profile_id
+        FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" r WHERE r."ORDERED_AT" IS NOT NULL GROUP BY r.profile_id
       ) e WHERE e.orders >= 2
     ) pop
   ) o
@@ -1320,47 +1320,47 @@ FROM "TRAIT_TIER"
 -- segment leads_never_bought (models/segments.yaml:50:5)
 -- segment dutch_app_users (models/segments.yaml:57:5)
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
-CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB" AS
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 "SEGMENT_CART_ABANDONERS" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
 ),
 -- segment vip (models/segments.yaml:10:5)
 "SEGMENT_VIP" AS (
-  SELECT CAST('vip' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE ((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?))
+  SELECT CAST('vip' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?))
 ),
 -- segment lapsed_vip (models/segments.yaml:17:5)
 "SEGMENT_LAPSED_VIP" AS (
-  SELECT CAST('lapsed_vip' AS VARCHAR) AS segment, p.profile_id, (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) AS holdout, CASE WHEN (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 50 THEN 'a' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'b' END AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE (((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?)) AND (p."LAST_ORDER_AT" IS NOT NULL AND p."LAST_ORDER_AT" < CAST(? AS TIMESTAMP_NTZ)))
+  SELECT CAST('lapsed_vip' AS VARCHAR) AS segment, p.profile_id, (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) AS holdout, CASE WHEN (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 50 THEN 'a' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'b' END AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?)) AND (p."LAST_ORDER_AT" IS NOT NULL AND p."LAST_ORDER_AT" < CAST(? AS TIMESTAMP_NTZ)))
 ),
 -- segment loyal_customers (models/segments.yaml:26:5)
 "SEGMENT_LOYAL_CUSTOMERS" AS (
-  SELECT CAST('loyal_customers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE ((p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
+  SELECT CAST('loyal_customers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
 ),
 -- segment recent_buyers (models/segments.yaml:32:5)
 "SEGMENT_RECENT_BUYERS" AS (
-  SELECT CAST('recent_buyers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE ((p."ORDERS_30D" IS NOT NULL AND p."ORDERS_30D" >= ?))
+  SELECT CAST('recent_buyers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."ORDERS_30D" IS NOT NULL AND p."ORDERS_30D" >= ?))
 ),
 -- segment newsletter_subscribers (models/segments.yaml:37:5)
 "SEGMENT_NEWSLETTER_SUBSCRIBERS" AS (
-  SELECT CAST('newsletter_subscribers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE ((p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?) AND p."EMAIL" IS NOT NULL)
+  SELECT CAST('newsletter_subscribers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?) AND p."EMAIL" IS NOT NULL)
 ),
 -- segment high_churn_risk (models/segments.yaml:43:5)
 "SEGMENT_HIGH_CHURN_RISK" AS (
-  SELECT CAST('high_churn_risk' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE ((p."CHURN_RISK" IS NOT NULL AND p."CHURN_RISK" >= ?) AND (p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
+  SELECT CAST('high_churn_risk' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."CHURN_RISK" IS NOT NULL AND p."CHURN_RISK" >= ?) AND (p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 "SEGMENT_LEADS_NEVER_BOUGHT" AS (
-  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB" e))
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 "SEGMENT_DUTCH_APP_USERS" AS (
-  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) AND (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) AND (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
 ),
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
 "SEGMENT_BIG_SPENDERS_RECENT_CART" AS (
-  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_7B9E50CB" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ) AND (e."VALUE" IS NOT NULL AND e."VALUE" >= ?))))
+  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ) AND (e."VALUE" IS NOT NULL AND e."VALUE" >= ?))))
 ),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_CART_ABANDONERS"
@@ -1379,71 +1379,166 @@ FROM "CURRENT" cur
 LEFT JOIN "COHORT"."SEGMENT_MEMBERSHIPS" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
-CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_7B9E50CB" AS
-SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY"
-UNION ALL
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_RUNID" AS
 SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
-FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB" cur
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
 UNION ALL
 SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace the output tables one transaction after another ====
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_IDENTITY_CUT_LINKS" SWAP WITH "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_STATE" LIKE "COHORT"."_IDENTITY_STATE__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_IDENTITY_STATE" SWAP WITH "COHORT"."_IDENTITY_STATE__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_APP_EVENTS" LIKE "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_APP_EVENTS" SWAP WITH "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_APP_EVENTS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_LEAD_ADS" LIKE "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_LEAD_ADS" SWAP WITH "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_LEAD_ADS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_NEWSLETTER" LIKE "COHORT"."_ROWS_NEWSLETTER__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_NEWSLETTER" SWAP WITH "COHORT"."_ROWS_NEWSLETTER__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_NEWSLETTER__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_ORDERS" LIKE "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_ORDERS" SWAP WITH "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_ORDERS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_SHOP_CUSTOMERS" LIKE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS" SWAP WITH "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_SUPPORT_TICKETS" LIKE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_SUPPORT_TICKETS" SWAP WITH "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_WEB_EVENTS" LIKE "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."_ROWS_WEB_EVENTS" SWAP WITH "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_WEB_EVENTS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_GRAPH" LIKE "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."IDENTITY_GRAPH" SWAP WITH "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_GRAPH__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_LINEAGE" LIKE "COHORT"."IDENTITY_LINEAGE__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."IDENTITY_LINEAGE" SWAP WITH "COHORT"."IDENTITY_LINEAGE__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_REJECTIONS" LIKE "COHORT"."IDENTITY_REJECTIONS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."IDENTITY_REJECTIONS" SWAP WITH "COHORT"."IDENTITY_REJECTIONS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."PROFILES" LIKE "COHORT"."PROFILES__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."PROFILES" SWAP WITH "COHORT"."PROFILES__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."PROFILES__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_HISTORY" LIKE "COHORT"."SEGMENT_HISTORY__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."SEGMENT_HISTORY" SWAP WITH "COHORT"."SEGMENT_HISTORY__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."SEGMENT_HISTORY__STAGE_7B9E50CB";
-CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_MEMBERSHIPS" LIKE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB";
-ALTER TABLE "COHORT"."SEGMENT_MEMBERSHIPS" SWAP WITH "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB";
-DROP TABLE IF EXISTS "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_7B9E50CB";
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_CUT_LINKS" SWAP WITH "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_STATE" LIKE "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_STATE" SWAP WITH "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_APP_EVENTS" LIKE "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_APP_EVENTS" SWAP WITH "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_LEAD_ADS" LIKE "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_LEAD_ADS" SWAP WITH "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_NEWSLETTER" LIKE "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_NEWSLETTER" SWAP WITH "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_ORDERS" LIKE "COHORT"."_ROWS_ORDERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_ORDERS" SWAP WITH "COHORT"."_ROWS_ORDERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_ORDERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_SHOP_CUSTOMERS" LIKE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS" SWAP WITH "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_SUPPORT_TICKETS" LIKE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_SUPPORT_TICKETS" SWAP WITH "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_WEB_EVENTS" LIKE "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_WEB_EVENTS" SWAP WITH "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_GRAPH" LIKE "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_GRAPH" SWAP WITH "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_LINEAGE" LIKE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_LINEAGE" SWAP WITH "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_REJECTIONS" LIKE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_REJECTIONS" SWAP WITH "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."PROFILES" LIKE "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."PROFILES" SWAP WITH "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+INSERT INTO "COHORT"."SEGMENT_HISTORY" (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."SEGMENT_HISTORY__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_MEMBERSHIPS" LIKE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."SEGMENT_MEMBERSHIPS" SWAP WITH "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
 COMMIT;

@@ -1,5 +1,5 @@
 -- Cohort run of project "minimal" for bigquery, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS `cohort`;
 
@@ -428,10 +428,8 @@ FROM `current` cur
 LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
-SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history`
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
 FROM `cohort`.`segment_memberships__stage_RUNID` cur
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships` prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
@@ -442,28 +440,70 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur 
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace the output tables one transaction after another ====
 BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_components` COPY `cohort`.`_identity_components__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_components__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_cut_links` COPY `cohort`.`_identity_cut_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_cut_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_links` COPY `cohort`.`_identity_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_state` COPY `cohort`.`_identity_state__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_rows_customers` COPY `cohort`.`_rows_customers__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_rows_customers__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_graph` COPY `cohort`.`identity_graph__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_graph__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_lineage` COPY `cohort`.`identity_lineage__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_lineage__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`identity_rejections` COPY `cohort`.`identity_rejections__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`identity_rejections__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`profiles` COPY `cohort`.`profiles__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`profiles__stage_RUNID`;
-CREATE OR REPLACE TABLE `cohort`.`segment_history` COPY `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
+INSERT INTO `cohort`.`segment_history` (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`segment_history__stage_RUNID`;
+COMMIT;
+BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships` COPY `cohort`.`segment_memberships__stage_RUNID`;
+COMMIT;
+BEGIN;
 DROP TABLE IF EXISTS `cohort`.`segment_memberships__stage_RUNID`;
 COMMIT;

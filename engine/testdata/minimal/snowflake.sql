@@ -1,5 +1,5 @@
 -- Cohort run of project "minimal" for snowflake, output schema "cohort".
--- Tables are built under *__stage_RUNID names and swapped in by the last statement.
+-- Tables are built under *__stage_RUNID names and published by the last statements.
 
 CREATE SCHEMA IF NOT EXISTS "COHORT";
 
@@ -13,7 +13,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
@@ -23,7 +23,7 @@ CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW".
 
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
 SELECT HASH('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
@@ -57,22 +57,22 @@ GROUP BY identifier_value;
 -- rebuilt with the hash salted ('1' || type:value, then '2' ...)
 
 -- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EXCLUDED_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EXCLUDED_RUNID" AS
 SELECT key, identifier_type, identifier_value, detail
 FROM (
   SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND (REGEXP_INSTR(identifier_value, CAST(? AS VARCHAR)) > 0) THEN CAST(? AS VARCHAR) END AS detail
-  FROM "COHORT"."_WORK_ID_NODES_B258D965"
+  FROM "COHORT"."_WORK_ID_NODES_RUNID"
 ) tested
 WHERE detail IS NOT NULL
 -- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
 
 -- excluded identifiers leave the graph
-DELETE FROM "COHORT"."_WORK_ID_NODES_B258D965" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_B258D965");
+DELETE FROM "COHORT"."_WORK_ID_NODES_RUNID" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID");
 
 -- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
 -- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
 -- links: every two identifiers of one source row, each link once with a < b
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_CUSTOMERS" AS (
   SELECT seen_at, v1, HASH('customer_id' || ':' || v1) AS k1, v2, HASH('email' || ':' || v2) AS k2
@@ -90,55 +90,55 @@ FROM (
 WHERE a <> b;
 
 -- links to an excluded identifier leave the graph
-DELETE FROM "COHORT"."_WORK_ID_EDGES_B258D965" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_B258D965") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_B258D965");
+DELETE FROM "COHORT"."_WORK_ID_EDGES_RUNID" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID") OR b IN (SELECT key FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID");
 
 -- _identity_links: the links the next run needs for max_links and limits
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_B258D965" AS
-SELECT a, b FROM "COHORT"."_WORK_ID_EDGES_B258D965";
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
+SELECT a, b FROM "COHORT"."_WORK_ID_EDGES_RUNID";
 
 -- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
 -- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_RUNID" AS
 SELECT node, HASH(CAST(node AS VARCHAR) || ?) AS parent
-FROM (SELECT a AS node FROM "COHORT"."_WORK_ID_LINKS_R_B258D965" UNION SELECT b FROM "COHORT"."_WORK_ID_LINKS_R_B258D965") n
+FROM (SELECT a AS node FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_LINKS_R_RUNID") n
 -- parameters: $1 = 'salt r';
 
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_RUNID" AS
 SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
-FROM "COHORT"."_WORK_ID_LINKS_R_B258D965" e
-JOIN "COHORT"."_WORK_ID_CHOICE_R_B258D965" ra ON ra.node = e.a
-JOIN "COHORT"."_WORK_ID_CHOICE_R_B258D965" rb ON rb.node = e.b;
+FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" e
+JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" ra ON ra.node = e.a
+JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" rb ON rb.node = e.b;
 
 -- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_B258D965" AS
-SELECT b AS node, min(a) AS parent FROM "COHORT"."_WORK_ID_LINKS_R_B258D965" GROUP BY b;
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_CHOICE_R_RUNID" AS
+SELECT b AS node, min(a) AS parent FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" GROUP BY b;
 
 -- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_LINKS_R1_RUNID" AS
 SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
 FROM (
   SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
-  FROM "COHORT"."_WORK_ID_LINKS_R_B258D965" e
-  LEFT JOIN "COHORT"."_WORK_ID_CHOICE_R_B258D965" ma ON ma.node = e.a
-  JOIN "COHORT"."_WORK_ID_CHOICE_R_B258D965" mb ON mb.node = e.b
+  FROM "COHORT"."_WORK_ID_LINKS_R_RUNID" e
+  LEFT JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" ma ON ma.node = e.a
+  JOIN "COHORT"."_WORK_ID_CHOICE_R_RUNID" mb ON mb.node = e.b
 ) contracted
 WHERE pa <> pb;
 
 -- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
 -- round adds its moved nodes to the roots known so far; the first round's table is roots):
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ROOTS_R_B258D965" AS
-SELECT node, root FROM "COHORT"."_WORK_ID_ROOTS_R1_B258D965"
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ROOTS_R_RUNID" AS
+SELECT node, root FROM "COHORT"."_WORK_ID_ROOTS_R1_RUNID"
 UNION ALL
 SELECT m.node, coalesce(f.root, m.parent)
-FROM "COHORT"."_WORK_ID_CHOICE_R_B258D965" m
-LEFT JOIN "COHORT"."_WORK_ID_ROOTS_R1_B258D965" f ON f.node = m.parent
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ROOTS_R1_B258D965" g WHERE g.node = m.node);
+FROM "COHORT"."_WORK_ID_CHOICE_R_RUNID" m
+LEFT JOIN "COHORT"."_WORK_ID_ROOTS_R1_RUNID" f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ROOTS_R1_RUNID" g WHERE g.node = m.node);
 
 -- clusters over a limit: only these are refined
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_VIOLATORS_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_VIOLATORS_RUNID" AS
 SELECT DISTINCT comp FROM (
   SELECT comp FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) labeled
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled
   WHERE identifier_type IN ('customer_id')
   GROUP BY comp, identifier_type
   HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 END
@@ -147,49 +147,49 @@ SELECT DISTINCT comp FROM (
 -- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
 -- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
 SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
-FROM "COHORT"."_WORK_ID_EDGES_B258D965" e
+FROM "COHORT"."_WORK_ID_EDGES_RUNID" e
 JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) la ON la.key = e.a
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) la ON la.key = e.a
 JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) lb ON lb.key = e.b
-WHERE la.comp IN (SELECT comp FROM "COHORT"."_WORK_ID_VIOLATORS_B258D965");
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
+WHERE la.comp IN (SELECT comp FROM "COHORT"."_WORK_ID_VIOLATORS_RUNID");
 
 -- the refined clusters replace the ones over a limit
-DELETE FROM "COHORT"."_WORK_ID_ROOTS_B258D965" WHERE node IN (SELECT key FROM "COHORT"."_WORK_ID_REFINED_B258D965");
+DELETE FROM "COHORT"."_WORK_ID_ROOTS_RUNID" WHERE node IN (SELECT key FROM "COHORT"."_WORK_ID_REFINED_RUNID");
 
-INSERT INTO "COHORT"."_WORK_ID_ROOTS_B258D965" (node, root) SELECT key, comp FROM "COHORT"."_WORK_ID_REFINED_B258D965";
+INSERT INTO "COHORT"."_WORK_ID_ROOTS_RUNID" (node, root) SELECT key, comp FROM "COHORT"."_WORK_ID_REFINED_RUNID";
 
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_RUNID" AS
 SELECT comp, 'p_' || substr(MD5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
 FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor((CAST(DATE_PART(EPOCH_MICROSECOND, first_seen_at) AS DOUBLE) / 1000000) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) labeled) keyed
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
 -- identity_graph: one row per identifier with its profile
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_GRAPH__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) l
-JOIN "COHORT"."_WORK_ID_ANCHORS_B258D965" a ON a.comp = l.comp;
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l
+JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" a ON a.comp = l.comp;
 
 -- links a limit cut (filled from the refinement)
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" AS
 SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
 
 -- identity_rejections: what each rule kept out of the graph
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID" AS
 SELECT DISTINCT identifier_type, identifier_value, rule, detail
 FROM (
-  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "COHORT"."_WORK_ID_EXCLUDED_B258D965"
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID"
   UNION ALL
-  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965"
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID"
 ) rejected;
 
 -- when the previous run's tables exist they feed the lineage:
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
 UNION ALL
 SELECT profile_id, merged_profile_id, CAST(? AS TIMESTAMP_NTZ) AS merged_at
@@ -197,28 +197,28 @@ FROM (
   SELECT n.profile_id, o.profile_id AS merged_profile_id,
     row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
   FROM "COHORT"."IDENTITY_GRAPH" o
-  JOIN "COHORT"."IDENTITY_GRAPH__STAGE_B258D965" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
-  WHERE o.profile_id IN (SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH" EXCEPT SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_B258D965")
+  JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH" EXCEPT SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID")
   GROUP BY n.profile_id, o.profile_id
 ) merged
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
-FROM "COHORT"."_WORK_ID_ANCHORS_B258D965" a
-LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_B258D965") f ON f.comp = a.comp;
+FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
 
 -- _identity_state: what this run read of each source, under which rules and key salt
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, CAST(? AS VARCHAR) AS salt
-FROM "COHORT"."_WORK_ID_MARKS_B258D965"
+FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 -- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
 
 -- An incremental run: marks also read the previous state
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
   coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
   max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
@@ -231,7 +231,7 @@ LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'customers';
 -- links as above into new_nodes and new_edges, with the key salt of the previous run):
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_RUNID" AS
 SELECT HASH('customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
@@ -241,7 +241,7 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1
     FROM "RAW"."CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_B258D965" WHERE source = 'customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -257,7 +257,7 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_B258D965" WHERE source = 'customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -266,120 +266,120 @@ GROUP BY identifier_value;
 -- excluded and their links leave new_nodes and new_edges as above
 
 -- affected: the previous profiles the new rows touch, resolved again
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
 SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
   SELECT c.component FROM "COHORT"."_IDENTITY_COMPONENTS" c
   WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "COHORT"."IDENTITY_GRAPH" g
-JOIN "COHORT"."_WORK_ID_NEW_NODES_B258D965" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+JOIN "COHORT"."_WORK_ID_NEW_NODES_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
 
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
 SELECT HASH(identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
-WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_B258D965");
+WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
 
 -- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_B258D965" AS
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
 SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
 FROM (
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_OLD_B258D965"
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_OLD_RUNID"
   UNION ALL
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_NEW_NODES_B258D965"
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID"
 ) n
 GROUP BY key, identifier_type, identifier_value;
 
 -- links: the affected profiles' and the new rows'
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_B258D965" AS
-SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_B258D965") AND b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_B258D965")
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
+SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID") AND b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID")
 UNION
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_B258D965";
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID";
 
 -- components, limits and anchors as above on these nodes and links; the other profiles are copied:
 -- identity_graph of an incremental run: the profiles resolved again
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) l
-JOIN "COHORT"."_WORK_ID_ANCHORS_B258D965" a ON a.comp = l.comp;
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l
+JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" a ON a.comp = l.comp;
 
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_B258D965" AS
-SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_B258D965";
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" AS
+SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
 
 -- and every other profile as it was: a view, applied to the final table in the swap
-CREATE OR REPLACE VIEW "COHORT"."IDENTITY_GRAPH__STAGE_B258D965" AS
+CREATE OR REPLACE VIEW "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" AS
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."IDENTITY_GRAPH" g
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_B258D965" x WHERE x.profile_id = g.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" x WHERE x.profile_id = g.profile_id)
 UNION ALL
-SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_B258D965";
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 
 -- (in the swap, instead of replacing identity_graph:)
--- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_B258D965");
--- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_B258D965";
--- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_B258D965";
--- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_B258D965";
+-- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID");
+-- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID";
 
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
-CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
 UNION ALL
 SELECT profile_id, merged_profile_id, CAST(? AS TIMESTAMP_NTZ) AS merged_at
 FROM (
   SELECT n.profile_id, o.profile_id AS merged_profile_id,
     row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
-  FROM "COHORT"."_WORK_ID_OLD_B258D965" o
+  FROM "COHORT"."_WORK_ID_OLD_RUNID" o
   JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "COHORT"."_WORK_ID_NODES_B258D965" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_B258D965" r ON r.node = n.key) l ON l.key = o.key
-  JOIN "COHORT"."_WORK_ID_ANCHORS_B258D965" n ON n.comp = l.comp
-  WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ANCHORS_B258D965" x WHERE x.profile_id = o.profile_id)
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l ON l.key = o.key
+  JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" x WHERE x.profile_id = o.profile_id)
   GROUP BY n.profile_id, o.profile_id
 ) merged
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
 -- _identity_links: the links the next run needs for max_links and limits
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
 SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
 UNION ALL
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_B258D965" n
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" p
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_B258D965" x WHERE x.profile_id = p.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_RUNID" x WHERE x.profile_id = p.profile_id)
 UNION ALL
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
-FROM "COHORT"."_WORK_ID_ANCHORS_B258D965" a
-LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_B258D965") f ON f.comp = a.comp;
+FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
 
 -- the cut links of profiles not resolved again stay
-INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965" (a_type, a_value, b_type, b_value, detail)
+INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" (a_type, a_value, b_type, b_value, detail)
 SELECT a_type, a_value, b_type, b_value, detail FROM "COHORT"."_IDENTITY_CUT_LINKS" k
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_B258D965" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
 
 
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
-CREATE OR REPLACE TABLE "COHORT"."_ROWS_CUSTOMERS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."EMAIL"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "RAW"."CUSTOMERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_B258D965" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_B258D965" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
-CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_RUNID" AS
 WITH "PROFILE_IDS" AS (
-  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_B258D965"
+  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
 ),
 -- trait email (models/project.yaml:13:5)
 "TRAIT_EMAIL" AS (
   SELECT profile_id, value AS "EMAIL" FROM (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_id, r."EMAIL" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_CUSTOMERS__STAGE_B258D965" r WHERE r."EMAIL" IS NOT NULL AND trim(CAST(r."EMAIL" AS VARCHAR)) <> '') v
+    FROM (SELECT r.profile_id, r."EMAIL" AS value, r."UPDATED_AT" AS ts, 0 AS k FROM "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID" r WHERE r."EMAIL" IS NOT NULL AND trim(CAST(r."EMAIL" AS VARCHAR)) <> '') v
   ) ranked WHERE rn = 1
 ),
 "TRAITS" AS (
@@ -397,11 +397,11 @@ FROM "TRAITS"
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment gmail (models/project.yaml:15:5)
-CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965" AS
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment gmail (models/project.yaml:15:5)
 "SEGMENT_GMAIL" AS (
-  SELECT CAST('gmail' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_B258D965" p WHERE (p."EMAIL" IS NOT NULL AND CAST(p."EMAIL" AS VARCHAR) LIKE ? ESCAPE '\\')
+  SELECT CAST('gmail' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p."EMAIL" IS NOT NULL AND CAST(p."EMAIL" AS VARCHAR) LIKE ? ESCAPE '\\')
 ),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_GMAIL"
@@ -411,53 +411,112 @@ FROM "CURRENT" cur
 LEFT JOIN "COHORT"."SEGMENT_MEMBERSHIPS" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
 
--- history: the previous history, then this run's entries and exits
-CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_B258D965" AS
-SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY"
-UNION ALL
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_RUNID" AS
 SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
-FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965" cur
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
 UNION ALL
 SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
 
 
--- ==== swap: replace every output table in one transaction ====
+-- ==== publish: replace the output tables one transaction after another ====
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_B258D965";
-ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965";
-ALTER TABLE "COHORT"."_IDENTITY_CUT_LINKS" SWAP WITH "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_B258D965";
-ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_STATE" LIKE "COHORT"."_IDENTITY_STATE__STAGE_B258D965";
-ALTER TABLE "COHORT"."_IDENTITY_STATE" SWAP WITH "COHORT"."_IDENTITY_STATE__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_CUSTOMERS" LIKE "COHORT"."_ROWS_CUSTOMERS__STAGE_B258D965";
-ALTER TABLE "COHORT"."_ROWS_CUSTOMERS" SWAP WITH "COHORT"."_ROWS_CUSTOMERS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."_ROWS_CUSTOMERS__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_GRAPH" LIKE "COHORT"."IDENTITY_GRAPH__STAGE_B258D965";
-ALTER TABLE "COHORT"."IDENTITY_GRAPH" SWAP WITH "COHORT"."IDENTITY_GRAPH__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_GRAPH__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_LINEAGE" LIKE "COHORT"."IDENTITY_LINEAGE__STAGE_B258D965";
-ALTER TABLE "COHORT"."IDENTITY_LINEAGE" SWAP WITH "COHORT"."IDENTITY_LINEAGE__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_REJECTIONS" LIKE "COHORT"."IDENTITY_REJECTIONS__STAGE_B258D965";
-ALTER TABLE "COHORT"."IDENTITY_REJECTIONS" SWAP WITH "COHORT"."IDENTITY_REJECTIONS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."PROFILES" LIKE "COHORT"."PROFILES__STAGE_B258D965";
-ALTER TABLE "COHORT"."PROFILES" SWAP WITH "COHORT"."PROFILES__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."PROFILES__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_HISTORY" LIKE "COHORT"."SEGMENT_HISTORY__STAGE_B258D965";
-ALTER TABLE "COHORT"."SEGMENT_HISTORY" SWAP WITH "COHORT"."SEGMENT_HISTORY__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."SEGMENT_HISTORY__STAGE_B258D965";
-CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_MEMBERSHIPS" LIKE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965";
-ALTER TABLE "COHORT"."SEGMENT_MEMBERSHIPS" SWAP WITH "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965";
-DROP TABLE IF EXISTS "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_B258D965";
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_CUT_LINKS" SWAP WITH "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_STATE" LIKE "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_STATE" SWAP WITH "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_CUSTOMERS" LIKE "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_ROWS_CUSTOMERS" SWAP WITH "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_GRAPH" LIKE "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_GRAPH" SWAP WITH "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_LINEAGE" LIKE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_LINEAGE" SWAP WITH "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."IDENTITY_REJECTIONS" LIKE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."IDENTITY_REJECTIONS" SWAP WITH "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."PROFILES" LIKE "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."PROFILES" SWAP WITH "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+INSERT INTO "COHORT"."SEGMENT_HISTORY" (segment, profile_id, change, changed_at) SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."SEGMENT_HISTORY__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."SEGMENT_MEMBERSHIPS" LIKE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."SEGMENT_MEMBERSHIPS" SWAP WITH "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID";
 COMMIT;

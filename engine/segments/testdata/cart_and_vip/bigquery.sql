@@ -102,10 +102,8 @@ FROM `current` cur
 LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'add_to_cart', $2 = '2025-06-08 12:00:00', $3 = '2025-06-15 12:00:00', $4 = '2025-06-08 12:00:00', $5 = '2025-06-15 12:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2025-03-17 11:00:00', $12 = '2025-06-15 12:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_golden` AS
-SELECT segment, profile_id, change, changed_at FROM `cohort`.`segment_history`
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
 FROM `cohort`.`segment_memberships__stage_golden` cur
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships` prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)

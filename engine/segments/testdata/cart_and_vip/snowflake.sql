@@ -102,10 +102,8 @@ FROM "CURRENT" cur
 LEFT JOIN "COHORT"."SEGMENT_MEMBERSHIPS" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'add_to_cart', $2 = '2025-06-08 12:00:00', $3 = '2025-06-15 12:00:00', $4 = '2025-06-08 12:00:00', $5 = '2025-06-15 12:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2025-03-17 11:00:00', $12 = '2025-06-15 12:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
-SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY"
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)

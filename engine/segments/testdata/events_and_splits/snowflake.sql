@@ -153,10 +153,8 @@ FROM "CURRENT" cur
 LEFT JOIN "COHORT"."SEGMENT_MEMBERSHIPS" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
 -- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
 
--- history: the previous history, then this run's entries and exits
+-- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
-SELECT segment, profile_id, change, changed_at FROM "COHORT"."SEGMENT_HISTORY"
-UNION ALL
 SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev WHERE prev.segment = cur.segment AND prev.profile_id = cur.profile_id)
