@@ -21,8 +21,11 @@ func TestValidationReadsTheRegistries(t *testing.T) {
 		_, err := models.LoadAndValidate(dir)
 		return err
 	}
-	err := check("name: x\nwarehouse: {type: bigquery, project: p}\n", "")
-	require.ErrorContains(t, err, `unknown warehouse type "bigquery" (one of: duckdb, postgres)`)
+	err := check("name: x\nwarehouse: {type: oracle}\n", "")
+	require.ErrorContains(t, err, `unknown warehouse type "oracle" (one of: bigquery, duckdb, postgres, snowflake)`)
+	err = check("name: x\nwarehouse: {type: bigquery}\n", "")
+	require.ErrorContains(t, err, "warehouse type bigquery needs project")
+	require.NoError(t, check("name: x\nwarehouse: {type: snowflake, account: a, user: u, private_key_path: k.pem}\n", ""), "key-pair instead of a dsn")
 	err = check("name: x\nwarehouse: {type: postgres}\n", "")
 	require.ErrorContains(t, err, "warehouse type postgres needs dsn")
 	require.NoError(t, check("name: x\nwarehouse: {type: postgres, dsn: postgres://h/db}\n",
