@@ -6,6 +6,8 @@ require (
 	cloud.google.com/go v0.123.0
 	cloud.google.com/go/bigquery v1.73.0
 	github.com/Masterminds/squirrel v1.5.4
+	github.com/antlr4-go/antlr/v4 v4.13.1
+	github.com/bytebase/parser v0.0.0-20260417075056-57b6ef7a2640
 	github.com/chromedp/chromedp v0.23.0
 	github.com/duckdb/duckdb-go/v2 v2.10506.0
 	github.com/getkin/kin-openapi v0.152.0
@@ -152,3 +154,5 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.11.0 // indirect
 )
+
+replace github.com/antlr4-go/antlr/v4 => github.com/bytebase/antlr/v4 v4.0.0-20240827034948-8c385f108920

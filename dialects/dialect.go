@@ -240,6 +240,26 @@ func Except(d Dialect) string {
 	return "EXCEPT"
 }
 
+// ValuesLister is a dialect without a VALUES list in FROM (BigQuery).
+type ValuesLister interface {
+	// Values is a FROM item named alias with columns cols, one row per
+	// element of rows (literals, one per column).
+	Values(rows [][]string, alias string, cols []string) string
+}
+
+// Values is a FROM item of literal rows: (VALUES (...), ...) AS alias(cols)
+// unless d writes it otherwise.
+func Values(d Dialect, rows [][]string, alias string, cols []string) string {
+	if v, ok := d.(ValuesLister); ok {
+		return v.Values(rows, alias, cols)
+	}
+	r := make([]string, len(rows))
+	for i, row := range rows {
+		r[i] = "(" + strings.Join(row, ", ") + ")"
+	}
+	return "(VALUES " + strings.Join(r, ", ") + ") AS " + alias + "(" + strings.Join(cols, ", ") + ")"
+}
+
 // LetInline is Let for a dialect without a way to name a value in an
 // expression: value is written out at each reference.
 func LetInline(value, name, body string) string {

@@ -37,5 +37,5 @@ func TestValidationReadsTheRegistries(t *testing.T) {
 
 	err = check("name: x\n", "identity:\n  identifiers:\n    - {type: email, exclude: ['(?<domain>x)', '^a(?=b)']}\n")
 	require.ErrorContains(t, err, "named group, which PostgreSQL does not support")
-	require.ErrorContains(t, err, "lookaround (?=...), which DuckDB (RE2) does not support")
+	require.ErrorContains(t, err, "lookaround (?=...), which BigQuery (RE2) does not support")
 }

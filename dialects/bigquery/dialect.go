@@ -128,6 +128,22 @@ func (Dialect) StringLiteral(s string) string {
 // LikeEscape: backslash escapes in BigQuery's LIKE already.
 func (Dialect) LikeEscape() string { return "" }
 
+// Values unnests an array of structs, the first naming the columns.
+func (Dialect) Values(rows [][]string, alias string, cols []string) string {
+	r := make([]string, len(rows))
+	for i, row := range rows {
+		f := make([]string, len(row))
+		for j, v := range row {
+			f[j] = v
+			if i == 0 {
+				f[j] += " AS " + cols[j]
+			}
+		}
+		r[i] = "STRUCT(" + strings.Join(f, ", ") + ")"
+	}
+	return "UNNEST([" + strings.Join(r, ", ") + "]) AS " + alias
+}
+
 func (Dialect) UnionDistinct() string  { return "UNION DISTINCT" }
 func (Dialect) ExceptDistinct() string { return "EXCEPT DISTINCT" }
 
@@ -140,6 +156,7 @@ var (
 	_ dialects.Literaler    = Dialect{}
 	_ dialects.LikeEscaper  = Dialect{}
 	_ dialects.SetOperators = Dialect{}
+	_ dialects.ValuesLister = Dialect{}
 )
 
 // RegexpLimits: BigQuery's regular expressions are RE2, without lookaround.

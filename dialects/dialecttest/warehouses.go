@@ -5,9 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	_ "github.com/cohort-cdp/cohort/dialects/bigquery"  // registers bigquery
@@ -38,11 +42,11 @@ type Fresh struct {
 var Types = dialects.Names()
 
 // Remote are the dialects whose warehouse is not on this machine, with the
-// environment variable naming one to test against (make test-snowflake and
-// make test-bigquery start an emulator and set it).
+// environment variable naming the emulator binary to test against (make
+// test-snowflake and make test-bigquery build one and set it).
 var Remote = map[string]string{
-	"snowflake": "COHORT_TEST_SNOWFLAKE", // a gosnowflake DSN
-	"bigquery":  "COHORT_TEST_BIGQUERY",  // project@http://host:port of an emulator
+	"snowflake": "COHORT_TEST_SNOWFLAKE_EMULATOR",
+	"bigquery":  "COHORT_TEST_BIGQUERY_EMULATOR",
 }
 
 // Live are the dialects the engine's tests run against: DuckDB and
@@ -117,19 +121,68 @@ func NewPostgresDB(t testing.TB) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)
 }
 
-// remote is the configuration of a test warehouse of a remote dialect, from
-// its environment variable; the test is skipped, saying how to run it, when
-// none is set.
+// remote starts an emulator of a remote dialect for this test alone (its
+// binary named by the dialect's environment variable), stopped when the
+// test ends, and returns the configuration that reaches it. The test is
+// skipped, saying how to run it, when the variable is not set.
 func remote(t testing.TB, typ string) dialects.Config {
 	t.Helper()
 	env := Remote[typ]
-	v := os.Getenv(env)
-	if v == "" {
+	bin := os.Getenv(env)
+	if bin == "" {
 		t.Skipf("%s is not set: make test-%s runs this test against an emulator", env, typ)
 	}
-	if typ == "snowflake" {
-		return dialects.Config{DSN: v}
+	port := freePort(t)
+	var args []string
+	var ready string
+	var cfg dialects.Config
+	switch typ {
+	case "snowflake":
+		args = []string{"-addr", "127.0.0.1:" + port, "-stages", t.TempDir()}
+		ready = "http://127.0.0.1:" + port + "/health"
+		cfg = dialects.Config{DSN: "cohort:cohort@127.0.0.1:" + port + "/COHORT_TEST/PUBLIC?account=test&protocol=http"}
+	case "bigquery":
+		args = []string{"--project=test", "--host=127.0.0.1", "--port=" + port, "--grpc-port=" + freePort(t), "--log-level=error"}
+		ready = "http://127.0.0.1:" + port + "/bigquery/v2/projects/test/datasets"
+		cfg = dialects.Config{Project: "test", Endpoint: "http://127.0.0.1:" + port, Schema: "cohort"}
 	}
-	project, endpoint, _ := strings.Cut(v, "@")
-	return dialects.Config{Project: project, Endpoint: endpoint, Schema: "cohort"}
+	cmd := exec.Command(bin, args...)
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s emulator %s: %v", typ, bin, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s emulator output:\n%s", typ, log.String())
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(ready)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return cfg
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s emulator did not answer on %s within 2 minutes: %v\n%s", typ, ready, err, log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// freePort is a TCP port on 127.0.0.1 nothing listens on now.
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
 }

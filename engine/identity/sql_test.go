@@ -31,10 +31,10 @@ func TestSQLReadable(t *testing.T) {
 			"-- junk hubs: identifiers linked to more distinct identifiers than max_links allows",
 			"-- limits: the links of those clusters are read",
 			"$1 = '^test@'",
-			"identity_graph__stage_",
 		} {
 			require.Contains(t, sql, want, name)
 		}
+		require.Contains(t, strings.ToLower(sql), "identity_graph__stage_", name) // Snowflake writes names in upper case
 		require.NotContains(t, sql, "RECURSIVE", name)
 		require.NotContains(t, sql, "'^test@' THEN", "patterns are bound, never pasted")
 		require.Equal(t, []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable}, steps[0].Outputs())

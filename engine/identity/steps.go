@@ -243,18 +243,19 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 			parts = append(parts, "  SELECT k1 AS a, k2 AS b FROM "+s.srcName(src)+" WHERE "+inGraph(0)+" AND "+inGraph(1))
 			continue
 		}
-		var pairs, as, bs []string
+		var as, bs []string
+		var pairs [][]string
 		for a := range src.Identifiers {
 			for b := a + 1; b < len(src.Identifiers); b++ {
 				pa, pb := strconv.Itoa(a+1), strconv.Itoa(b+1)
-				pairs = append(pairs, "("+pa+", "+pb+")")
+				pairs = append(pairs, []string{pa, pb})
 				as = append(as, "WHEN "+pa+" THEN CASE WHEN "+inGraph(a)+" THEN k"+pa+" END")
 				bs = append(bs, "WHEN "+pb+" THEN CASE WHEN "+inGraph(b)+" THEN k"+pb+" END")
 			}
 		}
 		parts = append(parts, fmt.Sprintf("  SELECT a, b FROM (\n    SELECT CASE pair.i %s END AS a, CASE pair.j %s END AS b\n"+
-			"    FROM %s CROSS JOIN (VALUES %s) AS pair(i, j)\n  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL",
-			strings.Join(as, " "), strings.Join(bs, " "), s.srcName(src), strings.Join(pairs, ", ")))
+			"    FROM %s CROSS JOIN %s\n  ) unpivoted WHERE a IS NOT NULL AND b IS NOT NULL",
+			strings.Join(as, " "), strings.Join(bs, " "), s.srcName(src), dialects.Values(s.c.Dialect, pairs, "pair", []string{"i", "j"})))
 	}
 	if len(parts) == 0 {
 		q.W("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
