@@ -1327,7 +1327,6 @@ FROM `trait_tier`
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/segments.yaml:2:5)
 -- segment vip (models/segments.yaml:10:5)
 -- segment lapsed_vip (models/segments.yaml:17:5)
@@ -1338,6 +1337,8 @@ FROM `trait_tier`
 -- segment leads_never_bought (models/segments.yaml:50:5)
 -- segment dutch_app_users (models/segments.yaml:57:5)
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
@@ -1407,6 +1408,84 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@
 FROM `cohort`.`segment_memberships` prev
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
+WITH
+-- segment cart_abandoners (models/segments.yaml:2:5)
+`segment_cart_abandoners` AS (
+  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
+),
+-- segment vip (models/segments.yaml:10:5)
+`segment_vip` AS (
+  SELECT CAST('vip' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p7) OR (p.`tier` IS NOT NULL AND p.`tier` = @p8))
+),
+-- segment lapsed_vip (models/segments.yaml:17:5)
+`segment_lapsed_vip` AS (
+  SELECT CAST('lapsed_vip' AS STRING) AS segment, p.profile_id, (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) AS holdout, CASE WHEN (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 50 THEN 'a' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'b' END AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p9) OR (p.`tier` IS NOT NULL AND p.`tier` = @p10)) AND (p.`last_order_at` IS NOT NULL AND p.`last_order_at` < CAST(@p11 AS TIMESTAMP)))
+),
+-- segment loyal_customers (models/segments.yaml:26:5)
+`segment_loyal_customers` AS (
+  SELECT CAST('loyal_customers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`order_count` IS NOT NULL AND p.`order_count` >= @p12))
+),
+-- segment recent_buyers (models/segments.yaml:32:5)
+`segment_recent_buyers` AS (
+  SELECT CAST('recent_buyers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`orders_30d` IS NOT NULL AND p.`orders_30d` >= @p13))
+),
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+`segment_newsletter_subscribers` AS (
+  SELECT CAST('newsletter_subscribers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p14) AND p.`email` IS NOT NULL)
+),
+-- segment high_churn_risk (models/segments.yaml:43:5)
+`segment_high_churn_risk` AS (
+  SELECT CAST('high_churn_risk' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE ((p.`churn_risk` IS NOT NULL AND p.`churn_risk` >= @p15) AND (p.`order_count` IS NOT NULL AND p.`order_count` >= @p16))
+),
+-- segment leads_never_bought (models/segments.yaml:50:5)
+`segment_leads_never_bought` AS (
+  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e))
+),
+-- segment dutch_app_users (models/segments.yaml:57:5)
+`segment_dutch_app_users` AS (
+  SELECT CAST('dutch_app_users' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_app_events__stage_RUNID` e WHERE (e.`occurred_at` >= CAST(@p17 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= @p19) AND (p.`country` IS NOT NULL AND p.`country` = @p20))
+),
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+`segment_big_spenders_recent_cart` AS (
+  SELECT CAST('big_spenders_recent_cart' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p21 AND e.`occurred_at` >= CAST(@p22 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p23 AS TIMESTAMP) AND (e.`value` IS NOT NULL AND e.`value` >= @p24))))
+),
+`current` AS (
+  SELECT * FROM `segment_cart_abandoners`
+  UNION ALL SELECT * FROM `segment_vip`
+  UNION ALL SELECT * FROM `segment_lapsed_vip`
+  UNION ALL SELECT * FROM `segment_loyal_customers`
+  UNION ALL SELECT * FROM `segment_recent_buyers`
+  UNION ALL SELECT * FROM `segment_newsletter_subscribers`
+  UNION ALL SELECT * FROM `segment_high_churn_risk`
+  UNION ALL SELECT * FROM `segment_leads_never_bought`
+  UNION ALL SELECT * FROM `segment_dutch_app_users`
+  UNION ALL SELECT * FROM `segment_big_spenders_recent_cart`
+)
+SELECT cur.segment, cur.profile_id, CAST(@p25 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+-- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_RUNID` cur
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 
 
 -- ==== publish: replace the output tables one transaction after another ====

@@ -1309,7 +1309,6 @@ FROM "TRAIT_TIER"
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/segments.yaml:2:5)
 -- segment vip (models/segments.yaml:10:5)
 -- segment lapsed_vip (models/segments.yaml:17:5)
@@ -1320,6 +1319,8 @@ FROM "TRAIT_TIER"
 -- segment leads_never_bought (models/segments.yaml:50:5)
 -- segment dutch_app_users (models/segments.yaml:57:5)
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
@@ -1389,6 +1390,84 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
+WITH
+-- segment cart_abandoners (models/segments.yaml:2:5)
+"SEGMENT_CART_ABANDONERS" AS (
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
+),
+-- segment vip (models/segments.yaml:10:5)
+"SEGMENT_VIP" AS (
+  SELECT CAST('vip' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?))
+),
+-- segment lapsed_vip (models/segments.yaml:17:5)
+"SEGMENT_LAPSED_VIP" AS (
+  SELECT CAST('lapsed_vip' AS VARCHAR) AS segment, p.profile_id, (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) AS holdout, CASE WHEN (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 50 THEN 'a' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'b' END AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?)) AND (p."LAST_ORDER_AT" IS NOT NULL AND p."LAST_ORDER_AT" < CAST(? AS TIMESTAMP_NTZ)))
+),
+-- segment loyal_customers (models/segments.yaml:26:5)
+"SEGMENT_LOYAL_CUSTOMERS" AS (
+  SELECT CAST('loyal_customers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
+),
+-- segment recent_buyers (models/segments.yaml:32:5)
+"SEGMENT_RECENT_BUYERS" AS (
+  SELECT CAST('recent_buyers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."ORDERS_30D" IS NOT NULL AND p."ORDERS_30D" >= ?))
+),
+-- segment newsletter_subscribers (models/segments.yaml:37:5)
+"SEGMENT_NEWSLETTER_SUBSCRIBERS" AS (
+  SELECT CAST('newsletter_subscribers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?) AND p."EMAIL" IS NOT NULL)
+),
+-- segment high_churn_risk (models/segments.yaml:43:5)
+"SEGMENT_HIGH_CHURN_RISK" AS (
+  SELECT CAST('high_churn_risk' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE ((p."CHURN_RISK" IS NOT NULL AND p."CHURN_RISK" >= ?) AND (p."ORDER_COUNT" IS NOT NULL AND p."ORDER_COUNT" >= ?))
+),
+-- segment leads_never_bought (models/segments.yaml:50:5)
+"SEGMENT_LEADS_NEVER_BOUGHT" AS (
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e))
+),
+-- segment dutch_app_users (models/segments.yaml:57:5)
+"SEGMENT_DUTCH_APP_USERS" AS (
+  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) AND (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+),
+-- segment big_spenders_recent_cart (models/segments.yaml:63:5)
+"SEGMENT_BIG_SPENDERS_RECENT_CART" AS (
+  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ) AND (e."VALUE" IS NOT NULL AND e."VALUE" >= ?))))
+),
+"CURRENT" AS (
+  SELECT * FROM "SEGMENT_CART_ABANDONERS"
+  UNION ALL SELECT * FROM "SEGMENT_VIP"
+  UNION ALL SELECT * FROM "SEGMENT_LAPSED_VIP"
+  UNION ALL SELECT * FROM "SEGMENT_LOYAL_CUSTOMERS"
+  UNION ALL SELECT * FROM "SEGMENT_RECENT_BUYERS"
+  UNION ALL SELECT * FROM "SEGMENT_NEWSLETTER_SUBSCRIBERS"
+  UNION ALL SELECT * FROM "SEGMENT_HIGH_CHURN_RISK"
+  UNION ALL SELECT * FROM "SEGMENT_LEADS_NEVER_BOUGHT"
+  UNION ALL SELECT * FROM "SEGMENT_DUTCH_APP_USERS"
+  UNION ALL SELECT * FROM "SEGMENT_BIG_SPENDERS_RECENT_CART"
+)
+SELECT cur.segment, cur.profile_id, CAST(? AS TIMESTAMP_NTZ) AS entered_at, cur.holdout, cur.arm
+FROM "CURRENT" cur
+-- parameters: $1 = 'add_to_cart', $2 = '2026-11-16 11:00:00', $3 = '2026-11-23 11:00:00', $4 = '2026-11-16 11:00:00', $5 = '2026-11-23 11:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2026-08-25 12:00:00', $12 = 8, $13 = 1, $14 = true, $15 = 0.7, $16 = 2, $17 = '2026-10-24 12:00:00', $18 = '2026-11-23 11:00:00', $19 = 3, $20 = 'NL', $21 = 'add_to_cart', $22 = '2026-11-16 11:00:00', $23 = '2026-11-23 11:00:00', $24 = 50, $25 = '2026-11-23 11:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_RUNID" AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 
 
 -- ==== publish: replace the output tables one transaction after another ====

@@ -412,8 +412,9 @@ FROM `traits`
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment gmail (models/project.yaml:15:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
 WITH
 -- segment gmail (models/project.yaml:15:5)
@@ -438,6 +439,39 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@
 FROM `cohort`.`segment_memberships` prev
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_RUNID` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
+WITH
+-- segment gmail (models/project.yaml:15:5)
+`segment_gmail` AS (
+  SELECT CAST('gmail' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.`email` IS NOT NULL AND CAST(p.`email` AS STRING) LIKE @p1)
+),
+`current` AS (
+  SELECT * FROM `segment_gmail`
+)
+SELECT cur.segment, cur.profile_id, CAST(@p2 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+-- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_RUNID` AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_RUNID` cur
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 
 
 -- ==== publish: replace the output tables one transaction after another ====

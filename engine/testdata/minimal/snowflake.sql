@@ -395,8 +395,9 @@ FROM "TRAITS"
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment gmail (models/project.yaml:15:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment gmail (models/project.yaml:15:5)
@@ -421,6 +422,39 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2026-11-23 11:00:00', $2 = '2026-11-23 11:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
+WITH
+-- segment gmail (models/project.yaml:15:5)
+"SEGMENT_GMAIL" AS (
+  SELECT CAST('gmail' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p."EMAIL" IS NOT NULL AND CAST(p."EMAIL" AS VARCHAR) LIKE ? ESCAPE '\\')
+),
+"CURRENT" AS (
+  SELECT * FROM "SEGMENT_GMAIL"
+)
+SELECT cur.segment, cur.profile_id, CAST(? AS TIMESTAMP_NTZ) AS entered_at, cur.holdout, cur.arm
+FROM "CURRENT" cur
+-- parameters: $1 = '%@gmail.%', $2 = '2026-11-23 11:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_RUNID" AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 
 
 -- ==== publish: replace the output tables one transaction after another ====

@@ -74,10 +74,11 @@ FROM `trait_tier`
 -- parameters: $1 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)
 -- segment lapsed_vip (models/project.yaml:46:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_golden` AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
@@ -112,4 +113,47 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@
 FROM `cohort`.`segment_memberships` prev
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_golden` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2025-06-15 12:00:00', $2 = '2025-06-15 12:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_golden` AS
+WITH
+-- segment cart_abandoners (models/project.yaml:34:5)
+`segment_cart_abandoners` AS (
+  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_golden` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_golden` e WHERE (e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
+),
+-- segment vip (models/project.yaml:41:5)
+`segment_vip` AS (
+  SELECT CAST('vip' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_golden` p WHERE ((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p7) OR (p.`tier` IS NOT NULL AND p.`tier` = @p8))
+),
+-- segment lapsed_vip (models/project.yaml:46:5)
+`segment_lapsed_vip` AS (
+  SELECT CAST('lapsed_vip' AS STRING) AS segment, p.profile_id, (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) AS holdout, CASE WHEN (MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 10) THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 50 THEN 'a' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:lapsed_vip:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'b' END AS arm FROM `cohort`.`profiles__stage_golden` p WHERE (((p.`lifetime_value` IS NOT NULL AND p.`lifetime_value` >= @p9) OR (p.`tier` IS NOT NULL AND p.`tier` = @p10)) AND (p.`last_order_at` IS NOT NULL AND p.`last_order_at` < CAST(@p11 AS TIMESTAMP)))
+),
+`current` AS (
+  SELECT * FROM `segment_cart_abandoners`
+  UNION ALL SELECT * FROM `segment_vip`
+  UNION ALL SELECT * FROM `segment_lapsed_vip`
+)
+SELECT cur.segment, cur.profile_id, CAST(@p12 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+-- parameters: $1 = 'add_to_cart', $2 = '2025-06-08 12:00:00', $3 = '2025-06-15 12:00:00', $4 = '2025-06-08 12:00:00', $5 = '2025-06-15 12:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2025-03-17 11:00:00', $12 = '2025-06-15 12:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_golden` AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_golden` cur
+-- parameters: $1 = '2025-06-15 12:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 

@@ -74,10 +74,11 @@ FROM "TRAIT_TIER"
 -- parameters: $1 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)
 -- segment lapsed_vip (models/project.yaml:46:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
@@ -112,4 +113,47 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2025-06-15 12:00:00', $2 = '2025-06-15 12:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" AS
+WITH
+-- segment cart_abandoners (models/project.yaml:34:5)
+"SEGMENT_CART_ABANDONERS" AS (
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
+),
+-- segment vip (models/project.yaml:41:5)
+"SEGMENT_VIP" AS (
+  SELECT CAST('vip' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE ((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?))
+),
+-- segment lapsed_vip (models/project.yaml:46:5)
+"SEGMENT_LAPSED_VIP" AS (
+  SELECT CAST('lapsed_vip' AS VARCHAR) AS segment, p.profile_id, (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) AS holdout, CASE WHEN (MOD(TO_NUMBER(SUBSTR(MD5('lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 10) THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 50 THEN 'a' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:lapsed_vip:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'b' END AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE (((p."LIFETIME_VALUE" IS NOT NULL AND p."LIFETIME_VALUE" >= ?) OR (p."TIER" IS NOT NULL AND p."TIER" = ?)) AND (p."LAST_ORDER_AT" IS NOT NULL AND p."LAST_ORDER_AT" < CAST(? AS TIMESTAMP_NTZ)))
+),
+"CURRENT" AS (
+  SELECT * FROM "SEGMENT_CART_ABANDONERS"
+  UNION ALL SELECT * FROM "SEGMENT_VIP"
+  UNION ALL SELECT * FROM "SEGMENT_LAPSED_VIP"
+)
+SELECT cur.segment, cur.profile_id, CAST(? AS TIMESTAMP_NTZ) AS entered_at, cur.holdout, cur.arm
+FROM "CURRENT" cur
+-- parameters: $1 = 'add_to_cart', $2 = '2025-06-08 12:00:00', $3 = '2025-06-15 12:00:00', $4 = '2025-06-08 12:00:00', $5 = '2025-06-15 12:00:00', $6 = true, $7 = 500, $8 = 'vip', $9 = 500, $10 = 'vip', $11 = '2025-03-17 11:00:00', $12 = '2025-06-15 12:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur
+-- parameters: $1 = '2025-06-15 12:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 

@@ -131,9 +131,10 @@ FROM `traits`
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_golden` AS
 WITH
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
@@ -163,4 +164,42 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS STRING) AS change, CAST(@
 FROM `cohort`.`segment_memberships` prev
 WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`segment_memberships__stage_golden` cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2025-06-15 12:00:00', $2 = '2025-06-15 12:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_golden` AS
+WITH
+-- segment dutch_window_shoppers (models/project.yaml:33:5)
+`segment_dutch_window_shoppers` AS (
+  SELECT CAST('dutch_window_shoppers' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_golden` p WHERE ((p.`country` IS NOT NULL AND p.`country` IN (@p1, @p2)) AND (p.`first_name` IS NOT NULL AND CAST(p.`first_name` AS STRING) LIKE @p3) AND p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p4 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p5 AS TIMESTAMP) AND (e.`url` IS NOT NULL AND CAST(e.`url` AS STRING) LIKE @p6) AND ((e.`price` IS NOT NULL AND e.`price` BETWEEN @p7 AND @p8) OR e.`price` IS NULL)) GROUP BY e.profile_id HAVING count(*) >= @p9 AND count(*) <= @p10) AND NOT p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_golden` e GROUP BY e.profile_id HAVING count(*) >= @p11))
+),
+-- segment quiet (models/project.yaml:46:5)
+`segment_quiet` AS (
+  SELECT CAST('quiet' AS STRING) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 20 THEN 'control' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 60 THEN 'email' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'sms' END AS arm FROM `cohort`.`profiles__stage_golden` p WHERE p.profile_id NOT IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p12 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p13 AS TIMESTAMP)) GROUP BY e.profile_id HAVING NOT (count(*) < @p14))
+),
+`current` AS (
+  SELECT * FROM `segment_dutch_window_shoppers`
+  UNION ALL SELECT * FROM `segment_quiet`
+)
+SELECT cur.segment, cur.profile_id, CAST(@p15 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
+FROM `current` cur
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_golden` AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS STRING) AS change, CAST(@p1 AS TIMESTAMP) AS changed_at
+FROM `cohort`.`segment_memberships__stage_golden` cur
+-- parameters: $1 = '2025-06-15 12:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 

@@ -131,9 +131,10 @@ FROM "TRAITS"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
--- (on a first run, when segment_memberships and segment_history do not exist yet, the parts reading them are left out)
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
+-- if segment_memberships exists (every run but the first):
+
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" AS
 WITH
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
@@ -163,4 +164,42 @@ SELECT prev.segment, prev.profile_id, CAST('exited' AS VARCHAR) AS change, CAST(
 FROM "COHORT"."SEGMENT_MEMBERSHIPS" prev
 WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur WHERE cur.segment = prev.segment AND cur.profile_id = prev.profile_id)
 -- parameters: $1 = '2025-06-15 12:00:00', $2 = '2025-06-15 12:00:00';
+
+-- otherwise (segment_memberships does not exist yet):
+
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" AS
+WITH
+-- segment dutch_window_shoppers (models/project.yaml:33:5)
+"SEGMENT_DUTCH_WINDOW_SHOPPERS" AS (
+  SELECT CAST('dutch_window_shoppers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE ((p."COUNTRY" IS NOT NULL AND p."COUNTRY" IN (?, ?)) AND (p."FIRST_NAME" IS NOT NULL AND CAST(p."FIRST_NAME" AS VARCHAR) LIKE ? ESCAPE '\\') AND p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ) AND (e."URL" IS NOT NULL AND CAST(e."URL" AS VARCHAR) LIKE ? ESCAPE '\\') AND ((e."PRICE" IS NOT NULL AND e."PRICE" BETWEEN ? AND ?) OR e."PRICE" IS NULL)) GROUP BY e.profile_id HAVING count(*) >= ? AND count(*) <= ?) AND NOT p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e GROUP BY e.profile_id HAVING count(*) >= ?))
+),
+-- segment quiet (models/project.yaml:46:5)
+"SEGMENT_QUIET" AS (
+  SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 20 THEN 'control' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 60 THEN 'email' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'sms' END AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE p.profile_id NOT IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING NOT (count(*) < ?))
+),
+"CURRENT" AS (
+  SELECT * FROM "SEGMENT_DUTCH_WINDOW_SHOPPERS"
+  UNION ALL SELECT * FROM "SEGMENT_QUIET"
+)
+SELECT cur.segment, cur.profile_id, CAST(? AS TIMESTAMP_NTZ) AS entered_at, cur.holdout, cur.arm
+FROM "CURRENT" cur
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+
+-- history: this run's entries and exits, appended to segment_history when the run is published
+CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
+SELECT cur.segment, cur.profile_id, CAST('entered' AS VARCHAR) AS change, CAST(? AS TIMESTAMP_NTZ) AS changed_at
+FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" cur
+-- parameters: $1 = '2025-06-15 12:00:00';
+
+-- end if segment_memberships exists
+
+-- if segment_history exists (every run but the first):
+
+-- publish appends the staged rows to segment_history
+
+-- otherwise (segment_history does not exist yet):
+
+-- publish replaces segment_history by the staged table
+
+-- end if segment_history exists
 
