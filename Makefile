@@ -55,9 +55,15 @@ bin/snowflake-emulator: tools/go.mod tools/snowflake-emulator/main.go
 bin/bigquery-emulator: tools/go.mod
 	$(EMULATOR_BUILD) -o ../$@ github.com/goccy/bigquery-emulator/cmd/bigquery-emulator
 
+# The Snowflake emulator (v0.0.9) passes DuckDB-flavoured SQL through: it has
+# no bind parameters, TRANSIENT, TIMESTAMP_NTZ, TO_NUMBER, REGEXP_INSTR, SWAP
+# WITH, CREATE TABLE LIKE or FLATTEN, so only the conformance tests without
+# those run against it (see docs/warehouses/snowflake.md); the grammar check
+# covers every statement.
 test-snowflake: bin/snowflake-emulator
 	COHORT_TEST_GRAMMAR=snowflake $(GO) test -count=1 -timeout 60m ./dialects/sqlgrammar
-	COHORT_TEST_SNOWFLAKE_EMULATOR=$(CURDIR)/bin/snowflake-emulator $(GO) test -count=1 -timeout 30m $(call EMULATOR_TESTS,snowflake)
+	COHORT_TEST_SNOWFLAKE_EMULATOR=$(CURDIR)/bin/snowflake-emulator $(GO) test -count=1 -timeout 30m ./dialects/snowflake -run 'TestConformance/(registry|pinned_connection|quote)$$'
+
 
 test-bigquery: bin/bigquery-emulator
 	COHORT_TEST_GRAMMAR=bigquery $(GO) test -count=1 -timeout 60m ./dialects/sqlgrammar

@@ -25,7 +25,8 @@ func TestValidationReadsTheRegistries(t *testing.T) {
 	require.ErrorContains(t, err, `unknown warehouse type "oracle" (one of: bigquery, duckdb, postgres, snowflake)`)
 	err = check("name: x\nwarehouse: {type: bigquery}\n", "")
 	require.ErrorContains(t, err, "warehouse type bigquery needs project")
-	require.NoError(t, check("name: x\nwarehouse: {type: snowflake, account: a, user: u, private_key_path: k.pem}\n", ""), "key-pair instead of a dsn")
+	require.NoError(t, check("name: x\nwarehouse: {type: snowflake, account: a, user: u, private_key_path: k.pem}\n",
+		"sources:\n  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}\nidentity:\n  identifiers: [{type: email}]\n"), "key-pair instead of a dsn")
 	err = check("name: x\nwarehouse: {type: postgres}\n", "")
 	require.ErrorContains(t, err, "warehouse type postgres needs dsn")
 	require.NoError(t, check("name: x\nwarehouse: {type: postgres, dsn: postgres://h/db}\n",
