@@ -164,3 +164,6 @@ func (Dialect) RegexpLimits() []dialects.RegexpLimit {
 	return []dialects.RegexpLimit{{Contains: []string{"(?=", "(?!", "(?<=", "(?<!"},
 		Problem: "uses lookaround %s...), which BigQuery (RE2) does not support: rewrite it without lookahead/lookbehind"}}
 }
+
+// SHA256Hex: SHA256 of a STRING hashes its UTF-8 bytes; TO_HEX writes lower case.
+func (Dialect) SHA256Hex(expr string) string { return "TO_HEX(SHA256(" + expr + "))" }

@@ -170,3 +170,6 @@ func (Dialect) RegexpLimits() []dialects.RegexpLimit {
 		{Contains: []string{`\p`, `\P`}, Problem: `uses a Unicode class (\p), which Snowflake does not support: use a bracket expression such as [[:alpha:]]`},
 	}
 }
+
+// SHA256Hex: SHA2 of 256 bits gives lower-case hex text of the UTF-8 bytes.
+func (Dialect) SHA256Hex(expr string) string { return "SHA2(" + expr + ", 256)" }

@@ -902,7 +902,7 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_graph_gone__stage_RUNID` x W
 UNION ALL
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
 
--- (in the swap, instead of replacing identity_graph:)
+-- publish brings identity_graph up to date in place instead of replacing it:
 -- DELETE FROM `cohort`.`identity_graph` WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_identity_graph_gone__stage_RUNID`);
 -- INSERT INTO `cohort`.`identity_graph` (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
 -- DROP TABLE IF EXISTS `cohort`.`_identity_graph_new__stage_RUNID`;
@@ -974,15 +974,25 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_old_RUNID` o WHERE o.identifi
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TABLE `cohort`.`_work_graph_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph__stage_RUNID`;
+
+-- every profile id, once
+CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT profile_id FROM `cohort`.`_work_graph_RUNID`;
+
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`email`, r.`first_name`, r.`last_name`, r.`phone`, r.`city`, r.`country`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM `cohort_demo`.`shop_customers` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -997,8 +1007,8 @@ SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `cohort_demo`.`orders` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1008,8 +1018,8 @@ SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`value`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `cohort_demo`.`web_events` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1019,9 +1029,9 @@ SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`device_id`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM `cohort_demo`.`app_events` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1031,7 +1041,7 @@ SELECT r.profile_id, r.`updated_at`, r.`opted_in`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM `cohort_demo`.`newsletter` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1041,8 +1051,8 @@ SELECT r.profile_id, r.`created_at`, r.`phone`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `cohort_demo`.`support_tickets` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1057,8 +1067,8 @@ SELECT r.profile_id, r.`created_at`, r.`phone`, r.`campaign`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `cohort_demo`.`lead_ads` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1069,7 +1079,7 @@ WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 
 CREATE OR REPLACE TABLE `cohort`.`profiles__stage_RUNID` AS
 WITH `profile_ids` AS (
-  SELECT DISTINCT profile_id FROM `cohort`.`identity_graph__stage_RUNID`
+  SELECT profile_id FROM `cohort`.`_work_profile_ids_RUNID`
 ),
 `aggregates_orders` AS (
   SELECT r.profile_id,

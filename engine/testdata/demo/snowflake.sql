@@ -884,7 +884,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" x W
 UNION ALL
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 
--- (in the swap, instead of replacing identity_graph:)
+-- publish brings identity_graph up to date in place instead of replacing it:
 -- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID");
 -- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
@@ -956,15 +956,23 @@ WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifi
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+
+-- every profile id, once
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_RUNID" AS
+SELECT DISTINCT profile_id FROM "COHORT"."_WORK_GRAPH_RUNID";
+
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."EMAIL", r."FIRST_NAME", r."LAST_NAME", r."PHONE", r."CITY", r."COUNTRY"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -979,8 +987,8 @@ SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "COHORT_DEMO"."ORDERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -990,8 +998,8 @@ SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."VALUE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "COHORT_DEMO"."WEB_EVENTS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1001,9 +1009,9 @@ SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."DEVICE_ID"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM "COHORT_DEMO"."APP_EVENTS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1013,7 +1021,7 @@ SELECT r.profile_id, r."UPDATED_AT", r."OPTED_IN"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "COHORT_DEMO"."NEWSLETTER" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1023,8 +1031,8 @@ SELECT r.profile_id, r."CREATED_AT", r."PHONE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1039,8 +1047,8 @@ SELECT r.profile_id, r."CREATED_AT", r."PHONE", r."CAMPAIGN"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "COHORT_DEMO"."LEAD_ADS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
@@ -1051,7 +1059,7 @@ WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 
 CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_RUNID" AS
 WITH "PROFILE_IDS" AS (
-  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
+  SELECT profile_id FROM "COHORT"."_WORK_PROFILE_IDS_RUNID"
 ),
 "AGGREGATES_ORDERS" AS (
   SELECT r.profile_id,

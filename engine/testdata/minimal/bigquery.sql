@@ -328,7 +328,7 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_identity_graph_gone__stage_RUNID` x W
 UNION ALL
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
 
--- (in the swap, instead of replacing identity_graph:)
+-- publish brings identity_graph up to date in place instead of replacing it:
 -- DELETE FROM `cohort`.`identity_graph` WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_identity_graph_gone__stage_RUNID`);
 -- INSERT INTO `cohort`.`identity_graph` (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM `cohort`.`_identity_graph_new__stage_RUNID`;
 -- DROP TABLE IF EXISTS `cohort`.`_identity_graph_new__stage_RUNID`;
@@ -377,20 +377,30 @@ WHERE NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_old_RUNID` o WHERE o.identifi
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TABLE `cohort`.`_work_graph_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph__stage_RUNID`;
+
+-- every profile id, once
+CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT profile_id FROM `cohort`.`_work_graph_RUNID`;
+
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE `cohort`.`_rows_customers__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`email`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `raw`.`customers` src
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph__stage_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE OR REPLACE TABLE `cohort`.`profiles__stage_RUNID` AS
 WITH `profile_ids` AS (
-  SELECT DISTINCT profile_id FROM `cohort`.`identity_graph__stage_RUNID`
+  SELECT profile_id FROM `cohort`.`_work_profile_ids_RUNID`
 ),
 -- trait email (models/project.yaml:13:5)
 `trait_email` AS (

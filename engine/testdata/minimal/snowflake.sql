@@ -311,7 +311,7 @@ WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID" x W
 UNION ALL
 SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 
--- (in the swap, instead of replacing identity_graph:)
+-- publish brings identity_graph up to date in place instead of replacing it:
 -- DELETE FROM "COHORT"."IDENTITY_GRAPH" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID");
 -- INSERT INTO "COHORT"."IDENTITY_GRAPH" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
@@ -360,20 +360,28 @@ WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifi
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+
+-- every profile id, once
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_RUNID" AS
+SELECT DISTINCT profile_id FROM "COHORT"."_WORK_GRAPH_RUNID";
+
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."EMAIL"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "RAW"."CUSTOMERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_RUNID" AS
 WITH "PROFILE_IDS" AS (
-  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
+  SELECT profile_id FROM "COHORT"."_WORK_PROFILE_IDS_RUNID"
 ),
 -- trait email (models/project.yaml:13:5)
 "TRAIT_EMAIL" AS (

@@ -3,14 +3,24 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TABLE `cohort`.`_work_graph_golden`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph`;
+
+-- every profile id, once
+CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_golden`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT DISTINCT profile_id FROM `cohort`.`_work_graph_golden`;
+
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_golden` AS
 SELECT r.profile_id, r.`updated_at`, r.`opted_in`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `raw`.`shop_customers` src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -20,7 +30,7 @@ SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM `raw`.`orders` src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -30,14 +40,14 @@ SELECT r.profile_id, r.`occurred_at`, r.`event_name`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM `raw`.`web_events` src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
+LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE OR REPLACE TABLE `cohort`.`profiles__stage_golden` AS
 WITH `profile_ids` AS (
-  SELECT DISTINCT profile_id FROM `cohort`.`identity_graph`
+  SELECT profile_id FROM `cohort`.`_work_profile_ids_golden`
 ),
 `aggregates_orders` AS (
   SELECT r.profile_id,

@@ -4,14 +4,22 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
+-- identity_graph as this step reads it
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_GOLDEN" AS
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH";
+
+-- every profile id, once
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_GOLDEN" AS
+SELECT DISTINCT profile_id FROM "COHORT"."_WORK_GRAPH_GOLDEN";
+
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."UPDATED_AT", r."COUNTRY", r."FIRST_NAME"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "RAW"."SHOP_CUSTOMERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -21,7 +29,7 @@ SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "RAW"."ORDERS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -31,14 +39,14 @@ SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."URL", r."PRICE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "RAW"."WEB_EVENTS" src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_GOLDEN" AS
 WITH "PROFILE_IDS" AS (
-  SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH"
+  SELECT profile_id FROM "COHORT"."_WORK_PROFILE_IDS_GOLDEN"
 ),
 "AGGREGATES_ORDERS" AS (
   SELECT r.profile_id,
