@@ -487,6 +487,14 @@ DELETE FROM "COHORT"."_WORK_ID_ROOTS_RUNID" WHERE node IN (SELECT key FROM "COHO
 
 INSERT INTO "COHORT"."_WORK_ID_ROOTS_RUNID" (node, root) SELECT key, comp FROM "COHORT"."_WORK_ID_REFINED_RUNID";
 
+-- links a limit cut (filled from the refinement)
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
+
+-- the public tables and the state for the next run (the key salt is the one that gave unique keys):
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_ANCHORS_RUNID";
+
 -- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
 -- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_RUNID" AS
@@ -495,6 +503,8 @@ FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'emai
   FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled) keyed
 GROUP BY comp;
 
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+
 -- identity_graph: one row per identifier with its profile
 CREATE OR REPLACE TABLE "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
@@ -502,9 +512,9 @@ FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.la
   FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l
 JOIN "COHORT"."_WORK_ID_ANCHORS_RUNID" a ON a.comp = l.comp;
 
--- links a limit cut (filled from the refinement)
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
+-- publish replaces identity_graph by the staged table
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
 
 -- identity_rejections: what each rule kept out of the graph
 CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID" AS
@@ -517,7 +527,12 @@ FROM (
   SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID"
 ) rejected;
 
--- when the previous run's tables exist they feed the lineage:
+-- if identity_graph exists (every run but the first):
+
+-- if identity_lineage exists (every run but the first):
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
@@ -534,11 +549,57 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
+-- otherwise (identity_lineage does not exist yet):
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
+SELECT profile_id, merged_profile_id, CAST(? AS TIMESTAMP_NTZ) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "COHORT"."IDENTITY_GRAPH" o
+  JOIN "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" n ON n.identifier_type = o.identifier_type AND n.identifier_value = o.identifier_value
+  WHERE o.profile_id IN (SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH" EXCEPT SELECT profile_id FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID")
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+-- end if identity_lineage exists
+
+-- otherwise (identity_graph does not exist yet):
+
+-- if identity_lineage exists (every run but the first):
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE";
+
+-- otherwise (identity_lineage does not exist yet):
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS profile_id, CAST(NULL AS VARCHAR) AS merged_profile_id, CAST(NULL AS TIMESTAMP_NTZ) AS merged_at LIMIT 0;
+
+-- end if identity_lineage exists
+
+-- end if identity_graph exists
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+
 -- _identity_components: each profile's component before limits cut it, for the next run
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
@@ -838,6 +899,8 @@ GROUP BY identifier_value;
 -- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new
 -- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_AFFECTED_RUNID";
+
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
 SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
@@ -845,10 +908,14 @@ SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component 
   WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "COHORT"."IDENTITY_GRAPH" g
 JOIN "COHORT"."_WORK_ID_NEW_NODES_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OLD_RUNID";
+
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
 SELECT HASH(identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
 WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NODES_RUNID";
 
 -- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
@@ -860,13 +927,39 @@ FROM (
 ) n
 GROUP BY key, identifier_type, identifier_value;
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
+
 -- links: the affected profiles' and the new rows'
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
 SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID") AND b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID")
 UNION
 SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" WHERE a NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID") AND b NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
 
--- components, limits and anchors as above on these nodes and links; the other profiles are copied:
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
+SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
+UNION ALL
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
+
+-- components and limits as above on these nodes and links
+-- the cut links of profiles not resolved again stay
+INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM "COHORT"."_IDENTITY_CUT_LINKS" k
+WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
+-- the public tables: the profiles resolved again replace theirs, the others stay:
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_ANCHORS_RUNID";
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_ANCHORS_RUNID" AS
+SELECT comp, 'p_' || substr(MD5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' WHEN 'phone' THEN '002' WHEN 'device_id' THEN '003' WHEN 'anonymous_id' THEN '004' ELSE '999' END || coalesce(lpad(CAST(CAST(floor((CAST(DATE_PART(EPOCH_MICROSECOND, first_seen_at) AS DOUBLE) / 1000000) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) labeled) keyed
+GROUP BY comp;
+
 -- identity_graph of an incremental run: the profiles resolved again
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID" AS
 SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
@@ -890,6 +983,23 @@ SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_a
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID";
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_GRAPH_GONE__STAGE_RUNID";
 
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID";
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE OR REPLACE TABLE "COHORT"."IDENTITY_REJECTIONS__STAGE_RUNID" AS
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "COHORT"."_WORK_ID_EXCLUDED_RUNID"
+  UNION ALL
+  SELECT identifier_type, identifier_value, 'max_links' AS rule, detail FROM "COHORT"."_WORK_ID_HUBS_RUNID"
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID"
+  UNION ALL
+  SELECT identifier_type, identifier_value, rule, detail FROM "COHORT"."IDENTITY_REJECTIONS" WHERE rule = 'exclude'
+) rejected;
+
+DROP TABLE IF EXISTS "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID";
+
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE OR REPLACE TABLE "COHORT"."IDENTITY_LINEAGE__STAGE_RUNID" AS
 SELECT profile_id, merged_profile_id, merged_at FROM "COHORT"."IDENTITY_LINEAGE"
@@ -908,12 +1018,7 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
--- _identity_links: the links the next run needs for max_links and limits
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
-SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
-UNION ALL
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
@@ -924,10 +1029,13 @@ SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
 
--- the cut links of profiles not resolved again stay
-INSERT INTO "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID" (a_type, a_value, b_type, b_value, detail)
-SELECT a_type, a_value, b_type, b_value, detail FROM "COHORT"."_IDENTITY_CUT_LINKS" k
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, CAST(? AS VARCHAR) AS salt
+FROM "COHORT"."_WORK_ID_MARKS_RUNID"
+-- parameters: $1 = '482826854179851ed821fd2a82fc483d', $2 = '';
 
 
 -- ==== step: profiles ====

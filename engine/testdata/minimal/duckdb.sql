@@ -166,7 +166,7 @@ INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root) SELECT
 
 -- links a limit cut (filled from the refinement)
 CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail WHERE 1 = 0;
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
 
 -- the public tables and the state for the next run (the key salt is the one that gave unique keys):
 
@@ -189,15 +189,9 @@ FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.la
   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
-<<<<<<< HEAD
 -- publish replaces identity_graph by the staged table
 
 DROP TABLE IF EXISTS "cohort"."identity_rejections__stage_RUNID";
-=======
--- links a limit cut (filled from the refinement)
-CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
->>>>>>> 8c78898 (dialects: snowflake (gosnowflake, DSN or key-pair, upper-case name folding, SWAP WITH, transient work tables, query tag) and bigquery (client behind Warehouse, named parameters, EU location, bytes-billed cap, job ids in run history); portable hooks (literals, LIKE escape, UNION/EXCEPT DISTINCT, DISTINCT ON and FILTER as capabilities, LIMIT 0 for empty typed rows); golden SQL for both)
 
 -- identity_rejections: what each rule kept out of the graph
 CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
@@ -266,7 +260,7 @@ DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
 
 -- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
 CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS profile_id, CAST(NULL AS VARCHAR) AS merged_profile_id, CAST(NULL AS TIMESTAMP) AS merged_at WHERE 1 = 0;
+SELECT CAST(NULL AS VARCHAR) AS profile_id, CAST(NULL AS VARCHAR) AS merged_profile_id, CAST(NULL AS TIMESTAMP) AS merged_at LIMIT 0;
 
 -- end if identity_lineage exists
 
