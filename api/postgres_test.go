@@ -59,7 +59,7 @@ func TestAPIOnPostgresState(t *testing.T) {
 	for _, e := range log {
 		actions = append(actions, e.Actor+" "+e.Action+" "+e.Target)
 	}
-	require.Equal(t, []string{"pg-support profile.view customer_id:C100001", "pg-editor sync.pause churn_risk_to_crm", "pg-editor segment.create pg_nl"}, actions)
+	require.Equal(t, []string{"pg-support profile.view customer_id:C***01", "pg-editor sync.pause churn_risk_to_crm", "pg-editor segment.create pg_nl"}, actions)
 	require.NoError(t, svc.RevokeToken(ctx, "pg-admin"))
 	require.Equal(t, http.StatusUnauthorized, f.call(t, "admin", "GET", "/api/v1/audit", nil).code, "a revoked token is refused at once")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 const (
@@ -348,7 +349,7 @@ func (s *server) getProfile(c echo.Context) error {
 	}
 	p, err := s.svc.Profile(c.Request().Context(), id)
 	// every look-up is a view of personal data, found or not
-	s.audit(c, "profile.view", id.Type+":"+id.Value, "")
+	s.audit(c, "profile.view", id.Type+":"+models.Mask(id.Value), "")
 	if err != nil {
 		return err
 	}
