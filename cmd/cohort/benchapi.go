@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,28 +24,12 @@ func benchAPICmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir := keep
-			if dir == "" {
-				tmp, err := os.MkdirTemp("", "cohort-bench-api-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				dir = tmp
-			}
-			if err := engine.WriteDemoProject(dir, true); err != nil {
-				return err
-			}
-			svc, err := openDemo(dir)
+			svc, done, err := g.benchDemo(keep, "cohort-bench-api-")
 			if err != nil {
 				return err
 			}
-			defer svc.Close()
-			now, err := g.clock()
-			if err != nil {
-				return err
-			}
-			svc.Clock = func() time.Time { return now }
+			defer done()
+			now := svc.Clock()
 			out := cmd.OutOrStdout()
 			if g.json {
 				out = io.Discard

@@ -260,28 +260,12 @@ func benchCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir := keep
-			if dir == "" {
-				tmp, err := os.MkdirTemp("", "cohort-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				dir = tmp
-			}
-			if err := engine.WriteDemoProject(dir, true); err != nil {
-				return err
-			}
-			svc, err := openDemo(dir)
+			svc, done, err := g.benchDemo(keep, "cohort-bench-")
 			if err != nil {
 				return err
 			}
-			defer svc.Close()
-			now, err := g.clock()
-			if err != nil {
-				return err
-			}
-			svc.Clock = func() time.Time { return now }
+			defer done()
+			now := svc.Clock()
 			out := cmd.OutOrStdout()
 			if g.json {
 				out = io.Discard
@@ -307,4 +291,30 @@ func benchCmd(g *globals) *cobra.Command {
 	seg.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
 	c.AddCommand(id, seg, benchSyncCmd(g), benchAPICmd(g))
 	return c
+}
+
+// benchDemo writes the demo project into keep, or into a temporary folder
+// that done removes, and opens it on the run's clock; done closes it too.
+func (g *globals) benchDemo(keep, prefix string) (svc *engine.Service, done func(), err error) {
+	dir, cleanup := keep, func() {}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
+	}
+	now, err := g.clock()
+	if err == nil {
+		err = engine.WriteDemoProject(dir, true)
+	}
+	if err == nil {
+		svc, err = openDemo(dir)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	svc.Clock = func() time.Time { return now }
+	return svc, func() { svc.Close(); cleanup() }, nil
 }
