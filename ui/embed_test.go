@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -41,8 +43,12 @@ func TestHandler(t *testing.T) {
 
 // The UI works without network: no file names an outside address.
 func TestNoOutsideAddress(t *testing.T) {
-	for _, name := range []string{"index.html", "app.js", "app.css"} {
-		b, err := static.ReadFile("static/" + name)
+	names, err := fs.Glob(FS, "*")
+	if err != nil || len(names) < 3 {
+		t.Fatalf("the UI's files: %v %v", names, err)
+	}
+	for _, name := range names {
+		b, err := fs.ReadFile(FS, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +56,26 @@ func TestNoOutsideAddress(t *testing.T) {
 			if s := string(b); strings.Contains(strings.ReplaceAll(s, "http://www.w3.org/", ""), bad) {
 				t.Errorf("%s holds %q: the UI must load nothing from outside", name, bad)
 			}
+		}
+	}
+}
+
+// Every script index.html loads is one of the UI's files, and every script
+// file is loaded (a file left out would be dead code; one missing a 404).
+func TestScriptsLoaded(t *testing.T) {
+	index, err := fs.ReadFile(FS, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, _ := fs.Glob(FS, "*.js")
+	for _, js := range scripts {
+		if !strings.Contains(string(index), `<script src="`+js+`" defer></script>`) {
+			t.Errorf("index.html does not load %s", js)
+		}
+	}
+	for _, m := range regexp.MustCompile(`<script src="([^"]+)"`).FindAllStringSubmatch(string(index), -1) {
+		if _, err := fs.Stat(FS, m[1]); err != nil {
+			t.Errorf("index.html loads %s, which is not in ui/static", m[1])
 		}
 	}
 }
