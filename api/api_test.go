@@ -237,6 +237,8 @@ func TestEveryRouteAndRole(t *testing.T) {
 		{"POST", "/api/v1/syncs/churn_risk_to_crm/pause", nil, only("admin", "editor")},
 		{"POST", "/api/v1/syncs/churn_risk_to_crm/resume", nil, only("admin", "editor")},
 		{"GET", "/api/v1/profiles/lookup?q=customer_id:C100001", nil, only("admin", "support")},
+		{"GET", "/api/v1/profiles/export?identifier=customer_id:C100001", nil, only("admin")},
+		{"POST", "/api/v1/profiles/forget", map[string]string{"identifier": "email:nobody@nowhere.invalid"}, only("admin")},
 		{"GET", "/api/v1/runs", nil, every},
 		{"GET", "/api/v1/audit", nil, only("admin")},
 	}
@@ -466,6 +468,59 @@ func TestProfileLookupIsAudited(t *testing.T) {
 	}
 	require.True(t, views["customer_id:C***01"], "the audit log names the person only masked, so a later forget leaves nothing in clear")
 	require.True(t, views["email:n***@n***.invalid"], "a look-up that found nobody is a view too")
+}
+
+// A subject access request and an erasure through the API: admins only,
+// audited with the person masked; the export is a JSON attachment naming
+// the person in clear, and after the forget it says they were forgotten.
+func TestExportAndForget(t *testing.T) {
+	f := demo(t)
+	r := f.call(t, "admin", "GET", "/api/v1/profiles/export?identifier=customer_id:C100003", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	require.Regexp(t, `^attachment; filename="cohort-export-[^"]+\.json"$`, r.header.Get("Content-Disposition"))
+	require.NotContains(t, r.header.Get("Content-Disposition"), "C100003", "the file name names the profile, not the person")
+	var exp engine.ProfileExport
+	r.json(t, &exp)
+	require.False(t, exp.Suppressed)
+	require.NotEmpty(t, exp.Traits)
+	require.Contains(t, string(r.body), `"C100003"`, "the person's own identifiers in clear")
+	r = f.call(t, "admin", "GET", "/api/v1/profiles/export?identifier=nocolon", nil)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	r = f.call(t, "admin", "GET", "/api/v1/profiles/export?identifier=email:someone@nowhere.invalid", nil)
+	require.Equal(t, http.StatusNotFound, r.code)
+
+	r = f.call(t, "admin", "POST", "/api/v1/profiles/forget", map[string]string{"identifier": "customer_id:C100003"})
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	var rep engine.ForgetReport
+	r.json(t, &rep)
+	require.True(t, rep.Done, string(r.body))
+	require.Equal(t, "customer_id:C***03", rep.Identifier)
+	require.Len(t, rep.Profiles, 1)
+	require.NotContains(t, string(r.body), "C100003", "the report names the person masked")
+	r = f.call(t, "admin", "POST", "/api/v1/profiles/forget", map[string]string{"identifier": "customer_id:C100003"})
+	require.Equal(t, http.StatusOK, r.code, "idempotent")
+	r = f.call(t, "admin", "POST", "/api/v1/profiles/forget", map[string]string{"id": "x"})
+	require.Equal(t, http.StatusBadRequest, r.code)
+
+	r = f.call(t, "admin", "GET", "/api/v1/profiles/export?identifier=customer_id:C100003", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	r.json(t, &exp)
+	require.True(t, exp.Suppressed)
+	require.Empty(t, exp.Identifiers)
+	r = f.call(t, "support", "GET", "/api/v1/profiles/lookup?q=customer_id:C100003", nil)
+	require.Equal(t, http.StatusNotFound, r.code)
+
+	var log []engine.AuditEntry
+	f.call(t, "admin", "GET", "/api/v1/audit?limit=1000", nil).json(t, &log)
+	seen := map[string]bool{}
+	for _, e := range log {
+		if e.Actor == "t-admin" {
+			seen[e.Action+" "+e.Target] = true
+		}
+		require.NotContains(t, e.Target+e.Detail, "C100003", "the audit log names the person only masked")
+	}
+	require.True(t, seen["profile.export customer_id:C***03"], "%v", seen)
+	require.True(t, seen["profile.forget customer_id:C***03"], "%v", seen)
 }
 
 // Syncs: pause and resume show in the list; a run sends to the destination

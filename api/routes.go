@@ -49,6 +49,8 @@ func (s *server) routes(e *echo.Echo) {
 	g.POST("/syncs/:name/pause", s.postPause(true), allow(admin, editor))
 	g.POST("/syncs/:name/resume", s.postPause(false), allow(admin, editor))
 	g.GET("/profiles/lookup", s.getProfile, allow(admin, support))
+	g.GET("/profiles/export", s.getProfileExport, allow(admin))
+	g.POST("/profiles/forget", s.postForget, allow(admin))
 	g.GET("/runs", s.getRuns, all)
 	g.POST("/runs", s.postRun, allow(admin, editor))
 	g.GET("/runs/:id", s.getRun, all)
@@ -354,6 +356,70 @@ func (s *server) getProfile(c echo.Context) error {
 		return err
 	}
 	return reply(c, http.StatusOK, p)
+}
+
+// getProfileExport answers a subject access request: everything Cohort
+// holds about a person, as a JSON file.
+func (s *server) getProfileExport(c echo.Context) error {
+	id, err := engine.ParseIdent(c.QueryParam("identifier"))
+	if err != nil {
+		return fail(c, http.StatusBadRequest, "name the person with ?identifier=TYPE:VALUE (e.g. email:jan@example.com): "+err.Error())
+	}
+	exp, err := s.svc.ExportProfile(c.Request().Context(), id)
+	detail := "not found"
+	if exp != nil {
+		detail = "profile " + exp.ProfileID
+		if exp.Suppressed {
+			detail = "forgotten"
+		}
+	}
+	s.audit(c, "profile.export", id.Type+":"+models.Mask(id.Value), detail)
+	if err != nil {
+		return err
+	}
+	name := "cohort-export-" + exp.ProfileID + ".json"
+	if exp.Suppressed {
+		name = "cohort-export-forgotten.json"
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, exp)
+}
+
+type forgetRequest struct {
+	Identifier string `json:"identifier"`
+}
+
+// forgetResponse is the erasure's report; error says why it is not done
+// yet (a destination that did not answer: the next forget, run or sync
+// tries again).
+type forgetResponse struct {
+	*engine.ForgetReport
+	Error string `json:"error,omitempty"`
+}
+
+// postForget is cohort forget for an admin: it waits for a run or sync in
+// progress and goes to its end even if the caller hangs up.
+func (s *server) postForget(c echo.Context) error {
+	var req forgetRequest
+	if err := c.Bind(&req); err != nil || strings.TrimSpace(req.Identifier) == "" {
+		return fail(c, http.StatusBadRequest, `send {"identifier": "TYPE:VALUE"}, e.g. {"identifier": "email:jan@example.com"}`)
+	}
+	id, err := engine.ParseIdent(strings.TrimSpace(req.Identifier))
+	if err != nil {
+		return fail(c, http.StatusBadRequest, "identifier: "+err.Error())
+	}
+	rep, err := s.svc.Forget(context.WithoutCancel(c.Request().Context()), id, engine.ForgetOptions{})
+	if rep == nil {
+		return err
+	}
+	// the audit names the person masked, and the request by its hash
+	s.audit(c, "profile.forget", rep.Identifier, "request "+rep.RequestID)
+	out := forgetResponse{ForgetReport: rep}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *server) getRuns(c echo.Context) error {

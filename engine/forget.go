@@ -113,6 +113,19 @@ func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*Forge
 	rep.Identifier = id.Type + ":" + models.Mask(norm)
 	held, herr := identity.HeldBy(ctx, wh, c, hashes)
 	rep.Sources = held
+	// lists and counts are empty, not null, in JSON
+	if rep.Profiles == nil {
+		rep.Profiles = []string{}
+	}
+	if rep.Erasures == nil {
+		rep.Erasures = []state.Erasure{}
+	}
+	if rep.Removed == nil {
+		rep.Removed = map[string]int64{}
+	}
+	if rep.Sources == nil {
+		rep.Sources = map[string]int64{}
+	}
 	return rep, errors.Join(err, herr)
 }
 

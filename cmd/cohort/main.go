@@ -145,7 +145,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(versionCmd(g))
 	root.AddCommand(
 		initCmd(g), validateCmd(g), compileCmd(g), runCmd(g), runsCmd(g),
-		previewCmd(g), overlapCmd(g), liftCmd(g), profileCmd(g), explainCmd(g), forgetCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),
+		previewCmd(g), overlapCmd(g), liftCmd(g), profileCmd(g), explainCmd(g), forgetCmd(g), exportProfileCmd(g), benchCmd(g), serveCmd(g), scheduleCmd(g),
 		syncCmd(g), syncsCmd(g), destinationsCmd(g), webhookReceiverCmd(), tokensCmd(g),
 	)
 	for _, c := range root.Commands() {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 func forgetCmd(g *globals) *cobra.Command {
@@ -37,4 +40,56 @@ func forgetCmd(g *globals) *cobra.Command {
 			return err
 		},
 	}
+}
+
+func exportProfileCmd(g *globals) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "export-profile TYPE:VALUE [--output FILE]",
+		Short: "Subject access request: everything Cohort holds about a person, as JSON",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := engine.ParseIdent(args[0])
+			if err != nil {
+				return usageError{err}
+			}
+			svc, err := g.service()
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			exp, err := svc.ExportProfile(cmd.Context(), id)
+			// asking is a view of personal data, found or not
+			audit(cmd.Context(), svc, "profile.export", id.Type+":"+models.Mask(id.Value), exportDetail(exp))
+			if err != nil {
+				return err
+			}
+			if output == "" {
+				return printJSON(cmd.OutOrStdout(), exp)
+			}
+			// only its owner may read the file: it names the person in clear
+			f, err := os.OpenFile(output, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				return err
+			}
+			if err := errors.Join(printJSON(f, exp), f.Close()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d identifiers, %d deliveries)\n", output, len(exp.Identifiers), len(exp.Deliveries))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write the JSON to FILE (mode 0600) instead of standard output")
+	return cmd
+}
+
+// exportDetail names an export in the audit log by its profile only.
+func exportDetail(e *engine.ProfileExport) string {
+	switch {
+	case e == nil:
+		return "not found"
+	case e.Suppressed:
+		return "forgotten"
+	}
+	return "profile " + e.ProfileID
 }

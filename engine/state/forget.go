@@ -203,3 +203,17 @@ func (s *Store) ForgetRejections(ctx context.Context, project string, profileIDs
 	}
 	return nil
 }
+
+// Suppressed reports whether hash is on a project's suppression list, and
+// since when.
+func (s *Store) Suppressed(ctx context.Context, project, hash string) (time.Time, bool, error) {
+	var at any
+	err := s.db.QueryRowxContext(ctx, s.bind(`SELECT added_at FROM suppressions WHERE project = ? AND identifier_hash = ?`), project, hash).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	} else if err != nil {
+		return time.Time{}, false, fmt.Errorf("state store: suppression list: %w", err)
+	}
+	t, err := scanTime(at)
+	return t, err == nil, err
+}

@@ -188,6 +188,10 @@ FROM sync_rejections WHERE run_id = ? ORDER BY rejected_at, sync_key LIMIT ?`), 
 		return nil, fmt.Errorf("state store: rejections: %w", err)
 	}
 	defer rows.Close()
+	return scanRejections(rows)
+}
+
+func scanRejections(rows *sql.Rows) ([]Rejection, error) {
 	var out []Rejection
 	for rows.Next() {
 		var (
@@ -233,4 +237,16 @@ func (s *Store) syncTime(t time.Time) any {
 		return t.UTC()
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// ProfileRejections lists the rows of one profile that destinations
+// refused, in every sync of a project, newest first.
+func (s *Store) ProfileRejections(ctx context.Context, project, profileID string) ([]Rejection, error) {
+	rows, err := s.db.QueryContext(ctx, s.bind(`SELECT run_id, sync, sync_key, profile_id, reason, rejected_at
+FROM sync_rejections WHERE project = ? AND profile_id = ? ORDER BY rejected_at DESC, sync_key`), project, profileID)
+	if err != nil {
+		return nil, fmt.Errorf("state store: rejections: %w", err)
+	}
+	defer rows.Close()
+	return scanRejections(rows)
 }

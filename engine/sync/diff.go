@@ -68,6 +68,22 @@ func newMapping(s *models.Sync) mapping {
 	return m
 }
 
+// keyValues splits a sync key back into its match values, by destination
+// key (a missing one is left out).
+func (m mapping) keyValues(key string) map[string]string {
+	k := map[string]string{}
+	for i, v := range strings.Split(key, KeySep) {
+		if i < len(m.match) && v != "" {
+			k[m.match[i]] = v
+		}
+	}
+	return k
+}
+
+// KeyValues is a sync key of s (a snapshot's or a rejected row's) as its
+// match values, by destination key.
+func KeyValues(s *models.Sync, key string) map[string]string { return newMapping(s).keyValues(key) }
+
 // keyText is a record's match values as the sync key: in match order,
 // joined by KeySep, "" for a missing one.
 func (m mapping) keyText(k map[string]string) string {

@@ -98,12 +98,7 @@ func Erase(ctx context.Context, p EraseParams) (EraseResult, error) {
 			rows.Close()
 			return res, err
 		}
-		k := map[string]string{}
-		for i, v := range strings.Split(key, KeySep) {
-			if i < len(m.match) && v != "" {
-				k[m.match[i]] = v
-			}
-		}
+		k := m.keyValues(key)
 		id := md5.Sum([]byte("erase" + KeySep + s.Name + KeySep + key))
 		recs = append(recs, destinations.Record{ID: hex.EncodeToString(id[:]), Op: destinations.Remove, ProfileID: pid, Key: k, Ref: ref})
 	}

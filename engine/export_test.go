@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// dumpState is every row of every table of the project's SQLite state store.
+func dumpState(t *testing.T, w *privacyWorld) string {
+	db, err := sql.Open("sqlite", filepath.Join(w.svc.Project.Dir, "state.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Close())
+	var b strings.Builder
+	for _, tb := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + tb + `"`)
+		require.NoError(t, err)
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			for i, v := range vals {
+				if x, ok := v.([]byte); ok {
+					vals[i] = string(x)
+				}
+			}
+			fmt.Fprintf(&b, "%s %v\n", tb, vals)
+		}
+		require.NoError(t, rows.Close())
+	}
+	return b.String()
+}
+
+// A subject access request gathers the person's identifiers with their
+// sources, traits, segments and their history, what each sync holds or
+// refused of them, and the source rows holding them; once forgotten, the
+// export says so and holds nothing else.
+func TestExportProfile(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.us.Reject("anna@voorbeeld.nl")
+	w.run(t)
+	_, err := w.svc.Sync(ctx, SyncOptions{All: true})
+	require.Error(t, err, "the US receiver refused anna: that sync is partial")
+
+	exp, err := w.svc.ExportProfile(ctx, Ident{Type: "email", Value: " ANNA@voorbeeld.nl"})
+	require.NoError(t, err)
+	assert.False(t, exp.Suppressed)
+	assert.NotEmpty(t, exp.ProfileID)
+	ids := map[string][]string{}
+	for _, x := range exp.Identifiers {
+		ids[x.Type+":"+x.Value] = x.Sources
+	}
+	assert.Equal(t, map[string][]string{"customer_id:c4": {"customers"}, "email:anna@voorbeeld.nl": {"customers", "newsletter"}}, ids)
+	traits := map[string]any{}
+	for _, tv := range exp.Traits {
+		traits[tv.Name] = tv.Value
+	}
+	assert.Equal(t, "Anna", traits["first_name"])
+	require.Len(t, exp.Segments, 1)
+	assert.Equal(t, "everyone", exp.Segments[0].Segment)
+	require.Len(t, exp.SegmentHistory, 1)
+	assert.Equal(t, "entered", exp.SegmentHistory[0].Change)
+	require.Len(t, exp.Deliveries, 2, "%+v", exp.Deliveries)
+	got := map[string]Delivery{}
+	for _, d := range exp.Deliveries {
+		got[d.Sync] = d
+	}
+	assert.Equal(t, "sent", got["to_eu"].Status)
+	assert.Equal(t, "eu", got["to_eu"].Region)
+	assert.Equal(t, map[string]string{"email": "anna@voorbeeld.nl"}, got["to_eu"].Key)
+	assert.NotEmpty(t, got["to_eu"].RunID)
+	require.NotNil(t, got["to_eu"].At)
+	assert.Equal(t, "rejected", got["to_us"].Status)
+	assert.Equal(t, "us", got["to_us"].Region)
+	assert.NotEmpty(t, got["to_us"].Reason)
+	assert.Equal(t, map[string]int64{"customers": 1, "newsletter": 1}, exp.SourceRows)
+
+	_, err = w.svc.ExportProfile(ctx, Ident{Type: "email", Value: "nobody@voorbeeld.nl"})
+	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = w.svc.ExportProfile(ctx, Ident{Type: "phone", Value: "1"})
+	var unknown *UnknownError
+	assert.ErrorAs(t, err, &unknown)
+
+	require.Contains(t, dumpState(t, w), "anna@voorbeeld.nl", "the test must see anna's rejected row before forgetting her")
+	rep, err := w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c4"}, ForgetOptions{})
+	require.NoError(t, err)
+	require.True(t, rep.Done)
+	exp, err = w.svc.ExportProfile(ctx, Ident{Type: "email", Value: "anna@voorbeeld.nl"})
+	require.NoError(t, err)
+	assert.True(t, exp.Suppressed, "her other identifiers are forgotten too")
+	assert.NotNil(t, exp.ForgottenAt)
+	assert.Empty(t, exp.Identifiers)
+	assert.Empty(t, exp.Deliveries)
+
+	// after forget neither the state store nor the output schema holds her in clear
+	assert.NotContains(t, strings.ToLower(dumpState(t, w)), "anna@voorbeeld.nl")
+	assert.NotContains(t, strings.ToLower(dump(t, w, "cohort")), "anna@voorbeeld.nl")
+}
