@@ -214,6 +214,17 @@ func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.V
 	require.NoError(t, err)
 }
 
+// labelled fails when a form control on the page has no name a screen
+// reader can say (a <label>, aria-label or aria-labelledby).
+func labelled(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	missing, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("input, select, textarea, button")]
+		.filter((el) => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby") && !(el.tagName === "BUTTON" && el.textContent.trim()))
+		.map((el) => el.outerHTML.slice(0, 120))`))
+	require.NoError(t, err)
+	require.Empty(t, missing, "%s: form controls without a label", page)
+}
+
 // jsonOf is v as compact JSON, for comparing definitions.
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
@@ -272,6 +283,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(cond("0", "select.trait"))),
 		choose(cond("0", "select.trait"), "lifetime_value"),
 		chromedp.WaitVisible(chromedp.CSS(cond("0", "select.op"))),
+		chromedp.Focus(chromedp.CSS(cond("0", "select.op"))),
+		choose(cond("0", "select.op"), "gt"),
+		// the builder redraws on a choice; the focus stays on the control
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, cond("0", "select.op"))),
 		choose(cond("0", "select.op"), "gte"),
 		chromedp.SendKeys(chromedp.CSS(cond("0", "input.value")), "100"),
 		waitText("#preview:not(.busy) #count", atLeast100),
@@ -300,6 +315,8 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.NotRegexp(t, `[a-z0-9.]{2,}@[a-z0-9-]{2,}\.`, sample, "a marketer sees masked personal data only")
 	require.Contains(t, sample, "hidden for your role")
+
+	labelled(t, ctx, "segment builder")
 
 	// save it
 	do(t, ctx,

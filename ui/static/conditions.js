@@ -153,16 +153,18 @@ function opJSON(base, r, kind) {
 
 function traitType(cat, name) { const t = cat.traits.find((x) => x.name === name); return t && t.type; }
 
-// sourceColumns are a source's columns as names; the catalog gives names,
-// or objects with a name and a type.
+// sourceColumns are the columns of a source an event's detail can test:
+// the catalog's fields ({name, type}), else its column names.
 function sourceColumns(cat, source) {
   const s = cat.sources.find((x) => x.name === source);
-  return s ? (s.columns || []).map((c) => (typeof c === "string" ? c : c.name)) : [];
+  if (!s) return [];
+  const list = s.fields && s.fields.length ? s.fields : s.columns || [];
+  return list.map((c) => (typeof c === "string" ? c : c.name));
 }
 function columnKinds(cat, source) {
   const s = cat.sources.find((x) => x.name === source);
   const out = {};
-  for (const c of (s && s.columns) || []) if (typeof c === "object") out[c.name] = traitKind(c.type);
+  for (const c of (s && (s.fields || s.columns)) || []) if (typeof c === "object" && c.type) out[c.name] = traitKind(c.type);
   return out;
 }
 function sourceEvents(cat, source) {

@@ -15,7 +15,9 @@ async function resultsPage(main) {
   }
   const f = { segment: held[0].name, metric: "", since: daysAgo(30) };
   const metrics = metricChoices(cat);
-  f.metric = (metrics.find((m) => m.kind === "rate") || metrics[0] || {}).value || "";
+  // a purchase is what most campaigns aim at; else the first rate
+  f.metric = (metrics.find((m) => /order|purchase|checkout|conversion/.test(m.value) && m.kind === "rate") ||
+    metrics.find((m) => m.kind === "rate") || metrics[0] || {}).value || "";
   const out = h("div", { id: "results", "aria-live": "polite" });
   const remeasure = debounce(() => loadLift(f, out), 150);
   const segSel = h("select", { id: "lift-segment", onchange: (ev) => { f.segment = ev.target.value; remeasure(); } },
