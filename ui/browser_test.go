@@ -365,7 +365,10 @@ func TestBrowser(t *testing.T) {
 
 	// a dry run from the sync dashboard
 	var dry struct {
-		Added int64 `json:"added"`
+		Added  int64 `json:"added"`
+		Sample []struct {
+			Key map[string]string `json:"key"`
+		} `json:"sample"`
 	}
 	s.call(t, "admin", "POST", "/syncs/churn_risk_to_crm/dry-run", nil, &dry)
 	do(t, ctx,
@@ -428,4 +431,42 @@ func TestBrowser(t *testing.T) {
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#not-found")))
 	require.NoError(t, err)
 	require.True(t, strings.Contains(text, "email:nobody@nowhere.test"), text)
+	labelled(t, ctx, "customer lookup")
+
+	// an admin exports, then forgets, a person the crm sync sent: the
+	// dialog says what happens, Cancel changes nothing, and the report
+	// names the destination asked to erase them
+	require.NotEmpty(t, dry.Sample, "the dry run shows who would be sent")
+	sent := dry.Sample[0].Key["email"]
+	require.NotEmpty(t, sent)
+	do(t, ctx,
+		logout(),
+		login(s, "admin"),
+		chromedp.Navigate(s.url+"/#/profiles"),
+		chromedp.WaitVisible(chromedp.CSS("#lookup")),
+		chromedp.SendKeys(chromedp.CSS("#lookup"), sent),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		waitContains("#traits", sent),
+		chromedp.Click(chromedp.CSS("#export")),
+		waitContains("#export-ready", "The export is ready"),
+		chromedp.Click(chromedp.CSS("#forget")),
+		chromedp.WaitVisible(chromedp.CSS("dialog #forget-explained")),
+		waitContains("dialog #forget-explained", "email:"+sent),
+		waitContains("dialog #forget-explained", "suppression list"),
+		screenshot(t, "6-forget-dialog"),
+		chromedp.Click(chromedp.CSS("#dialog-no")),
+		chromedp.WaitNotPresent(chromedp.CSS("dialog")),
+	)
+	var found map[string]any
+	s.call(t, "admin", "GET", "/profiles/lookup?q=email:"+sent, nil, &found) // Cancel forgot no one
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#forget")),
+		chromedp.WaitVisible(chromedp.CSS("#dialog-yes")),
+		chromedp.Click(chromedp.CSS("#dialog-yes")),
+		chromedp.WaitVisible(chromedp.CSS("#forget-report")),
+		waitContains("#erasures", "Crm webhook"),
+		screenshot(t, "6-forgotten"),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		chromedp.WaitVisible(chromedp.CSS("#not-found")),
+	)
 }

@@ -46,6 +46,8 @@ function fmtDate(s) {
   return d.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
 }
 function humanize(name) { return String(name).replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()); }
+// plural is a count with its noun: "1 row", "21 rows".
+function plural(n, noun) { return fmtNum(n) + " " + noun + (n === 1 ? "" : "s"); }
 // joinNodes puts sep between the items of list (texts or elements).
 function joinNodes(list, sep) { return list.flatMap((v, i) => (i ? [sep, v] : [v])); }
 function short(id) { id = String(id); return id.length > 12 ? id.slice(0, 10) + "…" : id; }

@@ -133,11 +133,12 @@ async function exportPerson(ident, button) {
   try {
     const data = await busy(button, "Exporting…", () => api("GET", "/profiles/export?identifier=" + encodeURIComponent(ident)));
     const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-    const file = "subject-access-" + ident.replace(/[^a-zA-Z0-9]+/g, "-") + ".json";
-    const count = (k) => (Array.isArray(data[k]) ? data[k].length : data[k] && typeof data[k] === "object" ? Object.keys(data[k]).length : 0);
+    const file = "cohort-export-" + (data.profile_id || "forgotten") + ".json";
+    const n = (k) => fmtNum(Array.isArray(data[k]) ? data[k].length : Object.keys(data[k] || {}).length);
     put(out, h("div", { class: "note card", id: "export-ready" },
-      h("p", {}, "The export is ready: everything Cohort holds about this person — " +
-        [["identifiers", "identifiers"], ["traits", "details"], ["segments", "segments"], ["deliveries", "deliveries"]].filter(([k]) => data[k] !== undefined).map(([k, w]) => fmtNum(count(k)) + " " + w).join(", ") + "."),
+      data.suppressed ? h("p", {}, "This person was forgotten" + (data.forgotten_at ? " on " + fmtDate(data.forgotten_at) : "") + ": Cohort holds nothing else about them.")
+        : h("p", {}, "The export is ready: everything Cohort holds about this person — " + n("identifiers") + " identifiers, " + n("traits") + " details, " +
+          n("segments") + " segments, " + n("deliveries") + " deliveries, " + n("recent_events") + " recent events, and how many rows each source holds."),
       h("a", { href: URL.createObjectURL(blob), download: file, class: "button", id: "export-download" }, "Download " + file),
       h("p", { class: "hint" }, "The export is written in the audit log. Send it to the person through your usual secure channel.")));
   } catch (e) { put(out, errorBox(e)); }
@@ -151,15 +152,19 @@ async function forgetPerson(r, ident, button) {
     h("ol", {},
       h("li", {}, "put all " + fmtNum(ids.length) + " identifiers of this person (e-mail addresses, phone numbers, ids) on the suppression list, so they never come back in a later run;"),
       h("li", {}, "remove them from the unified profiles, segments and their history now;"),
-      h("li", {}, sent.length ? "ask " + sent.join(", ") + " to delete them, and record each answer;" : "ask every destination that received them to delete them (none is known to have them);"),
+      h("li", {}, sent.length ? "ask " + sent.join(", ") + " (and any other destination of the project's syncs that holds them) to delete them, and record each answer;"
+        : "ask each destination of the project's syncs to delete them if it holds them, and record each answer;"),
       h("li", {}, "list the sources that still hold their rows: Cohort never changes sources, so your data team deletes them there.")),
     h("p", {}, "Identifier: ", h("strong", {}, ident))), "Forget this person", true);
   if (!ok) return;
   const out = document.getElementById("admin-result");
   try {
     const rep = await busy(button, "Forgetting…", () => api("POST", "/profiles/forget", { identifier: ident }));
+    // the person is gone from Cohort: only the header and the report stay
+    const view = button.closest(".profile");
+    put(view, view.querySelector(".person"));
     put(out, forgetReport(rep));
-    toast("Forgotten. The report below says what happened.");
+    toast("Forgotten. The report says what happened.");
   } catch (e) { put(out, errorBox(e)); }
 }
 
@@ -171,14 +176,16 @@ function forgetReport(rep) {
   return h("div", { class: "card note", id: "forget-report" },
     h("h3", {}, rep.done ? "Forgotten" : "Forgotten, with steps still pending"),
     h("p", {}, fmtNum(rep.identifiers) + " identifiers are on the suppression list (request " + short(rep.request_id || "") + ", person " + (rep.identifier || "") + ")."),
-    removed.length ? h("p", {}, "Removed from Cohort's tables: " + removed.map(([t, n]) => fmtNum(n) + " in " + humanize(t)).join(", ") + ".") : null,
+    removed.length ? h("details", { class: "asked" }, h("summary", {}, "Removed " + plural(removed.reduce((a, [, n]) => a + n, 0), "row") + " from Cohort's tables"),
+      h("ul", { class: "plain small" }, removed.map(([t, n]) => h("li", {}, humanize(t) + ": " + fmtNum(n))))) : null,
     h("h4", {}, "Destinations"),
     (rep.erasures || []).length ? h("ul", { class: "plain", id: "erasures" }, rep.erasures.map((e) => {
       const [cls, words] = ERASURE_WORDS[e.status] || ["idle", humanize(e.status)];
       return h("li", {}, h("strong", {}, humanize(e.destination || e.sync)), " ", h("span", { class: "health " + cls }, words), e.detail ? h("span", { class: "muted small" }, " " + e.detail) : null);
     })) : h("p", { class: "muted" }, "No destination had received this person."),
     h("h4", {}, "Still in the sources"),
-    sources.length ? h("ul", { class: "plain", id: "sources-holding" }, sources.map(([s, n]) => h("li", {}, humanize(s) + ": " + fmtNum(n) + " rows — ask the data team to delete them there.")))
+    sources.length ? h("ul", { class: "plain", id: "sources-holding" }, sources.map(([s, n]) => h("li", {}, humanize(s) + ": " + plural(n, "row") + " — ask the data team to delete them there.")))
       : h("p", { class: "muted" }, "No source holds rows of this person."),
+    rep.error ? h("p", { class: "bad-text" }, rep.error) : null,
     rep.done ? null : h("p", { class: "hint" }, "Steps that could not finish (a destination that did not answer) are finished by the next run or sync; the person stays suppressed meanwhile."));
 }
