@@ -16,6 +16,16 @@ import (
 func init() {
 	models.CheckDestination = checkDestination
 	models.CheckSync = checkSync
+	models.DestinationRegion = destinationRegion
+}
+
+func destinationRegion(d *models.Destination) (string, bool) {
+	spec, err := destinations.Lookup(d.Type)
+	if err != nil {
+		return "", false
+	}
+	region := spec.RegionOf(d.Region, d.Config)
+	return region, !destinations.InEEA(region)
 }
 
 func checkDestination(d *models.Destination) []models.KeyProblem {

@@ -81,7 +81,7 @@ destinations:
 func TestValidationWantsAPurposeOutsideTheCompany(t *testing.T) {
 	_, err := loadProject(t, `
 traits:
-  - {name: email, from: s.e, pick: latest}
+  - {name: email, from: s.e, aggregate: max}
 segments:
   - {name: all, where: {trait: email, is_null: false}}
 destinations:
@@ -100,4 +100,31 @@ syncs:
 	assert.Contains(t, msg, `models/m.yaml:12:5: sync "to_hook": has no purpose`)
 	assert.Contains(t, msg, "set internal: true in destination hook's config")
 	assert.NotContains(t, msg, `"to_own"`)
+}
+
+// A sync to a destination outside the EU/EEA is a load error while the
+// project does not say who agreed to that transfer, at the sync's
+// destination key; once consent.transfer_outside_eu is defined it loads.
+func TestNonEUDestinationNeedsTransferConsent(t *testing.T) {
+	yaml := `
+traits:
+  - {name: email, from: s.e, aggregate: max}
+  - {name: opt_in, from: s.o, aggregate: max}
+segments:
+  - {name: all, where: {trait: email, is_null: false}}
+destinations:
+  - {name: us_hook, type: webhook, region: us, config: {url: "https://example.com/h", secret: s}}
+  - {name: eu_hook, type: webhook, region: eu, config: {url: "https://example.com/h", secret: s}}
+syncs:
+  - {name: to_us, segment: all, destination: us_hook, mode: upsert, match: {email: email}, purpose: news}
+  - {name: to_eu, segment: all, destination: eu_hook, mode: upsert, match: {email: email}, purpose: news}
+consent:
+  purposes: [{name: news, trait: opt_in}]
+`
+	_, err := loadProject(t, yaml)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `models/m.yaml:11:46: sync "to_us" sends to destination "us_hook" in region "us", outside the EU/EEA: define consent.transfer_outside_eu`)
+	assert.NotContains(t, err.Error(), `"to_eu"`)
+	_, err = loadProject(t, yaml+"  transfer_outside_eu: {trait: opt_in}\n")
+	require.NoError(t, err)
 }

@@ -116,3 +116,24 @@ func TestExportProfile(t *testing.T) {
 	assert.NotContains(t, strings.ToLower(dumpState(t, w)), "anna@voorbeeld.nl")
 	assert.NotContains(t, strings.ToLower(dump(t, w, "cohort")), "anna@voorbeeld.nl")
 }
+
+// Once someone is forgotten, cohort compile prints each source read
+// without their rows, as the next run reads it: what runs is what prints.
+func TestCompileShowsTheSuppressionFilter(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	const filter = "without the rows of forgotten people"
+	pl, err := w.svc.Compile(ctx, CompileOptions{})
+	require.NoError(t, err)
+	require.NotContains(t, pl.SQL(), filter, "nobody is forgotten yet")
+	_, err = w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c2"}, ForgetOptions{})
+	require.NoError(t, err)
+	pl, err = w.svc.Compile(ctx, CompileOptions{Dialect: "postgres"})
+	require.NoError(t, err)
+	sql := pl.SQL()
+	for _, src := range []string{"customers", "newsletter"} {
+		assert.Contains(t, sql, "-- "+src+" "+filter)
+	}
+	assert.Contains(t, sql, `"cohort"."suppressions"`)
+}

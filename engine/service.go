@@ -166,8 +166,11 @@ type CompileOptions struct {
 	Only    string // "" (everything) or a part of DefaultParts
 }
 
-// Compile is the plan of a run for any registered dialect, without a warehouse.
-func (s *Service) Compile(o CompileOptions) (*Plan, error) {
+// Compile is the plan of a run for any registered dialect, without a
+// warehouse. Once someone was forgotten it reads each source without their
+// rows, as the next run will: the suppression list comes from the state
+// store (one that does not exist yet holds none).
+func (s *Service) Compile(ctx context.Context, o CompileOptions) (*Plan, error) {
 	name := o.Dialect
 	if name == "" {
 		name = s.Project.Warehouse.Type
@@ -176,7 +179,17 @@ func (s *Service) Compile(o CompileOptions) (*Plan, error) {
 	if err != nil {
 		return nil, &UnknownError{err}
 	}
-	return Compile(s.Project, drv.Dialect, DefaultParts, s.runOptions(RunOptions{Only: o.Only}))
+	ro := s.runOptions(RunOptions{Only: o.Only})
+	if s.Store != nil || state.Exists(s.Project.Dir, s.Project.State) {
+		store, err := s.store(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ro.Suppressed, err = store.Suppressions(ctx, s.Project.Name); err != nil {
+			return nil, err
+		}
+	}
+	return Compile(s.Project, drv.Dialect, DefaultParts, ro)
 }
 
 // RunOptions shape one run.

@@ -48,7 +48,7 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	_, err = svc.Overlap(ctx, []string{"vip", "vipp"})
 	var unknown *UnknownError
 	require.True(t, errors.As(err, &unknown), "an unknown segment is the caller's mistake: %v", err)
-	_, err = svc.Compile(CompileOptions{Dialect: "oracle"})
+	_, err = svc.Compile(context.Background(), CompileOptions{Dialect: "oracle"})
 	require.True(t, errors.As(err, &unknown), "%v", err)
 
 	// The same warehouse read by a project that is not the demo's: no

@@ -28,6 +28,10 @@ var (
 	// not have or cannot hold (traitType gives a trait's declared type, ""
 	// when not declared).
 	CheckSync func(s *Sync, d *Destination, traitType func(trait string) string) []KeyProblem
+	// DestinationRegion is the region a destination's data lives in (its
+	// region:, else what its config or connector implies) and whether that
+	// is outside the EU/EEA, where only people with transfer consent go.
+	DestinationRegion func(d *Destination) (region string, outsideEEA bool)
 )
 
 // KeyProblem is one problem with a definition, and the key of its YAML it

@@ -1019,6 +1019,7 @@ func (c *checker) syncs() {
 		c.syncSpec(s)
 		c.checkSchedule(func(key string) Pos { return c.at(s, key) }, func(key string) bool { return c.has(s, key) }, s.Schedule, true)
 		c.alert(s)
+		c.transfer(s)
 		if s.Purpose != "" {
 			known := c.purposeNames()
 			if !slices.Contains(known, s.Purpose) {
@@ -1027,6 +1028,22 @@ func (c *checker) syncs() {
 		}
 	}
 	c.unique("sync", items, names(c.p.Syncs, func(s *Sync) string { return s.Name }))
+}
+
+// transfer: a sync to a destination outside the EU/EEA needs
+// consent.transfer_outside_eu, else nobody could say who may be sent there.
+func (c *checker) transfer(s *Sync) {
+	d := c.p.Destination(s.Destination)
+	if DestinationRegion == nil || d == nil || (c.p.Consent != nil && c.p.Consent.TransferOutsideEU != nil) {
+		return
+	}
+	if DestinationTypes == nil || !slices.Contains(DestinationTypes(), d.Type) {
+		return // models names the unknown type
+	}
+	if region, outside := DestinationRegion(d); outside {
+		c.errf(s, "destination", "sync %q sends to destination %q in region %q, outside the EU/EEA: define consent.transfer_outside_eu "+
+			"(the boolean trait saying a person agreed to that), or choose a destination in the EU/EEA", s.Name, d.Name, region)
+	}
 }
 
 func (c *checker) purposeNames() []string {

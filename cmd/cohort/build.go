@@ -83,7 +83,7 @@ func compileCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			pl, err := svc.Compile(engine.CompileOptions{Dialect: dialect, Only: only})
+			pl, err := svc.Compile(cmd.Context(), engine.CompileOptions{Dialect: dialect, Only: only})
 			if err != nil {
 				return err
 			}

@@ -39,13 +39,7 @@ func Open(ctx context.Context, dir, location string) (*Store, error) {
 		db, err = sqlx.Open("pgx", location)
 		fsys, gd = mustSub(migrations.Postgres, "postgres"), goose.DialectPostgres
 	} else {
-		path := location
-		if path == "" {
-			path = ".cohort/state.db"
-		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
+		path := sqlitePath(dir, location)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("state store: %w", err)
 		}
@@ -69,6 +63,27 @@ func Open(ctx context.Context, dir, location string) (*Store, error) {
 		return nil, fmt.Errorf("state store migrations: %w", err)
 	}
 	return &Store{db: db, postgres: pg}, nil
+}
+
+func sqlitePath(dir, location string) string {
+	path := location
+	if path == "" {
+		path = ".cohort/state.db"
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return path
+}
+
+// Exists reports whether the state store named by location may hold
+// records: a PostgreSQL one always, a SQLite file once created.
+func Exists(dir, location string) bool {
+	if strings.HasPrefix(location, "postgres://") || strings.HasPrefix(location, "postgresql://") {
+		return true
+	}
+	_, err := os.Stat(sqlitePath(dir, location))
+	return err == nil
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {
