@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +123,30 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
 	// the first run starts the browser, without the timeout (see chromedp.Run)
 	require.NoError(t, chromedp.Do(ctx), "start %s", path)
+	// a script error nothing caught, or anything the page's
+	// Content-Security-Policy refused, fails the test
+	var mu sync.Mutex
+	var bad []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				bad = append(bad, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, b := range bad {
+			t.Errorf("the page's console: %s", b)
+		}
+	})
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(cancelTimeout)
 	return ctx
@@ -376,11 +401,15 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
 		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
 		waitContains("#sync-result-churn_risk_to_crm .dry-result", "would add "+fmtCount(dry.Added)),
+		// what would be sent is shown to the marketer masked, and marked so
+		chromedp.WaitVisible(chromedp.CSS("#sync-result-churn_risk_to_crm table.sample .masked")),
 		// then for real: the run shows in the history, and the card is healthy
 		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.run-now`)),
 		waitContains(`[data-sync="churn_risk_to_crm"] table.runs tbody`, "Succeeded"),
 		waitText(`[data-sync="churn_risk_to_crm"] .health`, "Healthy"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart rect.bar`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart circle.dot`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`.sync-detail .loading`)),
 		screenshot(t, "3-syncs"),
 	)
 	var runs []struct {

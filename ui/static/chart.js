@@ -57,7 +57,10 @@ function lineChart(series, opts) {
   for (const t of timeTicks(x0, x1, 5)) {
     svg.append(h("svg:text", { x: X(t), y: H - 9, class: "axis", "text-anchor": "middle" }, x1 - x0 < 2 * 864e5 ? fmtTime(new Date(t)) : fmtDate(new Date(t))));
   }
-  for (const s of series) drawSeries(svg, s, X, s.right ? right.Y : left.Y, s.right ? (opts.fmtRight || fmtNum) : fmt, W - L - R);
+  for (const s of series) {
+    if (!s.points.length) continue;
+    drawSeries(svg, s, X, s.right ? right.Y : left.Y, s.right ? (opts.fmtRight || fmtNum) : fmt, W - L - R);
+  }
   return h("figure", { class: "chartbox" }, svg,
     h("figcaption", {}, series.filter((s) => s.points.length).map((s) => h("span", { class: "key " + s.cls + (s.band ? " band" : "") }, s.name))),
     figures(series, fmt, opts));
