@@ -10,6 +10,7 @@ import (
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/engine/state"
@@ -258,7 +259,20 @@ FROM `+c.Input(segments.HistoryTable)+` WHERE segment = ? GROUP BY changed_at OR
 		p.RunAt = p.RunAt.UTC()
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil || len(out) == 0 {
+		return out, err
+	}
+	// retention.segment_history may have pruned the oldest entries: the
+	// sizes count back from the segment's members now
+	var now int64
+	if err := plan.QueryRow(ctx, wh, dialects.Bind(wh.Dialect(), "SELECT count(*) FROM "+c.Input(segments.MembershipsTable)+" WHERE segment = ?"),
+		[]any{name}, &now); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Members += now - members
+	}
+	return out, nil
 }
 
 // PauseSync stops the scheduler from running a sync until ResumeSync.

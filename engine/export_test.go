@@ -7,9 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 // dumpState is every row of every table of the project's SQLite state store.
@@ -136,4 +140,36 @@ func TestCompileShowsTheSuppressionFilter(t *testing.T) {
 		assert.Contains(t, sql, "-- "+src+" "+filter)
 	}
 	assert.Contains(t, sql, `"cohort"."suppressions"`)
+}
+
+// retention.segment_history: the scheduler's pruning deletes the entries
+// and exits older than it, and the segment's sizes over time still count
+// back from its members now.
+func TestRetentionPrunesSegmentHistory(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t) // day 0: four people enter "everyone"
+	wh, err := w.svc.warehouse(ctx)
+	require.NoError(t, err)
+	require.NoError(t, wh.Exec(ctx, "UPDATE raw.customers SET email = NULL WHERE customer_id = 'c2'"))
+	require.NoError(t, wh.Exec(ctx, "DELETE FROM raw.newsletter WHERE email = 'eva@voorbeeld.nl'"))
+	w.now = w.now.Add(10 * 24 * time.Hour)
+	w.run(t) // day 10: eva leaves
+
+	w.svc.Project.Retention.SegmentHistory = models.Duration{D: 7 * 24 * time.Hour, Text: "7d"}
+	require.NoError(t, w.svc.Prune(ctx, w.now.Add(24*time.Hour)))
+	var n int64
+	require.NoError(t, plan.QueryRow(ctx, wh, `SELECT count(*) FROM cohort.segment_history`, nil, &n))
+	assert.EqualValues(t, 1, n, "the entries of day 0 are gone, the exit of day 10 stays")
+	pts, err := w.svc.SegmentHistory(ctx, "everyone")
+	require.NoError(t, err)
+	require.Len(t, pts, 1)
+	assert.EqualValues(t, 1, pts[0].Exited)
+	assert.EqualValues(t, 3, pts[0].Members, "jan, piet and anna are still in")
+
+	// without the setting, nothing of the warehouse is pruned
+	w.svc.Project.Retention.SegmentHistory = models.Duration{}
+	require.NoError(t, w.svc.Prune(ctx, w.now.Add(1000*24*time.Hour)))
+	require.NoError(t, plan.QueryRow(ctx, wh, `SELECT count(*) FROM cohort.segment_history`, nil, &n))
+	assert.EqualValues(t, 1, n)
 }

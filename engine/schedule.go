@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/scheduler"
+	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -97,8 +99,10 @@ func (s *Service) scheduledSync(ctx context.Context, name string) error {
 }
 
 // Prune enforces the project's retention: it deletes run and sync run
-// history older than retention.runs (default 90 days) and rejected rows
-// older than retention.rejections (default 30 days).
+// history older than retention.runs (default 90 days), rejected rows
+// older than retention.rejections (default 30 days) and, when
+// retention.segment_history is set, the output schema's segment entries
+// and exits older than that.
 func (s *Service) Prune(ctx context.Context, now time.Time) error {
 	store, err := s.store(ctx)
 	if err != nil {
@@ -112,7 +116,52 @@ func (s *Service) Prune(ctx context.Context, now time.Time) error {
 	if n > 0 {
 		s.logger().Info("retention: deleted old runs", "runs", n, "older_than", r.RunsFor())
 	}
-	return store.PruneSyncHistory(ctx, s.Project.Name, now.Add(-r.RunsFor()), now.Add(-r.RejectionsFor()))
+	if err := store.PruneSyncHistory(ctx, s.Project.Name, now.Add(-r.RunsFor()), now.Add(-r.RejectionsFor())); err != nil {
+		return err
+	}
+	if !r.SegmentHistory.Set() {
+		return nil
+	}
+	// the warehouse is written under the project's lease, opened for this only (as a scheduled run)
+	lease, err := store.Acquire(ctx, LeaseKey(s.Project.Name), "cohort serve: retention", 0)
+	var held *state.HeldError
+	if errors.As(err, &held) {
+		s.logger().Info("retention: the project is busy; segment_history is pruned on the next pass", "by", held.By)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
+	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
+	defer run.Close()
+	wh, c, err := run.reader(ctx)
+	if err != nil {
+		return err
+	}
+	n, err = pruneSegmentHistory(ctx, wh, c, now.Add(-r.SegmentHistory.D))
+	if n > 0 {
+		s.logger().Info("retention: deleted old segment entries and exits", "rows", n, "older_than", r.SegmentHistory.D)
+	}
+	return err
+}
+
+// pruneSegmentHistory deletes the rows of segment_history recorded before
+// cutoff, and counts them.
+func pruneSegmentHistory(ctx context.Context, wh dialects.Warehouse, c *plan.Context, cutoff time.Time) (int64, error) {
+	if _, err := wh.Columns(ctx, c.Schema+"."+segments.HistoryTable); errors.Is(err, dialects.ErrNoTable) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	d := wh.Dialect()
+	t := d.Quote(c.Schema, segments.HistoryTable)
+	cond := " WHERE changed_at < " + plan.TimeParam(d, "?")
+	arg := plan.TimeArg(cutoff.In(c.Loc)) // changed_at holds the project's wall time, as a run writes it
+	var n int64
+	if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+t+cond), []any{arg}, &n); err != nil || n == 0 {
+		return 0, err
+	}
+	return n, wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+t+cond), arg)
 }
 
 // Ready reports whether the service can work: its state store answers.

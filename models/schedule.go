@@ -81,6 +81,9 @@ func (a *Alert) Threshold() float64 {
 type Retention struct {
 	Runs       Duration `yaml:"runs"`       // warehouse and sync runs; default 90d
 	Rejections Duration `yaml:"rejections"` // rejected rows of sync runs (they hold match keys); default 30d
+	// SegmentHistory bounds the output schema's segment_history (who
+	// entered and left each segment when); unset keeps it all.
+	SegmentHistory Duration `yaml:"segment_history"`
 }
 
 // Retention defaults.
