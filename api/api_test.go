@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -87,6 +88,7 @@ func buildFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.Segment("high_churn_risk").Holdout = 30 // a campaign to measure (TestLiftAndDeliveries)
 	f.svc = engine.NewService(p, engine.ServiceOptions{})
 	f.svc.Clock = func() time.Time { return now }
 	if _, err := f.svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: 300, Seed: 7, Now: now}); err != nil {
@@ -261,11 +263,55 @@ func TestEveryRouteAndRole(t *testing.T) {
 	}
 	r := f.call(t, "admin", "GET", "/api/v1/openapi.json", nil)
 	require.Equal(t, http.StatusOK, r.code)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/api/v1/nope", nil)
-	req.Header.Set("Authorization", "Bearer "+f.tokens["admin"])
-	f.h.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusNotFound, rec.Code)
+	// an unknown API path is 404 JSON, with or without credentials
+	for _, auth := range []string{"Bearer " + f.tokens["admin"], "", "Bearer nonsense"} {
+		for _, path := range []string{"/api/v1/nope", "/api/v1/segments/vip/nope/deeper", "/api/v1"} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("GET", path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			f.h.ServeHTTP(rec, req)
+			require.Equal(t, http.StatusNotFound, rec.Code, "%s with %q", path, auth)
+			var e struct{ Error string }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
+			require.Contains(t, e.Error, "openapi.json")
+		}
+	}
+}
+
+// The catalog gives every trait the kind of its values and every events
+// source its columns with kinds and its event names.
+func TestCatalogTypesAndEvents(t *testing.T) {
+	f := demo(t)
+	var cat engine.BuilderCatalog
+	r := f.call(t, "marketer", "GET", "/api/v1/catalog", nil)
+	require.Equal(t, http.StatusOK, r.code)
+	r.json(t, &cat)
+	kinds := map[string]string{}
+	for _, tr := range cat.Traits {
+		require.Contains(t, []string{"text", "number", "boolean", "timestamp"}, tr.Type, tr.Name)
+		kinds[tr.Name] = tr.Type
+	}
+	require.Equal(t, "boolean", kinds["email_opt_in"])
+	require.Equal(t, "number", kinds["lifetime_value"])
+	require.Equal(t, "timestamp", kinds["last_order_at"])
+	require.Equal(t, "text", kinds["country"])
+	var web *engine.CatalogSource
+	for i := range cat.Sources {
+		if cat.Sources[i].Name == "web_events" {
+			web = &cat.Sources[i]
+		}
+	}
+	require.NotNil(t, web)
+	require.Equal(t, "events", web.Kind)
+	require.Contains(t, web.Events, "add_to_cart")
+	fields := map[string]string{}
+	for _, fl := range web.Fields {
+		fields[fl.Name] = fl.Type
+	}
+	require.Equal(t, "number", fields["value"], "the property big_spenders_recent_cart tests")
+	require.Equal(t, "timestamp", fields[web.Timestamp])
 }
 
 // A marketer sees the same counts as an admin, but never an e-mail, phone,
@@ -610,6 +656,72 @@ func TestTriggerRun(t *testing.T) {
 	var hist []map[string]any
 	f.call(t, "admin", "GET", "/api/v1/segments/vip/history", nil).json(t, &hist)
 	require.NotEmpty(t, hist)
+}
+
+// After a sync of a segment with a holdout: its lift with a series, for
+// every role; 400 without a holdout; and the person's deliveries in the
+// profile view.
+func TestLiftAndDeliveries(t *testing.T) {
+	f := demo(t)
+	r := f.call(t, "editor", "POST", "/api/v1/syncs/churn_risk_to_crm/run", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	var run struct{ Run engine.SyncRun }
+	r.json(t, &run)
+
+	since := now.AddDate(0, 0, -29).Format(time.DateOnly) // 30 days: a point every 3 days
+	path := "/api/v1/segments/high_churn_risk/lift?metric=web_events.add_to_cart&since=" + since + "&points=10"
+	for _, role := range roles {
+		r = f.call(t, role, "GET", path, nil)
+		require.Equal(t, http.StatusOK, r.code, "%s: %s", role, r.body)
+	}
+	require.Equal(t, http.StatusUnauthorized, f.call(t, "", "GET", path, nil).code)
+	require.Equal(t, http.StatusForbidden, f.call(t, "norole", "GET", path, nil).code)
+	var lift engine.LiftResult
+	r.json(t, &lift)
+	require.Equal(t, "rate", lift.Kind)
+	require.Positive(t, lift.Holdout.Members)
+	require.Len(t, lift.Series, 10)
+	require.Equal(t, now.Format(time.DateOnly), lift.Series[9].Date)
+	require.InDelta(t, *lift.Lift, *lift.Series[9].Lift, 1e-9, "today's point is the report")
+	require.LessOrEqual(t, *lift.Series[9].Low, *lift.Series[9].Lift)
+
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/vip/lift?metric=email_opt_in", nil)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	require.Contains(t, string(r.body), "no holdout")
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/high_churn_risk/lift?metric=nope", nil)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/high_churn_risk/lift?metric=email_opt_in&since=yesterday", nil)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	require.Contains(t, string(r.body), "YYYY-MM-DD")
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/nope/lift?metric=email_opt_in", nil)
+	require.Equal(t, http.StatusNotFound, r.code)
+
+	// a person the sync sent, and a row of theirs a later run had refused
+	ctx := context.Background()
+	rows, err := f.svc.Warehouse.Query(ctx, `SELECT g.identifier_type, g.identifier_value, g.profile_id
+FROM cohort.sync_churn_risk_to_crm_snapshot s JOIN cohort.identity_graph g ON g.profile_id = s.profile_id ORDER BY 3 LIMIT 1`)
+	require.NoError(t, err)
+	var typ, val, pid string
+	require.True(t, rows.Next())
+	require.NoError(t, rows.Scan(&typ, &val, &pid))
+	rows.Close()
+	require.NoError(t, f.svc.Store.AddRejections(ctx, f.svc.Project.Name, []engine.Rejection{{RunID: run.Run.ID, Sync: "churn_risk_to_crm",
+		Key: "k", ProfileID: pid, Reason: "invalid e-mail", RejectedAt: now.Add(time.Minute)}}))
+	var p engine.Person
+	r = f.call(t, "support", "GET", "/api/v1/profiles/lookup?q="+typ+":"+url.QueryEscape(val), nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	r.json(t, &p)
+	require.Len(t, p.Deliveries, 2, string(r.body))
+	rej, sent := p.Deliveries[0], p.Deliveries[1] // newest first
+	require.Contains(t, []string{"add", "update"}, rej.Action)
+	require.Equal(t, engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Action: rej.Action, Status: "rejected",
+		Reason: "invalid e-mail", RunID: run.Run.ID, At: rej.At}, rej)
+	// sent by the sync's first run (this one found nothing new): an add
+	var runs []engine.SyncRun
+	f.call(t, "support", "GET", "/api/v1/syncs/churn_risk_to_crm/runs", nil).json(t, &runs)
+	first := runs[len(runs)-1]
+	require.Equal(t, engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Action: "add", Status: "sent",
+		RunID: first.ID, At: first.FinishedAt}, sent)
 }
 
 // Runs last so every other test has called its routes: each operation of

@@ -48,6 +48,9 @@ func safeMethod(m string) bool {
 // the CSRF header. No credentials: 401; a token without a valid role: 403.
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if p := c.Path(); p == "/api/v1/*" || p == "/api/v1" { // the group's catch-all: no such route
+			return fail(c, http.StatusNotFound, "no API route "+c.Request().Method+" "+c.Request().URL.Path+": see /api/v1/openapi.json")
+		}
 		secret, fromCookie := "", false
 		if h := c.Request().Header.Get("Authorization"); h != "" {
 			b, ok := strings.CutPrefix(h, "Bearer ")

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -41,6 +43,7 @@ func (s *server) routes(e *echo.Echo) {
 	g.PUT("/segments/:name", s.putSegment, change)
 	g.DELETE("/segments/:name", s.deleteSegment, change)
 	g.GET("/segments/:name/history", s.getSegmentHistory, all)
+	g.GET("/segments/:name/lift", s.getLift, all)
 	g.GET("/syncs", s.getSyncs, all)
 	g.POST("/syncs/:name/run", s.postSyncRun(false), change)
 	g.POST("/syncs/:name/dry-run", s.postSyncRun(true), change)
@@ -460,4 +463,39 @@ func (s *server) getAudit(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, log)
+}
+
+// getLift is a campaign's lift with its series for the chart. The segment
+// must exist (404) and have a holdout (400); a metric or date that cannot
+// be measured is a bad request too.
+func (s *server) getLift(c echo.Context) error {
+	ctx := c.Request().Context()
+	name := c.Param("name")
+	seg, err := s.svc.FindSegment(ctx, name)
+	if err != nil {
+		return err
+	}
+	if seg.Definition == nil || seg.Definition.Holdout <= 0 {
+		return fail(c, http.StatusBadRequest, "segment "+name+" has no holdout, so there is nothing to compare its members with: give it a holdout (e.g. 10%), run, sync, and measure once the campaign has run")
+	}
+	o := engine.LiftOptions{Metric: c.QueryParam("metric"), Points: intParam(c, "points", 30, engine.MaxLiftPoints)}
+	if o.Metric == "" {
+		return fail(c, http.StatusBadRequest, "name a metric: ?metric=TRAIT (boolean or numeric) or ?metric=SOURCE[.EVENT]")
+	}
+	if v := c.QueryParam("since"); v != "" {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return fail(c, http.StatusBadRequest, "since="+v+": give a date as YYYY-MM-DD")
+		}
+		o.Since = &t
+	}
+	res, err := s.svc.Lift(ctx, name, o)
+	var unknown *engine.UnknownError
+	if errors.As(err, &unknown) {
+		return fail(c, http.StatusBadRequest, unknown.Error())
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
 }

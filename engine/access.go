@@ -302,14 +302,30 @@ func (s *Service) ResumeSync(ctx context.Context, name string) error {
 // CatalogTrait is a trait as the segment builder offers it.
 type CatalogTrait struct {
 	Name string `json:"name"`
-	Type string `json:"type"` // the warehouse's type of its column in profiles, "" before the first run
+	// Type is the kind of its values (text, number, boolean, timestamp):
+	// the warehouse's column after a run, else what the definition says;
+	// text when neither knows.
+	Type          string `json:"type"`
+	WarehouseType string `json:"warehouse_type,omitempty"` // the column's type as the warehouse names it, after a run
 }
 
-// CatalogSource is an events source as the segment builder offers it.
+// CatalogField is a column of a source with the kind of its values.
+type CatalogField struct {
+	Name string `json:"name"`
+	Type string `json:"type"` // text | number | boolean | timestamp, "" when none of them
+}
+
+// CatalogSource is a source as the segment builder offers it; for events,
+// the event names its event column holds and the columns ("properties")
+// an event condition's where can test.
 type CatalogSource struct {
-	Name    string   `json:"name"`
-	Kind    string   `json:"kind"`
-	Columns []string `json:"columns"`
+	Name      string         `json:"name"`
+	Kind      string         `json:"kind"`
+	Columns   []string       `json:"columns"`
+	Fields    []CatalogField `json:"fields"`
+	Timestamp string         `json:"timestamp,omitempty"`
+	Event     string         `json:"event,omitempty"` // the column naming the event
+	Events    []string       `json:"events,omitempty"`
 }
 
 // BuilderCatalog is what the segment builder needs: traits, event sources,
@@ -326,35 +342,63 @@ type BuilderCatalog struct {
 // Operators a trait or column condition may use.
 var Operators = []string{"eq", "neq", "gt", "gte", "lt", "lte", "in", "not_in", "contains", "starts_with", "is_null", "between", "before", "after", "within"}
 
+// catalogEvents caps the event names the catalog lists per source.
+const catalogEvents = 500
+
 // Catalog is what the segment builder offers.
 func (s *Service) Catalog(ctx context.Context) (*BuilderCatalog, error) {
 	out := &BuilderCatalog{Traits: []CatalogTrait{}, Sources: []CatalogSource{}, Operators: Operators, Segments: []string{}, Destinations: []string{}, Syncs: []string{}}
-	types := map[string]string{}
-	if wh, c, err := s.reader(ctx); err == nil {
-		if cols, err := wh.Columns(ctx, c.Input(profiles.Table)); err == nil {
-			for _, col := range cols {
-				types[col.Name] = col.Type
-			}
-		}
-		for _, src := range s.Project.Sources {
-			cs := CatalogSource{Name: src.Name, Kind: src.Kind, Columns: []string{}}
-			if src.Kind == "" {
-				cs.Kind = "entities"
-			}
-			if src.Table != "" {
-				if cols, err := wh.Columns(ctx, src.Table); err == nil {
-					for _, col := range cols {
-						cs.Columns = append(cs.Columns, col.Name)
-					}
-				}
-			}
-			out.Sources = append(out.Sources, cs)
-		}
-	} else {
+	wh, c, err := s.reader(ctx)
+	if err != nil {
 		return nil, err
 	}
+	d := wh.Dialect()
+	columns := map[string]map[string]string{} // source → column → kind
+	for _, src := range s.Project.Sources {
+		cs := CatalogSource{Name: src.Name, Kind: src.Kind, Columns: []string{}, Fields: []CatalogField{}, Timestamp: src.Timestamp, Event: src.Event}
+		if src.Kind == "" {
+			cs.Kind = "entities"
+		}
+		var cols []dialects.Column
+		if src.Table != "" {
+			cols, err = wh.Columns(ctx, src.Table)
+		} else {
+			cols, err = wh.QueryColumns(ctx, src.SQL)
+		}
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		columns[src.Name] = map[string]string{}
+		for _, col := range cols {
+			k := models.KindOf(col.Type)
+			cs.Columns = append(cs.Columns, col.Name)
+			cs.Fields = append(cs.Fields, CatalogField{Name: col.Name, Type: k})
+			columns[src.Name][col.Name] = k
+		}
+		if src.Event != "" && err == nil {
+			if cs.Events, err = s.eventNames(ctx, wh, d, src); err != nil {
+				return nil, err
+			}
+		}
+		out.Sources = append(out.Sources, cs)
+	}
+	// a trait's kind: its column in profiles after a run, else its definition
+	built := map[string]string{}
+	if cols, err := wh.Columns(ctx, c.Input(profiles.Table)); err == nil {
+		for _, col := range cols {
+			built[col.Name] = col.Type
+		}
+	}
+	declared := models.TraitKinds(s.Project, func(src, col string) string { return columns[src][col] }, nil)
 	for _, t := range s.Project.Traits {
-		out.Traits = append(out.Traits, CatalogTrait{Name: t.Name, Type: types[t.Name]})
+		ct := CatalogTrait{Name: t.Name, WarehouseType: built[t.Name], Type: models.KindOf(built[t.Name])}
+		if ct.Type == "" {
+			ct.Type = declared[t.Name]
+		}
+		if ct.Type == "" {
+			ct.Type = models.KindText
+		}
+		out.Traits = append(out.Traits, ct)
 	}
 	segs, err := s.Segments(ctx)
 	if err != nil {
@@ -370,6 +414,42 @@ func (s *Service) Catalog(ctx context.Context) (*BuilderCatalog, error) {
 		out.Syncs = append(out.Syncs, sy.Name)
 	}
 	sort.Strings(out.Segments)
+	return out, nil
+}
+
+// eventNames are the distinct values of an events source's event column
+// (up to catalogEvents), with the names the project's segments use.
+func (s *Service) eventNames(ctx context.Context, wh dialects.Warehouse, d dialects.Dialect, src *models.Source) ([]string, error) {
+	seen := map[string]bool{}
+	for _, seg := range s.Project.Segments {
+		seg.Where.Walk(func(c *models.Condition) {
+			if c.Event != nil && c.Event.Source == src.Name && c.Event.Name != "" {
+				seen[c.Event.Name] = true
+			}
+		})
+	}
+	col := d.Quote(src.Event)
+	q := dialects.Bind(d, "SELECT DISTINCT CAST("+col+" AS "+d.TypeName(dialects.Text)+") FROM "+plan.Relation(d, src)+" s WHERE "+col+" IS NOT NULL ORDER BY 1 LIMIT ?")
+	rows, err := wh.Query(ctx, q, catalogEvents)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: event names of source %s: %w", src.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		seen[n] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
 	return out, nil
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,25 @@ type LiftOptions struct {
 	// row since the member entered the segment, or since Since).
 	Metric string
 	Since  *time.Time
+	// Points, when positive, adds a series of up to that many points (at
+	// most MaxLiftPoints) for a chart: the lift at the end of each day (or
+	// of every few days) from Since, or from the first member's entry, to
+	// today. An event metric counts the conversions up to each point; a
+	// trait has no past values, so its series is today's point alone.
+	Points int
+}
+
+// MaxLiftPoints bounds a lift series.
+const MaxLiftPoints = 100
+
+// LiftPoint is the lift measured at the end of one day (UTC).
+type LiftPoint struct {
+	Date    string   `json:"date"`    // YYYY-MM-DD: conversions up to the end of this day
+	Sent    float64  `json:"sent"`    // the sent members' rate or mean
+	Holdout float64  `json:"holdout"` // the holdout's
+	Lift    *float64 `json:"lift"`
+	Low     *float64 `json:"ci95_low"`
+	High    *float64 `json:"ci95_high"`
 }
 
 // LiftArm is one arm of a lift report.
@@ -48,6 +68,8 @@ type LiftResult struct {
 	Relative *float64 `json:"relative_lift"` // lift / holdout, nil when the holdout's value is 0
 	Low      *float64 `json:"ci95_low"`      // 95% confidence interval of the lift
 	High     *float64 `json:"ci95_high"`
+	// Series is the lift over time, oldest first (LiftOptions.Points).
+	Series []LiftPoint `json:"series,omitempty"`
 }
 
 // Lift measures a segment's campaign: members that its syncs sent (in any
@@ -87,7 +109,7 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 	if len(sent) == 0 {
 		return nil, &UnknownError{fmt.Errorf("segment %q has not been sent anywhere yet: no sync of it has a snapshot (syncs of it: %s); run cohort sync first", name, listOrNone(res.Syncs))}
 	}
-	var value string
+	var value, first string // first: an event metric's first conversion of a member
 	var args []any
 	if t := s.Project.Trait(o.Metric); t != nil || o.Metric == "" {
 		if o.Metric == "" {
@@ -139,7 +161,9 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 			cond += " AND r." + d.Quote(src.Event) + " = ?"
 			args = append(args, event)
 		}
-		res.Kind, value = "rate", "CASE WHEN EXISTS (SELECT 1 FROM "+rows+" r WHERE "+cond+") THEN 1.0 ELSE 0.0 END"
+		res.Kind = "rate"
+		first = "(SELECT min(r." + d.Quote(src.Timestamp) + ") FROM " + rows + " r WHERE " + cond + ")"
+		value = "CASE WHEN " + first + " IS NOT NULL THEN 1.0 ELSE 0.0 END"
 	}
 	// variance of one member's value: population for a proportion (p(1-p)),
 	// sample for a mean (Welch)
@@ -174,7 +198,88 @@ FROM g`, inner, vf, z95)
 		&res.Holdout.Members, &res.Holdout.Measured, &res.Holdout.Value, &res.Lift, &res.Relative, &res.Low, &res.High); err != nil {
 		return nil, fmt.Errorf("lift of segment %s: %w", name, err)
 	}
+	if o.Points <= 0 {
+		return res, nil
+	}
+	today := s.now().UTC().Truncate(24 * time.Hour)
+	if first == "" { // a trait: as it is now
+		res.Series = []LiftPoint{{Date: today.Format(time.DateOnly), Sent: res.Sent.Value, Holdout: res.Holdout.Value, Lift: res.Lift, Low: res.Low, High: res.High}}
+		return res, nil
+	}
+	from := o.Since
+	if from == nil {
+		q := dialects.Bind(d, "SELECT min(entered_at) FROM "+c.Final(segments.MembershipsTable)+" WHERE segment = ?")
+		var at *time.Time
+		if err := plan.QueryRow(ctx, wh, q, []any{name}, &at); err != nil {
+			return nil, fmt.Errorf("lift of segment %s: %w", name, err)
+		}
+		if at == nil {
+			return res, nil
+		}
+		from = at
+	}
+	days := liftDays(from.UTC().Truncate(24*time.Hour), today, min(o.Points, MaxLiftPoints))
+	// one query: per day, the members of each arm converted before its end
+	var cols []string
+	var targs []any
+	for _, day := range days {
+		for _, a := range []string{"sent", "holdout"} {
+			cols = append(cols, fmt.Sprintf("count(CASE WHEN v.arm = '%s' AND v.first_at < ? THEN 1 END)", a))
+			targs = append(targs, day.AddDate(0, 0, 1))
+		}
+	}
+	sq := fmt.Sprintf(`WITH v AS (SELECT %s AS arm, %s AS first_at
+FROM %s m
+WHERE m.segment = ? AND (m.holdout OR m.profile_id IN (%s)))
+SELECT %s
+FROM v`, arm, first, c.Final(segments.MembershipsTable), strings.Join(sent, " UNION "), strings.Join(cols, ",\n "))
+	sq, err = d.Placeholder().ReplacePlaceholders(sq)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int64, len(cols))
+	dest := make([]any, len(cols))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := plan.QueryRow(ctx, wh, sq, append(args[:len(args):len(args)], targs...), dest...); err != nil {
+		return nil, fmt.Errorf("lift series of segment %s: %w", name, err)
+	}
+	for i, day := range days {
+		res.Series = append(res.Series, ratePoint(day, counts[2*i], res.Sent.Members, counts[2*i+1], res.Holdout.Members))
+	}
 	return res, nil
+}
+
+// liftDays are up to n days ending today, evenly spaced from from.
+func liftDays(from, today time.Time, n int) []time.Time {
+	if from.After(today) {
+		from = today
+	}
+	span := int(today.Sub(from).Hours()/24) + 1
+	step := (span + n - 1) / n
+	var out []time.Time
+	for d := today; !d.Before(from) && len(out) < n; d = d.AddDate(0, 0, -step) {
+		out = append(out, d)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// ratePoint is the lift of two conversion counts, with the normal 95%
+// interval of a difference of proportions (the arithmetic of Lift's query).
+func ratePoint(day time.Time, sk, sn, hk, hn int64) LiftPoint {
+	p := LiftPoint{Date: day.Format(time.DateOnly)}
+	if sn == 0 || hn == 0 {
+		return p
+	}
+	ps, ph := float64(sk)/float64(sn), float64(hk)/float64(hn)
+	p.Sent, p.Holdout = ps, ph
+	lift := ps - ph
+	se := math.Sqrt(ps*(1-ps)/float64(sn) + ph*(1-ph)/float64(hn))
+	lo, hi := lift-z95*se, lift+z95*se
+	p.Lift, p.Low, p.High = &lift, &lo, &hi
+	return p
 }
 
 func listOrNone(xs []string) string {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,7 +104,7 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 			return out
 		}
 		bools := trait("CASE WHEN email_opt_in THEN 1.0 ELSE 0.0 END") // NULL is not converted
-		events := func(name string, since *time.Time) map[string]*float64 {
+		events := func(name string, since *time.Time, until ...time.Time) map[string]*float64 {
 			src := p.Source("web_events")
 			rows, err := wh.Query(ctx, "SELECT r.profile_id, r.occurred_at, r.event_name FROM ("+identity.ProfileRows(c, src, c.Final(identity.GraphTable))+") r")
 			require.NoError(t, err)
@@ -120,7 +121,7 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 				if since != nil {
 					from = *since
 				}
-				if ok && !at.Before(from) && (name == "" || ev == name) {
+				if ok && !at.Before(from) && (name == "" || ev == name) && (len(until) == 0 || at.Before(until[0])) {
 					*out[id] = 1
 				}
 			}
@@ -156,6 +157,34 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 				}
 			}
 			t.Logf("%s", got)
+
+			// the series: today's point is the report's lift; an earlier
+			// one counts the conversions before the end of its day
+			tc.o.Points = 7
+			got, err = svc.Lift(ctx, "high_churn_risk", tc.o)
+			require.NoError(t, err, tc.o.Metric)
+			require.NotEmpty(t, got.Series)
+			last := got.Series[len(got.Series)-1]
+			require.Equal(t, now.Format(time.DateOnly), last.Date)
+			require.InDelta(t, *got.Lift, *last.Lift, 1e-9, tc.o.Metric)
+			require.InDelta(t, *got.Low, *last.Low, 1e-9, tc.o.Metric)
+			if tc.o.Since == nil { // a trait has no past values; members entered at today's run
+				require.Len(t, got.Series, 1)
+				continue
+			}
+			require.Len(t, got.Series, 7)
+			for i := 1; i < len(got.Series); i++ {
+				require.Less(t, got.Series[i-1].Date, got.Series[i].Date)
+				require.LessOrEqual(t, got.Series[i-1].Sent, got.Series[i].Sent, "conversions only accumulate")
+			}
+			mid := got.Series[3]
+			day, err := time.Parse(time.DateOnly, mid.Date)
+			require.NoError(t, err)
+			want = goLift(arm, events(strings.TrimPrefix(strings.TrimPrefix(tc.o.Metric, "web_events"), "."), tc.o.Since, day.AddDate(0, 0, 1)), "rate")
+			require.InDelta(t, want.Sent.Value, mid.Sent, 1e-9, mid.Date)
+			require.InDelta(t, want.Holdout.Value, mid.Holdout, 1e-9, mid.Date)
+			require.InDelta(t, *want.Low, *mid.Low, 1e-9, mid.Date)
+			require.InDelta(t, *want.High, *mid.High, 1e-9, mid.Date)
 		}
 	})
 }

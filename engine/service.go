@@ -400,12 +400,31 @@ func (s *Service) Overlap(ctx context.Context, names []string) (*segments.Overla
 type Person struct {
 	Identity *identity.Profile     `json:"identity"`
 	Profile  *profiles.ProfileView `json:"profile"`
+	// Deliveries: which destinations the person was sent to (Deliveries).
+	Deliveries []Delivery `json:"deliveries"`
 }
 
 func (v *Person) String() string {
 	// the identity part already names the profile
 	view := strings.TrimPrefix(v.Profile.String(), "profile "+v.Profile.ProfileID+"\n\n")
-	return v.Identity.String() + "\n" + view
+	out := v.Identity.String() + "\n" + view
+	if len(v.Deliveries) > 0 {
+		var b strings.Builder
+		b.WriteString("\nsync deliveries\n")
+		for _, d := range v.Deliveries {
+			at := ""
+			if d.At != nil {
+				at = d.At.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(&b, "  %-24s %-20s %-7s %-9s %-20s run %s", d.Sync, d.Destination, d.Action, d.Status, at, d.RunID)
+			if d.Reason != "" {
+				b.WriteString("  " + d.Reason)
+			}
+			b.WriteString("\n")
+		}
+		out = strings.TrimRight(out, "\n") + "\n" + b.String()
+	}
+	return out
 }
 
 // Ident is one identifier, TYPE:VALUE.
@@ -431,7 +450,11 @@ func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Person{Identity: who, Profile: view}, nil
+	sent, err := s.deliveries(ctx, wh, c, who.ID, view.Segments)
+	if err != nil {
+		return nil, err
+	}
+	return &Person{Identity: who, Profile: view, Deliveries: sent}, nil
 }
 
 // Explain is the chain of source rows linking two identifiers, or the rule
