@@ -714,14 +714,15 @@ FROM cohort.sync_churn_risk_to_crm_snapshot s JOIN cohort.identity_graph g ON g.
 	require.Len(t, p.Deliveries, 2, string(r.body))
 	rej, sent := p.Deliveries[0], p.Deliveries[1] // newest first
 	require.Contains(t, []string{"add", "update"}, rej.Action)
-	require.Equal(t, engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Action: rej.Action, Status: "rejected",
-		Reason: "invalid e-mail", RunID: run.Run.ID, At: rej.At}, rej)
+	require.Equal(t, engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Region: "eu", Status: "rejected",
+		Key: rej.Key, Reason: "invalid e-mail", RunID: run.Run.ID, At: rej.At}, rej.Delivery)
 	// sent by the sync's first run (this one found nothing new): an add
 	var runs []engine.SyncRun
 	f.call(t, "support", "GET", "/api/v1/syncs/churn_risk_to_crm/runs", nil).json(t, &runs)
 	first := runs[len(runs)-1]
-	require.Equal(t, engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Action: "add", Status: "sent",
-		RunID: first.ID, At: first.FinishedAt}, sent)
+	require.Equal(t, engine.PersonDelivery{Delivery: engine.Delivery{Sync: "churn_risk_to_crm", Destination: "crm_webhook", Region: "eu",
+		Status: "sent", Key: sent.Key, RunID: first.ID, At: &first.StartedAt}, Action: "add"}, sent)
+	require.NotEmpty(t, sent.Key["email"], "support sees the match key as sent")
 }
 
 // Runs last so every other test has called its routes: each operation of

@@ -400,8 +400,8 @@ func (s *Service) Overlap(ctx context.Context, names []string) (*segments.Overla
 type Person struct {
 	Identity *identity.Profile     `json:"identity"`
 	Profile  *profiles.ProfileView `json:"profile"`
-	// Deliveries: which destinations the person was sent to (Deliveries).
-	Deliveries []Delivery `json:"deliveries"`
+	// Deliveries: which destinations the person was sent to, newest first.
+	Deliveries []PersonDelivery `json:"deliveries"`
 }
 
 func (v *Person) String() string {
@@ -450,7 +450,7 @@ func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	sent, err := s.deliveries(ctx, wh, c, who.ID, view.Segments)
+	sent, err := s.personDeliveries(ctx, who.ID, view.Segments)
 	if err != nil {
 		return nil, err
 	}
