@@ -521,6 +521,17 @@ func TestProfileLookupIsAudited(t *testing.T) {
 // the person in clear, and after the forget it says they were forgotten.
 func TestExportAndForget(t *testing.T) {
 	f := demo(t)
+	// each sync lists its destination's region and how many people may go there
+	var syncs []engine.SyncStatus
+	f.call(t, "marketer", "GET", "/api/v1/syncs", nil).json(t, &syncs)
+	reach := map[string]string{}
+	for _, s := range syncs {
+		require.NotNil(t, s.AllowedProfiles, s.Name)
+		reach[s.Name] = fmt.Sprintf("%s %v", s.Region, *s.AllowedProfiles > 0)
+	}
+	require.Equal(t, "eu true", reach["churn_risk_to_crm"])
+	require.Equal(t, "us true", reach["leads_to_meta"])
+
 	r := f.call(t, "admin", "GET", "/api/v1/profiles/export?identifier=customer_id:C100003", nil)
 	require.Equal(t, http.StatusOK, r.code, string(r.body))
 	require.Regexp(t, `^attachment; filename="cohort-export-[^"]+\.json"$`, r.header.Get("Content-Disposition"))

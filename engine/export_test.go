@@ -173,3 +173,48 @@ func TestRetentionPrunesSegmentHistory(t *testing.T) {
 	require.NoError(t, plan.QueryRow(ctx, wh, `SELECT count(*) FROM cohort.segment_history`, nil, &n))
 	assert.EqualValues(t, 1, n)
 }
+
+// Where each sync sends, and how many people may go there: the consent
+// rule and transfer consent counted in the warehouse, and nobody forgotten.
+func TestReachCountsWhoMayGoWhere(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	_, err := w.svc.openWarehouse(ctx, true)
+	require.NoError(t, err)
+	rs, err := w.svc.Reach(ctx, true)
+	require.NoError(t, err)
+	require.Len(t, rs, 2)
+	assert.Nil(t, rs[0].Allowed)
+	assert.Contains(t, rs[0].String(), "run `cohort run` first")
+
+	w.run(t)
+	count := func() map[string]string {
+		rs, err := w.svc.Reach(ctx, true)
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, r := range rs {
+			out[r.Sync] = fmt.Sprintf("%s %v %d/%d", r.Region, r.OutsideEEA, *r.Allowed, *r.Members)
+		}
+		return out
+	}
+	// eva has no consent; piet has no transfer consent
+	assert.Equal(t, map[string]string{"to_eu": "eu false 3/4", "to_us": "us true 2/4"}, count())
+	rs, err = w.svc.Reach(ctx, true)
+	require.NoError(t, err)
+	assert.Equal(t, "sync to_us → us_hook (region us, outside the EU/EEA): 2 of 4 members may go there: "+
+		"consent for newsletter (email_opt_in) and consent to transfer outside the EU/EEA (transfer_consent)", rs[1].String())
+	syncs, err := w.svc.Syncs(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, syncs[1].AllowedProfiles)
+	assert.Equal(t, "us", syncs[1].Region)
+	assert.EqualValues(t, 2, *syncs[1].AllowedProfiles, "the API lists the same count next to the sync")
+
+	_, err = w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c1"}, ForgetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"to_eu": "eu false 2/3", "to_us": "us true 1/3"}, count(), "jan is forgotten")
+
+	rs, err = w.svc.Reach(ctx, false)
+	require.NoError(t, err)
+	assert.Nil(t, rs[1].Allowed)
+	assert.Contains(t, rs[1].String(), "(region us, outside the EU/EEA): not counted")
+}

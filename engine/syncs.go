@@ -221,9 +221,12 @@ type SyncStatus struct {
 	Destination string `json:"destination"`
 	Type        string `json:"type"`
 	Mode        string `json:"mode"`
-	Region      string `json:"region,omitempty"`
-	Schedule    string `json:"schedule,omitempty"`
-	Paused      bool   `json:"paused"` // the scheduler skips it until resumed
+	Region      string `json:"region,omitempty"` // where the destination keeps the data (eu, us ...)
+	// AllowedProfiles is how many of the segment's members (outside the
+	// holdout) its consent rule lets go there; absent before the first run.
+	AllowedProfiles *int64 `json:"allowed_profiles,omitempty"`
+	Schedule        string `json:"schedule,omitempty"`
+	Paused          bool   `json:"paused"` // the scheduler skips it until resumed
 	// Health is one word for a dashboard: healthy (last run succeeded),
 	// degraded (partial: rows rejected or pending), failing, running,
 	// paused, or never_run.
@@ -254,11 +257,20 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 			}
 		}
 	}
+	reach := map[string]SyncReach{}
+	if rs, err := s.Reach(ctx, true); err == nil { // without a warehouse the list still answers
+		for _, r := range rs {
+			reach[r.Sync] = r
+		}
+	}
 	var out []SyncStatus
 	for _, sy := range s.Project.Syncs {
 		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name]}
 		if d := s.Project.Destination(sy.Destination); d != nil {
 			st.Type, st.Region = d.Type, d.Region
+		}
+		if r, ok := reach[sy.Name]; ok {
+			st.Region, st.AllowedProfiles = r.Region, r.Allowed
 		}
 		if sy.Schedule.Set() {
 			st.Schedule = sy.Schedule.String()

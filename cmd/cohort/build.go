@@ -33,13 +33,19 @@ func validateCmd(g *globals) *cobra.Command {
 				}
 				warnings = svc.Warnings(cmd.Context())
 			}
+			// where each sync sends, and how many people may go there (counted in the warehouse)
+			reach, err := svc.Reach(cmd.Context(), !offline)
+			if err != nil {
+				return err
+			}
 			var checks []engine.DestinationCheck
 			var checkErr error
 			if checkDest {
 				checks, checkErr = svc.CheckDestinations(cmd.Context(), 30*time.Second)
 			}
 			if g.json {
-				out := map[string]any{"valid": checkErr == nil, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments)}
+				out := map[string]any{"valid": checkErr == nil, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments),
+					"syncs": reach}
 				if checkDest {
 					out["destinations"] = destinationChecksJSON(checks)
 				}
@@ -60,6 +66,9 @@ func validateCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d sources, %d identifier types, %d traits, %d segments, %d syncs\n",
 				p.Name, len(p.Sources), len(p.Identity.Identifiers), len(p.Traits), len(p.Segments), len(p.Syncs))
+			for _, r := range reach {
+				fmt.Fprintln(cmd.OutOrStdout(), "  "+r.String())
+			}
 			return nil
 		},
 	}
