@@ -139,7 +139,24 @@ func (pl *Plan) Outputs() []string {
 	return out
 }
 
-func (pl *Plan) replacements() []dialects.Replace { return pl.Ctx.Replacements(pl.Outputs()) }
+// replacements are the swaps of the publish step, as the Publish nodes
+// pubs say.
+func (pl *Plan) replacements(pubs []plan.Publish) []dialects.Replace {
+	return pl.Ctx.Replacements(pl.Outputs(), pubs)
+}
+
+// publishes are the Publish nodes of the steps' plans that a run taking
+// every first branch (every run but the first) reaches: the publication
+// compile prints.
+func (pl *Plan) publishes() []plan.Publish {
+	var pubs []plan.Publish
+	for _, s := range pl.Steps {
+		if p, ok := s.(plan.Planned); ok {
+			pubs = append(pubs, plan.Publishes(p.Plan())...)
+		}
+	}
+	return pubs
+}
 
 // SQL is the whole run as a data engineer reads it.
 func (pl *Plan) SQL() string {
@@ -153,7 +170,7 @@ func (pl *Plan) SQL() string {
 		b.WriteString(s.SQL())
 		b.WriteString("\n")
 	}
-	txs := c.Dialect.Publish(pl.replacements())
+	txs := c.Dialect.Publish(pl.replacements(pl.publishes()))
 	if c.Dialect.Capabilities().AtomicPublish {
 		b.WriteString("-- ==== publish: replace every output table in one transaction ====\n")
 	} else {
@@ -215,6 +232,7 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 	if pl.Dead != nil {
 		dropScratch(ctx, wh, c, pl.Dead)
 	}
+	var pubs []plan.Publish
 	for _, s := range pl.Steps {
 		stepStart := time.Now()
 		progress(Event{Step: s.Name(), Message: "started"})
@@ -229,10 +247,11 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 			return res, &StepError{Step: s.Name(), Err: err}
 		}
 		res.Steps = append(res.Steps, rec)
+		pubs = append(pubs, stats.Publish...)
 		progress(Event{Step: s.Name(), Message: "done", Elapsed: time.Since(stepStart), Done: true})
 	}
 	pubStart := time.Now()
-	if err := dialects.Publish(ctx, wh, pl.replacements()); err != nil {
+	if err := dialects.Publish(ctx, wh, pl.replacements(pubs)); err != nil {
 		res.Elapsed = time.Since(start)
 		// a publication of several transactions may have committed some
 		partial := !c.Dialect.Capabilities().AtomicPublish

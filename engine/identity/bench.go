@@ -186,7 +186,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	rep.Profiles = stats.Rows["profiles"]
 	rep.Rounds = step.lastRounds
 	for _, ph := range step.lastPhases {
-		rep.Phases = append(rep.Phases, BenchPhase{ph.name, ph.dur.Seconds()})
+		rep.Phases = append(rep.Phases, BenchPhase{ph.Name, ph.Dur.Seconds()})
 	}
 	if o.Check {
 		if err := benchCheck(ctx, wh, c, edges, rep, out); err != nil {
@@ -195,7 +195,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	rep.print(out)
 	if o.Increment > 0 {
-		if rep.Increment, err = benchIncrement(ctx, wh, c, o, edges, out); err != nil {
+		if rep.Increment, err = benchIncrement(ctx, wh, c, stats.Publish, o, edges, out); err != nil {
 			return rep, err
 		}
 	}
@@ -204,9 +204,9 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 
 // benchIncrement swaps the first run's tables in, appends the increment's
 // links and resolves them with an incremental run.
-func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context, o BenchOptions, edges string, out io.Writer) (*BenchIncrement, error) {
+func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pubs []plan.Publish, o BenchOptions, edges string, out io.Writer) (*BenchIncrement, error) {
 	d := c.Dialect
-	if err := dialects.Publish(ctx, wh, c.Replacements((&Step{}).Outputs())); err != nil {
+	if err := dialects.Publish(ctx, wh, c.Replacements((&Step{}).Outputs(), pubs)); err != nil {
 		return nil, err
 	}
 	if err := wh.Exec(ctx, "INSERT INTO "+edges+" (a, b, ts)\n"+incrementSQL(d, o.Edges, o.Increment)); err != nil {
@@ -245,7 +245,7 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 		fmt.Fprintf(out, "  partition         identical to union-find\n")
 	}
 	start = time.Now()
-	if err := dialects.Publish(ctx, wh, next.Replacements(steps[0].Outputs())); err != nil {
+	if err := dialects.Publish(ctx, wh, next.Replacements(steps[0].Outputs(), stats.Publish)); err != nil {
 		return inc, err
 	}
 	inc.Swap = time.Since(start).Seconds()

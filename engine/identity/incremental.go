@@ -116,8 +116,8 @@ func (s *Step) marksSQL(prev bool) plan.Statement {
 }
 
 // readMarks reads the marks table.
-func (r *runner) readMarks(ctx context.Context) (map[string]mark, error) {
-	rows, err := r.wh.Query(ctx, "SELECT source, row_count, coalesce(prev_rows, -1), coalesce(before_since, -1), coalesce(prev_before, -1), coalesce(at_since, -1), coalesce(prev_at, -1) FROM "+r.s.w("marks"))
+func (s *Step) readMarks(ctx context.Context, wh dialects.Warehouse) (map[string]mark, error) {
+	rows, err := wh.Query(ctx, s.marksRead())
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +134,17 @@ func (r *runner) readMarks(ctx context.Context) (map[string]mark, error) {
 	return m, rows.Err()
 }
 
+func (s *Step) marksRead() string {
+	return "SELECT source, row_count, coalesce(prev_rows, -1), coalesce(before_since, -1), coalesce(prev_before, -1), coalesce(at_since, -1), coalesce(prev_at, -1) FROM " + s.w("marks")
+}
+
 // stateSQL is the state the next run starts from.
-func (s *Step) stateSQL(salt string) plan.Statement {
+func (s *Step) stateSQL() plan.Statement {
 	d := s.c.Dialect
 	q := &plan.Builder{}
 	t := d.TypeName("text")
 	q.W("-- ", StateTable, ": what this run read of each source, under which rules and key salt\n")
-	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, before_watermark, at_watermark, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, CAST("+q.Arg(salt)+" AS "+t+") AS salt\nFROM "+s.w("marks"), false))
+	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, before_watermark, at_watermark, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, (SELECT salt FROM "+s.w("salt")+") AS salt\nFROM "+s.w("marks"), false))
 	return q.Statement(d)
 }
 
@@ -150,132 +154,141 @@ func (s *Step) stateSQL(salt string) plan.Statement {
 // profile is simply connected, and the next run links its identifiers as a star.
 func (s *Step) keepLinks() bool { return len(s.hubRules()) > 0 || len(s.limitRules()) > 0 }
 
-// incremental decides whether this run can extend the previous run with the
-// sources' new rows. When it can, it builds this run's nodes and edges (the
-// identifiers of every profile the new rows touch, and their links) and
-// returns "" with the key salt of the previous run; else it returns why the
-// run rebuilds. New rows only ever merge profiles, so only the touched
-// profiles (with limits: their whole components) are resolved again, and
-// the result is the full rebuild's.
-func (r *runner) incremental(ctx context.Context) (why, salt string, err error) {
+// incrementPlan extends the previous run with the sources' new rows when
+// it can: it builds this run's nodes and edges (the identifiers of every
+// profile the new rows touch, and their links) with the key salt of the
+// previous run, and abandons (the run rebuilds) as soon as a check fails.
+// New rows only ever merge profiles, so only the touched profiles (with
+// limits: their whole components) are resolved again, and the result is
+// the full rebuild's.
+func (s *Step) incrementPlan(r *runner) []plan.Node {
+	c := s.c
+	d := c.Dialect
+	nodes := []plan.Node{plan.Go{
+		Doc: "abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous\n" +
+			"tables exist and " + StateTable + " was written under the same rules and sources (one fingerprint, " + s.fingerprint() + ")",
+		Reads: s.fingerprints(), Run: r.checkState,
+	}}
+	nodes = append(nodes, s.created(s.w("salt"), plan.Statement{SQL: "-- the key salt of the previous run\n" +
+		d.CreateTableAs(s.w("salt"), "SELECT min(salt) AS salt FROM "+c.Final(StateTable), true)})...)
+	nodes = append(nodes, s.created(s.w("marks"), ctas(d, s.w("marks"), s.marksSQL(true)))...)
+	nodes = append(nodes, plan.Go{
+		Doc: "abandon unless, per source, the rows before the previous watermark are as many as then and the rows at it\n" +
+			"no fewer (a row deleted, back-dated or updated changes them)",
+		Reads: s.marksRead(), Run: r.checkMarks,
+	})
+	st := ctas(d, s.w("new_nodes"), s.nodesSQL(true))
+	st.Def = "sources " + s.sourceNames()
+	nodes = append(nodes, s.created(s.w("new_nodes"), st)...)
+	nodes = append(nodes, plan.Go{Doc: "abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)",
+		Reads: s.clashesSQL(), Run: r.checkClashes})
+	nodes = append(nodes, s.exclude(s.w("new_nodes"))...)
+	nodes = append(nodes, s.created(s.w("new_edges"), ctas(d, s.w("new_edges"), s.edgesSQL(true, true)))...)
+	nodes = append(nodes, s.excludeLinks(s.w("new_edges"))...)
+	if len(s.hubRules()) > 0 {
+		nodes = append(nodes, s.incrementHubs(r)...)
+	}
+	nodes = append(nodes, s.incrementNodes()...)
+	nodes = append(nodes, s.created(c.Staged(LinksTable), s.linksSQL(true))...)
+	return append(nodes, plan.Set{Var: "incremental", Value: "yes"})
+}
+
+func (s *Step) fingerprints() string {
+	return "SELECT DISTINCT fingerprint FROM " + s.c.Final(StateTable)
+}
+
+// checkState abandons the increment unless the previous run's state is usable.
+func (r *runner) checkState(ctx context.Context, run *plan.Run) error {
 	s := r.s
 	c := s.c
 	if c.FullRefresh {
-		return "--full-refresh", "", nil
+		return &plan.Abandoned{Why: "--full-refresh"}
 	}
 	for _, src := range s.srcs {
 		if src.Timestamp == "" {
-			return "source " + src.Name + " has no timestamp to tell new rows by", "", nil
+			return &plan.Abandoned{Why: "source " + src.Name + " has no timestamp to tell new rows by"}
 		}
 	}
 	for _, t := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable} {
-		ok, err := c.FinalExists(ctx, r.wh, t)
+		ok, err := c.FinalExists(ctx, run.WH, t)
 		if err != nil {
-			return "", "", err
+			return err
 		}
 		if !ok {
-			return "no previous run", "", nil
+			return &plan.Abandoned{Why: "no previous run"}
 		}
 	}
-	rows, err := r.wh.Query(ctx, "SELECT DISTINCT fingerprint, salt FROM "+c.Final(StateTable))
+	rows, err := run.WH.Query(ctx, s.fingerprints())
 	if err != nil {
-		return "", "", err
+		return err
 	}
 	var prints []string
 	for rows.Next() {
 		var f string
-		if err := rows.Scan(&f, &salt); err != nil {
+		if err := rows.Scan(&f); err != nil {
 			rows.Close()
-			return "", "", err
+			return err
 		}
 		prints = append(prints, f)
 	}
 	if err := rows.Close(); err != nil {
-		return "", "", err
+		return err
 	}
 	if len(prints) != 1 || prints[0] != s.fingerprint() {
-		return "identity rules or sources changed since the previous run", "", nil
+		return &plan.Abandoned{Why: "identity rules or sources changed since the previous run"}
 	}
+	return nil
+}
 
-	if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(true))); err != nil {
-		return "", "", err
-	}
-	marks, err := r.readMarks(ctx)
+// checkMarks abandons the increment when a source lost, changed or
+// back-dated a row since the previous run.
+func (r *runner) checkMarks(ctx context.Context, run *plan.Run) error {
+	s := r.s
+	marks, err := s.readMarks(ctx, run.WH)
 	if err != nil {
-		return "", "", err
+		return err
 	}
+	r.marks = marks
 	var fresh int64
-	since := map[string]string{}
 	for _, src := range s.srcs {
 		m := marks[src.Name]
 		switch {
 		case m.prevRows < 0:
-			return "source " + src.Name + " is new", "", nil
+			return &plan.Abandoned{Why: "source " + src.Name + " is new"}
 		case m.before != m.prevBefore:
-			return fmt.Sprintf("source %s: rows before the previous run's newest timestamp were added, changed or deleted (%d then, %d now)",
-				src.Name, m.prevBefore, m.before), "", nil
+			return &plan.Abandoned{Why: fmt.Sprintf("source %s: rows before the previous run's newest timestamp were added, changed or deleted (%d then, %d now)",
+				src.Name, m.prevBefore, m.before)}
 		case m.at < m.prevAt:
-			return fmt.Sprintf("source %s: rows at the previous run's newest timestamp were deleted (%d then, %d now)", src.Name, m.prevAt, m.at), "", nil
+			return &plan.Abandoned{Why: fmt.Sprintf("source %s: rows at the previous run's newest timestamp were deleted (%d then, %d now)", src.Name, m.prevAt, m.at)}
 		}
 		fresh += m.rows - m.prevRows
-		since[src.Name] = ">"
-		if m.at > m.prevAt {
-			since[src.Name] = ">="
-		}
 	}
+	r.fresh = fresh
+	run.Say("reading %s new rows", plan.Thousands(fresh))
+	return nil
+}
 
-	s.since = since
-	defer func() {
-		if why != "" || err != nil {
-			s.since = nil
-		}
-	}()
-	r.progress("reading %s new rows", plan.Thousands(fresh))
-	if err := r.create(ctx, s.w("new_nodes"), ctas(r.d, s.w("new_nodes"), s.nodesSQL(salt))); err != nil {
-		return "", "", err
-	}
+// checkClashes abandons the increment when a new identifier shares a key
+// with another.
+func (r *runner) checkClashes(ctx context.Context, run *plan.Run) error {
 	var clashes int64
-	if err := plan.QueryRow(ctx, r.wh, s.clashesSQL(salt), nil, &clashes); err != nil {
-		return "", "", err
+	if err := plan.QueryRow(ctx, run.WH, r.s.clashesSQL(), nil, &clashes); err != nil {
+		return err
 	}
-	if clashes > 0 || s.collisions > 0 {
-		return "a new identifier shares a 64-bit key with another", "", nil
+	if clashes > 0 || r.s.collisions > 0 {
+		return &plan.Abandoned{Why: "a new identifier shares a 64-bit key with another"}
 	}
-	if err := r.exclude(ctx, s.w("new_nodes")); err != nil {
-		return "", "", err
-	}
-	if err := r.create(ctx, s.w("new_edges"), ctas(r.d, s.w("new_edges"), s.edgesSQL(salt, true))); err != nil {
-		return "", "", err
-	}
-	if err := r.excludeLinks(ctx, s.w("new_edges")); err != nil {
-		return "", "", err
-	}
-	if len(s.hubRules()) > 0 {
-		if why, err := r.incrementHubs(ctx, salt); why != "" || err != nil {
-			return why, "", err
-		}
-	}
-	r.work = append(r.work, s.w("affected"), s.w("old"), s.w("nodes"), s.w("edges"))
-	if err := r.run(ctx, s.incrementNodes(salt)); err != nil {
-		return "", "", err
-	}
-	touched, err := r.count(ctx, s.w("affected"))
-	if err != nil {
-		return "", "", err
-	}
-	r.stats.Details = append(r.stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
-		plan.Thousands(fresh), plan.Thousands(touched)))
-	return "", salt, nil
+	return nil
 }
 
 // incrementNodes build an increment's nodes and links: the previous
 // profiles the new rows touch, their identifiers and links, with the new ones.
-func (s *Step) incrementNodes(salt string) []plan.Node {
+func (s *Step) incrementNodes() []plan.Node {
 	var nodes []plan.Node
 	for _, t := range []struct {
 		table string
 		st    plan.Statement
-	}{{"affected", s.affectedSQL()}, {"old", s.oldNodesSQL(salt)}, {"nodes", s.mergedNodesSQL()}, {"edges", s.affectedEdgesSQL()}} {
+	}{{"affected", s.affectedSQL()}, {"old", s.oldNodesSQL()}, {"nodes", s.mergedNodesSQL()}, {"edges", s.affectedEdgesSQL()}} {
 		nodes = append(nodes, s.created(s.w(t.table), t.st)...)
 	}
 	return nodes
@@ -283,51 +296,53 @@ func (s *Step) incrementNodes(salt string) []plan.Node {
 
 // previous is every identifier the previous run knew: those in
 // identity_graph and the junk hubs, with their keys.
-func (s *Step) previous(salt string) string {
+func (s *Step) previous() string {
 	c := s.c
-	return "(SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
-		"\n  UNION ALL SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
+	return "(SELECT " + s.keyExpr("identifier_type", "identifier_value") + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
+		"\n  UNION ALL SELECT " + s.keyExpr("identifier_type", "identifier_value") + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
 		" WHERE rule = '" + RuleMaxLinks + "')"
 }
 
 // clashesSQL counts new identifiers whose key another identifier has.
-func (s *Step) clashesSQL(salt string) string {
+func (s *Step) clashesSQL() string {
 	return "SELECT (SELECT count(*) - count(DISTINCT key) FROM " + s.w("new_nodes") + ") + (\n" +
-		"  SELECT count(*) FROM " + s.w("new_nodes") + " n JOIN " + s.previous(salt) + " p ON p.key = n.key\n" +
+		"  SELECT count(*) FROM " + s.w("new_nodes") + " n JOIN " + s.previous() + " p ON p.key = n.key\n" +
 		"  WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)"
 }
 
 // incrementHubs finds the junk hubs after the new links: the previous ones
 // (an identifier's distinct neighbours only grow) and any identifier a new
 // link touches that now has more than max_links. A new hub takes links out
-// of previous profiles, which the rebuild handles: it returns why then.
-// Junk hubs leave the new nodes; their links stay in the kept links.
-func (r *runner) incrementHubs(ctx context.Context, salt string) (string, error) {
-	s := r.s
+// of previous profiles, which the rebuild handles: the increment is
+// abandoned then. Junk hubs leave the new nodes; their links stay in the
+// kept links.
+func (s *Step) incrementHubs(r *runner) []plan.Node {
 	c := s.c
-	union := " " + dialects.Union(c.Dialect) + " "
+	d := c.Dialect
+	union := " " + dialects.Union(d) + " "
 	touched := "(SELECT a AS key FROM " + s.w("new_edges") + union + "SELECT b FROM " + s.w("new_edges") + ")"
 	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched + " OR b IN " + touched +
 		"\n " + union + "SELECT a, b FROM " + s.w("new_edges") + ")"
 	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN " + touched + ")"
-	if err := r.create(ctx, s.w("hubs_touched"), ctas(r.d, s.w("hubs_touched"), s.hubsSQL(links, nodes))); err != nil {
-		return "", err
-	}
-	var fresh int64
-	if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) FROM "+s.w("hubs_touched")+" h WHERE NOT EXISTS (SELECT 1 FROM "+c.Final(RejectionsTable)+
-		" p WHERE p.rule = '"+RuleMaxLinks+"' AND p.identifier_type = h.identifier_type AND p.identifier_value = h.identifier_value)", nil, &fresh); err != nil {
-		return "", err
-	}
-	if fresh > 0 {
-		return fmt.Sprintf("%d identifiers became junk hubs (max_links)", fresh), nil
-	}
+	fresh := "SELECT count(*) FROM " + s.w("hubs_touched") + " h WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(RejectionsTable) +
+		" p WHERE p.rule = '" + RuleMaxLinks + "' AND p.identifier_type = h.identifier_type AND p.identifier_value = h.identifier_value)"
 	hubs := "SELECT key, identifier_type, identifier_value, detail FROM " + s.w("hubs_touched") + "\nUNION ALL\n" +
-		"SELECT " + s.keyExpr("identifier_type", "identifier_value", salt) + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
+		"SELECT " + s.keyExpr("identifier_type", "identifier_value") + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
 		"WHERE rule = '" + RuleMaxLinks + "' AND NOT EXISTS (SELECT 1 FROM " + s.w("hubs_touched") + " h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value)"
-	if err := r.create(ctx, s.w("hubs"), plan.Statement{SQL: "-- junk hubs: the previous ones, with the neighbours counted again where new links touch them\n" + r.d.CreateTableAs(s.w("hubs"), hubs, true)}); err != nil {
-		return "", err
-	}
-	return "", r.exec(ctx, plan.Statement{SQL: "DELETE FROM " + s.w("new_nodes") + " WHERE key IN (SELECT key FROM " + s.w("hubs") + ")"})
+	out := s.created(s.w("hubs_touched"), ctas(d, s.w("hubs_touched"), s.hubsSQL(links, nodes)))
+	out = append(out, plan.Go{Doc: "abandon when an identifier a new link touches became a junk hub (it takes links out of previous profiles)", Reads: fresh,
+		Run: func(ctx context.Context, run *plan.Run) error {
+			var n int64
+			if err := plan.QueryRow(ctx, run.WH, fresh, nil, &n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return &plan.Abandoned{Why: fmt.Sprintf("%d identifiers became junk hubs (max_links)", n)}
+			}
+			return nil
+		}})
+	out = append(out, s.created(s.w("hubs"), plan.Statement{SQL: "-- junk hubs: the previous ones, with the neighbours counted again where new links touch them\n" + d.CreateTableAs(s.w("hubs"), hubs, true)})...)
+	return append(out, exec("DELETE FROM "+s.w("new_nodes")+" WHERE key IN (SELECT key FROM "+s.w("hubs")+")"))
 }
 
 // affectedSQL: the previous profiles holding an identifier of the new rows;
@@ -345,8 +360,8 @@ func (s *Step) affectedSQL() plan.Statement {
 }
 
 // oldNodesSQL: the identifiers of the affected profiles, keyed.
-func (s *Step) oldNodesSQL(salt string) plan.Statement {
-	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(s.w("old"), "SELECT "+s.keyExpr("identifier_type", "identifier_value", salt)+
+func (s *Step) oldNodesSQL() plan.Statement {
+	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(s.w("old"), "SELECT "+s.keyExpr("identifier_type", "identifier_value")+
 		" AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id\nFROM "+s.c.Final(GraphTable)+
 		"\nWHERE profile_id IN (SELECT profile_id FROM "+s.w("affected")+")", true)}
 }
@@ -420,40 +435,12 @@ func (s *Step) keptCutLinksSQL() plan.Statement {
 
 // sinceFilter restricts a source to the rows after the previous run's
 // watermark, or at or after it when rows arrived with that very timestamp
-// (those read before are read again, which changes nothing).
+// (those read before are read again, which changes nothing): marks say which.
 func (s *Step) sinceFilter(src *models.Source) string {
 	d := s.c.Dialect
-	return "\n    WHERE CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ") " + s.since[src.Name] + " (SELECT since FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
-}
-
-// incrementalSQL shows how an incremental run differs from a rebuild, for compile.
-func (s *Step) incrementalSQL() string {
-	var b strings.Builder
-	put := func(sts ...plan.Statement) { render(&b, sts...) }
-	b.WriteString("-- An incremental run: marks also read the previous state\n")
-	put(ctas(s.c.Dialect, s.w("marks"), s.marksSQL(true)))
-	s.since = map[string]string{}
-	for _, src := range s.srcs {
-		s.since[src.Name] = ">"
+	mark := func(col string) string {
+		return "(SELECT " + col + " FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
 	}
-	defer func() { s.since = nil }()
-	b.WriteString("-- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and\n" +
-		"-- links as above into new_nodes and new_edges, with the key salt of the previous run):\n")
-	put(ctas(s.c.Dialect, s.w("new_nodes"), s.nodesSQL("")))
-	if len(s.excludeRules()) > 0 {
-		b.WriteString("-- excluded and their links leave new_nodes and new_edges as above\n\n")
-	}
-	if len(s.hubRules()) > 0 {
-		b.WriteString("-- junk hubs: the previous ones, and every identifier a new link touches counted again over the kept and new\n" +
-			"-- links; a new junk hub takes links out of previous profiles, so the run rebuilds instead\n\n")
-	}
-	b.WriteString(plan.Print(s.incrementNodes("")))
-	put(s.linksSQL(true))
-	b.WriteString("-- components and limits as above on these nodes and links\n")
-	if len(s.limitRules()) > 0 {
-		put(s.keptCutLinksSQL())
-	}
-	b.WriteString("-- the public tables: the profiles resolved again replace theirs, the others stay:\n\n")
-	b.WriteString(plan.Print(s.outputNodes(len(s.hubRules()) > 0, true, "")))
-	return b.String()
+	ts := "CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")"
+	return "\n    WHERE " + ts + " > " + mark("since") + "\n      OR " + ts + " = " + mark("CASE WHEN at_since > prev_at THEN since END")
 }

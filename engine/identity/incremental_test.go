@@ -261,18 +261,20 @@ func runContext(t *testing.T, wh dialects.Warehouse, c *plan.Context, tune func(
 	steps, err := Steps(c)
 	require.NoError(t, err)
 	var stats plan.Stats
+	var pubs []plan.Publish
 	for _, s := range steps {
 		if tune != nil {
 			tune(s.(*Step))
 		}
 		stats, err = s.Run(ctx, wh, nil)
 		require.NoError(t, err)
+		pubs = append(pubs, stats.Publish...)
 	}
 	var outs []string
 	for _, s := range steps {
 		outs = append(outs, s.Outputs()...)
 	}
-	require.NoError(t, dialects.Publish(ctx, wh, c.Replacements(outs)))
+	require.NoError(t, dialects.Publish(ctx, wh, c.Replacements(outs, pubs)))
 	// nothing of the run is left behind
 	var left int64
 	require.NoError(t, plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM information_schema.tables WHERE strpos(table_name, ?) > 0"), []any{c.RunID}, &left))

@@ -122,28 +122,15 @@ func refineCluster(links []link, limits map[string]int) (map[int64]int64, []cut)
 	return assign, cuts
 }
 
-// limits refines the clusters that hold more identifiers of a type than its
-// limit, writes the new clusters back and records the cut links.
-func (r *runner) limits(ctx context.Context) error {
+// refine reads the links of the clusters over a limit, rebuilds them
+// (refineCluster) and writes the new clusters to refined and the cut links
+// to the staged cut links.
+func (r *runner) refine(ctx context.Context, run *plan.Run) error {
 	s := r.s
 	c := s.c
-	if err := r.create(ctx, s.w("violators"), s.violatorsSQL()); err != nil {
-		return err
-	}
-	if err := r.createOutput(ctx, c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
-		return err
-	}
-	refined := s.w("refined")
-	if err := r.create(ctx, refined, plan.Statement{SQL: r.d.CreateTableAs(refined, "SELECT node AS key, root AS comp, root AS component FROM "+s.w("roots")+" WHERE 1 = 0", true)}); err != nil {
-		return err
-	}
-	n, err := r.count(ctx, s.w("violators"))
-	if err != nil || n == 0 {
-		return err
-	}
-	r.progress("%d clusters over a limit: refining", n)
+	run.Say("%d clusters over a limit: refining", r.over)
 	limits := limitsOf(c.Project)
-	rows, err := r.wh.Query(ctx, s.violatorLinksSQL())
+	rows, err := run.WH.Query(ctx, s.violatorLinksSQL())
 	if err != nil {
 		return err
 	}
@@ -175,7 +162,7 @@ func (r *runner) limits(ctx context.Context) error {
 		}
 		cuts = append(cuts, cs...)
 	}
-	if err := r.insert(ctx, refined, []string{"key", "comp", "component"}, keys, parts, from); err != nil {
+	if err := insert(ctx, run, s.w("refined"), []string{"key", "comp", "component"}, keys, parts, from); err != nil {
 		return err
 	}
 	cols := make([][]string, 5)
@@ -184,26 +171,19 @@ func (r *runner) limits(ctx context.Context) error {
 			cols[i] = append(cols[i], v)
 		}
 	}
-	if err := r.insert(ctx, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, cols[0], cols[1], cols[2], cols[3], cols[4]); err != nil {
+	if err := insert(ctx, run, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, cols[0], cols[1], cols[2], cols[3], cols[4]); err != nil {
 		return err
 	}
-	if err := r.analyze(ctx, refined); err != nil {
-		return err
-	}
-	r.stats.Details = append(r.stats.Details, fmt.Sprintf("limits: %d clusters refined, %d links cut", len(comps), len(cuts)))
-	for _, st := range s.applyRefinedSQL() {
-		if err := r.exec(ctx, st); err != nil {
-			return err
-		}
-	}
-	return r.analyze(ctx, s.w("roots"))
+	r.details = append(r.details, fmt.Sprintf("limits: %d clusters refined, %d links cut", len(comps), len(cuts)))
+	return nil
 }
 
 // insert writes rows given column by column ([]int64 or []string, all of
 // one length) in one statement: each column is one array parameter, unnested
 // into rows. Rows of bound values cost 13-28 µs each to prepare: on the
 // 1M-people demo the limits' 240K rows took 4.4 s that way.
-func (r *runner) insert(ctx context.Context, table string, cols []string, columns ...any) error {
+func insert(ctx context.Context, run *plan.Run, table string, cols []string, columns ...any) error {
+	d := run.Ctx.Dialect
 	q := &plan.Builder{}
 	var params []string
 	var types []dialects.Type
@@ -225,8 +205,8 @@ func (r *runner) insert(ctx context.Context, table string, cols []string, column
 		params = append(params, q.Arg(col))
 		types = append(types, typ)
 	}
-	q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ")\n", r.d.ArrayRows(params, types))
-	return r.exec(ctx, q.Statement(r.d))
+	q.W("INSERT INTO ", table, " (", strings.Join(cols, ", "), ")\n", d.ArrayRows(params, types))
+	return run.Exec(ctx, q.Statement(d))
 }
 
 // limitsOf maps each limited identifier type to its limit.

@@ -2,94 +2,30 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
-// runner is one execution of the step.
+// runner is what one execution of the step's plan keeps for its Go parts
+// (the checks, the refinement of clusters over a limit) and its summary.
 type runner struct {
-	s     *Step
-	wh    dialects.Warehouse
-	d     dialects.Dialect
-	p     plan.Progress
-	work  []string // work tables to drop at the end
-	stats plan.Stats
-
-	phases []phaseTime
-	Rounds int
+	s        *Step
+	marks    map[string]mark // the marks, once read
+	fresh    int64           // the new rows an increment reads
+	shuffles int             // reshuffles kept
+	over     int64           // clusters over a limit
+	details  []string        // the limits' line
 }
 
-type phaseTime struct {
-	name string
-	dur  time.Duration
-}
-
-func (r *runner) exec(ctx context.Context, st plan.Statement) error {
-	start := time.Now()
-	var cpu float64
-	if r.s.trace != nil {
-		cpu = cpuSeconds()
-	}
-	if err := r.wh.Exec(ctx, st.SQL, st.Args...); err != nil {
-		return &dialects.StatementError{Def: st.Def, SQL: st.SQL, Err: err}
-	}
-	if r.s.trace != nil {
-		r.s.trace(st.SQL, time.Since(start), cpuSeconds()-cpu)
-	}
-	return nil
-}
-
-// create runs a CREATE TABLE AS of a work table, remembers to drop it, and
-// refreshes the planner's statistics where the warehouse needs it.
-func (r *runner) create(ctx context.Context, table string, st plan.Statement) error {
-	r.work = append(r.work, table)
-	if err := r.exec(ctx, plan.Statement{SQL: r.d.DropTable(table)}); err != nil {
-		return err
-	}
-	if err := r.exec(ctx, st); err != nil {
-		return err
-	}
-	return r.analyze(ctx, table)
-}
-
-func (r *runner) analyze(ctx context.Context, table string) error {
-	if a := dialects.Analyze(r.d, table); a != "" {
-		return r.exec(ctx, plan.Statement{SQL: a})
-	}
-	return nil
-}
-
-func (r *runner) drop(ctx context.Context, table string) {
-	_ = r.wh.Exec(ctx, r.d.DropTable(table))
-}
-
-func (r *runner) count(ctx context.Context, table string) (int64, error) {
-	return plan.CountRows(ctx, r.wh, table)
-}
-
-func (r *runner) progress(format string, a ...any) {
-	if r.p != nil {
-		r.p(fmt.Sprintf(format, a...))
-	}
-}
-
-// phase times f under a name for the Details lines.
-func (r *runner) phase(name string, f func() error) error {
-	start := time.Now()
-	err := f()
-	r.phases = append(r.phases, phaseTime{name, time.Since(start)})
-	return err
-}
-
-// Run resolves identities into the staged tables.
+// Run resolves identities into the staged tables: it executes Plan.
 func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) (plan.Stats, error) {
-	if pin, ok := wh.(dialects.Pinner); ok { // the bulk settings below are session settings on PostgreSQL
+	if pin, ok := wh.(dialects.Pinner); ok { // the bulk settings are session settings on PostgreSQL
 		pinned, release, err := pin.Pin(ctx)
 		if err != nil {
 			return plan.Stats{}, err
@@ -97,302 +33,312 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 		defer release()
 		wh = pinned
 	}
-	r := &runner{s: s, wh: wh, d: s.c.Dialect, p: p, stats: plan.Stats{Rows: map[string]int64{}}}
-	defer func() {
-		cctx := context.WithoutCancel(ctx)
-		for _, t := range r.work {
-			r.drop(cctx, t)
-		}
-	}()
-	set, reset := dialects.BulkSettings(r.d)
-	for _, st := range set {
-		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
-			return r.stats, err
-		}
+	if s.trace != nil {
+		wh = traced{wh, s.trace}
 	}
+	d := s.c.Dialect
+	_, reset := dialects.BulkSettings(d)
 	defer func() {
 		for _, st := range reset {
 			_ = wh.Exec(context.WithoutCancel(ctx), st)
 		}
 	}()
-	err := r.resolve(ctx)
-	s.lastRounds, s.lastPhases = r.Rounds, r.phases
+	r := &runner{s: s}
+	run, err := plan.Execute(ctx, wh, s.c, s.plan(r), p)
+	defer s.dropWork(context.WithoutCancel(ctx), wh, run.Int("r"))
+	s.lastRounds, s.lastPhases = run.Int("r"), run.Phases
 	if err != nil {
-		return r.stats, err
+		return plan.Stats{}, err
 	}
-	return r.stats, nil
+	return r.summarize(ctx, wh, run)
 }
 
-func (r *runner) resolve(ctx context.Context) error {
-	s := r.s
-	if err := r.exec(ctx, plan.Statement{SQL: r.d.CreateSchema(s.c.Schema)}); err != nil {
-		return err
+// workTables are the scratch tables of the plan; the rounds' moves_1 ...
+// come on top.
+var workTables = []string{"marks", "salt", "nodes", "new_nodes", "excluded", "edges", "new_edges", "hubs", "hubs_touched",
+	"affected", "old", "links_a", "links_b", "roots", "roots_b", "roots_none", "violators", "refined", "anchors"}
+
+// dropWork drops the scratch tables of a run that went rounds rounds.
+func (s *Step) dropWork(ctx context.Context, wh dialects.Warehouse, rounds int) {
+	for _, t := range workTables {
+		_ = wh.Exec(ctx, s.c.Dialect.DropTable(s.w(t)))
 	}
+	for i := 1; i <= rounds; i++ {
+		_ = wh.Exec(ctx, s.c.Dialect.DropTable(s.w("moves_"+strconv.Itoa(i))))
+	}
+}
+
+// Plan is the step's plan: what Run executes and SQL prints.
+func (s *Step) Plan() []plan.Node { return s.plan(&runner{s: s}) }
+
+// plan is the step's plan, its Go parts working on r.
+func (s *Step) plan(r *runner) []plan.Node {
+	d := s.c.Dialect
+	var nodes []plan.Node
+	set, _ := dialects.BulkSettings(d)
+	if len(set) > 0 {
+		nodes = append(nodes, plan.Note{Text: "settings for large builds (put back at the end)"})
+	}
+	for _, st := range set {
+		nodes = append(nodes, exec(st))
+	}
+	nodes = append(nodes, exec(d.CreateSchema(s.c.Schema)))
 	for _, st := range s.setup {
-		if err := r.exec(ctx, plan.Statement{SQL: st}); err != nil {
-			return err
-		}
+		nodes = append(nodes, exec(st))
 	}
-	var why, salt string
-	if err := r.phase("state", func() (err error) { why, salt, err = r.incremental(ctx); return err }); err != nil {
-		return err
-	}
-	inc := why == ""
-	hubs := len(s.hubRules()) > 0
-	if inc {
-		if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(true)); err != nil {
-			return err
-		}
-	} else {
-		r.stats.Details = append(r.stats.Details, "full rebuild: "+why)
-		if !slices.Contains(r.work, s.w("marks")) { // an increment given up on has read them already
-			if err := r.create(ctx, s.w("marks"), ctas(r.d, s.w("marks"), s.marksSQL(false))); err != nil {
-				return err
-			}
-		}
-		if err := r.phase("encode", func() (err error) { salt, err = r.encode(ctx); return err }); err != nil {
-			return err
-		}
-		if err := r.phase("links", func() error { return r.links(ctx, salt, hubs) }); err != nil {
-			return err
-		}
-	}
-	if err := r.phase("components", func() error { return r.components(ctx) }); err != nil {
-		return err
-	}
+	nodes = append(nodes, plan.Try{
+		Doc: "extend the previous run: when its state (" + StateTable + ", " + LinksTable + ", " + ComponentsTable + ") is usable and\n" +
+			"every source only gained rows from its watermark on, read the new rows alone and resolve again only the\n" +
+			"previous profiles they touch",
+		Body:      []plan.Node{plan.Phase{Name: "state", Body: s.incrementPlan(r)}},
+		Otherwise: s.rebuildPlan(r),
+	})
+	nodes = append(nodes, plan.Phase{Name: "components", Body: s.componentsPlan(r)})
 	if len(s.limitRules()) > 0 {
-		if err := r.phase("limits", func() error { return r.limits(ctx) }); err != nil {
-			return err
-		}
-		if inc {
-			if err := r.exec(ctx, s.keptCutLinksSQL()); err != nil {
-				return err
-			}
-		}
-	} else if err := r.createOutput(ctx, s.c.Staged(CutLinksTable), s.cutLinksCreateSQL()); err != nil {
-		return err
+		nodes = append(nodes, plan.Phase{Name: "limits", Body: s.limitsPlan(r)},
+			plan.If{Doc: "the run is incremental", Cond: plan.VarIs("incremental", "yes"), Then: []plan.Node{plan.Exec{Statement: s.keptCutLinksSQL()}}})
+	} else {
+		nodes = append(nodes, s.created(s.c.Staged(CutLinksTable), s.cutLinksCreateSQL())...)
 	}
-	if err := r.phase("output", func() error { return r.output(ctx, hubs, inc, salt) }); err != nil {
-		return err
-	}
-	return r.summarize(ctx)
+	hubs := len(s.hubRules()) > 0
+	return append(nodes, plan.Phase{Name: "output", Body: []plan.Node{plan.If{
+		Doc:  "the run is incremental: the profiles resolved again replace theirs, the others stay",
+		Cond: plan.VarIs("incremental", "yes"),
+		Then: s.outputNodes(hubs, true),
+		Else: s.outputNodes(hubs, false),
+	}}})
 }
 
-// encode builds the nodes, retrying with a salted hash when two identifiers
-// share a key; it returns the salt that gave unique keys.
-func (r *runner) encode(ctx context.Context) (string, error) {
-	s := r.s
-	for attempt := 0; attempt < 4; attempt++ {
-		salt := ""
-		if attempt > 0 {
-			salt = strconv.Itoa(attempt)
-		}
-		r.progress("reading %d sources", len(s.srcs))
-		if err := r.create(ctx, s.w("nodes"), ctas(r.d, s.w("nodes"), s.nodesSQL(salt))); err != nil {
-			return "", err
-		}
-		var dup int64
-		if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT key) FROM "+s.w("nodes"), nil, &dup); err != nil {
-			return "", err
-		}
-		if attempt < s.collisions {
-			dup = 1
-		}
-		if dup == 0 {
-			return salt, r.exclude(ctx, s.w("nodes"))
-		}
-		r.progress("%d identifiers share a 64-bit key: encoding again with a salted hash", dup)
+func exec(sql string) plan.Node { return plan.Exec{Statement: plan.Statement{SQL: sql}} }
+
+// saltValues are the key salts a rebuild tries in turn: unsalted, then
+// salted after two identifiers shared a key.
+var saltValues = []string{"", "1", "2", "3"}
+
+// rebuildPlan reads every source row: marks (unless the abandoned increment
+// read them), nodes with unique keys, links.
+func (s *Step) rebuildPlan(r *runner) []plan.Node {
+	d := s.c.Dialect
+	nodes := []plan.Node{plan.If{
+		Doc: "the increment did not read the marks already", Cond: func(context.Context, *plan.Run) (bool, error) { return r.marks == nil, nil },
+		Then: s.created(s.w("marks"), ctas(d, s.w("marks"), s.marksSQL(false))),
+	}}
+	q := &plan.Builder{}
+	q.W("-- the key salt of this attempt\n", d.CreateTableAs(s.w("salt"), "SELECT CAST("+q.Arg(plan.Var("salt"))+" AS "+d.TypeName(dialects.Text)+") AS salt", true))
+	encode := s.created(s.w("salt"), q.Statement(d))
+	st := ctas(d, s.w("nodes"), s.nodesSQL(false))
+	st.Def = "sources " + s.sourceNames()
+	encode = append(encode, s.created(s.w("nodes"), st)...)
+	encode = append(encode, plan.Go{Doc: "abandon this attempt when two identifiers share a key", Reads: s.keysShared(), Run: r.checkKeys})
+	encode = append(encode, s.exclude(s.w("nodes"))...)
+	nodes = append(nodes, plan.Phase{Name: "encode", Body: []plan.Node{plan.Retry{
+		Doc: "nodes with unique keys: when two identifiers share a key the hash is salted ('1' || type:value, then '2' ...)",
+		Var: "salt", Values: saltValues, Body: encode,
+	}}})
+	return append(nodes, plan.Phase{Name: "links", Body: s.linksPlan(r)})
+}
+
+// linksPlan builds the deduplicated links and takes junk hubs out.
+func (s *Step) linksPlan(r *runner) []plan.Node {
+	d := s.c.Dialect
+	edges := func(distinct bool) []plan.Node {
+		return s.created(s.w("edges"), ctas(d, s.w("edges"), s.edgesSQL(false, distinct)))
 	}
-	return "", errors.New("identity: identifiers keep sharing 64-bit keys after 3 salted retries")
+	hubs := len(s.hubRules()) > 0
+	var nodes []plan.Node
+	if !hubs && len(s.limitRules()) == 0 {
+		nodes = []plan.Node{plan.If{
+			Doc: "the sources' rows could hold more than twice as many pairs as there are identifiers (by marks and nodes);\n" +
+				"otherwise the links keep their duplicates, which round 1's contraction removes (only round 1 reads them)",
+			Cond: r.distinctLinks, Then: edges(true), Else: edges(false)}}
+	} else {
+		nodes = edges(true)
+	}
+	nodes = append(nodes, s.excludeLinks(s.w("edges"))...)
+	nodes = append(nodes, s.created(s.c.Staged(LinksTable), s.linksSQL(false))...) // before junk hubs leave
+	if !hubs {
+		return nodes
+	}
+	nodes = append(nodes, s.created(s.w("hubs"), ctas(d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes"))))...)
+	for _, st := range s.dropHubsSQL() {
+		nodes = append(nodes, plan.Exec{Statement: st})
+	}
+	return append(append(nodes, s.analyze(s.w("edges"))...), s.analyze(s.w("nodes"))...)
 }
 
 // exclude moves the identifiers an exclude rule keeps out from nodes (or
-// new_nodes) to the excluded table, once the collision check has seen them.
-func (r *runner) exclude(ctx context.Context, nodes string) error {
-	s := r.s
+// new_nodes) to the excluded table, once the key check has seen them.
+func (s *Step) exclude(nodes string) []plan.Node {
 	if len(s.excludeRules()) == 0 {
 		return nil
 	}
-	if err := r.create(ctx, s.w("excluded"), ctas(r.d, s.w("excluded"), s.excludedSQL(nodes))); err != nil {
-		return err
-	}
-	return r.exec(ctx, s.dropExcludedSQL(nodes, false))
+	return append(s.created(s.w("excluded"), ctas(s.c.Dialect, s.w("excluded"), s.excludedSQL(nodes))), plan.Exec{Statement: s.dropExcludedSQL(nodes, false)})
 }
 
 // excludeLinks takes the links to excluded identifiers out of edges (or
 // new_edges).
-func (r *runner) excludeLinks(ctx context.Context, edges string) error {
-	if len(r.s.excludeRules()) == 0 {
+func (s *Step) excludeLinks(edges string) []plan.Node {
+	if len(s.excludeRules()) == 0 {
 		return nil
 	}
-	return r.exec(ctx, r.s.dropExcludedSQL(edges, true))
+	return []plan.Node{plan.Exec{Statement: s.dropExcludedSQL(edges, true)}}
 }
 
-// links builds the deduplicated links and takes junk hubs out.
-func (r *runner) links(ctx context.Context, salt string, hubs bool) error {
-	s := r.s
-	raw := false
-	if !hubs && len(s.limitRules()) == 0 {
-		var err error
-		if raw, err = r.rawLinks(ctx); err != nil {
-			return err
-		}
+// analyze refreshes a table's planner statistics where the warehouse needs it.
+func (s *Step) analyze(table string) []plan.Node {
+	if a := dialects.Analyze(s.c.Dialect, table); a != "" {
+		return []plan.Node{exec(a)}
 	}
-	if err := r.create(ctx, s.w("edges"), ctas(r.d, s.w("edges"), s.edgesSQL(salt, !raw))); err != nil {
+	return nil
+}
+
+func (s *Step) sourceNames() string {
+	var names []string
+	for _, src := range s.srcs {
+		names = append(names, src.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Step) keysShared() string {
+	return "SELECT count(*) - count(DISTINCT key) FROM " + s.w("nodes")
+}
+
+// checkKeys abandons the attempt when two identifiers share a key.
+func (r *runner) checkKeys(ctx context.Context, run *plan.Run) error {
+	var dup int64
+	if err := plan.QueryRow(ctx, run.WH, r.s.keysShared(), nil, &dup); err != nil {
 		return err
 	}
-	if err := r.excludeLinks(ctx, s.w("edges")); err != nil {
-		return err
+	if slices.Index(saltValues, run.Var("salt")) < r.s.collisions {
+		dup = 1
 	}
-	if err := r.createOutput(ctx, s.c.Staged(LinksTable), s.linksSQL(false)); err != nil { // before junk hubs leave
-		return err
-	}
-	if !hubs {
+	if dup == 0 {
 		return nil
 	}
-	if err := r.create(ctx, s.w("hubs"), ctas(r.d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes")))); err != nil {
-		return err
-	}
-	for _, st := range s.dropHubsSQL() {
-		if err := r.exec(ctx, st); err != nil {
-			return err
-		}
-	}
-	if err := r.analyze(ctx, s.w("edges")); err != nil {
-		return err
-	}
-	return r.analyze(ctx, s.w("nodes"))
+	run.Say("%d identifiers share a 64-bit key: encoding again with a salted hash", dup)
+	return &plan.Abandoned{Why: fmt.Sprintf("%d identifiers share a 64-bit key", dup)}
 }
 
-// rawLinks tells whether the links may skip their DISTINCT: only round 1
+// distinctLinks tells whether the links keep their DISTINCT: only round 1
 // reads them (no max_links or limit rule), and round 1's contraction removes
 // duplicates anyway. Deduplicating first pays off only when sources repeat
 // pairs a lot (an event table carrying the same cookie and user on every
 // row), so links stay distinct when the sources' rows could hold more than
 // twice as many pairs as there are identifiers.
-func (r *runner) rawLinks(ctx context.Context) (bool, error) {
+func (r *runner) distinctLinks(ctx context.Context, run *plan.Run) (bool, error) {
 	s := r.s
-	nodes, err := r.count(ctx, s.w("nodes"))
+	nodes, err := plan.CountRows(ctx, run.WH, s.w("nodes"))
 	if err != nil {
 		return false, err
 	}
-	marks, err := r.readMarks(ctx)
-	if err != nil {
-		return false, err
+	if r.marks == nil {
+		if r.marks, err = s.readMarks(ctx, run.WH); err != nil {
+			return false, err
+		}
 	}
 	var pairs int64
 	for _, src := range s.srcs {
 		n := int64(len(src.Identifiers))
-		pairs += marks[src.Name].rows * n * (n - 1) / 2
+		pairs += r.marks[src.Name].rows * n * (n - 1) / 2
 	}
-	return pairs <= 2*nodes, nil
+	return pairs > 2*nodes, nil
 }
 
-// components runs contraction rounds until no link is left, then resolves
-// every node's root from the rounds' choices, last round first.
-func (r *runner) components(ctx context.Context) error {
-	s := r.s
-	in := s.w("edges")
-	left, err := r.count(ctx, in)
-	if err != nil {
-		return err
-	}
+// componentsPlan runs contraction rounds until no link is left, then
+// resolves every node's root from the rounds' choices, last round first.
+func (s *Step) componentsPlan(r *runner) []plan.Node {
+	d := s.c.Dialect
 	every := s.ReshuffleAfter
 	if every <= 0 {
 		every = DefaultReshuffleRounds
 	}
-	shuffles := 0
-	var moves []string // each round's choices
-	for round := 1; left > 0; round++ {
-		if round > 10000 {
-			return errors.New("identity: connected components did not converge in 10000 rounds")
-		}
-		out := s.w("links" + strconv.Itoa(round))
-		var sts []plan.Statement
-		tmp := s.w("choice" + strconv.Itoa(round))
-		shuffle := round%every == 0
-		if shuffle {
-			tmp = s.w("shuffle" + strconv.Itoa(round))
-			sts = s.reshuffleSQL(in, tmp, out, "r"+strconv.Itoa(round)+":")
-		} else {
-			sts = s.roundSQL(in, tmp, out)
-		}
-		r.work = append(r.work, tmp, out)
-		for i, st := range sts {
-			if err := r.exec(ctx, st); err != nil {
-				return err
-			}
-			if err := r.analyze(ctx, []string{tmp, out}[i]); err != nil {
-				return err
-			}
-		}
-		if shuffle {
+	moves := s.w("moves_{r}")
+	shuffle := append(s.reshuffleSQL(moves), s.analyze(moves)...)
+	shuffle = append(shuffle, exec(d.DropTable("{out}")))
+	shuffle = append(shuffle, s.reshuffledSQL(moves)...)
+	shuffle = append(shuffle, s.analyze("{out}")...)
+	shuffle = append(shuffle, plan.If{
+		Doc: "two remaining nodes got the same new key (" + s.shuffleClashes(moves) + " is not 0):\n" +
+			"the round is undone (no moves, its links carried over as they were) and the next one is a normal round",
+		Cond: func(ctx context.Context, run *plan.Run) (bool, error) {
 			var dup int64
-			if err := plan.QueryRow(ctx, r.wh, "SELECT count(*) - count(DISTINCT parent) FROM "+tmp, nil, &dup); err != nil {
-				return err
+			if err := plan.QueryRow(ctx, run.WH, run.Expand(s.shuffleClashes(moves)), nil, &dup); err != nil {
+				return false, err
 			}
-			if dup != 0 { // two remaining nodes got the same new key: drop this round, the next is a normal one
-				r.drop(ctx, out)
-				r.drop(ctx, tmp)
-				continue
+			if dup == 0 {
+				r.shuffles++
 			}
-			shuffles++
-		}
-		moves = append(moves, tmp)
-		if in != s.w("edges") {
-			r.drop(ctx, in)
-		}
-		in = out
-		if left, err = r.count(ctx, in); err != nil {
-			return err
-		}
-		r.Rounds = round
-		r.progress("round %d: %s links left", round, plan.Thousands(left))
+			return dup != 0, nil
+		},
+		Then: []plan.Node{
+			exec(d.DropTable("{out}")), exec(d.CreateTableAs("{out}", "SELECT a, b FROM {in}", true)),
+			exec(d.DropTable(moves)), exec(d.CreateTableAs(moves, "SELECT a AS node, b AS parent FROM {in} WHERE 1 = 0", true)),
+		},
+	})
+	round := append(s.roundChoiceSQL(moves), s.analyze(moves)...)
+	round = append(round, exec(d.DropTable("{out}")))
+	round = append(round, s.roundContractSQL(moves)...)
+	round = append(round, s.analyze("{out}")...)
+	nodes := []plan.Node{plan.Loop{
+		Doc: "connected components: in round {r} every node takes the smallest key among itself and its neighbours (its\n" +
+			"choice kept in moves_{r}), and the links are contracted to those choices; until no link is left",
+		Var: "r", First: s.w("edges"), Pair: [2]string{s.w("links_a"), s.w("links_b")}, Max: 10000,
+		Progress: "round {r}: {rows} links left",
+		Body: []plan.Node{plan.If{
+			Doc:  "{r} is a multiple of " + strconv.Itoa(every) + ": the remaining keys are reshuffled instead (the guard against slow convergence on long chains)",
+			Cond: func(_ context.Context, run *plan.Run) (bool, error) { return run.Int("r")%every == 0, nil },
+			Then: shuffle, Else: round,
+		}},
+	}}
+	empty := func(t string) []plan.Node {
+		return s.created(t, plan.Statement{SQL: d.CreateTableAs(t, "SELECT a AS node, b AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)})
 	}
-	if in != s.w("edges") {
-		r.drop(ctx, in)
-	}
-	roots := s.w("roots")
-	if len(moves) == 0 {
-		if err := r.create(ctx, roots, plan.Statement{SQL: r.d.CreateTableAs(roots, "SELECT a AS node, b AS root FROM "+s.w("edges")+" WHERE 1 = 0", true)}); err != nil {
-			return err
-		}
-	}
-	prev := ""
-	for i := len(moves) - 1; i >= 0; i-- {
-		target := roots
-		if i > 0 {
-			target = s.w("roots" + strconv.Itoa(i+1))
-		}
-		if err := r.create(ctx, target, s.rootsSQL(moves[i], prev, target)); err != nil {
-			return err
-		}
-		r.drop(ctx, moves[i])
-		if prev != "" {
-			r.drop(ctx, prev)
-		}
-		prev = target
-	}
+	nodes = append(nodes, empty(s.w("roots"))...)
+	nodes = append(nodes, empty(s.w("roots_none"))...)
+	roots := []plan.Node{exec(d.DropTable("{out}")), plan.Exec{Statement: s.rootsSQL(s.w("moves_{i}"), "{in}", "{out}")}}
+	roots = append(roots, s.analyze("{out}")...)
+	roots = append(roots, exec(d.DropTable(s.w("moves_{i}"))), exec(d.DropTable("{in}")))
+	nodes = append(nodes, plan.Loop{
+		Doc: "roots: from the last round's moves to the first, each round adds its moved nodes to the roots known so far\n" +
+			"(with no round, roots stays empty: no node moved)",
+		Var: "i", Down: "r", First: s.w("roots_none"), Pair: [2]string{s.w("roots"), s.w("roots_b")}, Body: roots,
+	})
 	if len(s.limitRules()) == 0 {
-		r.drop(ctx, s.w("edges")) // only limits read the links again: free the memory for the output
+		nodes = append(nodes, exec("-- only limits read the links again: free the memory for the output\n"+d.DropTable(s.w("edges"))))
 	}
-	r.stats.Details = append(r.stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", r.Rounds, shuffles))
-	return nil
+	return nodes
 }
 
-// output builds the public tables: the plan of outputNodes, as compile prints it.
-func (r *runner) output(ctx context.Context, hubs, inc bool, salt string) error {
-	r.work = append(r.work, r.s.w("anchors"))
-	return r.run(ctx, r.s.outputNodes(hubs, inc, salt))
-}
-
-// run executes plan nodes, each statement timed for the trace.
-func (r *runner) run(ctx context.Context, nodes []plan.Node) error {
-	var wh dialects.Warehouse = r.wh
-	if r.s.trace != nil {
-		wh = traced{r.wh, r.s.trace}
+// limitsPlan refines the clusters that hold more identifiers of a type
+// than its limit, writes the new clusters back and records the cut links.
+func (s *Step) limitsPlan(r *runner) []plan.Node {
+	c := s.c
+	d := c.Dialect
+	refined := s.w("refined")
+	nodes := s.created(s.w("violators"), s.violatorsSQL())
+	nodes = append(nodes, s.created(c.Staged(CutLinksTable), s.cutLinksCreateSQL())...)
+	nodes = append(nodes, s.created(refined, plan.Statement{SQL: d.CreateTableAs(refined, "SELECT node AS key, root AS comp, root AS component FROM "+s.w("roots")+" WHERE 1 = 0", true)})...)
+	refine := []plan.Node{plan.Go{
+		Doc: "the links of those clusters are rebuilt adding the strongest links first and skipping any link that would\n" +
+			"break a limit; the new clusters are inserted into refined, the cut links into " + CutLinksTable + "\n" +
+			"(each column one array parameter, unnested into rows)",
+		Reads: s.violatorLinksSQL(), Run: r.refine,
+	}}
+	refine = append(refine, s.analyze(refined)...)
+	for _, st := range s.applyRefinedSQL() {
+		refine = append(refine, plan.Exec{Statement: st})
 	}
-	return plan.Execute(ctx, wh, r.s.c, nodes, r.p)
+	refine = append(refine, s.analyze(s.w("roots"))...)
+	return append(nodes, plan.If{
+		Doc: "a cluster is over a limit (violators has rows)",
+		Cond: func(ctx context.Context, run *plan.Run) (bool, error) {
+			n, err := plan.CountRows(ctx, run.WH, s.w("violators"))
+			r.over = n
+			return n > 0, err
+		},
+		Then: refine,
+	})
 }
 
 // traced is a warehouse that tells trace how long each statement took.
@@ -408,36 +354,41 @@ func (t traced) Exec(ctx context.Context, query string, args ...any) error {
 	return err
 }
 
-// createOutput builds a staged table (dropped by the executor on failure).
-func (r *runner) createOutput(ctx context.Context, table string, st plan.Statement) error {
-	if err := r.exec(ctx, plan.Statement{SQL: r.d.DropTable(table)}); err != nil {
-		return err
-	}
-	if err := r.exec(ctx, st); err != nil {
-		return err
-	}
-	return r.analyze(ctx, table)
-}
-
-func (r *runner) summarize(ctx context.Context) error {
+// summarize reports what the run did: its rows, how it ran (incremental or
+// why it rebuilt), its rounds, the rules' rejections and the phases' time.
+func (r *runner) summarize(ctx context.Context, wh dialects.Warehouse, run *plan.Run) (plan.Stats, error) {
 	c := r.s.c
+	stats := plan.Stats{Rows: map[string]int64{}, Publish: run.Published}
+	inc := run.Var("incremental") == "yes"
+	if inc {
+		touched, err := plan.CountRows(ctx, wh, r.s.w("affected"))
+		if err != nil {
+			return stats, err
+		}
+		stats.Details = append(stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
+			plan.Thousands(r.fresh), plan.Thousands(touched)))
+	} else {
+		stats.Details = append(stats.Details, "full rebuild: "+run.Why)
+	}
+	stats.Details = append(stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", run.Int("r"), r.shuffles))
+	stats.Details = append(stats.Details, r.details...)
 	for _, t := range []string{GraphTable, LineageTable, RejectionsTable} {
-		n, err := r.count(ctx, c.Staged(t))
+		n, err := plan.CountRows(ctx, wh, c.Staged(t))
 		if err != nil {
-			return err
+			return stats, err
 		}
-		r.stats.Rows[t] = n
+		stats.Rows[t] = n
 	}
-	if _, inc := c.InPlace[GraphTable]; !inc { // a rebuild's profiles are its anchors; an increment's would need the whole graph read
-		profiles, err := r.count(ctx, r.s.w("anchors"))
+	if !inc { // a rebuild's profiles are its anchors; an increment's would need the whole graph read
+		profiles, err := plan.CountRows(ctx, wh, r.s.w("anchors"))
 		if err != nil {
-			return err
+			return stats, err
 		}
-		r.stats.Rows["profiles"] = profiles
+		stats.Rows["profiles"] = profiles
 	}
-	rows, err := r.wh.Query(ctx, "SELECT rule, count(*) FROM "+c.Staged(RejectionsTable)+" GROUP BY rule ORDER BY rule")
+	rows, err := wh.Query(ctx, "SELECT rule, count(*) FROM "+c.Staged(RejectionsTable)+" GROUP BY rule ORDER BY rule")
 	if err != nil {
-		return err
+		return stats, err
 	}
 	defer rows.Close()
 	line := "rejections:"
@@ -445,21 +396,21 @@ func (r *runner) summarize(ctx context.Context) error {
 		var rule string
 		var n int64
 		if err := rows.Scan(&rule, &n); err != nil {
-			return err
+			return stats, err
 		}
 		line += fmt.Sprintf(" %s %d", rule, n)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return stats, err
 	}
 	if line == "rejections:" {
 		line += " none"
 	}
-	r.stats.Details = append(r.stats.Details, line)
+	stats.Details = append(stats.Details, line)
 	ph := "seconds:"
-	for _, p := range r.phases {
-		ph += fmt.Sprintf(" %s %.2f", p.name, p.dur.Seconds())
+	for _, p := range run.Phases {
+		ph += fmt.Sprintf(" %s %.2f", p.Name, p.Dur.Seconds())
 	}
-	r.stats.Details = append(r.stats.Details, ph)
-	return nil
+	stats.Details = append(stats.Details, ph)
+	return stats, nil
 }

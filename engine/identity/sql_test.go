@@ -12,7 +12,8 @@ import (
 )
 
 // TestSQLReadable: compile output names the YAML it came from, shows each
-// statement once with how the loop repeats, and binds every rule value.
+// statement of the plan once with how its loops repeat and its Go phases,
+// and binds every rule value.
 func TestSQLReadable(t *testing.T) {
 	for _, name := range dialects.Names() {
 		drv, err := dialects.Lookup(name)
@@ -25,11 +26,13 @@ func TestSQLReadable(t *testing.T) {
 			"-- identity resolution\n",
 			"--   identifier email (<unsaved>): normalize email, exclude ^test@ | @example\\.com$, limit 3",
 			"--   source web (<unsaved>): anonymous_id as anonymous_id, user_id as customer_id",
-			"-- connected components: round r = 1, 2, ...",
+			"-- connected components: in round {r} every node takes the smallest key",
+			"-- repeat for {r} = 1, 2, ... while {in} has rows, at most 10000 rounds",
 			"-- each node takes the smallest key among itself and its neighbours",
-			"-- roots: from the last round's choices to the first",
+			"-- roots: from the last round's moves to the first",
+			"-- repeat for {i} from r down to 1",
 			"-- junk hubs: identifiers linked to more distinct identifiers than max_links allows",
-			"-- limits: the links of those clusters are read",
+			"-- in Go: the links of those clusters are rebuilt",
 			"$1 = '^test@'",
 		} {
 			require.Contains(t, sql, want, name)

@@ -64,13 +64,9 @@ type Step struct {
 	// are rehashed with a new salt (and again every as many rounds).
 	ReshuffleAfter int
 	lastRounds     int
-	lastPhases     []phaseTime
+	lastPhases     []plan.PhaseTime
 	// collisions makes the first n encodings report a key collision (tests).
 	collisions int
-	// since restricts an incremental run's sources to their new rows: per
-	// source, how the timestamp compares with the previous watermark (">",
-	// or ">=" when rows arrived with that very timestamp); nil reads all rows
-	since map[string]string
 }
 
 func (s *Step) Name() string { return "identity" }
@@ -120,24 +116,22 @@ func prefixed(p, s string) string {
 	return p + s
 }
 
-// keyExpr is a node's key: a 64-bit hash of type:value (salted on retry),
-// from SQL expressions of the type and the value. Every key, of a rebuild or
-// of an increment, comes from here: an increment extends the previous keys.
-func (s *Step) keyExpr(typ, value, salt string) string {
-	in := typ + " || ':' || " + value
-	if salt != "" {
-		in = lit(salt) + " || " + in
-	}
-	return s.c.Dialect.Hash64(in)
+// keyExpr is a node's key: a 64-bit hash of the run's key salt (the salt
+// table: ” unless two identifiers shared a key) || type:value, from SQL
+// expressions of the type and the value. Every key, of a rebuild or of an
+// increment, comes from here: an increment extends the previous keys.
+func (s *Step) keyExpr(typ, value string) string {
+	return s.c.Dialect.Hash64("(SELECT salt FROM " + s.w("salt") + ") || " + typ + " || ':' || " + value)
 }
 
-// sourceRel reads one source: its timestamp and every identifier column
-// normalized (v1, v2 ...) and keyed (k1 ...). only >= 0 reads one column
+// sourceRel reads one source (its new rows only when fresh): its timestamp
+// and every identifier column normalized (v1, v2 ...) and keyed (k1 ...).
+// only >= 0 reads one column
 // without its key: nodes key each value once, after grouping. Exclude rules
 // are not applied here but to the distinct identifiers (excludedSQL): an
 // expression read twice is computed twice by DuckDB, so a pattern test per
 // row made every row's normalization run once per pattern.
-func (s *Step) sourceRel(src *models.Source, salt string, only int) string {
+func (s *Step) sourceRel(src *models.Source, fresh bool, only int) string {
 	d := s.c.Dialect
 	var outer, inner []string
 	if src.Timestamp != "" {
@@ -155,11 +149,11 @@ func (s *Step) sourceRel(src *models.Source, salt string, only int) string {
 		inner = append(inner, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS v"+n)
 		outer = append(outer, "v"+n)
 		if only < 0 {
-			outer = append(outer, s.keyExpr(lit(id.Type), "v"+n, salt)+" AS k"+n)
+			outer = append(outer, s.keyExpr(lit(id.Type), "v"+n)+" AS k"+n)
 		}
 	}
 	from := SourceRows(s.c, src) + " src"
-	if s.since != nil {
+	if fresh {
 		from += s.sinceFilter(src)
 	}
 	return "SELECT " + strings.Join(outer, ", ") + "\n  FROM (\n    SELECT " + strings.Join(inner, ",\n      ") +
@@ -171,14 +165,14 @@ func (s *Step) sourceRel(src *models.Source, salt string, only int) string {
 func inGraph(i int) string { return "v" + strconv.Itoa(i+1) + " IS NOT NULL" }
 
 // withSources starts a statement with one CTE per source, named after it.
-func (s *Step) withSources(q *plan.Builder, salt string, only func(src *models.Source) bool) {
+func (s *Step) withSources(q *plan.Builder, fresh bool, only func(src *models.Source) bool) {
 	var ctes []string
 	for _, src := range s.srcs {
 		if only != nil && !only(src) {
 			continue
 		}
 		ctes = append(ctes, "-- source "+src.Name+" ("+src.Pos.String()+"): identifiers normalized, keyed by a 64-bit hash of type:value\n"+
-			s.srcName(src)+" AS (\n  "+s.sourceRel(src, salt, -1)+"\n)")
+			s.srcName(src)+" AS (\n  "+s.sourceRel(src, fresh, -1)+"\n)")
 	}
 	q.W("WITH ", strings.Join(ctes, ",\n"), "\n")
 }
@@ -190,7 +184,7 @@ func (s *Step) srcName(src *models.Source) string { return s.c.Dialect.Quote("so
 // would be materialized). Occurrences are grouped per type by value alone and
 // keyed after grouping: a narrow group key of one string, hashed 8M times
 // instead of 20M, took 25-40% off this statement on the benchmark.
-func (s *Step) nodesSQL(salt string) plan.Statement {
+func (s *Step) nodesSQL(fresh bool) plan.Statement {
 	q := &plan.Builder{}
 	q.W("-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it\n")
 	timed := false
@@ -204,7 +198,7 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 				types = append(types, id.Type)
 			}
 			parts[id.Type] = append(parts[id.Type], fmt.Sprintf("    -- %s\n    SELECT v%s AS identifier_value, seen_at\n    FROM (%s) %s\n    WHERE %s",
-				plan.CommentSafe(src.Name+"."+id.Column), n, s.sourceRel(src, salt, j), d(s).Quote(src.Name), inGraph(j)))
+				plan.CommentSafe(src.Name+"."+id.Column), n, s.sourceRel(src, fresh, j), d(s).Quote(src.Name), inGraph(j)))
 		}
 	}
 	seen := "min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at"
@@ -214,7 +208,7 @@ func (s *Step) nodesSQL(salt string) plan.Statement {
 	}
 	var byType []string
 	for _, t := range types {
-		byType = append(byType, "-- "+t+"\nSELECT "+s.keyExpr(lit(t), "identifier_value", salt)+" AS key, "+lit(t)+" AS identifier_type, identifier_value, "+seen+
+		byType = append(byType, "-- "+t+"\nSELECT "+s.keyExpr(lit(t), "identifier_value")+" AS key, "+lit(t)+" AS identifier_type, identifier_value, "+seen+
 			"\nFROM (\n"+strings.Join(parts[t], "\n    UNION ALL\n")+"\n) occurrences\nGROUP BY identifier_value")
 	}
 	q.W(strings.Join(byType, "\nUNION ALL\n"))
@@ -226,7 +220,7 @@ func d(s *Step) dialects.Dialect { return s.c.Dialect }
 // edgesSQL: every pair of identifiers found in one source row as (a < b),
 // each once when distinct (else once per source row: round 1 contracts
 // duplicates away, see rawLinks).
-func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
+func (s *Step) edgesSQL(fresh, distinct bool) plan.Statement {
 	q := &plan.Builder{}
 	if distinct {
 		q.W("-- links: every two identifiers of one source row, each link once with a < b\n")
@@ -261,7 +255,7 @@ func (s *Step) edgesSQL(salt string, distinct bool) plan.Statement {
 		q.W("SELECT key AS a, key AS b FROM ", s.w("nodes"), " WHERE 1 = 0")
 		return q.Statement(s.c.Dialect)
 	}
-	s.withSources(q, salt, linked)
+	s.withSources(q, fresh, linked)
 	q.W("SELECT ", map[bool]string{true: "DISTINCT ", false: ""}[distinct], "least(a, b) AS a, greatest(a, b) AS b\nFROM (\n", strings.Join(parts, "\n  UNION ALL\n"), "\n) pairs\nWHERE a <> b")
 	return q.Statement(s.c.Dialect)
 }
@@ -349,42 +343,48 @@ func (s *Step) dropHubsSQL() []plan.Statement {
 	}
 }
 
-// roundSQL is one contraction round: from links in to links out, recording
-// each node's choice in parents.
-func (s *Step) roundSQL(in, choice, out string) []plan.Statement {
-	return []plan.Statement{
-		{SQL: "-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)\n" +
-			s.c.Dialect.CreateTableAs(choice, "SELECT b AS node, min(a) AS parent FROM "+in+" GROUP BY b", true)},
-		{SQL: "-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out\n" +
-			s.c.Dialect.CreateTableAs(out, "SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b\nFROM (\n"+
-				"  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb\n  FROM "+in+" e\n"+
-				"  LEFT JOIN "+choice+" ma ON ma.node = e.a\n  JOIN "+choice+" mb ON mb.node = e.b\n) contracted\nWHERE pa <> pb", true)},
-	}
+// roundChoiceSQL is the first half of a contraction round: each node of
+// the links {in} chooses the smallest key among itself and its neighbours
+// (moves).
+func (s *Step) roundChoiceSQL(moves string) []plan.Node {
+	return []plan.Node{exec("-- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)\n" +
+		s.c.Dialect.CreateTableAs(moves, "SELECT b AS node, min(a) AS parent FROM {in} GROUP BY b", true))}
 }
 
-// reshuffleSQL gives the remaining nodes new random keys (a hash of the old
-// key with a new salt), the guard against long chains converging slowly.
-func (s *Step) reshuffleSQL(in, shuffle, out, salt string) []plan.Statement {
+// roundContractSQL contracts the links {in} to the choices (moves) into {out}.
+func (s *Step) roundContractSQL(moves string) []plan.Node {
+	return []plan.Node{exec("-- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out\n" +
+		s.c.Dialect.CreateTableAs("{out}", "SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b\nFROM (\n"+
+			"  SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb\n  FROM {in} e\n"+
+			"  LEFT JOIN "+moves+" ma ON ma.node = e.a\n  JOIN "+moves+" mb ON mb.node = e.b\n) contracted\nWHERE pa <> pb", true))}
+}
+
+// reshuffleSQL gives the remaining nodes of the links {in} new random keys
+// (moves: a hash of the old key with the round's salt), the guard against
+// long chains converging slowly.
+func (s *Step) reshuffleSQL(moves string) []plan.Node {
 	d := s.c.Dialect
-	q := &plan.Builder{}
-	q.W(d.CreateTableAs(shuffle, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || "+q.Arg(salt))+" AS parent\nFROM (SELECT a AS node FROM "+in+" "+dialects.Union(d)+" SELECT b FROM "+in+") n", true))
-	return []plan.Statement{
-		q.Statement(d),
-		{SQL: d.CreateTableAs(out, "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM "+in+" e\n"+
-			"JOIN "+shuffle+" ra ON ra.node = e.a\nJOIN "+shuffle+" rb ON rb.node = e.b", true)},
-	}
+	return []plan.Node{exec("-- the remaining nodes get new random keys: a hash of the old key salted with the round\n" +
+		d.CreateTableAs(moves, "SELECT node, "+d.Hash64("CAST(node AS "+d.TypeName("text")+") || 'r{r}:'")+" AS parent\nFROM (SELECT a AS node FROM {in} "+dialects.Union(d)+" SELECT b FROM {in}) n", true))}
+}
+
+// reshuffledSQL writes the links {in} with their ends' new keys into {out}.
+func (s *Step) reshuffledSQL(moves string) []plan.Node {
+	return []plan.Node{exec(s.c.Dialect.CreateTableAs("{out}", "SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b\nFROM {in} e\n"+
+		"JOIN "+moves+" ra ON ra.node = e.a\nJOIN "+moves+" rb ON rb.node = e.b", true))}
+}
+
+// shuffleClashes counts the remaining nodes a reshuffle gave a key another has.
+func (s *Step) shuffleClashes(moves string) string {
+	return "SELECT count(*) - count(DISTINCT parent) FROM " + moves
 }
 
 // rootsSQL builds the roots known after one more round's moved nodes,
 // rounds taken last to first: a node's root is the root of the node it moved
 // to, or that node itself when it never moved later. A node that moved in a
 // later round already has its root. Each step is a CREATE TABLE AS of the
-// previous roots plus the new ones (parallel where INSERT … SELECT is not);
-// prev is "" for the last round.
+// previous roots plus the new ones (parallel where INSERT … SELECT is not).
 func (s *Step) rootsSQL(moves, prev, target string) plan.Statement {
-	if prev == "" {
-		return plan.Statement{SQL: s.c.Dialect.CreateTableAs(target, "SELECT node, parent AS root FROM "+moves, true)}
-	}
 	return plan.Statement{SQL: s.c.Dialect.CreateTableAs(target, "SELECT node, root FROM "+prev+"\nUNION ALL\n"+
 		"SELECT m.node, coalesce(f.root, m.parent)\nFROM "+moves+" m\n"+
 		"LEFT JOIN "+prev+" f ON f.node = m.parent\nWHERE NOT EXISTS (SELECT 1 FROM "+prev+" g WHERE g.node = m.node)", true)}
@@ -482,7 +482,7 @@ func (s *Step) graphChangesSQL() []plan.Statement {
 
 // outputNodes build the public tables from the resolved clusters, and the
 // state the next run starts from: run as printed.
-func (s *Step) outputNodes(hubs, inc bool, salt string) []plan.Node {
+func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 	c := s.c
 	nodes := s.created(s.w("anchors"), s.anchorsSQL())
 	if inc {
@@ -506,7 +506,7 @@ func (s *Step) outputNodes(hubs, inc bool, salt string) []plan.Node {
 		nodes = append(nodes, plan.IfExists{Table: GraphTable, Then: byLineage(true), Else: byLineage(false)})
 	}
 	nodes = append(nodes, s.created(c.Staged(ComponentsTable), s.componentsSQL(inc))...)
-	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL(salt))...)
+	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL())...)
 }
 
 // created builds a table with st (a CREATE TABLE AS of it): any table of
@@ -598,66 +598,9 @@ func (s *Step) lineageSQL(prevGraph, prevLineage, inc bool) plan.Statement {
 	return q.Statement(d)
 }
 
-// SQL shows the step as it runs, loops once with how they repeat.
+// SQL is the step's plan as compile prints it: what Run executes.
 func (s *Step) SQL() string {
-	d := s.c.Dialect
-	var b strings.Builder
-	b.WriteString(plan.Comment(s.header()))
-	for _, st := range s.setup {
-		b.WriteString(st + ";\n")
-	}
-	if set, _ := dialects.BulkSettings(d); len(set) > 0 {
-		b.WriteString("-- settings for large builds (put back at the end)\n")
-		for _, st := range set {
-			b.WriteString(st + ";\n")
-		}
-	}
-	put := func(sts ...plan.Statement) { render(&b, sts...) }
-	b.WriteString("-- A run starts from the previous run's state (" + StateTable + ", " + LinksTable + ", " + ComponentsTable + ") when it has one,\n" +
-		"-- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads\n" +
-		"-- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:\n\n")
-	put(ctas(d, s.w("marks"), s.marksSQL(false)))
-	put(ctas(d, s.w("nodes"), s.nodesSQL("")))
-	b.WriteString("-- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are\n-- rebuilt with the hash salted ('1' || type:value, then '2' ...)\n\n")
-	if len(s.excludeRules()) > 0 {
-		put(ctas(d, s.w("excluded"), s.excludedSQL(s.w("nodes"))), s.dropExcludedSQL(s.w("nodes"), false))
-	}
-	b.WriteString("-- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most\n-- twice as many pairs as identifiers: round 1's contraction removes duplicates then)\n")
-	put(ctas(d, s.w("edges"), s.edgesSQL("", true)))
-	if len(s.excludeRules()) > 0 {
-		put(s.dropExcludedSQL(s.w("edges"), true))
-	}
-	put(s.linksSQL(false))
-	if len(s.hubRules()) > 0 {
-		put(ctas(d, s.w("hubs"), s.hubsSQL(s.w("edges"), s.w("nodes"))))
-		put(s.dropHubsSQL()...)
-	}
-	b.WriteString("-- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)\n" +
-		"-- and repeats until no link is left; each round's choices are kept. Every " + strconv.Itoa(s.ReshuffleAfter) + " rounds the remaining keys are reshuffled instead:\n")
-	put(s.reshuffleSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"), "salt r")...)
-	put(s.roundSQL(s.w("links_r"), s.w("choice_r"), s.w("links_r1"))...)
-	b.WriteString("-- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier\n-- round adds its moved nodes to the roots known so far; the first round's table is roots):\n")
-	put(s.rootsSQL(s.w("choice_r"), s.w("roots_r1"), s.w("roots_r")))
-	if len(s.limitRules()) > 0 {
-		put(s.violatorsSQL())
-		b.WriteString("-- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping\n" +
-			"-- any link that would break a limit (written to " + CutLinksTable + "); the new clusters are written to refined\n")
-		put(plan.Statement{SQL: s.violatorLinksSQL()})
-		put(s.applyRefinedSQL()...)
-	}
-	put(s.cutLinksCreateSQL())
-	b.WriteString("-- the public tables and the state for the next run (the key salt is the one that gave unique keys):\n\n")
-	b.WriteString(plan.Print(s.outputNodes(len(s.hubRules()) > 0, false, "")))
-	b.WriteString(s.incrementalSQL())
-	return b.String()
-}
-
-// render writes statements as compile shows them.
-func render(b *strings.Builder, sts ...plan.Statement) {
-	for _, st := range sts {
-		b.WriteString(plan.Render(st))
-		b.WriteString(";\n\n")
-	}
+	return plan.Comment(s.header()) + plan.Print(s.Plan())
 }
 
 // ctas wraps a query statement into CREATE TABLE AS for a work table,

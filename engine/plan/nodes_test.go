@@ -7,32 +7,40 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
 // One interpreter runs a plan's nodes and one printer shows them: branches
-// on a table's existence, loops until a table is empty, publish choices and
-// Go phases, on every dialect.
+// on a table's existence and on Go conditions, loops over a rotating pair
+// of tables up and down, retries, abandoned attempts, variables bound as
+// arguments, publish choices and Go phases, on every dialect.
 func TestNodesRunAsPrinted(t *testing.T) {
 	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
 		ctx := context.Background()
 		d := w.WH.Dialect()
 		c := &plan.Context{Project: &models.Project{}, Dialect: d, Schema: "p"}
 		require.NoError(t, w.WH.Exec(ctx, d.CreateSchema("p")))
-		queue := c.Final("queue")
+		queue, a, b := c.Final("queue"), c.Final("pair_a"), c.Final("pair_b")
 		var phases []string
+		count := func(table string) int64 {
+			n, err := plan.CountRows(ctx, w.WH, table)
+			require.NoError(t, err)
+			return n
+		}
 		nodes := []plan.Node{
 			plan.IfExists{Table: "queue",
 				Then: []plan.Node{plan.Exec{Statement: plan.Statement{SQL: "DELETE FROM " + queue}}},
 				Else: []plan.Node{plan.Exec{Statement: plan.Statement{SQL: d.CreateTableAs(queue, "SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3", false)}}}},
-			plan.Loop{Doc: "take the smallest number out each round", Until: queue, Max: 10,
+			// each round takes the smallest number out: round r reads {in}
+			// (the queue, then the round before's output) and writes {out}
+			plan.Loop{Doc: "take the smallest number out each round", Var: "r", First: queue, Pair: [2]string{a, b}, Max: 10,
 				Body: []plan.Node{
-					plan.Exec{Statement: plan.Statement{SQL: "DELETE FROM " + queue + " WHERE n = (SELECT min(n) FROM " + queue + ")"}},
-					plan.Go{Doc: "count the rounds", Run: func(context.Context, dialects.Warehouse) error {
-						phases = append(phases, "round")
+					plan.Exec{Statement: plan.Statement{SQL: d.DropTable("{out}")}},
+					plan.Exec{Statement: plan.Statement{SQL: d.CreateTableAs("{out}", "SELECT n FROM {in} WHERE n > (SELECT min(n) FROM {in})", false)}},
+					plan.Go{Doc: "count the rounds", Run: func(_ context.Context, r *plan.Run) error {
+						phases = append(phases, "round "+r.Var("r"))
 						return nil
 					}},
 				}},
@@ -40,37 +48,81 @@ func TestNodesRunAsPrinted(t *testing.T) {
 				Then: []plan.Node{plan.Publish{Table: "history", Cols: "a", Append: true}},
 				Else: []plan.Node{plan.Publish{Table: "history", Cols: "a"}}},
 		}
-		require.NoError(t, plan.Execute(ctx, w.WH, c, nodes, nil))
-		require.Equal(t, []string{"round", "round", "round"}, phases, "the loop ran until the queue was empty")
-		require.Empty(t, c.Appended, "no history yet: the staged table replaces it")
+		run, err := plan.Execute(ctx, w.WH, c, nodes, nil)
+		require.NoError(t, err)
+		require.Equal(t, []string{"round 1", "round 2", "round 3"}, phases, "the loop ran while its input had rows")
+		require.Equal(t, 3, run.Int("r"), "after the loop its variable holds the rounds run")
+		require.Equal(t, int64(0), count(a), "round 3 wrote the odd rounds' table last")
+		require.Equal(t, int64(1), count(b), "round 2 wrote the even rounds' table")
+		require.Equal(t, []plan.Publish{{Table: "history", Cols: "a"}}, run.Published, "no history yet: the staged table replaces it")
+		require.False(t, c.Replacements([]string{"history"}, run.Published)[0].InPlace)
+		require.Empty(t, c.Replacements([]string{"history"}, run.Published)[0].Apply)
 
-		// the second time the table exists: the other branch runs, and a loop
-		// over an empty queue still runs its body once
+		// the second time the tables exist: the other branches run, and a
+		// loop whose first input is empty runs no round
 		require.NoError(t, w.WH.Exec(ctx, d.CreateTableAs(c.Final("history"), "SELECT 1 AS a", false)))
-		require.NoError(t, plan.Execute(ctx, w.WH, c, nodes, nil))
-		require.Len(t, phases, 4)
-		require.Contains(t, c.Appended, "history")
+		run, err = plan.Execute(ctx, w.WH, c, nodes, nil)
+		require.NoError(t, err)
+		require.Len(t, phases, 3)
+		require.Equal(t, 0, run.Int("r"))
+		require.Contains(t, c.Replacements([]string{"history"}, run.Published)[0].Apply[0], "INSERT INTO "+c.Final("history"))
 
 		// an in-place publish is data too: the last Publish node run for a
-		// table decides, so a context reused by a rebuild forgets it
+		// table decides, and a run that reaches none replaces the table
 		apply := []string{"DELETE FROM " + c.Final("graph")}
-		require.NoError(t, plan.Execute(ctx, w.WH, c, []plan.Node{plan.Publish{Table: "graph", Apply: apply}}, nil))
-		require.Equal(t, apply, c.Replacements([]string{"graph"})[0].Apply)
-		require.True(t, c.Replacements([]string{"graph"})[0].InPlace)
-		require.Contains(t, plan.Print([]plan.Node{plan.Publish{Table: "graph", Apply: apply}}), "-- DELETE FROM "+c.Final("graph")+";")
-		require.NoError(t, plan.Execute(ctx, w.WH, c, []plan.Node{plan.Publish{Table: "graph"}}, nil))
-		require.False(t, c.Replacements([]string{"graph"})[0].InPlace)
-		require.Empty(t, c.Replacements([]string{"graph"})[0].Apply)
+		pubs := []plan.Node{plan.Publish{Table: "graph"}, plan.Publish{Table: "graph", Apply: apply}}
+		run, err = plan.Execute(ctx, w.WH, c, pubs, nil)
+		require.NoError(t, err)
+		require.Equal(t, apply, c.Replacements([]string{"graph"}, run.Published)[0].Apply)
+		require.True(t, c.Replacements([]string{"graph"}, run.Published)[0].InPlace)
+		require.False(t, c.Replacements([]string{"graph"}, nil)[0].InPlace)
+		require.Contains(t, plan.Print(pubs), "-- DELETE FROM "+c.Final("graph")+";")
+		require.Equal(t, []plan.Publish{{Table: "history", Cols: "a", Append: true}}, plan.Publishes(nodes), "compile prints every run but the first")
+
+		// a counting-down loop ends in the odd rounds' table; a retry binds
+		// each value until an attempt is not abandoned; a try runs its
+		// otherwise when its body is abandoned, saying why
+		var tried []string
+		q := &plan.Builder{}
+		q.W("DELETE FROM ", a, " WHERE CAST(n AS ", d.TypeName("text"), ") = ", q.Arg(plan.Var("salt")))
+		rest := []plan.Node{
+			plan.Set{Var: "top", Value: "3"},
+			plan.Loop{Var: "i", Down: "top", First: queue, Pair: [2]string{a, b}, Body: []plan.Node{
+				plan.Exec{Statement: plan.Statement{SQL: d.DropTable("{out}")}},
+				plan.Exec{Statement: plan.Statement{SQL: d.CreateTableAs("{out}", "SELECT n FROM {in} UNION ALL SELECT {i} AS n", false)}},
+			}},
+			plan.Retry{Doc: "salted", Var: "salt", Values: []string{"", "1", "2"}, Body: []plan.Node{
+				plan.Exec{Statement: q.Statement(d)},
+				plan.Go{Doc: "record", Run: func(_ context.Context, r *plan.Run) error {
+					tried = append(tried, r.Var("salt"))
+					return nil
+				}},
+				plan.If{Doc: "the salt is empty", Cond: plan.VarIs("salt", ""), Then: []plan.Node{plan.Abandon{Why: "unsalted"}}},
+			}},
+			plan.Try{Doc: "the quick way", Body: []plan.Node{plan.Abandon{Why: "not today"}, plan.Set{Var: "way", Value: "quick"}},
+				Otherwise: []plan.Node{plan.Set{Var: "way", Value: "slow"}}},
+		}
+		run, err = plan.Execute(ctx, w.WH, c, rest, nil)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), count(a), "rounds 3 and 1 wrote the odd table, the last holding 3, 2 and 1; the retry deleted 1")
+		require.Equal(t, []string{"", "1"}, tried)
+		require.Equal(t, "1", run.Var("salt"))
+		require.Equal(t, "slow", run.Var("way"))
+		require.Equal(t, "not today", run.Why)
 
 		// a loop that never empties its table fails after Max rounds
-		stuck := plan.Loop{Until: c.Final("history"), Max: 2, Body: []plan.Node{plan.Exec{Statement: plan.Statement{SQL: "SELECT 1"}}}}
-		require.ErrorContains(t, plan.Execute(ctx, w.WH, c, []plan.Node{stuck}, nil), "after 2 rounds")
+		stuck := plan.Loop{Var: "r", First: c.Final("history"), Pair: [2]string{a, b}, Max: 2,
+			Body: []plan.Node{plan.Exec{Statement: plan.Statement{SQL: d.DropTable("{out}")}}, plan.Exec{Statement: plan.Statement{SQL: d.CreateTableAs("{out}", "SELECT a FROM {in}", false)}}}}
+		_, err = plan.Execute(ctx, w.WH, c, []plan.Node{stuck}, nil)
+		require.ErrorContains(t, err, "after 2 rounds")
 
-		printed := plan.Print(nodes)
+		printed := plan.Print(append(nodes, rest...))
 		for _, want := range []string{"-- if queue exists", "-- otherwise (queue does not exist yet):", "-- take the smallest number out each round",
-			"-- repeat until " + queue + " is empty, at most 10 rounds:", "-- in Go: count the rounds", "-- publish appends the staged rows to history"} {
+			"-- repeat for {r} = 1, 2, ... while {in} has rows, at most 10 rounds, {in} being " + queue, "-- in Go: count the rounds",
+			"-- publish appends the staged rows to history", "-- repeat for {i} from top down to 1", "-- try with salt = '', '1', '2' in turn",
+			"-- if the salt is empty:", "-- abandon: unsalted", "-- try: the quick way", "-- if that was abandoned, instead:", "$1 = {salt}"} {
 			require.Contains(t, printed, want)
 		}
-		require.Equal(t, 3, strings.Count(printed, "DELETE FROM")+strings.Count(printed, "CREATE TABLE"))
+		require.Equal(t, 2, strings.Count(plan.Print(nodes), "CREATE TABLE"), "a loop body printed once")
 	})
 }

@@ -27,16 +27,6 @@ type Context struct {
 	// Building lists the public tables this run rebuilds; steps read those
 	// through Input (their staged version) and every other table as final.
 	Building map[string]bool
-	// InPlace lists the public tables whose staged name is a view of the
-	// final table with this run's changes, set by a Publish node with
-	// Apply: the swap brings the final table up to date with these
-	// statements instead of replacing it (a few changed rows are not worth
-	// a copy).
-	InPlace map[string][]string
-	// Appended lists the public tables whose staged table holds only this
-	// run's new rows, with the statements that append them to the final
-	// table in the publish step (a history is not rewritten every run).
-	Appended map[string][]string
 	// Suppressed is the suppression list of forgotten people (cohort
 	// forget): the SHA-256 hex of each "type:normalized value", sorted. A run
 	// reads no source row holding one of them; the run finds them in the
@@ -56,50 +46,26 @@ type Trace struct {
 }
 
 // Replacements are the swaps that put tables' staged versions in place of
-// the final ones (or apply them to the final ones, see InPlace).
-func (c *Context) Replacements(tables []string) []dialects.Replace {
+// the final ones, as the Publish nodes pubs say (the last one for a table
+// decides; a table without one is replaced by its staged version).
+func (c *Context) Replacements(tables []string, pubs []Publish) []dialects.Replace {
+	by := map[string]Publish{}
+	for _, p := range pubs {
+		by[p.Table] = p
+	}
 	var r []dialects.Replace
 	for _, t := range tables {
-		apply, in := c.InPlace[t]
-		if !in {
-			apply = c.Appended[t]
+		p := by[t]
+		apply := p.Apply
+		if len(apply) == 0 && p.Append {
+			apply = []string{
+				"INSERT INTO " + c.Final(t) + " (" + p.Cols + ") SELECT " + p.Cols + " FROM " + c.Staged(t),
+				c.Dialect.DropTable(c.Staged(t)),
+			}
 		}
-		r = append(r, dialects.Replace{Schema: c.Schema, Final: t, Staged: c.StagedName(t), InPlace: in, Apply: apply})
+		r = append(r, dialects.Replace{Schema: c.Schema, Final: t, Staged: c.StagedName(t), InPlace: len(p.Apply) > 0, Apply: apply})
 	}
 	return r
-}
-
-// publish records what a Publish node says for the publish step: the
-// last node run for a table decides (a context reused by another run
-// forgets what the previous one chose).
-func (c *Context) publish(n Publish) {
-	delete(c.InPlace, n.Table)
-	if len(n.Apply) > 0 {
-		delete(c.Appended, n.Table)
-		if c.InPlace == nil {
-			c.InPlace = map[string][]string{}
-		}
-		c.InPlace[n.Table] = n.Apply
-		return
-	}
-	c.AppendOnPublish(n.Table, n.Cols, n.Append)
-}
-
-// AppendOnPublish records that table's staged table holds only new rows
-// of columns cols, appended to the final table in the publish step; with
-// append false the staged table replaces the final one as usual.
-func (c *Context) AppendOnPublish(table string, cols string, append bool) {
-	if !append {
-		delete(c.Appended, table)
-		return
-	}
-	if c.Appended == nil {
-		c.Appended = map[string][]string{}
-	}
-	c.Appended[table] = []string{
-		"INSERT INTO " + c.Final(table) + " (" + cols + ") SELECT " + cols + " FROM " + c.Staged(table),
-		c.Dialect.DropTable(c.Staged(table)),
-	}
 }
 
 // Input is the quoted name a step reads a public table from: the staged
@@ -160,6 +126,16 @@ type Progress func(msg string)
 type Stats struct {
 	Rows    map[string]int64 // rows per output table, and other named counts
 	Details []string         // lines for the summary (rounds, precision, ...)
+	// Publish are the Publish nodes the step's run reached: how the
+	// publish step puts its tables in place (Context.Replacements).
+	Publish []Publish `json:"-"`
+}
+
+// Planned is a step whose work is a plan of nodes: Plan is what its Run
+// executes and its SQL prints, and the publication compile prints comes
+// from it (Publishes).
+type Planned interface {
+	Plan() []Node
 }
 
 // SQLStep is a step whose work is a plan of nodes (Nodes; or Statements
@@ -169,7 +145,7 @@ type SQLStep struct {
 	Header     string // which YAML definitions produced it
 	Statements []Statement
 	// Nodes, when set, are the step's plan instead of Statements; Ctx is
-	// the context their IfExists and Publish nodes read and set.
+	// the context their IfExists nodes read.
 	Nodes []Node
 	Ctx   *Context
 	Out   []string
@@ -195,10 +171,11 @@ func (s *SQLStep) Plan() []Node {
 func (s *SQLStep) SQL() string { return Comment(s.Header) + Print(s.Plan()) }
 
 func (s *SQLStep) Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error) {
-	if err := Execute(ctx, wh, s.Ctx, s.Plan(), p); err != nil {
+	run, err := Execute(ctx, wh, s.Ctx, s.Plan(), p)
+	if err != nil {
 		return Stats{}, err
 	}
-	stats := Stats{Rows: map[string]int64{}}
+	stats := Stats{Rows: map[string]int64{}, Publish: run.Published}
 	for name, table := range s.Count {
 		n, err := CountRows(ctx, wh, table)
 		if err != nil {
@@ -284,6 +261,8 @@ func formatArg(a any) string {
 		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
 	case time.Time:
 		return "'" + v.Format("2006-01-02 15:04:05") + "'"
+	case Var:
+		return "{" + string(v) + "} (set as the plan runs)"
 	default:
 		return fmt.Sprint(v)
 	}

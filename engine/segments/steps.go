@@ -31,7 +31,6 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.AppendOnPublish(HistoryTable, historyCols, true) // as on every run but the first
 	nodes := []plan.Node{
 		plan.IfExists{Table: MembershipsTable, Then: execs(withPrev), Else: execs(first)},
 		// the first history is published whole, later runs append their changes

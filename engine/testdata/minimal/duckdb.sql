@@ -8,14 +8,186 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   identifier customer_id (models/project.yaml:10:7): limit 1
 --   identifier email (models/project.yaml:11:7): normalize email, exclude @example\.com$
 --   source customers (models/project.yaml:2:5): id as customer_id, email as email
-ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
-CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- settings for large builds (put back at the end)
 SET preserve_insertion_order = false;
+
 SET disabled_compression_methods = 'dictionary,dict_fsst';
--- A run starts from the previous run's state (_identity_state, _identity_links, _identity_components) when it has one,
--- its rules and sources are unchanged, and every source only gained rows newer than its watermark: it reads
--- the new rows alone and resolves again only the previous profiles they touch (see the end). Otherwise it rebuilds:
+
+CREATE SCHEMA IF NOT EXISTS "cohort";
+
+ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
+
+CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+
+-- try: extend the previous run: when its state (_identity_state, _identity_links, _identity_components) is usable and
+-- every source only gained rows from its watermark on, read the new rows alone and resolve again only the
+-- previous profiles they touch
+
+-- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 03fb7c9cc632da8692ea0eaa8ad1d42d)
+-- reading:
+-- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_salt_RUNID";
+
+-- the key salt of the previous run
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_salt_RUNID" AS
+SELECT min(salt) AS salt FROM "cohort"."_identity_state";
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_marks_RUNID";
+
+-- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_marks_RUNID" AS
+SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
+  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
+  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
+FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
+CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x
+LEFT JOIN "cohort"."_identity_state" p ON p.source = 'customers';
+
+-- in Go: abandon unless, per source, the rows before the previous watermark are as many as then and the rows at it
+-- no fewer (a row deleted, back-dated or updated changes them)
+-- reading:
+-- SELECT source, row_count, coalesce(prev_rows, -1), coalesce(before_since, -1), coalesce(prev_before, -1), coalesce(at_since, -1), coalesce(prev_at, -1) FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID";
+
+-- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
+-- customer_id
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" AS
+SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.id
+    SELECT v1 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v1
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
+    FROM "raw"."customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+  ) normalized) "customers"
+    WHERE v1 IS NOT NULL
+) occurrences
+GROUP BY identifier_value
+UNION ALL
+-- email
+SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+FROM (
+    -- customers.email
+    SELECT v2 AS identifier_value, seen_at
+    FROM (SELECT seen_at, v2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+  ) normalized) "customers"
+    WHERE v2 IS NOT NULL
+) occurrences
+GROUP BY identifier_value;
+
+-- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
+-- reading:
+-- SELECT (SELECT count(*) - count(DISTINCT key) FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID") + (
+--   SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n JOIN (SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value FROM "cohort"."identity_graph"
+--   UNION ALL SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value FROM "cohort"."identity_rejections" WHERE rule = 'max_links') p ON p.key = n.key
+--   WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_excluded_RUNID";
+
+-- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_excluded_RUNID" AS
+SELECT key, identifier_type, identifier_value, detail
+FROM (
+  SELECT key, identifier_type, identifier_value, CASE WHEN identifier_type = 'email' AND regexp_matches(identifier_value, CAST($1 AS VARCHAR)) THEN CAST($2 AS VARCHAR) END AS detail
+  FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID"
+) tested
+WHERE detail IS NOT NULL
+-- parameters: $1 = '@example\.com$', $2 = 'matches @example\.com$';
+
+-- excluded identifiers leave the graph
+DELETE FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID");
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
+
+-- links: every two identifiers of one source row, each link once with a < b
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" AS
+WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
+"source_customers" AS (
+  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) AS k2
+  FROM (
+    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
+      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
+      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
+    FROM "raw"."customers" src
+    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+  ) normalized
+)
+SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
+FROM (
+  SELECT k1 AS a, k2 AS b FROM "source_customers" WHERE v1 IS NOT NULL AND v2 IS NOT NULL
+) pairs
+WHERE a <> b;
+
+-- links to an excluded identifier leave the graph
+DELETE FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID") OR b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID");
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_affected_RUNID";
+
+-- affected: the previous profiles the new rows touch, resolved again
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_affected_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
+  SELECT c.component FROM "cohort"."_identity_components" c
+  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
+JOIN "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
+SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+FROM "cohort"."identity_graph"
+WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
+
+-- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
+SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
+FROM (
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort_scratch"."cohort"."_work_id_old_RUNID"
+  UNION ALL
+  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID"
+) n
+GROUP BY key, identifier_type, identifier_value;
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
+
+-- links: the affected profiles' and the new rows'
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
+UNION
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
+
+-- _identity_links: the links the next run needs for max_links and limits
+CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
+SELECT a, b FROM "cohort"."_identity_links"
+UNION ALL
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+
+-- set incremental = 'yes'
+
+-- if that was abandoned, instead:
+
+-- if the increment did not read the marks already:
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_marks_RUNID";
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_marks_RUNID" AS
@@ -26,10 +198,24 @@ SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
 FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
 CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x;
 
+-- end if
+
+-- nodes with unique keys: when two identifiers share a key the hash is salted ('1' || type:value, then '2' ...)
+-- try with salt = '', '1', '2', '3' in turn, until an attempt is not abandoned:
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_salt_RUNID";
+
+-- the key salt of this attempt
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_salt_RUNID" AS
+SELECT CAST($1 AS VARCHAR) AS salt
+-- parameters: $1 = {salt} (set as the plan runs);
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
+
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
-SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -44,7 +230,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -58,8 +244,11 @@ FROM (
 ) occurrences
 GROUP BY identifier_value;
 
--- if two identifiers share a key (checked: count(*) = count(DISTINCT key) on nodes), the tables above are
--- rebuilt with the hash salted ('1' || type:value, then '2' ...)
+-- in Go: abandon this attempt when two identifiers share a key
+-- reading:
+-- SELECT count(*) - count(DISTINCT key) FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID"
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_excluded_RUNID";
 
 -- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_excluded_RUNID" AS
@@ -74,13 +263,15 @@ WHERE detail IS NOT NULL
 -- excluded identifiers leave the graph
 DELETE FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID");
 
--- (without DISTINCT when no max_links or limit rule reads the links and the sources hold at most
--- twice as many pairs as identifiers: round 1's contraction removes duplicates then)
+-- end try
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
+
 -- links: every two identifiers of one source row, each link once with a < b
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, CAST(hash('customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash('email' || ':' || v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
@@ -97,47 +288,104 @@ WHERE a <> b;
 -- links to an excluded identifier leave the graph
 DELETE FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID") OR b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID");
 
+DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
+
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 
--- connected components: round r = 1, 2, ... reads the links of the round before (round 1: edges)
--- and repeats until no link is left; each round's choices are kept. Every 40 rounds the remaining keys are reshuffled instead:
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
-SELECT node, CAST(hash(CAST(node AS VARCHAR) || $1) >> 1 AS BIGINT) AS parent
-FROM (SELECT a AS node FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID") n
--- parameters: $1 = 'salt r';
+-- end try
 
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+-- connected components: in round {r} every node takes the smallest key among itself and its neighbours (its
+-- choice kept in moves_{r}), and the links are contracted to those choices; until no link is left
+-- repeat for {r} = 1, 2, ... while {in} has rows, at most 10000 rounds, {in} being "cohort_scratch"."cohort"."_work_id_edges_RUNID" in round 1, then the round before's {out};
+-- {out} is "cohort_scratch"."cohort"."_work_id_links_a_RUNID" when {r} is odd, "cohort_scratch"."cohort"."_work_id_links_b_RUNID" when even:
+
+-- if {r} is a multiple of 40: the remaining keys are reshuffled instead (the guard against slow convergence on long chains):
+
+-- the remaining nodes get new random keys: a hash of the old key salted with the round
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" AS
+SELECT node, CAST(hash(CAST(node AS VARCHAR) || 'r{r}:') >> 1 AS BIGINT) AS parent
+FROM (SELECT a AS node FROM {in} UNION SELECT b FROM {in}) n;
+
+DROP TABLE IF EXISTS {out};
+
+CREATE TABLE {out} AS
 SELECT DISTINCT least(ra.parent, rb.parent) AS a, greatest(ra.parent, rb.parent) AS b
-FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
-JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ra ON ra.node = e.a
-JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" rb ON rb.node = e.b;
+FROM {in} e
+JOIN "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" ra ON ra.node = e.a
+JOIN "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" rb ON rb.node = e.b;
+
+-- if two remaining nodes got the same new key (SELECT count(*) - count(DISTINCT parent) FROM "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" is not 0):
+-- the round is undone (no moves, its links carried over as they were) and the next one is a normal round:
+
+DROP TABLE IF EXISTS {out};
+
+CREATE TABLE {out} AS
+SELECT a, b FROM {in};
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID";
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" AS
+SELECT a AS node, b AS parent FROM {in} WHERE 1 = 0;
+
+-- end if
+
+-- otherwise:
 
 -- each node takes the smallest key among itself and its neighbours (links are a < b, so only b can move)
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" AS
-SELECT b AS node, min(a) AS parent FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" GROUP BY b;
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" AS
+SELECT b AS node, min(a) AS parent FROM {in} GROUP BY b;
+
+DROP TABLE IF EXISTS {out};
 
 -- contract: each link now joins its ends' choices; links inside one cluster vanish, so finished clusters drop out
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_links_r1_RUNID" AS
+CREATE TABLE {out} AS
 SELECT DISTINCT least(pa, pb) AS a, greatest(pa, pb) AS b
 FROM (
   SELECT coalesce(ma.parent, e.a) AS pa, mb.parent AS pb
-  FROM "cohort_scratch"."cohort"."_work_id_links_r_RUNID" e
-  LEFT JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" ma ON ma.node = e.a
-  JOIN "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" mb ON mb.node = e.b
+  FROM {in} e
+  LEFT JOIN "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" ma ON ma.node = e.a
+  JOIN "cohort_scratch"."cohort"."_work_id_moves_{r}_RUNID" mb ON mb.node = e.b
 ) contracted
 WHERE pa <> pb;
 
--- roots: from the last round's choices to the first (the last round's roots are its choices; each earlier
--- round adds its moved nodes to the roots known so far; the first round's table is roots):
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_roots_r_RUNID" AS
-SELECT node, root FROM "cohort_scratch"."cohort"."_work_id_roots_r1_RUNID"
+-- end if
+
+-- end repeat
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_roots_RUNID";
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_roots_RUNID" AS
+SELECT a AS node, b AS root FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE 1 = 0;
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_roots_none_RUNID";
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_roots_none_RUNID" AS
+SELECT a AS node, b AS root FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" WHERE 1 = 0;
+
+-- roots: from the last round's moves to the first, each round adds its moved nodes to the roots known so far
+-- (with no round, roots stays empty: no node moved)
+-- repeat for {i} from r down to 1, {in} being "cohort_scratch"."cohort"."_work_id_roots_none_RUNID" in the first round, then the round before's {out};
+-- {out} is "cohort_scratch"."cohort"."_work_id_roots_RUNID" when {i} is odd, "cohort_scratch"."cohort"."_work_id_roots_b_RUNID" when even:
+
+DROP TABLE IF EXISTS {out};
+
+CREATE TABLE {out} AS
+SELECT node, root FROM {in}
 UNION ALL
 SELECT m.node, coalesce(f.root, m.parent)
-FROM "cohort_scratch"."cohort"."_work_id_choice_r_RUNID" m
-LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_r1_RUNID" f ON f.node = m.parent
-WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_roots_r1_RUNID" g WHERE g.node = m.node);
+FROM "cohort_scratch"."cohort"."_work_id_moves_{i}_RUNID" m
+LEFT JOIN {in} f ON f.node = m.parent
+WHERE NOT EXISTS (SELECT 1 FROM {in} g WHERE g.node = m.node);
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_moves_{i}_RUNID";
+
+DROP TABLE IF EXISTS {in};
+
+-- end repeat
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_violators_RUNID";
 
 -- clusters over a limit: only these are refined
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_violators_RUNID" AS
@@ -149,26 +397,135 @@ SELECT DISTINCT comp FROM (
   HAVING count(*) > CASE identifier_type WHEN 'customer_id' THEN 1 END
 ) over_limit;
 
--- limits: the links of those clusters are read, rebuilt in Go adding the strongest links first and skipping
--- any link that would break a limit (written to _identity_cut_links); the new clusters are written to refined
-SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
-FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) la ON la.key = e.a
-JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
-WHERE la.comp IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID");
+DROP TABLE IF EXISTS "cohort"."_identity_cut_links__stage_RUNID";
+
+-- links a limit cut (filled from the refinement)
+CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
+SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_refined_RUNID";
+
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_refined_RUNID" AS
+SELECT node AS key, root AS comp, root AS component FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" WHERE 1 = 0;
+
+-- if a cluster is over a limit (violators has rows):
+
+-- in Go: the links of those clusters are rebuilt adding the strongest links first and skipping any link that would
+-- break a limit; the new clusters are inserted into refined, the cut links into _identity_cut_links
+-- (each column one array parameter, unnested into rows)
+-- reading:
+-- SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+-- FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
+-- JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+--   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) la ON la.key = e.a
+-- JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+--   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) lb ON lb.key = e.b
+-- WHERE la.comp IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID")
 
 -- the refined clusters replace the ones over a limit
 DELETE FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" WHERE node IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID");
 
 INSERT INTO "cohort_scratch"."cohort"."_work_id_roots_RUNID" (node, root) SELECT key, comp FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID";
 
--- links a limit cut (filled from the refinement)
-CREATE TABLE "cohort"."_identity_cut_links__stage_RUNID" AS
-SELECT CAST(NULL AS VARCHAR) AS a_type, CAST(NULL AS VARCHAR) AS a_value, CAST(NULL AS VARCHAR) AS b_type, CAST(NULL AS VARCHAR) AS b_value, CAST(NULL AS VARCHAR) AS detail LIMIT 0;
+-- end if
 
--- the public tables and the state for the next run (the key salt is the one that gave unique keys):
+-- if the run is incremental:
+
+-- the cut links of profiles not resolved again stay
+INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
+SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
+WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
+
+-- end if
+
+-- if the run is incremental: the profiles resolved again replace theirs, the others stay:
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
+
+-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
+-- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
+SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
+FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
+GROUP BY comp;
+
+-- identity_graph of an incremental run: the profiles resolved again
+CREATE TABLE "cohort"."_identity_graph_new__stage_RUNID" AS
+SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
+FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
+JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+CREATE TABLE "cohort"."_identity_graph_gone__stage_RUNID" AS
+SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
+
+-- and every other profile as it was: a view, applied to the final table in the swap
+CREATE VIEW "cohort"."identity_graph__stage_RUNID" AS
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
+WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_graph_gone__stage_RUNID" x WHERE x.profile_id = g.profile_id)
+UNION ALL
+SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
+
+-- publish brings identity_graph up to date in place instead of replacing it:
+-- DELETE FROM "cohort"."identity_graph" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_graph_gone__stage_RUNID");
+-- INSERT INTO "cohort"."identity_graph" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_graph_gone__stage_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."identity_rejections__stage_RUNID";
+
+-- identity_rejections: what each rule kept out of the graph
+CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
+SELECT DISTINCT identifier_type, identifier_value, rule, detail
+FROM (
+  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID"
+  UNION ALL
+  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
+  UNION ALL
+  SELECT identifier_type, identifier_value, rule, detail FROM "cohort"."identity_rejections" WHERE rule = 'exclude'
+) rejected;
+
+DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
+
+-- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
+CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
+SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
+UNION ALL
+SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
+FROM (
+  SELECT n.profile_id, o.profile_id AS merged_profile_id,
+    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
+  FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o
+  JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l ON l.key = o.key
+  JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" n ON n.comp = l.comp
+  WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" x WHERE x.profile_id = o.profile_id)
+  GROUP BY n.profile_id, o.profile_id
+) merged
+WHERE pick = 1
+-- parameters: $1 = '2026-11-23 11:00:00';
+
+DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
+
+-- _identity_components: each profile's component before limits cut it, for the next run
+CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
+SELECT profile_id, component FROM "cohort"."_identity_components" p
+WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
+UNION ALL
+SELECT a.profile_id, coalesce(f.component, a.comp) AS component
+FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
+LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
+
+-- _identity_state: what this run read of each source, under which rules and key salt
+CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
+FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
+-- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
+
+-- otherwise:
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
 
@@ -278,194 +635,11 @@ DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, CAST($2 AS VARCHAR) AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
+-- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
 
--- An incremental run: marks also read the previous state
--- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_marks_RUNID" AS
-SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."updated_at" AS TIMESTAMP) AS t FROM "raw"."customers" src) r
-CROSS JOIN (SELECT max(CAST(src."updated_at" AS TIMESTAMP)) AS m FROM "raw"."customers" src) x
-LEFT JOIN "cohort"."_identity_state" p ON p.source = 'customers';
-
--- and only if no source lost, changed or back-dated a row, the rows after each watermark are read (nodes and
--- links as above into new_nodes and new_edges, with the key salt of the previous run):
--- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
--- customer_id
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" AS
-SELECT CAST(hash('customer_id' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
-FROM (
-    -- customers.id
-    SELECT v1 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v1
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
-    FROM "raw"."customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-  ) normalized) "customers"
-    WHERE v1 IS NOT NULL
-) occurrences
-GROUP BY identifier_value
-UNION ALL
--- email
-SELECT CAST(hash('email' || ':' || identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
-FROM (
-    -- customers.email
-    SELECT v2 AS identifier_value, seen_at
-    FROM (SELECT seen_at, v2
-  FROM (
-    SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
-    FROM "raw"."customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-  ) normalized) "customers"
-    WHERE v2 IS NOT NULL
-) occurrences
-GROUP BY identifier_value;
-
--- excluded and their links leave new_nodes and new_edges as above
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_affected_RUNID";
-
--- affected: the previous profiles the new rows touch, resolved again
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_affected_RUNID" AS
-SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
-  SELECT c.component FROM "cohort"."_identity_components" c
-  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
-JOIN "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
-
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
-SELECT CAST(hash(identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
-FROM "cohort"."identity_graph"
-WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
-
--- nodes: the affected profiles' identifiers with the new rows' ones, first and last seen merged
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
-SELECT key, identifier_type, identifier_value, min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at
-FROM (
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort_scratch"."cohort"."_work_id_old_RUNID"
-  UNION ALL
-  SELECT key, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID"
-) n
-GROUP BY key, identifier_type, identifier_value;
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
-
--- links: the affected profiles' and the new rows'
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
-UNION
-SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
-
--- _identity_links: the links the next run needs for max_links and limits
-CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links"
-UNION ALL
-SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
-
--- components and limits as above on these nodes and links
--- the cut links of profiles not resolved again stay
-INSERT INTO "cohort"."_identity_cut_links__stage_RUNID" (a_type, a_value, b_type, b_value, detail)
-SELECT a_type, a_value, b_type, b_value, detail FROM "cohort"."_identity_cut_links" k
-WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o WHERE o.identifier_type = k.a_type AND o.identifier_value = k.a_value);
-
--- the public tables: the profiles resolved again replace theirs, the others stay:
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
-
--- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;
--- the anchor key is priority (3 chars) || first seen in ms (17) || type:value, so the id is md5 of what follows char 20
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_anchors_RUNID" AS
-SELECT comp, 'p_' || substr(md5(substr(min(anchor_key), 21)), 1, 16) AS profile_id
-FROM (SELECT comp, CASE identifier_type WHEN 'customer_id' THEN '000' WHEN 'email' THEN '001' ELSE '999' END || coalesce(lpad(CAST(CAST(floor(CAST(epoch(first_seen_at) AS DOUBLE) * 1000) AS BIGINT) AS VARCHAR), 17, '0'), '99999999999999999') || identifier_type || ':' || identifier_value AS anchor_key FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) labeled) keyed
-GROUP BY comp;
-
--- identity_graph of an incremental run: the profiles resolved again
-CREATE TABLE "cohort"."_identity_graph_new__stage_RUNID" AS
-SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.last_seen_at
-FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
-JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
-
-CREATE TABLE "cohort"."_identity_graph_gone__stage_RUNID" AS
-SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
-
--- and every other profile as it was: a view, applied to the final table in the swap
-CREATE VIEW "cohort"."identity_graph__stage_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."identity_graph" g
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_graph_gone__stage_RUNID" x WHERE x.profile_id = g.profile_id)
-UNION ALL
-SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
-
--- publish brings identity_graph up to date in place instead of replacing it:
--- DELETE FROM "cohort"."identity_graph" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_graph_gone__stage_RUNID");
--- INSERT INTO "cohort"."identity_graph" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
--- DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
--- DROP TABLE IF EXISTS "cohort"."_identity_graph_gone__stage_RUNID";
-
-DROP TABLE IF EXISTS "cohort"."identity_rejections__stage_RUNID";
-
--- identity_rejections: what each rule kept out of the graph
-CREATE TABLE "cohort"."identity_rejections__stage_RUNID" AS
-SELECT DISTINCT identifier_type, identifier_value, rule, detail
-FROM (
-  SELECT identifier_type, identifier_value, 'exclude' AS rule, detail FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID"
-  UNION ALL
-  SELECT b_type AS identifier_type, b_value AS identifier_value, 'limit' AS rule, detail FROM "cohort"."_identity_cut_links__stage_RUNID"
-  UNION ALL
-  SELECT identifier_type, identifier_value, rule, detail FROM "cohort"."identity_rejections" WHERE rule = 'exclude'
-) rejected;
-
-DROP TABLE IF EXISTS "cohort"."identity_lineage__stage_RUNID";
-
--- identity_lineage: previous lineage, plus every previous profile id that stopped existing, merged into the profile that holds most of its identifiers
-CREATE TABLE "cohort"."identity_lineage__stage_RUNID" AS
-SELECT profile_id, merged_profile_id, merged_at FROM "cohort"."identity_lineage"
-UNION ALL
-SELECT profile_id, merged_profile_id, CAST($1 AS TIMESTAMP) AS merged_at
-FROM (
-  SELECT n.profile_id, o.profile_id AS merged_profile_id,
-    row_number() OVER (PARTITION BY o.profile_id ORDER BY count(*) DESC, n.profile_id) AS pick
-  FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o
-  JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
-  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l ON l.key = o.key
-  JOIN "cohort_scratch"."cohort"."_work_id_anchors_RUNID" n ON n.comp = l.comp
-  WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" x WHERE x.profile_id = o.profile_id)
-  GROUP BY n.profile_id, o.profile_id
-) merged
-WHERE pick = 1
--- parameters: $1 = '2026-11-23 11:00:00';
-
-DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
-
--- _identity_components: each profile's component before limits cut it, for the next run
-CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
-SELECT profile_id, component FROM "cohort"."_identity_components" p
-WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
-UNION ALL
-SELECT a.profile_id, coalesce(f.component, a.comp) AS component
-FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
-LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
-
-DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
-
--- _identity_state: what this run read of each source, under which rules and key salt
-CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, CAST($2 AS VARCHAR) AS salt
-FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d', $2 = '';
+-- end if
 
 
 -- ==== step: profiles ====
@@ -587,8 +761,11 @@ DROP TABLE IF EXISTS "cohort"."_identity_state";
 ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
 DROP TABLE IF EXISTS "cohort"."_rows_customers";
 ALTER TABLE "cohort"."_rows_customers__stage_RUNID" RENAME TO "_rows_customers";
-DROP TABLE IF EXISTS "cohort"."identity_graph";
-ALTER TABLE "cohort"."identity_graph__stage_RUNID" RENAME TO "identity_graph";
+DROP VIEW IF EXISTS "cohort"."identity_graph__stage_RUNID";
+DELETE FROM "cohort"."identity_graph" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_graph_gone__stage_RUNID");
+INSERT INTO "cohort"."identity_graph" (profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at) SELECT profile_id, identifier_type, identifier_value, first_seen_at, last_seen_at FROM "cohort"."_identity_graph_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_graph_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_graph_gone__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."identity_lineage";
 ALTER TABLE "cohort"."identity_lineage__stage_RUNID" RENAME TO "identity_lineage";
 DROP TABLE IF EXISTS "cohort"."identity_rejections";
