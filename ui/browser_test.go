@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,6 +49,8 @@ func newSite(t *testing.T) *site {
 	require.NoError(t, engine.WriteDemoProject(dir, false))
 	p, err := models.LoadAndValidate(dir)
 	require.NoError(t, err)
+	// a campaign to measure: the crm sync sends high_churn_risk, 30% held out
+	p.Segment("high_churn_risk").Holdout = 30
 	svc := engine.NewService(p, engine.ServiceOptions{})
 	t.Cleanup(func() { svc.Close() })
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -420,13 +423,36 @@ func TestBrowser(t *testing.T) {
 	require.Len(t, runs, 1, "the one run now (a dry run is not a run)")
 	require.Equal(t, dry.Added, runs[0].Added, "the run sends what the dry run said it would")
 
+	// campaign results: the crm sync sent high_churn_risk; its lift on
+	// completed orders since September, as the API measures it, with the
+	// chart and its interval band
+	var lift struct {
+		Sent struct {
+			Members int64 `json:"members"`
+		} `json:"sent"`
+		Lift   float64 `json:"lift"`
+		Series []any   `json:"series"`
+	}
+	s.call(t, "marketer", "GET", "/segments/high_churn_risk/lift?metric=web_events.order_completed&since=2026-09-01&points=12", nil, &lift)
+	require.Greater(t, len(lift.Series), 2, "a series to draw")
+	liftText := strconv.FormatFloat(lift.Lift*100, 'f', 1, 64) + " pt"
+	if lift.Lift > 0 {
+		liftText = "+" + liftText
+	}
 	do(t, ctx,
 		chromedp.Navigate(s.url+"/#/results"),
-		chromedp.WaitVisible(chromedp.CSS("#results")),
-		chromedp.Sleep(2*time.Second),
+		chromedp.WaitVisible(chromedp.CSS("#lift-segment")),
+		choose("#lift-segment", "high_churn_risk"),
+		choose("#lift-metric", "web_events.order_completed"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const d = document.querySelector("#lift-since"); d.value = "2026-09-01"; d.dispatchEvent(new Event("change", {bubbles: true})); })()`),
+		waitContains("#results .figure.sent", fmtCount(lift.Sent.Members)+" people"),
+		waitText("#results .figure.lift .fig", liftText),
+		chromedp.WaitVisible(chromedp.CSS("#lift-chart svg.chart path.band")),
+		chromedp.WaitVisible(chromedp.CSS("#verdict")),
 		screenshot(t, "5-results"),
-		logout(),
 	)
+	labelled(t, ctx, "campaign results")
+	do(t, ctx, logout())
 
 	// a support agent looks a customer up by e-mail
 	var who struct {
@@ -442,6 +468,9 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, email, "customer C100001 of the demo has an e-mail address")
+	require.NotEmpty(t, dry.Sample, "the dry run shows who would be sent")
+	sent := dry.Sample[0].Key["email"]
+	require.NotEmpty(t, sent)
 	do(t, ctx,
 		login(s, "support"),
 		chromedp.Navigate(s.url+"/#/profiles"),
@@ -452,6 +481,14 @@ func TestBrowser(t *testing.T) {
 		waitContains("#profile", "C100001"),
 		waitContains("#traits", email),
 		screenshot(t, "4-profile"),
+		// a person the crm sync sent: the destination is listed
+		chromedp.Evaluate[chromedp.Void](`void (document.querySelector("#lookup").value = "")`),
+		chromedp.SendKeys(chromedp.CSS("#lookup"), sent),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		waitContains("#traits", sent),
+		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "Crm webhook"),
+		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "Sent"),
+		screenshot(t, "4b-profile-deliveries"),
 		chromedp.Evaluate[chromedp.Void](`void (document.querySelector("#lookup").value = "")`),
 		chromedp.SendKeys(chromedp.CSS("#lookup"), "nobody@nowhere.test"),
 		chromedp.Click(chromedp.CSS("#lookup-go")),
@@ -465,9 +502,6 @@ func TestBrowser(t *testing.T) {
 	// an admin exports, then forgets, a person the crm sync sent: the
 	// dialog says what happens, Cancel changes nothing, and the report
 	// names the destination asked to erase them
-	require.NotEmpty(t, dry.Sample, "the dry run shows who would be sent")
-	sent := dry.Sample[0].Key["email"]
-	require.NotEmpty(t, sent)
 	do(t, ctx,
 		logout(),
 		login(s, "admin"),

@@ -72,9 +72,9 @@ async function loadLift(f, out) {
   try {
     r = await api("GET", "/segments/" + encodeURIComponent(f.segment) + "/lift" + q);
   } catch (e) {
-    put(out, e.status === 404 && !e.details.length && /route|not found/i.test(e.message) && !/segment/i.test(e.message)
-      ? h("div", { class: "card note", id: "not-available" }, h("p", {}, "This server does not compute campaign results yet."))
-      : errorBox(e));
+    // 400: the campaign cannot be measured yet (never sent, no holdout): the
+    // server's words say why and what to do
+    put(out, e.status === 400 ? h("div", { class: "card note", id: "not-measurable" }, h("h2", {}, "Nothing to measure yet"), h("p", {}, e.message)) : errorBox(e));
     return;
   }
   put(out, liftView(r));
