@@ -86,8 +86,10 @@ class APIError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+// api calls the JSON API; signal (an AbortSignal) lets a caller give up on
+// an answer it no longer needs (the server stops its query too).
+async function api(method, path, body, signal) {
+  const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" }, signal };
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
@@ -97,6 +99,7 @@ async function api(method, path, body) {
   try {
     r = await fetch("/api/v1" + path, opts);
   } catch (e) {
+    if (e.name === "AbortError") throw e;
     throw new APIError(0, { error: "Cohort's server does not answer: check that it is running, then try again." });
   }
   let data = null;

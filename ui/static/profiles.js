@@ -94,13 +94,14 @@ function deliveries(list) {
   if (!list.length) return h("p", { class: "muted", id: "deliveries-none" }, "Not sent to any destination yet.");
   const rows = list.slice().sort((a, b) => new Date(b.at) - new Date(a.at));
   return h("table", { class: "sample", id: "deliveries" },
-    h("thead", {}, h("tr", {}, ["Destination", "What", "Result", "When"].map((x) => h("th", { scope: "col" }, x)))),
+    h("thead", {}, h("tr", {}, ["Destination", "As", "Result", "When"].map((x) => h("th", { scope: "col" }, x)))),
     h("tbody", {}, rows.map((d) => h("tr", { "data-sync": d.sync },
-      h("td", {}, h("strong", {}, humanize(d.destination || d.sync)), d.sync ? h("div", { class: "muted small" }, "by " + humanize(d.sync)) : null),
-      h("td", {}, DELIVERY_WORDS[d.action] || humanize(d.action || "")),
+      h("td", {}, h("strong", {}, humanize(d.destination || d.sync)), h("div", { class: "muted small" },
+        (d.sync ? "by " + humanize(d.sync) : "") + (d.region ? ", kept " + regionWords(d.region) : ""))),
+      h("td", {}, d.key ? joinNodes(Object.values(d.key).map(show), ", ") : "–", d.action ? h("div", { class: "muted small" }, DELIVERY_WORDS[d.action] || humanize(d.action)) : null),
       h("td", {}, h("span", { class: "health " + ({ sent: "good", rejected: "bad", pending: "idle" }[d.status] || "idle") }, humanize(d.status || "")),
         d.reason ? h("div", { class: "small bad-text" }, d.reason) : null),
-      h("td", {}, fmtTime(d.at))))));
+      h("td", {}, d.at ? fmtTime(d.at) : "–")))));
 }
 
 function timeline(events) {

@@ -223,15 +223,17 @@ async function segmentsPage(main) {
 
   // ---- the live preview ----
 
-  let previewSeq = 0;
+  let previewSeq = 0, inFlight = null;
   const runPreview = debounce(async (def, seq) => {
+    if (inFlight) inFlight.abort(); // an answer for an older definition is not needed
+    inFlight = new AbortController();
     try {
-      const r = await api("POST", "/segments/preview?sample=10", def);
+      const r = await api("POST", "/segments/preview?sample=10", def, inFlight.signal);
       if (seq !== previewSeq) return;
       preview.dataset.shown = def.name;
       showPreview(r);
     } catch (e) {
-      if (seq !== previewSeq) return;
+      if (seq !== previewSeq || e.name === "AbortError") return;
       preview.classList.remove("busy");
       preview.removeAttribute("aria-busy");
       put(preview, h("h2", {}, "Who is in it"), errorBox(e));
