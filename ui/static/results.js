@@ -106,24 +106,30 @@ function liftView(r) {
   const what = r.kind === "rate" ? "did it" : "on average";
   return h("div", {},
     h("div", { class: "card lift-head" },
-      h("h2", {}, humanize(r.segment) + " — " + humanize(r.metric)),
+      h("h2", {}, humanize(r.segment) + " — " + metricWords(r.metric)),
       h("div", { class: "lift-figures" },
         figure("Sent", fmt(r.sent.value), fmtNum(r.sent.members) + " people " + (r.kind === "rate" ? "" : "(" + fmtNum(r.sent.measured) + " with a value)"), "sent"),
         figure("Held back", fmt(r.holdout.value), fmtNum(r.holdout.members) + " people " + (r.kind === "rate" ? "" : "(" + fmtNum(r.holdout.measured) + " with a value)"), "holdout"),
         figure("Lift", (r.lift > 0 ? "+" : "") + dfmt(r.lift), "95% between " + dfmt(r.ci95_low) + " and " + dfmt(r.ci95_high) +
           (r.relative_lift !== null && r.relative_lift !== undefined ? " · " + (r.relative_lift > 0 ? "+" : "") + fmtPct(r.relative_lift) + " relative" : ""), "lift")),
       h("p", { class: "verdict " + cls, id: "verdict" }, words),
-      h("p", { class: "hint" }, (r.kind === "rate" ? "Share of people who " + what : "Average " + humanize(r.metric).toLowerCase()) +
+      h("p", { class: "hint" }, (r.kind === "rate" ? "Share of people who " + what : "Average " + metricWords(r.metric).toLowerCase()) +
         (r.since ? ", counted from " + fmtDate(r.since) : "") + (r.syncs && r.syncs.length ? ". Sent by " + r.syncs.map(humanize).join(", ") + "." : "."))),
     h("div", { class: "card" }, h("h3", {}, "Lift over time, with its margin of error"),
       h("div", { id: "lift-chart" }, lineChart([{ name: "Lift (sent − held back)", cls: "s1", band: true, points: series.filter((p) => p.lift !== null && p.lift !== undefined).map((p) => ({ x: p.x, y: p.lift, lo: p.lo, hi: p.hi })) }],
-        { label: "Lift of " + humanize(r.metric) + " over time with its 95% confidence interval", fmt: dfmt, zero: true, empty: "Not enough days yet to draw the lift over time." })),
+        { label: "Lift of " + metricWords(r.metric) + " over time with its 95% confidence interval", fmt: dfmt, zero: true, empty: "Not enough days yet to draw the lift over time." })),
       h("p", { class: "hint" }, "The shaded band is the 95% confidence interval: while it crosses the zero line, the difference may be chance."),
       series.some((p) => p.sent !== undefined) ? [h("h3", {}, "Sent and held back"),
         lineChart([
           { name: "Sent", cls: "s1", points: series.filter((p) => p.sent !== undefined && p.sent !== null).map((p) => ({ x: p.x, y: p.sent })) },
           { name: "Held back", cls: "s2", points: series.filter((p) => p.holdout !== undefined && p.holdout !== null).map((p) => ({ x: p.x, y: p.holdout })) },
-        ], { label: humanize(r.metric) + " of sent and held-back members over time", fmt })] : null));
+        ], { label: metricWords(r.metric) + " of sent and held-back members over time", fmt })] : null));
+}
+
+// metricWords names a metric: a trait, a source, or SOURCE.EVENT.
+function metricWords(m) {
+  const [source, event] = String(m).split(".");
+  return event ? humanize(event) + " (" + humanize(source) + ")" : humanize(source);
 }
 
 function pick(o, keys) { for (const k of keys) if (o[k] !== undefined) return o[k]; return undefined; }
