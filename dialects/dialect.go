@@ -368,6 +368,10 @@ type Capabilities struct {
 	// AggregateFilter: agg(x) FILTER (WHERE c); without it the engine
 	// writes agg(CASE WHEN c THEN x END).
 	AggregateFilter bool
+	// RestrictedNames: quoting does not make any name legal. BigQuery
+	// datasets (schemas) take letters, digits and _ only, and its table
+	// names no quotes.
+	RestrictedNames bool
 }
 
 // Rows is what a query returns; *sql.Rows satisfies it, and so can a

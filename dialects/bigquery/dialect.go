@@ -148,7 +148,7 @@ func (Dialect) UnionDistinct() string  { return "UNION DISTINCT" }
 func (Dialect) ExceptDistinct() string { return "EXCEPT DISTINCT" }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{}
+	return dialects.Capabilities{RestrictedNames: true}
 }
 
 // BigQuery's optional hooks.

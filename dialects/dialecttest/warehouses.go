@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
-	_ "github.com/cohort-cdp/cohort/dialects/bigquery"  // registers bigquery
+	"github.com/cohort-cdp/cohort/dialects/bigquery"
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"    // registers duckdb
 	_ "github.com/cohort-cdp/cohort/dialects/postgres"  // registers postgres
 	_ "github.com/cohort-cdp/cohort/dialects/snowflake" // registers snowflake
@@ -80,6 +80,9 @@ func Open(t testing.TB, typ string) Fresh {
 	wh, err := dialects.Open(ctx, typ, cfg)
 	if err != nil {
 		t.Fatalf("open %s: %v", typ, err)
+	}
+	if bq, ok := wh.(*bigquery.Warehouse); ok {
+		wh = bigqueryEmulator{bq, cfg}
 	}
 	t.Cleanup(func() { wh.Close() })
 	return Fresh{Type: typ, Config: cfg, WH: wh}

@@ -411,7 +411,9 @@ func (s *Step) violatorsSQL() plan.Statement {
 }
 
 func (s *Step) violatorLinksSQL() string {
-	return "SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value\n" +
+	// the second side's columns are renamed: BigQuery refuses a result
+	// with two columns of one name
+	return "SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key AS b_key, lb.identifier_type AS b_type, lb.identifier_value AS b_value\n" +
 		"FROM " + s.w("edges") + " e\nJOIN " + s.labeled() + " la ON la.key = e.a\nJOIN " + s.labeled() + " lb ON lb.key = e.b\n" +
 		"WHERE la.comp IN (SELECT comp FROM " + s.w("violators") + ")"
 }

@@ -1121,7 +1121,7 @@ SELECT node AS key, root AS comp, root AS component FROM "cohort_scratch"."cohor
 -- break a limit; the new clusters are inserted into refined, the cut links into _identity_cut_links
 -- (each column one array parameter, unnested into rows)
 -- reading:
--- SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key, lb.identifier_type, lb.identifier_value
+-- SELECT la.comp, la.key, la.identifier_type, la.identifier_value, lb.key AS b_key, lb.identifier_type AS b_type, lb.identifier_value AS b_value
 -- FROM "cohort_scratch"."cohort"."_work_id_edges_RUNID" e
 -- JOIN (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
 --   FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) la ON la.key = e.a
