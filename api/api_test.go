@@ -736,6 +736,108 @@ FROM cohort.sync_churn_risk_to_crm_snapshot s JOIN cohort.identity_graph g ON g.
 	require.NotEmpty(t, sent.Key["email"], "support sees the match key as sent")
 }
 
+// A segment and a sync made in the UI: the sync is validated like a YAML
+// one (422 with where and what), a warehouse run builds the segment, the
+// sync runs and is listed as the UI's; only UI syncs can be deleted.
+func TestSyncsFromTheUI(t *testing.T) {
+	f := demo(t)
+	seg := map[string]any{"name": "nl_campaign", "where": map[string]any{"trait": "country", "eq": "NL"}, "holdout": "20%"}
+	r := f.call(t, "editor", "POST", "/api/v1/segments", seg)
+	require.Equal(t, http.StatusCreated, r.code, string(r.body))
+	def := map[string]any{"name": "nl_to_crm", "segment": "nl_campaign", "destination": "crm_webhook", "mode": "mirror",
+		"match": map[string]string{"email": "email"}, "fields": map[string]string{"first_name": "first_name"}}
+
+	for _, role := range []string{"marketer", "support", "norole"} {
+		require.Equal(t, http.StatusForbidden, f.call(t, role, "POST", "/api/v1/syncs", def).code, role)
+		require.Equal(t, http.StatusForbidden, f.call(t, role, "DELETE", "/api/v1/syncs/nl_to_crm", nil).code, role)
+	}
+	require.Equal(t, http.StatusUnauthorized, f.call(t, "", "POST", "/api/v1/syncs", def).code)
+
+	external := map[string]any{"name": "nl_to_klaviyo", "segment": "nl_campaign", "destination": "klaviyo", "mode": "upsert",
+		"match": map[string]string{"email": "email"}}
+	r = f.call(t, "editor", "POST", "/api/v1/syncs", external)
+	require.Equal(t, http.StatusUnprocessableEntity, r.code, string(r.body))
+	var e struct {
+		Error   string
+		Details []struct {
+			File      string
+			Line, Col int
+			Message   string
+		}
+	}
+	r.json(t, &e)
+	require.Equal(t, "the sync is not valid", e.Error)
+	require.Contains(t, e.Details[0].Message, "has no purpose: name the consent purpose")
+	require.Equal(t, "<unsaved>", e.Details[0].File)
+	r = f.call(t, "editor", "POST", "/api/v1/syncs", `{"name": "x", "segment": "nl_campaign", "destination": "crm_webhook", "mode": "upsert", "match": {"email": "emial"}}`)
+	require.Equal(t, http.StatusUnprocessableEntity, r.code)
+	r.json(t, &e)
+	require.Equal(t, 1, e.Details[0].Line)
+	require.Contains(t, e.Details[0].Message, `unknown trait "emial" (did you mean "email"?)`)
+	r = f.call(t, "editor", "POST", "/api/v1/syncs", map[string]any{"name": "churn_risk_to_crm", "segment": "vip", "destination": "crm_webhook",
+		"mode": "upsert", "match": map[string]string{"email": "email"}})
+	require.Equal(t, http.StatusConflict, r.code, "a YAML sync's name")
+
+	r = f.call(t, "editor", "POST", "/api/v1/syncs", def)
+	require.Equal(t, http.StatusCreated, r.code, string(r.body))
+	var st engine.SyncStatus
+	r.json(t, &st)
+	require.Equal(t, engine.SyncStatus{Name: "nl_to_crm", Segment: "nl_campaign", Destination: "crm_webhook", Type: "webhook", Mode: "mirror",
+		Region: "eu", Source: "ui", UpdatedBy: "t-editor", UpdatedAt: st.UpdatedAt, Health: "never_run"}, st)
+	require.Equal(t, http.StatusConflict, f.call(t, "admin", "POST", "/api/v1/syncs", def).code, "a name in use")
+	require.Equal(t, http.StatusConflict, f.call(t, "editor", "DELETE", "/api/v1/segments/nl_campaign", nil).code, "a sync sends it")
+
+	// a warehouse run builds the UI segment; the sync sends its members
+	r = f.call(t, "editor", "POST", "/api/v1/runs", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	var hist []engine.SegmentPoint
+	f.call(t, "marketer", "GET", "/api/v1/segments/nl_campaign/history", nil).json(t, &hist)
+	require.NotEmpty(t, hist, "the run built the segment saved from the UI")
+	require.Positive(t, hist[len(hist)-1].Members)
+	r = f.call(t, "marketer", "POST", "/api/v1/syncs/nl_to_crm/run", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	var res struct {
+		Run   engine.SyncRun
+		Added int64
+	}
+	r.json(t, &res)
+	require.Equal(t, "succeeded", res.Run.Status, string(r.body))
+	require.Positive(t, res.Added)
+	require.Less(t, res.Added, hist[len(hist)-1].Members, "the holdout is kept out")
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/nl_campaign/lift?metric=email_opt_in", nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+
+	var syncs []engine.SyncStatus
+	f.call(t, "support", "GET", "/api/v1/syncs", nil).json(t, &syncs)
+	src := map[string]string{}
+	for _, s := range syncs {
+		src[s.Name] = s.Source
+		require.Equal(t, s.Source == "yaml", s.ReadOnly, s.Name)
+	}
+	require.Equal(t, "ui", src["nl_to_crm"])
+	require.Equal(t, "yaml", src["churn_risk_to_crm"])
+	var cat engine.BuilderCatalog
+	f.call(t, "marketer", "GET", "/api/v1/catalog", nil).json(t, &cat)
+	require.Contains(t, cat.Syncs, "nl_to_crm")
+
+	require.Equal(t, http.StatusConflict, f.call(t, "admin", "DELETE", "/api/v1/syncs/churn_risk_to_crm", nil).code, "YAML syncs are read-only")
+	require.Equal(t, http.StatusNoContent, f.call(t, "admin", "DELETE", "/api/v1/syncs/nl_to_crm", nil).code)
+	require.Equal(t, http.StatusNotFound, f.call(t, "admin", "DELETE", "/api/v1/syncs/nl_to_crm", nil).code)
+	require.Equal(t, http.StatusNotFound, f.call(t, "admin", "POST", "/api/v1/syncs/nl_to_crm/run", nil).code)
+	require.Equal(t, http.StatusNoContent, f.call(t, "editor", "DELETE", "/api/v1/segments/nl_campaign", nil).code)
+
+	var log []engine.AuditEntry
+	f.call(t, "admin", "GET", "/api/v1/audit?limit=1000", nil).json(t, &log)
+	var seen []string
+	for _, e := range log {
+		if e.Target == "nl_to_crm" {
+			seen = append(seen, e.Actor+" "+e.Action)
+		}
+	}
+	sort.Strings(seen)
+	require.Equal(t, []string{"t-admin sync.delete", "t-editor sync.create", "t-marketer sync.run"}, seen)
+}
+
 // Runs last so every other test has called its routes: each operation of
 // the document was exercised.
 func TestZZEveryDocumentedRouteIsTested(t *testing.T) {

@@ -45,6 +45,8 @@ func (s *server) routes(e *echo.Echo) {
 	g.GET("/segments/:name/history", s.getSegmentHistory, all)
 	g.GET("/segments/:name/lift", s.getLift, all)
 	g.GET("/syncs", s.getSyncs, all)
+	g.POST("/syncs", s.postSync, allow(admin, editor))
+	g.DELETE("/syncs/:name", s.deleteSync, allow(admin, editor))
 	g.POST("/syncs/:name/run", s.postSyncRun(false), change)
 	g.POST("/syncs/:name/dry-run", s.postSyncRun(true), change)
 	g.GET("/syncs/:name/runs", s.getSyncRuns, all)
@@ -498,4 +500,37 @@ func (s *server) getLift(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+// postSync creates a sync from the UI: validated as a YAML sync is, kept in
+// the state store, scheduled and run like the others.
+func (s *server) postSync(c echo.Context) error {
+	ctx := c.Request().Context()
+	b, err := body(c)
+	if err != nil {
+		return err
+	}
+	sy, err := s.svc.SaveSync(ctx, b, who(c).Name)
+	if err != nil {
+		return err
+	}
+	s.audit(c, "sync.create", sy.Name, string(bytes.TrimSpace(b)))
+	syncs, err := s.svc.Syncs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range syncs {
+		if st.Name == sy.Name {
+			return c.JSON(http.StatusCreated, st)
+		}
+	}
+	return fail(c, http.StatusInternalServerError, "sync "+sy.Name+" was saved but is not listed")
+}
+
+func (s *server) deleteSync(c echo.Context) error {
+	if err := s.svc.DeleteSync(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	s.audit(c, "sync.delete", c.Param("name"), "")
+	return c.NoContent(http.StatusNoContent)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -109,10 +110,10 @@ func (s *server) errorHandler(err error, c echo.Context) {
 			msg = m
 		}
 	case errors.As(err, &list):
-		code, msg = http.StatusUnprocessableEntity, "the segment is not valid"
+		code, msg = http.StatusUnprocessableEntity, invalidWhat(c)
 		details = errorDetails(list)
 	case errors.As(err, &one):
-		code, msg = http.StatusUnprocessableEntity, "the segment is not valid"
+		code, msg = http.StatusUnprocessableEntity, invalidWhat(c)
 		details = errorDetails(models.ErrorList{one})
 	case errors.Is(err, engine.ErrNotFound):
 		code = http.StatusNotFound
@@ -133,6 +134,14 @@ func (s *server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(code, body)
+}
+
+// invalidWhat names what a 422 refused, by the route that refused it.
+func invalidWhat(c echo.Context) string {
+	if strings.HasPrefix(c.Path(), "/api/v1/syncs") {
+		return "the sync is not valid"
+	}
+	return "the segment is not valid"
 }
 
 type errorDetail struct {

@@ -206,6 +206,15 @@ func (s *Service) DeleteSegment(ctx context.Context, name string) error {
 	if s.Project.Segment(name) != nil {
 		return &ConflictError{fmt.Sprintf("segment %q is defined in the project's YAML and is read-only here", name)}
 	}
+	proj, err := s.project(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sy := range proj.Syncs {
+		if sy.Segment == name {
+			return &ConflictError{fmt.Sprintf("sync %q sends segment %q: delete the sync first", sy.Name, name)}
+		}
+	}
 	store, err := s.store(ctx)
 	if err != nil {
 		return err
@@ -277,8 +286,8 @@ FROM `+c.Input(segments.HistoryTable)+` WHERE segment = ? GROUP BY changed_at OR
 
 // PauseSync stops the scheduler from running a sync until ResumeSync.
 func (s *Service) PauseSync(ctx context.Context, name, by string) error {
-	if !hasSync(s.Project, name) {
-		return &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	if err := s.knownSync(ctx, name); err != nil {
+		return err
 	}
 	store, err := s.store(ctx)
 	if err != nil {
@@ -289,8 +298,8 @@ func (s *Service) PauseSync(ctx context.Context, name, by string) error {
 
 // ResumeSync lets the scheduler run a paused sync again.
 func (s *Service) ResumeSync(ctx context.Context, name string) error {
-	if !hasSync(s.Project, name) {
-		return &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	if err := s.knownSync(ctx, name); err != nil {
+		return err
 	}
 	store, err := s.store(ctx)
 	if err != nil {
@@ -410,7 +419,11 @@ func (s *Service) Catalog(ctx context.Context) (*BuilderCatalog, error) {
 	for _, d := range s.Project.Destinations {
 		out.Destinations = append(out.Destinations, d.Name)
 	}
-	for _, sy := range s.Project.Syncs {
+	proj, err := s.project(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sy := range proj.Syncs {
 		out.Syncs = append(out.Syncs, sy.Name)
 	}
 	sort.Strings(out.Segments)
@@ -481,8 +494,8 @@ func (s *Service) RunRecord(ctx context.Context, id string) (*RunRecord, error) 
 
 // Rejections are the rows a destination refused in one run of a sync.
 func (s *Service) Rejections(ctx context.Context, syncName, runID string, limit int) ([]Rejection, error) {
-	if !hasSync(s.Project, syncName) {
-		return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", syncName, syncNames(s.Project))}
+	if err := s.knownSync(ctx, syncName); err != nil {
+		return nil, err
 	}
 	store, err := s.store(ctx)
 	if err != nil {

@@ -33,6 +33,10 @@ func (s *Service) personDeliveries(ctx context.Context, profileID string, member
 	for _, m := range memberships {
 		entered[m.Segment] = m.EnteredAt
 	}
+	proj, err := s.project(ctx)
+	if err != nil {
+		return nil, err
+	}
 	history := map[string][]state.SyncRun{}
 	out := make([]PersonDelivery, 0, len(list))
 	for _, d := range list {
@@ -45,7 +49,7 @@ func (s *Service) personDeliveries(ctx context.Context, profileID string, member
 		}
 		pd := PersonDelivery{Delivery: d, Action: "add"}
 		segment := ""
-		if sy := findSync(s.Project, d.Sync); sy != nil {
+		if sy := findSync(proj, d.Sync); sy != nil {
 			segment = sy.Segment
 		}
 		for k := range hist { // newest first: the run, then the one before it

@@ -161,7 +161,11 @@ func (s *Service) Deliveries(ctx context.Context, profileID string) ([]Delivery,
 		return nil, err
 	}
 	out := []Delivery{}
-	for _, sy := range s.Project.Syncs {
+	proj, err := s.project(ctx) // syncs created from the UI too
+	if err != nil {
+		return nil, err
+	}
+	for _, sy := range proj.Syncs {
 		dest := s.Project.Destination(sy.Destination)
 		region := ""
 		if spec, err := destinations.Lookup(dest.Type); err == nil {

@@ -78,15 +78,23 @@ type LiftResult struct {
 // difference of proportions; means Welch's standard error, with the normal
 // quantile (both arms of a campaign are large).
 func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftResult, error) {
-	seg, err := s.Segment(name)
+	proj, err := s.project(ctx) // segments and syncs saved from the UI too
 	if err != nil {
 		return nil, err
+	}
+	seg := proj.Segment(name)
+	if seg == nil {
+		var names []string
+		for _, sg := range proj.Segments {
+			names = append(names, sg.Name)
+		}
+		return nil, &UnknownError{fmt.Errorf("unknown segment %q%s", name, models.Suggest(name, names, "segment"))}
 	}
 	if seg.Holdout <= 0 {
 		return nil, &UnknownError{fmt.Errorf("segment %q has no holdout: add holdout: 10%% to it, run, sync, and measure once the campaign has run", name)}
 	}
 	res := &LiftResult{Segment: name, Metric: o.Metric}
-	for _, sy := range s.Project.Syncs {
+	for _, sy := range proj.Syncs {
 		if sy.Segment == name {
 			res.Syncs = append(res.Syncs, sy.Name)
 		}

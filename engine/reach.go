@@ -68,7 +68,11 @@ func (s *Service) Reach(ctx context.Context, count bool) ([]SyncReach, error) {
 		_, err := wh.Columns(ctx, c.Schema+"."+plan.SuppressionsTable)
 		forgotten = err == nil
 	}
-	for _, sy := range s.Project.Syncs {
+	proj, err := s.project(ctx) // syncs created from the UI too
+	if err != nil {
+		return nil, err
+	}
+	for _, sy := range proj.Syncs {
 		dest := s.Project.Destination(sy.Destination)
 		spec, err := destinations.Lookup(dest.Type)
 		if err != nil {
@@ -76,7 +80,7 @@ func (s *Service) Reach(ctx context.Context, count bool) ([]SyncReach, error) {
 		}
 		r := SyncReach{Sync: sy.Name, Destination: dest.Name, Region: spec.RegionOf(dest.Region, dest.Config), Why: why}
 		r.OutsideEEA = !destinations.InEEA(r.Region)
-		rule, err := consent.For(s.Project, sy, r.Region, spec.IsInternal(dest.Config))
+		rule, err := consent.For(proj, sy, r.Region, spec.IsInternal(dest.Config))
 		if err != nil {
 			return nil, err
 		}

@@ -29,7 +29,7 @@ func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := scheduler.JobsOf(s.Project)
+	jobs, err := s.jobs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +40,7 @@ func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler
 	return scheduler.New(scheduler.Config{
 		Project: s.Project.Name,
 		Jobs:    jobs,
+		Refresh: s.jobs, // syncs created or deleted from the UI
 		Marks:   store,
 		Acquire: func(ctx context.Context, key string) (scheduler.Lease, error) {
 			l, err := store.Acquire(ctx, key, "cohort serve", 0)
@@ -59,6 +60,15 @@ func (s *Service) Scheduler(ctx context.Context, o SchedulerOptions) (*scheduler
 		Poll:         o.Poll,
 		Log:          log,
 	})
+}
+
+// jobs are the scheduled jobs of the project with the syncs saved from the UI.
+func (s *Service) jobs(ctx context.Context) ([]scheduler.Job, error) {
+	p, err := s.project(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return scheduler.JobsOf(p)
 }
 
 // scheduledRun is one warehouse run of the scheduler. It opens the

@@ -247,7 +247,11 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 	if ro.Suppressed, err = s.forgetPending(ctx, wh, store, ForgetOptions{}); err != nil {
 		return nil, err
 	}
-	res, err := Run(ctx, s.Project, wh, store, DefaultParts, ro)
+	proj, err := s.project(ctx) // segments saved from the UI are built too
+	if err != nil {
+		return nil, err
+	}
+	res, err := Run(ctx, proj, wh, store, DefaultParts, ro)
 	if err == nil {
 		s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,19 +64,23 @@ type SyncOptions struct {
 // rows did not all arrive (status partial) is an error too: a run that lost
 // rows is never reported as a success.
 func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, error) {
+	proj, err := s.project(ctx) // with the syncs and segments saved from the UI
+	if err != nil {
+		return nil, err
+	}
 	names := o.Names
 	if o.All {
 		names = nil
-		for _, sy := range s.Project.Syncs {
+		for _, sy := range proj.Syncs {
 			names = append(names, sy.Name)
 		}
 	}
 	if len(names) == 0 {
-		return nil, &UnknownError{fmt.Errorf("name a sync or pass --all (syncs: %s)", syncNames(s.Project))}
+		return nil, &UnknownError{fmt.Errorf("name a sync or pass --all (syncs: %s)", syncNames(proj))}
 	}
 	for _, n := range names {
-		if !hasSync(s.Project, n) {
-			return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", n, syncNames(s.Project))}
+		if !hasSync(proj, n) {
+			return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", n, syncNames(proj))}
 		}
 	}
 	store, err := s.store(ctx)
@@ -125,7 +130,7 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		errs []error
 	)
 	for _, n := range names {
-		p := sync.Params{Project: s.Project, Sync: n, Warehouse: wh, Store: store, HTTP: o.HTTP, Now: s.now,
+		p := sync.Params{Project: proj, Sync: n, Warehouse: wh, Store: store, HTTP: o.HTTP, Now: s.now,
 			DryRun: o.DryRun, Sample: o.Sample, Delivery: o.Delivery}
 		if o.Progress != nil {
 			p.Progress = func(done, total int64) { o.Progress(n, done, total) }
@@ -143,7 +148,7 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		if res != nil {
 			s.logger().Info("sync finished", "sync", n, "status", res.Run.Status, "dry_run", o.DryRun)
 			if !o.DryRun && res.Run.Status != "" {
-				s.alert(context.WithoutCancel(ctx), store, res, o.HTTP)
+				s.alert(context.WithoutCancel(ctx), proj, store, res, o.HTTP)
 			}
 		}
 	}
@@ -153,8 +158,8 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 // alert sends the notices a finished sync run calls for through the sync's
 // alert destination. A notice that cannot be sent is logged: it does not
 // change how the sync went.
-func (s *Service) alert(ctx context.Context, store *state.Store, res *sync.Result, client *http.Client) {
-	sy := findSync(s.Project, res.Run.Sync)
+func (s *Service) alert(ctx context.Context, proj *models.Project, store *state.Store, res *sync.Result, client *http.Client) {
+	sy := findSync(proj, res.Run.Sync)
 	if sy == nil || sy.Alert == nil {
 		return
 	}
@@ -226,7 +231,17 @@ type SyncStatus struct {
 	// holdout) its consent rule lets go there; absent before the first run.
 	AllowedProfiles *int64 `json:"allowed_profiles,omitempty"`
 	Schedule        string `json:"schedule,omitempty"`
-	Paused          bool   `json:"paused"` // the scheduler skips it until resumed
+	// Source is yaml (the project's, read-only here) or ui (created from
+	// the UI, kept in the state store, deletable).
+	Source    string     `json:"source"`
+	ReadOnly  bool       `json:"read_only"`
+	UpdatedBy string     `json:"updated_by,omitempty"` // ui: who created it
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	// Invalid, for a sync of the UI, says why it no longer validates
+	// against the project: it is neither scheduled nor run until deleted
+	// and created again.
+	Invalid string `json:"invalid,omitempty"`
+	Paused  bool   `json:"paused"` // the scheduler skips it until resumed
 	// Health is one word for a dashboard: healthy (last run succeeded),
 	// degraded (partial: rows rejected or pending), failing, running,
 	// paused, or never_run.
@@ -263,9 +278,35 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 			reach[r.Sync] = r
 		}
 	}
+	proj, invalid, err := s.merged(ctx)
+	if err != nil {
+		return nil, err
+	}
+	saved, err := s.savedSyncInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []SyncStatus
-	for _, sy := range s.Project.Syncs {
-		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name]}
+	list := slices.Clone(proj.Syncs)
+	for _, sv := range saved { // those left out, to say why
+		if invalid[sv.Name] != nil && !hasSync(proj, sv.Name) {
+			if sy, err := models.ParseSync(sv.Definition); err == nil {
+				list = append(list, sy)
+			} else {
+				list = append(list, &models.Sync{Name: sv.Name})
+			}
+		}
+	}
+	for _, sy := range list {
+		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name],
+			Source: "yaml", ReadOnly: true}
+		if sv, ok := saved[sy.Name]; ok && !hasSync(s.Project, sy.Name) {
+			at := sv.UpdatedAt
+			st.Source, st.ReadOnly, st.UpdatedBy, st.UpdatedAt = "ui", false, sv.UpdatedBy, &at
+			if err := invalid[sy.Name]; err != nil {
+				st.Invalid = err.Error()
+			}
+		}
 		if d := s.Project.Destination(sy.Destination); d != nil {
 			st.Type, st.Region = d.Type, d.Region
 		}
@@ -294,8 +335,8 @@ type SyncHistory struct {
 
 // SyncHistory reads a sync's run history.
 func (s *Service) SyncHistory(ctx context.Context, name string, limit, rejections int) (*SyncHistory, error) {
-	if !hasSync(s.Project, name) {
-		return nil, &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(s.Project))}
+	if err := s.knownSync(ctx, name); err != nil {
+		return nil, err
 	}
 	store, err := s.store(ctx)
 	if err != nil {
@@ -319,6 +360,21 @@ func (s *Service) SyncHistory(ctx context.Context, name string, limit, rejection
 }
 
 func hasSync(p *models.Project, name string) bool { return findSync(p, name) != nil }
+
+// knownSync: name is a sync of the project, YAML or saved from the UI.
+func (s *Service) knownSync(ctx context.Context, name string) error {
+	if hasSync(s.Project, name) {
+		return nil
+	}
+	p, err := s.project(ctx)
+	if err != nil {
+		return err
+	}
+	if !hasSync(p, name) {
+		return &UnknownError{fmt.Errorf("unknown sync %q (syncs: %s)", name, syncNames(p))}
+	}
+	return nil
+}
 
 func syncNames(p *models.Project) string {
 	var n []string

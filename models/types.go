@@ -312,6 +312,8 @@ type Sync struct {
 	Schedule    Schedule          `yaml:"schedule"` // cron line, @every, or {after: run}
 	Purpose     string            `yaml:"purpose"`
 	Alert       *Alert            `yaml:"alert"`
+
+	pos positions // where each value stands, for syncs from ParseSync
 }
 
 // Consent maps consent purposes to traits.

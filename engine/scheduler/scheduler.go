@@ -34,6 +34,10 @@ type Lease interface {
 type Config struct {
 	Project string // the project's name: keys its marks
 	Jobs    []Job  // JobsOf(project)
+	// Refresh, when set, gives the jobs again at the start of each pass
+	// (syncs created or deleted from the UI while serving); an error keeps
+	// the jobs of the last pass.
+	Refresh func(ctx context.Context) ([]Job, error)
 	Marks   Marks
 	// Acquire takes the exclusive lease on key (the state store's Acquire):
 	// a job holds its own lease, "schedule:PROJECT:JOB", while it runs, so
@@ -93,7 +97,43 @@ func New(cfg Config) (*Scheduler, error) {
 }
 
 // Jobs lists the scheduled jobs.
-func (s *Scheduler) Jobs() []Job { return s.cfg.Jobs }
+func (s *Scheduler) Jobs() []Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Jobs
+}
+
+// refresh takes the jobs Refresh gives, logging those that appeared or went.
+func (s *Scheduler) refresh(ctx context.Context) {
+	if s.cfg.Refresh == nil {
+		return
+	}
+	jobs, err := s.cfg.Refresh(ctx)
+	if err != nil {
+		s.cfg.Log.Error("scheduler: cannot read the jobs again: keeping the last ones", "err", err)
+		return
+	}
+	old := map[string]bool{}
+	for _, j := range s.Jobs() {
+		old[j.Name] = true
+	}
+	for _, j := range jobs {
+		if j.Sync != "" && s.cfg.RunSync == nil || j.Sync == "" && s.cfg.RunWarehouse == nil {
+			s.cfg.Log.Error("scheduler: a new job has no function to run it: keeping the last jobs", "job", j.Name)
+			return
+		}
+		if !old[j.Name] {
+			s.cfg.Log.Info("scheduler: new job", "job", j.Name, "schedule", j.Text)
+		}
+		delete(old, j.Name)
+	}
+	for name := range old {
+		s.cfg.Log.Info("scheduler: job removed", "job", name)
+	}
+	s.mu.Lock()
+	s.cfg.Jobs = jobs
+	s.mu.Unlock()
+}
 
 // Ready reports whether the scheduler has surveyed its jobs and its last
 // read of the state store succeeded, and the error when not.
@@ -107,11 +147,11 @@ func (s *Scheduler) Ready() (bool, error) {
 // context and left unfinished in its mark, so the next start runs it again.
 func (s *Scheduler) Run(ctx context.Context) error {
 	c := s.cfg.Clock
-	s.cfg.Log.Info("scheduler started", "project", s.cfg.Project, "jobs", len(s.cfg.Jobs))
-	if len(s.cfg.Jobs) == 0 {
+	s.cfg.Log.Info("scheduler started", "project", s.cfg.Project, "jobs", len(s.Jobs()))
+	if len(s.Jobs()) == 0 {
 		s.cfg.Log.Info("scheduler: nothing is scheduled (give a sync a schedule:, or cohort.yaml a schedule: for the warehouse run)")
 	}
-	for _, j := range s.cfg.Jobs {
+	for _, j := range s.Jobs() {
 		s.cfg.Log.Info("scheduler: job", "job", j.Name, "schedule", j.Text)
 	}
 	for {
@@ -132,7 +172,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 func (s *Scheduler) Survey(ctx context.Context) error {
 	p := &pass{now: s.cfg.Clock.Now()}
 	var err error
-	for _, j := range s.cfg.Jobs {
+	for _, j := range s.Jobs() {
 		var m *state.Mark
 		if m, err = s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name); err != nil {
 			break
@@ -168,13 +208,14 @@ func (s *Scheduler) initMark(ctx context.Context, j Job, p *pass) error {
 func (s *Scheduler) Tick(ctx context.Context) time.Time {
 	now := s.cfg.Clock.Now()
 	wake := now.Add(s.cfg.Poll)
+	s.refresh(ctx)
 	if err := s.Survey(ctx); err != nil {
 		s.cfg.Log.Error("scheduler: cannot read the state store", "err", err)
 		return wake
 	}
 	p := &pass{now: now}
 	var passErr error
-	for _, j := range s.cfg.Jobs {
+	for _, j := range s.Jobs() {
 		if ctx.Err() != nil {
 			return wake
 		}

@@ -28,7 +28,7 @@ type JobStatus struct {
 func (s *Scheduler) Status(ctx context.Context, now time.Time) ([]JobStatus, error) {
 	p := &pass{now: now}
 	var out []JobStatus
-	for _, j := range s.cfg.Jobs {
+	for _, j := range s.Jobs() {
 		st := JobStatus{Job: j.Name, Sync: j.Sync, Schedule: j.Text}
 		m, err := s.cfg.Marks.Mark(ctx, s.cfg.Project, j.Name)
 		if err != nil {
