@@ -783,7 +783,8 @@ func TestSyncsFromTheUI(t *testing.T) {
 	var st engine.SyncStatus
 	r.json(t, &st)
 	require.Equal(t, engine.SyncStatus{Name: "nl_to_crm", Segment: "nl_campaign", Destination: "crm_webhook", Type: "webhook", Mode: "mirror",
-		Region: "eu", Source: "ui", UpdatedBy: "t-editor", UpdatedAt: st.UpdatedAt, Health: "never_run"}, st)
+		Region: "eu", AllowedProfiles: st.AllowedProfiles, Source: "ui", UpdatedBy: "t-editor", UpdatedAt: st.UpdatedAt, Health: "never_run"}, st)
+	require.NotNil(t, st.AllowedProfiles, "its reach is counted as a YAML sync's")
 	require.Equal(t, http.StatusConflict, f.call(t, "admin", "POST", "/api/v1/syncs", def).code, "a name in use")
 	require.Equal(t, http.StatusConflict, f.call(t, "editor", "DELETE", "/api/v1/segments/nl_campaign", nil).code, "a sync sends it")
 
