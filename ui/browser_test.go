@@ -373,6 +373,27 @@ func TestBrowser(t *testing.T) {
 		waitContains("#overlap-words", notNLBE+" people are in both"),
 	)
 
+	// an event with a detail, by clicking: added something of 50 or more to
+	// the cart in the last 7 days, as the project's big_spenders_recent_cart
+	var recentCart preview
+	s.call(t, "marketer", "POST", "/segments/preview", map[string]any{"name": "big_spenders_recent_cart"}, &recentCart)
+	require.NotEqual(t, fmtCount(recentCart.Count), count(map[string]any{"event": map[string]any{"source": "web_events", "name": "add_to_cart", "within": "7d"}}),
+		"the detail must change the count")
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#new-segment")),
+		chromedp.WaitVisible(chromedp.CSS(cond("0", "select.kind"))),
+		choose(cond("0", "select.kind"), "event"),
+		choose(cond("0", "select.source"), "web_events"),
+		chromedp.WaitVisible(chromedp.CSS(cond("0", "input.event-name"))),
+		chromedp.SendKeys(chromedp.CSS(cond("0", "input.event-name")), "add_to_cart"),
+		chromedp.SendKeys(chromedp.CSS(cond("0", "input.days")), "7"),
+		chromedp.Click(chromedp.CSS(cond("0", "button.add-where"))),
+		choose(cond("0", `.where-row[data-where="0"] select.column`), "value"),
+		choose(cond("0", `.where-row[data-where="0"] select.op`), "gte"),
+		chromedp.SendKeys(chromedp.CSS(cond("0", `.where-row[data-where="0"] input.wvalue`)), "50"),
+		waitText("#preview:not(.busy) #count", fmtCount(recentCart.Count)),
+	)
+
 	// project segments open read-only, with their conditions and count:
 	// an excluded event, and an event with a detail
 	var abandoners preview
