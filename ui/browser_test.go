@@ -444,6 +444,64 @@ func TestBrowser(t *testing.T) {
 	require.Len(t, runs, 1, "the one run now (a dry run is not a run)")
 	require.Equal(t, dry.Added, runs[0].Added, "the run sends what the dry run said it would")
 
+	// an editor creates a sync from the nested segment: to the crm, add and
+	// update, with the first name; the server's objection to a taken name
+	// shows on the form; then a dry run of the new sync
+	const newSync = "big_spenders_abroad_to_crm_webhook"
+	do(t, ctx,
+		logout(),
+		login(s, "editor"),
+		chromedp.WaitVisible(chromedp.CSS(`.seglist a[data-segment="big_spenders_abroad"]`)),
+		chromedp.Click(chromedp.CSS(`.seglist a[data-segment="big_spenders_abroad"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#create-sync summary")),
+		chromedp.Click(chromedp.CSS("#create-sync summary")),
+		chromedp.WaitVisible(chromedp.CSS("#sync-destination")),
+		chromedp.Click(chromedp.CSS("#create-sync-go")),
+		waitContains("#create-sync-result", "Choose where to send"),
+		choose("#sync-destination", "crm_webhook"),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#sync-name").value === "`+newSync+`"`),
+		chromedp.Click(chromedp.CSS(`input[name="sync-mode"][value="upsert"]`)),
+		chromedp.Click(chromedp.CSS(`[data-pairs="field"] .add-pair`)),
+		choose(`[data-pairs="field"] .pair select.pair-trait`, "first_name"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const n = document.querySelector("#sync-name"); n.value = "churn_risk_to_crm"; n.dispatchEvent(new Event("input", {bubbles: true})); })()`),
+		chromedp.Click(chromedp.CSS("#create-sync-go")),
+		waitContains("#create-sync-result .error", "churn_risk_to_crm"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const n = document.querySelector("#sync-name"); n.value = "`+newSync+`"; n.dispatchEvent(new Event("input", {bubbles: true})); })()`),
+		screenshot(t, "2c-create-sync"),
+		chromedp.Click(chromedp.CSS("#create-sync-go")),
+		chromedp.WaitVisible(chromedp.CSS(`#segment-sync-list li[data-sync="`+newSync+`"]`)),
+	)
+	labelled(t, ctx, "create a sync")
+	var created []struct {
+		Name, Segment, Destination, Mode, Source string
+	}
+	s.call(t, "admin", "GET", "/syncs", nil, &created)
+	listed := false
+	for _, c := range created {
+		if c.Name == newSync {
+			listed = true
+			require.Equal(t, "big_spenders_abroad", c.Segment)
+			require.Equal(t, "crm_webhook", c.Destination)
+			require.Equal(t, "upsert", c.Mode)
+			require.Equal(t, "ui", c.Source)
+		}
+	}
+	require.True(t, listed, "the sync is listed: %+v", created)
+	var newDry struct {
+		Added  int64 `json:"added"`
+		Sample []struct {
+			Fields map[string]any `json:"fields"`
+		} `json:"sample"`
+	}
+	s.call(t, "admin", "POST", "/syncs/"+newSync+"/dry-run", nil, &newDry)
+	require.NotEmpty(t, newDry.Sample)
+	require.Contains(t, newDry.Sample[0].Fields, "first_name", "the field chosen on the form is sent")
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#segment-sync-list li[data-sync="`+newSync+`"] button.dry-run`)),
+		waitContains("#sync-result-"+newSync+" .dry-result", "would add "+fmtCount(newDry.Added)),
+		screenshot(t, "2d-new-sync-dry-run"),
+	)
+
 	// campaign results: the crm sync sent high_churn_risk; its lift on
 	// completed orders since September, as the API measures it, with the
 	// chart and its interval band

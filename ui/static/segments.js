@@ -198,10 +198,12 @@ async function segmentsPage(main) {
       sources.map((s) => [s.name, humanize(s.name)]), (v) => { r.source = v; r.event = ""; r.where = []; redraw(); })];
     if (!r.source) return out;
     const names = sourceEvents(cat, r.source);
+    const src = cat.sources.find((x) => x.name === r.source) || {};
+    const named = names.length || src.event || src.kind === "events" || r.event; // rows of other sources have no event name
     const listID = "events-" + r.source;
-    out.push(h("input", { class: "event-name", "aria-label": "which event", list: names.length ? listID : null, disabled: b.readOnly, "data-key": key("event"), value: r.event,
-      placeholder: names.length ? "any event, or pick one" : "any event (or a name, e.g. add_to_cart)", oninput: (ev) => { r.event = ev.target.value; refresh(); } }),
-    names.length ? h("datalist", { id: listID }, names.map((n) => h("option", { value: n }, humanize(n)))) : null,
+    out.push(named ? h("input", { class: "event-name", "aria-label": "which event", list: names.length ? listID : null, disabled: b.readOnly, "data-key": key("event"), value: r.event,
+      placeholder: names.length ? "any event, or pick one" : "any event, or its name", oninput: (ev) => { r.event = ev.target.value; refresh(); } }) : null,
+    named && names.length ? h("datalist", { id: listID }, names.map((n) => h("option", { value: n }, humanize(n)))) : null,
     select(key("countop"), "count-op", "how often", r.countOp, null, [["gte", "at least"], ["lte", "at most"], ["eq", "exactly"]], (v) => { r.countOp = v; refresh(); }),
     h("input", { class: "count short", "aria-label": "times", disabled: b.readOnly, "data-key": key("count"), value: r.count, placeholder: "1", inputmode: "numeric", oninput: (ev) => { r.count = ev.target.value; refresh(); } }),
     " times in the last ",
