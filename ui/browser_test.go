@@ -470,6 +470,12 @@ func TestBrowser(t *testing.T) {
 		screenshot(t, "2c-create-sync"),
 		chromedp.Click(chromedp.CSS("#create-sync-go")),
 		chromedp.WaitVisible(chromedp.CSS(`#segment-sync-list li[data-sync="`+newSync+`"]`)),
+		// a segment saved here has members after the next warehouse run:
+		// the editor starts one
+		chromedp.WaitVisible(chromedp.CSS("#not-built #run-warehouse")),
+		chromedp.Click(chromedp.CSS("#run-warehouse")),
+		chromedp.WaitNotPresent(chromedp.CSS("#not-built")),
+		chromedp.WaitVisible(chromedp.CSS(`#segment-sync-list li[data-sync="`+newSync+`"] button.dry-run`)),
 	)
 	labelled(t, ctx, "create a sync")
 	var created []struct {

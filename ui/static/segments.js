@@ -31,7 +31,7 @@ async function segmentsPage(main) {
     let s;
     try { s = await api("GET", "/segments/" + encodeURIComponent(name)); } catch (e) { toast(e.message, true); return; }
     const d = s.definition || {};
-    Object.assign(b, { name: s.name, description: s.description || d.description || "", editing: s.name, readOnly: !!s.read_only, root: treeFrom(d.where, cat), holdout: d.holdout });
+    Object.assign(b, { name: s.name, description: s.description || d.description || "", editing: s.name, readOnly: !!s.read_only, root: treeFrom(d.where, cat), holdout: d.holdout, source: s.source });
     draw();
   }
 
@@ -366,10 +366,13 @@ async function segmentsPage(main) {
     const listBox = h("div", {}, loading());
     box.append(listBox);
     const drawSyncs = async () => {
-      let all;
-      try { all = await api("GET", "/syncs"); } catch (e) { put(listBox, errorBox(e)); return; }
+      let all, hist;
+      try {
+        [all, hist] = await Promise.all([api("GET", "/syncs"), api("GET", "/segments/" + encodeURIComponent(b.editing) + "/history").catch(() => null)]);
+      } catch (e) { put(listBox, errorBox(e)); return; }
       const mine = all.filter((s) => s.segment === b.editing);
       put(listBox,
+        hist && !hist.length ? notBuiltYet(drawSyncs) : null,
         mine.length ? h("ul", { class: "plain", id: "segment-sync-list" }, mine.map((s) => h("li", { "data-sync": s.name }, h("strong", {}, humanize(s.name)), " → ", humanize(s.destination), " ",
           writer ? h("button", { class: "dry-run", onclick: (ev) => runSync(s.name, true, ev.target) }, "Dry run") : null, " ",
           writer ? h("button", { class: "run-now", onclick: (ev) => runSync(s.name, false, ev.target) }, "Run now") : null,
@@ -379,6 +382,23 @@ async function segmentsPage(main) {
     };
     drawSyncs();
     return box;
+  }
+
+  // notBuiltYet says a segment saved here has no members until the next
+  // warehouse run, and lets editors and admins start one.
+  function notBuiltYet(done) {
+    const out = h("div", { class: "note card", id: "not-built" },
+      h("p", {}, "This segment gets its members at the next warehouse run: until then its syncs have nobody to send."));
+    if (can("admin", "editor")) {
+      out.append(h("button", { id: "run-warehouse", onclick: async (ev) => {
+        try {
+          const r = await busy(ev.target, "Updating every segment… (this can take a few minutes)", () => api("POST", "/runs"));
+          toast(r.status === "succeeded" ? "Every segment is up to date." : "The run ended: " + humanize(r.status || "") + (r.error ? " — " + r.error : ""), r.status !== "succeeded");
+          done();
+        } catch (e) { toast(e.message, true); }
+      } }, "Update every segment now"));
+    }
+    return out;
   }
 
   draw();
