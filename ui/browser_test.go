@@ -436,6 +436,28 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotPresent(chromedp.CSS(`.sync-detail .loading`)),
 		screenshot(t, "3-syncs"),
 	)
+	// where the destination keeps its data, and how many people may go there
+	var statuses []struct {
+		Name            string `json:"name"`
+		Region          string `json:"region"`
+		AllowedProfiles *int64 `json:"allowed_profiles"`
+	}
+	s.call(t, "marketer", "GET", "/syncs", nil, &statuses)
+	checked := 0
+	for _, l := range statuses {
+		if l.Name != "churn_risk_to_crm" {
+			continue
+		}
+		checked++
+		require.Equal(t, "eu", l.Region)
+		require.NotNil(t, l.AllowedProfiles)
+		do(t, ctx,
+			waitText(`[data-sync="churn_risk_to_crm"] .region`, "in the EU"),
+			waitContains(`[data-sync="churn_risk_to_crm"] .allowed`, fmtCount(*l.AllowedProfiles)+" people"),
+		)
+	}
+	require.Equal(t, 1, checked, "churn_risk_to_crm is listed")
+	labelled(t, ctx, "syncs")
 	var runs []struct {
 		Added  int64  `json:"added"`
 		Status string `json:"status"`
