@@ -54,9 +54,12 @@ function lineChart(series, opts) {
   if (right) for (const v of right.ticks) {
     svg.append(h("svg:text", { x: W - R + 6, y: right.Y(v) + 4, class: "axis right" }, (opts.fmtRight || fmtNum)(v)));
   }
-  for (const t of timeTicks(x0, x1, 5)) {
-    svg.append(h("svg:text", { x: X(t), y: H - 9, class: "axis", "text-anchor": "middle" }, x1 - x0 < 2 * 864e5 ? fmtTime(new Date(t)) : fmtDate(new Date(t))));
-  }
+  const ticks = timeTicks(x0, x1, 5);
+  ticks.forEach((t, i) => {
+    // the first and last labels stay inside the chart
+    const anchor = ticks.length === 1 ? "middle" : i === 0 ? "start" : i === ticks.length - 1 ? "end" : "middle";
+    svg.append(h("svg:text", { x: X(t), y: H - 9, class: "axis", "text-anchor": anchor }, x1 - x0 < 2 * 864e5 ? fmtTime(new Date(t)) : fmtDate(new Date(t))));
+  });
   for (const s of series) {
     if (!s.points.length) continue;
     drawSeries(svg, s, X, s.right ? right.Y : left.Y, s.right ? (opts.fmtRight || fmtNum) : fmt, W - L - R);
