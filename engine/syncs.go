@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -22,24 +21,44 @@ import (
 // SyncResult is one sync run as Sync reports it.
 type SyncResult = sync.Result
 
-// SyncBenchReport is what BenchSync measured.
+// SyncBenchReport is what `cohort bench sync` measured.
 type SyncBenchReport = sync.BenchReport
 
-// BenchSync generates an audience of members in a new warehouse of type
-// typ in dir (the embedded DuckDB: a file there, capped at memoryLimit),
-// syncs it whole to the webhook receiver at url, changes 1% of it and syncs
-// again (sync.Bench).
-func BenchSync(ctx context.Context, typ, dir, memoryLimit string, threads int, o sync.BenchOptions, out io.Writer) (*SyncBenchReport, error) {
-	wh, err := dialects.Open(ctx, typ, dialects.Config{Dir: dir, Path: "bench.duckdb", MemoryLimit: memoryLimit, Threads: threads})
+// SyncBenchOptions shape `cohort bench sync`.
+type SyncBenchOptions = sync.BenchOptions
+
+// BenchSyncName is the name of the sync benchmark project's sync.
+const BenchSyncName = sync.BenchSync
+
+// SyncBenchRun is one timed `cohort sync` process of the benchmark.
+type SyncBenchRun = sync.BenchSyncRun
+
+// BenchSyncProject writes the sync benchmark's project into dir (one sync,
+// sync.BenchSync, of a generated audience to the webhook receiver at o.URL)
+// and fills its embedded warehouse with o.Members members. The benchmark
+// then runs `cohort sync` on it in a process of its own.
+func BenchSyncProject(ctx context.Context, dir string, o SyncBenchOptions) error {
+	if err := sync.WriteBenchProject(dir, o); err != nil {
+		return err
+	}
+	wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Dir: dir, Path: sync.BenchWarehouse})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer wh.Close()
-	return sync.Bench(ctx, wh, o, out)
+	return sync.BenchGenerate(ctx, wh, o.Members)
 }
 
-// SyncBenchOptions shape BenchSync.
-type SyncBenchOptions = sync.BenchOptions
+// BenchSyncChange changes a synced field of pct percent of the benchmark
+// project's members.
+func BenchSyncChange(ctx context.Context, dir string, pct int) error {
+	wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Dir: dir, Path: sync.BenchWarehouse, MustExist: true})
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	return sync.BenchChange(ctx, wh, pct)
+}
 
 // SyncOptions shape `cohort sync`.
 type SyncOptions struct {

@@ -24,16 +24,19 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/script/*.txtar: the command line as a user types it.
 // `exitcode N cmd args...` runs a command and checks its exact exit code;
-// $PGDSN is a fresh PostgreSQL database of the script's own.
+// $PGDSN is a fresh PostgreSQL database of the script's own; `webhook ...`
+// drives a local webhook receiver (webhook_script_test.go).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PGDSN", dialecttest.NewPostgresDB(env.T().(testing.TB)))
 			env.Setenv("CI", "true") // no progress lines
+			env.Values["webhook"] = &hook{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"webhook": webhookCmd,
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) < 2 {
 					ts.Fatalf("usage: exitcode N command [args...]")

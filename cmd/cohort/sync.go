@@ -291,11 +291,13 @@ func webhookReceiverCmd() *cobra.Command {
 }
 
 // benchSyncCmd times a first sync of a generated audience to a webhook
-// receiver in another process, and a re-sync after a few changed.
+// receiver in another process, and a re-sync after a few changed. Each sync
+// is `cohort sync` in a process of its own, as a user runs it, so that its
+// peak memory is the sync's and not the generator's.
 func benchSyncCmd(g *globals) *cobra.Command {
 	var (
 		members, threads, changed int
-		memLimit                  string
+		memLimit, keep            string
 	)
 	c := &cobra.Command{
 		Use:   "sync",
@@ -312,16 +314,38 @@ func benchSyncCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer stop()
-			tmp, err := os.MkdirTemp("", "cohort-bench-sync-")
-			if err != nil {
+			dir := keep
+			if dir == "" {
+				if dir, err = os.MkdirTemp("", "cohort-bench-sync-"); err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+			}
+			o := engine.SyncBenchOptions{Members: members, URL: url, Secret: benchSecret, Changed: changed, MemoryLimit: memLimit, Threads: threads}
+			rep := &engine.SyncBenchReport{Members: members}
+			fmt.Fprintf(out, "generating %d members in %s ...\n", members, dir)
+			start := time.Now()
+			if err := engine.BenchSyncProject(ctx, dir, o); err != nil {
 				return err
 			}
-			defer os.RemoveAll(tmp)
-			rep, err := engine.BenchSync(ctx, "duckdb", tmp, memLimit, threads,
-				engine.SyncBenchOptions{Members: members, URL: url, Secret: benchSecret, Changed: changed}, out)
-			if err != nil {
+			rep.Generate = time.Since(start).Seconds()
+			fmt.Fprintf(out, "first sync of %d members (cohort sync in its own process) ...\n", members)
+			if rep.First, err = benchSyncProcess(ctx, dir); err != nil {
 				return err
 			}
+			r := rep.First
+			fmt.Fprintf(out, "  %d sent in %.1fs (%.0f records/s; diff %.2fs; %.1f s of processor time), peak RSS %.0f MB\n",
+				r.Sent, r.Seconds, r.RecordsPerSecond, r.DiffSeconds, r.CPUSeconds, r.PeakRSSMB)
+			if err := engine.BenchSyncChange(ctx, dir, changed); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "re-sync after %d%% of members changed ...\n", changed)
+			if rep.Rerun, err = benchSyncProcess(ctx, dir); err != nil {
+				return err
+			}
+			r = rep.Rerun
+			fmt.Fprintf(out, "  %d sent in %.1fs (diff %.2fs; %.1f s of processor time), peak RSS %.0f MB\n",
+				r.Sent, r.Seconds, r.DiffSeconds, r.CPUSeconds, r.PeakRSSMB)
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
@@ -330,9 +354,43 @@ func benchSyncCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().IntVar(&members, "members", 1_000_000, "audience size")
 	c.Flags().IntVar(&changed, "changed", 1, "percent of members changed before the second sync")
-	c.Flags().StringVar(&memLimit, "memory-limit", "128MB", "DuckDB memory limit (larger work spills to disk)")
-	c.Flags().IntVar(&threads, "threads", 0, "DuckDB threads (0: all cores)")
+	c.Flags().StringVar(&memLimit, "memory-limit", "", "the project's warehouse.memory_limit (default: none, as a project that sets none)")
+	c.Flags().IntVar(&threads, "threads", 0, "the project's warehouse.threads (0: all cores)")
+	c.Flags().StringVar(&keep, "keep", "", "build the project in this folder and keep it (default: a temporary folder)")
 	return c
+}
+
+// benchSyncProcess runs `cohort --json sync bench` on the project in dir
+// as a process of its own and measures it from the outside: wall time,
+// processor time and peak resident memory from the kernel's accounting.
+func benchSyncProcess(ctx context.Context, dir string) (engine.SyncBenchRun, error) {
+	var r engine.SyncBenchRun
+	exe, err := os.Executable()
+	if err != nil {
+		return r, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "--json", "--project", dir, "sync", engine.BenchSyncName)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	r.Seconds = time.Since(start).Seconds()
+	if err != nil {
+		return r, fmt.Errorf("cohort sync %s: %w\n%s%s", engine.BenchSyncName, err, stderr.String(), stdout.String())
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.PeakRSSMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
+		r.CPUSeconds = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
+	var res []engine.SyncResult
+	if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil || len(res) != 1 {
+		return r, fmt.Errorf("cohort sync %s printed %q: %v", engine.BenchSyncName, stdout.String(), err)
+	}
+	r.DiffSeconds = res[0].DiffTime.Seconds()
+	r.Sent = res[0].Stats.Delivered()
+	r.RecordsPerSecond = float64(r.Sent) / r.Seconds
+	r.Status = res[0].Run.Status
+	return r, nil
 }
 
 const benchSecret = "bench-secret"

@@ -2,7 +2,6 @@ package destinations
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -47,13 +46,12 @@ type Record struct {
 	Ref string
 }
 
-// Size is the record's encoded size in bytes, as batching by bytes counts it.
+// Size is the record's encoded size in bytes, as batching by bytes counts
+// it: its key and fields as JSON ({"K":key,"F":fields}), and its ids. It is
+// counted without encoding, so that the connector's one encoding of the
+// batch is the only one (see jsonSize).
 func (r *Record) Size() int {
-	b, _ := json.Marshal(struct {
-		K map[string]string
-		F map[string]any
-	}{r.Key, r.Fields})
-	return len(b) + len(r.ID) + len(r.ProfileID) + len(r.Ref)
+	return len(`{"K":,"F":}`) + stringMapSize(r.Key) + anyMapSize(r.Fields) + len(r.ID) + len(r.ProfileID) + len(r.Ref)
 }
 
 // Batch is what one Write sends. A batch holds either adds and updates, or

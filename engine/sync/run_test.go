@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +274,128 @@ func TestUpsertRemovesOnlyWithdrawnConsent(t *testing.T) {
 		res, err = Run(ctx, p)
 		require.NoError(t, err)
 		assert.Equal(t, Planned{Adds: 1}, res.Planned)
+	})
+}
+
+// A sync caps an embedded warehouse's memory while it runs (its diff and
+// fold spill to disk beyond MemoryLimit instead of growing the process),
+// and gives the default back afterwards; a project's own limit is kept.
+func TestSyncCapsEmbeddedMemory(t *testing.T) {
+	fw := dialecttest.Open(t, "duckdb")
+	ctx := context.Background()
+	w := newWorld(t, fw.WH)
+	w.load()
+	f := fake.New(t)
+	limit := func() int64 {
+		t.Helper()
+		var n int64
+		rows, err := fw.WH.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
+		require.NoError(t, err)
+		defer rows.Close()
+		require.True(t, rows.Next())
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		var unit string
+		var x float64
+		_, err = fmt.Sscanf(v, "%g %s", &x, &unit)
+		require.NoError(t, err, v)
+		n = int64(x * map[string]float64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit])
+		return n
+	}
+	before := limit()
+	require.Greater(t, before, int64(1<<30), "DuckDB's default: most of the machine's memory")
+	var during []int64
+	p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH,
+		Delivery: Options{Clock: NewManualClock(time.Now()), BeforeWrite: func(*destinations.Batch) { during = append(during, limit()) }}}
+	_, err := Run(ctx, p)
+	require.NoError(t, err)
+	require.NotEmpty(t, during)
+	for _, n := range during {
+		assert.InDelta(t, 128e6, float64(n), 8e6, "capped at %s while the sync runs", MemoryLimit)
+	}
+	assert.Equal(t, before, limit(), "the default is back after the sync")
+
+	// A project that sets its own limit keeps it.
+	require.NoError(t, fw.WH.Exec(ctx, "SET memory_limit = '1GB'"))
+	p.Project.Warehouse.MemoryLimit = "1GB"
+	w.people[0].name = "Renamed"
+	w.load()
+	during = nil
+	_, err = Run(ctx, p)
+	require.NoError(t, err)
+	require.NotEmpty(t, during)
+	assert.InDelta(t, 1e9, float64(during[0]), 50e6)
+}
+
+// snapshot is what a sync's snapshot says the destination holds: key → hash.
+func snapshot(t *testing.T, wh dialects.Warehouse, sync string) map[string]string {
+	t.Helper()
+	rows, err := wh.Query(context.Background(), "SELECT sync_key, sync_hash FROM "+wh.Dialect().Quote("cohort", SnapshotTable(sync)))
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, h string
+		require.NoError(t, rows.Scan(&k, &h))
+		out[k] = h
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// Against a receiver that answers 429 with Retry-After, times out, or drops
+// the connection after applying half a batch, every run ends with each
+// change applied exactly once, the destination holding the audience, and a
+// snapshot that says so: the next run finds nothing to send.
+func TestSyncSurvivesAFlakyReceiver(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, fw dialecttest.Fresh) {
+		ctx := context.Background()
+		w := newWorld(t, fw.WH)
+		w.load()
+		f := fake.New(t)
+		clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH,
+			HTTP:     &http.Client{Timeout: 500 * time.Millisecond}, // a hanging receiver is given up quickly
+			Delivery: Options{Clock: clock, Limits: destinations.Limits{BatchRecords: 4, Concurrency: 2}}}
+		for i, c := range []struct {
+			name   string
+			break_ func()
+		}{
+			{"429 with Retry-After", func() { f.Fail(3, http.StatusTooManyRequests) }},
+			{"503", func() { f.Fail(2, http.StatusServiceUnavailable) }},
+			{"time-outs", func() { f.Timeout(2) }},
+			{"crash mid-batch", func() { f.CrashMidBatch(3) }},
+		} {
+			// Everyone's ltv changes, one person leaves and one joins.
+			for _, x := range w.people {
+				x.ltv++
+			}
+			w.people[10+i].member = false
+			w.people[34+i].member = true
+			w.load()
+			want := w.expected()
+			before, naps := f.Counts(), len(clock.Naps())
+			c.break_()
+			res, err := Run(ctx, p)
+			require.NoError(t, err, c.name)
+			assert.Equal(t, state.Succeeded, res.Run.Status, c.name)
+			assert.Positive(t, res.Stats.Retried, "%s: batches were sent again", c.name)
+			assert.Greater(t, len(clock.Naps()), naps, "%s: the run backed off", c.name)
+
+			got := f.Counts()
+			applied := int64(got.Added-before.Added) + int64(got.Updated-before.Updated) + int64(got.Removed-before.Removed)
+			assert.Equal(t, res.Planned.Total(), applied, "%s: every change applied once", c.name)
+			assert.Equal(t, jsonText(want), jsonText(members(f)), c.name)
+			snap := snapshot(t, fw.WH, "vip_hook")
+			assert.Len(t, snap, len(want), c.name)
+			for k := range want {
+				assert.Contains(t, snap, k, c.name)
+			}
+			again, err := Run(ctx, p)
+			require.NoError(t, err)
+			assert.Equal(t, Planned{}, again.Planned, "%s: the snapshot agrees with the destination", c.name)
+		}
+		naps := clock.Naps()
+		assert.Contains(t, naps, time.Second, "a 429's Retry-After: 1 is waited for")
 	})
 }
