@@ -151,9 +151,6 @@ type Embedded interface {
 	// Resources returns the statements that cap this session's memory
 	// (e.g. "2GB"; work beyond it spills to disk) and threads (0: leave as is).
 	Resources(memoryLimit string, threads int) []string
-	// ResetMemoryLimit is the statement that gives the memory limit back
-	// its default.
-	ResetMemoryLimit() string
 	// MemoryUsage is a query returning the bytes the warehouse holds in memory now.
 	MemoryUsage() string
 }
@@ -165,15 +162,6 @@ func Resources(d Dialect, memoryLimit string, threads int) []string {
 		return e.Resources(memoryLimit, threads)
 	}
 	return nil
-}
-
-// ResetMemoryLimit is d's statement undoing Resources' memory limit, or ""
-// when its warehouse does not run in this process.
-func ResetMemoryLimit(d Dialect) string {
-	if e, ok := d.(Embedded); ok {
-		return e.ResetMemoryLimit()
-	}
-	return ""
 }
 
 // MemoryUsage is d's query of its own memory in bytes, or "" when it does not report it.

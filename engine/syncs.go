@@ -135,7 +135,7 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		}
 	}()
 
-	wh, err := s.warehouse(ctx)
+	wh, err := s.syncWarehouse(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +172,28 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// syncWarehouse is the warehouse syncs run on. Opened for them (cohort
+// sync), an embedded one is capped at sync.MemoryLimit unless the project
+// sets its own warehouse.memory_limit: a sync's diff and fold then spill to
+// disk instead of growing the process. One already open (cohort serve) is
+// used as it is.
+func (s *Service) syncWarehouse(ctx context.Context) (dialects.Warehouse, error) {
+	s.mu.Lock()
+	if s.Warehouse == nil && s.Project.Warehouse.MemoryLimit == "" {
+		p := *s.Project
+		p.Warehouse.MemoryLimit = sync.MemoryLimit
+		wh, err := openWarehouse(ctx, &p, false)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		s.Warehouse = wh
+		s.closed = append(s.closed, wh)
+	}
+	s.mu.Unlock()
+	return s.warehouse(ctx)
 }
 
 // alert sends the notices a finished sync run calls for through the sync's

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,4 +123,45 @@ func TestSyncHealth(t *testing.T) {
 			t.Errorf("health(%+v) = %s, want %s", st, got, want)
 		}
 	}
+}
+
+// A sync that opens an embedded warehouse (cohort sync) caps it at
+// sync.MemoryLimit, so that a large diff spills to disk instead of growing
+// the process; a project's own memory_limit is kept.
+func TestSyncOpensTheWarehouseCapped(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	require.NoError(t, WriteDemoProject(dir, false))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	svc := NewService(p, ServiceOptions{})
+	svc.Clock = func() time.Time { return now }
+	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 5, Now: now})
+	require.NoError(t, err)
+	_, err = svc.Run(ctx, RunOptions{})
+	require.NoError(t, err)
+	require.NoError(t, svc.Close())
+
+	limit := func(p *models.Project) float64 {
+		t.Helper()
+		svc := NewService(p, ServiceOptions{})
+		svc.Clock = func() time.Time { return now }
+		defer svc.Close()
+		_, err := svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}, DryRun: true})
+		require.NoError(t, err)
+		rows, err := svc.Warehouse.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
+		require.NoError(t, err)
+		defer rows.Close()
+		require.True(t, rows.Next())
+		var v, unit string
+		require.NoError(t, rows.Scan(&v))
+		var x float64
+		_, err = fmt.Sscanf(v, "%g %s", &x, &unit)
+		require.NoError(t, err, v)
+		return x * map[string]float64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit]
+	}
+	assert.InDelta(t, 128e6, limit(p), 8e6, "capped at %s", sync.MemoryLimit)
+	p.Warehouse.MemoryLimit = "1GB"
+	assert.InDelta(t, 1e9, limit(p), 50e6, "the project's own limit")
 }

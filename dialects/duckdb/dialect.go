@@ -102,8 +102,6 @@ func (Dialect) Resources(memoryLimit string, threads int) []string {
 	return s
 }
 
-func (Dialect) ResetMemoryLimit() string { return "RESET memory_limit" }
-
 func (Dialect) MemoryUsage() string {
 	return "SELECT CAST(coalesce(sum(memory_usage_bytes), 0) AS BIGINT) FROM duckdb_memory()"
 }

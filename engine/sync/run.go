@@ -136,13 +136,6 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
 		}
 	}
-	if p.Project.Warehouse.MemoryLimit == "" {
-		restore, err := capMemory(ctx, wh)
-		if err != nil {
-			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
-		}
-		defer restore()
-	}
 	cond := rule.Condition(d.Quote, "a")
 	if forgotten, err := suppressed(ctx, wh, schema); err != nil {
 		return nil, fmt.Errorf("sync %s: %w", s.Name, err)
@@ -230,28 +223,14 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	return res, nil
 }
 
-// MemoryLimit caps an embedded warehouse (DuckDB, in this process) while a
-// sync runs, when the project sets no warehouse.memory_limit of its own:
-// beyond it the diff and the fold of a large audience spill to disk instead
-// of growing the process. Without it DuckDB takes what it finds (a first
-// sync of 1,000,000 members: 811 MB resident, 340 MB with it).
+// MemoryLimit is the memory limit a `cohort sync` process opens an
+// embedded warehouse (DuckDB, in the process) with when the project sets no
+// warehouse.memory_limit: beyond it the diff and the fold of a large
+// audience spill to disk instead of growing the process (a first sync of
+// 1,000,000 members: 811 MB resident without it). It is set when the
+// warehouse opens: lowered later, DuckDB keeps the memory it cached for the
+// higher limit (620-710 MB).
 const MemoryLimit = "128MB"
-
-// capMemory applies MemoryLimit to an embedded warehouse and returns what
-// gives the default back; a warehouse elsewhere is left as it is.
-func capMemory(ctx context.Context, wh dialects.Warehouse) (func(), error) {
-	set, reset := dialects.Resources(wh.Dialect(), MemoryLimit, 0), dialects.ResetMemoryLimit(wh.Dialect())
-	for _, st := range set {
-		if err := wh.Exec(ctx, st); err != nil {
-			return nil, fmt.Errorf("capping the warehouse's memory: %w", err)
-		}
-	}
-	return func() {
-		if len(set) > 0 && reset != "" {
-			_ = wh.Exec(context.WithoutCancel(ctx), reset)
-		}
-	}, nil
-}
 
 func find(p *models.Project, name string) (*models.Sync, *models.Destination, error) {
 	var known []string

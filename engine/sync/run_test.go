@@ -277,56 +277,6 @@ func TestUpsertRemovesOnlyWithdrawnConsent(t *testing.T) {
 	})
 }
 
-// A sync caps an embedded warehouse's memory while it runs (its diff and
-// fold spill to disk beyond MemoryLimit instead of growing the process),
-// and gives the default back afterwards; a project's own limit is kept.
-func TestSyncCapsEmbeddedMemory(t *testing.T) {
-	fw := dialecttest.Open(t, "duckdb")
-	ctx := context.Background()
-	w := newWorld(t, fw.WH)
-	w.load()
-	f := fake.New(t)
-	limit := func() int64 {
-		t.Helper()
-		var n int64
-		rows, err := fw.WH.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
-		require.NoError(t, err)
-		defer rows.Close()
-		require.True(t, rows.Next())
-		var v string
-		require.NoError(t, rows.Scan(&v))
-		var unit string
-		var x float64
-		_, err = fmt.Sscanf(v, "%g %s", &x, &unit)
-		require.NoError(t, err, v)
-		n = int64(x * map[string]float64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit])
-		return n
-	}
-	before := limit()
-	require.Greater(t, before, int64(1<<30), "DuckDB's default: most of the machine's memory")
-	var during []int64
-	p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH,
-		Delivery: Options{Clock: NewManualClock(time.Now()), BeforeWrite: func(*destinations.Batch) { during = append(during, limit()) }}}
-	_, err := Run(ctx, p)
-	require.NoError(t, err)
-	require.NotEmpty(t, during)
-	for _, n := range during {
-		assert.InDelta(t, 128e6, float64(n), 8e6, "capped at %s while the sync runs", MemoryLimit)
-	}
-	assert.Equal(t, before, limit(), "the default is back after the sync")
-
-	// A project that sets its own limit keeps it.
-	require.NoError(t, fw.WH.Exec(ctx, "SET memory_limit = '1GB'"))
-	p.Project.Warehouse.MemoryLimit = "1GB"
-	w.people[0].name = "Renamed"
-	w.load()
-	during = nil
-	_, err = Run(ctx, p)
-	require.NoError(t, err)
-	require.NotEmpty(t, during)
-	assert.InDelta(t, 1e9, float64(during[0]), 50e6)
-}
-
 // snapshot is what a sync's snapshot says the destination holds: key → hash.
 func snapshot(t *testing.T, wh dialects.Warehouse, sync string) map[string]string {
 	t.Helper()
