@@ -435,12 +435,16 @@ func (s *Step) keptCutLinksSQL() plan.Statement {
 
 // sinceFilter restricts a source to the rows after the previous run's
 // watermark, or at or after it when rows arrived with that very timestamp
-// (those read before are read again, which changes nothing): marks say which.
+// (those read before are read again, which changes nothing): marks say
+// which. Two conditions joined by AND, the first a plain comparison the
+// warehouse filters the scan with: an OR of the two cases made DuckDB test
+// every row (6 times the processor time of the scan).
 func (s *Step) sinceFilter(src *models.Source) string {
 	d := s.c.Dialect
 	mark := func(col string) string {
 		return "(SELECT " + col + " FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
 	}
 	ts := "CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")"
-	return "\n    WHERE " + ts + " > " + mark("since") + "\n      OR " + ts + " = " + mark("CASE WHEN at_since > prev_at THEN since END")
+	return "\n    WHERE " + ts + " >= " + mark("since") +
+		"\n      AND " + ts + " IS DISTINCT FROM " + mark("CASE WHEN at_since > prev_at THEN NULL ELSE since END")
 }

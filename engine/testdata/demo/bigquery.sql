@@ -125,8 +125,8 @@ FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
     FROM `cohort_demo`.`shop_customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -137,8 +137,8 @@ FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
     FROM `cohort_demo`.`orders` src
-    WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
-      OR CAST(src.`ordered_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+    WHERE CAST(src.`ordered_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+      AND CAST(src.`ordered_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
   ) normalized) `orders`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -149,8 +149,8 @@ FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
     FROM `cohort_demo`.`web_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
   ) normalized) `web_events`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -161,8 +161,8 @@ FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
     FROM `cohort_demo`.`app_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -178,8 +178,8 @@ FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `cohort_demo`.`shop_customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -190,8 +190,8 @@ FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `cohort_demo`.`orders` src
-    WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
-      OR CAST(src.`ordered_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+    WHERE CAST(src.`ordered_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+      AND CAST(src.`ordered_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
   ) normalized) `orders`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -202,8 +202,8 @@ FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
     FROM `cohort_demo`.`app_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -214,8 +214,8 @@ FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
     FROM `cohort_demo`.`newsletter` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'newsletter')
   ) normalized) `newsletter`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -226,8 +226,8 @@ FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
     FROM `cohort_demo`.`support_tickets` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
   ) normalized) `support_tickets`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -238,8 +238,8 @@ FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
     FROM `cohort_demo`.`lead_ads` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
   ) normalized) `lead_ads`
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -250,8 +250,8 @@ FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1
     FROM `cohort_demo`.`cms_accounts` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'cms_accounts')
   ) normalized) `cms_accounts`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -272,8 +272,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM `cohort_demo`.`shop_customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized) `shop_customers`
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -289,8 +289,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM `cohort_demo`.`support_tickets` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
   ) normalized) `support_tickets`
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -306,8 +306,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM `cohort_demo`.`lead_ads` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
   ) normalized) `lead_ads`
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -323,8 +323,8 @@ FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
     FROM `cohort_demo`.`web_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
   ) normalized) `web_events`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -340,8 +340,8 @@ FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
     FROM `cohort_demo`.`app_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized) `app_events`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -391,8 +391,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM `cohort_demo`.`shop_customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -403,8 +403,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `cohort_demo`.`orders` src
-    WHERE CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
-      OR CAST(src.`ordered_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+    WHERE CAST(src.`ordered_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
+      AND CAST(src.`ordered_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -415,8 +415,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
     FROM `cohort_demo`.`web_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -428,8 +428,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
     FROM `cohort_demo`.`app_events` src
-    WHERE CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
-      OR CAST(src.`occurred_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+    WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
+      AND CAST(src.`occurred_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -445,8 +445,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM `cohort_demo`.`support_tickets` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'support_tickets')
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -462,8 +462,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM `cohort_demo`.`lead_ads` src
-    WHERE CAST(src.`created_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
-      OR CAST(src.`created_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+    WHERE CAST(src.`created_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
+      AND CAST(src.`created_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'lead_ads')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b

@@ -131,8 +131,8 @@ FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."shop_customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -143,8 +143,8 @@ FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."orders" src
-    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      OR CAST(src."ordered_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -155,8 +155,8 @@ FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."web_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -167,8 +167,8 @@ FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -184,8 +184,8 @@ FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."shop_customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -196,8 +196,8 @@ FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
-    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      OR CAST(src."ordered_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -208,8 +208,8 @@ FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -220,8 +220,8 @@ FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."newsletter" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
   ) normalized) "newsletter"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -232,8 +232,8 @@ FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."support_tickets" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -244,8 +244,8 @@ FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."lead_ads" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -256,8 +256,8 @@ FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."cms_accounts" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "cms_accounts"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -278,8 +278,8 @@ FROM (
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v3
     FROM "cohort_demo"."shop_customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -295,8 +295,8 @@ FROM (
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."support_tickets" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -312,8 +312,8 @@ FROM (
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."lead_ads" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -329,8 +329,8 @@ FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."web_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -346,8 +346,8 @@ FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -395,8 +395,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v3
     FROM "cohort_demo"."shop_customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -407,8 +407,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
-    WHERE CAST(src."ordered_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      OR CAST(src."ordered_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -419,8 +419,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."web_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -432,8 +432,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
-    WHERE CAST(src."occurred_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      OR CAST(src."occurred_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -449,8 +449,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."support_tickets" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -466,8 +466,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."lead_ads" src
-    WHERE CAST(src."created_at" AS TIMESTAMP) > (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."created_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b

@@ -122,8 +122,8 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -134,8 +134,8 @@ FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."ORDERS" src
-    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      OR CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -146,8 +146,8 @@ FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."WEB_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -158,8 +158,8 @@ FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -175,8 +175,8 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -187,8 +187,8 @@ FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."ORDERS" src
-    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      OR CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -199,8 +199,8 @@ FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
     FROM "COHORT_DEMO"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -211,8 +211,8 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."NEWSLETTER" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
   ) normalized) "NEWSLETTER"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -223,8 +223,8 @@ FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -235,8 +235,8 @@ FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."LEAD_ADS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -247,8 +247,8 @@ FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "CMS_ACCOUNTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -269,8 +269,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -286,8 +286,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -303,8 +303,8 @@ FROM (
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."LEAD_ADS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -320,8 +320,8 @@ FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."WEB_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -337,8 +337,8 @@ FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -386,8 +386,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
 -- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -398,8 +398,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."ORDERS" src
-    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      OR CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+    WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized
 ),
 -- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -410,8 +410,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."WEB_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
 -- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -423,8 +423,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
     FROM "COHORT_DEMO"."APP_EVENTS" src
-    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      OR CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+    WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -440,8 +440,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -457,8 +457,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."LEAD_ADS" src
-    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      OR CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+    WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b

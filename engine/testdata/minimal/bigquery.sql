@@ -59,8 +59,8 @@ FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS v1
     FROM `raw`.`customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
   ) normalized) `customers`
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -76,8 +76,8 @@ FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `raw`.`customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
   ) normalized) `customers`
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -119,8 +119,8 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
       NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `raw`.`customers` src
-    WHERE CAST(src.`updated_at` AS TIMESTAMP) > (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
-      OR CAST(src.`updated_at` AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+    WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
+      AND CAST(src.`updated_at` AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'customers')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b

@@ -69,8 +69,8 @@ FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
     FROM "raw"."customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -86,8 +86,8 @@ FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -131,8 +131,8 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
-    WHERE CAST(src."updated_at" AS TIMESTAMP) > (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      OR CAST(src."updated_at" AS TIMESTAMP) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b

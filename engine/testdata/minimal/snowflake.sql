@@ -56,8 +56,8 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1
     FROM "RAW"."CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -73,8 +73,8 @@ FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -114,8 +114,8 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
       NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
-    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      OR CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT CASE WHEN at_since > prev_at THEN since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+    WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
