@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -423,6 +424,26 @@ func TestLoginCookieCSRFAndRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.code)
 }
 
+// The session cookie is Secure behind TLS, or when serve is told it sits
+// behind a TLS proxy; plain HTTP on this machine (the default) keeps it
+// usable without TLS.
+func TestSecureCookies(t *testing.T) {
+	f := demo(t)
+	login := func(o Options, mod ...func(*http.Request)) *http.Cookie {
+		fl := &fixture{svc: f.svc, h: New(o), tokens: f.tokens}
+		r := fl.call(t, "", "POST", "/api/v1/login", map[string]string{"token": f.tokens["support"]}, mod...)
+		require.Equal(t, http.StatusOK, r.code, string(r.body))
+		ck := (&http.Response{Header: r.header}).Cookies()
+		require.Len(t, ck, 1)
+		require.True(t, ck[0].HttpOnly)
+		require.Equal(t, http.SameSiteStrictMode, ck[0].SameSite)
+		return ck[0]
+	}
+	require.False(t, login(Options{Service: f.svc}).Secure)
+	require.True(t, login(Options{Service: f.svc, SecureCookies: true}).Secure)
+	require.True(t, login(Options{Service: f.svc}, func(r *http.Request) { r.TLS = &tls.ConnectionState{} }).Secure)
+}
+
 // Segments saved from the UI are listed with the YAML ones, previewed,
 // compared, updated and deleted; YAML ones are read-only; each change is
 // in the audit log, which only admins read.
@@ -667,6 +688,29 @@ func TestTriggerRun(t *testing.T) {
 	var hist []map[string]any
 	f.call(t, "admin", "GET", "/api/v1/segments/vip/history", nil).json(t, &hist)
 	require.NotEmpty(t, hist)
+
+	// without waiting: 202 once it is recorded, then its progress until it ends
+	r = f.call(t, "admin", "POST", "/api/v1/runs?wait=false", nil)
+	require.Equal(t, http.StatusAccepted, r.code, string(r.body))
+	r.json(t, &run)
+	require.NotEqual(t, "", run.ID)
+	require.Contains(t, []string{"running", "succeeded"}, run.Status)
+	for deadline := time.Now().Add(2 * time.Minute); run.Status == "running"; {
+		require.True(t, time.Now().Before(deadline), "the run did not end")
+		time.Sleep(50 * time.Millisecond)
+		f.call(t, "marketer", "GET", "/api/v1/runs/"+run.ID, nil).json(t, &run)
+	}
+	require.Equal(t, "succeeded", run.Status, run.Error)
+	require.NotEmpty(t, run.Steps)
+	// the run records its end just before it lets go of the project
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		l, err := f.svc.Store.Acquire(context.Background(), engine.LeaseKey(f.svc.Project.Name), "test", 0)
+		if err == nil {
+			require.NoError(t, l.Release(context.Background()))
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the run kept the project: %v", err)
+	}
 }
 
 // After a sync of a segment with a holdout: its lift with a series, for

@@ -95,7 +95,7 @@ func (sc *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	syncs, err := sc.svc.Syncs(ctx)
+	syncs, err := sc.svc.SyncFigures(ctx) // the state store only: a scrape never queries the warehouse
 	if err != nil {
 		return
 	}

@@ -446,7 +446,14 @@ func (s *server) getRun(c echo.Context) error {
 	return c.JSON(http.StatusOK, r)
 }
 
+// postRun runs the warehouse build and answers with its record; with
+// ?wait=false it answers 202 as soon as the run is recorded as running
+// (GET /runs/{id} then shows its steps as they go), or 409 when the
+// project is busy.
 func (s *server) postRun(c echo.Context) error {
+	if c.QueryParam("wait") == "false" {
+		return s.startRun(c)
+	}
 	res, err := s.svc.Run(context.WithoutCancel(c.Request().Context()), engine.RunOptions{})
 	if err != nil {
 		return err
@@ -533,4 +540,39 @@ func (s *server) deleteSync(c echo.Context) error {
 	}
 	s.audit(c, "sync.delete", c.Param("name"), "")
 	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *server) startRun(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := engine.NewRunID()
+	failed := make(chan error, 1)
+	go func() {
+		_, err := s.svc.Run(context.WithoutCancel(ctx), engine.RunOptions{ID: id})
+		if err != nil {
+			s.log.Warn("run started from the API failed", "run_id", id, "err", err)
+		}
+		failed <- err
+	}()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-failed:
+			if r, rerr := s.svc.RunRecord(ctx, id); rerr == nil { // ended already: as it ended
+				s.audit(c, "run", id, "")
+				return c.JSON(http.StatusAccepted, r)
+			}
+			if err == nil {
+				err = fail(c, http.StatusInternalServerError, "the run ended without a record")
+			}
+			return err // busy (409), or it could not start
+		case <-tick.C:
+			if r, err := s.svc.RunRecord(ctx, id); err == nil {
+				s.audit(c, "run", id, "")
+				return c.JSON(http.StatusAccepted, r)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

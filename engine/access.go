@@ -537,3 +537,34 @@ func (s *Service) SampleIdentifiers(ctx context.Context, n int) ([]Ident, error)
 	}
 	return out, rows.Err()
 }
+
+// SyncFigures is each sync's name, pause and last run, read from the state
+// store alone (no warehouse, no schedule): what /metrics reports at every
+// scrape.
+func (s *Service) SyncFigures(ctx context.Context) ([]SyncStatus, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := s.project(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := store.LastSyncRuns(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SyncStatus, 0, len(proj.Syncs))
+	for _, sy := range proj.Syncs {
+		st := SyncStatus{Name: sy.Name, Segment: sy.Segment, Destination: sy.Destination, Mode: sy.Mode, Paused: paused[sy.Name]}
+		if r, ok := last[sy.Name]; ok {
+			st.LastRun = &r
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

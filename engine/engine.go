@@ -123,6 +123,10 @@ func selectParts(parts []Part, only string) ([]Part, error) {
 	return nil, fmt.Errorf("--only %q: unknown part (one of %s)", only, strings.Join(names, ", "))
 }
 
+// NewRunID draws a run id (hex, usable in a table name), for a caller that
+// must know it before the run starts (RunOptions.ID).
+func NewRunID() string { return newRunID() }
+
 func newRunID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -332,7 +336,11 @@ func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *s
 			return nil, err
 		}
 	}
-	res, runErr := Execute(runCtx, wh, pl, o.Progress)
+	progress := o.Progress
+	if store != nil {
+		progress = recordProgress(runCtx, store, rec.ID, o.Progress)
+	}
+	res, runErr := Execute(runCtx, wh, pl, progress)
 	if store != nil {
 		fin := time.Now()
 		rec.FinishedAt, rec.Steps, rec.Status = &fin, res.Steps, state.Succeeded
@@ -354,6 +362,29 @@ func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *s
 		return res, &CancelledError{RunID: rec.ID, Cause: context.Cause(runCtx), Err: runErr}
 	}
 	return res, runErr
+}
+
+// recordProgress passes a run's events on to next and records in the state
+// store, as each step starts and ends, the steps done and the one under
+// way: GET /api/v1/runs/{id} shows a run's progress from any process.
+// A progress that cannot be recorded does not stop the run.
+func recordProgress(ctx context.Context, store *state.Store, id string, next func(Event)) func(Event) {
+	var steps []state.StepRecord
+	return func(ev Event) {
+		if next != nil {
+			next(ev)
+		}
+		n := len(steps)
+		switch {
+		case ev.Message == "started":
+			steps = append(steps, state.StepRecord{Name: ev.Step, StartedAt: time.Now(), Running: true})
+		case ev.Done && n > 0 && steps[n-1].Name == ev.Step:
+			steps[n-1].Running, steps[n-1].Seconds = false, ev.Elapsed.Seconds()
+		default:
+			return
+		}
+		_ = store.RecordProgress(context.WithoutCancel(ctx), id, steps)
+	}
 }
 
 // CancelledError is a run stopped before its end (a signal, a lost lease):

@@ -196,6 +196,7 @@ func (s *Service) Compile(ctx context.Context, o CompileOptions) (*Plan, error) 
 type RunOptions struct {
 	Only        string // "" (everything) or a part of DefaultParts
 	FullRefresh bool   // identity rebuilds from scratch
+	ID          string // names the run; "" draws one (NewRunID)
 	Progress    func(Event)
 	// Waiting, when set, makes a run wait while another process holds the
 	// project's lease (instead of failing), and hears whom it waits for.
@@ -203,7 +204,11 @@ type RunOptions struct {
 }
 
 func (s *Service) runOptions(o RunOptions) Options {
-	return Options{Only: o.Only, FullRefresh: o.FullRefresh, Now: s.now(), RunID: s.Options.RunID,
+	id := o.ID
+	if id == "" {
+		id = s.Options.RunID
+	}
+	return Options{Only: o.Only, FullRefresh: o.FullRefresh, Now: s.now(), RunID: id,
 		Trace: s.Options.Trace, Progress: o.Progress}
 }
 

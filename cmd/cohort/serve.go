@@ -17,6 +17,7 @@ import (
 
 func serveCmd(g *globals) *cobra.Command {
 	var addr string
+	var secureCookies bool
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the scheduler and serve the web UI (/), the API (/api/v1), /metrics, /healthz and /readyz until SIGINT or SIGTERM",
@@ -57,7 +58,7 @@ func serveCmd(g *globals) *cobra.Command {
 				return usagef("--addr %s: %v", addr, err)
 			}
 			srv := &http.Server{
-				Handler:           api.New(api.Options{Service: svc, Ready: ready, Log: log, UI: api.WebUI()}),
+				Handler:           api.New(api.Options{Service: svc, Ready: ready, Log: log, UI: api.WebUI(), SecureCookies: secureCookies}),
 				ReadHeaderTimeout: 10 * time.Second,
 			}
 			served := make(chan error, 1)
@@ -66,6 +67,9 @@ func serveCmd(g *globals) *cobra.Command {
 			defer stopScheduler()
 			scheduled := make(chan error, 1)
 			go func() { scheduled <- sched.Run(schedCtx) }()
+			if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() && !secureCookies {
+				log.Warn("cohort serve: listening beyond this machine over plain HTTP: put a TLS proxy in front and pass --secure-cookies, so the login cookie only travels encrypted", "addr", ln.Addr().String())
+			}
 			log.Info("cohort serve: listening", "addr", "http://"+ln.Addr().String(), "project", svc.Project.Name, "jobs", len(sched.Jobs()))
 			fmt.Fprintf(cmd.OutOrStdout(), "listening on http://%s\n", ln.Addr())
 
@@ -93,5 +97,6 @@ func serveCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (127.0.0.1: this machine only; :8080 for every interface)")
+	c.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark the login cookie Secure (HTTPS only) although this process speaks HTTP: behind a TLS-terminating proxy")
 	return c
 }

@@ -16,6 +16,9 @@ type StepRecord struct {
 	Details   []string         `json:"details,omitempty"`
 	Jobs      []string         `json:"jobs,omitempty"` // the warehouse's job ids (BigQuery), to find the step's cost
 	Error     string           `json:"error,omitempty"`
+	// Running: the step was under way when the run recorded its progress
+	// (RecordProgress); a finished run has none.
+	Running bool `json:"running,omitempty"`
 }
 
 // Run is one recorded `cohort run`.
@@ -100,6 +103,20 @@ func (s *Store) FinishRun(ctx context.Context, r *Run) error {
 WHERE id = ?`), s.timeArg(fin), r.Status, r.Error, r.FailedStep, string(steps), r.ID)
 	if err != nil {
 		return fmt.Errorf("state store: record run: %w", err)
+	}
+	return nil
+}
+
+// RecordProgress records the steps a running run has done so far (and the
+// one under way), so that its progress can be read while it runs.
+// FinishRun replaces them with the run's own.
+func (s *Store) RecordProgress(ctx context.Context, id string, steps []StepRecord) error {
+	b, err := json.Marshal(steps)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.bind(`UPDATE runs SET steps = ? WHERE id = ? AND status = ?`), string(b), id, Running); err != nil {
+		return fmt.Errorf("state store: record run progress: %w", err)
 	}
 	return nil
 }
