@@ -25,6 +25,9 @@ const CSRFHeader = "X-CSRF-Token"
 
 const whoKey = "cohort.who"
 
+// piiKey holds the project's personal keys (pii: true) for reply's masking.
+const piiKey = "cohort.pii"
+
 // who is the authenticated token of a request (nil on public routes).
 func who(c echo.Context) *engine.Token {
 	t, _ := c.Get(whoKey).(*engine.Token)
@@ -81,6 +84,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Set(whoKey, tok)
+		c.Set(piiKey, s.pii)
 		c.Set("cohort.csrf", csrfFor(secret))
 		return next(c)
 	}

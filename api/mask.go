@@ -8,10 +8,12 @@ import (
 	"github.com/cohort-cdp/cohort/models"
 )
 
-// Personal data is masked for the marketer role with models.Mask (the one
-// masking function): a marketer sees counts, segments and samples, never an
-// e-mail, phone, name or identifier in clear. This file decides what is
-// personal (by shape and by key); models.Mask decides how it looks.
+// Personal data is masked for the roles without access to it (marketer,
+// editor) with models.Mask (the one masking function): they see counts,
+// segments and samples, never an e-mail, phone, name or identifier in
+// clear, nor what the project marks pii: true. This file decides what is
+// personal (by shape, by key, and by the project's pii: true columns and
+// the traits built from them); models.Mask decides how it looks.
 
 var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
@@ -59,29 +61,39 @@ func personalKey(k string) bool {
 	return false
 }
 
-// mask walks a JSON document and masks every personal value. A trait
+// mask walks a JSON document and masks every personal value; pii are the
+// keys the project marks personal (engine.Service.PersonalKeys). A trait
 // shown as {name, value} is masked by the trait's name.
-func mask(v any, key string) any {
+func mask(v any, key string, pii map[string]bool) any {
 	switch t := v.(type) {
 	case map[string]any:
-		if n, ok := t["name"].(string); ok && personalKey(n) {
-			if val, ok := t["value"].(string); ok {
-				t["value"] = maskValue(n, val)
+		done := ""
+		if n, ok := t["name"].(string); ok && (personalKey(n) || pii[n]) {
+			switch val := t["value"].(type) {
+			case string:
+				t["value"], done = models.Mask(val), "value"
+			case float64, json.Number, bool:
+				t["value"], done = "***", "value"
 			}
 		}
 		for k, x := range t {
-			t[k] = mask(x, k)
+			if k != done {
+				t[k] = mask(x, k, pii)
+			}
 		}
 		return t
 	case []any:
 		for i, x := range t {
-			t[i] = mask(x, key)
+			t[i] = mask(x, key, pii)
 		}
 		return t
 	case string:
+		if pii[key] {
+			return models.Mask(t)
+		}
 		return maskValue(key, t)
-	case float64, json.Number:
-		if personalKey(key) {
+	case float64, json.Number, bool:
+		if personalKey(key) || pii[key] {
 			return "***"
 		}
 	}

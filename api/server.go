@@ -40,6 +40,7 @@ type server struct {
 	log     *slog.Logger
 	o       Options
 	login   *limiter
+	pii     map[string]bool // the project's personal keys (pii: true columns and their traits)
 	reg     *prometheus.Registry
 	latency *prometheus.HistogramVec
 }
@@ -82,6 +83,7 @@ func New(o Options) http.Handler {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, openAPI)
 	})
 	if s.svc != nil {
+		s.pii = s.svc.PersonalKeys()
 		s.routes(e)
 	}
 	if o.UI != nil {
@@ -163,9 +165,10 @@ func fail(c echo.Context, code int, msg string) error {
 	return echo.NewHTTPError(code, msg)
 }
 
-// reply writes v as JSON, with personal data masked for a marketer.
+// reply writes v as JSON, with personal data masked for the roles without
+// access to it (marketer, editor).
 func reply(c echo.Context, code int, v any) error {
-	if t := who(c); t == nil || t.Role != "marketer" {
+	if t := who(c); t == nil || (t.Role != marketer && t.Role != editor) {
 		return c.JSON(code, v)
 	}
 	b, err := json.Marshal(v)
@@ -176,7 +179,8 @@ func reply(c echo.Context, code int, v any) error {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return err
 	}
-	return c.JSON(code, mask(doc, ""))
+	pii, _ := c.Get(piiKey).(map[string]bool)
+	return c.JSON(code, mask(doc, "", pii))
 }
 
 // requestLog writes one structured line per request; probes that pass are

@@ -581,11 +581,21 @@ type StatementError struct {
 }
 
 func (e *StatementError) Error() string {
-	if e.Def != "" {
-		return e.Def + ": " + e.Err.Error()
+	msg := e.Err.Error()
+	if MaskMessage != nil {
+		msg = MaskMessage(msg)
 	}
-	return e.Err.Error()
+	if e.Def != "" {
+		return e.Def + ": " + msg
+	}
+	return msg
 }
+
+// MaskMessage, when set, masks the personal values a warehouse's message
+// quotes (the value it could not convert: an e-mail, a name) before a
+// StatementError is printed, logged or recorded in the run history; the
+// engine sets it to models.MaskValuesIn.
+var MaskMessage func(string) string
 
 func (e *StatementError) Unwrap() error { return e.Err }
 

@@ -218,3 +218,44 @@ func TestReachCountsWhoMayGoWhere(t *testing.T) {
 	assert.Nil(t, rs[1].Allowed)
 	assert.Contains(t, rs[1].String(), "(region us, outside the EU/EEA): not counted")
 }
+
+// What a project marks pii: true is masked by Redact in a profile, a
+// preview's sample and a dry run's sample (the command line without
+// --show-pii); other traits and the identifiers stay as they are.
+func TestRedactMasksPIIColumns(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	assert.Equal(t, map[string]bool{"first_name": true, "name": true}, w.svc.PersonalKeys(),
+		"the trait read from customers.first_name, and the sync field it fills")
+
+	who, err := w.svc.Profile(ctx, Ident{Type: "customer_id", Value: "c1"})
+	require.NoError(t, err)
+	w.svc.Redact(who)
+	traits := map[string]any{}
+	for _, tv := range who.Profile.Traits {
+		traits[tv.Name] = tv.Value
+	}
+	assert.Equal(t, "J***", traits["first_name"])
+	assert.Equal(t, "jan@voorbeeld.nl", traits["email"], "not marked pii")
+	assert.Contains(t, who.String(), "customer_id:c1", "identifiers name the person looked up")
+
+	seg, err := w.svc.Segment("everyone")
+	require.NoError(t, err)
+	pv, err := w.svc.Preview(ctx, seg, PreviewOptions{Sample: 10, Traits: []string{"first_name", "email"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, pv.Sample)
+	w.svc.Redact(pv)
+	for _, m := range pv.Sample {
+		assert.Regexp(t, `^[A-Z]\*\*\*$`, m.Traits["first_name"])
+		assert.Contains(t, m.Traits["email"], "@voorbeeld.nl")
+	}
+
+	res, err := w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}, DryRun: true, Sample: 10})
+	require.NoError(t, err)
+	require.NotEmpty(t, res[0].Sample)
+	w.svc.Redact(res)
+	for _, c := range res[0].Sample {
+		assert.Regexp(t, `^[A-Z]\*\*\*$`, c.Fields["name"])
+	}
+}

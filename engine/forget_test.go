@@ -38,6 +38,7 @@ sources:
     identifiers:
       - {type: customer_id, column: customer_id}
       - {type: email, column: email}
+    columns: [{name: first_name, pii: true}]
   - name: newsletter
     table: raw.newsletter
     timestamp: updated_at

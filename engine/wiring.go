@@ -17,6 +17,7 @@ func init() {
 	models.Warehouses = registeredWarehouses
 	models.DestinationTypes = destinations.Types
 	models.PatternLimits = regexpLimits
+	dialects.MaskMessage = models.MaskValuesIn
 }
 
 func registeredWarehouses() []models.WarehouseKind {

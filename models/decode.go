@@ -248,6 +248,7 @@ var nouns = map[reflect.Type]string{
 	reflect.TypeFor[WarehouseConfig]():  "warehouse",
 	reflect.TypeFor[Source]():           "a source",
 	reflect.TypeFor[SourceIdentifier](): "a source identifier",
+	reflect.TypeFor[SourceColumn]():     "a source column",
 	reflect.TypeFor[Identity]():         "identity",
 	reflect.TypeFor[IdentifierRule]():   "an identifier rule",
 	reflect.TypeFor[Trait]():            "a trait",

@@ -1,6 +1,9 @@
 package models
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Mask hides a personal value for people without personal-data access,
 // keeping enough to recognise it: an e-mail address keeps the first letter
@@ -32,4 +35,27 @@ func first(s string) string {
 		return string(r)
 	}
 	return ""
+}
+
+var (
+	emailInText = regexp.MustCompile(`[^\s'"@<>(),;:]+@[^\s'"@<>(),;:]+\.[A-Za-z]{2,}`)
+	phoneInText = regexp.MustCompile(`\+\d[\d \-()]{5,}\d|\b0\d{8,10}\b`) // +31 6 1234 5678, 0612345678
+	// a value a warehouse quotes in its message: DuckDB's "Could not
+	// convert string 'x' to INT32", PostgreSQL's "invalid input syntax for
+	// type integer: "x""
+	quotedValue = regexp.MustCompile(`((?:string|value|input syntax for type \w+(?: \w+)*:) )('[^']*'|"[^"]*")`)
+)
+
+// MaskValuesIn masks the personal values a text may quote, such as a
+// warehouse's error message: e-mail addresses, phone-like numbers, and a
+// value the warehouse quotes as the one it could not read. Names of
+// tables, columns and functions stay readable.
+func MaskValuesIn(text string) string {
+	text = quotedValue.ReplaceAllStringFunc(text, func(m string) string {
+		sub := quotedValue.FindStringSubmatch(m)
+		q := sub[2][:1]
+		return sub[1] + q + Mask(sub[2][1:len(sub[2])-1]) + q
+	})
+	text = emailInText.ReplaceAllStringFunc(text, Mask)
+	return phoneInText.ReplaceAllStringFunc(text, Mask)
 }

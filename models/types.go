@@ -80,6 +80,8 @@ type Source struct {
 	Timestamp   string              `yaml:"timestamp"`
 	Event       string              `yaml:"event"`
 	Identifiers []*SourceIdentifier `yaml:"identifiers"`
+	// Columns are options on some of the source's columns (pii: true).
+	Columns []*SourceColumn `yaml:"columns"`
 }
 
 // IsEvents reports whether the source's rows are events.

@@ -279,6 +279,17 @@ func (c *checker) sources() {
 				c.errf(id, "", "identifier %q of source %q needs a column", id.Type, s.Name)
 			}
 		}
+		var cols []positioned
+		for _, col := range s.Columns {
+			if col == nil {
+				continue
+			}
+			cols = append(cols, col)
+			if col.Name == "" {
+				c.errf(col, "", "a column of source %q needs a name: columns: [{name: phone, pii: true}]", s.Name)
+			}
+		}
+		c.unique("column", cols, names(s.Columns, func(x *SourceColumn) string { return x.Name }))
 	}
 	c.unique("source", items, names(c.p.Sources, func(s *Source) string { return s.Name }))
 }

@@ -78,6 +78,11 @@ func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 				column(id, "column", s.Name, id.Column)
 			}
 		}
+		for _, col := range s.Columns {
+			if col != nil {
+				column(col, "name", s.Name, col.Name)
+			}
+		}
 		column(s, "primary_key", s.Name, s.PrimaryKey)
 		column(s, "timestamp", s.Name, s.Timestamp)
 		column(s, "event", s.Name, s.Event)

@@ -13,6 +13,7 @@ import (
 )
 
 func previewCmd(g *globals) *cobra.Command {
+	var showPII bool
 	var (
 		sample  int
 		traits  []string
@@ -46,12 +47,14 @@ func previewCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			redact(cmd, svc, showPII, "segment "+seg.Name, res)
 			return g.emit(cmd.OutOrStdout(), res)
 		},
 	}
 	c.Flags().IntVar(&sample, "sample", 0, "how many sample members to show (default 10; 0 shows none)")
 	c.Flags().StringSliceVar(&traits, "traits", nil, "traits to show per sample member (comma separated)")
 	c.Flags().BoolVar(&withSQL, "sql", false, "also print the SQL")
+	showPIIFlag(c, &showPII)
 	c.Flags().StringVar(&file, "definition", "", "an unsaved segment definition: a YAML or JSON file, or - for standard input")
 	return c
 }
@@ -100,7 +103,8 @@ func overlapCmd(g *globals) *cobra.Command {
 }
 
 func profileCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var showPII bool
+	c := &cobra.Command{
 		Use:   "profile TYPE:VALUE",
 		Short: "One person: identifiers with their sources, traits, segments, recent events",
 		Args:  cobra.ExactArgs(1),
@@ -119,9 +123,12 @@ func profileCmd(g *globals) *cobra.Command {
 				return err
 			}
 			audit(cmd.Context(), svc, "profile.view", id.Type+":"+models.Mask(id.Value), "profile "+who.Profile.ProfileID)
+			redact(cmd, svc, showPII, "profile "+who.Profile.ProfileID, who)
 			return g.emit(cmd.OutOrStdout(), who)
 		},
 	}
+	showPIIFlag(c, &showPII)
+	return c
 }
 
 func explainCmd(g *globals) *cobra.Command {

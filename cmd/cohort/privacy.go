@@ -93,3 +93,19 @@ func exportDetail(e *engine.ProfileExport) string {
 	}
 	return "profile " + e.ProfileID
 }
+
+// showPIIFlag adds --show-pii to a command printing people's data.
+func showPIIFlag(c *cobra.Command, v *bool) {
+	c.Flags().BoolVar(v, "show-pii", false, "show the columns marked pii: true (and the traits built from them) in clear; recorded in the audit log")
+}
+
+// redact masks what the project marks pii: true in v, unless --show-pii:
+// whoever runs the command line holds the warehouse's credentials (see
+// README, Privacy and GDPR), so showing is their choice, and it is audited.
+func redact(cmd *cobra.Command, svc *engine.Service, showPII bool, what string, v any) {
+	if showPII {
+		audit(cmd.Context(), svc, "pii.show", what, "cohort "+cmd.Name()+" --show-pii")
+		return
+	}
+	svc.Redact(v)
+}

@@ -25,7 +25,7 @@ import (
 )
 
 func syncCmd(g *globals) *cobra.Command {
-	var all, dry, wait bool
+	var all, dry, wait, showPII bool
 	var sample int
 	c := &cobra.Command{
 		Use:   "sync NAME... | --all",
@@ -52,6 +52,9 @@ func syncCmd(g *globals) *cobra.Command {
 			o.Progress = bar.update
 			results, err := svc.Sync(cmd.Context(), o)
 			bar.done()
+			if dry {
+				redact(cmd, svc, showPII, "sync "+strings.Join(args, ","), results)
+			}
 			out := cmd.OutOrStdout()
 			if g.json {
 				if perr := printJSON(out, results); perr != nil {
@@ -68,6 +71,7 @@ func syncCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&all, "all", false, "every sync of the project")
 	c.Flags().BoolVar(&dry, "dry-run", false, "count the changes and show a sample of each kind; send and write nothing")
 	c.Flags().IntVar(&sample, "sample", 5, "dry run: changes shown per kind")
+	showPIIFlag(c, &showPII)
 	c.Flags().BoolVar(&wait, "wait", false, "when a run or another sync of the project is going on, wait for it instead of failing")
 	c.AddCommand(syncHistoryCmd(g))
 	return c

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -103,7 +104,13 @@ func tokensCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// audit records a change made from the command line.
+// audit records a change made from the command line, by the system
+// user running it (cli:jan): the command line holds the warehouse's
+// credentials, so its role is admin.
 func audit(ctx context.Context, svc *engine.Service, action, target, detail string) {
-	_ = svc.Audit(ctx, engine.AuditEntry{Actor: "cli", Role: "admin", Action: action, Target: target, Detail: detail})
+	actor := "cli"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		actor += ":" + u.Username
+	}
+	_ = svc.Audit(ctx, engine.AuditEntry{Actor: actor, Role: "admin", Action: action, Target: target, Detail: detail})
 }

@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// PersonalKeys are the names under which a result carries what the
+// project marks as personal data (pii: true): the traits built from such
+// columns and the columns themselves. The API masks them for roles
+// without access to personal data.
+func (s *Service) PersonalKeys() map[string]bool {
+	pd := s.Project.Personal()
+	out := map[string]bool{}
+	for t := range pd.Traits {
+		out[t] = true
+	}
+	for _, cols := range pd.Columns {
+		for c := range cols {
+			out[c] = true
+		}
+	}
+	for _, sy := range s.Project.Syncs { // a destination field filled from a personal trait
+		for field, trait := range sy.Fields {
+			if pd.Traits[trait] {
+				out[field] = true
+			}
+		}
+	}
+	return out
+}
+
+// Redact masks, in place, what the project marks as personal data (pii:
+// true columns and the traits built from them) in a result of Profile,
+// Preview or a dry run, for output to people without access to it (the
+// command line without --show-pii). Identifiers are left as they are:
+// they name the person looked up.
+func (s *Service) Redact(v any) {
+	pd := s.Project.Personal()
+	switch x := v.(type) {
+	case *Person:
+		if x == nil || x.Profile == nil {
+			return
+		}
+		for i, t := range x.Profile.Traits {
+			if pd.Traits[t.Name] {
+				x.Profile.Traits[i].Value = maskAny(t.Value)
+			}
+		}
+		for _, e := range x.Profile.Events {
+			for col, val := range e.Columns {
+				if pd.Column(e.Source, col) {
+					e.Columns[col] = maskAny(val)
+				}
+			}
+		}
+	case *segments.PreviewResult:
+		if x == nil {
+			return
+		}
+		for _, m := range x.Sample {
+			for t, val := range m.Traits {
+				if pd.Traits[t] {
+					m.Traits[t] = maskAny(val)
+				}
+			}
+		}
+	case []*sync.Result:
+		for _, r := range x {
+			var sy *models.Sync
+			for _, y := range s.Project.Syncs {
+				if y.Name == r.Run.Sync {
+					sy = y
+				}
+			}
+			if sy == nil {
+				continue
+			}
+			for _, c := range r.Sample {
+				for f, val := range c.Fields {
+					if pd.Traits[sy.Fields[f]] {
+						c.Fields[f] = maskAny(val)
+					}
+				}
+			}
+		}
+	}
+}
+
+// maskAny is models.Mask for a value of any type: text keeps its shape,
+// anything else (a date, a number) becomes ***.
+func maskAny(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return models.Mask(x)
+	}
+	return "***"
+}
