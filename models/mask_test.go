@@ -47,12 +47,12 @@ func TestPersonal(t *testing.T) {
 // of tables and functions, dates and counts stay readable.
 func TestMaskValuesIn(t *testing.T) {
 	for in, want := range map[string]string{
-		`Conversion Error: Could not convert string 'xsophie.dejong50@gmail.com' to INT32`: `Conversion Error: Could not convert string 'x***@g***.com' to INT32`,
-		`Conversion Error: Could not convert string 'Amélie' to INT32`:                      `Conversion Error: Could not convert string 'A***' to INT32`,
-		`ERROR: invalid input syntax for type integer: "Peeters" (SQLSTATE 22P02)`:          `ERROR: invalid input syntax for type integer: "P***rs" (SQLSTATE 22P02)`,
-		`mail to jan@kpn.nl bounced, call +31 6 1234 5678 or 0612345678`:                    `mail to j***@k***.nl bounced, call +***78 or 0***78`,
+		`Conversion Error: Could not convert string 'xsophie.dejong50@gmail.com' to INT32`:      `Conversion Error: Could not convert string 'x***@g***.com' to INT32`,
+		`Conversion Error: Could not convert string 'Amélie' to INT32`:                          `Conversion Error: Could not convert string 'A***' to INT32`,
+		`ERROR: invalid input syntax for type integer: "Peeters" (SQLSTATE 22P02)`:              `ERROR: invalid input syntax for type integer: "P***rs" (SQLSTATE 22P02)`,
+		`mail to jan@kpn.nl bounced, call +31 6 1234 5678 or 0612345678`:                        `mail to j***@k***.nl bounced, call +***78 or 0***78`,
 		`Table with name "cohort"."sync_x" does not exist at 2026-11-23 10:00:00, 1234567 rows`: `Table with name "cohort"."sync_x" does not exist at 2026-11-23 10:00:00, 1234567 rows`,
-		`No function matches 'lower(INTEGER)'`: `No function matches 'lower(INTEGER)'`,
+		`No function matches 'lower(INTEGER)'`:                                                  `No function matches 'lower(INTEGER)'`,
 	} {
 		if got := MaskValuesIn(in); got != want {
 			t.Errorf("MaskValuesIn(%q)\n got %q\nwant %q", in, got, want)

@@ -11,13 +11,13 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 --   identifier device_id (models/identity.yaml:17:7): max_links 10
 --   identifier anonymous_id (models/identity.yaml:19:7): max_links 10
 --   source shop_customers (models/sources.yaml:3:5): customer_id as customer_id, email as email, phone as phone
---   source orders (models/sources.yaml:12:5): customer_id as customer_id, email as email
---   source web_events (models/sources.yaml:20:5): anonymous_id as anonymous_id, user_id as customer_id
---   source app_events (models/sources.yaml:29:5): device_id as device_id, user_id as customer_id, email as email
---   source newsletter (models/sources.yaml:39:5): email as email
---   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
---   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
---   source cms_accounts (models/sources.yaml:61:5): email as email
+--   source orders (models/sources.yaml:18:5): customer_id as customer_id, email as email
+--   source web_events (models/sources.yaml:26:5): anonymous_id as anonymous_id, user_id as customer_id
+--   source app_events (models/sources.yaml:35:5): device_id as device_id, user_id as customer_id, email as email
+--   source newsletter (models/sources.yaml:45:5): email as email
+--   source support_tickets (models/sources.yaml:51:5): email as email, phone as phone
+--   source lead_ads (models/sources.yaml:59:5): email as email, phone as phone
+--   source cms_accounts (models/sources.yaml:67:5): email as email
 -- settings for large builds (put back at the end)
 SET preserve_insertion_order = false;
 
@@ -399,7 +399,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -411,7 +411,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -423,7 +423,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
@@ -436,7 +436,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -453,7 +453,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -893,7 +893,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "cohort_demo"."shop_customers" src
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -903,7 +903,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "cohort_demo"."orders" src
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -913,7 +913,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "cohort_demo"."web_events" src
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3) >> 1 AS BIGINT) AS k3
   FROM (
@@ -924,7 +924,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "cohort_demo"."app_events" src
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -939,7 +939,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "cohort_demo"."support_tickets" src
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) AS k2
   FROM (
@@ -1404,7 +1404,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
--- source orders (models/sources.yaml:12:5): its rows with their profile_id, only the columns traits and segments read
+-- source orders (models/sources.yaml:18:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
@@ -1415,7 +1415,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source web_events (models/sources.yaml:20:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
@@ -1426,7 +1426,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id'
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source app_events (models/sources.yaml:29:5): its rows with their profile_id, only the columns traits and segments read
+-- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
@@ -1438,7 +1438,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AN
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
--- source newsletter (models/sources.yaml:39:5): its rows with their profile_id, only the columns traits and segments read
+-- source newsletter (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
@@ -1448,7 +1448,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
--- source support_tickets (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
+-- source support_tickets (models/sources.yaml:51:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone"
 FROM (
@@ -1464,7 +1464,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source lead_ads (models/sources.yaml:53:5): its rows with their profile_id, only the columns traits and segments read
+-- source lead_ads (models/sources.yaml:59:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (

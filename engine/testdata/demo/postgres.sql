@@ -407,7 +407,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
   FROM (
@@ -419,7 +419,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2
   FROM (
@@ -431,7 +431,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) AS k3
   FROM (
@@ -444,7 +444,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
   FROM (
@@ -461,7 +461,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
   FROM (

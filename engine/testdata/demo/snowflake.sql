@@ -11,13 +11,13 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 --   identifier device_id (models/identity.yaml:17:7): max_links 10
 --   identifier anonymous_id (models/identity.yaml:19:7): max_links 10
 --   source shop_customers (models/sources.yaml:3:5): customer_id as customer_id, email as email, phone as phone
---   source orders (models/sources.yaml:12:5): customer_id as customer_id, email as email
---   source web_events (models/sources.yaml:20:5): anonymous_id as anonymous_id, user_id as customer_id
---   source app_events (models/sources.yaml:29:5): device_id as device_id, user_id as customer_id, email as email
---   source newsletter (models/sources.yaml:39:5): email as email
---   source support_tickets (models/sources.yaml:45:5): email as email, phone as phone
---   source lead_ads (models/sources.yaml:53:5): email as email, phone as phone
---   source cms_accounts (models/sources.yaml:61:5): email as email
+--   source orders (models/sources.yaml:18:5): customer_id as customer_id, email as email
+--   source web_events (models/sources.yaml:26:5): anonymous_id as anonymous_id, user_id as customer_id
+--   source app_events (models/sources.yaml:35:5): device_id as device_id, user_id as customer_id, email as email
+--   source newsletter (models/sources.yaml:45:5): email as email
+--   source support_tickets (models/sources.yaml:51:5): email as email, phone as phone
+--   source lead_ads (models/sources.yaml:59:5): email as email, phone as phone
+--   source cms_accounts (models/sources.yaml:67:5): email as email
 CREATE SCHEMA IF NOT EXISTS "COHORT";
 
 -- try: extend the previous run: when its state (_identity_state, _identity_links, _identity_components) is usable and
@@ -390,7 +390,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_ORDERS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
   FROM (
@@ -402,7 +402,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_WEB_EVENTS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2
   FROM (
@@ -414,7 +414,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_APP_EVENTS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) AS k3
   FROM (
@@ -427,7 +427,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SUPPORT_TICKETS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
   FROM (
@@ -444,7 +444,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_LEAD_ADS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
   FROM (
@@ -884,7 +884,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
   ) normalized
 ),
--- source orders (models/sources.yaml:12:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_ORDERS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
   FROM (
@@ -894,7 +894,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "COHORT_DEMO"."ORDERS" src
   ) normalized
 ),
--- source web_events (models/sources.yaml:20:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_WEB_EVENTS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2
   FROM (
@@ -904,7 +904,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "COHORT_DEMO"."WEB_EVENTS" src
   ) normalized
 ),
--- source app_events (models/sources.yaml:29:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_APP_EVENTS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) AS k3
   FROM (
@@ -915,7 +915,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "COHORT_DEMO"."APP_EVENTS" src
   ) normalized
 ),
--- source support_tickets (models/sources.yaml:45:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SUPPORT_TICKETS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
   FROM (
@@ -930,7 +930,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
   ) normalized
 ),
--- source lead_ads (models/sources.yaml:53:5): identifiers normalized, keyed by a 64-bit hash of type:value
+-- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_LEAD_ADS" AS (
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
   FROM (
@@ -1395,7 +1395,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
--- source orders (models/sources.yaml:12:5): its rows with their profile_id, only the columns traits and segments read
+-- source orders (models/sources.yaml:18:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
@@ -1406,7 +1406,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source web_events (models/sources.yaml:20:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."VALUE"
 FROM (
@@ -1417,7 +1417,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id'
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source app_events (models/sources.yaml:29:5): its rows with their profile_id, only the columns traits and segments read
+-- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."DEVICE_ID"
 FROM (
@@ -1429,7 +1429,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AN
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
--- source newsletter (models/sources.yaml:39:5): its rows with their profile_id, only the columns traits and segments read
+-- source newsletter (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."OPTED_IN"
 FROM (
@@ -1439,7 +1439,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
--- source support_tickets (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
+-- source support_tickets (models/sources.yaml:51:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE"
 FROM (
@@ -1455,7 +1455,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source lead_ads (models/sources.yaml:53:5): its rows with their profile_id, only the columns traits and segments read
+-- source lead_ads (models/sources.yaml:59:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE", r."CAMPAIGN"
 FROM (
