@@ -287,7 +287,7 @@ func (r *ForgetReport) String() string {
 	if len(r.Profiles) == 0 {
 		b.WriteString("  no profile holds it: the identifier alone is suppressed\n")
 	} else {
-		fmt.Fprintf(&b, "  profile %s: %d identifiers on the suppression list\n", strings.Join(r.Profiles, ", "), r.Identifiers)
+		fmt.Fprintf(&b, "  profile %s: %s on the suppression list\n", strings.Join(r.Profiles, ", "), plan.Count(int64(r.Identifiers), "identifier"))
 	}
 	if len(r.Removed) > 0 {
 		b.WriteString("  removed from the output tables:")
@@ -299,7 +299,7 @@ func (r *ForgetReport) String() string {
 	for _, e := range r.Erasures {
 		fmt.Fprintf(&b, "  sync %-24s %-12s %s", e.Sync, e.Destination, e.Status)
 		if e.Records > 0 {
-			fmt.Fprintf(&b, " (%d record(s))", e.Records)
+			fmt.Fprintf(&b, " (%s)", plan.Count(int64(e.Records), "record"))
 		}
 		if e.Detail != "" {
 			b.WriteString(": " + e.Detail)
@@ -311,7 +311,7 @@ func (r *ForgetReport) String() string {
 	} else {
 		b.WriteString("  sources still holding rows of this person (delete them at the source; Cohort will not read them):\n")
 		for _, s := range sortedKeys(r.Sources) {
-			fmt.Fprintf(&b, "    %-24s %d row(s)\n", s, r.Sources[s])
+			fmt.Fprintf(&b, "    %-24s %s\n", s, plan.Count(r.Sources[s], "row"))
 		}
 	}
 	if r.Done {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -64,8 +65,9 @@ func validateCmd(g *globals) *cobra.Command {
 			if checkErr != nil {
 				return checkErr
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d sources, %d identifier types, %d traits, %d segments, %d syncs\n",
-				p.Name, len(p.Sources), len(p.Identity.Identifiers), len(p.Traits), len(p.Segments), len(p.Syncs))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %s, %s, %s, %s, %s\n", p.Name,
+				plan.Count(int64(len(p.Sources)), "source"), plan.Count(int64(len(p.Identity.Identifiers)), "identifier type"),
+				plan.Count(int64(len(p.Traits)), "trait"), plan.Count(int64(len(p.Segments)), "segment"), plan.Count(int64(len(p.Syncs)), "sync"))
 			for _, r := range reach {
 				fmt.Fprintln(cmd.OutOrStdout(), "  "+r.String())
 			}
@@ -122,7 +124,7 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx)}
+			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx, svc.Project.Location())}
 			if wait {
 				o.Waiting = func(held *state.HeldError) {
 					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", held.By, svc.Project.Name)
@@ -166,7 +168,7 @@ func runCmd(g *globals) *cobra.Command {
 // terminal, one line per finished step with its time otherwise (CI logs),
 // nothing with --json. COHORT_TEST_PAUSE_AFTER=STEP holds the run after
 // that step until it is cancelled (tests send signals then).
-func (g *globals) progress(ctx context.Context) func(engine.Event) {
+func (g *globals) progress(ctx context.Context, loc *time.Location) func(engine.Event) {
 	pause := os.Getenv("COHORT_TEST_PAUSE_AFTER")
 	interactive := g.interactive()
 	return func(e engine.Event) {
@@ -179,7 +181,7 @@ func (g *globals) progress(ctx context.Context) func(engine.Event) {
 			}
 			fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.Step, msg)
 		case e.Done:
-			fmt.Fprintf(os.Stderr, "%s  %-10s done in %s\n", time.Now().UTC().Format("15:04:05 UTC"), e.Step, e.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "%s  %-10s done in %s\n", plan.ShowTime(time.Now(), loc), e.Step, e.Elapsed.Round(time.Millisecond))
 		}
 		if e.Done && pause != "" && e.Step == pause {
 			fmt.Fprintf(os.Stderr, "paused after %s\n", e.Step)
@@ -218,7 +220,7 @@ func runsCmd(g *globals) *cobra.Command {
 				if status == state.Failed && strings.HasPrefix(r.Error, state.Abandoned) {
 					status += " (abandoned)"
 				}
-				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), status, took)
+				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, plan.ShowTime(r.StartedAt, svc.Project.Location()), status, took)
 				var steps []string
 				for _, st := range r.Steps {
 					steps = append(steps, fmt.Sprintf("%s %.2fs", st.Name, st.Seconds))

@@ -105,3 +105,36 @@ func TestFailedInitLeavesNothing(t *testing.T) {
 	_, stderr, code = cohortIn(t, "init", dir, "--force")
 	require.Equal(t, 0, code, stderr)
 }
+
+// The `next:` hint names the command as the user invoked it, as typed from
+// the folder the hint tells them to cd into.
+func TestNextHintNamesTheBinaryAsInvoked(t *testing.T) {
+	saved := os.Args[0]
+	defer func() { os.Args[0] = saved }()
+	for _, c := range []struct{ arg0, dir, want string }{
+		{"cohort", "shop", "cohort"}, // found on PATH
+		{"/usr/local/bin/cohort", "shop", "/usr/local/bin/cohort"},
+		{"bin/cohort", "shop", "../bin/cohort"},
+		{"./cohort", "a/b", "../../cohort"},
+		{"bin/cohort", ".", "bin/cohort"},
+		{"cohort-dev", ".", "cohort-dev"},
+		{"../bin/cohort", ".", "../bin/cohort"},
+	} {
+		os.Args[0] = c.arg0
+		require.Equal(t, c.want, binaryFrom(c.dir), "%s from %s", c.arg0, c.dir)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.Args[0] = "bin/cohort"
+	out, stderr, code := cohortIn(t, "init", "p")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "then run `cd p && ../bin/cohort validate`")
+	out, stderr, code = cohortIn(t, "init", "--project", "q")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "then run `cd q && ../bin/cohort validate`")
+	require.NoError(t, os.Mkdir("r", 0o755))
+	t.Chdir("r")
+	out, stderr, code = cohortIn(t, "init")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, out, "then run `bin/cohort validate`")
+}

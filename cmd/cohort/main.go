@@ -47,7 +47,7 @@ func main() {
 	}
 	verbose, _ := root.PersistentFlags().GetBool("verbose")
 	asJSON, _ := root.PersistentFlags().GetBool("json")
-	reportError(os.Stderr, err, code, verbose, asJSON)
+	reportError(os.Stderr, err, code, verbose, asJSON || wantsJSON(os.Args[1:]))
 	os.Exit(code)
 }
 
@@ -82,6 +82,20 @@ func reportError(w io.Writer, err error, code int, verbose, asJSON bool) {
 	}
 }
 
+// wantsJSON reports --json among the arguments, for the errors cobra finds
+// before it parses flags (an unknown command).
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
 // signalled is the cause of a command's context ended by SIGINT or SIGTERM.
 type signalled struct{ sig syscall.Signal }
 
@@ -106,7 +120,9 @@ func withSignals() context.Context {
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		first := (<-ch).(syscall.Signal)
-		fmt.Fprintf(os.Stderr, "cohort: %s received: stopping and cleaning up (send it again to quit at once)\n", signalName(first))
+		if !wantsJSON(os.Args[1:]) { // standard error holds one JSON object then
+			fmt.Fprintf(os.Stderr, "cohort: %s received: stopping and cleaning up (send it again to quit at once)\n", signalName(first))
+		}
 		cancel(signalled{first})
 		second := (<-ch).(syscall.Signal)
 		os.Exit(signalled{second}.exitCode())

@@ -13,12 +13,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -123,6 +125,19 @@ func TestRunsOfOneProjectNeverInterleave(t *testing.T) {
 
 			d := startCohort(t, dir, []string{"COHORT_TEST_PAUSE_AFTER=profiles"}, "run")
 			d.waitFor(t, "paused after profiles")
+			// A read command in another process during the run: PostgreSQL
+			// serves the previous run's tables; the embedded file is locked,
+			// and the message names the run's process.
+			r := startCohort(t, dir, nil, "preview", "vip")
+			code, out = r.end(t)
+			if typ != "postgres" { // the others are the embedded file here
+				require.Equal(t, 1, code, out)
+				require.Contains(t, out, fmt.Sprintf("is in use by another process (PID %d)", d.cmd.Process.Pid))
+				require.Contains(t, out, "`cohort run`")
+				require.NotContains(t, out, "Conflicting lock")
+			} else {
+				require.Equal(t, 0, code, out)
+			}
 			require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 			code, out = d.end(t)
 			require.Equal(t, 143, code, out)
@@ -179,4 +194,59 @@ WHERE table_schema = 'cohort' AND (table_name LIKE '%__stage_%' OR table_name LI
 			require.Contains(t, out, "cancelled")
 		})
 	}
+}
+
+// SIGINT while a statement runs in PostgreSQL: the statement is cancelled
+// in the server (not left running after the process ends), the run exits
+// 130 and is recorded as cancelled, no staged or work table is left, and
+// the previous run's public tables are as they were.
+func TestSignalCancelsTheRunningStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := dialecttest.NewPostgresDB(t)
+	dir := filepath.Join(t.TempDir(), "shop")
+	_, stderr, code := cohortIn(t, "init", dir, "--demo", "--profiles", "150", "--warehouse", "postgres", "--dsn", dsn)
+	require.Equal(t, 0, code, stderr)
+	_, stderr, code = cohortIn(t, "--project", dir, "run")
+	require.Equal(t, 0, code, stderr)
+
+	wh, err := dialects.Open(ctx, "postgres", dialects.Config{DSN: dsn})
+	require.NoError(t, err)
+	defer wh.Close()
+	count := func(q string) int64 {
+		var n int64
+		require.NoError(t, plan.QueryRow(ctx, wh, q, nil, &n))
+		return n
+	}
+	profiles := count("SELECT count(*) FROM cohort.profiles")
+	require.Positive(t, profiles)
+
+	// a trait that sleeps a second per profile (pg_sleep is volatile: it
+	// runs for each row): the profiles statement runs for minutes unless it
+	// is cancelled
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "slow.yaml"),
+		[]byte("traits:\n  - {name: slow, sql: \"order_count + length(CAST(pg_sleep(1) AS text))\", type: integer}\n"), 0o644))
+	// (pg_stat_activity keeps the first 1 kB of a statement: its start)
+	sleeping := `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'
+AND pid <> pg_backend_pid() AND query LIKE 'CREATE TABLE "cohort"."profiles\_\_stage\_%'`
+	a := startCohort(t, dir, nil, "run")
+	a.waitFor(t, "identity   done in")
+	for deadline := time.Now().Add(3 * time.Minute); count(sleeping) == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the profiles statement never started")
+		}
+	}
+	require.NoError(t, a.cmd.Process.Signal(syscall.SIGINT))
+	code, out := a.end(t)
+	require.Equal(t, 130, code, out)
+	require.Contains(t, out, "cancelled (interrupted by SIGINT)")
+	require.Zero(t, count(sleeping), "the statement was cancelled in the server, not left running")
+
+	runs := runsOf(t, dir)
+	require.Equal(t, state.Cancelled, runs[0].Status)
+	require.Equal(t, "interrupted by SIGINT", runs[0].Error)
+	require.Zero(t, count(`SELECT count(*) FROM information_schema.tables WHERE table_schema = 'cohort'
+AND (table_name LIKE '%\_\_stage\_%' OR table_name LIKE '\_work\_%')`), "no staged or work table left")
+	require.Equal(t, profiles, count("SELECT count(*) FROM cohort.profiles"), "the previous profiles are intact")
+	require.Zero(t, count("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'cohort' AND table_name = 'profiles' AND column_name = 'slow'"))
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
 func scheduleCmd(g *globals) *cobra.Command {
@@ -36,7 +38,7 @@ func scheduleCmd(g *globals) *cobra.Command {
 				if t == nil {
 					return "-"
 				}
-				return t.In(loc).Format("2006-01-02 15:04 MST")
+				return plan.ShowTime(*t, loc)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB\tSCHEDULE\tLAST SLOT\tSTATUS\tNEXT")

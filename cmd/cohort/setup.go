@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -73,7 +74,7 @@ func initCmd(g *globals) *cobra.Command {
 				if err := engine.UseWarehouse(dir, whType, dsn); err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `%s validate`\n", dir, filepath.Join(dir, "models", "project.yaml"), binaryFrom("."))
+				fmt.Fprintf(out, "created project %s: describe your sources in %s, then run `%s`\n", dir, filepath.Join(dir, "models", "project.yaml"), cdThen(dir, "validate"))
 				return nil
 			}
 			if err := engine.WriteDemoProject(dir, force); err != nil {
@@ -111,12 +112,11 @@ func initCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(out, sum)
 			}
-			fmt.Fprintf(out, "created demo project %s with %s people in %s:\n", dir, engine.Thousands(int64(profiles)), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "created demo project %s with %s in %s:\n", dir, plan.Count(int64(profiles), "person"), sum.Elapsed.Round(time.Millisecond))
 			for _, t := range sum.Tables {
-				fmt.Fprintf(out, "  %-28s %12s rows\n", t.Table, engine.Thousands(t.Rows))
+				fmt.Fprintf(out, "  %-28s %12s %s\n", t.Table, plan.Thousands(t.Rows), plan.Noun(t.Rows, "row"))
 			}
-			bin := binaryFrom(dir)
-			fmt.Fprintf(out, "next: cd %s && %s validate && %s run\n", dir, bin, bin)
+			fmt.Fprintf(out, "next: %s\n", cdThen(dir, "validate", "run"))
 			return nil
 		},
 	}
@@ -159,6 +159,20 @@ func snapshotDir(dir string) (undo func(), err error) {
 			_ = os.RemoveAll(created[i])
 		}
 	}, nil
+}
+
+// cdThen is the hint to go into the project dir and run cohort commands
+// there: "cd shop && ../bin/cohort validate && ../bin/cohort run".
+func cdThen(dir string, commands ...string) string {
+	bin := binaryFrom(dir)
+	var parts []string
+	if filepath.Clean(dir) != "." {
+		parts = append(parts, "cd "+dir)
+	}
+	for _, c := range commands {
+		parts = append(parts, bin+" "+c)
+	}
+	return strings.Join(parts, " && ")
 }
 
 // binaryFrom is the command as the user invoked it, as typed from the
@@ -274,8 +288,8 @@ func benchCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "demo data: %s people, %s raw rows (%s events), generated in %s\n", engine.Thousands(int64(profiles)),
-				engine.Thousands(sum.RawRows()), engine.Thousands(sum.Events()), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "demo data: %s, %s (%s), generated in %s\n", plan.Count(int64(profiles), "person"),
+				plan.Count(sum.RawRows(), "raw row"), plan.Count(sum.Events(), "event"), sum.Elapsed.Round(time.Millisecond))
 			rep, err := svc.BenchSegments(ctx, out)
 			if err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -36,6 +37,9 @@ func syncCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return usagef("sync: name one or more syncs, or pass --all")
+			}
+			if sample < 1 {
+				return usagef("--sample %d: a dry run shows 1 or more changes of each kind (default 5); the counts are always shown", sample)
 			}
 			svc, err := g.service()
 			if err != nil {
@@ -90,8 +94,8 @@ func printSync(w io.Writer, r *engine.SyncResult, dry bool) {
 		fmt.Fprintln(w, "  dry run: nothing was sent or written")
 		return
 	}
-	fmt.Fprintf(w, "  sent: %d added, %d updated, %d removed, %d rejected, %d pending (%d re-sends, %d requests)\n",
-		run.Added, run.Changed, run.Removed, run.Rejected, run.Pending, r.Stats.Retried, r.Stats.Requests)
+	fmt.Fprintf(w, "  sent: %d added, %d updated, %d removed, %d rejected, %d pending (%s, %s)\n",
+		run.Added, run.Changed, run.Removed, run.Rejected, run.Pending, plan.Count(int64(r.Stats.Retried), "re-send"), plan.Count(int64(r.Stats.Requests), "request"))
 	took := ""
 	if run.FinishedAt != nil {
 		took = " in " + run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond).String()
@@ -160,7 +164,7 @@ func syncHistoryCmd(g *globals) *cobra.Command {
 			}
 			for _, r := range h.Runs {
 				fmt.Fprintf(out, "%s  %s  %-9s %8s  +%d ~%d -%d  rejected %d  pending %d  re-sent %d\n", r.ID,
-					r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.Status, took(r), r.Added, r.Changed, r.Removed, r.Rejected, r.Pending, r.Retried)
+					plan.ShowTime(r.StartedAt, svc.Project.Location()), r.Status, took(r), r.Added, r.Changed, r.Removed, r.Rejected, r.Pending, r.Retried)
 				if r.Error != "" {
 					fmt.Fprintf(out, "    %s\n", firstLine(r.Error))
 				}
@@ -207,7 +211,7 @@ func syncsCmd(g *globals) *cobra.Command {
 			for _, s := range list {
 				fmt.Fprintf(out, "%-28s %-20s → %-16s %-7s", s.Name, s.Segment, s.Destination, s.Mode)
 				if r := s.LastRun; r != nil {
-					fmt.Fprintf(out, "  last: %s %s  +%d ~%d -%d  rejected %d  pending %d", r.StartedAt.Local().Format("2006-01-02 15:04"),
+					fmt.Fprintf(out, "  last: %s %s  +%d ~%d -%d  rejected %d  pending %d", plan.ShowTime(r.StartedAt, svc.Project.Location()),
 						r.Status, r.Added, r.Changed, r.Removed, r.Rejected, r.Pending)
 				} else {
 					fmt.Fprint(out, "  never run")

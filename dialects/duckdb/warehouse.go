@@ -54,8 +54,8 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 		dsn += "?" + q.Encode()
 	}
 	conn, err := duckdb.NewConnector(dsn, nil)
-	if err != nil {
-		return nil, fmt.Errorf("duckdb: open %s: %w", displayPath(path), err)
+	if err != nil { // the file lock is taken here, not at the first query
+		return nil, openError(path, err)
 	}
 	db := sql.OpenDB(conn)
 	if err := db.PingContext(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -63,7 +64,7 @@ func Decide(a *models.Alert, prev *Outcome, cur Outcome) []destinations.Notice {
 				n.Title = fmt.Sprintf("sync %s failed", cur.Sync)
 				n.Text = cur.Error
 			} else {
-				n.Title = fmt.Sprintf("sync %s left %d records undelivered", cur.Sync, cur.Retry)
+				n.Title = fmt.Sprintf("sync %s left %s undelivered", cur.Sync, plan.Count(int64(cur.Retry), "record"))
 				n.Text = "They are sent again on the next run."
 			}
 			out = append(out, n)

@@ -26,8 +26,8 @@ type AccuracyReport struct {
 }
 
 func (a *AccuracyReport) String() string {
-	return fmt.Sprintf("identity accuracy against demo_truth: precision %.4f, recall %.4f (%d of %d identifiers in the graph; %d pairs predicted, %d true, %d both)",
-		a.Precision, a.Recall, a.InGraph, a.TruthIdentifiers, a.PairsPredicted, a.PairsTrue, a.PairsCorrect)
+	return fmt.Sprintf("identity accuracy against demo_truth: precision %.4f, recall %.4f (%d of %s in the graph; %s predicted, %d true, %d both)",
+		a.Precision, a.Recall, a.InGraph, plan.Count(a.TruthIdentifiers, "identifier"), plan.Count(a.PairsPredicted, "pair"), a.PairsTrue, a.PairsCorrect)
 }
 
 // Accuracy compares the final identity_graph with demo_truth.identifiers,

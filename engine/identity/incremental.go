@@ -337,7 +337,7 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 				return err
 			}
 			if n > 0 {
-				return &plan.Abandoned{Why: fmt.Sprintf("%d identifiers became junk hubs (max_links)", n)}
+				return &plan.Abandoned{Why: fmt.Sprintf("%s became junk hubs (max_links)", plan.Count(n, "identifier"))}
 			}
 			return nil
 		}})

@@ -174,7 +174,7 @@ func (r *runner) refine(ctx context.Context, run *plan.Run) error {
 	if err := insert(ctx, run, c.Staged(CutLinksTable), []string{"a_type", "a_value", "b_type", "b_value", "detail"}, cols[0], cols[1], cols[2], cols[3], cols[4]); err != nil {
 		return err
 	}
-	r.details = append(r.details, fmt.Sprintf("limits: %d clusters refined, %d links cut", len(comps), len(cuts)))
+	r.details = append(r.details, fmt.Sprintf("limits: %s refined, %s cut", plan.Count(int64(len(comps)), "cluster"), plan.Count(int64(len(cuts)), "link")))
 	return nil
 }
 

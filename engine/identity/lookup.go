@@ -52,11 +52,11 @@ type ProfileIdentifier struct {
 
 func (p *Profile) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "profile %s: %d identifiers\n", p.ID, len(p.Identifiers))
+	fmt.Fprintf(&b, "profile %s: %s\n", p.ID, plan.Count(int64(len(p.Identifiers)), "identifier"))
 	for _, id := range p.Identifiers {
 		fmt.Fprintf(&b, "  %-40s from %s", id.Type+":"+id.Value, strings.Join(id.Sources, ", "))
 		if id.FirstSeen != nil {
-			fmt.Fprintf(&b, "; seen %s .. %s", id.FirstSeen.Format("2006-01-02 15:04"), id.LastSeen.Format("2006-01-02 15:04"))
+			fmt.Fprintf(&b, "; seen %s .. %s", plan.ShowTime(*id.FirstSeen, id.FirstSeen.Location()), plan.ShowTime(*id.LastSeen, id.LastSeen.Location()))
 		}
 		b.WriteString("\n")
 	}
@@ -168,7 +168,8 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 			return nil, err
 		}
 		if first.Valid {
-			pi.FirstSeen, pi.LastSeen = &first.Time, &last.Time
+			f, l := plan.WallClock(first.Time, c.Loc), plan.WallClock(last.Time, c.Loc)
+			pi.FirstSeen, pi.LastSeen = &f, &l
 		}
 		p.Identifiers = append(p.Identifiers, pi)
 	}

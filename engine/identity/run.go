@@ -365,12 +365,12 @@ func (r *runner) summarize(ctx context.Context, wh dialects.Warehouse, run *plan
 		if err != nil {
 			return stats, err
 		}
-		stats.Details = append(stats.Details, fmt.Sprintf("incremental: %s new rows, %s previous profiles resolved again",
-			plan.Thousands(r.fresh), plan.Thousands(touched)))
+		stats.Details = append(stats.Details, fmt.Sprintf("incremental: %s, %s resolved again",
+			plan.Count(r.fresh, "new row"), plan.Count(touched, "previous profile")))
 	} else {
 		stats.Details = append(stats.Details, "full rebuild: "+run.Why)
 	}
-	stats.Details = append(stats.Details, fmt.Sprintf("components: %d rounds (%d reshuffles)", run.Int("r"), r.shuffles))
+	stats.Details = append(stats.Details, fmt.Sprintf("components: %s (%s)", plan.Count(int64(run.Int("r")), "round"), plan.Count(int64(r.shuffles), "reshuffle")))
 	stats.Details = append(stats.Details, r.details...)
 	for _, t := range []string{GraphTable, LineageTable, RejectionsTable} {
 		n, err := plan.CountRows(ctx, wh, c.Staged(t))

@@ -294,14 +294,15 @@ func TimeParam(d dialects.Dialect, placeholder string) string {
 }
 
 // Show formats a value read from a warehouse for people: NULL as "-",
-// timestamps to the second, doubles of 1 and more with two decimals (money)
+// timestamps to the second with their zone (read them with WallClock
+// first), doubles of 1 and more with two decimals (money)
 // and smaller ones with four significant digits (scores).
 func Show(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "-"
 	case time.Time:
-		return x.Format("2006-01-02 15:04:05")
+		return ShowTime(x, x.Location())
 	case float64:
 		if x == float64(int64(x)) {
 			return fmt.Sprintf("%d", int64(x))

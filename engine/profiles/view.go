@@ -60,7 +60,7 @@ func View(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 	}
 	for i, col := range rows[0].cols {
 		if col != "profile_id" {
-			v.Traits = append(v.Traits, TraitValue{Name: col, Value: rows[0].vals[i]})
+			v.Traits = append(v.Traits, TraitValue{Name: col, Value: plan.WallClocks(rows[0].vals[i], c.Loc)})
 		}
 	}
 
@@ -71,7 +71,9 @@ func View(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 		}
 		for _, m := range ms {
 			mem := Membership{Segment: fmt.Sprint(m.vals[0])}
-			mem.EnteredAt, _ = m.vals[1].(time.Time)
+			if at, ok := m.vals[1].(time.Time); ok {
+				mem.EnteredAt = plan.WallClock(at, c.Loc)
+			}
 			mem.Holdout, _ = m.vals[2].(bool)
 			if m.vals[3] != nil {
 				mem.Arm = fmt.Sprint(m.vals[3])
@@ -98,13 +100,15 @@ func View(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 				switch col {
 				case "profile_id":
 				case src.Timestamp:
-					e.At, _ = r.vals[i].(time.Time)
+					if at, ok := r.vals[i].(time.Time); ok {
+						e.At = plan.WallClock(at, c.Loc)
+					}
 				case src.Event:
 					if r.vals[i] != nil {
 						e.Name = fmt.Sprint(r.vals[i])
 					}
 				default:
-					e.Columns[col] = r.vals[i]
+					e.Columns[col] = plan.WallClocks(r.vals[i], c.Loc)
 				}
 			}
 			v.Events = append(v.Events, e)
@@ -183,14 +187,14 @@ func (v *ProfileView) String() string {
 		} else if s.Arm != "" {
 			extra = " (arm " + s.Arm + ")"
 		}
-		fmt.Fprintf(&b, "  %s since %s%s\n", s.Segment, s.EnteredAt.Format("2006-01-02 15:04"), extra)
+		fmt.Fprintf(&b, "  %s since %s%s\n", s.Segment, plan.ShowTime(s.EnteredAt, s.EnteredAt.Location()), extra)
 	}
 	fmt.Fprintf(&b, "\nrecent events\n")
 	if len(v.Events) == 0 {
 		b.WriteString("  (none)\n")
 	}
 	for _, e := range v.Events {
-		fmt.Fprintf(&b, "  %s  %-16s %s\n", e.At.Format("2006-01-02 15:04:05"), e.Source, e.Name)
+		fmt.Fprintf(&b, "  %-24s %-16s %s\n", plan.ShowTime(e.At, e.At.Location()), e.Source, e.Name)
 	}
 	return b.String()
 }

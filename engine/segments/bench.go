@@ -95,16 +95,16 @@ func MeasurePreviews(ctx context.Context, wh dialects.Warehouse, c *plan.Context
 }
 
 func (r *BenchReport) String() string {
-	s := fmt.Sprintf("\nprofiles and segments on %s: %d profiles, %d source rows, %d segments, %d memberships\n",
-		r.Warehouse, r.Profiles, r.SourceRows, r.Segments, r.Members)
+	s := fmt.Sprintf("\nprofiles and segments on %s: %s, %s, %s, %s\n", r.Warehouse,
+		plan.Count(r.Profiles, "profile"), plan.Count(r.SourceRows, "source row"), plan.Count(int64(r.Segments), "segment"), plan.Count(r.Members, "membership"))
 	if r.Identity > 0 {
 		s += fmt.Sprintf("  identity (first)  %.2f s\n", r.Identity)
 	}
 	s += fmt.Sprintf("  profiles step     %.2f s (rows tables and traits)\n", r.ProfilesStep)
 	s += fmt.Sprintf("  segments step     %.2f s\n", r.SegmentsStep)
 	s += fmt.Sprintf("  run               %.2f s (profiles + segments + swap; target < 60 s at 1M profiles)\n", r.Run)
-	s += fmt.Sprintf("  preview           %.0f ms median of %d (2 event + 3 trait conditions, %d members; target < 500 ms)\n",
-		r.PreviewMedian, len(r.PreviewTimes), r.PreviewCount)
+	s += fmt.Sprintf("  preview           %.0f ms median of %d (2 event + 3 trait conditions, %s; target < 500 ms)\n",
+		r.PreviewMedian, len(r.PreviewTimes), plan.Count(r.PreviewCount, "member"))
 	if r.Accuracy != "" {
 		s += "  " + r.Accuracy + "\n"
 	}

@@ -138,7 +138,7 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 			}
 			m := map[string]any{}
 			for i, t := range traits {
-				m[t] = Value(vals[1+i])
+				m[t] = plan.WallClocks(Value(vals[1+i]), c.Loc)
 			}
 			byID[fmt.Sprint(Value(vals[0]))] = m
 		}
@@ -243,7 +243,7 @@ func (p *PreviewResult) String() string {
 	if name == "" {
 		name = "(unsaved segment)"
 	}
-	fmt.Fprintf(&b, "%s: %d members", name, p.Count)
+	fmt.Fprintf(&b, "%s: %s", name, plan.Count(p.Count, "member"))
 	if p.Holdout > 0 {
 		fmt.Fprintf(&b, " (%d in the holdout)", p.Holdout)
 	}
