@@ -146,11 +146,18 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	// their new rows); read through it, PostgreSQL misjudged every join (a
 	// billion rows expected, sorted on disk) and guessed 200 profile ids:
 	// the step took 36.5 s instead of 6.0 s on 50,000 demo people. The copy
-	// costs one scan of the graph in a rebuild.
+	// is ordered by identifier type: each source joins it once per type it
+	// holds, and a warehouse that skips blocks by their minimum and maximum
+	// (DuckDB's zone maps, Snowflake's micro-partitions) then reads only
+	// that type's blocks. A rebuild writes the graph in that order already;
+	// an incremental run's view interleaved the types, and DuckDB's joins of
+	// the sources took twice as long (20,000 demo people: the profiles step
+	// 7.7 s incremental against 6.7 s rebuilt before, 4.4 s against 4.9 s
+	// after). The copy costs one scan and sort of the graph.
 	graph, ids := c.Work("graph"), c.Work("profile_ids")
 	step.Statements = append(step.Statements,
-		plan.Statement{SQL: plan.Comment("identity_graph as this step reads it") +
-			d.CreateTableAs(graph, "SELECT profile_id, identifier_type, identifier_value FROM "+c.Input(identity.GraphTable), true),
+		plan.Statement{SQL: plan.Comment("identity_graph as this step reads it, each identifier type together") +
+			d.CreateTableAs(graph, "SELECT profile_id, identifier_type, identifier_value FROM "+c.Input(identity.GraphTable)+"\nORDER BY identifier_type", true),
 			Def: "identity_graph"},
 		plan.Statement{SQL: plan.Comment("every profile id, once") +
 			d.CreateTableAs(ids, "SELECT DISTINCT profile_id FROM "+graph, true),

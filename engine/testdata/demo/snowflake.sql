@@ -1370,9 +1370,10 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_RUNID" AS

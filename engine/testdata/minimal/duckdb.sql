@@ -645,9 +645,10 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE TABLE "cohort"."_work_graph_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE TABLE "cohort"."_work_profile_ids_RUNID" AS

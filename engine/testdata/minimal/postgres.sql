@@ -729,9 +729,10 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE UNLOGGED TABLE "cohort"."_work_graph_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_RUNID" AS

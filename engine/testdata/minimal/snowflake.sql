@@ -636,9 +636,10 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID";
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_RUNID" AS

@@ -3,9 +3,10 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_GOLDEN" AS
-SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH";
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_GOLDEN" AS

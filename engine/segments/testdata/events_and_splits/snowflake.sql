@@ -4,9 +4,10 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
--- identity_graph as this step reads it
+-- identity_graph as this step reads it, each identifier type together
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_GOLDEN" AS
-SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH";
+SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH"
+ORDER BY identifier_type;
 
 -- every profile id, once
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_GOLDEN" AS
