@@ -220,7 +220,7 @@ func TestIncrementalFallsBack(t *testing.T) {
 			g.web = append(g.web, []any{"kiosk", fmt.Sprintf("c%d", i), nil, "2026-12-01 00:00:00"})
 		}
 		g.load(t, w.WH)
-		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: 1 identifiers became junk hubs (max_links)")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: 1 identifier became junk hubs (max_links)")
 		require.Contains(t, strings.Join(lines(t, w.WH, "SELECT identifier_value, rule FROM cohort.identity_rejections"), "\n"), "kiosk|max_links")
 	})
 }
@@ -239,7 +239,7 @@ func TestIncrementalKeepsIds(t *testing.T) {
 		table(t, w.WH, "raw.crm", cols, base)
 		runIn(t, w.WH, p, "cohort", testNow, false)
 		table(t, w.WH, "raw.crm", cols, append(base, []any{nil, "E1 ", "a1", "2026-01-04 00:00:00"}))
-		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow.Add(24*time.Hour), false), "incremental: 1 new rows, 2 previous profiles resolved again")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow.Add(24*time.Hour), false), "incremental: 1 new row, 2 previous profiles resolved again")
 		g := graphOf(t, w.WH)
 		pc1 := pid("customer_id", "c1")
 		for _, id := range []string{"customer_id:c1", "anonymous_id:a1", "email:e1", "anonymous_id:a2"} {
