@@ -3,6 +3,7 @@ package identity
 import (
 	"math/rand"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestPlanPrintsWhatRuns(t *testing.T) {
 			goInserts := []string{"INSERT INTO " + refined + " (key, comp, component)\n",
 				"INSERT INTO " + c.Staged(CutLinksTable) + " (a_type, a_value, b_type, b_value, detail)\n"}
 			for _, sql := range ran {
-				if printedStatements.match(sql) || contains(reset, sql) || hasAnyPrefix(sql, goInserts) {
+				if printedStatements.match(sql) || slices.Contains(reset, sql) || hasAnyPrefix(sql, goInserts) {
 					continue
 				}
 				t.Errorf("executed but not printed:\n%s", sql)
@@ -52,15 +53,6 @@ func TestPlanPrintsWhatRuns(t *testing.T) {
 		g.load(t, w.WH)
 		require.Contains(t, run(), "incremental:")
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
