@@ -44,6 +44,13 @@ func TestServe(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\nschedule: \"0 5 * * *\"\n"), 0o644))
 	started := time.Now()
 
+	tokenRoot := newRoot()
+	var token bytes.Buffer
+	tokenRoot.SetOut(&token)
+	tokenRoot.SetErr(io.Discard)
+	tokenRoot.SetArgs([]string{"--project", dir, "tokens", "create", "--role", "support", "--name", "desk"})
+	require.NoError(t, tokenRoot.Execute())
+
 	root := newRoot()
 	serve, _, err := root.Find([]string{"serve"})
 	require.NoError(t, err)
@@ -52,7 +59,7 @@ func TestServe(t *testing.T) {
 	var logs syncBuffer
 	root.SetOut(w)
 	root.SetErr(&logs)
-	root.SetArgs([]string{"--project", dir, "serve", "--addr", "127.0.0.1:0"})
+	root.SetArgs([]string{"--project", dir, "serve", "--addr", "127.0.0.1:0", "--secure-cookies"})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx); w.Close() }()
@@ -76,6 +83,19 @@ func TestServe(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, string(page), "<title>Cohort</title>", "the web UI is served at /")
+
+	// behind a TLS proxy (--secure-cookies) the login cookie is Secure
+	res, err = http.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"token": "`+strings.TrimSpace(token.String())+`"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Len(t, res.Cookies(), 1)
+	require.True(t, res.Cookies()[0].Secure)
+	// an unknown API path is 404 without logging in
+	res, err = http.Get(base + "/api/v1/nope")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
 
 	res, err = http.Get(base + "/nope")
 	require.NoError(t, err)
