@@ -22,6 +22,8 @@ import (
 
 	"github.com/cohort-cdp/cohort/api"
 	"github.com/cohort-cdp/cohort/engine"
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
+	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -35,16 +37,15 @@ type site struct {
 	url    string
 	svc    *engine.Service
 	tokens map[string]string
+	crm    *fake.Fake // the crm_webhook destination: a faithful receiver that can refuse people
 }
 
 func newSite(t *testing.T) *site {
 	t.Helper()
 	ctx := context.Background()
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-	}))
-	t.Cleanup(hook.Close)
-	t.Setenv("CRM_WEBHOOK_URL", hook.URL+"/cohort")
+	crm := fake.New(t)
+	t.Setenv("CRM_WEBHOOK_URL", crm.URL())
+	t.Setenv("CRM_WEBHOOK_SECRET", fake.Secret)
 	dir := t.TempDir()
 	require.NoError(t, engine.WriteDemoProject(dir, false))
 	p, err := models.LoadAndValidate(dir)
@@ -59,7 +60,7 @@ func newSite(t *testing.T) *site {
 	require.NoError(t, err)
 	_, err = svc.Run(ctx, engine.RunOptions{})
 	require.NoError(t, err)
-	s := &site{svc: svc, tokens: map[string]string{}}
+	s := &site{svc: svc, tokens: map[string]string{}, crm: crm}
 	for _, r := range engine.Roles {
 		s.tokens[r], _, err = svc.CreateToken(ctx, "Sam "+r, r)
 		require.NoError(t, err)
@@ -420,6 +421,10 @@ func TestBrowser(t *testing.T) {
 		} `json:"sample"`
 	}
 	s.call(t, "admin", "POST", "/syncs/churn_risk_to_crm/dry-run", nil, &dry)
+	require.Greater(t, len(dry.Sample), 1, "the dry run shows who would be sent")
+	// the crm refuses one of them: the run is partial, and says why
+	refused := dry.Sample[len(dry.Sample)-1].Key
+	s.crm.Reject(webhook.KeyOf(refused))
 	do(t, ctx,
 		chromedp.Navigate(s.url+"/#/syncs"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.dry-run`)),
@@ -429,13 +434,22 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#sync-result-churn_risk_to_crm table.sample .masked")),
 		// then for real: the run shows in the history, and the card is healthy
 		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.run-now`)),
-		waitContains(`[data-sync="churn_risk_to_crm"] table.runs tbody`, "Succeeded"),
-		waitText(`[data-sync="churn_risk_to_crm"] .health`, "Healthy"),
+		waitContains(`[data-sync="churn_risk_to_crm"] table.runs tbody`, "Partial"),
+		waitText(`[data-sync="churn_risk_to_crm"] .health`, "Some rejected"),
+		chromedp.Click(chromedp.CSS(`[data-sync="churn_risk_to_crm"] table.runs button.why`)),
+		waitContains(`[data-sync="churn_risk_to_crm"] table.rejected`, "block list"),
+		waitContains(`[data-sync="churn_risk_to_crm"] table.rejected`, "***@"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart rect.bar`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-sync="churn_risk_to_crm"] svg.chart circle.dot`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`.sync-detail .loading`)),
 		screenshot(t, "3-syncs"),
 	)
+	// the marketer never sees the refused person's address, not even
+	// inside the destination's reason
+	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	require.NoError(t, err)
+	require.NotContains(t, page, refused["email"])
+
 	// where the destination keeps its data, and how many people may go there
 	var statuses []struct {
 		Name            string `json:"name"`
@@ -459,12 +473,14 @@ func TestBrowser(t *testing.T) {
 	require.Equal(t, 1, checked, "churn_risk_to_crm is listed")
 	labelled(t, ctx, "syncs")
 	var runs []struct {
-		Added  int64  `json:"added"`
-		Status string `json:"status"`
+		Added    int64  `json:"added"`
+		Rejected int64  `json:"rejected"`
+		Status   string `json:"status"`
 	}
 	s.call(t, "admin", "GET", "/syncs/churn_risk_to_crm/runs", nil, &runs)
 	require.Len(t, runs, 1, "the one run now (a dry run is not a run)")
-	require.Equal(t, dry.Added, runs[0].Added, "the run sends what the dry run said it would")
+	require.Equal(t, int64(1), runs[0].Rejected)
+	require.Equal(t, dry.Added, runs[0].Added+runs[0].Rejected, "the run sends what the dry run said it would, but for the one refused")
 
 	// an editor creates a sync from the nested segment: to the crm, add and
 	// update, with the first name; the server's objection to a taken name
@@ -575,7 +591,6 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, email, "customer C100001 of the demo has an e-mail address")
-	require.NotEmpty(t, dry.Sample, "the dry run shows who would be sent")
 	sent := dry.Sample[0].Key["email"]
 	require.NotEmpty(t, sent)
 	do(t, ctx,
@@ -596,6 +611,12 @@ func TestBrowser(t *testing.T) {
 		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "Crm webhook"),
 		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "Sent"),
 		screenshot(t, "4b-profile-deliveries"),
+		chromedp.Evaluate[chromedp.Void](`void (document.querySelector("#lookup").value = "")`),
+		chromedp.SendKeys(chromedp.CSS("#lookup"), refused["email"]),
+		chromedp.Click(chromedp.CSS("#lookup-go")),
+		waitContains("#traits", refused["email"]),
+		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "Rejected"),
+		waitContains(`#deliveries tr[data-sync="churn_risk_to_crm"]`, "block list"),
 		chromedp.Evaluate[chromedp.Void](`void (document.querySelector("#lookup").value = "")`),
 		chromedp.SendKeys(chromedp.CSS("#lookup"), "nobody@nowhere.test"),
 		chromedp.Click(chromedp.CSS("#lookup-go")),

@@ -68,6 +68,19 @@ function can(...roles) { return state.me && roles.includes(state.me.role); }
 // masked says whether the API hid a value (j***@g***.com, +***78, J***).
 function masked(v) { return typeof v === "string" && v.includes("***"); }
 
+// maskText hides e-mail addresses inside free text (a destination's reason
+// for refusing someone quotes the address) for the roles that see personal
+// data masked, the way the API masks a whole value: j***@g***.com. The API
+// masks what it sends; this is a second line for text it passes through.
+const EMAIL_IN_TEXT = /[^\s@:;,<>"'()]+@[^\s@:;,<>"'()]+\.[A-Za-z]{2,}/g;
+function maskText(text) {
+  if (!text || !can("marketer")) return text;
+  return String(text).replace(EMAIL_IN_TEXT, (m) => {
+    const at = m.lastIndexOf("@"), domain = m.slice(at + 1), dot = domain.lastIndexOf(".");
+    return m[0] + "***@" + domain[0] + "***" + domain.slice(dot);
+  });
+}
+
 // show is a value as a person reads it; a masked one is marked as hidden.
 function show(v) {
   if (v === null || v === undefined || v === "") return "–";

@@ -58,7 +58,7 @@ function lineChart(series, opts) {
   ticks.forEach((t, i) => {
     // the first and last labels stay inside the chart
     const anchor = ticks.length === 1 ? "middle" : i === 0 ? "start" : i === ticks.length - 1 ? "end" : "middle";
-    svg.append(h("svg:text", { x: X(t), y: H - 9, class: "axis", "text-anchor": anchor }, x1 - x0 < 2 * 864e5 ? fmtTime(new Date(t)) : fmtDate(new Date(t))));
+    svg.append(h("svg:text", { x: X(t), y: H - 9, class: "axis", "text-anchor": anchor }, tickLabel(new Date(t), x1 - x0)));
   });
   for (const s of series) {
     if (!s.points.length) continue;
@@ -67,6 +67,13 @@ function lineChart(series, opts) {
   return h("figure", { class: "chartbox" }, svg,
     h("figcaption", {}, series.filter((s) => s.points.length).map((s) => h("span", { class: "key " + s.cls + (s.band ? " band" : "") }, s.name))),
     figures(series, fmt, opts));
+}
+
+// tickLabel is a date on the time axis: with the hour when the chart spans
+// less than two days, without the year (short enough not to overlap).
+function tickLabel(d, span) {
+  const o = span < 2 * 864e5 ? { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", year: span > 300 * 864e5 ? "numeric" : undefined };
+  return d.toLocaleString("en-GB", o);
 }
 
 // timeTicks are up to n instants spread over [x0, x1] (the first and last included).

@@ -102,7 +102,7 @@ function syncCardFor(s, can) {
       h("dt", {}, "Where"), h("dd", { class: "region" }, regionWords(s.region)),
       s.allowed_profiles !== undefined && s.allowed_profiles !== null ? [h("dt", {}, "May receive"),
         h("dd", { class: "allowed" }, fmtNum(s.allowed_profiles) + " people", h("span", { class: "hint" }, " — members with the consent this sync needs" + (s.purpose ? " (" + humanize(s.purpose) + ")" : "")))] : null,
-      s.last_run && s.last_run.error ? [h("dt", {}, "Problem"), h("dd", { class: "bad-text" }, s.last_run.error)] : null),
+      s.last_run && s.last_run.error ? [h("dt", {}, "Problem"), h("dd", { class: "bad-text" }, maskText(s.last_run.error))] : null),
     h("div", { class: "actions" },
       can.writer ? h("button", { class: "primary run-now", onclick: (ev) => runSync(s.name, false, ev.target).then(() => syncsPageReload()) }, "Run now") : null,
       can.writer ? h("button", { class: "dry-run", onclick: (ev) => runSync(s.name, true, ev.target) }, "Dry run") : null,
@@ -154,7 +154,7 @@ function runTable(s, runs, rejBox) {
     h("tbody", {}, runs.slice(0, 20).map((r) => h("tr", { "data-run": r.id },
       h("td", {}, fmtTime(r.started_at)),
       h("td", {}, h("span", { class: "health " + (r.status === "failed" ? "bad" : r.rejected || r.status === "partial" ? "warn" : r.status === "running" ? "idle" : "good") }, humanize(r.status || "")),
-        r.error ? h("div", { class: "small bad-text" }, r.error) : null),
+        r.error ? h("div", { class: "small bad-text" }, maskText(r.error)) : null),
       h("td", {}, fmtNum(r.added)), h("td", {}, fmtNum(r.changed)), h("td", {}, fmtNum(r.removed)), h("td", {}, fmtNum(r.rejected)),
       h("td", {}, r.rejected ? h("button", { class: "link why", onclick: () => rejections(s.name, r, rejBox) }, "Why rejected?") : null)))));
 }
@@ -166,7 +166,7 @@ async function rejections(sync, run, box) {
     put(box, h("h3", {}, "Rejected by the destination on " + fmtTime(run.started_at)),
       rows.length ? h("table", { class: "sample rejected" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "Reason"), h("th", { scope: "col" }, "When"))),
-        h("tbody", {}, rows.map((x) => h("tr", {}, h("td", {}, keyWords(x.key) || short(x.profile_id)), h("td", {}, x.reason), h("td", {}, fmtTime(x.rejected_at))))))
+        h("tbody", {}, rows.map((x) => h("tr", {}, h("td", {}, keyWords(x.key) || short(x.profile_id)), h("td", {}, maskText(x.reason)), h("td", {}, fmtTime(x.rejected_at))))))
         : h("p", { class: "muted" }, "The rejected rows of this run are no longer kept (see retention in the project's settings)."));
   } catch (e) { put(box, errorBox(e)); }
 }
