@@ -253,8 +253,18 @@ func tableDDL(d dialects.Dialect, schema, sync string) []string {
 // ackedQuery is the acknowledged changes: the rows of ChangesTable the
 // destination took, with the ref it gave.
 func ackedQuery(d dialects.Dialect, schema, sync string) string {
-	return fmt.Sprintf("SELECT c.op, c.sync_key, c.sync_hash, c.profile_id, a.ref FROM %s c JOIN %s a ON a.change_id = c.change_id",
+	return ackedSlice(d, schema, sync, "")
+}
+
+// ackedSlice is ackedQuery for the change ids cond (conditions on
+// a.change_id, from idRanges) selects.
+func ackedSlice(d dialects.Dialect, schema, sync, cond string) string {
+	q := fmt.Sprintf("SELECT c.op, c.sync_key, c.sync_hash, c.profile_id, a.ref FROM %s c JOIN %s a ON a.change_id = c.change_id",
 		d.Quote(schema, ChangesTable(sync)), d.Quote(schema, AcksTable(sync)))
+	if cond != "" {
+		q += " WHERE TRUE" + cond
+	}
+	return q
 }
 
 // foldStatements fold the acknowledgements into the snapshot (one
@@ -262,8 +272,18 @@ func ackedQuery(d dialects.Dialect, schema, sync string) string {
 // the ref the destination gave before unless it gave a new one, a removal
 // deletes.
 func foldStatements(d dialects.Dialect, schema, sync, runID string) []string {
+	return foldSlice(d, schema, sync, runID, "", "")
+}
+
+// foldSlice is foldStatements for the acknowledgements whose change ids
+// the conditions select (on a.change_id and on change_id: the same range).
+func foldSlice(d dialects.Dialect, schema, sync, runID, ackedCond, ackCond string) []string {
 	snap, acks := d.Quote(schema, SnapshotTable(sync)), d.Quote(schema, AcksTable(sync))
-	acked := ackedQuery(d, schema, sync)
+	acked := ackedSlice(d, schema, sync, ackedCond)
+	empty := fmt.Sprintf("DELETE FROM %s", acks)
+	if ackCond != "" {
+		empty += " WHERE TRUE" + ackCond
+	}
 	return []string{
 		fmt.Sprintf(`UPDATE %[1]s SET sync_hash = k.sync_hash, profile_id = k.profile_id, ref = coalesce(k.ref, %[1]s.ref), run_id = %[3]s
 FROM (%[2]s) k WHERE %[1]s.sync_key = k.sync_key AND k.op = 'update'`, snap, acked, literal(runID)),
@@ -271,6 +291,6 @@ FROM (%[2]s) k WHERE %[1]s.sync_key = k.sync_key AND k.op = 'update'`, snap, ack
 		fmt.Sprintf(`INSERT INTO %[1]s (sync_key, sync_hash, profile_id, ref, run_id)
 SELECT k.sync_key, k.sync_hash, k.profile_id, k.ref, %[3]s FROM (%[2]s) k
 WHERE k.op = 'add' AND NOT EXISTS (SELECT 1 FROM %[1]s s WHERE s.sync_key = k.sync_key)`, snap, acked, literal(runID)),
-		fmt.Sprintf("DELETE FROM %s", acks),
+		empty,
 	}
 }

@@ -166,11 +166,11 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 			return nil, fmt.Errorf("sync %s: creating its tables: %w", s.Name, err)
 		}
 	}
-	fold := foldStatements(d, schema, s.Name, runID)
-	if !have[2] {
-		fold = fold[len(fold)-1:] // no changes table: nothing can have been acknowledged
+	fold := func() error { return foldAcks(ctx, wh, schema, s.Name, runID, p.PageRows) }
+	if !have[2] { // no changes table: nothing can have been acknowledged
+		fold = func() error { return wh.Exec(ctx, "DELETE FROM "+d.Quote(schema, AcksTable(s.Name))) }
 	}
-	if err := wh.InTx(ctx, fold); err != nil {
+	if err := fold(); err != nil {
 		return nil, fmt.Errorf("sync %s: folding a crashed run's acknowledgements into the snapshot: %w", s.Name, err)
 	}
 	if p.Store != nil {
@@ -185,7 +185,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	// Whatever happened, what was acknowledged goes into the snapshot; the
 	// changes table goes only once that is done (the fold reads it).
 	if res.diffed {
-		err := wh.InTx(context.WithoutCancel(ctx), foldStatements(d, schema, s.Name, runID))
+		err := foldAcks(context.WithoutCancel(ctx), wh, schema, s.Name, runID, p.PageRows)
 		if err == nil {
 			err = wh.Exec(context.WithoutCancel(ctx), d.DropTable(d.Quote(schema, ChangesTable(s.Name))))
 		}
@@ -476,7 +476,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 		if where == "op = 'remove'" && res.Planned.Removes == 0 || where != "op = 'remove'" && res.Planned.Removes == total {
 			continue
 		}
-		for _, r := range idRanges(total, page) {
+		for _, r := range idRanges("change_id", total, page) {
 			queries = append(queries, fmt.Sprintf("SELECT %s FROM %s WHERE %s%s", columns, changes, where, r))
 		}
 	}
@@ -565,6 +565,30 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	return err
 }
 
+// foldAcks folds a run's acknowledgements into the snapshot a slice of
+// change ids at a time (page acknowledgements or so, default 50,000), each
+// slice in its own transaction: no statement joins all of a large run's
+// acknowledgements with all of its changes at once, which ran out of memory
+// under a small memory limit. A slice folded stays folded; the rest stays in
+// the ack table for the next run.
+func foldAcks(ctx context.Context, wh dialects.Warehouse, schema, sync, runID string, page int) error {
+	d := wh.Dialect()
+	if page <= 0 {
+		page = 50_000
+	}
+	var n int64
+	if err := plan.QueryRow(ctx, wh, "SELECT count(*) FROM "+d.Quote(schema, AcksTable(sync)), nil, &n); err != nil {
+		return err
+	}
+	acked, acks := idRanges("a.change_id", n, int64(page)), idRanges("change_id", n, int64(page))
+	for i := range acked {
+		if err := wh.InTx(ctx, foldSlice(d, schema, sync, runID, acked[i], acks[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // tighter is the connector's limits, narrowed where the caller asks for
 // smaller batches or fewer writers (tests, a careful operator); never wider.
 func tighter(spec, want destinations.Limits) destinations.Limits {
@@ -583,7 +607,7 @@ func tighter(spec, want destinations.Limits) destinations.Limits {
 
 // idRanges cuts the change ids (md5 hex, spread evenly) into about
 // total/page ranges, as conditions to append to a WHERE.
-func idRanges(total, page int64) []string {
+func idRanges(col string, total, page int64) []string {
 	n := (total + page - 1) / page
 	if n <= 1 {
 		return []string{""}
@@ -595,11 +619,11 @@ func idRanges(total, page int64) []string {
 		lo, hi := uint64(i)*step, uint64(i+1)*step
 		switch {
 		case i == 0:
-			out[i] = fmt.Sprintf(" AND change_id < '%08x'", hi)
+			out[i] = fmt.Sprintf(" AND %s < '%08x'", col, hi)
 		case i == len(out)-1:
-			out[i] = fmt.Sprintf(" AND change_id >= '%08x'", lo)
+			out[i] = fmt.Sprintf(" AND %s >= '%08x'", col, lo)
 		default:
-			out[i] = fmt.Sprintf(" AND change_id >= '%08x' AND change_id < '%08x'", lo, hi)
+			out[i] = fmt.Sprintf(" AND %[1]s >= '%08[2]x' AND %[1]s < '%08[3]x'", col, lo, hi)
 		}
 	}
 	return out
