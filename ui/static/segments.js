@@ -280,7 +280,7 @@ async function segmentsPage(main) {
         h("table", { class: "sample" },
           h("thead", {}, h("tr", {}, h("th", {}, "Person"), traits.map((t) => h("th", {}, humanize(t))))),
           h("tbody", {}, r.sample.map((p) => h("tr", {},
-            h("td", {}, can("admin", "support") ? h("a", { href: "#/profiles/" + encodeURIComponent(p.profile_id) }, short(p.profile_id)) : short(p.profile_id)),
+            h("td", {}, personLink(p)),
             traits.map((t) => h("td", {}, show((p.traits || {})[t])))))))) : null);
   }
 
@@ -378,7 +378,7 @@ async function segmentsPage(main) {
           writer ? h("button", { class: "run-now", onclick: (ev) => runSync(s.name, false, ev.target) }, "Run now") : null,
           h("div", { class: "sync-result", id: "sync-result-" + s.name })))) :
           h("p", { class: "muted" }, "No sync sends this segment yet."),
-        syncForm(b.editing, cat, drawSyncs));
+        syncForm(b.editing, cat, drawSyncs, all));
     };
     drawSyncs();
     return box;
@@ -402,6 +402,15 @@ async function segmentsPage(main) {
   }
 
   draw();
+}
+
+// personLink links a sample member to the customer page (for the roles that
+// may look people up), by an identifier the sample shows in clear.
+function personLink(p) {
+  const t = p.traits || {};
+  const by = ["email", "phone", "customer_id"].find((k) => typeof t[k] === "string" && t[k] && !masked(t[k]));
+  if (!can("admin", "support") || !by) return short(p.profile_id);
+  return h("a", { href: "#/profiles/" + encodeURIComponent(by + ":" + t[by]), title: "Open this customer" }, short(p.profile_id));
 }
 
 // widthed sets an element's width through the style object (the page's

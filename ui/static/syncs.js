@@ -195,13 +195,16 @@ const SCHEDULES = [
 
 // syncForm is the "create a sync" form for a saved segment; editors and
 // administrators create, others see who can.
-function syncForm(segment, cat, created) {
+function syncForm(segment, cat, created, syncs) {
   const wrap = h("details", { class: "create-sync", id: "create-sync" }, h("summary", {}, "Create a sync for this segment"));
   if (!can("admin", "editor")) {
     wrap.append(h("p", { class: "muted" }, "An editor or administrator creates syncs. Ask one to send “" + humanize(segment) + "” to the tool you need; once it exists you can run it from here."));
     return wrap;
   }
-  const info = (name) => (cat.destination_info || []).find((d) => d.name === name) || {};
+  // what a destination is and where it keeps its data: the catalog's
+  // destination_info when the server gives it, else what its syncs say
+  const info = (name) => (cat.destination_info || []).find((d) => d.name === name) ||
+    (syncs || []).filter((x) => x.destination === name).map((x) => ({ type: x.type, region: x.region }))[0] || {};
   const traits = cat.traits.map((t) => [t.name, humanize(t.name)]);
   const f = { destination: "", name: "", nameTouched: false, mode: "mirror", purpose: "", schedule: "",
     match: cat.traits.some((t) => t.name === "email") ? [["email", "email"]] : [["", ""]], fields: [] };
