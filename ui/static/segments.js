@@ -390,18 +390,34 @@ async function segmentsPage(main) {
     const out = h("div", { class: "note card", id: "not-built" },
       h("p", {}, "This segment gets its members at the next warehouse run: until then its syncs have nobody to send."));
     if (can("admin", "editor")) {
+      const progress = h("p", { class: "hint", id: "run-progress", "aria-live": "polite" });
       out.append(h("button", { id: "run-warehouse", onclick: async (ev) => {
         try {
-          const r = await busy(ev.target, "Updating every segment… (this can take a few minutes)", () => api("POST", "/runs"));
+          const r = await busy(ev.target, "Updating every segment…", () => runWarehouse(progress));
           toast(r.status === "succeeded" ? "Every segment is up to date." : "The run ended: " + humanize(r.status || "") + (r.error ? " — " + r.error : ""), r.status !== "succeeded");
           done();
-        } catch (e) { toast(e.message, true); }
-      } }, "Update every segment now"));
+        } catch (e) { put(progress, errorBox(e)); }
+      } }, "Update every segment now"), progress);
     }
     return out;
   }
 
   draw();
+}
+
+// runWarehouse starts a warehouse run and says which step it is at until it
+// ends (a run over millions of people takes minutes); it gives the run's record.
+async function runWarehouse(progress) {
+  let r = await api("POST", "/runs?wait=false");
+  while (r.status === "running") {
+    const steps = r.steps || [];
+    const now = steps.find((x) => x.running) || steps[steps.length - 1];
+    put(progress, loading(now ? "Step " + steps.length + ": " + humanize(now.name) + "…" : "Starting…"));
+    await new Promise((ok) => setTimeout(ok, 1000));
+    r = await api("GET", "/runs/" + encodeURIComponent(r.id));
+  }
+  put(progress, r.status === "succeeded" ? h("span", {}, "Done in " + plural(Math.round((new Date(r.finished_at) - new Date(r.started_at)) / 1000), "second") + ".") : errorBox(new Error(r.error || "the run " + r.status)));
+  return r;
 }
 
 // personLink links a sample member to the customer page (for the roles that
