@@ -372,6 +372,11 @@ type Capabilities struct {
 	// datasets (schemas) take letters, digits and _ only, and its table
 	// names no quotes.
 	RestrictedNames bool
+	// MinMaxPruning: a scan skips the blocks whose minimum and maximum of
+	// a filtered column exclude the value asked for (DuckDB's zone maps,
+	// Snowflake's micro-partitions), so a table written in the order of
+	// that column is read only where the value is.
+	MinMaxPruning bool
 }
 
 // Rows is what a query returns; *sql.Rows satisfies it, and so can a

@@ -128,7 +128,7 @@ func (Dialect) BulkSettings() ([]string, []string) {
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, Appender: true, DistinctOn: true, AggregateFilter: true}
+	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, Appender: true, DistinctOn: true, AggregateFilter: true, MinMaxPruning: true}
 }
 
 // RegexpLimits: DuckDB's regular expressions are RE2, without lookaround.

@@ -153,7 +153,7 @@ func (Dialect) StringLiteral(s string) string {
 func (Dialect) LikeEscape() string { return ` ESCAPE '\\'` }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{}
+	return dialects.Capabilities{MinMaxPruning: true}
 }
 
 // Snowflake's optional hooks.

@@ -1400,11 +1400,10 @@ FROM `cohort`.`_work_id_marks_RUNID`
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
--- identity_graph as this step reads it, each identifier type together
+-- identity_graph as this step reads it
 CREATE OR REPLACE TABLE `cohort`.`_work_graph_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph__stage_RUNID`
-ORDER BY identifier_type;
+SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph__stage_RUNID`;
 
 -- every profile id, once
 CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_RUNID`

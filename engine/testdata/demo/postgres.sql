@@ -1473,10 +1473,9 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
--- identity_graph as this step reads it, each identifier type together
+-- identity_graph as this step reads it
 CREATE UNLOGGED TABLE "cohort"."_work_graph_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
-ORDER BY identifier_type;
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
 
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_RUNID" AS

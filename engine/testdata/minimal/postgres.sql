@@ -729,10 +729,9 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
--- identity_graph as this step reads it, each identifier type together
+-- identity_graph as this step reads it
 CREATE UNLOGGED TABLE "cohort"."_work_graph_RUNID" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
-ORDER BY identifier_type;
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID";
 
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_RUNID" AS

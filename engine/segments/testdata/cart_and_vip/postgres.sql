@@ -3,10 +3,9 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- identity_graph as this step reads it, each identifier type together
+-- identity_graph as this step reads it
 CREATE UNLOGGED TABLE "cohort"."_work_graph_golden" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph"
-ORDER BY identifier_type;
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph";
 
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_golden" AS

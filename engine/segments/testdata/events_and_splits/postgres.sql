@@ -4,10 +4,9 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
--- identity_graph as this step reads it, each identifier type together
+-- identity_graph as this step reads it
 CREATE UNLOGGED TABLE "cohort"."_work_graph_golden" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph"
-ORDER BY identifier_type;
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph";
 
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_golden" AS
