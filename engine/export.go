@@ -12,6 +12,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/engine/sync"
 )
 
@@ -161,7 +162,7 @@ func (s *Service) Deliveries(ctx context.Context, profileID string) ([]Delivery,
 		return nil, err
 	}
 	out := []Delivery{}
-	proj, err := s.project(ctx) // syncs created from the UI too
+	proj, err := s.everySync(ctx) // syncs made in the UI too, deleted ones included: their destinations still hold people
 	if err != nil {
 		return nil, err
 	}
@@ -171,15 +172,17 @@ func (s *Service) Deliveries(ctx context.Context, profileID string) ([]Delivery,
 		if spec, err := destinations.Lookup(dest.Type); err == nil {
 			region = spec.RegionOf(dest.Region, dest.Config)
 		}
-		runs, err := store.SyncRuns(ctx, s.Project.Name, sy.Name, 100000)
-		if err != nil {
-			return nil, err
-		}
-		started := map[string]time.Time{}
-		for _, r := range runs {
-			started[r.ID] = r.StartedAt
-		}
+		var started map[string]time.Time // the sync's run history, read once it is needed (a profile view reads this)
+		var runsErr error
 		at := func(run string) *time.Time {
+			if started == nil {
+				started = map[string]time.Time{}
+				var runs []state.SyncRun
+				runs, runsErr = store.SyncRuns(ctx, s.Project.Name, sy.Name, 100000)
+				for _, r := range runs {
+					started[r.ID] = r.StartedAt
+				}
+			}
 			if t, ok := started[run]; ok {
 				return &t
 			}
@@ -216,6 +219,9 @@ func (s *Service) Deliveries(ctx context.Context, profileID string) ([]Delivery,
 				mine = append(mine, Delivery{Sync: sy.Name, Destination: dest.Name, Region: region, Status: "rejected",
 					Key: sync.KeyValues(sy, r.Key), Reason: r.Reason, RunID: r.RunID, At: &t})
 			}
+		}
+		if runsErr != nil {
+			return nil, runsErr
 		}
 		sort.SliceStable(mine, func(i, j int) bool {
 			a, b := mine[i].At, mine[j].At

@@ -172,8 +172,12 @@ func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *pl
 	}
 	if req.Step == state.ForgetOutput {
 		failed := 0
-		for _, sy := range s.Project.Syncs {
-			r, err := sync.Erase(ctx, sync.EraseParams{Project: s.Project, Sync: sy.Name, Warehouse: wh, HTTP: o.HTTP,
+		proj, err := s.everySync(ctx) // syncs made (or deleted) in the UI too
+		if err != nil {
+			return rep, err
+		}
+		for _, sy := range proj.Syncs {
+			r, err := sync.Erase(ctx, sync.EraseParams{Project: proj, Sync: sy.Name, Warehouse: wh, HTTP: o.HTTP,
 				ProfileIDs: req.ProfileIDs, Delivery: o.Delivery})
 			if err != nil {
 				r.Status, r.Detail = sync.EraseFailed, err.Error()

@@ -74,6 +74,9 @@ func (s *Service) merged(ctx context.Context) (*models.Project, map[string]error
 
 	invalid := map[string]error{}
 	for _, sv := range syncs {
+		if sv.DeletedAt != nil {
+			continue
+		}
 		sy, err := models.ParseSync(sv.Definition)
 		if err == nil && hasSync(s.Project, sv.Name) {
 			err = fmt.Errorf("the project's YAML defines a sync %q too: the YAML one is used", sv.Name)
@@ -119,9 +122,11 @@ func (s *Service) SaveSync(ctx context.Context, def []byte, by string) (*models.
 	return sy, store.SaveSync(ctx, s.Project.Name, state.SavedSync{Name: sy.Name, Definition: bytes.TrimSpace(def), UpdatedBy: by, UpdatedAt: s.now()})
 }
 
-// DeleteSync deletes a sync created from the UI. What it sent stays at the
-// destination, and its snapshot and run history stay in place: a sync
-// created again under the same name continues from them.
+// DeleteSync deletes a sync created from the UI: it is no longer listed,
+// scheduled or run. What it sent stays at the destination, and its
+// snapshot, run history and definition stay: a forget still asks that
+// destination to erase the person, and a sync created again under the same
+// name continues from them.
 func (s *Service) DeleteSync(ctx context.Context, name string) error {
 	if hasSync(s.Project, name) {
 		return &ConflictError{fmt.Sprintf("sync %q is defined in the project's YAML and is read-only here", name)}
@@ -150,7 +155,45 @@ func (s *Service) savedSyncInfo(ctx context.Context) (map[string]state.SavedSync
 	}
 	out := map[string]state.SavedSync{}
 	for _, sv := range list {
-		out[sv.Name] = sv
+		if sv.DeletedAt == nil {
+			out[sv.Name] = sv
+		}
 	}
 	return out, nil
+}
+
+// everySync is project with the syncs deleted from the UI whose definition
+// still reads: what a forget asks to erase and an export shows, since
+// their destinations may still hold the people they sent.
+func (s *Service) everySync(ctx context.Context) (*models.Project, error) {
+	p, err := s.project(ctx)
+	if err != nil {
+		return nil, err
+	}
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := store.SavedSyncs(ctx, s.Project.Name)
+	if err != nil {
+		return nil, err
+	}
+	var gone []*models.Sync
+	for _, sv := range list {
+		if sv.DeletedAt == nil || hasSync(p, sv.Name) {
+			continue
+		}
+		sy, err := models.ParseSync(sv.Definition)
+		if err != nil || p.Destination(sy.Destination) == nil {
+			s.logger().Warn("a sync deleted from the UI no longer reads: a forget cannot reach its destination", "sync", sv.Name, "error", err)
+			continue
+		}
+		gone = append(gone, sy)
+	}
+	if len(gone) == 0 {
+		return p, nil
+	}
+	all := *p
+	all.Syncs = append(slices.Clone(p.Syncs), gone...)
+	return &all, nil
 }

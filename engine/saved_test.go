@@ -127,4 +127,21 @@ FROM `+c.Final(segments.MembershipsTable)+` WHERE segment = ?`), []any{"nl_ui"},
 	_, err = svc.Sync(ctx, SyncOptions{Names: []string{"nl_to_crm"}})
 	require.ErrorAs(t, err, &unknown)
 	require.NoError(t, svc.DeleteSegment(ctx, "nl_ui"), "no sync sends it any more")
+
+	// the deleted sync's destination still holds the people it sent: a
+	// forget asks it to erase them, and an export still shows them
+	var typ, val, pid string
+	require.NoError(t, plan.QueryRow(ctx, wh, `SELECT g.identifier_type, g.identifier_value, g.profile_id
+FROM `+c.Final("sync_nl_to_crm_snapshot")+` s JOIN `+c.Final("identity_graph")+` g ON g.profile_id = s.profile_id ORDER BY 3, 1, 2 LIMIT 1`, nil, &typ, &val, &pid))
+	holds, err := svc.Deliveries(ctx, pid)
+	require.NoError(t, err)
+	require.Len(t, holds, 1)
+	require.Equal(t, "nl_to_crm", holds[0].Sync)
+	rep, err := svc.Forget(ctx, Ident{Type: typ, Value: val}, ForgetOptions{})
+	require.NoError(t, err)
+	var erased []string
+	for _, e := range rep.Erasures {
+		erased = append(erased, e.Sync+" "+e.Status)
+	}
+	require.Contains(t, erased, "nl_to_crm erased", "%v", erased)
 }
