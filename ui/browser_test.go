@@ -347,8 +347,10 @@ func TestBrowser(t *testing.T) {
 
 	labelled(t, ctx, "segment builder")
 
-	// save it
+	// hold 10% out to measure the campaign, and save it
 	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#seg-holdout"), "10"),
+		waitContains("#preview:not(.busy)", "held out"),
 		chromedp.SendKeys(chromedp.CSS("#seg-name"), "big_spenders_abroad"),
 		chromedp.SendKeys(chromedp.CSS("#seg-desc"), "Spent 1000 or more, outside the Netherlands and Belgium"),
 		chromedp.Click(chromedp.CSS("#save")),
@@ -359,11 +361,13 @@ func TestBrowser(t *testing.T) {
 	var saved struct {
 		Source     string `json:"source"`
 		Definition struct {
-			Where map[string]any `json:"where"`
+			Where   map[string]any `json:"where"`
+			Holdout float64        `json:"holdout"`
 		} `json:"definition"`
 	}
 	s.call(t, "admin", "GET", "/segments/big_spenders_abroad", nil, &saved)
 	require.Equal(t, "ui", saved.Source)
+	require.Equal(t, 10.0, saved.Definition.Holdout)
 	require.JSONEq(t, jsonOf(t, map[string]any{"all": []any{ltv(1000), map[string]any{"not": map[string]any{"any": []any{country("NL"), country("BE")}}}}}),
 		jsonOf(t, saved.Definition.Where))
 

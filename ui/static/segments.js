@@ -8,7 +8,7 @@ async function segmentsPage(main) {
   const list = await api("GET", "/segments");
   const writer = can("admin", "editor", "marketer");
   const b = { name: "", description: "", root: newGroup(), editing: null, readOnly: false };
-  const fresh = () => Object.assign(b, { name: "", description: "", root: newGroup(), editing: null, readOnly: false });
+  const fresh = () => Object.assign(b, { name: "", description: "", root: newGroup(), editing: null, readOnly: false, holdout: "", source: "" });
 
   const side = h("aside", { class: "card seglist", "aria-label": "Segments" });
   const body = h("section", { class: "builder", "aria-label": "Segment builder" });
@@ -38,7 +38,10 @@ async function segmentsPage(main) {
   function definition() {
     const where = toWhere(b.root, cat);
     if (!where) return null;
-    return { name: b.name || "unsaved", description: b.description || undefined, where };
+    const def = { name: b.name || "unsaved", description: b.description || undefined, where };
+    const pct = Number(b.holdout);
+    if (pct > 0) def.holdout = pct;
+    return def;
   }
 
   // ---- drawing the tree ----
@@ -67,6 +70,11 @@ async function segmentsPage(main) {
         h("div", { class: "field grow" }, h("label", { for: "seg-desc" }, "Description"),
           h("input", { id: "seg-desc", value: b.description, disabled: ro, placeholder: "What these people have in common", oninput: (ev) => { b.description = ev.target.value; } }))),
       groupEditor(b.root, null, []),
+      h("div", { class: "field holdout" },
+        h("label", { for: "seg-holdout" }, "Hold out, to measure the campaign"),
+        h("div", {}, h("input", { id: "seg-holdout", class: "short", type: "number", min: "0", max: "50", step: "1", inputmode: "numeric", value: b.holdout ? String(b.holdout) : "", placeholder: "0",
+          disabled: ro, "aria-describedby": "seg-holdout-hint", oninput: (ev) => { b.holdout = ev.target.value; refresh(); } }), " % of the members"),
+        h("p", { class: "hint", id: "seg-holdout-hint" }, "They are never sent; comparing them with the members who were shows what the campaign changed (Campaign results).")),
       h("div", { class: "actions" },
         writer && !ro ? h("button", { class: "primary", id: "save", onclick: (ev) => busy(ev.target, "Saving…", save) }, b.editing ? "Save changes" : "Save segment") : null,
         writer && ro ? h("button", { id: "save-copy", onclick: () => { b.editing = null; b.readOnly = false; b.name = b.name + "_copy"; draw(); } }, "Save as new") : null,
@@ -233,7 +241,7 @@ async function segmentsPage(main) {
       const r = await api("POST", "/segments/preview?sample=10", def, inFlight.signal);
       if (seq !== previewSeq) return;
       preview.dataset.shown = def.name;
-      showPreview(r);
+      showPreview(r, def);
     } catch (e) {
       if (seq !== previewSeq || e.name === "AbortError") return;
       preview.classList.remove("busy");
@@ -260,7 +268,7 @@ async function segmentsPage(main) {
     runPreview(def, previewSeq);
   }
 
-  function showPreview(r) {
+  function showPreview(r, def) {
     preview.classList.remove("busy");
     preview.removeAttribute("aria-busy");
     const sql = document.getElementById("sql");
@@ -273,7 +281,8 @@ async function segmentsPage(main) {
       h("div", { class: "big", id: "count" }, fmtNum(r.count)),
       h("p", { class: "muted" }, r.count === 1 ? "person matches" : "people match"),
       change !== null && change !== undefined ? h("p", { class: "muted", id: "change" }, (change >= 0 ? "+" : "") + fmtNum(change) + " since the last run") : null,
-      r.holdout ? h("p", { class: "muted" }, fmtNum(r.holdout) + " of them are held out (never sent, to measure the effect)") : null,
+      r.holdout || def.holdout ? h("p", { class: "muted", id: "held-out" }, fmtNum(r.holdout) + " of them " + (r.holdout === 1 ? "is" : "are") + " held out" +
+        (def.holdout ? " (" + def.holdout + "%)" : "") + ": never sent, to measure the campaign") : null,
       r.sample && r.sample.length ? h("div", {},
         h("h3", {}, "A few of them"),
         anyMasked || can("marketer") ? h("p", { class: "hint", id: "masked-note" }, "Personal data is hidden for your role: it shows as j***@g***.com.") : null,
@@ -291,7 +300,6 @@ async function segmentsPage(main) {
     if (!b.name || !/^[a-z][a-z0-9_]*$/.test(b.name)) { toast("Give the segment a name: lower-case letters, digits and _ (e.g. summer_regulars).", true); document.getElementById("seg-name").focus(); return; }
     if (!def) { toast("Add at least one condition first.", true); return; }
     def.name = b.name;
-    if (b.holdout) def.holdout = b.holdout;
     try {
       if (b.editing) await api("PUT", "/segments/" + encodeURIComponent(b.editing), def);
       else await api("POST", "/segments", def);
