@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/demo"
@@ -153,3 +154,13 @@ func yamlQuote(s string) string {
 
 // Thousands formats 1234567 as 1,234,567, as every report of the engine does.
 func Thousands(n int64) string { return plan.Thousands(n) }
+
+// ShowTime is how every command shows a time to people: in loc (the
+// project's timezone), with the zone (plan.ShowTime).
+func ShowTime(t time.Time, loc *time.Location) string { return plan.ShowTime(t, loc) }
+
+// Count is n and its noun, in the singular for one: "1 row", "2 people".
+func Count(n int64, noun string) string { return plan.Count(n, noun) }
+
+// Noun is noun in the singular for one, in the plural otherwise.
+func Noun(n int64, noun string) string { return plan.Noun(n, noun) }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/cohort-cdp/cohort/api"
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
 // benchAPICmd measures the API over HTTP on a generated demo project.
@@ -42,7 +41,7 @@ func benchAPICmd(g *globals) *cobra.Command {
 			if _, err := svc.Run(ctx, engine.RunOptions{}); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "demo project: %s, run in %s\n", plan.Count(int64(profiles), "person"), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "demo project: %s, run in %s\n", engine.Count(int64(profiles), "person"), time.Since(start).Round(time.Millisecond))
 			rep, err := api.Bench(ctx, svc, api.BenchOptions{Rate: rate, Duration: duration, Previews: previews})
 			if err != nil {
 				return err

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -66,8 +65,8 @@ func validateCmd(g *globals) *cobra.Command {
 				return checkErr
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %s, %s, %s, %s, %s\n", p.Name,
-				plan.Count(int64(len(p.Sources)), "source"), plan.Count(int64(len(p.Identity.Identifiers)), "identifier type"),
-				plan.Count(int64(len(p.Traits)), "trait"), plan.Count(int64(len(p.Segments)), "segment"), plan.Count(int64(len(p.Syncs)), "sync"))
+				engine.Count(int64(len(p.Sources)), "source"), engine.Count(int64(len(p.Identity.Identifiers)), "identifier type"),
+				engine.Count(int64(len(p.Traits)), "trait"), engine.Count(int64(len(p.Segments)), "segment"), engine.Count(int64(len(p.Syncs)), "sync"))
 			for _, r := range reach {
 				fmt.Fprintln(cmd.OutOrStdout(), "  "+r.String())
 			}
@@ -181,7 +180,7 @@ func (g *globals) progress(ctx context.Context, loc *time.Location) func(engine.
 			}
 			fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.Step, msg)
 		case e.Done:
-			fmt.Fprintf(os.Stderr, "%s  %-10s done in %s\n", plan.ShowTime(time.Now(), loc), e.Step, e.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "%s  %-10s done in %s\n", engine.ShowTime(time.Now(), loc), e.Step, e.Elapsed.Round(time.Millisecond))
 		}
 		if e.Done && pause != "" && e.Step == pause {
 			fmt.Fprintf(os.Stderr, "paused after %s\n", e.Step)
@@ -220,7 +219,7 @@ func runsCmd(g *globals) *cobra.Command {
 				if status == state.Failed && strings.HasPrefix(r.Error, state.Abandoned) {
 					status += " (abandoned)"
 				}
-				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, plan.ShowTime(r.StartedAt, svc.Project.Location()), status, took)
+				fmt.Fprintf(out, "%s  %s  %-9s %8s", r.ID, engine.ShowTime(r.StartedAt, svc.Project.Location()), status, took)
 				var steps []string
 				for _, st := range r.Steps {
 					steps = append(steps, fmt.Sprintf("%s %.2fs", st.Name, st.Seconds))

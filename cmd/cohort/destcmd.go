@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
 func destinationsCmd(g *globals) *cobra.Command {
@@ -71,7 +70,7 @@ func printConnector(w io.Writer, c *engine.Connector) {
 		fmt.Fprintf(w, "  custom fields: %s\n", c.Custom)
 	}
 	l := c.Limits
-	limits := plan.Count(int64(l.BatchRecords), "record")
+	limits := engine.Count(int64(l.BatchRecords), "record")
 	if l.BatchBytes > 0 {
 		limits += fmt.Sprintf(" or %d KB", l.BatchBytes>>10)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine"
 )
 
 func scheduleCmd(g *globals) *cobra.Command {
@@ -38,7 +38,7 @@ func scheduleCmd(g *globals) *cobra.Command {
 				if t == nil {
 					return "-"
 				}
-				return plan.ShowTime(*t, loc)
+				return engine.ShowTime(*t, loc)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "JOB\tSCHEDULE\tLAST SLOT\tSTATUS\tNEXT")

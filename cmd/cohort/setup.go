@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -112,9 +111,9 @@ func initCmd(g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(out, sum)
 			}
-			fmt.Fprintf(out, "created demo project %s with %s in %s:\n", dir, plan.Count(int64(profiles), "person"), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "created demo project %s with %s in %s:\n", dir, engine.Count(int64(profiles), "person"), sum.Elapsed.Round(time.Millisecond))
 			for _, t := range sum.Tables {
-				fmt.Fprintf(out, "  %-28s %12s %s\n", t.Table, plan.Thousands(t.Rows), plan.Noun(t.Rows, "row"))
+				fmt.Fprintf(out, "  %-28s %12s %s\n", t.Table, engine.Thousands(t.Rows), engine.Noun(t.Rows, "row"))
 			}
 			fmt.Fprintf(out, "next: %s\n", cdThen(dir, "validate", "run"))
 			return nil
@@ -288,8 +287,8 @@ func benchCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "demo data: %s, %s (%s), generated in %s\n", plan.Count(int64(profiles), "person"),
-				plan.Count(sum.RawRows(), "raw row"), plan.Count(sum.Events(), "event"), sum.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(out, "demo data: %s, %s (%s), generated in %s\n", engine.Count(int64(profiles), "person"),
+				engine.Count(sum.RawRows(), "raw row"), engine.Count(sum.Events(), "event"), sum.Elapsed.Round(time.Millisecond))
 			rep, err := svc.BenchSegments(ctx, out)
 			if err != nil {
 				return err

@@ -21,7 +21,6 @@ import (
 
 	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook"
-	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 )
 
@@ -95,7 +94,7 @@ func printSync(w io.Writer, r *engine.SyncResult, dry bool) {
 		return
 	}
 	fmt.Fprintf(w, "  sent: %d added, %d updated, %d removed, %d rejected, %d pending (%s, %s)\n",
-		run.Added, run.Changed, run.Removed, run.Rejected, run.Pending, plan.Count(int64(r.Stats.Retried), "re-send"), plan.Count(int64(r.Stats.Requests), "request"))
+		run.Added, run.Changed, run.Removed, run.Rejected, run.Pending, engine.Count(int64(r.Stats.Retried), "re-send"), engine.Count(int64(r.Stats.Requests), "request"))
 	took := ""
 	if run.FinishedAt != nil {
 		took = " in " + run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond).String()
@@ -164,7 +163,7 @@ func syncHistoryCmd(g *globals) *cobra.Command {
 			}
 			for _, r := range h.Runs {
 				fmt.Fprintf(out, "%s  %s  %-9s %8s  +%d ~%d -%d  rejected %d  pending %d  re-sent %d\n", r.ID,
-					plan.ShowTime(r.StartedAt, svc.Project.Location()), r.Status, took(r), r.Added, r.Changed, r.Removed, r.Rejected, r.Pending, r.Retried)
+					engine.ShowTime(r.StartedAt, svc.Project.Location()), r.Status, took(r), r.Added, r.Changed, r.Removed, r.Rejected, r.Pending, r.Retried)
 				if r.Error != "" {
 					fmt.Fprintf(out, "    %s\n", firstLine(r.Error))
 				}
@@ -211,7 +210,7 @@ func syncsCmd(g *globals) *cobra.Command {
 			for _, s := range list {
 				fmt.Fprintf(out, "%-28s %-20s → %-16s %-7s", s.Name, s.Segment, s.Destination, s.Mode)
 				if r := s.LastRun; r != nil {
-					fmt.Fprintf(out, "  last: %s %s  +%d ~%d -%d  rejected %d  pending %d", plan.ShowTime(r.StartedAt, svc.Project.Location()),
+					fmt.Fprintf(out, "  last: %s %s  +%d ~%d -%d  rejected %d  pending %d", engine.ShowTime(r.StartedAt, svc.Project.Location()),
 						r.Status, r.Added, r.Changed, r.Removed, r.Rejected, r.Pending)
 				} else {
 					fmt.Fprint(out, "  never run")

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohort-cdp/cohort/engine"
-	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
 // tokensCmd manages the API tokens of `cohort serve`.
@@ -76,9 +75,9 @@ func tokensCmd(g *globals) *cobra.Command {
 			for _, t := range toks {
 				revoked := "-"
 				if t.RevokedAt != nil {
-					revoked = plan.ShowTime(*t.RevokedAt, svc.Project.Location())
+					revoked = engine.ShowTime(*t.RevokedAt, svc.Project.Location())
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.ID, t.Role, plan.ShowTime(t.CreatedAt, svc.Project.Location()), revoked)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.ID, t.Role, engine.ShowTime(t.CreatedAt, svc.Project.Location()), revoked)
 			}
 			return w.Flush()
 		},
