@@ -668,7 +668,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#dialog-yes")),
 		chromedp.Click(chromedp.CSS("#dialog-yes")),
 		chromedp.WaitVisible(chromedp.CSS("#forget-report")),
-		waitContains("#erasures", "Crm webhook"),
+		waitContains(`#erasures li[data-sync="churn_risk_to_crm"]`, "Deleted"),
 		screenshot(t, "6-forgotten"),
 		chromedp.Click(chromedp.CSS("#lookup-go")),
 		chromedp.WaitVisible(chromedp.CSS("#not-found")),

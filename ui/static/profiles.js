@@ -182,7 +182,8 @@ function forgetReport(rep) {
     h("h4", {}, "Destinations"),
     (rep.erasures || []).length ? h("ul", { class: "plain", id: "erasures" }, rep.erasures.map((e) => {
       const [cls, words] = ERASURE_WORDS[e.status] || ["idle", humanize(e.status)];
-      return h("li", {}, h("strong", {}, humanize(e.destination || e.sync)), " ", h("span", { class: "health " + cls }, words), e.detail ? h("span", { class: "muted small" }, " " + e.detail) : null);
+      return h("li", { "data-sync": e.sync }, h("strong", {}, humanize(e.destination || e.sync)), e.sync ? h("span", { class: "muted small" }, " by " + humanize(e.sync)) : null, " ",
+        h("span", { class: "health " + cls }, words), e.detail ? h("span", { class: "muted small" }, " " + e.detail) : null);
     })) : h("p", { class: "muted" }, "No destination had received this person."),
     h("h4", {}, "Still in the sources"),
     sources.length ? h("ul", { class: "plain", id: "sources-holding" }, sources.map(([s, n]) => h("li", {}, humanize(s) + ": " + plural(n, "row") + " — ask the data team to delete them there.")))
