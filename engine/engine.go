@@ -180,6 +180,7 @@ func (pl *Plan) SQL() string {
 	} else {
 		b.WriteString("-- ==== publish: replace the output tables one transaction after another ====\n")
 	}
+	b.WriteString("-- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)\n")
 	for _, tx := range txs {
 		b.WriteString("BEGIN;\n")
 		for _, st := range tx {

@@ -2008,6 +2008,7 @@ FROM "cohort"."segment_memberships__stage_RUNID" cur
 
 
 -- ==== publish: replace every output table in one transaction ====
+-- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
 DROP TABLE IF EXISTS "cohort"."_identity_components";
 ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";

@@ -1894,6 +1894,7 @@ FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
 
 
 -- ==== publish: replace the output tables one transaction after another ====
+-- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
 COMMIT;

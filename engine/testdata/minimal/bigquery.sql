@@ -771,6 +771,7 @@ FROM `cohort`.`segment_memberships__stage_RUNID` cur
 
 
 -- ==== publish: replace the output tables one transaction after another ====
+-- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_components` COPY `cohort`.`_identity_components__stage_RUNID`;
 COMMIT;
