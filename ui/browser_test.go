@@ -548,7 +548,23 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#segment-sync-list li[data-sync="`+newSync+`"] button.dry-run`)),
 		waitContains("#sync-result-"+newSync+" .dry-result", "would add "+fmtCount(newDry.Added)),
 		screenshot(t, "2d-new-sync-dry-run"),
+		// on the dashboard: pause it, then delete it (a sync made here)
+		chromedp.Navigate(s.url+"/#/syncs"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sync="`+newSync+`"] button.pause`)),
+		chromedp.Click(chromedp.CSS(`[data-sync="`+newSync+`"] button.pause`)),
+		waitText(`[data-sync="`+newSync+`"] .health`, "Paused"),
+		waitText(`[data-sync="`+newSync+`"] button.pause`, "Resume"),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-sync="churn_risk_to_crm"] button.delete-sync`)), // YAML ones stay
+		chromedp.Click(chromedp.CSS(`[data-sync="`+newSync+`"] button.delete-sync`)),
+		chromedp.WaitVisible(chromedp.CSS("#dialog-yes")),
+		chromedp.Click(chromedp.CSS("#dialog-yes")),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-sync="`+newSync+`"]`)),
 	)
+	var after []struct{ Name string }
+	s.call(t, "admin", "GET", "/syncs", nil, &after)
+	for _, a := range after {
+		require.NotEqual(t, newSync, a.Name, "deleted from the dashboard")
+	}
 
 	// campaign results: the crm sync sent high_churn_risk; its lift on
 	// completed orders since September, as the API measures it, with the
