@@ -38,14 +38,17 @@ func SourceRows(c *plan.Context, src *models.Source) string {
 		return rel
 	}
 	d := c.Dialect
-	var hashes []string
+	// one anti-join per identifier column, each on an equality the
+	// warehouse can hash (one NOT EXISTS with an IN over every column is
+	// planned as a nested loop: rows × suppressions comparisons)
+	var conds []string
 	for _, id := range src.Identifiers {
 		norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
-		hashes = append(hashes, SuppressedExpr(d, id.Type, norm))
+		conds = append(conds, "NOT EXISTS (SELECT 1 FROM "+d.Quote(c.Schema, plan.SuppressionsTable)+" x WHERE x.identifier_hash = "+
+			SuppressedExpr(d, id.Type, norm)+")")
 	}
 	return "(\n  -- " + src.Name + " without the rows of forgotten people (cohort forget)\n  SELECT src.* FROM " + rel +
-		" src\n  WHERE NOT EXISTS (SELECT 1 FROM " + d.Quote(c.Schema, plan.SuppressionsTable) + " x WHERE x.identifier_hash IN (" +
-		strings.Join(hashes, ", ") + "))\n)"
+		" src\n  WHERE " + strings.Join(conds, "\n    AND ") + "\n)"
 }
 
 // HeldBy counts, per source with identifiers, the rows holding one of the
