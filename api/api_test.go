@@ -402,6 +402,8 @@ func TestMaskValue(t *testing.T) {
 	require.Equal(t, "J***", maskValue("first_name", "Jan"))
 	require.Equal(t, "gold", maskValue("tier", "gold"))
 	require.Equal(t, "NL", maskValue("country", "NL"))
+	require.Equal(t, "422 invalid recipient: j***@g***.com is on the block list (was <p***@e***.nl>)",
+		maskValue("reason", "422 invalid recipient: jan@gmail.com is on the block list (was <piet@example.nl>)"))
 }
 
 // People log in with a token: the cookie is HttpOnly and SameSite=Strict;
