@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,9 +30,16 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 200, Seed: 5, Now: now})
 	require.NoError(t, err)
 
-	res, err := svc.Run(ctx, RunOptions{})
+	// progress names what each statement builds (the YAML definitions),
+	// never its SQL: the segments step says which segments it builds
+	var said []string
+	res, err := svc.Run(ctx, RunOptions{Progress: func(e Event) { said = append(said, e.Step+": "+e.Message) }})
 	require.NoError(t, err)
 	require.Equal(t, "svc1", res.RunID, "the run id comes from the options")
+	progress := strings.Join(said, "\n")
+	require.Contains(t, progress, "segments: segment")
+	require.Contains(t, progress, "vip")
+	require.NotRegexp(t, `(?i)\b(select|create|insert)\b`, progress)
 	runs, err := svc.Runs(ctx, 1)
 	require.NoError(t, err)
 	require.Equal(t, "svc1", runs[0].ID)
