@@ -231,7 +231,7 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 	}
 	var held *state.HeldError
 	if errors.As(err, &held) {
-		return nil, &BusyError{Project: s.Project.Name, Held: held}
+		return nil, &BusyError{Project: s.Project.Name, Held: held, Loc: s.Project.Location()}
 	}
 	if err != nil {
 		return nil, err
@@ -267,10 +267,18 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 type BusyError struct {
 	Project string
 	Held    *state.HeldError
+	Loc     *time.Location // the project's timezone, for the holder's start
 }
 
 func (e *BusyError) Error() string {
-	return fmt.Sprintf("project %s is busy: %s is working on it; wait for it to end, or pass --wait", e.Project, e.Held.By)
+	return fmt.Sprintf("project %s is busy: %s is working on it; wait for it to end, or pass --wait", e.Project, Holder(e.Held.By, e.Loc))
+}
+
+// Holder is who holds a project's lease, for people: what, which process
+// on which host, and since when in loc ("cohort run (pid 4242 on host1,
+// since 2026-11-23 11:00:01 CET)").
+func Holder(h state.LeaseHolder, loc *time.Location) string {
+	return fmt.Sprintf("%s (pid %d on %s, since %s)", h.Holder, h.PID, h.Host, ShowTime(h.AcquiredAt, loc))
 }
 
 func (e *BusyError) Unwrap() error { return e.Held }

@@ -119,7 +119,7 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 	}
 	var held *state.HeldError
 	if errors.As(err, &held) {
-		return nil, &BusyError{Project: s.Project.Name, Held: held}
+		return nil, &BusyError{Project: s.Project.Name, Held: held, Loc: s.Project.Location()}
 	}
 	if err != nil {
 		return nil, err

@@ -126,7 +126,7 @@ func runCmd(g *globals) *cobra.Command {
 			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx, svc.Project.Location())}
 			if wait {
 				o.Waiting = func(held *state.HeldError) {
-					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", held.By, svc.Project.Name)
+					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", engine.Holder(held.By, svc.Project.Location()), svc.Project.Name)
 				}
 			}
 			res, err := svc.Run(ctx, o)

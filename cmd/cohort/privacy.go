@@ -28,7 +28,7 @@ func forgetCmd(g *globals) *cobra.Command {
 			}
 			defer svc.Close()
 			rep, err := svc.Forget(cmd.Context(), id, engine.ForgetOptions{Waiting: func(h *state.HeldError) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s to end\n", h.By)
+				fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s to end\n", engine.Holder(h.By, svc.Project.Location()))
 			}})
 			if rep != nil {
 				// the audit names the person masked, and the request by its hash

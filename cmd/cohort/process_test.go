@@ -105,6 +105,7 @@ func TestRunsOfOneProjectNeverInterleave(t *testing.T) {
 			code, out := b.end(t)
 			require.Equal(t, 1, code, out)
 			require.Contains(t, out, fmt.Sprintf("project shop is busy: cohort run (pid %d on ", a.cmd.Process.Pid))
+			require.Regexp(t, `busy: cohort run \(pid \d+ on .+, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T\)`, out, "since when, in the project's timezone")
 			require.Contains(t, out, "--wait")
 
 			c := startCohort(t, dir, nil, "run", "--wait")

@@ -48,7 +48,7 @@ func syncCmd(g *globals) *cobra.Command {
 			o := engine.SyncOptions{Names: args, All: all, DryRun: dry, Sample: sample}
 			if wait {
 				o.Waiting = func(held *state.HeldError) {
-					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", held.By, svc.Project.Name)
+					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", engine.Holder(held.By, svc.Project.Location()), svc.Project.Name)
 				}
 			}
 			bar := g.progressBar()
