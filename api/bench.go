@@ -58,7 +58,8 @@ func (r *BenchReport) String() string {
 // Bench serves the API of svc on a local port and measures it over HTTP
 // from a load generator in this process: profile look-ups of identifiers
 // of the last run at a steady rate, then segment previews as the builder
-// sends them (an unsaved definition, changed each time).
+// sends them (an unsaved definition of two trait conditions and an event
+// condition, changed each time so no cache answers it).
 func Bench(ctx context.Context, svc *engine.Service, o BenchOptions) (*BenchReport, error) {
 	ids, err := svc.SampleIdentifiers(ctx, 5000)
 	if err != nil {
@@ -154,6 +155,7 @@ func Bench(ctx context.Context, svc *engine.Service, o BenchOptions) (*BenchRepo
 		def, _ := json.Marshal(map[string]any{"name": "bench_preview", "where": map[string]any{"all": []any{
 			map[string]any{"trait": "country", "eq": countries[i%len(countries)]},
 			map[string]any{"trait": "order_count", "gte": i % 4},
+			map[string]any{"event": map[string]any{"source": "web_events", "within": fmt.Sprintf("%dd", 30+i%4)}},
 		}}})
 		took, err := do("POST", "/api/v1/segments/preview", string(def))
 		if err != nil {

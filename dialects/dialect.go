@@ -185,6 +185,28 @@ type RegexpLimiter interface {
 	RegexpLimits() []RegexpLimit
 }
 
+// Indexer is a dialect whose warehouse keeps indexes for point look-ups
+// (an ART index on DuckDB, a btree on PostgreSQL): the profile look-up
+// finds one profile's rows through them instead of scanning its tables.
+// Warehouses without indexes (Snowflake, BigQuery) do not implement it.
+type Indexer interface {
+	// IndexOn creates, if it does not exist, an index on one column of a
+	// table (names unquoted, the table in schema), named after both.
+	IndexOn(schema, table, column string) string
+}
+
+// IndexOn is d's statement indexing table.column, or "" where d keeps no
+// indexes.
+func IndexOn(d Dialect, schema, table, column string) string {
+	if i, ok := d.(Indexer); ok {
+		return i.IndexOn(schema, table, column)
+	}
+	return ""
+}
+
+// IndexName names the index of a table's column, as IndexOn creates it.
+func IndexName(table, column string) string { return table + "__by_" + column }
+
 // Literaler is a dialect whose string literals give backslash a meaning
 // (Snowflake, BigQuery), so that a literal is not just text in quotes.
 type Literaler interface {
@@ -377,6 +399,12 @@ type Capabilities struct {
 	// Snowflake's micro-partitions), so a table written in the order of
 	// that column is read only where the value is.
 	MinMaxPruning bool
+	// ExclusiveWriter: the warehouse is a file that a process opening it
+	// read-write holds alone (embedded DuckDB), while any number of
+	// processes may open it read-only (Config.ReadOnly). A long-lived
+	// process then reads through a read-only handle and opens a read-write
+	// one only while it writes, so that other tools can read meanwhile.
+	ExclusiveWriter bool
 }
 
 // Rows is what a query returns; *sql.Rows satisfies it, and so can a
@@ -470,6 +498,9 @@ type Config struct {
 	// MustExist: an embedded warehouse file that does not exist is an error
 	// naming its path, not created (validate and read commands).
 	MustExist bool
+	// ReadOnly opens the warehouse for reading only, where the dialect
+	// distinguishes (Capabilities().ExclusiveWriter); it implies MustExist.
+	ReadOnly bool
 	// Schema is the output schema (BigQuery: dataset) of the project.
 	Schema string
 	// Snowflake, when no DSN is given (key-pair authentication).

@@ -46,7 +46,12 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 
 				res, err := Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now})
 				require.NoError(t, err)
-				require.Len(t, res.Steps, 4) // identity, profiles, segments, publish
+				var names []string
+				for _, st := range res.Steps {
+					names = append(names, st.Name)
+					require.Empty(t, st.Error, st.Name)
+				}
+				require.Equal(t, []string{"identity", "identity_sources", "profiles", "segments", PublishStep, IndexStep}, names)
 				runs, err := store.Runs(ctx, 5)
 				require.NoError(t, err)
 				require.Equal(t, state.Succeeded, runs[0].Status)
@@ -86,8 +91,8 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				history := digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || change FROM cohort.segment_history`)
 				res, err = Run(ctx, p, w.WH, store, DefaultParts, Options{Now: now.Add(time.Minute)})
 				require.NoError(t, err)
-				require.Equal(t, "segments", res.Steps[2].Name)
-				require.Equal(t, int64(0), res.Steps[2].Rows["segment_history"])
+				require.Equal(t, "segments", res.Steps[3].Name)
+				require.Equal(t, int64(0), res.Steps[3].Rows["segment_history"])
 				require.Equal(t, history, digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || change FROM cohort.segment_history`))
 				require.Equal(t, d["identity_graph"], digest(t, w.WH, `SELECT profile_id || '|' || identifier_type || '|' || identifier_value FROM cohort.identity_graph`))
 				require.Equal(t, d["segment_memberships"], digest(t, w.WH, `SELECT segment || '|' || profile_id || '|' || CAST(holdout AS VARCHAR) || '|' || coalesce(arm, '') FROM cohort.segment_memberships`))

@@ -188,6 +188,12 @@ func (pl *Plan) SQL() string {
 		}
 		b.WriteString("COMMIT;\n")
 	}
+	if ix := indexStatements(pl); len(ix) > 0 {
+		b.WriteString("\n-- ==== index: the published tables, for the profile look-up ====\n")
+		for _, st := range ix {
+			b.WriteString(st + ";\n")
+		}
+	}
 	return b.String()
 }
 
@@ -263,6 +269,11 @@ func Execute(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func
 		return res, &StepError{Step: PublishStep, Err: err, Partial: partial}
 	}
 	res.Steps = append(res.Steps, state.StepRecord{Name: PublishStep, StartedAt: pubStart, Seconds: time.Since(pubStart).Seconds()})
+	// the run is published: an index that failed is in the step's record
+	// (`cohort runs`), and look-ups read whole tables until the next run
+	if rec := indexOutputs(ctx, wh, pl, progress); rec.Seconds > 0 || rec.Error != "" {
+		res.Steps = append(res.Steps, rec)
+	}
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

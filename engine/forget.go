@@ -61,10 +61,16 @@ func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*Forge
 		return nil, err
 	}
 	defer lease.Release(context.WithoutCancel(ctx))
-	wh, c, err := s.reader(ctx)
+	wh, done, err := s.writer(ctx, false)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
+	pl, err := Compile(s.Project, wh.Dialect(), nil, s.runOptions(RunOptions{}))
+	if err != nil {
+		return nil, err
+	}
+	c := pl.Ctx
 	if c.Project.Identity.Rule(id.Type) == nil {
 		var types []string
 		for _, r := range c.Project.Identity.Identifiers {

@@ -71,17 +71,11 @@ func (s *Service) jobs(ctx context.Context) ([]scheduler.Job, error) {
 	return scheduler.JobsOf(p)
 }
 
-// scheduledRun is one warehouse run of the scheduler. It opens the
-// warehouse for the run only, so that between runs `cohort run` and other
-// tools can open an embedded DuckDB file, which admits one process.
+// scheduledRun is one warehouse run of the scheduler. Like any run it
+// opens an embedded DuckDB file read-write for the run only (see handles),
+// so that between runs other processes can read it.
 func (s *Service) scheduledRun(ctx context.Context) error {
-	store, err := s.store(ctx)
-	if err != nil {
-		return err
-	}
-	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
-	defer run.Close()
-	_, err = run.Run(ctx, RunOptions{})
+	_, err := s.Run(ctx, RunOptions{})
 	return err
 }
 
@@ -102,9 +96,7 @@ func (s *Service) scheduledSync(ctx context.Context, name string) error {
 		s.logger().Info("sync paused: skipped", "sync", name)
 		return nil
 	}
-	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
-	defer run.Close()
-	_, err = run.Sync(ctx, SyncOptions{Names: []string{name}})
+	_, err = s.Sync(ctx, SyncOptions{Names: []string{name}})
 	return err
 }
 
@@ -132,7 +124,7 @@ func (s *Service) Prune(ctx context.Context, now time.Time) error {
 	if !r.SegmentHistory.Set() {
 		return nil
 	}
-	// the warehouse is written under the project's lease, opened for this only (as a scheduled run)
+	// the warehouse is written under the project's lease, read-write for this only (as a run)
 	lease, err := store.Acquire(ctx, LeaseKey(s.Project.Name), "cohort serve: retention", 0)
 	var held *state.HeldError
 	if errors.As(err, &held) {
@@ -142,13 +134,16 @@ func (s *Service) Prune(ctx context.Context, now time.Time) error {
 		return err
 	}
 	defer lease.Release(context.WithoutCancel(ctx))
-	run := &Service{Project: s.Project, Store: store, Warehouse: s.heldWarehouse(), Clock: s.Clock, Logger: s.Logger, Options: s.Options}
-	defer run.Close()
-	wh, c, err := run.reader(ctx)
+	wh, done, err := s.writer(ctx, false)
 	if err != nil {
 		return err
 	}
-	n, err = pruneSegmentHistory(ctx, wh, c, now.Add(-r.SegmentHistory.D))
+	defer done()
+	pl, err := Compile(s.Project, wh.Dialect(), nil, s.runOptions(RunOptions{}))
+	if err != nil {
+		return err
+	}
+	n, err = pruneSegmentHistory(ctx, wh, pl.Ctx, now.Add(-r.SegmentHistory.D))
 	if n > 0 {
 		s.logger().Info("retention: deleted old segment entries and exits", "rows", n, "older_than", r.SegmentHistory.D)
 	}
@@ -191,14 +186,4 @@ func (s *Service) Schedule(ctx context.Context) ([]scheduler.JobStatus, error) {
 		return nil, err
 	}
 	return sched.Status(ctx, s.now())
-}
-
-// heldWarehouse is the warehouse this service holds open (the API's, once
-// it served a read), or nil. A scheduled job uses it rather than opening a
-// second handle on the same embedded DuckDB file in one process; with none
-// open, the job opens its own for the run only.
-func (s *Service) heldWarehouse() dialects.Warehouse {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.Warehouse
 }

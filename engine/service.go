@@ -43,6 +43,7 @@ type Service struct {
 
 	mu     sync.Mutex
 	closed []io.Closer // what the service opened itself
+	own    *handles    // the warehouse it opens itself, when none was handed in
 }
 
 // ServiceOptions configure a Service from outside (flags, environment):
@@ -52,6 +53,10 @@ type ServiceOptions struct {
 	Trace Trace
 	// RunID, when set, names the next run instead of a random id (tests).
 	RunID string
+	// ReadIdle closes the read-only handle of an embedded warehouse file
+	// after that long without a read, so that another process may write
+	// to it (`cohort serve`); 0 keeps it open until Close.
+	ReadIdle time.Duration
 }
 
 // Trace is where and how a run reports its slow statements.
@@ -95,35 +100,91 @@ func OpenWarehouse(ctx context.Context, p *models.Project) (dialects.Warehouse, 
 }
 
 func openWarehouse(ctx context.Context, p *models.Project, create bool) (dialects.Warehouse, error) {
+	return openWarehouseMode(ctx, p, false, create)
+}
+
+func openWarehouseMode(ctx context.Context, p *models.Project, readOnly, create bool) (dialects.Warehouse, error) {
 	w := p.Warehouse
 	return dialects.Open(ctx, w.Type, dialects.Config{
 		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
-		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create, Schema: w.Schema,
+		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create, ReadOnly: readOnly, Schema: w.Schema,
 		Account: w.Account, User: w.User, PrivateKeyPath: w.PrivateKeyPath, Role: w.Role, Database: w.Database,
 		Compute: w.Compute, QueryTag: w.QueryTag, MaxBytesBilled: w.MaximumBytesBilled, Endpoint: w.Endpoint,
 	})
 }
 
-// warehouse is the project's warehouse, opened on first use. Only a run
-// and init (the demo) create an embedded warehouse that does not exist:
-// validate and the read commands say it is missing instead.
-func (s *Service) warehouse(ctx context.Context) (dialects.Warehouse, error) {
-	return s.openWarehouse(ctx, false)
-}
-
-func (s *Service) openWarehouse(ctx context.Context, create bool) (dialects.Warehouse, error) {
+// handles are the warehouse handles the service opens itself (see handles).
+func (s *Service) handles() (*handles, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Warehouse == nil {
-		wh, err := openWarehouse(ctx, s.Project, create)
+	if s.own == nil {
+		drv, err := dialects.Lookup(s.Project.Warehouse.Type)
 		if err != nil {
 			return nil, err
 		}
-		s.Warehouse = wh
-		s.closed = append(s.closed, wh)
+		p := s.Project
+		s.own = newHandles(drv.Dialect, s.Options.ReadIdle, func(ctx context.Context, o openMode) (dialects.Warehouse, error) {
+			if o.memoryLimit != "" {
+				q := *p
+				q.Warehouse.MemoryLimit = o.memoryLimit
+				return openWarehouseMode(ctx, &q, o.readOnly, o.create)
+			}
+			return openWarehouseMode(ctx, p, o.readOnly, o.create)
+		})
+		s.closed = append(s.closed, s.own)
 	}
-	return s.Warehouse, nil
+	return s.own, nil
 }
+
+// warehouse is the project's warehouse for reading, opened on first use
+// (read-only where the warehouse is a file one writer holds alone). Only a
+// run and init (the demo) create an embedded warehouse that does not
+// exist: validate and the read commands say it is missing instead.
+func (s *Service) warehouse(ctx context.Context) (dialects.Warehouse, error) {
+	if s.Warehouse != nil {
+		return s.Warehouse, nil
+	}
+	h, err := s.handles()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.acquire(ctx); err != nil { // say now when it cannot be opened
+		return nil, err
+	}
+	h.release()
+	return reads{h}, nil
+}
+
+// writer is the project's warehouse opened read-write for one write (a
+// run, a sync, a forget), with the function ending it: on an embedded
+// file the service then lets go of it, so that other processes can open it.
+func (s *Service) writer(ctx context.Context, create bool) (dialects.Warehouse, func(), error) {
+	if s.Warehouse != nil {
+		return s.Warehouse, func() {}, nil
+	}
+	h, err := s.handles()
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.write(ctx, create, "")
+}
+
+// openWarehouse is the warehouse opened read-write until Close, for the
+// one-shot commands that write outside a run (the demo's tables).
+func (s *Service) openWarehouse(ctx context.Context, create bool) (dialects.Warehouse, error) {
+	wh, done, err := s.writer(ctx, create)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.closed = append(s.closed, closerFunc(done))
+	s.mu.Unlock()
+	return wh, nil
+}
+
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 // store is the project's state store, opened on first use.
 func (s *Service) store(ctx context.Context) (*state.Store, error) {
@@ -237,14 +298,12 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	defer lease.Release(context.WithoutCancel(ctx))
-	if _, err := s.openWarehouse(ctx, true); err != nil {
-		return nil, err
-	}
-	if err := s.Validate(ctx); err != nil {
-		return nil, err
-	}
-	wh, err := s.warehouse(ctx)
+	wh, done, err := s.writer(ctx, true)
 	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if err := models.CheckWarehouse(ctx, s.Project, Catalog(wh)); err != nil {
 		return nil, err
 	}
 	ro := s.runOptions(o)

@@ -63,7 +63,9 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	// accuracy, though demo_truth is there.
 	other := *p
 	other.Sources = append([]*models.Source{{Name: "mine", Table: "raw.my_customers"}}, p.Sources...)
-	svc2 := &Service{Project: &other, Warehouse: svc.Warehouse, Clock: svc.Clock}
+	wh, err := svc.warehouse(ctx)
+	require.NoError(t, err)
+	svc2 := &Service{Project: &other, Warehouse: wh, Clock: svc.Clock}
 	rep2, err := svc2.Summarize(ctx)
 	require.NoError(t, err)
 	require.Nil(t, rep2.Accuracy)

@@ -135,10 +135,11 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 		}
 	}()
 
-	wh, err := s.syncWarehouse(ctx)
+	wh, done, err := s.syncWarehouse(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	if !o.DryRun {
 		if _, err := s.forgetPending(ctx, wh, store, ForgetOptions{HTTP: o.HTTP, Delivery: o.Delivery}); err != nil {
 			return nil, err
@@ -174,26 +175,25 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 	return out, errors.Join(errs...)
 }
 
-// syncWarehouse is the warehouse syncs run on. Opened for them (cohort
-// sync), an embedded one is capped at sync.MemoryLimit unless the project
-// sets its own warehouse.memory_limit: a sync's diff and fold then spill to
-// disk instead of growing the process. One already open (cohort serve) is
-// used as it is.
-func (s *Service) syncWarehouse(ctx context.Context) (dialects.Warehouse, error) {
-	s.mu.Lock()
-	if s.Warehouse == nil && s.Project.Warehouse.MemoryLimit == "" {
-		p := *s.Project
-		p.Warehouse.MemoryLimit = sync.MemoryLimit
-		wh, err := openWarehouse(ctx, &p, false)
-		if err != nil {
-			s.mu.Unlock()
-			return nil, err
-		}
-		s.Warehouse = wh
-		s.closed = append(s.closed, wh)
+// syncWarehouse is the warehouse a sync writes to, read-write for the
+// sync (see handles), with the function ending it. Opened for it, an
+// embedded one is capped at sync.MemoryLimit unless the project sets its
+// own warehouse.memory_limit: a sync's diff and fold then spill to disk
+// instead of growing the process. One already open read-write (a run of
+// cohort serve) is used as it is.
+func (s *Service) syncWarehouse(ctx context.Context) (dialects.Warehouse, func(), error) {
+	if s.Warehouse != nil {
+		return s.Warehouse, func() {}, nil
 	}
-	s.mu.Unlock()
-	return s.warehouse(ctx)
+	h, err := s.handles()
+	if err != nil {
+		return nil, nil, err
+	}
+	limit := ""
+	if s.Project.Warehouse.MemoryLimit == "" {
+		limit = sync.MemoryLimit
+	}
+	return h.write(ctx, false, limit)
 }
 
 // alert sends the notices a finished sync run calls for through the sync's

@@ -17,6 +17,7 @@ func benchAPICmd(g *globals) *cobra.Command {
 		profiles, rate, previews int
 		duration                 time.Duration
 		keep                     string
+		existing                 bool
 	)
 	c := &cobra.Command{
 		Use:   "api",
@@ -24,24 +25,39 @@ func benchAPICmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			svc, done, err := g.benchDemo(keep, "cohort-bench-api-")
-			if err != nil {
-				return err
-			}
-			defer done()
-			now := svc.Clock()
 			out := cmd.OutOrStdout()
 			if g.json {
 				out = io.Discard
 			}
-			if _, err := svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: profiles, Seed: 1, Now: now}); err != nil {
-				return err
+			var svc *engine.Service
+			if existing {
+				s, err := g.service()
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				svc = s
+				if cmd.Flags().Changed("profiles") || keep != "" {
+					return usagef("--existing measures the project of --project as its last run left it: --profiles and --keep do not apply")
+				}
+				profiles = 0
+				fmt.Fprintf(out, "project %s as its last run left it\n", svc.Project.Name)
+			} else {
+				s, done, err := g.benchDemo(keep, "cohort-bench-api-")
+				if err != nil {
+					return err
+				}
+				defer done()
+				svc = s
+				if _, err := svc.GenerateDemo(ctx, engine.DemoOptions{Profiles: profiles, Seed: 1, Now: svc.Clock()}); err != nil {
+					return err
+				}
+				start := time.Now()
+				if _, err := svc.Run(ctx, engine.RunOptions{}); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "demo project: %s, run in %s\n", engine.Count(int64(profiles), "person"), time.Since(start).Round(time.Millisecond))
 			}
-			start := time.Now()
-			if _, err := svc.Run(ctx, engine.RunOptions{}); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "demo project: %s, run in %s\n", engine.Count(int64(profiles), "person"), time.Since(start).Round(time.Millisecond))
 			rep, err := api.Bench(ctx, svc, api.BenchOptions{Rate: rate, Duration: duration, Previews: previews})
 			if err != nil {
 				return err
@@ -58,5 +74,6 @@ func benchAPICmd(g *globals) *cobra.Command {
 	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "how long to send look-ups")
 	c.Flags().IntVar(&previews, "previews", 50, "segment previews, one after the other")
 	c.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
+	c.Flags().BoolVar(&existing, "existing", false, "measure the demo project of --project as its last `cohort run` left it, instead of generating one (a 1M-people demo takes minutes to build)")
 	return c
 }

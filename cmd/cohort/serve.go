@@ -16,8 +16,11 @@ import (
 )
 
 func serveCmd(g *globals) *cobra.Command {
-	var addr string
-	var secureCookies bool
+	var (
+		addr          string
+		secureCookies bool
+		readIdle      time.Duration
+	)
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the scheduler and serve the web UI (/), the API (/api/v1), /metrics, /healthz and /readyz until SIGINT or SIGTERM",
@@ -35,6 +38,7 @@ func serveCmd(g *globals) *cobra.Command {
 			}
 			defer svc.Close()
 			svc.Logger = log
+			svc.Options.ReadIdle = readIdle
 			sched, err := svc.Scheduler(ctx, engine.SchedulerOptions{Log: log})
 			if err != nil {
 				return err
@@ -98,5 +102,6 @@ func serveCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (127.0.0.1: this machine only; :8080 for every interface)")
 	c.Flags().BoolVar(&secureCookies, "secure-cookies", false, "mark the login cookie Secure (HTTPS only) although this process speaks HTTP: behind a TLS-terminating proxy")
+	c.Flags().DurationVar(&readIdle, "read-idle", 30*time.Second, "an embedded DuckDB warehouse: let go of the file after this long without an API read, so another process may write to it (BI tools may read it meanwhile; 0: keep it open)")
 	return c
 }

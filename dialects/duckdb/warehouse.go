@@ -29,12 +29,12 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	if path != "" && path != ":memory:" && !filepath.IsAbs(path) {
 		path = filepath.Join(cfg.Dir, path)
 	}
-	if path != "" && path != ":memory:" && cfg.MustExist {
+	if path != "" && path != ":memory:" && (cfg.MustExist || cfg.ReadOnly) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("duckdb: the warehouse file %s does not exist (warehouse.path in cohort.yaml): `cohort run` or `cohort init --demo` creates it; validate and the read commands never do", path)
 		}
 	}
-	if path != "" && path != ":memory:" {
+	if path != "" && path != ":memory:" && !cfg.ReadOnly {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb: create folder for %s: %w", path, err)
 		}
@@ -48,6 +48,10 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	}
 	if cfg.Threads > 0 {
 		q.Set("threads", strconv.Itoa(cfg.Threads))
+	}
+	if cfg.ReadOnly && path != "" {
+		// a shared lock: other processes may read the file too, none may write
+		q.Set("access_mode", "read_only")
 	}
 	dsn := path
 	if len(q) > 0 {

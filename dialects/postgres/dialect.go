@@ -147,3 +147,12 @@ var (
 	_ dialects.Analyzer      = Dialect{}
 	_ dialects.BulkTuner     = Dialect{}
 )
+
+// IndexOn: a btree; it survives the rename of a staged table, but the
+// engine indexes the public tables after the publish step on every
+// dialect, outside the publish transaction that readers wait on.
+func (d Dialect) IndexOn(schema, table, column string) string {
+	return "CREATE INDEX IF NOT EXISTS " + d.Quote(dialects.IndexName(table, column)) + " ON " + d.Quote(schema, table) + " (" + d.Quote(column) + ")"
+}
+
+var _ dialects.Indexer = Dialect{}

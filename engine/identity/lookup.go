@@ -102,20 +102,26 @@ func rejection(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id I
 }
 
 // profileOf finds an identifier's profile id in the final identity_graph ("" when none).
+// It filters on the value alone, which the look-up index covers (DuckDB
+// scans an index for a filter on its one column, not for two filters), and
+// picks the type here: a value is shared by a few types at most.
 func profileOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id Ident) (string, error) {
-	q := dialects.Bind(wh.Dialect(), "SELECT profile_id FROM "+c.Final(GraphTable)+" WHERE identifier_type = ? AND identifier_value = ?")
-	rows, err := wh.Query(ctx, q, id.Type, id.Value)
+	q := dialects.Bind(wh.Dialect(), "SELECT identifier_type, profile_id FROM "+c.Final(GraphTable)+" WHERE identifier_value = ?")
+	rows, err := wh.Query(ctx, q, id.Value)
 	if err != nil {
 		return "", err
 	}
 	defer rows.Close()
-	var p string
-	if rows.Next() {
-		if err := rows.Scan(&p); err != nil {
+	for rows.Next() {
+		var t, p string
+		if err := rows.Scan(&t, &p); err != nil {
 			return "", err
 		}
+		if t == id.Type {
+			return p, nil
+		}
 	}
-	return p, rows.Err()
+	return "", rows.Err()
 }
 
 func requireGraph(ctx context.Context, wh dialects.Warehouse, c *plan.Context) error {
@@ -186,16 +192,9 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 		}
 		return a.Value < b.Value
 	})
-	// which sources hold each identifier
-	where := map[string][]string{}
-	for _, src := range c.Project.Sources {
-		found, err := sourceHolds(ctx, wh, c, src, pid)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", src.Name, err)
-		}
-		for _, k := range found {
-			where[k] = append(where[k], src.Name)
-		}
+	where, err := sourcesOf(ctx, wh, c, pid, p.Identifiers)
+	if err != nil {
+		return nil, err
 	}
 	for i := range p.Identifiers {
 		p.Identifiers[i].Sources = where[p.Identifiers[i].Type+":"+p.Identifiers[i].Value]
@@ -204,6 +203,67 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 		}
 	}
 	return p, nil
+}
+
+// sourcesOf says which sources hold each identifier (type:value) of a
+// profile: from _identity_sources through its index where the last run
+// built it, else by reading every source.
+func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid string, ids []ProfileIdentifier) (map[string][]string, error) {
+	where := map[string][]string{}
+	ok, err := c.FinalExists(ctx, wh, SourcesTable)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		for _, src := range c.Project.Sources {
+			found, err := sourceHolds(ctx, wh, c, src, pid)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", src.Name, err)
+			}
+			for _, k := range found {
+				where[k] = append(where[k], src.Name)
+			}
+		}
+		return where, nil
+	}
+	if len(ids) == 0 {
+		return where, nil
+	}
+	// one indexed equality per identifier; UNION ALL keeps each its own
+	values := map[string]bool{}
+	q := &plan.Builder{}
+	var parts []string
+	for _, id := range ids {
+		if !values[id.Value] {
+			values[id.Value] = true
+			parts = append(parts, "SELECT identifier_type, identifier_value, source FROM "+c.Final(SourcesTable)+" WHERE identifier_value = "+q.Arg(id.Value))
+		}
+	}
+	q.W(strings.Join(parts, "\nUNION ALL\n"))
+	st := q.Statement(wh.Dialect())
+	rows, err := wh.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t, v, src string
+		if err := rows.Scan(&t, &v, &src); err != nil {
+			return nil, err
+		}
+		where[t+":"+v] = append(where[t+":"+v], src)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	order := map[string]int{} // the project's order of sources
+	for i, src := range c.Project.Sources {
+		order[src.Name] = i
+	}
+	for _, srcs := range where {
+		sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] })
+	}
+	return where, nil
 }
 
 // sourceHolds lists the identifiers (type:value) of a profile found in a source.
@@ -232,4 +292,33 @@ func sourceHolds(ctx context.Context, wh dialects.Warehouse, c *plan.Context, sr
 		out = append(out, t+":"+v)
 	}
 	return out, rows.Err()
+}
+
+// SourcesTable says which sources hold each identifier, for the profile
+// look-up: one row per identifier (normalized) and source, rebuilt by every
+// run. Without it a look-up reads every source in full.
+const SourcesTable = "_identity_sources"
+
+// SourcesStep builds SourcesTable: every source's identifier columns,
+// normalized as identity reads them, distinct per source. Rows of
+// forgotten people are left out as identity leaves them out.
+func SourcesStep(c *plan.Context) plan.Step {
+	d := c.Dialect
+	var parts []string
+	for _, src := range c.Project.Sources {
+		for _, id := range src.Identifiers {
+			norm := NormalizeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
+			parts = append(parts, "-- "+plan.CommentSafe(src.Name+"."+id.Column)+"\nSELECT DISTINCT "+lit(id.Type)+" AS identifier_type, "+norm+" AS identifier_value, "+
+				lit(src.Name)+" AS source\nFROM "+SourceRows(c, src)+" src\nWHERE "+norm+" IS NOT NULL")
+		}
+	}
+	st := plan.Statement{SQL: "-- " + SourcesTable + ": which sources hold each identifier, for the profile look-up\n" +
+		d.CreateTableAs(c.Staged(SourcesTable), strings.Join(parts, "\nUNION ALL\n"), false)}
+	if len(parts) == 0 {
+		ty := d.TypeName(dialects.Text)
+		st.SQL = d.CreateTableAs(c.Staged(SourcesTable), "SELECT CAST(NULL AS "+ty+") AS identifier_type, CAST(NULL AS "+ty+") AS identifier_value, CAST(NULL AS "+ty+") AS source WHERE 1 = 0", false)
+	}
+	return &plan.SQLStep{StepName: "identity_sources", Header: "which sources hold each identifier (identity's sources)",
+		Statements: []plan.Statement{st}, Ctx: c, Out: []string{SourcesTable},
+		Count: map[string]string{SourcesTable: c.Staged(SourcesTable)}}
 }

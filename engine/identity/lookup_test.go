@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/models"
 )
@@ -26,7 +27,7 @@ func TestLookupExplainAccuracy(t *testing.T) {
 		loadShop(t, w.WH, false)
 		runIdentity(t, w.WH, p, testNow, nil)
 
-		t.Run("lookup", func(t *testing.T) {
+		lookups := func(t *testing.T) {
 			prof, err := Lookup(ctx, w.WH, c, "email", " Z@X.nl")
 			require.NoError(t, err)
 			require.Equal(t, pid("email", "z@x.nl"), prof.ID)
@@ -53,6 +54,19 @@ func TestLookupExplainAccuracy(t *testing.T) {
 			require.True(t, errors.Is(err, ErrNotFound))
 			_, err = Lookup(ctx, w.WH, c, "email", "TEST@shop.nl")
 			require.ErrorContains(t, err, "rule exclude (matches ^test@)")
+		}
+		// without _identity_sources a look-up reads every source; with it
+		// (and its index, where the warehouse has indexes) it finds the same
+		t.Run("lookup reading the sources", lookups)
+		t.Run("lookup through _identity_sources", func(t *testing.T) {
+			st := SourcesStep(c)
+			_, err := st.Run(ctx, w.WH, nil)
+			require.NoError(t, err)
+			require.NoError(t, dialects.Publish(ctx, w.WH, c.Replacements([]string{SourcesTable})))
+			if ix := dialects.IndexOn(w.WH.Dialect(), c.Schema, SourcesTable, "identifier_value"); ix != "" {
+				require.NoError(t, w.WH.Exec(ctx, ix))
+			}
+			lookups(t)
 		})
 
 		t.Run("explain one profile", func(t *testing.T) {

@@ -1447,6 +1447,121 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- end if
 
 
+-- ==== step: identity_sources ====
+-- which sources hold each identifier (identity's sources)
+-- _identity_sources: which sources hold each identifier, for the profile look-up
+CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
+-- shop_customers.customer_id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS identifier_value, 'shop_customers' AS source
+FROM "cohort_demo"."shop_customers" src
+WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- shop_customers.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'shop_customers' AS source
+FROM "cohort_demo"."shop_customers" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- shop_customers.phone
+SELECT DISTINCT 'phone' AS identifier_type, CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS identifier_value, 'shop_customers' AS source
+FROM "cohort_demo"."shop_customers" src
+WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL
+UNION ALL
+-- orders.customer_id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS identifier_value, 'orders' AS source
+FROM "cohort_demo"."orders" src
+WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- orders.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'orders' AS source
+FROM "cohort_demo"."orders" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- web_events.anonymous_id
+SELECT DISTINCT 'anonymous_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS identifier_value, 'web_events' AS source
+FROM "cohort_demo"."web_events" src
+WHERE NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- web_events.user_id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS identifier_value, 'web_events' AS source
+FROM "cohort_demo"."web_events" src
+WHERE NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- app_events.device_id
+SELECT DISTINCT 'device_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS identifier_value, 'app_events' AS source
+FROM "cohort_demo"."app_events" src
+WHERE NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- app_events.user_id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS identifier_value, 'app_events' AS source
+FROM "cohort_demo"."app_events" src
+WHERE NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') IS NOT NULL
+UNION ALL
+-- app_events.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'app_events' AS source
+FROM "cohort_demo"."app_events" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- newsletter.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'newsletter' AS source
+FROM "cohort_demo"."newsletter" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- support_tickets.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'support_tickets' AS source
+FROM "cohort_demo"."support_tickets" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- support_tickets.phone
+SELECT DISTINCT 'phone' AS identifier_type, CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS identifier_value, 'support_tickets' AS source
+FROM "cohort_demo"."support_tickets" src
+WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL
+UNION ALL
+-- lead_ads.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'lead_ads' AS source
+FROM "cohort_demo"."lead_ads" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
+UNION ALL
+-- lead_ads.phone
+SELECT DISTINCT 'phone' AS identifier_type, CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS identifier_value, 'lead_ads' AS source
+FROM "cohort_demo"."lead_ads" src
+WHERE CASE
+    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
+    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
+    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL
+UNION ALL
+-- cms_accounts.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'cms_accounts' AS source
+FROM "cohort_demo"."cms_accounts" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/traits.yaml:3:5)
@@ -2016,6 +2131,8 @@ DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
 DROP TABLE IF EXISTS "cohort"."_identity_links";
 ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+DROP TABLE IF EXISTS "cohort"."_identity_sources";
+ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";
 ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
 DROP TABLE IF EXISTS "cohort"."_rows_app_events";
@@ -2048,3 +2165,12 @@ DROP TABLE IF EXISTS "cohort"."segment_history__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."segment_memberships";
 ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
 COMMIT;
+
+-- ==== index: the published tables, for the profile look-up ====
+CREATE INDEX IF NOT EXISTS "_identity_sources__by_identifier_value" ON "cohort"."_identity_sources" ("identifier_value");
+CREATE INDEX IF NOT EXISTS "_rows_app_events__by_profile_id" ON "cohort"."_rows_app_events" ("profile_id");
+CREATE INDEX IF NOT EXISTS "_rows_web_events__by_profile_id" ON "cohort"."_rows_web_events" ("profile_id");
+CREATE INDEX IF NOT EXISTS "identity_graph__by_identifier_value" ON "cohort"."identity_graph" ("identifier_value");
+CREATE INDEX IF NOT EXISTS "identity_graph__by_profile_id" ON "cohort"."identity_graph" ("profile_id");
+CREATE INDEX IF NOT EXISTS "profiles__by_profile_id" ON "cohort"."profiles" ("profile_id");
+CREATE INDEX IF NOT EXISTS "segment_memberships__by_profile_id" ON "cohort"."segment_memberships" ("profile_id");

@@ -660,6 +660,21 @@ FROM `cohort`.`_work_id_marks_RUNID`
 -- end if
 
 
+-- ==== step: identity_sources ====
+-- which sources hold each identifier (identity's sources)
+-- _identity_sources: which sources hold each identifier, for the profile look-up
+CREATE OR REPLACE TABLE `cohort`.`_identity_sources__stage_RUNID` AS
+-- customers.id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS identifier_value, 'customers' AS source
+FROM `raw`.`customers` src
+WHERE NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') IS NOT NULL
+UNION ALL
+-- customers.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS identifier_value, 'customers' AS source
+FROM `raw`.`customers` src
+WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') IS NOT NULL;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
@@ -789,6 +804,12 @@ CREATE OR REPLACE TABLE `cohort`.`_identity_links` COPY `cohort`.`_identity_link
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
+COMMIT;
+BEGIN;
+CREATE OR REPLACE TABLE `cohort`.`_identity_sources` COPY `cohort`.`_identity_sources__stage_RUNID`;
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS `cohort`.`_identity_sources__stage_RUNID`;
 COMMIT;
 BEGIN;
 CREATE OR REPLACE TABLE `cohort`.`_identity_state` COPY `cohort`.`_identity_state__stage_RUNID`;

@@ -642,6 +642,21 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 -- end if
 
 
+-- ==== step: identity_sources ====
+-- which sources hold each identifier (identity's sources)
+-- _identity_sources: which sources hold each identifier, for the profile look-up
+CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
+-- customers.id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
+FROM "raw"."customers" src
+WHERE NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') IS NOT NULL
+UNION ALL
+-- customers.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'customers' AS source
+FROM "raw"."customers" src
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
@@ -759,6 +774,8 @@ DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
 DROP TABLE IF EXISTS "cohort"."_identity_links";
 ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+DROP TABLE IF EXISTS "cohort"."_identity_sources";
+ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";
 ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
 DROP TABLE IF EXISTS "cohort"."_rows_customers";
@@ -779,3 +796,10 @@ DROP TABLE IF EXISTS "cohort"."segment_history__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."segment_memberships";
 ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_memberships";
 COMMIT;
+
+-- ==== index: the published tables, for the profile look-up ====
+CREATE INDEX IF NOT EXISTS "_identity_sources__by_identifier_value" ON "cohort"."_identity_sources" ("identifier_value");
+CREATE INDEX IF NOT EXISTS "identity_graph__by_identifier_value" ON "cohort"."identity_graph" ("identifier_value");
+CREATE INDEX IF NOT EXISTS "identity_graph__by_profile_id" ON "cohort"."identity_graph" ("profile_id");
+CREATE INDEX IF NOT EXISTS "profiles__by_profile_id" ON "cohort"."profiles" ("profile_id");
+CREATE INDEX IF NOT EXISTS "segment_memberships__by_profile_id" ON "cohort"."segment_memberships" ("profile_id");

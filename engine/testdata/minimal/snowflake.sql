@@ -633,6 +633,21 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 -- end if
 
 
+-- ==== step: identity_sources ====
+-- which sources hold each identifier (identity's sources)
+-- _identity_sources: which sources hold each identifier, for the profile look-up
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
+-- customers.id
+SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
+FROM "RAW"."CUSTOMERS" src
+WHERE NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') IS NOT NULL
+UNION ALL
+-- customers.email
+SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS identifier_value, 'customers' AS source
+FROM "RAW"."CUSTOMERS" src
+WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
@@ -770,6 +785,15 @@ ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAG
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_SOURCES" LIKE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_IDENTITY_SOURCES" SWAP WITH "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID";
 COMMIT;
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_STATE" LIKE "COHORT"."_IDENTITY_STATE__STAGE_RUNID";

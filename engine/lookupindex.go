@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/cohort-cdp/cohort/dialects"
+	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/profiles"
+	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/models"
+)
+
+// IndexStep is the name of the step after publish that indexes the output
+// tables for the profile look-up.
+const IndexStep = "index"
+
+// lookupIndexes are the columns the profile look-up (`cohort profile`, the
+// API) filters on, per output table: the identifier's profile, its
+// identifiers and their sources, its traits, its segments and its recent
+// events.
+func lookupIndexes(p *models.Project) map[string][]string {
+	m := map[string][]string{
+		identity.GraphTable:       {"identifier_value", "profile_id"},
+		identity.SourcesTable:     {"identifier_value"},
+		profiles.Table:            {"profile_id"},
+		segments.MembershipsTable: {"profile_id"},
+	}
+	for _, src := range profiles.RowSources(p) {
+		if src.IsEvents() && src.Timestamp != "" {
+			m[profiles.RowsTable(src.Name)] = []string{"profile_id"}
+		}
+	}
+	return m
+}
+
+// indexStatements index the tables a run published, where the dialect
+// keeps indexes. A replaced table comes without them (DuckDB cannot rename
+// an indexed table, so they are not built on the staged one); one changed
+// in place keeps its own.
+func indexStatements(pl *Plan) []string {
+	c := pl.Ctx
+	want := lookupIndexes(c.Project)
+	var out []string
+	for _, t := range pl.Outputs() {
+		cols := append([]string(nil), want[t]...)
+		sort.Strings(cols)
+		for _, col := range cols {
+			if st := dialects.IndexOn(c.Dialect, c.Schema, t, col); st != "" {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// indexOutputs runs indexStatements after the publish step and records
+// the step. The run is published already: a failure here makes look-ups
+// slow, not wrong, and is recorded in the step.
+func indexOutputs(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func(Event)) state.StepRecord {
+	start := time.Now()
+	rec := state.StepRecord{Name: IndexStep, StartedAt: start}
+	sts := indexStatements(pl)
+	if len(sts) == 0 {
+		return rec
+	}
+	progress(Event{Step: IndexStep, Message: "started"})
+	for _, st := range sts {
+		if err := wh.Exec(ctx, st); err != nil {
+			rec.Seconds = time.Since(start).Seconds()
+			rec.Error = fmt.Sprintf("the run is published, but indexing its tables for the profile look-up failed (look-ups read whole tables until the next run): %s: %v", st, err)
+			return rec
+		}
+	}
+	rec.Seconds = time.Since(start).Seconds()
+	rec.Details = []string{fmt.Sprintf("%d indexes for the profile look-up", len(sts))}
+	progress(Event{Step: IndexStep, Message: "done", Elapsed: time.Since(start), Done: true})
+	return rec
+}
