@@ -787,7 +787,9 @@ func TestLiftAndDeliveries(t *testing.T) {
 
 	// a person the sync sent, and a row of theirs a later run had refused
 	ctx := context.Background()
-	rows, err := f.svc.Warehouse.Query(ctx, `SELECT g.identifier_type, g.identifier_value, g.profile_id
+	wh, err := f.svc.ReadWarehouse(ctx)
+	require.NoError(t, err)
+	rows, err := wh.Query(ctx, `SELECT g.identifier_type, g.identifier_value, g.profile_id
 FROM cohort.sync_churn_risk_to_crm_snapshot s JOIN cohort.identity_graph g ON g.profile_id = s.profile_id ORDER BY 3 LIMIT 1`)
 	require.NoError(t, err)
 	var typ, val, pid string

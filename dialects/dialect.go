@@ -204,6 +204,23 @@ func IndexOn(d Dialect, schema, table, column string) string {
 	return ""
 }
 
+// Materializer is a dialect where `WITH x AS MATERIALIZED (...)` makes its
+// planner run the CTE on its own (DuckDB, PostgreSQL 12+). A look-up needs
+// it to keep an index scan under an ORDER BY ... LIMIT, which DuckDB
+// otherwise turns into a top-N over a sequential scan.
+type Materializer interface {
+	MaterializedCTE() string
+}
+
+// MaterializedCTE is d's keyword after `AS` in a CTE that must be run on
+// its own ("MATERIALIZED "), or "".
+func MaterializedCTE(d Dialect) string {
+	if m, ok := d.(Materializer); ok {
+		return m.MaterializedCTE()
+	}
+	return ""
+}
+
 // IndexName names the index of a table's column, as IndexOn creates it.
 func IndexName(table, column string) string { return table + "__by_" + column }
 

@@ -191,7 +191,7 @@ func (pl *Plan) SQL() string {
 	if ix := indexStatements(pl); len(ix) > 0 {
 		b.WriteString("\n-- ==== index: the published tables, for the profile look-up ====\n")
 		for _, st := range ix {
-			b.WriteString(st + ";\n")
+			b.WriteString(st.sql + ";\n")
 		}
 	}
 	return b.String()

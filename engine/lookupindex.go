@@ -37,20 +37,23 @@ func lookupIndexes(p *models.Project) map[string][]string {
 	return m
 }
 
+// lookupIndex is one index a run builds for the profile look-up.
+type lookupIndex struct{ table, column, sql string }
+
 // indexStatements index the tables a run published, where the dialect
 // keeps indexes. A replaced table comes without them (DuckDB cannot rename
 // an indexed table, so they are not built on the staged one); one changed
 // in place keeps its own.
-func indexStatements(pl *Plan) []string {
+func indexStatements(pl *Plan) []lookupIndex {
 	c := pl.Ctx
 	want := lookupIndexes(c.Project)
-	var out []string
+	var out []lookupIndex
 	for _, t := range pl.Outputs() {
 		cols := append([]string(nil), want[t]...)
 		sort.Strings(cols)
 		for _, col := range cols {
 			if st := dialects.IndexOn(c.Dialect, c.Schema, t, col); st != "" {
-				out = append(out, st)
+				out = append(out, lookupIndex{t, col, st})
 			}
 		}
 	}
@@ -58,25 +61,26 @@ func indexStatements(pl *Plan) []string {
 }
 
 // indexOutputs runs indexStatements after the publish step and records
-// the step. The run is published already: a failure here makes look-ups
-// slow, not wrong, and is recorded in the step.
+// the step with the time each index took. The run is published already: a
+// failure here makes look-ups slow, not wrong, and is recorded in the step.
 func indexOutputs(ctx context.Context, wh dialects.Warehouse, pl *Plan, progress func(Event)) state.StepRecord {
 	start := time.Now()
 	rec := state.StepRecord{Name: IndexStep, StartedAt: start}
-	sts := indexStatements(pl)
-	if len(sts) == 0 {
+	ixs := indexStatements(pl)
+	if len(ixs) == 0 {
 		return rec
 	}
 	progress(Event{Step: IndexStep, Message: "started"})
-	for _, st := range sts {
-		if err := wh.Exec(ctx, st); err != nil {
+	for _, ix := range ixs {
+		t := time.Now()
+		if err := wh.Exec(ctx, ix.sql); err != nil {
 			rec.Seconds = time.Since(start).Seconds()
-			rec.Error = fmt.Sprintf("the run is published, but indexing its tables for the profile look-up failed (look-ups read whole tables until the next run): %s: %v", st, err)
+			rec.Error = fmt.Sprintf("the run is published, but indexing its tables for the profile look-up failed (look-ups read whole tables until the next run): %s: %v", ix.sql, err)
 			return rec
 		}
+		rec.Details = append(rec.Details, fmt.Sprintf("%s.%s %.1fs", ix.table, ix.column, time.Since(t).Seconds()))
 	}
 	rec.Seconds = time.Since(start).Seconds()
-	rec.Details = []string{fmt.Sprintf("%d indexes for the profile look-up", len(sts))}
 	progress(Event{Step: IndexStep, Message: "done", Elapsed: time.Since(start), Done: true})
 	return rec
 }

@@ -155,6 +155,12 @@ func (s *Service) warehouse(ctx context.Context) (dialects.Warehouse, error) {
 	return reads{h}, nil
 }
 
+// ReadWarehouse is the warehouse as the service reads it (tests, tools):
+// on an embedded file, through its read-only handle.
+func (s *Service) ReadWarehouse(ctx context.Context) (dialects.Warehouse, error) {
+	return s.warehouse(ctx)
+}
+
 // writer is the project's warehouse opened read-write for one write (a
 // run, a sync, a forget), with the function ending it: on an embedded
 // file the service then lets go of it, so that other processes can open it.

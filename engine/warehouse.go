@@ -46,6 +46,17 @@ type handles struct {
 	lastUse   time.Time
 	timer     *time.Timer
 	closed    bool
+	// columns caches Columns on a read-only handle of an exclusive
+	// warehouse: no process can change its tables while it is open, and
+	// a look-up asks for several (DuckDB answers from information_schema
+	// in milliseconds, a large share of a keyed look-up). Emptied whenever
+	// the handle changes.
+	columns map[string]cachedColumns
+}
+
+type cachedColumns struct {
+	cols []dialects.Column
+	err  error
 }
 
 // openMode is how handles open the warehouse: read-only, creating an
@@ -78,7 +89,7 @@ func (h *handles) acquire(ctx context.Context) (dialects.Warehouse, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.cur, h.rw = wh, !h.exclusive
+		h.cur, h.rw, h.columns = wh, !h.exclusive, nil
 	}
 	h.inUse++
 	return h.cur, nil
@@ -114,7 +125,7 @@ func (h *handles) closeIdle() {
 		return
 	}
 	_ = h.cur.Close()
-	h.cur = nil
+	h.cur, h.columns = nil, nil
 }
 
 // write opens the read-write handle for a write and returns it with the
@@ -139,6 +150,7 @@ func (h *handles) write(ctx context.Context, create bool, memoryLimit string) (d
 			_ = h.cur.Close()
 			h.cur = nil
 		}
+		h.columns = nil
 		wh, err := h.open(ctx, openMode{create: create, memoryLimit: memoryLimit})
 		h.switching = false
 		h.changed.Broadcast()
@@ -166,7 +178,7 @@ func (h *handles) endWrite() {
 		h.changed.Wait()
 	}
 	_ = h.cur.Close()
-	h.cur, h.rw, h.switching = nil, false, false
+	h.cur, h.rw, h.switching, h.columns = nil, false, false, nil
 	h.changed.Broadcast()
 }
 
@@ -239,7 +251,26 @@ func (r reads) Columns(ctx context.Context, table string) ([]dialects.Column, er
 		return nil, err
 	}
 	defer r.h.release()
-	return wh.Columns(ctx, table)
+	h := r.h
+	h.mu.Lock()
+	cacheable := h.exclusive && !h.rw && h.cur == wh
+	c, ok := h.columns[table]
+	h.mu.Unlock()
+	if cacheable && ok {
+		return c.cols, c.err
+	}
+	cols, err := wh.Columns(ctx, table)
+	if cacheable && (err == nil || errors.Is(err, dialects.ErrNoTable)) {
+		h.mu.Lock()
+		if h.cur == wh && !h.rw {
+			if h.columns == nil {
+				h.columns = map[string]cachedColumns{}
+			}
+			h.columns[table] = cachedColumns{cols, err}
+		}
+		h.mu.Unlock()
+	}
+	return cols, err
 }
 
 func (r reads) QueryColumns(ctx context.Context, q string) ([]dialects.Column, error) {

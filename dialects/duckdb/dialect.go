@@ -156,4 +156,10 @@ func (d Dialect) IndexOn(schema, table, column string) string {
 	return "CREATE INDEX IF NOT EXISTS " + d.Quote(dialects.IndexName(table, column)) + " ON " + d.Quote(schema, table) + " (" + d.Quote(column) + ")"
 }
 
-var _ dialects.Indexer = Dialect{}
+// MaterializedCTE: the CTE is run on its own, with its index scan.
+func (Dialect) MaterializedCTE() string { return "MATERIALIZED " }
+
+var (
+	_ dialects.Indexer      = Dialect{}
+	_ dialects.Materializer = Dialect{}
+)

@@ -88,8 +88,10 @@ func View(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 		if !src.IsEvents() || src.Timestamp == "" {
 			continue
 		}
-		q := dialects.Bind(d, fmt.Sprintf("SELECT * FROM %s WHERE profile_id = ? ORDER BY %s DESC NULLS LAST LIMIT %d",
-			c.Input(RowsTable(src.Name)), d.Quote(src.Timestamp), RecentEvents))
+		// the profile's rows first, through the index on profile_id, then
+		// the newest of them (see dialects.Materializer)
+		q := dialects.Bind(d, fmt.Sprintf("WITH mine AS %s(SELECT * FROM %s WHERE profile_id = ?)\nSELECT * FROM mine ORDER BY %s DESC NULLS LAST LIMIT %d",
+			dialects.MaterializedCTE(d), c.Input(RowsTable(src.Name)), d.Quote(src.Timestamp), RecentEvents))
 		evs, err := queryMaps(ctx, wh, q, profileID)
 		if err != nil {
 			return nil, fmt.Errorf("events of %s: %w", src.Name, err)
