@@ -150,7 +150,10 @@ func TestSyncOpensTheWarehouseCapped(t *testing.T) {
 		defer svc.Close()
 		_, err := svc.Sync(ctx, SyncOptions{Names: []string{"churn_risk_to_crm"}, DryRun: true})
 		require.NoError(t, err)
-		rows, err := svc.Warehouse.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
+		wh, done, err := svc.syncWarehouse(ctx) // as Sync opens it, for a sync only
+		require.NoError(t, err)
+		defer done()
+		rows, err := wh.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
 		require.NoError(t, err)
 		defer rows.Close()
 		require.True(t, rows.Next())
