@@ -62,7 +62,7 @@ func TestLookupExplainAccuracy(t *testing.T) {
 			st := SourcesStep(c)
 			_, err := st.Run(ctx, w.WH, nil)
 			require.NoError(t, err)
-			require.NoError(t, dialects.Publish(ctx, w.WH, c.Replacements([]string{SourcesTable})))
+			require.NoError(t, dialects.Publish(ctx, w.WH, c.Replacements([]string{SourcesTable}, nil)))
 			if ix := dialects.IndexOn(w.WH.Dialect(), c.Schema, SourcesTable, "identifier_value"); ix != "" {
 				require.NoError(t, w.WH.Exec(ctx, ix))
 			}
