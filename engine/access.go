@@ -542,19 +542,11 @@ func (s *Service) SampleIdentifiers(ctx context.Context, n int) ([]Ident, error)
 // store alone (no warehouse, no schedule): what /metrics reports at every
 // scrape.
 func (s *Service) SyncFigures(ctx context.Context) ([]SyncStatus, error) {
-	store, err := s.store(ctx)
-	if err != nil {
-		return nil, err
-	}
 	proj, err := s.project(ctx)
 	if err != nil {
 		return nil, err
 	}
-	last, err := store.LastSyncRuns(ctx, s.Project.Name)
-	if err != nil {
-		return nil, err
-	}
-	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	last, paused, err := s.syncState(ctx)
 	if err != nil {
 		return nil, err
 	}

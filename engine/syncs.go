@@ -293,15 +293,7 @@ type SyncStatus struct {
 
 // Syncs lists the project's syncs with their last run.
 func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
-	store, err := s.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	last, err := store.LastSyncRuns(ctx, s.Project.Name)
-	if err != nil {
-		return nil, err
-	}
-	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	last, paused, err := s.syncState(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +357,23 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// syncState is the last run of each sync and the paused ones, by name.
+func (s *Service) syncState(ctx context.Context) (map[string]state.SyncRun, map[string]bool, error) {
+	store, err := s.store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	last, err := store.LastSyncRuns(ctx, s.Project.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	paused, err := store.PausedSyncs(ctx, s.Project.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return last, paused, nil
 }
 
 // SyncHistory is a sync's runs, newest first, with up to rejections
