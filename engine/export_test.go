@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -258,4 +260,25 @@ func TestRedactMasksPIIColumns(t *testing.T) {
 	for _, c := range res[0].Sample {
 		assert.Regexp(t, `^[A-Z]\*\*\*$`, c.Fields["name"])
 	}
+}
+
+// A destination's refusal that quotes a person (an e-mail in its error
+// body) is kept in the sync's run history masked.
+func TestSyncRunErrorNamesNobody(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		http.Error(rw, `{"error":"this key may not send to jan@voorbeeld.nl"}`, http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	w.svc.Project.Destination("eu_hook").Config["url"] = srv.URL
+	w.run(t)
+	_, err := w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}})
+	require.Error(t, err)
+	runs, err := w.svc.Store.SyncRuns(ctx, "shop", "to_eu", 1)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Contains(t, runs[0].Error, "HTTP 401")
+	assert.Contains(t, runs[0].Error, "j***@v***.nl")
+	assert.NotContains(t, strings.ToLower(dumpState(t, w)), "jan@voorbeeld.nl")
 }

@@ -202,7 +202,8 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	undelivered := res.Planned.Total() - st.Delivered() - r.Rejected
 	switch {
 	case runErr != nil:
-		r.Status, r.Error = state.Failed, runErr.Error()
+		// kept for retention.runs and not purged by a forget: a vendor's message quoting a person is masked
+		r.Status, r.Error = state.Failed, models.MaskValuesIn(runErr.Error())
 		r.Pending = undelivered
 	case r.Rejected > 0 || undelivered > 0:
 		r.Status, r.Pending = state.Partial, undelivered
