@@ -208,7 +208,13 @@ func runsCmd(g *globals) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if g.json {
+				if runs == nil {
+					runs = []state.Run{}
+				}
 				return printJSON(out, runs)
+			}
+			if len(runs) == 0 {
+				fmt.Fprintf(out, "project %s has not run yet: `cohort run` builds its tables\n", svc.Project.Name)
 			}
 			for _, r := range runs {
 				took := ""
