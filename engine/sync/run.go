@@ -207,7 +207,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		r.Pending = undelivered
 	case r.Rejected > 0 || undelivered > 0:
 		r.Status, r.Pending = state.Partial, undelivered
-		r.Error = fmt.Sprintf("%d rows rejected and %d not delivered; they are offered again on the next run", r.Rejected, undelivered)
+		r.Error = plan.Count(int64(r.Rejected), "row") + " rejected and " + plan.Thousands(int64(undelivered)) + " not delivered; they are offered again on the next run"
 	default:
 		r.Status = state.Succeeded
 	}
@@ -257,10 +257,14 @@ func joinProblems(ps []destinations.Problem) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
+// newRunID is the start time to the nanosecond, then random hex: run
+// histories list runs of one sync started in the same second (a clock
+// fixed for a test, or a sync run again at once) in the order they started.
 func newRunID() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+	now := time.Now().UTC()
+	return now.Format("20060102T150405") + fmt.Sprintf("%09d", now.Nanosecond()) + "-" + hex.EncodeToString(b)
 }
 
 // dryRun counts the changes and samples a few of each kind.
