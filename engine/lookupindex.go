@@ -21,16 +21,19 @@ const IndexStep = "index"
 // lookupIndexes are the columns the profile look-up (`cohort profile`, the
 // API) filters on, per output table: the identifier's profile, its
 // identifiers and their sources, its traits, its segments and its recent
-// events.
-func lookupIndexes(p *models.Project) map[string][]string {
+// events. A table written in the order of its look-up column (where the
+// warehouse prunes blocks by their minimum and maximum) needs no index.
+func lookupIndexes(p *models.Project, d dialects.Dialect) map[string][]string {
 	m := map[string][]string{
 		identity.GraphTable:       {"identifier_value", "profile_id"},
-		identity.SourcesTable:     {"identifier_value"},
 		profiles.Table:            {"profile_id"},
 		segments.MembershipsTable: {"profile_id"},
 	}
+	if !identity.SourcesByValue(d) {
+		m[identity.SourcesTable] = []string{"identifier_value"}
+	}
 	for _, src := range profiles.RowSources(p) {
-		if src.IsEvents() && src.Timestamp != "" {
+		if src.IsEvents() && src.Timestamp != "" && !profiles.RowsByProfile(d, src) {
 			m[profiles.RowsTable(src.Name)] = []string{"profile_id"}
 		}
 	}
@@ -46,7 +49,7 @@ type lookupIndex struct{ table, column, sql string }
 // in place keeps its own.
 func indexStatements(pl *Plan) []lookupIndex {
 	c := pl.Ctx
-	want := lookupIndexes(c.Project)
+	want := lookupIndexes(c.Project, c.Dialect)
 	var out []lookupIndex
 	for _, t := range pl.Outputs() {
 		cols := append([]string(nil), want[t]...)

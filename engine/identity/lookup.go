@@ -299,6 +299,12 @@ func sourceHolds(ctx context.Context, wh dialects.Warehouse, c *plan.Context, sr
 // run. Without it a look-up reads every source in full.
 const SourcesTable = "_identity_sources"
 
+// SourcesByValue says whether SourcesTable is written in identifier_value
+// order, where the warehouse prunes blocks by their minimum and maximum: a
+// look-up by value then reads only the blocks holding it, and the run
+// builds no index on the table.
+func SourcesByValue(d dialects.Dialect) bool { return d.Capabilities().MinMaxPruning }
+
 // SourcesStep builds SourcesTable: every source's identifier columns,
 // normalized as identity reads them, distinct per source. Rows of
 // forgotten people are left out as identity leaves them out.
@@ -312,8 +318,12 @@ func SourcesStep(c *plan.Context) plan.Step {
 				lit(src.Name)+" AS source\nFROM "+SourceRows(c, src)+" src\nWHERE "+norm+" IS NOT NULL")
 		}
 	}
-	st := plan.Statement{SQL: "-- " + SourcesTable + ": which sources hold each identifier, for the profile look-up\n" +
-		d.CreateTableAs(c.Staged(SourcesTable), strings.Join(parts, "\nUNION ALL\n"), false)}
+	q, what := strings.Join(parts, "\nUNION ALL\n"), ""
+	if SourcesByValue(d) {
+		q, what = "SELECT * FROM (\n"+q+"\n) s\nORDER BY identifier_value", ", each identifier's rows together"
+	}
+	st := plan.Statement{SQL: "-- " + SourcesTable + ": which sources hold each identifier, for the profile look-up" + what + "\n" +
+		d.CreateTableAs(c.Staged(SourcesTable), q, false)}
 	if len(parts) == 0 {
 		ty := d.TypeName(dialects.Text)
 		st.SQL = d.CreateTableAs(c.Staged(SourcesTable), "SELECT CAST(NULL AS "+ty+") AS identifier_type, CAST(NULL AS "+ty+") AS identifier_value, CAST(NULL AS "+ty+") AS source WHERE 1 = 0", false)

@@ -121,6 +121,17 @@ func RowsQuery(c *plan.Context, src *models.Source, graph string) string {
 	return "SELECT " + strings.Join(cols, ", ") + "\nFROM (\n" + identity.ProfileRows(c, src, graph) + "\n) r"
 }
 
+// RowsByProfile says whether src's rows table is written in profile_id
+// order: an events source's rows, which the profile look-up's timeline
+// reads by profile_id, where the warehouse prunes blocks by their minimum
+// and maximum. A scan for one profile then reads only the blocks holding
+// it, as fast as an index would, and the run builds no index on the table
+// (a DuckDB ART index on the 16M web events of the 1M-person demo took
+// longer than the sort; see README "Measured performance").
+func RowsByProfile(d dialects.Dialect, src *models.Source) bool {
+	return d.Capabilities().MinMaxPruning && src.IsEvents() && src.Timestamp != ""
+}
+
 // Columns lists the columns a trait adds to profiles, in order.
 func Columns(t *models.Trait) []string {
 	if t.Model == "rfm" {
@@ -172,8 +183,12 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	}
 	for _, src := range RowSources(p) {
 		name := RowsTable(src.Name)
-		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)) +
-			d.CreateTableAs(c.Staged(name), RowsQuery(c, src, graph), false),
+		q, what := RowsQuery(c, src, graph), fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)
+		if RowsByProfile(d, src) {
+			q, what = q+"\nORDER BY r.profile_id", what+", each profile's together"
+		}
+		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(what) +
+			d.CreateTableAs(c.Staged(name), q, false),
 			Def: fmt.Sprintf("rows of source %s (%s)", src.Name, src.Pos)})
 		if a := dialects.Analyze(d, c.Staged(name)); a != "" {
 			step.Statements = append(step.Statements, plan.Statement{SQL: a})

@@ -1355,8 +1355,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up
+-- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
+SELECT * FROM (
 -- shop_customers.customer_id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS identifier_value, 'shop_customers' AS source
 FROM "cohort_demo"."shop_customers" src
@@ -1465,7 +1466,9 @@ UNION ALL
 -- cms_accounts.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'cms_accounts' AS source
 FROM "cohort_demo"."cms_accounts" src
-WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL;
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL
+) s
+ORDER BY identifier_value;
 
 
 -- ==== step: profiles ====
@@ -1531,7 +1534,7 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
@@ -1540,9 +1543,10 @@ FROM "cohort_demo"."web_events" src
 LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
--- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read
+-- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
@@ -1552,7 +1556,8 @@ LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' 
 LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
 -- source newsletter (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
@@ -2054,9 +2059,6 @@ ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_membe
 COMMIT;
 
 -- ==== index: the published tables, for the profile look-up ====
-CREATE INDEX IF NOT EXISTS "_identity_sources__by_identifier_value" ON "cohort"."_identity_sources" ("identifier_value");
-CREATE INDEX IF NOT EXISTS "_rows_app_events__by_profile_id" ON "cohort"."_rows_app_events" ("profile_id");
-CREATE INDEX IF NOT EXISTS "_rows_web_events__by_profile_id" ON "cohort"."_rows_web_events" ("profile_id");
 CREATE INDEX IF NOT EXISTS "identity_graph__by_identifier_value" ON "cohort"."identity_graph" ("identifier_value");
 CREATE INDEX IF NOT EXISTS "identity_graph__by_profile_id" ON "cohort"."identity_graph" ("profile_id");
 CREATE INDEX IF NOT EXISTS "profiles__by_profile_id" ON "cohort"."profiles" ("profile_id");

@@ -1346,8 +1346,9 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up
+-- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
+SELECT * FROM (
 -- shop_customers.customer_id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS identifier_value, 'shop_customers' AS source
 FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
@@ -1456,7 +1457,9 @@ UNION ALL
 -- cms_accounts.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS identifier_value, 'cms_accounts' AS source
 FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
-WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL;
+WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL
+) s
+ORDER BY identifier_value;
 
 
 -- ==== step: profiles ====
@@ -1522,7 +1525,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
--- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."VALUE"
 FROM (
@@ -1531,9 +1534,10 @@ FROM "COHORT_DEMO"."WEB_EVENTS" src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
--- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read
+-- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."DEVICE_ID"
 FROM (
@@ -1543,7 +1547,8 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' 
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
 -- source newsletter (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID" AS

@@ -644,8 +644,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up
+-- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
+SELECT * FROM (
 -- customers.id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
 FROM "raw"."customers" src
@@ -654,7 +655,9 @@ UNION ALL
 -- customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'customers' AS source
 FROM "raw"."customers" src
-WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL;
+WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL
+) s
+ORDER BY identifier_value;
 
 
 -- ==== step: profiles ====
@@ -798,7 +801,6 @@ ALTER TABLE "cohort"."segment_memberships__stage_RUNID" RENAME TO "segment_membe
 COMMIT;
 
 -- ==== index: the published tables, for the profile look-up ====
-CREATE INDEX IF NOT EXISTS "_identity_sources__by_identifier_value" ON "cohort"."_identity_sources" ("identifier_value");
 CREATE INDEX IF NOT EXISTS "identity_graph__by_identifier_value" ON "cohort"."identity_graph" ("identifier_value");
 CREATE INDEX IF NOT EXISTS "identity_graph__by_profile_id" ON "cohort"."identity_graph" ("profile_id");
 CREATE INDEX IF NOT EXISTS "profiles__by_profile_id" ON "cohort"."profiles" ("profile_id");

@@ -635,8 +635,9 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up
+-- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
+SELECT * FROM (
 -- customers.id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
 FROM "RAW"."CUSTOMERS" src
@@ -645,7 +646,9 @@ UNION ALL
 -- customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS identifier_value, 'customers' AS source
 FROM "RAW"."CUSTOMERS" src
-WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL;
+WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL
+) s
+ORDER BY identifier_value;
 
 
 -- ==== step: profiles ====
