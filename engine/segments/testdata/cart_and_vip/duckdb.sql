@@ -33,7 +33,7 @@ LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id'
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
--- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
 SELECT r.profile_id, r."occurred_at", r."event_name"
 FROM (
@@ -42,7 +42,8 @@ FROM "raw"."web_events" src
 LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
 LEFT JOIN "cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (

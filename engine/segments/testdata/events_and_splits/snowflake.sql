@@ -34,7 +34,7 @@ LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id'
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
--- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read
+-- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."URL", r."PRICE"
 FROM (
@@ -43,7 +43,8 @@ FROM "RAW"."WEB_EVENTS" src
 LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
 LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
-) r;
+) r
+ORDER BY r.profile_id;
 
 CREATE OR REPLACE TABLE "COHORT"."PROFILES__STAGE_GOLDEN" AS
 WITH "PROFILE_IDS" AS (
