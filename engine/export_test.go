@@ -263,7 +263,7 @@ func TestRedactMasksPIIColumns(t *testing.T) {
 }
 
 // A destination's refusal that quotes a person (an e-mail in its error
-// body) is kept in the sync's run history masked.
+// body) is kept in the sync's run history masked, and returned masked.
 func TestSyncRunErrorNamesNobody(t *testing.T) {
 	ctx := context.Background()
 	w := newPrivacyWorld(t)
@@ -275,6 +275,8 @@ func TestSyncRunErrorNamesNobody(t *testing.T) {
 	w.run(t)
 	_, err := w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}})
 	require.Error(t, err)
+	assert.Contains(t, err.Error(), "j***@v***.nl", "the error the caller prints or logs")
+	assert.NotContains(t, err.Error(), "jan@voorbeeld.nl")
 	runs, err := w.svc.Store.SyncRuns(ctx, "shop", "to_eu", 1)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)

@@ -219,10 +219,19 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		}
 	}
 	if runErr != nil {
-		return res, fmt.Errorf("sync %s failed: %w", s.Name, runErr)
+		return res, fmt.Errorf("sync %s failed: %w", s.Name, maskedError{runErr})
 	}
 	return res, nil
 }
+
+// maskedError is a failed run's error as the caller prints or logs it:
+// the personal values it quotes masked, as in the run history, while
+// errors.Is and errors.As still reach what it wraps (a cancelled context,
+// an open circuit).
+type maskedError struct{ err error }
+
+func (e maskedError) Error() string { return models.MaskValuesIn(e.err.Error()) }
+func (e maskedError) Unwrap() error { return e.err }
 
 // MemoryLimit is the memory limit a `cohort sync` process opens an
 // embedded warehouse (DuckDB, in the process) with when the project sets no
