@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/engine/demo"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -44,6 +45,23 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "svc1", runs[0].ID)
 
+	// Where the warehouse prunes blocks by their minimum and maximum
+	// (DuckDB here), the tables the profile look-up reads by a key are
+	// stored in that key's order instead of carrying an index: a setting
+	// that let DuckDB drop insertion order would make each look-up scan
+	// them whole, and nothing else would notice.
+	wh, err := svc.warehouse(ctx)
+	require.NoError(t, err)
+	require.True(t, wh.Dialect().Capabilities().MinMaxPruning)
+	for table, key := range map[string]string{"_identity_sources": "identifier_value", "_rows_web_events": "profile_id"} {
+		var rows, outOfOrder int64
+		q := "SELECT count(*), count(*) FILTER (WHERE prev > k) FROM (SELECT " + key + " AS k, lag(" + key + ") OVER (ORDER BY rowid) AS prev FROM " +
+			wh.Dialect().Quote(p.Warehouse.Schema, table) + ") t"
+		require.NoError(t, plan.QueryRow(ctx, wh, q, nil, &rows, &outOfOrder), table)
+		require.Greater(t, rows, int64(100), table)
+		require.Zero(t, outOfOrder, "%s is not stored in %s order", table, key)
+	}
+
 	rep, err := svc.Summarize(ctx)
 	require.NoError(t, err)
 	require.Greater(t, rep.Summary.Profiles, int64(50))
@@ -63,8 +81,6 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	// accuracy, though demo_truth is there.
 	other := *p
 	other.Sources = append([]*models.Source{{Name: "mine", Table: "raw.my_customers"}}, p.Sources...)
-	wh, err := svc.warehouse(ctx)
-	require.NoError(t, err)
 	svc2 := &Service{Project: &other, Warehouse: wh, Clock: svc.Clock}
 	rep2, err := svc2.Summarize(ctx)
 	require.NoError(t, err)
