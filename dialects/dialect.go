@@ -221,6 +221,38 @@ func MaterializedCTE(d Dialect) string {
 	return ""
 }
 
+// OrderKey is one key of an order: Expr ascending, or descending with
+// Desc; NULLs come last either way.
+type OrderKey struct {
+	Expr string
+	Desc bool
+}
+
+// Picker is a dialect with an aggregate that returns the value on a group's
+// first row in an order (DuckDB's first(x ORDER BY ...), which it runs as
+// arg_min; BigQuery's ARRAY_AGG(x ... LIMIT 1)). The profiles step then
+// picks a trait's latest, first or priority value in the GROUP BY of its
+// source's aggregates, instead of ranking every row with DISTINCT ON or
+// row_number(), which sorts them. PostgreSQL has no such aggregate (its
+// array_agg(x ORDER BY ...) sorts each group, slower than DISTINCT ON), nor
+// has Snowflake one that keeps the value's type (ARRAY_AGG ... WITHIN GROUP
+// gives a VARIANT, MIN_BY takes one key): they rank.
+type Picker interface {
+	// PickFirst is an aggregate expression: value on the first row in
+	// order of the group's rows where cond holds (NULL when none does).
+	// cond implies value IS NOT NULL; order decides every tie.
+	PickFirst(value, cond string, order []OrderKey) string
+}
+
+// PickFirst is d's aggregate picking value at the first row in order
+// among those where cond holds, or "" when d is no Picker.
+func PickFirst(d Dialect, value, cond string, order []OrderKey) string {
+	if p, ok := d.(Picker); ok {
+		return p.PickFirst(value, cond, order)
+	}
+	return ""
+}
+
 // IndexName names the index of a table's column, as IndexOn creates it.
 func IndexName(table, column string) string { return table + "__by_" + column }
 

@@ -157,7 +157,24 @@ var (
 	_ dialects.LikeEscaper  = Dialect{}
 	_ dialects.SetOperators = Dialect{}
 	_ dialects.ValuesLister = Dialect{}
+	_ dialects.Picker       = Dialect{}
 )
+
+// PickFirst: the first element of the group's values in order, an array
+// of at most one. IGNORE NULLS leaves out the rows where cond fails (their
+// value is NULL). BigQuery puts NULLs first ascending and last descending,
+// so an ascending key sorts on "IS NULL" first.
+func (Dialect) PickFirst(value, cond string, order []dialects.OrderKey) string {
+	var keys []string
+	for _, k := range order {
+		if k.Desc {
+			keys = append(keys, k.Expr+" DESC")
+		} else {
+			keys = append(keys, k.Expr+" IS NULL", k.Expr)
+		}
+	}
+	return "ARRAY_AGG(IF(" + cond + ", " + value + ", NULL) IGNORE NULLS ORDER BY " + strings.Join(keys, ", ") + " LIMIT 1)[SAFE_OFFSET(0)]"
+}
 
 // RegexpLimits: BigQuery's regular expressions are RE2, without lookaround.
 func (Dialect) RegexpLimits() []dialects.RegexpLimit {

@@ -159,7 +159,22 @@ func (d Dialect) IndexOn(schema, table, column string) string {
 // MaterializedCTE: the CTE is run on its own, with its index scan.
 func (Dialect) MaterializedCTE() string { return "MATERIALIZED " }
 
+// PickFirst: first() over the ordered rows, which DuckDB plans as
+// arg_min over a sort key, one pass without a sort; FILTER keeps the rows
+// where cond holds.
+func (Dialect) PickFirst(value, cond string, order []dialects.OrderKey) string {
+	keys := make([]string, len(order))
+	for i, k := range order {
+		keys[i] = k.Expr + " ASC NULLS LAST"
+		if k.Desc {
+			keys[i] = k.Expr + " DESC NULLS LAST"
+		}
+	}
+	return "first(" + value + " ORDER BY " + strings.Join(keys, ", ") + ") FILTER (WHERE " + cond + ")"
+}
+
 var (
 	_ dialects.Indexer      = Dialect{}
 	_ dialects.Materializer = Dialect{}
+	_ dialects.Picker       = Dialect{}
 )

@@ -233,11 +233,12 @@ func profilesQuery(c *plan.Context, order []*models.Trait, ids string) (*plan.Bu
 	q.W("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT profile_id FROM ", ids, "\n)")
 	var sqlTraits []*models.Trait
 	cteOf := map[string]string{}
-	// aggregates of one source share one scan and one GROUP BY
+	// aggregates of one source share one scan and one GROUP BY, and so do
+	// its picks where the dialect has an aggregate that picks
 	groups := map[string][]*models.Trait{}
 	var sources []string
 	for _, t := range order {
-		if t.SQL == "" && t.Model == "" && t.Aggregate != "" && len(t.From) == 1 {
+		if len(t.From) == 1 && (t.SQL == "" && t.Model == "" && t.Aggregate != "" || picked(d, t)) {
 			src, _, _ := strings.Cut(t.From[0], ".")
 			if groups[src] == nil {
 				sources = append(sources, src)
@@ -311,8 +312,46 @@ func profilesQuery(c *plan.Context, order []*models.Trait, ids string) (*plan.Bu
 	return q, nil
 }
 
+// picked says whether t is a pick the dialect computes with its pick
+// aggregate in a GROUP BY (most_frequent counts first: it ranks).
+func picked(d dialects.Dialect, t *models.Trait) bool {
+	return t.SQL == "" && t.Model == "" && t.Aggregate == "" && t.Pick != "most_frequent" &&
+		dialects.PickFirst(d, "v", "c", nil) != ""
+}
+
+// pickOrder is the order whose first row a pick keeps: by time, then by the
+// position k in from (when there are several), then by the value's text.
+func pickOrder(d dialects.Dialect, t *models.Trait, value, ts, k string) []dialects.OrderKey {
+	text := dialects.OrderKey{Expr: d.TextOrder("CAST(" + value + " AS " + d.TypeName(dialects.Text) + ")")}
+	var keys []dialects.OrderKey
+	switch t.Pick {
+	case "first":
+		keys = []dialects.OrderKey{{Expr: ts}, {Expr: k}}
+	case "priority":
+		keys = []dialects.OrderKey{{Expr: k}, {Expr: ts, Desc: true}}
+	default: // latest
+		keys = []dialects.OrderKey{{Expr: ts, Desc: true}, {Expr: k}}
+	}
+	if k == "" {
+		keys = slices.DeleteFunc(keys, func(o dialects.OrderKey) bool { return o.Expr == "" })
+	}
+	return append(keys, text)
+}
+
+// pickCond holds on the rows whose value a pick may keep: not NULL and,
+// for a column, not blank.
+func pickCond(d dialects.Dialect, value string, column bool) string {
+	cond := value + " IS NOT NULL"
+	if column {
+		cond += " AND trim(CAST(" + value + " AS " + d.TypeName(dialects.Text) + ")) <> ''"
+	}
+	return cond
+}
+
 // aggregatesCTE writes the CTE "aggregates_<source>": every aggregate trait
-// of one source as a column of one GROUP BY; within becomes a FILTER.
+// of one source as a column of one GROUP BY, and every pick where the
+// dialect has a pick aggregate; within becomes a FILTER. A normalized
+// pick's value is computed once per row, in a subquery over the rows.
 func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*models.Trait) error {
 	d := c.Dialect
 	src := c.Project.Source(srcName)
@@ -320,8 +359,34 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 		return fmt.Errorf("%s: trait %s: unknown source %q", traits[0].Pos, traits[0].Name, srcName)
 	}
 	q.W(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r.profile_id")
+	var normalized []string
 	for _, t := range traits {
 		_, column, _ := strings.Cut(t.From[0], ".")
+		if t.Aggregate == "" {
+			value := "1"
+			if column != "" {
+				value = "r." + d.Quote(column)
+				if rule := c.Project.Identity.Rule(t.Normalize); t.Normalize != "" && rule != nil {
+					name := d.Quote("normalized_" + t.Name)
+					normalized = append(normalized, identity.NormalizeExpr(d, rule, value)+" AS "+name)
+					value = "r." + name
+				}
+			}
+			ts := plan.TimeParam(d, "NULL")
+			if src.Timestamp != "" {
+				ts = "r." + d.Quote(src.Timestamp)
+			}
+			cond := pickCond(d, value, column != "")
+			if t.Within.Set() {
+				if src.Timestamp == "" {
+					return fmt.Errorf("%s: trait %s: within needs a timestamp on source %s", t.Pos, t.Name, src.Name)
+				}
+				cond += " AND " + ts + " >= " + bindTime(q, c, t.Within)
+			}
+			q.W(",\n    -- trait ", t.Name, " (", t.Pos.String(), ")\n    ",
+				dialects.PickFirst(d, value, cond, pickOrder(d, t, value, ts, "")), " AS ", d.Quote(t.Name))
+			continue
+		}
 		value := "*"
 		if column != "" {
 			value = "r." + d.Quote(column)
@@ -366,7 +431,11 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 		}
 		q.W(",\n    -- trait ", t.Name, " (", t.Pos.String(), ")\n    ", agg, " AS ", d.Quote(t.Name))
 	}
-	q.W("\n  FROM ", c.Staged(RowsTable(srcName)), " r\n  GROUP BY r.profile_id\n)")
+	from := c.Staged(RowsTable(srcName))
+	if len(normalized) > 0 {
+		from = "(\n    SELECT r.*, " + strings.Join(normalized, ", ") + "\n    FROM " + from + " r\n  )"
+	}
+	q.W("\n  FROM ", from, " r\n  GROUP BY r.profile_id\n)")
 	return nil
 }
 
@@ -399,7 +468,7 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
 		}
 		q.W("  SELECT v.profile_id, ", agg, " AS ", col, "\n  FROM (")
-		if err := values(c, q, t); err != nil {
+		if err := values(c, q, t, true); err != nil {
 			return err
 		}
 		q.W(") v\n  GROUP BY v.profile_id")
@@ -416,7 +485,7 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 			rankBy = "v.k, v.ts DESC NULLS LAST, " + valueOrder
 		case "most_frequent":
 			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
-			if err := values(c, q, t); err != nil {
+			if err := values(c, q, t, true); err != nil {
 				return err
 			}
 			q.W(") v\n    GROUP BY v.profile_id, v.value\n  ) ranked WHERE rn = 1")
@@ -424,16 +493,25 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		default:
 			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
 		}
+		if picked(d, t) { // one pass with the dialect's pick aggregate, no sort
+			order := pickOrder(d, t, "v.value", "v.ts", "v.k")
+			q.W("  SELECT v.profile_id, ", dialects.PickFirst(d, "v.value", pickCond(d, "v.value", true), order), " AS ", col, "\n  FROM (")
+			if err := values(c, q, t, false); err != nil {
+				return err
+			}
+			q.W(") v\n  GROUP BY v.profile_id")
+			return nil
+		}
 		if !d.Capabilities().DistinctOn {
 			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY ", rankBy, ") AS rn\n    FROM (")
-			if err := values(c, q, t); err != nil {
+			if err := values(c, q, t, true); err != nil {
 				return err
 			}
 			q.W(") v\n  ) ranked WHERE rn = 1")
 			return nil
 		}
 		q.W("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
-		if err := values(c, q, t); err != nil {
+		if err := values(c, q, t, true); err != nil {
 			return err
 		}
 		q.W(") v\n  ORDER BY v.profile_id, ", rankBy)
@@ -443,8 +521,9 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 
 // values writes the union of a trait's inputs as (profile_id, value, ts, k):
 // k is the position in from; a bare source counts rows (value 1). Pick
-// traits skip NULL and blank values; within keeps rows newer than now - within.
-func values(c *plan.Context, q *plan.Builder, t *models.Trait) error {
+// traits skip NULL and blank values here when skip is set (else their pick
+// aggregate does); within keeps rows newer than now - within.
+func values(c *plan.Context, q *plan.Builder, t *models.Trait, skip bool) error {
 	d := c.Dialect
 	for k, from := range t.From {
 		srcName, column, _ := strings.Cut(from, ".")
@@ -468,11 +547,8 @@ func values(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		}
 		q.W(fmt.Sprintf("SELECT r.profile_id, %s AS value, %s AS ts, %d AS k FROM %s r", value, ts, k, c.Staged(RowsTable(src.Name))))
 		var where []string
-		if t.Aggregate == "" {
-			where = append(where, value+" IS NOT NULL")
-			if column != "" { // a blank string is no value: it never wins a pick
-				where = append(where, "trim(CAST("+value+" AS "+d.TypeName(dialects.Text)+")) <> ''")
-			}
+		if t.Aggregate == "" && skip { // a blank string is no value: it never wins a pick
+			where = append(where, pickCond(d, value, column != ""))
 		}
 		if t.Within.Set() {
 			if src.Timestamp == "" {

@@ -1622,6 +1622,24 @@ CREATE OR REPLACE TABLE `cohort`.`profiles__stage_RUNID` AS
 WITH `profile_ids` AS (
   SELECT profile_id FROM `cohort`.`_work_profile_ids_RUNID`
 ),
+`aggregates_shop_customers` AS (
+  SELECT r.profile_id,
+    -- trait email (models/traits.yaml:3:5)
+    ARRAY_AGG(IF(r.`normalized_email` IS NOT NULL AND trim(CAST(r.`normalized_email` AS STRING)) <> '', r.`normalized_email`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`normalized_email` AS STRING) IS NULL, CAST(r.`normalized_email` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `email`,
+    -- trait first_name (models/traits.yaml:7:5)
+    ARRAY_AGG(IF(r.`first_name` IS NOT NULL AND trim(CAST(r.`first_name` AS STRING)) <> '', r.`first_name`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`first_name` AS STRING) IS NULL, CAST(r.`first_name` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `first_name`,
+    -- trait last_name (models/traits.yaml:10:5)
+    ARRAY_AGG(IF(r.`last_name` IS NOT NULL AND trim(CAST(r.`last_name` AS STRING)) <> '', r.`last_name`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`last_name` AS STRING) IS NULL, CAST(r.`last_name` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `last_name`,
+    -- trait city (models/traits.yaml:17:5)
+    ARRAY_AGG(IF(r.`city` IS NOT NULL AND trim(CAST(r.`city` AS STRING)) <> '', r.`city`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`city` AS STRING) IS NULL, CAST(r.`city` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `city`,
+    -- trait country (models/traits.yaml:20:5)
+    ARRAY_AGG(IF(r.`country` IS NOT NULL AND trim(CAST(r.`country` AS STRING)) <> '', r.`country`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`country` AS STRING) IS NULL, CAST(r.`country` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `country`
+  FROM (
+    SELECT r.*, NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') AS `normalized_email`
+    FROM `cohort`.`_rows_shop_customers__stage_RUNID` r
+  ) r
+  GROUP BY r.profile_id
+),
 `aggregates_orders` AS (
   SELECT r.profile_id,
     -- trait lifetime_value (models/traits.yaml:24:5)
@@ -1664,108 +1682,42 @@ WITH `profile_ids` AS (
   FROM `cohort`.`_rows_support_tickets__stage_RUNID` r
   GROUP BY r.profile_id
 ),
--- trait email (models/traits.yaml:3:5)
-`trait_email` AS (
-  SELECT profile_id, value AS `email` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(REGEXP_REPLACE(CAST(r.`email` AS STRING), '\\s+', '')), '') AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
+`aggregates_lead_ads` AS (
+  SELECT r.profile_id,
+    -- trait lead_campaign (models/traits.yaml:61:5)
+    ARRAY_AGG(IF(r.`campaign` IS NOT NULL AND trim(CAST(r.`campaign` AS STRING)) <> '', r.`campaign`, NULL) IGNORE NULLS ORDER BY r.`created_at` IS NULL, r.`created_at`, CAST(r.`campaign` AS STRING) IS NULL, CAST(r.`campaign` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `lead_campaign`
+  FROM `cohort`.`_rows_lead_ads__stage_RUNID` r
+  GROUP BY r.profile_id
 ),
--- trait first_name (models/traits.yaml:7:5)
-`trait_first_name` AS (
-  SELECT profile_id, value AS `first_name` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`first_name` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`first_name` IS NOT NULL AND trim(CAST(r.`first_name` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
--- trait last_name (models/traits.yaml:10:5)
-`trait_last_name` AS (
-  SELECT profile_id, value AS `last_name` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`last_name` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`last_name` IS NOT NULL AND trim(CAST(r.`last_name` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
+`aggregates_newsletter` AS (
+  SELECT r.profile_id,
+    -- trait email_opt_in (models/traits.yaml:65:5)
+    ARRAY_AGG(IF(r.`opted_in` IS NOT NULL AND trim(CAST(r.`opted_in` AS STRING)) <> '', r.`opted_in`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`opted_in` AS STRING) IS NULL, CAST(r.`opted_in` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `email_opt_in`
+  FROM `cohort`.`_rows_newsletter__stage_RUNID` r
+  GROUP BY r.profile_id
 ),
 -- trait phone (models/traits.yaml:13:5)
 `trait_phone` AS (
-  SELECT profile_id, value AS `phone` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, CASE
+  SELECT v.profile_id, ARRAY_AGG(IF(v.value IS NOT NULL AND trim(CAST(v.value AS STRING)) <> '', v.value, NULL) IGNORE NULLS ORDER BY v.k IS NULL, v.k, v.ts DESC, CAST(v.value AS STRING) IS NULL, CAST(v.value AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `phone`
+  FROM (SELECT r.profile_id, CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> ''
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r
       UNION ALL SELECT r.profile_id, CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 1 AS k FROM `cohort`.`_rows_support_tickets__stage_RUNID` r WHERE CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> ''
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 1 AS k FROM `cohort`.`_rows_support_tickets__stage_RUNID` r
       UNION ALL SELECT r.profile_id, CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
     WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 2 AS k FROM `cohort`.`_rows_lead_ads__stage_RUNID` r WHERE CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL AND trim(CAST(CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
--- trait city (models/traits.yaml:17:5)
-`trait_city` AS (
-  SELECT profile_id, value AS `city` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`city` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`city` IS NOT NULL AND trim(CAST(r.`city` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
--- trait country (models/traits.yaml:20:5)
-`trait_country` AS (
-  SELECT profile_id, value AS `country` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`country` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_RUNID` r WHERE r.`country` IS NOT NULL AND trim(CAST(r.`country` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
--- trait lead_campaign (models/traits.yaml:61:5)
-`trait_lead_campaign` AS (
-  SELECT profile_id, value AS `lead_campaign` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts ASC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`campaign` AS value, r.`created_at` AS ts, 0 AS k FROM `cohort`.`_rows_lead_ads__stage_RUNID` r WHERE r.`campaign` IS NOT NULL AND trim(CAST(r.`campaign` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
--- trait email_opt_in (models/traits.yaml:65:5)
-`trait_email_opt_in` AS (
-  SELECT profile_id, value AS `email_opt_in` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`opted_in` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_newsletter__stage_RUNID` r WHERE r.`opted_in` IS NOT NULL AND trim(CAST(r.`opted_in` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
+    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(r.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS value, r.`created_at` AS ts, 2 AS k FROM `cohort`.`_rows_lead_ads__stage_RUNID` r) v
+  GROUP BY v.profile_id
 ),
 -- trait rfm (models/traits.yaml:78:5)
 `trait_rfm` AS (
@@ -1816,12 +1768,12 @@ WITH `profile_ids` AS (
 ),
 `traits` AS (
   SELECT ids.profile_id,
-    `trait_email`.`email` AS `email`,
-    `trait_first_name`.`first_name` AS `first_name`,
-    `trait_last_name`.`last_name` AS `last_name`,
+    `aggregates_shop_customers`.`email` AS `email`,
+    `aggregates_shop_customers`.`first_name` AS `first_name`,
+    `aggregates_shop_customers`.`last_name` AS `last_name`,
     `trait_phone`.`phone` AS `phone`,
-    `trait_city`.`city` AS `city`,
-    `trait_country`.`country` AS `country`,
+    `aggregates_shop_customers`.`city` AS `city`,
+    `aggregates_shop_customers`.`country` AS `country`,
     `aggregates_orders`.`lifetime_value` AS `lifetime_value`,
     coalesce(`aggregates_orders`.`order_count`, 0) AS `order_count`,
     coalesce(`aggregates_orders`.`orders_30d`, 0) AS `orders_30d`,
@@ -1833,26 +1785,22 @@ WITH `profile_ids` AS (
     coalesce(`aggregates_app_events`.`app_events_30d`, 0) AS `app_events_30d`,
     coalesce(`aggregates_app_events`.`devices`, 0) AS `devices`,
     coalesce(`aggregates_support_tickets`.`support_tickets`, 0) AS `support_tickets`,
-    `trait_lead_campaign`.`lead_campaign` AS `lead_campaign`,
-    `trait_email_opt_in`.`email_opt_in` AS `email_opt_in`,
+    `aggregates_lead_ads`.`lead_campaign` AS `lead_campaign`,
+    `aggregates_newsletter`.`email_opt_in` AS `email_opt_in`,
     `trait_rfm`.`rfm_recency` AS `rfm_recency`,
     `trait_rfm`.`rfm_frequency` AS `rfm_frequency`,
     `trait_rfm`.`rfm_monetary` AS `rfm_monetary`,
     `trait_rfm`.`rfm` AS `rfm`,
     `trait_churn_risk`.`churn_risk` AS `churn_risk`
   FROM `profile_ids` ids
-  LEFT JOIN `trait_email` ON `trait_email`.profile_id = ids.profile_id
-  LEFT JOIN `trait_first_name` ON `trait_first_name`.profile_id = ids.profile_id
-  LEFT JOIN `trait_last_name` ON `trait_last_name`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_shop_customers` ON `aggregates_shop_customers`.profile_id = ids.profile_id
   LEFT JOIN `trait_phone` ON `trait_phone`.profile_id = ids.profile_id
-  LEFT JOIN `trait_city` ON `trait_city`.profile_id = ids.profile_id
-  LEFT JOIN `trait_country` ON `trait_country`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_orders` ON `aggregates_orders`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_web_events` ON `aggregates_web_events`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_app_events` ON `aggregates_app_events`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_support_tickets` ON `aggregates_support_tickets`.profile_id = ids.profile_id
-  LEFT JOIN `trait_lead_campaign` ON `trait_lead_campaign`.profile_id = ids.profile_id
-  LEFT JOIN `trait_email_opt_in` ON `trait_email_opt_in`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_lead_ads` ON `aggregates_lead_ads`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_newsletter` ON `aggregates_newsletter`.profile_id = ids.profile_id
   LEFT JOIN `trait_rfm` ON `trait_rfm`.profile_id = ids.profile_id
   LEFT JOIN `trait_churn_risk` ON `trait_churn_risk`.profile_id = ids.profile_id
 ),

@@ -1605,6 +1605,24 @@ CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
   SELECT profile_id FROM "cohort"."_work_profile_ids_RUNID"
 ),
+"aggregates_shop_customers" AS (
+  SELECT r.profile_id,
+    -- trait email (models/traits.yaml:3:5)
+    first(r."normalized_email" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."normalized_email" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."normalized_email" IS NOT NULL AND trim(CAST(r."normalized_email" AS VARCHAR)) <> '') AS "email",
+    -- trait first_name (models/traits.yaml:7:5)
+    first(r."first_name" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."first_name" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') AS "first_name",
+    -- trait last_name (models/traits.yaml:10:5)
+    first(r."last_name" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."last_name" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."last_name" IS NOT NULL AND trim(CAST(r."last_name" AS VARCHAR)) <> '') AS "last_name",
+    -- trait city (models/traits.yaml:17:5)
+    first(r."city" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."city" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."city" IS NOT NULL AND trim(CAST(r."city" AS VARCHAR)) <> '') AS "city",
+    -- trait country (models/traits.yaml:20:5)
+    first(r."country" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."country" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') AS "country"
+  FROM (
+    SELECT r.*, NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS "normalized_email"
+    FROM "cohort"."_rows_shop_customers__stage_RUNID" r
+  ) r
+  GROUP BY r.profile_id
+),
 "aggregates_orders" AS (
   SELECT r.profile_id,
     -- trait lifetime_value (models/traits.yaml:24:5)
@@ -1647,100 +1665,42 @@ WITH "profile_ids" AS (
   FROM "cohort"."_rows_support_tickets__stage_RUNID" r
   GROUP BY r.profile_id
 ),
--- trait email (models/traits.yaml:3:5)
-"trait_email" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
-  FROM (SELECT r.profile_id, NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL AND trim(CAST(NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+"aggregates_lead_ads" AS (
+  SELECT r.profile_id,
+    -- trait lead_campaign (models/traits.yaml:61:5)
+    first(r."campaign" ORDER BY r."created_at" ASC NULLS LAST, CAST(r."campaign" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."campaign" IS NOT NULL AND trim(CAST(r."campaign" AS VARCHAR)) <> '') AS "lead_campaign"
+  FROM "cohort"."_rows_lead_ads__stage_RUNID" r
+  GROUP BY r.profile_id
 ),
--- trait first_name (models/traits.yaml:7:5)
-"trait_first_name" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
-  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
-),
--- trait last_name (models/traits.yaml:10:5)
-"trait_last_name" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "last_name"
-  FROM (SELECT r.profile_id, r."last_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."last_name" IS NOT NULL AND trim(CAST(r."last_name" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
+"aggregates_newsletter" AS (
+  SELECT r.profile_id,
+    -- trait email_opt_in (models/traits.yaml:65:5)
+    first(r."opted_in" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."opted_in" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS VARCHAR)) <> '') AS "email_opt_in"
+  FROM "cohort"."_rows_newsletter__stage_RUNID" r
+  GROUP BY r.profile_id
 ),
 -- trait phone (models/traits.yaml:13:5)
 "trait_phone" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "phone"
+  SELECT v.profile_id, first(v.value ORDER BY v.k ASC NULLS LAST, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR) ASC NULLS LAST) FILTER (WHERE v.value IS NOT NULL AND trim(CAST(v.value AS VARCHAR)) <> '') AS "phone"
   FROM (SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> ''
+    ELSE '+' || phone_digits END)[1] AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r
       UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> ''
+    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r
       UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] IS NOT NULL AND trim(CAST(list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
-    WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
-    WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
-    WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
-    WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
-),
--- trait city (models/traits.yaml:17:5)
-"trait_city" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "city"
-  FROM (SELECT r.profile_id, r."city" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."city" IS NOT NULL AND trim(CAST(r."city" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
-),
--- trait country (models/traits.yaml:20:5)
-"trait_country" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "country"
-  FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
-),
--- trait lead_campaign (models/traits.yaml:61:5)
-"trait_lead_campaign" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "lead_campaign"
-  FROM (SELECT r.profile_id, r."campaign" AS value, r."created_at" AS ts, 0 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r WHERE r."campaign" IS NOT NULL AND trim(CAST(r."campaign" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts ASC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
-),
--- trait email_opt_in (models/traits.yaml:65:5)
-"trait_email_opt_in" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email_opt_in"
-  FROM (SELECT r.profile_id, r."opted_in" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_newsletter__stage_RUNID" r WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+    ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r) v
+  GROUP BY v.profile_id
 ),
 -- trait rfm (models/traits.yaml:78:5)
 "trait_rfm" AS (
@@ -1791,12 +1751,12 @@ WITH "profile_ids" AS (
 ),
 "traits" AS (
   SELECT ids.profile_id,
-    "trait_email"."email" AS "email",
-    "trait_first_name"."first_name" AS "first_name",
-    "trait_last_name"."last_name" AS "last_name",
+    "aggregates_shop_customers"."email" AS "email",
+    "aggregates_shop_customers"."first_name" AS "first_name",
+    "aggregates_shop_customers"."last_name" AS "last_name",
     "trait_phone"."phone" AS "phone",
-    "trait_city"."city" AS "city",
-    "trait_country"."country" AS "country",
+    "aggregates_shop_customers"."city" AS "city",
+    "aggregates_shop_customers"."country" AS "country",
     "aggregates_orders"."lifetime_value" AS "lifetime_value",
     coalesce("aggregates_orders"."order_count", 0) AS "order_count",
     coalesce("aggregates_orders"."orders_30d", 0) AS "orders_30d",
@@ -1808,26 +1768,22 @@ WITH "profile_ids" AS (
     coalesce("aggregates_app_events"."app_events_30d", 0) AS "app_events_30d",
     coalesce("aggregates_app_events"."devices", 0) AS "devices",
     coalesce("aggregates_support_tickets"."support_tickets", 0) AS "support_tickets",
-    "trait_lead_campaign"."lead_campaign" AS "lead_campaign",
-    "trait_email_opt_in"."email_opt_in" AS "email_opt_in",
+    "aggregates_lead_ads"."lead_campaign" AS "lead_campaign",
+    "aggregates_newsletter"."email_opt_in" AS "email_opt_in",
     "trait_rfm"."rfm_recency" AS "rfm_recency",
     "trait_rfm"."rfm_frequency" AS "rfm_frequency",
     "trait_rfm"."rfm_monetary" AS "rfm_monetary",
     "trait_rfm"."rfm" AS "rfm",
     "trait_churn_risk"."churn_risk" AS "churn_risk"
   FROM "profile_ids" ids
-  LEFT JOIN "trait_email" ON "trait_email".profile_id = ids.profile_id
-  LEFT JOIN "trait_first_name" ON "trait_first_name".profile_id = ids.profile_id
-  LEFT JOIN "trait_last_name" ON "trait_last_name".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_id = ids.profile_id
   LEFT JOIN "trait_phone" ON "trait_phone".profile_id = ids.profile_id
-  LEFT JOIN "trait_city" ON "trait_city".profile_id = ids.profile_id
-  LEFT JOIN "trait_country" ON "trait_country".profile_id = ids.profile_id
   LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
   LEFT JOIN "aggregates_web_events" ON "aggregates_web_events".profile_id = ids.profile_id
   LEFT JOIN "aggregates_app_events" ON "aggregates_app_events".profile_id = ids.profile_id
   LEFT JOIN "aggregates_support_tickets" ON "aggregates_support_tickets".profile_id = ids.profile_id
-  LEFT JOIN "trait_lead_campaign" ON "trait_lead_campaign".profile_id = ids.profile_id
-  LEFT JOIN "trait_email_opt_in" ON "trait_email_opt_in".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_lead_ads" ON "aggregates_lead_ads".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_newsletter" ON "aggregates_newsletter".profile_id = ids.profile_id
   LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
   LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
 ),

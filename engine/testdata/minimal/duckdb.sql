@@ -687,17 +687,18 @@ CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
   SELECT profile_id FROM "cohort"."_work_profile_ids_RUNID"
 ),
--- trait email (models/project.yaml:13:5)
-"trait_email" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "email"
-  FROM (SELECT r.profile_id, r."email" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_customers__stage_RUNID" r WHERE r."email" IS NOT NULL AND trim(CAST(r."email" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.ts DESC NULLS LAST, v.k, CAST(v.value AS VARCHAR)
+"aggregates_customers" AS (
+  SELECT r.profile_id,
+    -- trait email (models/project.yaml:13:5)
+    first(r."email" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."email" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."email" IS NOT NULL AND trim(CAST(r."email" AS VARCHAR)) <> '') AS "email"
+  FROM "cohort"."_rows_customers__stage_RUNID" r
+  GROUP BY r.profile_id
 ),
 "traits" AS (
   SELECT ids.profile_id,
-    "trait_email"."email" AS "email"
+    "aggregates_customers"."email" AS "email"
   FROM "profile_ids" ids
-  LEFT JOIN "trait_email" ON "trait_email".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_customers" ON "aggregates_customers".profile_id = ids.profile_id
 )
 SELECT profile_id, "email", CAST($1 AS TIMESTAMP) AS updated_at
 FROM "traits"

@@ -49,6 +49,13 @@ CREATE OR REPLACE TABLE `cohort`.`profiles__stage_golden` AS
 WITH `profile_ids` AS (
   SELECT profile_id FROM `cohort`.`_work_profile_ids_golden`
 ),
+`aggregates_shop_customers` AS (
+  SELECT r.profile_id,
+    -- trait email_opt_in (models/project.yaml:27:5)
+    ARRAY_AGG(IF(r.`opted_in` IS NOT NULL AND trim(CAST(r.`opted_in` AS STRING)) <> '', r.`opted_in`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`opted_in` AS STRING) IS NULL, CAST(r.`opted_in` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `email_opt_in`
+  FROM `cohort`.`_rows_shop_customers__stage_golden` r
+  GROUP BY r.profile_id
+),
 `aggregates_orders` AS (
   SELECT r.profile_id,
     -- trait lifetime_value (models/project.yaml:28:5)
@@ -58,20 +65,13 @@ WITH `profile_ids` AS (
   FROM `cohort`.`_rows_orders__stage_golden` r
   GROUP BY r.profile_id
 ),
--- trait email_opt_in (models/project.yaml:27:5)
-`trait_email_opt_in` AS (
-  SELECT profile_id, value AS `email_opt_in` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.ts DESC NULLS LAST, v.k, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`opted_in` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_golden` r WHERE r.`opted_in` IS NOT NULL AND trim(CAST(r.`opted_in` AS STRING)) <> '') v
-  ) ranked WHERE rn = 1
-),
 `traits` AS (
   SELECT ids.profile_id,
-    `trait_email_opt_in`.`email_opt_in` AS `email_opt_in`,
+    `aggregates_shop_customers`.`email_opt_in` AS `email_opt_in`,
     `aggregates_orders`.`lifetime_value` AS `lifetime_value`,
     `aggregates_orders`.`last_order_at` AS `last_order_at`
   FROM `profile_ids` ids
-  LEFT JOIN `trait_email_opt_in` ON `trait_email_opt_in`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_shop_customers` ON `aggregates_shop_customers`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_orders` ON `aggregates_orders`.profile_id = ids.profile_id
 ),
 -- trait tier (models/project.yaml:30:5): sql over other traits

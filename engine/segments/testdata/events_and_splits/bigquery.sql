@@ -50,6 +50,13 @@ CREATE OR REPLACE TABLE `cohort`.`profiles__stage_golden` AS
 WITH `profile_ids` AS (
   SELECT profile_id FROM `cohort`.`_work_profile_ids_golden`
 ),
+`aggregates_shop_customers` AS (
+  SELECT r.profile_id,
+    -- trait first_name (models/project.yaml:28:5)
+    ARRAY_AGG(IF(r.`first_name` IS NOT NULL AND trim(CAST(r.`first_name` AS STRING)) <> '', r.`first_name`, NULL) IGNORE NULLS ORDER BY r.`updated_at` DESC, CAST(r.`first_name` AS STRING) IS NULL, CAST(r.`first_name` AS STRING) LIMIT 1)[SAFE_OFFSET(0)] AS `first_name`
+  FROM `cohort`.`_rows_shop_customers__stage_golden` r
+  GROUP BY r.profile_id
+),
 `aggregates_orders` AS (
   SELECT r.profile_id,
     -- trait orders_30d (models/project.yaml:29:5)
@@ -63,13 +70,6 @@ WITH `profile_ids` AS (
     SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), CAST(v.value AS STRING)) AS rn
     FROM (SELECT r.profile_id, r.`country` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_golden` r WHERE r.`country` IS NOT NULL AND trim(CAST(r.`country` AS STRING)) <> '') v
     GROUP BY v.profile_id, v.value
-  ) ranked WHERE rn = 1
-),
--- trait first_name (models/project.yaml:28:5)
-`trait_first_name` AS (
-  SELECT profile_id, value AS `first_name` FROM (
-    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY v.k, v.ts DESC NULLS LAST, CAST(v.value AS STRING)) AS rn
-    FROM (SELECT r.profile_id, r.`first_name` AS value, r.`updated_at` AS ts, 0 AS k FROM `cohort`.`_rows_shop_customers__stage_golden` r WHERE r.`first_name` IS NOT NULL AND trim(CAST(r.`first_name` AS STRING)) <> '') v
   ) ranked WHERE rn = 1
 ),
 -- trait rfm (models/project.yaml:30:5)
@@ -122,7 +122,7 @@ WITH `profile_ids` AS (
 `traits` AS (
   SELECT ids.profile_id,
     `trait_country`.`country` AS `country`,
-    `trait_first_name`.`first_name` AS `first_name`,
+    `aggregates_shop_customers`.`first_name` AS `first_name`,
     coalesce(`aggregates_orders`.`orders_30d`, 0) AS `orders_30d`,
     `trait_rfm`.`rfm_recency` AS `rfm_recency`,
     `trait_rfm`.`rfm_frequency` AS `rfm_frequency`,
@@ -131,7 +131,7 @@ WITH `profile_ids` AS (
     `trait_churn_risk`.`churn_risk` AS `churn_risk`
   FROM `profile_ids` ids
   LEFT JOIN `trait_country` ON `trait_country`.profile_id = ids.profile_id
-  LEFT JOIN `trait_first_name` ON `trait_first_name`.profile_id = ids.profile_id
+  LEFT JOIN `aggregates_shop_customers` ON `aggregates_shop_customers`.profile_id = ids.profile_id
   LEFT JOIN `aggregates_orders` ON `aggregates_orders`.profile_id = ids.profile_id
   LEFT JOIN `trait_rfm` ON `trait_rfm`.profile_id = ids.profile_id
   LEFT JOIN `trait_churn_risk` ON `trait_churn_risk`.profile_id = ids.profile_id

@@ -50,6 +50,13 @@ CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
   SELECT profile_id FROM "cohort"."_work_profile_ids_golden"
 ),
+"aggregates_shop_customers" AS (
+  SELECT r.profile_id,
+    -- trait first_name (models/project.yaml:28:5)
+    first(r."first_name" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."first_name" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') AS "first_name"
+  FROM "cohort"."_rows_shop_customers__stage_golden" r
+  GROUP BY r.profile_id
+),
 "aggregates_orders" AS (
   SELECT r.profile_id,
     -- trait orders_30d (models/project.yaml:29:5)
@@ -64,12 +71,6 @@ WITH "profile_ids" AS (
     FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
     GROUP BY v.profile_id, v.value
   ) ranked WHERE rn = 1
-),
--- trait first_name (models/project.yaml:28:5)
-"trait_first_name" AS (
-  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS "first_name"
-  FROM (SELECT r.profile_id, r."first_name" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') v
-  ORDER BY v.profile_id, v.k, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR)
 ),
 -- trait rfm (models/project.yaml:30:5)
 "trait_rfm" AS (
@@ -121,7 +122,7 @@ WITH "profile_ids" AS (
 "traits" AS (
   SELECT ids.profile_id,
     "trait_country"."country" AS "country",
-    "trait_first_name"."first_name" AS "first_name",
+    "aggregates_shop_customers"."first_name" AS "first_name",
     coalesce("aggregates_orders"."orders_30d", 0) AS "orders_30d",
     "trait_rfm"."rfm_recency" AS "rfm_recency",
     "trait_rfm"."rfm_frequency" AS "rfm_frequency",
@@ -130,7 +131,7 @@ WITH "profile_ids" AS (
     "trait_churn_risk"."churn_risk" AS "churn_risk"
   FROM "profile_ids" ids
   LEFT JOIN "trait_country" ON "trait_country".profile_id = ids.profile_id
-  LEFT JOIN "trait_first_name" ON "trait_first_name".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_id = ids.profile_id
   LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
   LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
   LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
