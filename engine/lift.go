@@ -73,8 +73,9 @@ type LiftResult struct {
 }
 
 // Lift measures a segment's campaign: members that its syncs sent (in any
-// of their snapshots) against its holdout, on a trait or an event, in one
-// query in the warehouse. Rates use the normal approximation of a
+// of their snapshots) against the members of its holdout that one of those
+// syncs could have sent (consent and a match key: sync.Eligible), on a
+// trait or an event, in one query in the warehouse. Rates use the normal approximation of a
 // difference of proportions; means Welch's standard error, with the normal
 // quantile (both arms of a campaign are large).
 func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftResult, error) {
@@ -104,7 +105,10 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 		return nil, err
 	}
 	d := c.Dialect
-	var sent []string
+	// sent: the members in a snapshot of one of the segment's syncs;
+	// reachable: the condition that a holdout member could have been sent
+	// by one of them (consent, a match key), as the sent were
+	var sent, reachable []string
 	for _, sy := range res.Syncs {
 		ok, err := c.FinalExists(ctx, wh, sync.SnapshotTable(sy))
 		if err != nil {
@@ -112,6 +116,11 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 		}
 		if ok {
 			sent = append(sent, "SELECT profile_id FROM "+c.Final(sync.SnapshotTable(sy)))
+			cond, err := sync.Eligible(proj, sy, d, "p")
+			if err != nil {
+				return nil, err
+			}
+			reachable = append(reachable, "("+cond+")")
 		}
 	}
 	if len(sent) == 0 {
@@ -180,10 +189,11 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 		vf = "var_pop"
 	}
 	arm := "CASE WHEN m.holdout THEN 'holdout' ELSE 'sent' END"
-	inner := fmt.Sprintf(`SELECT %s AS arm, %s AS x
-FROM %s m
+	members := fmt.Sprintf(`FROM %s m
 LEFT JOIN %s p ON p.profile_id = m.profile_id
-WHERE m.segment = ? AND (m.holdout OR m.profile_id IN (%s))`, arm, value, c.Final(segments.MembershipsTable), c.Final(profiles.Table), strings.Join(sent, " UNION "))
+WHERE m.segment = ? AND ((m.holdout AND (%s)) OR m.profile_id IN (%s))`,
+		c.Final(segments.MembershipsTable), c.Final(profiles.Table), strings.Join(reachable, " OR "), strings.Join(sent, " UNION "))
+	inner := fmt.Sprintf("SELECT %s AS arm, %s AS x\n%s", arm, value, members)
 	args = append(args, name)
 	q := fmt.Sprintf(`WITH v AS (%s),
 g AS (SELECT
@@ -237,10 +247,9 @@ FROM g`, inner, vf, z95)
 		}
 	}
 	sq := fmt.Sprintf(`WITH v AS (SELECT %s AS arm, %s AS first_at
-FROM %s m
-WHERE m.segment = ? AND (m.holdout OR m.profile_id IN (%s)))
+%s)
 SELECT %s
-FROM v`, arm, first, c.Final(segments.MembershipsTable), strings.Join(sent, " UNION "), strings.Join(cols, ",\n "))
+FROM v`, arm, first, members, strings.Join(cols, ",\n "))
 	sq, err = d.Placeholder().ReplacePlaceholders(sq)
 	if err != nil {
 		return nil, err

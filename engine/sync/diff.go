@@ -119,6 +119,21 @@ const (
 	heldUnfolded
 )
 
+// sendable is the condition that the profiles row aliased alias may be
+// sent: one of the match traits is there, and consent (a condition over
+// the same row, or "") holds.
+func sendable(q func(parts ...string) string, alias string, traits []string, consent string) string {
+	var present []string
+	for _, t := range traits {
+		present = append(present, q(alias, t)+" IS NOT NULL")
+	}
+	where := "(" + strings.Join(present, " OR ") + ")"
+	if consent != "" {
+		where += " AND " + consent
+	}
+	return where
+}
+
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func (x diffSpec) query() string {
@@ -128,10 +143,9 @@ func (x diffSpec) query() string {
 	asText := func(e string) string { return "CAST(" + e + " AS " + text + ")" }
 
 	// The key: the match traits as text, joined.
-	var key, keyPresent []string
+	var key []string
 	for _, t := range x.m.traits {
 		key = append(key, "coalesce("+asText(q("a", t))+", '')")
-		keyPresent = append(keyPresent, q("a", t)+" IS NOT NULL")
 	}
 	keyExpr := key[0]
 	if len(key) > 1 {
@@ -146,17 +160,13 @@ func (x diffSpec) query() string {
 	}
 	hashExpr := d.MD5Hex(strings.Join(hashParts, " || chr(31) || "))
 
-	where := []string{"(" + strings.Join(keyPresent, " OR ") + ")"}
-	if x.consent != "" {
-		where = append(where, x.consent)
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- sync %s: segment %s to destination %s, mode %s\n", x.sync.Name, x.sync.Segment, x.sync.Destination, x.mode)
 	b.WriteString("WITH eligible AS (\n  -- members outside the holdout, with consent and a match key\n")
 	fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
 	fmt.Fprintf(&b, "  FROM %s a\n  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
 		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
-	fmt.Fprintf(&b, "  WHERE %s\n)", strings.Join(where, " AND "))
+	fmt.Fprintf(&b, "  WHERE %s\n)", sendable(q, "a", x.m.traits, x.consent))
 	fmt.Fprintf(&b, `, shared AS (
   -- match keys several profiles share: the smallest profile_id is sent
   SELECT sync_key, min(%s) AS profile_id FROM eligible GROUP BY sync_key HAVING count(*) > 1

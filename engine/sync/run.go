@@ -243,6 +243,29 @@ func (e maskedError) Unwrap() error { return e.err }
 // higher limit (620-710 MB).
 const MemoryLimit = "128MB"
 
+// Eligible is the SQL condition that the profiles row aliased alias would
+// be sent by sync name were it a member outside the holdout: its
+// destination's consent rule holds and it has a match key, as the diff
+// asks of the members it sends. Lift asks it of the holdout, so that the
+// arms it compares are both people the sync could reach: without it, a
+// sync with a consent purpose compares the consenting (often the more
+// engaged) with everyone.
+func Eligible(p *models.Project, name string, d dialects.Dialect, alias string) (string, error) {
+	s, dest, err := find(p, name)
+	if err != nil {
+		return "", err
+	}
+	spec, err := destinations.Lookup(dest.Type)
+	if err != nil {
+		return "", fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
+	}
+	rule, err := consent.For(p, s, spec.RegionOf(dest.Region, dest.Config), spec.IsInternal(dest.Config))
+	if err != nil {
+		return "", err
+	}
+	return sendable(d.Quote, alias, newMapping(s).traits, rule.Condition(d.Quote, alias)), nil
+}
+
 func find(p *models.Project, name string) (*models.Sync, *models.Destination, error) {
 	var known []string
 	for _, s := range p.Syncs {
