@@ -228,7 +228,7 @@ func benchCmd(g *globals) *cobra.Command {
 		seed           int64
 		memLimit, typ  string
 		dsn            string
-		noCheck        bool
+		noCheck, timed bool
 	)
 	id := &cobra.Command{
 		Use:   "identity",
@@ -241,7 +241,7 @@ func benchCmd(g *globals) *cobra.Command {
 				out = io.Discard
 			}
 			rep, err := engine.BenchIdentity(ctx, typ, dsn, engine.IdentityBenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads,
-				Check: !noCheck, Increment: increment, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
+				Check: !noCheck, Increment: increment, Timestamped: timed, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
 			if err != nil {
 				return err
 			}
@@ -262,6 +262,7 @@ func benchCmd(g *globals) *cobra.Command {
 	id.Flags().StringVar(&dsn, "dsn", "", "postgres: the database to run in (tables go to schema cohort_bench)")
 	id.Flags().BoolVar(&noCheck, "no-check", false, "skip the union-find comparison")
 	id.Flags().IntVar(&increment, "increment", 0, "then append this many links and resolve them with an incremental run")
+	id.Flags().BoolVar(&timed, "timestamped", false, "give the source a timestamp column (as --increment does), so first and last seen are carried")
 
 	var (
 		profiles int
