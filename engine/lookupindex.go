@@ -29,7 +29,7 @@ func lookupIndexes(p *models.Project, d dialects.Dialect) map[string][]string {
 		profiles.Table:            {"profile_id"},
 		segments.MembershipsTable: {"profile_id"},
 	}
-	if !identity.SourcesByValue(d) {
+	if !identity.SourcesByKey(d) {
 		m[identity.SourcesTable] = []string{"identifier_value"}
 	}
 	for _, src := range profiles.RowSources(p) {

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +18,7 @@ func benchAPICmd(g *globals) *cobra.Command {
 	var (
 		profiles, rate, previews int
 		duration                 time.Duration
-		keep                     string
+		keep, cpuProfile         string
 		existing                 bool
 	)
 	c := &cobra.Command{
@@ -58,7 +60,18 @@ func benchAPICmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(out, "demo project: %s, run in %s\n", engine.Count(int64(profiles), "person"), time.Since(start).Round(time.Millisecond))
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			rep, err := api.Bench(ctx, svc, api.BenchOptions{Rate: rate, Duration: duration, Previews: previews})
+			pprof.StopCPUProfile()
 			if err != nil {
 				return err
 			}
@@ -74,6 +87,7 @@ func benchAPICmd(g *globals) *cobra.Command {
 	c.Flags().DurationVar(&duration, "duration", 20*time.Second, "how long to send look-ups")
 	c.Flags().IntVar(&previews, "previews", 50, "segment previews, one after the other")
 	c.Flags().StringVar(&keep, "keep", "", "build the demo project in this folder and keep it (default: a temporary folder)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurement (server, warehouse and load generator) to this file, for `go tool pprof`")
 	c.Flags().BoolVar(&existing, "existing", false, "measure the demo project of --project as its last `cohort run` left it, instead of generating one (a 1M-people demo takes minutes to build)")
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -210,11 +211,11 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 // built it, else by reading every source.
 func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid string, ids []ProfileIdentifier) (map[string][]string, error) {
 	where := map[string][]string{}
-	ok, err := c.FinalExists(ctx, wh, SourcesTable)
-	if err != nil {
+	cols, err := wh.Columns(ctx, c.Schema+"."+SourcesTable)
+	if err != nil && !errors.Is(err, dialects.ErrNoTable) {
 		return nil, err
 	}
-	if !ok {
+	if err != nil {
 		for _, src := range c.Project.Sources {
 			found, err := sourceHolds(ctx, wh, c, src, pid)
 			if err != nil {
@@ -229,18 +230,26 @@ func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid 
 	if len(ids) == 0 {
 		return where, nil
 	}
-	// one indexed equality per identifier; UNION ALL keeps each its own
+	// one equality per identifier (on the key too where the table has it,
+	// see SourcesKey); UNION ALL keeps each its own
+	keyed := slices.ContainsFunc(cols, func(col dialects.Column) bool { return strings.EqualFold(col.Name, SourcesKey) })
+	d := wh.Dialect()
 	values := map[string]bool{}
 	q := &plan.Builder{}
 	var parts []string
 	for _, id := range ids {
-		if !values[id.Value] {
-			values[id.Value] = true
-			parts = append(parts, "SELECT identifier_type, identifier_value, source FROM "+c.Final(SourcesTable)+" WHERE identifier_value = "+q.Arg(id.Value))
+		if values[id.Value] {
+			continue
 		}
+		values[id.Value] = true
+		cond := "identifier_value = " + q.Arg(id.Value)
+		if keyed {
+			cond = SourcesKey + " = " + d.Hash64("CAST("+q.Arg(id.Value)+" AS "+d.TypeName(dialects.Text)+")") + " AND " + cond
+		}
+		parts = append(parts, "SELECT identifier_type, identifier_value, source FROM "+c.Final(SourcesTable)+" WHERE "+cond)
 	}
 	q.W(strings.Join(parts, "\nUNION ALL\n"))
-	st := q.Statement(wh.Dialect())
+	st := q.Statement(d)
 	rows, err := wh.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, err
@@ -299,11 +308,19 @@ func sourceHolds(ctx context.Context, wh dialects.Warehouse, c *plan.Context, sr
 // run. Without it a look-up reads every source in full.
 const SourcesTable = "_identity_sources"
 
-// SourcesByValue says whether SourcesTable is written in identifier_value
-// order, where the warehouse prunes blocks by their minimum and maximum: a
-// look-up by value then reads only the blocks holding it, and the run
-// builds no index on the table.
-func SourcesByValue(d dialects.Dialect) bool { return d.Capabilities().MinMaxPruning }
+// SourcesKey is SourcesTable's column holding a 64-bit hash of
+// identifier_value (the dialect's Hash64), where SourcesByKey.
+const SourcesKey = "identifier_key"
+
+// SourcesByKey says whether SourcesTable is written in the order of
+// SourcesKey, where the warehouse prunes blocks by their minimum and
+// maximum: a look-up by value then reads only the few rows of its key,
+// and the run builds no index on the table. An integer key prunes far
+// better than the text itself: DuckDB keeps only the first 8 bytes of a
+// text's minimum and maximum and compares every text of a block it
+// cannot skip (1M demo: a probe costs 0.7 ms of processor time instead
+// of 2.4 ms).
+func SourcesByKey(d dialects.Dialect) bool { return d.Capabilities().MinMaxPruning }
 
 // SourcesStep builds SourcesTable: every source's identifier columns,
 // normalized as identity reads them, distinct per source. Rows of
@@ -319,8 +336,9 @@ func SourcesStep(c *plan.Context) plan.Step {
 		}
 	}
 	q, what := strings.Join(parts, "\nUNION ALL\n"), ""
-	if SourcesByValue(d) {
-		q, what = "SELECT * FROM (\n"+q+"\n) s\nORDER BY identifier_value", ", each identifier's rows together"
+	if SourcesByKey(d) {
+		q, what = "SELECT s.*, "+d.Hash64("s.identifier_value")+" AS "+SourcesKey+" FROM (\n"+q+"\n) s\nORDER BY "+SourcesKey,
+			", in the order of a hash of each identifier, which a look-up filters on"
 	}
 	st := plan.Statement{SQL: "-- " + SourcesTable + ": which sources hold each identifier, for the profile look-up" + what + "\n" +
 		d.CreateTableAs(c.Staged(SourcesTable), q, false)}

@@ -1355,9 +1355,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
+-- _identity_sources: which sources hold each identifier, for the profile look-up, in the order of a hash of each identifier, which a look-up filters on
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
-SELECT * FROM (
+SELECT s.*, CAST(hash(s.identifier_value) >> 1 AS BIGINT) AS identifier_key FROM (
 -- shop_customers.customer_id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS identifier_value, 'shop_customers' AS source
 FROM "cohort_demo"."shop_customers" src
@@ -1468,7 +1468,7 @@ SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src
 FROM "cohort_demo"."cms_accounts" src
 WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL
 ) s
-ORDER BY identifier_value;
+ORDER BY identifier_key;
 
 
 -- ==== step: profiles ====

@@ -1346,9 +1346,9 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
+-- _identity_sources: which sources hold each identifier, for the profile look-up, in the order of a hash of each identifier, which a look-up filters on
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
-SELECT * FROM (
+SELECT s.*, HASH(s.identifier_value) AS identifier_key FROM (
 -- shop_customers.customer_id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS identifier_value, 'shop_customers' AS source
 FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
@@ -1459,7 +1459,7 @@ SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src
 FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
 WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL
 ) s
-ORDER BY identifier_value;
+ORDER BY identifier_key;
 
 
 -- ==== step: profiles ====

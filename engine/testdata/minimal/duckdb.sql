@@ -644,9 +644,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
+-- _identity_sources: which sources hold each identifier, for the profile look-up, in the order of a hash of each identifier, which a look-up filters on
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
-SELECT * FROM (
+SELECT s.*, CAST(hash(s.identifier_value) >> 1 AS BIGINT) AS identifier_key FROM (
 -- customers.id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
 FROM "raw"."customers" src
@@ -657,7 +657,7 @@ SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src
 FROM "raw"."customers" src
 WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL
 ) s
-ORDER BY identifier_value;
+ORDER BY identifier_key;
 
 
 -- ==== step: profiles ====

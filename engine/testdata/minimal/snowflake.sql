@@ -635,9 +635,9 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 
 -- ==== step: identity_sources ====
 -- which sources hold each identifier (identity's sources)
--- _identity_sources: which sources hold each identifier, for the profile look-up, each identifier's rows together
+-- _identity_sources: which sources hold each identifier, for the profile look-up, in the order of a hash of each identifier, which a look-up filters on
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
-SELECT * FROM (
+SELECT s.*, HASH(s.identifier_value) AS identifier_key FROM (
 -- customers.id
 SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
 FROM "RAW"."CUSTOMERS" src
@@ -648,7 +648,7 @@ SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src
 FROM "RAW"."CUSTOMERS" src
 WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') IS NOT NULL
 ) s
-ORDER BY identifier_value;
+ORDER BY identifier_key;
 
 
 -- ==== step: profiles ====
