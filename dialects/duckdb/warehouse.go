@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -20,6 +21,9 @@ import (
 type Warehouse struct {
 	dialects.SQLDB
 	Connector *duckdb.Connector // for the appender
+	// stmts keeps the prepared statements of a file opened read-only, where
+	// no table can change under them while it is open.
+	stmts *statements
 }
 
 // Open opens (creating if needed) the DuckDB file named by cfg.Path, relative
@@ -75,7 +79,86 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	// Open of the same database after memory_limit was lowered keeps the
 	// larger one, which is why its error is not one to report.
 	_, _ = db.ExecContext(ctx, "SET block_allocator_memory = '80%'")
-	return &Warehouse{SQLDB: dialects.SQLDB{DB: db, D: Dialect{}, DefaultSchm: "main"}, Connector: conn}, nil
+	w := &Warehouse{SQLDB: dialects.SQLDB{DB: db, D: Dialect{}, DefaultSchm: "main"}, Connector: conn}
+	if cfg.ReadOnly {
+		// concurrent reads (the API's look-ups) each take a connection: keep
+		// them and their prepared statements instead of closing all but two
+		db.SetMaxIdleConns(readConns)
+		w.stmts = &statements{db: db, byQuery: map[string]*sql.Stmt{}}
+	}
+	return w, nil
+}
+
+// Query runs a query with arguments on a read-only file through a prepared
+// statement kept for the next time: parsing, binding and planning cost a
+// point query (the profile look-up's) as much as reading its rows.
+func (w *Warehouse) Query(ctx context.Context, query string, args ...any) (dialects.Rows, error) {
+	if w.stmts == nil || len(args) == 0 {
+		return w.SQLDB.Query(ctx, query, args...)
+	}
+	st, err := w.stmts.get(ctx, query)
+	if err != nil { // the statement's own error, as the unprepared query says it
+		return w.SQLDB.Query(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// Close closes the kept statements, then the database.
+func (w *Warehouse) Close() error {
+	if w.stmts != nil {
+		w.stmts.close()
+	}
+	return w.SQLDB.Close()
+}
+
+const (
+	readConns = 8   // idle connections a read-only file keeps
+	keptStmts = 256 // prepared statements it keeps, the oldest let go first
+)
+
+// statements are prepared statements by their text, at most keptStmts.
+type statements struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	byQuery map[string]*sql.Stmt
+	order   []string // oldest first
+}
+
+func (s *statements) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st, ok := s.byQuery[query]
+	s.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kept, ok := s.byQuery[query]; ok { // prepared meanwhile by another request
+		_ = st.Close()
+		return kept, nil
+	}
+	if len(s.order) == keptStmts {
+		// a statement in use finishes first: database/sql closes it after
+		_ = s.byQuery[s.order[0]].Close()
+		delete(s.byQuery, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.byQuery[query] = st
+	s.order = append(s.order, query)
+	return st, nil
+}
+
+func (s *statements) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.byQuery {
+		_ = st.Close()
+	}
+	s.byQuery, s.order = map[string]*sql.Stmt{}, nil
 }
 
 var lockHolder = regexp.MustCompile(`\(PID (\d+)\)`)

@@ -23,6 +23,7 @@ type Store struct {
 	db       *sqlx.DB
 	postgres bool
 	clock    func() time.Time // nil: time.Now (tests move it)
+	audit    auditQueue
 }
 
 // Open opens the state store named in cohort.yaml's `state:` — a SQLite file

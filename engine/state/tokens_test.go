@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,6 +57,27 @@ func TestTokensAuditSegments(t *testing.T) {
 			require.Len(t, log, 2)
 			require.Equal(t, "profile.view", log[0].Action, "newest first")
 			require.False(t, log[0].At.IsZero())
+
+			// concurrent entries are committed together, each before its call returns
+			var wg sync.WaitGroup
+			errs := make([]error, 50)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = s.Audit(ctx, AuditEntry{Actor: "cy", Role: "support", Action: "profile.view", Target: fmt.Sprint("customer_id:C", i)})
+				}()
+			}
+			wg.Wait()
+			require.Equal(t, make([]error, 50), errs)
+			log, err = s.AuditLog(ctx, 100)
+			require.NoError(t, err)
+			targets := map[string]bool{}
+			for _, e := range log {
+				targets[e.Target] = true
+			}
+			require.Len(t, log, 52)
+			require.Len(t, targets, 52, "every entry once")
 
 			require.NoError(t, s.SaveSegment(ctx, "shop", SavedSegment{Name: "big", Definition: []byte(`{"a":1}`), UpdatedBy: "ann"}))
 			require.NoError(t, s.SaveSegment(ctx, "shop", SavedSegment{Name: "big", Definition: []byte(`{"a":2}`), UpdatedBy: "bob"}))
