@@ -121,6 +121,14 @@ func New(t testing.TB, models_yaml string) *Fixture {
 			f.Events = append(f.Events, e)
 		}
 	}
+	// ties: two rows of c01 at the same newest time and two at the same
+	// oldest time, with different values: the value's text decides
+	late, early := Now.Add(-time.Minute), Now.Add(-1000*24*time.Hour)
+	f.Customers = append(f.Customers,
+		Customer{ID: "c01", Email: str("c01-zoe@x.com"), FirstName: str("Zoe"), Country: str("NL"), UpdatedAt: late},
+		Customer{ID: "c01", Email: str("c01-ann@x.com"), FirstName: str("Ann"), Country: str("BE"), UpdatedAt: late},
+		Customer{ID: "c01", Email: str("c01-yan@x.com"), UpdatedAt: early},
+		Customer{ID: "c01", Email: str("c01-bob@x.com"), UpdatedAt: early})
 	f.Dir = t.TempDir()
 	write := func(name, text string) {
 		path := filepath.Join(f.Dir, name)
@@ -312,18 +320,21 @@ func pick(vals []val, how string) any {
 		})
 		return keys[0]
 	}
-	sort.SliceStable(vals, func(i, j int) bool {
+	sort.Slice(vals, func(i, j int) bool {
 		a, b := vals[i], vals[j]
-		switch how {
-		case "priority":
-			if a.k != b.k {
-				return a.k < b.k
+		if how == "priority" && a.k != b.k {
+			return a.k < b.k
+		}
+		if !a.ts.Equal(b.ts) {
+			if how == "first" {
+				return a.ts.Before(b.ts)
 			}
 			return a.ts.After(b.ts)
-		case "first":
-			return a.ts.Before(b.ts)
 		}
-		return a.ts.After(b.ts)
+		if a.k != b.k {
+			return a.k < b.k
+		}
+		return fmt.Sprint(a.v) < fmt.Sprint(b.v) // the text, byte by byte
 	})
 	return vals[0].v
 }
