@@ -448,6 +448,10 @@ type Capabilities struct {
 	// Snowflake's micro-partitions), so a table written in the order of
 	// that column is read only where the value is.
 	MinMaxPruning bool
+	// IndexedRename: an index built on a staged table is kept when the
+	// table is renamed over the final one (PostgreSQL); DuckDB cannot
+	// rename an indexed table.
+	IndexedRename bool
 	// ExclusiveWriter: the warehouse is a file that a process opening it
 	// read-write holds alone (embedded DuckDB), while any number of
 	// processes may open it read-only (Config.ReadOnly). A long-lived

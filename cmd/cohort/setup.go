@@ -229,6 +229,7 @@ func benchCmd(g *globals) *cobra.Command {
 		memLimit, typ  string
 		dsn            string
 		noCheck, timed bool
+		rules          bool
 	)
 	id := &cobra.Command{
 		Use:   "identity",
@@ -241,7 +242,7 @@ func benchCmd(g *globals) *cobra.Command {
 				out = io.Discard
 			}
 			rep, err := engine.BenchIdentity(ctx, typ, dsn, engine.IdentityBenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads,
-				Check: !noCheck, Increment: increment, Timestamped: timed, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
+				Check: !noCheck, Increment: increment, Timestamped: timed, Rules: rules, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
 			if err != nil {
 				return err
 			}
@@ -263,6 +264,7 @@ func benchCmd(g *globals) *cobra.Command {
 	id.Flags().BoolVar(&noCheck, "no-check", false, "skip the union-find comparison")
 	id.Flags().IntVar(&increment, "increment", 0, "then append this many links and resolve them with an incremental run")
 	id.Flags().BoolVar(&timed, "timestamped", false, "give the source a timestamp column (as --increment does), so first and last seen are carried")
+	id.Flags().BoolVar(&rules, "rules", false, "add max_links and limit rules that no identifier reaches: the runs keep and read the state those rules need")
 
 	var (
 		profiles int

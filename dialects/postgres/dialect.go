@@ -129,7 +129,8 @@ func (Dialect) BulkSettings() (set, reset []string) {
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {
-	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true, DistinctOn: true, AggregateFilter: true}
+	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, UnloggedTables: true, DistinctOn: true, AggregateFilter: true,
+		IndexedRename: true}
 }
 
 // RegexpLimits: PostgreSQL's regular expressions (POSIX ARE) lack these parts of RE2.

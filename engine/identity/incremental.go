@@ -23,6 +23,11 @@ const (
 	// ComponentsTable maps each profile to its connected component before
 	// limits cut it, when a limit rule exists; else empty.
 	ComponentsTable = "_identity_components"
+	// KeysTable holds the key of every identifier the runs have read (those
+	// of identity_graph, junk hubs and excluded ones), when every source has
+	// a timestamp (else empty): an increment looks its new identifiers' keys
+	// up in it instead of hashing the whole graph again.
+	KeysTable = "_identity_keys"
 	// StateTable has one row per source: the newest timestamp read and how
 	// many rows the source had, with the rules' fingerprint and the key salt.
 	StateTable = "_identity_state"
@@ -30,7 +35,7 @@ const (
 
 // stateVersion changes whenever the way identities are resolved changes, so
 // that the state of an older version is never extended.
-const stateVersion = "1"
+const stateVersion = "2"
 
 // fingerprint names everything that decides how rows become profiles: the
 // identifier rules and their order, and each source's relation, timestamp
@@ -180,8 +185,11 @@ func (s *Step) incrementPlan(r *runner) []plan.Node {
 	st := ctas(d, s.w("new_nodes"), s.nodesSQL(true))
 	st.Def = "sources " + s.sourceNames()
 	nodes = append(nodes, s.created(s.w("new_nodes"), st)...)
+	nodes = append(nodes, s.created(s.w("known"), s.knownSQL())...)
+	nodes = append(nodes, s.created(s.w("seen"), s.seenSQL())...)
 	nodes = append(nodes, plan.Go{Doc: "abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)",
 		Reads: s.clashesSQL(), Run: r.checkClashes})
+	nodes = append(nodes, s.created(c.Staged(KeysTable), s.newKeysSQL())...)
 	nodes = append(nodes, s.exclude(s.w("new_nodes"))...)
 	nodes = append(nodes, s.created(s.w("new_edges"), ctas(d, s.w("new_edges"), s.edgesSQL(true, true)))...)
 	nodes = append(nodes, s.excludeLinks(s.w("new_edges"))...)
@@ -209,7 +217,7 @@ func (r *runner) checkState(ctx context.Context, run *plan.Run) error {
 			return &plan.Abandoned{Why: "source " + src.Name + " has no timestamp to tell new rows by"}
 		}
 	}
-	for _, t := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable} {
+	for _, t := range (&Step{}).Outputs() {
 		ok, err := c.FinalExists(ctx, run.WH, t)
 		if err != nil {
 			return err
@@ -294,20 +302,86 @@ func (s *Step) incrementNodes() []plan.Node {
 	return nodes
 }
 
-// previous is every identifier the previous run knew: those in
-// identity_graph and the junk hubs, with their keys.
-func (s *Step) previous() string {
+// knownSQL: the new rows' identifiers that identity_graph holds, with
+// their profiles (a join on the identifier, not a scan of the graph where
+// it is indexed).
+func (s *Step) knownSQL() plan.Statement {
 	c := s.c
-	return "(SELECT " + s.keyExpr("identifier_type", "identifier_value") + " AS key, identifier_type, identifier_value FROM " + c.Final(GraphTable) +
-		"\n  UNION ALL SELECT " + s.keyExpr("identifier_type", "identifier_value") + " AS key, identifier_type, identifier_value FROM " + c.Final(RejectionsTable) +
-		" WHERE rule = '" + RuleMaxLinks + "')"
+	return plan.Statement{SQL: "-- known: the new rows' identifiers already in a profile\n" + c.Dialect.CreateTableAs(s.w("known"),
+		"SELECT n.key, g.profile_id FROM "+s.w("new_nodes")+" n\nJOIN "+c.Final(GraphTable)+
+			" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type", true)}
 }
 
-// clashesSQL counts new identifiers whose key another identifier has.
+// seenSQL: the new rows' keys that an earlier run read (its identifier, or
+// another one sharing the key), looked up by key in KeysTable.
+func (s *Step) seenSQL() plan.Statement {
+	c := s.c
+	return plan.Statement{SQL: "-- seen: the new rows' keys the previous runs read\n" + c.Dialect.CreateTableAs(s.w("seen"),
+		"SELECT n.key FROM "+s.w("new_nodes")+" n JOIN "+c.Final(KeysTable)+" k ON k.key = n.key", true)}
+}
+
+// clashesSQL counts the new identifiers whose key another identifier has:
+// two new ones, or a key seen before although its identifier is neither in
+// identity_graph nor a junk hub nor excluded (the identifiers whose keys
+// KeysTable holds).
 func (s *Step) clashesSQL() string {
+	c := s.c
 	return "SELECT (SELECT count(*) - count(DISTINCT key) FROM " + s.w("new_nodes") + ") + (\n" +
-		"  SELECT count(*) FROM " + s.w("new_nodes") + " n JOIN " + s.previous() + " p ON p.key = n.key\n" +
-		"  WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)"
+		"  SELECT count(*) FROM " + s.w("new_nodes") + " n\n" +
+		"  WHERE n.key IN (SELECT key FROM " + s.w("seen") + ") AND n.key NOT IN (SELECT key FROM " + s.w("known") + ")\n" +
+		"    AND NOT EXISTS (SELECT 1 FROM " + c.Final(RejectionsTable) + " r WHERE r.rule IN ('" + RuleExclude + "', '" + RuleMaxLinks + "')\n" +
+		"      AND r.identifier_type = n.identifier_type AND r.identifier_value = n.identifier_value))"
+}
+
+// keysSQL: the keys the next run looks its new identifiers up in (empty
+// when a source has no timestamp: no run extends this one), every
+// identifier's before exclusions and junk hubs leave nodes.
+func (s *Step) keysSQL() []plan.Node {
+	c := s.c
+	q := "SELECT key FROM " + s.w("nodes")
+	if !s.extendable() {
+		q += " WHERE 1 = 0"
+	}
+	nodes := s.created(c.Staged(KeysTable), plan.Statement{SQL: "-- " + KeysTable + ": every identifier's key, for the next run's key check\n" +
+		c.Dialect.CreateTableAs(c.Staged(KeysTable), q, false)})
+	return append(nodes, s.stateIndexes(KeysTable, "key")...)
+}
+
+// newKeysSQL: an increment's keys to append to KeysTable, once the clash
+// check passed: those of its new identifiers (excluded and junk hubs too).
+func (s *Step) newKeysSQL() plan.Statement {
+	c := s.c
+	return plan.Statement{SQL: "-- " + KeysTable + ": the new identifiers' keys, appended in the swap\n" + c.Dialect.CreateTableAs(c.Staged(KeysTable),
+		"SELECT key FROM "+s.w("new_nodes")+" n WHERE NOT EXISTS (SELECT 1 FROM "+s.w("seen")+" x WHERE x.key = n.key)", false)}
+}
+
+// extendable tells whether a later run can extend this one: every source
+// has a timestamp. Only then the state an increment needs is kept.
+func (s *Step) extendable() bool {
+	for _, src := range s.srcs {
+		if src.Timestamp == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// stateIndexes index a staged state table's look-up columns, where the
+// warehouse keeps an index through the rename that publishes the table: an
+// increment then finds the few rows it needs instead of scanning them all.
+// Elsewhere it joins them by hash, building on its few new rows.
+func (s *Step) stateIndexes(table string, cols ...string) []plan.Node {
+	c := s.c
+	if !c.Dialect.Capabilities().IndexedRename || !s.extendable() {
+		return nil
+	}
+	var nodes []plan.Node
+	for _, col := range cols {
+		if st := dialects.IndexOn(c.Dialect, c.Schema, c.StagedName(table), col); st != "" {
+			nodes = append(nodes, exec(st))
+		}
+	}
+	return nodes
 }
 
 // incrementHubs finds the junk hubs after the new links: the previous ones
@@ -321,7 +395,9 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 	d := c.Dialect
 	union := " " + dialects.Union(d) + " "
 	touched := "(SELECT a AS key FROM " + s.w("new_edges") + union + "SELECT b FROM " + s.w("new_edges") + ")"
-	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched + " OR b IN " + touched +
+	// one scan per end, each a look-up of the few touched keys (an OR of the two would scan every link)
+	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched +
+		"\n " + union + "SELECT a, b FROM " + c.Final(LinksTable) + " WHERE b IN " + touched +
 		"\n " + union + "SELECT a, b FROM " + s.w("new_edges") + ")"
 	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN " + touched + ")"
 	fresh := "SELECT count(*) FROM " + s.w("hubs_touched") + " h WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(RejectionsTable) +
@@ -350,8 +426,7 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 // needed elsewhere).
 func (s *Step) affectedSQL() plan.Statement {
 	c := s.c
-	touched := "SELECT DISTINCT g.profile_id FROM " + c.Final(GraphTable) + " g\nJOIN " + s.w("new_nodes") +
-		" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value"
+	touched := "SELECT DISTINCT profile_id FROM " + s.w("known")
 	if len(s.limitRules()) > 0 {
 		comps := c.Final(ComponentsTable)
 		touched = "SELECT DISTINCT profile_id FROM " + comps + " WHERE component IN (\n  SELECT c.component FROM " + comps + " c\n  WHERE c.profile_id IN (" + touched + "))"
@@ -403,26 +478,45 @@ func (s *Step) linksSQL(inc bool) plan.Statement {
 	switch {
 	case !s.keepLinks():
 		q = "SELECT a, b FROM " + s.w("edges") + " WHERE 1 = 0"
-	case inc:
-		q = "SELECT a, b FROM " + c.Final(LinksTable) + "\nUNION ALL\nSELECT a, b FROM " + s.w("new_edges") + " n\n" +
-			"WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(LinksTable) + " p WHERE p.a = n.a AND p.b = n.b)"
+	case inc: // the new links the previous ones lack, appended in the swap; the join builds on the few new links
+		q = "SELECT a, b FROM " + s.w("new_edges") + "\n" + dialects.Except(c.Dialect) + "\nSELECT p.a, p.b FROM " + c.Final(LinksTable) +
+			" p JOIN " + s.w("new_edges") + " n ON n.a = p.a AND n.b = p.b"
 	}
 	return plan.Statement{SQL: "-- " + LinksTable + ": the links the next run needs for max_links and limits\n" + c.Dialect.CreateTableAs(c.Staged(LinksTable), q, false)}
 }
 
+// linksPublish: an increment appends its new links to LinksTable.
+func (s *Step) linksPublish() plan.Publish {
+	return plan.Publish{Table: LinksTable, Cols: "a, b", Append: true}
+}
+
 // componentsSQL: each new profile's component before limits (empty without
-// limit rules): a refined part's is the component it was cut from.
-func (s *Step) componentsSQL(inc bool) plan.Statement {
+// limit rules): a refined part's is the component it was cut from. An
+// increment stages the rows of the profiles it resolved again and the
+// previous profiles they replace, applied to the final table in the swap.
+func (s *Step) componentsSQL(inc bool) []plan.Node {
 	c := s.c
+	d := c.Dialect
 	q := "SELECT a.profile_id, coalesce(f.component, a.comp) AS component\nFROM " + s.w("anchors") + " a\n" +
 		"LEFT JOIN (SELECT DISTINCT comp, component FROM " + s.w("refined") + ") f ON f.comp = a.comp"
+	gone := "SELECT profile_id FROM " + s.w("affected")
 	if len(s.limitRules()) == 0 {
 		q = "SELECT profile_id, comp AS component FROM " + s.w("anchors") + " WHERE 1 = 0"
-	} else if inc {
-		q = "SELECT profile_id, component FROM " + c.Final(ComponentsTable) + " p\n" +
-			"WHERE NOT EXISTS (SELECT 1 FROM " + s.w("affected") + " x WHERE x.profile_id = p.profile_id)\nUNION ALL\n" + q
+		gone += " WHERE 1 = 0"
 	}
-	return plan.Statement{SQL: "-- " + ComponentsTable + ": each profile's component before limits cut it, for the next run\n" + c.Dialect.CreateTableAs(c.Staged(ComponentsTable), q, false)}
+	head := "-- " + ComponentsTable + ": each profile's component before limits cut it, for the next run\n"
+	if !inc {
+		return append(s.created(c.Staged(ComponentsTable), plan.Statement{SQL: head + d.CreateTableAs(c.Staged(ComponentsTable), q, false)}),
+			s.stateIndexes(ComponentsTable, "profile_id", "component")...)
+	}
+	nodes := s.created(c.Staged(componentsNew), plan.Statement{SQL: head + "-- (the profiles resolved again; the others stay)\n" + d.CreateTableAs(c.Staged(componentsNew), q, false)})
+	nodes = append(nodes, s.created(c.Staged(componentsGone), plan.Statement{SQL: d.CreateTableAs(c.Staged(componentsGone), gone, false)})...)
+	return append(nodes, plan.Publish{Table: ComponentsTable, Apply: []string{
+		"DELETE FROM " + c.Final(ComponentsTable) + " WHERE profile_id IN (SELECT profile_id FROM " + c.Staged(componentsGone) + ")",
+		"INSERT INTO " + c.Final(ComponentsTable) + " (profile_id, component) SELECT profile_id, component FROM " + c.Staged(componentsNew),
+		d.DropTable(c.Staged(componentsNew)),
+		d.DropTable(c.Staged(componentsGone)),
+	}})
 }
 
 // keptCutLinksSQL copies the previous cut links of the profiles not resolved again.
@@ -436,15 +530,19 @@ func (s *Step) keptCutLinksSQL() plan.Statement {
 // sinceFilter restricts a source to the rows after the previous run's
 // watermark, or at or after it when rows arrived with that very timestamp
 // (those read before are read again, which changes nothing): marks say
-// which. Two conditions joined by AND, the first a plain comparison the
-// warehouse filters the scan with: an OR of the two cases made DuckDB test
-// every row (6 times the processor time of the scan).
+// which. Two plain comparisons joined by AND, each a bound the warehouse
+// filters the scan with (DuckDB skips the blocks whose newest timestamp is
+// below it): the second is the watermark itself, or a timestamp before any
+// when rows arrived at the watermark. An OR of the two cases made DuckDB
+// test every row (6 times the processor time of the scan), and so did an
+// IS DISTINCT FROM.
 func (s *Step) sinceFilter(src *models.Source) string {
 	d := s.c.Dialect
 	mark := func(col string) string {
 		return "(SELECT " + col + " FROM " + s.w("marks") + " WHERE source = " + lit(src.Name) + ")"
 	}
-	ts := "CAST(src." + d.Quote(src.Timestamp) + " AS " + d.TypeName("timestamp") + ")"
+	tt := d.TypeName("timestamp")
+	ts := "CAST(src." + d.Quote(src.Timestamp) + " AS " + tt + ")"
 	return "\n    WHERE " + ts + " >= " + mark("since") +
-		"\n      AND " + ts + " IS DISTINCT FROM " + mark("CASE WHEN at_since > prev_at THEN NULL ELSE since END")
+		"\n      AND " + ts + " > " + mark("CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS "+tt+") ELSE since END")
 }

@@ -107,7 +107,7 @@ func runIn(t *testing.T, wh dialects.Warehouse, p *models.Project, schema string
 func outputs(t *testing.T, wh dialects.Warehouse, schema string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	for _, tbl := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, StateTable} {
+	for _, tbl := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, StateTable, KeysTable} {
 		out[tbl] = lines(t, wh, "SELECT * FROM "+schema+"."+tbl)
 	}
 	// components: which profiles share one
@@ -203,6 +203,14 @@ func TestIncrementalFallsBack(t *testing.T) {
 		g.web = append(web, []any{"late", "c1", nil, "2026-01-01 00:00:01"})
 		g.load(t, w.WH)
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: source web: rows before")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
+
+		// a new identifier whose key an identifier read before has (an old key made to clash): rebuild, which salts the hash
+		clash := w.WH.Dialect().Hash64("'' || 'anonymous_id' || ':' || 'clash'")
+		require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+KeysTable+" (key) SELECT "+clash))
+		g.web = append(g.web, []any{"clash", "c3", nil, "2026-06-01 00:00:00"})
+		g.load(t, w.WH)
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: a new identifier shares a 64-bit key with another")
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
 
 		// a rule changed

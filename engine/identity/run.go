@@ -55,7 +55,7 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 
 // workTables are the scratch tables of the plan; the rounds' moves_1 ...
 // come on top.
-var workTables = []string{"marks", "salt", "nodes", "new_nodes", "excluded", "edges", "new_edges", "hubs", "hubs_touched",
+var workTables = []string{"marks", "salt", "nodes", "new_nodes", "known", "seen", "excluded", "edges", "new_edges", "hubs", "hubs_touched",
 	"affected", "old", "links_a", "links_b", "roots", "roots_b", "roots_none", "violators", "refined", "anchors"}
 
 // dropWork drops the scratch tables of a run that went rounds rounds.
@@ -130,6 +130,7 @@ func (s *Step) rebuildPlan(r *runner) []plan.Node {
 	st.Def = "sources " + s.sourceNames()
 	encode = append(encode, s.created(s.w("nodes"), st)...)
 	encode = append(encode, plan.Go{Doc: "abandon this attempt when two identifiers share a key", Reads: s.keysShared(), Run: r.checkKeys})
+	encode = append(encode, s.keysSQL()...)
 	encode = append(encode, s.exclude(s.w("nodes"))...)
 	nodes = append(nodes, plan.Phase{Name: "encode", Body: []plan.Node{plan.Retry{
 		Doc: "nodes with unique keys: when two identifiers share a key the hash is salted ('1' || type:value, then '2' ...)",
@@ -156,6 +157,9 @@ func (s *Step) linksPlan(r *runner) []plan.Node {
 	}
 	nodes = append(nodes, s.excludeLinks(s.w("edges"))...)
 	nodes = append(nodes, s.created(s.c.Staged(LinksTable), s.linksSQL(false))...) // before junk hubs leave
+	if s.keepLinks() {
+		nodes = append(nodes, s.stateIndexes(LinksTable, "a", "b")...)
+	}
 	if !hubs {
 		return nodes
 	}
@@ -373,8 +377,12 @@ func (r *runner) summarize(ctx context.Context, wh dialects.Warehouse, run *plan
 	stats.Details = append(stats.Details, fmt.Sprintf("components: %s (%s)", plan.Count(int64(run.Int("r")), "round"), plan.Count(int64(r.shuffles), "reshuffle")))
 	stats.Details = append(stats.Details, r.details...)
 	for _, t := range []string{GraphTable, LineageTable, RejectionsTable} {
-		n, err := plan.CountRows(ctx, wh, c.Staged(t))
-		if err != nil {
+		q := "SELECT count(*) FROM " + c.Staged(t)
+		if inc && t == GraphTable { // counting the staged view would read the whole graph
+			q = "SELECT (SELECT count(*) FROM " + c.Final(t) + ") - (SELECT count(*) FROM " + r.s.w("old") + ") + (SELECT count(*) FROM " + c.Staged(graphNew) + ")"
+		}
+		var n int64
+		if err := plan.QueryRow(ctx, wh, q, nil, &n); err != nil {
 			return stats, err
 		}
 		stats.Rows[t] = n

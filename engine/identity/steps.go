@@ -72,7 +72,7 @@ type Step struct {
 func (s *Step) Name() string { return "identity" }
 
 func (s *Step) Outputs() []string {
-	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable}
+	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable, KeysTable}
 }
 
 // work table names of this run
@@ -463,7 +463,13 @@ func (s *Step) newGraphRows() string {
 const (
 	graphNew  = "_identity_graph_new"  // the rows of the profiles resolved again
 	graphGone = "_identity_graph_gone" // the previous profiles they replace
+	// the same for _identity_components
+	componentsNew  = "_identity_components_new"
+	componentsGone = "_identity_components_gone"
 )
+
+// deltaTables are the tables an incremental run stages besides its outputs.
+var deltaTables = []string{graphNew, graphGone, componentsNew, componentsGone}
 
 // graphChangesSQL: an incremental run stages identity_graph as a view of
 // the previous one without the profiles it resolved again, plus their new
@@ -507,7 +513,10 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 		}
 		nodes = append(nodes, plan.IfExists{Table: GraphTable, Then: byLineage(true), Else: byLineage(false)})
 	}
-	nodes = append(nodes, s.created(c.Staged(ComponentsTable), s.componentsSQL(inc))...)
+	nodes = append(nodes, s.componentsSQL(inc)...)
+	if inc { // the new keys and links staged with the increment are appended
+		nodes = append(nodes, plan.Publish{Table: KeysTable, Cols: "key", Append: true}, s.linksPublish())
+	}
 	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL())...)
 }
 

@@ -34,7 +34,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 482826854179851ed821fd2a82fc483d)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 2e99f731a2baf2f72f5906f329723c31)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -132,7 +132,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -144,7 +144,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -156,7 +156,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -168,7 +168,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -185,7 +185,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -197,7 +197,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized) "orders"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -209,7 +209,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -221,7 +221,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."newsletter" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'newsletter')
   ) normalized) "newsletter"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -233,7 +233,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -245,7 +245,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -257,7 +257,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1
     FROM "cohort_demo"."cms_accounts" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "cms_accounts"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -279,7 +279,7 @@ FROM (
     ELSE '+' || phone_digits END)[1] AS v3
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized) "shop_customers"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -296,7 +296,7 @@ FROM (
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized) "support_tickets"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -313,7 +313,7 @@ FROM (
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized) "lead_ads"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -330,7 +330,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -347,18 +347,38 @@ FROM (
       NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
 ) occurrences
 GROUP BY identifier_value;
 
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_known_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_known_RUNID" AS
+SELECT n.key, g.profile_id FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n
+JOIN "cohort"."identity_graph" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_seen_RUNID";
+
+-- seen: the new rows' keys the previous runs read
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_seen_RUNID" AS
+SELECT n.key FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n JOIN "cohort"."_identity_keys" k ON k.key = n.key;
+
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
 -- SELECT (SELECT count(*) - count(DISTINCT key) FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID") + (
---   SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n JOIN (SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value FROM "cohort"."identity_graph"
---   UNION ALL SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value FROM "cohort"."identity_rejections" WHERE rule = 'max_links') p ON p.key = n.key
---   WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)
+--   SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n
+--   WHERE n.key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_seen_RUNID") AND n.key NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_known_RUNID")
+--     AND NOT EXISTS (SELECT 1 FROM "cohort"."identity_rejections" r WHERE r.rule IN ('exclude', 'max_links')
+--       AND r.identifier_type = n.identifier_type AND r.identifier_value = n.identifier_value))
+
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+
+-- _identity_keys: the new identifiers' keys, appended in the swap
+CREATE TABLE "cohort"."_identity_keys__stage_RUNID" AS
+SELECT key FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_seen_RUNID" x WHERE x.key = n.key);
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_excluded_RUNID";
 
@@ -396,7 +416,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || phone_digits END)[1] AS v3
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -408,7 +428,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
-      AND CAST(src."ordered_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
+      AND CAST(src."ordered_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
   ) normalized
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -420,7 +440,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -433,7 +453,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
-      AND CAST(src."occurred_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
+      AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -450,7 +470,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."support_tickets" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -467,7 +487,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || phone_digits END)[1] AS v2
     FROM "cohort_demo"."lead_ads" src
     WHERE CAST(src."created_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."created_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."created_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'lead_ads')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -501,8 +521,10 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID" AS
 SELECT n.key, n.identifier_type, n.identifier_value,
   'linked to ' || CAST(l.links AS VARCHAR) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
-FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") OR b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
-  UNION SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") e UNION ALL SELECT b FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") OR b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
+  UNION SELECT a, b FROM "cohort"."_identity_links" WHERE b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
+  UNION SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") e UNION ALL SELECT b FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
+  UNION SELECT a, b FROM "cohort"."_identity_links" WHERE b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
   UNION SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") e) ends GROUP BY key) l
 JOIN (SELECT key, identifier_type, identifier_value FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" WHERE key IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")) n ON n.key = l.key
 WHERE (n.identifier_type = 'device_id' AND l.links > 10)
@@ -529,8 +551,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_affected_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_affected_RUNID" AS
 SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
   SELECT c.component FROM "cohort"."_identity_components" c
-  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
-JOIN "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+  WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_id_known_RUNID"));
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
 
@@ -563,10 +584,9 @@ DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links"
-UNION ALL
-SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID"
+EXCEPT
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" n ON n.a = p.a AND n.b = p.b;
 
 -- set incremental = 'yes'
 
@@ -853,6 +873,12 @@ GROUP BY identifier_value;
 -- in Go: abandon this attempt when two identifiers share a key
 -- reading:
 -- SELECT count(*) - count(DISTINCT key) FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID"
+
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+
+-- _identity_keys: every identifier's key, for the next run's key check
+CREATE TABLE "cohort"."_identity_keys__stage_RUNID" AS
+SELECT key FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_excluded_RUNID";
 
@@ -1215,16 +1241,29 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
-DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
-SELECT profile_id, component FROM "cohort"."_identity_components" p
-WHERE NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
-UNION ALL
+-- (the profiles resolved again; the others stay)
+CREATE TABLE "cohort"."_identity_components_new__stage_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
+
+CREATE TABLE "cohort"."_identity_components_gone__stage_RUNID" AS
+SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
+
+-- publish brings _identity_components up to date in place instead of replacing it:
+-- DELETE FROM "cohort"."_identity_components" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_components_gone__stage_RUNID");
+-- INSERT INTO "cohort"."_identity_components" (profile_id, component) SELECT profile_id, component FROM "cohort"."_identity_components_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
+
+-- publish appends the staged rows to _identity_keys
+
+-- publish appends the staged rows to _identity_links
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
@@ -1232,7 +1271,7 @@ DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '482826854179851ed821fd2a82fc483d';
+-- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
 
 -- otherwise:
 
@@ -1348,7 +1387,7 @@ DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '482826854179851ed821fd2a82fc483d';
+-- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
 
 -- end if
 
@@ -1973,12 +2012,17 @@ FROM "cohort"."segment_memberships__stage_RUNID" cur
 -- ==== publish: replace every output table in one transaction ====
 -- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
-DROP TABLE IF EXISTS "cohort"."_identity_components";
-ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
+DROP VIEW IF EXISTS "cohort"."_identity_components__stage_RUNID";
+DELETE FROM "cohort"."_identity_components" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_components_gone__stage_RUNID");
+INSERT INTO "cohort"."_identity_components" (profile_id, component) SELECT profile_id, component FROM "cohort"."_identity_components_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
-DROP TABLE IF EXISTS "cohort"."_identity_links";
-ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+INSERT INTO "cohort"."_identity_keys" (key) SELECT key FROM "cohort"."_identity_keys__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+INSERT INTO "cohort"."_identity_links" (a, b) SELECT a, b FROM "cohort"."_identity_links__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_sources";
 ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";

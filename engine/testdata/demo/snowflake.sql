@@ -25,7 +25,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 482826854179851ed821fd2a82fc483d)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 2e99f731a2baf2f72f5906f329723c31)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -123,7 +123,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -135,7 +135,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."ORDERS" src
     WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -147,7 +147,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."WEB_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -159,7 +159,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."APP_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -176,7 +176,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -188,7 +188,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."ORDERS" src
     WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized) "ORDERS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -200,7 +200,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
     FROM "COHORT_DEMO"."APP_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -212,7 +212,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."NEWSLETTER" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'newsletter')
   ) normalized) "NEWSLETTER"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -224,7 +224,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -236,7 +236,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."LEAD_ADS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v1 IS NOT NULL
     UNION ALL
@@ -248,7 +248,7 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1
     FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'cms_accounts')
   ) normalized) "CMS_ACCOUNTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -270,7 +270,7 @@ FROM (
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized) "SHOP_CUSTOMERS"
     WHERE v3 IS NOT NULL
     UNION ALL
@@ -287,7 +287,7 @@ FROM (
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized) "SUPPORT_TICKETS"
     WHERE v2 IS NOT NULL
     UNION ALL
@@ -304,7 +304,7 @@ FROM (
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."LEAD_ADS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized) "LEAD_ADS"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -321,7 +321,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."WEB_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized) "WEB_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -338,18 +338,38 @@ FROM (
       NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS v1
     FROM "COHORT_DEMO"."APP_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized) "APP_EVENTS"
     WHERE v1 IS NOT NULL
 ) occurrences
 GROUP BY identifier_value;
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_KNOWN_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_KNOWN_RUNID" AS
+SELECT n.key, g.profile_id FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
+JOIN "COHORT"."IDENTITY_GRAPH" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_SEEN_RUNID";
+
+-- seen: the new rows' keys the previous runs read
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_SEEN_RUNID" AS
+SELECT n.key FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n JOIN "COHORT"."_IDENTITY_KEYS" k ON k.key = n.key;
+
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
 -- SELECT (SELECT count(*) - count(DISTINCT key) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID") + (
---   SELECT count(*) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n JOIN (SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH"
---   UNION ALL SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value FROM "COHORT"."IDENTITY_REJECTIONS" WHERE rule = 'max_links') p ON p.key = n.key
---   WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)
+--   SELECT count(*) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
+--   WHERE n.key IN (SELECT key FROM "COHORT"."_WORK_ID_SEEN_RUNID") AND n.key NOT IN (SELECT key FROM "COHORT"."_WORK_ID_KNOWN_RUNID")
+--     AND NOT EXISTS (SELECT 1 FROM "COHORT"."IDENTITY_REJECTIONS" r WHERE r.rule IN ('exclude', 'max_links')
+--       AND r.identifier_type = n.identifier_type AND r.identifier_value = n.identifier_value))
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+
+-- _identity_keys: the new identifiers' keys, appended in the swap
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_KEYS__STAGE_RUNID" AS
+SELECT key FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_SEEN_RUNID" x WHERE x.key = n.key);
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EXCLUDED_RUNID";
 
@@ -387,7 +407,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v3
     FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'shop_customers')
   ) normalized
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -399,7 +419,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "COHORT_DEMO"."ORDERS" src
     WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
-      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
+      AND CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'orders')
   ) normalized
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -411,7 +431,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS v2
     FROM "COHORT_DEMO"."WEB_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'web_events')
   ) normalized
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -424,7 +444,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v3
     FROM "COHORT_DEMO"."APP_EVENTS" src
     WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
-      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
+      AND CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'app_events')
   ) normalized
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -441,7 +461,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'support_tickets')
   ) normalized
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
@@ -458,7 +478,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS v2
     FROM "COHORT_DEMO"."LEAD_ADS" src
     WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
-      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
+      AND CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'lead_ads')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -492,8 +512,10 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_HUBS_TOUCHED_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_HUBS_TOUCHED_RUNID" AS
 SELECT n.key, n.identifier_type, n.identifier_value,
   'linked to ' || CAST(l.links AS VARCHAR) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
-FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM (SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID") OR b IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
-  UNION SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID") e UNION ALL SELECT b FROM (SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID") OR b IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM (SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
+  UNION SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE b IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
+  UNION SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID") e UNION ALL SELECT b FROM (SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE a IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
+  UNION SELECT a, b FROM "COHORT"."_IDENTITY_LINKS" WHERE b IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")
   UNION SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID") e) ends GROUP BY key) l
 JOIN (SELECT key, identifier_type, identifier_value FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" WHERE key IN (SELECT a AS key FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" UNION SELECT b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID")) n ON n.key = l.key
 WHERE (n.identifier_type = 'device_id' AND l.links > 10)
@@ -520,8 +542,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_AFFECTED_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
 SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
   SELECT c.component FROM "COHORT"."_IDENTITY_COMPONENTS" c
-  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "COHORT"."IDENTITY_GRAPH" g
-JOIN "COHORT"."_WORK_ID_NEW_NODES_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+  WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "COHORT"."_WORK_ID_KNOWN_RUNID"));
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OLD_RUNID";
 
@@ -554,10 +575,9 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
-SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
-UNION ALL
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID"
+EXCEPT
+SELECT p.a, p.b FROM "COHORT"."_IDENTITY_LINKS" p JOIN "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n ON n.a = p.a AND n.b = p.b;
 
 -- set incremental = 'yes'
 
@@ -844,6 +864,12 @@ GROUP BY identifier_value;
 -- in Go: abandon this attempt when two identifiers share a key
 -- reading:
 -- SELECT count(*) - count(DISTINCT key) FROM "COHORT"."_WORK_ID_NODES_RUNID"
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+
+-- _identity_keys: every identifier's key, for the next run's key check
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_KEYS__STAGE_RUNID" AS
+SELECT key FROM "COHORT"."_WORK_ID_NODES_RUNID";
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EXCLUDED_RUNID";
 
@@ -1206,16 +1232,29 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
-SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" p
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_RUNID" x WHERE x.profile_id = p.profile_id)
-UNION ALL
+-- (the profiles resolved again; the others stay)
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
+
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID" AS
+SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
+
+-- publish brings _identity_components up to date in place instead of replacing it:
+-- DELETE FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID");
+-- INSERT INTO "COHORT"."_IDENTITY_COMPONENTS" (profile_id, component) SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
+
+-- publish appends the staged rows to _identity_keys
+
+-- publish appends the staged rows to _identity_links
 
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
@@ -1223,7 +1262,7 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '482826854179851ed821fd2a82fc483d';
+-- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
 
 -- otherwise:
 
@@ -1339,7 +1378,7 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '482826854179851ed821fd2a82fc483d';
+-- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
 
 -- end if
 
@@ -2016,13 +2055,17 @@ FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
 -- ==== publish: replace the output tables one transaction after another ====
 -- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP VIEW IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DELETE FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID");
+INSERT INTO "COHORT"."_IDENTITY_COMPONENTS" (profile_id, component) SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
 COMMIT;
 BEGIN;
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
 COMMIT;
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
@@ -2034,10 +2077,13 @@ BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+INSERT INTO "COHORT"."_IDENTITY_KEYS" (key) SELECT key FROM "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+INSERT INTO "COHORT"."_IDENTITY_LINKS" (a, b) SELECT a, b FROM "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";

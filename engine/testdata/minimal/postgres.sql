@@ -24,7 +24,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 03fb7c9cc632da8692ea0eaa8ad1d42d)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 44a867f5918195929eeee4446cc88b3e)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -70,7 +70,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -87,7 +87,7 @@ FROM (
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized) "customers"
     WHERE v2 IS NOT NULL
 ) occurrences
@@ -95,12 +95,38 @@ GROUP BY identifier_value;
 
 ANALYZE "cohort"."_work_id_new_nodes_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_work_id_known_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE UNLOGGED TABLE "cohort"."_work_id_known_RUNID" AS
+SELECT n.key, g.profile_id FROM "cohort"."_work_id_new_nodes_RUNID" n
+JOIN "cohort"."identity_graph" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
+
+ANALYZE "cohort"."_work_id_known_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_work_id_seen_RUNID";
+
+-- seen: the new rows' keys the previous runs read
+CREATE UNLOGGED TABLE "cohort"."_work_id_seen_RUNID" AS
+SELECT n.key FROM "cohort"."_work_id_new_nodes_RUNID" n JOIN "cohort"."_identity_keys" k ON k.key = n.key;
+
+ANALYZE "cohort"."_work_id_seen_RUNID";
+
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
 -- SELECT (SELECT count(*) - count(DISTINCT key) FROM "cohort"."_work_id_new_nodes_RUNID") + (
---   SELECT count(*) FROM "cohort"."_work_id_new_nodes_RUNID" n JOIN (SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value FROM "cohort"."identity_graph"
---   UNION ALL SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value FROM "cohort"."identity_rejections" WHERE rule = 'max_links') p ON p.key = n.key
---   WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)
+--   SELECT count(*) FROM "cohort"."_work_id_new_nodes_RUNID" n
+--   WHERE n.key IN (SELECT key FROM "cohort"."_work_id_seen_RUNID") AND n.key NOT IN (SELECT key FROM "cohort"."_work_id_known_RUNID")
+--     AND NOT EXISTS (SELECT 1 FROM "cohort"."identity_rejections" r WHERE r.rule IN ('exclude', 'max_links')
+--       AND r.identifier_type = n.identifier_type AND r.identifier_value = n.identifier_value))
+
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+
+-- _identity_keys: the new identifiers' keys, appended in the swap
+CREATE TABLE "cohort"."_identity_keys__stage_RUNID" AS
+SELECT key FROM "cohort"."_work_id_new_nodes_RUNID" n WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_seen_RUNID" x WHERE x.key = n.key);
+
+ANALYZE "cohort"."_identity_keys__stage_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_work_id_excluded_RUNID";
 
@@ -132,7 +158,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
-      AND CAST(src."updated_at" AS TIMESTAMP) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
+      AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -152,8 +178,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_affected_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_affected_RUNID" AS
 SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
   SELECT c.component FROM "cohort"."_identity_components" c
-  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "cohort"."identity_graph" g
-JOIN "cohort"."_work_id_new_nodes_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+  WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "cohort"."_work_id_known_RUNID"));
 
 ANALYZE "cohort"."_work_id_affected_RUNID";
 
@@ -194,10 +219,9 @@ DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links"
-UNION ALL
-SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_identity_links" p WHERE p.a = n.a AND p.b = n.b);
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID"
+EXCEPT
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_new_edges_RUNID" n ON n.a = p.a AND n.b = p.b;
 
 ANALYZE "cohort"."_identity_links__stage_RUNID";
 
@@ -274,6 +298,16 @@ ANALYZE "cohort"."_work_id_nodes_RUNID";
 -- reading:
 -- SELECT count(*) - count(DISTINCT key) FROM "cohort"."_work_id_nodes_RUNID"
 
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+
+-- _identity_keys: every identifier's key, for the next run's key check
+CREATE TABLE "cohort"."_identity_keys__stage_RUNID" AS
+SELECT key FROM "cohort"."_work_id_nodes_RUNID";
+
+ANALYZE "cohort"."_identity_keys__stage_RUNID";
+
+CREATE INDEX IF NOT EXISTS "_identity_keys__stage_RUNID__by_key" ON "cohort"."_identity_keys__stage_RUNID" ("key");
+
 DROP TABLE IF EXISTS "cohort"."_work_id_excluded_RUNID";
 
 -- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
@@ -325,6 +359,10 @@ CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
 SELECT a, b FROM "cohort"."_work_id_edges_RUNID";
 
 ANALYZE "cohort"."_identity_links__stage_RUNID";
+
+CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_a" ON "cohort"."_identity_links__stage_RUNID" ("a");
+
+CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_b" ON "cohort"."_identity_links__stage_RUNID" ("b");
 
 -- end try
 
@@ -568,18 +606,33 @@ WHERE pick = 1
 
 ANALYZE "cohort"."identity_lineage__stage_RUNID";
 
-DROP TABLE IF EXISTS "cohort"."_identity_components__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
-SELECT profile_id, component FROM "cohort"."_identity_components" p
-WHERE NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_affected_RUNID" x WHERE x.profile_id = p.profile_id)
-UNION ALL
+-- (the profiles resolved again; the others stay)
+CREATE TABLE "cohort"."_identity_components_new__stage_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "cohort"."_work_id_anchors_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
 
-ANALYZE "cohort"."_identity_components__stage_RUNID";
+ANALYZE "cohort"."_identity_components_new__stage_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
+
+CREATE TABLE "cohort"."_identity_components_gone__stage_RUNID" AS
+SELECT profile_id FROM "cohort"."_work_id_affected_RUNID";
+
+ANALYZE "cohort"."_identity_components_gone__stage_RUNID";
+
+-- publish brings _identity_components up to date in place instead of replacing it:
+-- DELETE FROM "cohort"."_identity_components" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_components_gone__stage_RUNID");
+-- INSERT INTO "cohort"."_identity_components" (profile_id, component) SELECT profile_id, component FROM "cohort"."_identity_components_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
+
+-- publish appends the staged rows to _identity_keys
+
+-- publish appends the staged rows to _identity_links
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
@@ -587,7 +640,7 @@ DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
+-- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -713,13 +766,17 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID
 
 ANALYZE "cohort"."_identity_components__stage_RUNID";
 
+CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_profile_id" ON "cohort"."_identity_components__stage_RUNID" ("profile_id");
+
+CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_component" ON "cohort"."_identity_components__stage_RUNID" ("component");
+
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
 -- _identity_state: what this run read of each source, under which rules and key salt
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
+-- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -859,12 +916,17 @@ FROM "cohort"."segment_memberships__stage_RUNID" cur
 -- ==== publish: replace every output table in one transaction ====
 -- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
-DROP TABLE IF EXISTS "cohort"."_identity_components";
-ALTER TABLE "cohort"."_identity_components__stage_RUNID" RENAME TO "_identity_components";
+DROP VIEW IF EXISTS "cohort"."_identity_components__stage_RUNID";
+DELETE FROM "cohort"."_identity_components" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_components_gone__stage_RUNID");
+INSERT INTO "cohort"."_identity_components" (profile_id, component) SELECT profile_id, component FROM "cohort"."_identity_components_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_cut_links";
 ALTER TABLE "cohort"."_identity_cut_links__stage_RUNID" RENAME TO "_identity_cut_links";
-DROP TABLE IF EXISTS "cohort"."_identity_links";
-ALTER TABLE "cohort"."_identity_links__stage_RUNID" RENAME TO "_identity_links";
+INSERT INTO "cohort"."_identity_keys" (key) SELECT key FROM "cohort"."_identity_keys__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
+INSERT INTO "cohort"."_identity_links" (a, b) SELECT a, b FROM "cohort"."_identity_links__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_sources";
 ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";

@@ -15,7 +15,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 03fb7c9cc632da8692ea0eaa8ad1d42d)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 44a867f5918195929eeee4446cc88b3e)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -57,7 +57,7 @@ FROM (
       NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1
     FROM "RAW"."CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v1 IS NOT NULL
 ) occurrences
@@ -74,18 +74,38 @@ FROM (
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized) "CUSTOMERS"
     WHERE v2 IS NOT NULL
 ) occurrences
 GROUP BY identifier_value;
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_KNOWN_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_KNOWN_RUNID" AS
+SELECT n.key, g.profile_id FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
+JOIN "COHORT"."IDENTITY_GRAPH" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_SEEN_RUNID";
+
+-- seen: the new rows' keys the previous runs read
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_SEEN_RUNID" AS
+SELECT n.key FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n JOIN "COHORT"."_IDENTITY_KEYS" k ON k.key = n.key;
+
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
 -- SELECT (SELECT count(*) - count(DISTINCT key) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID") + (
---   SELECT count(*) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n JOIN (SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH"
---   UNION ALL SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value FROM "COHORT"."IDENTITY_REJECTIONS" WHERE rule = 'max_links') p ON p.key = n.key
---   WHERE p.identifier_type <> n.identifier_type OR p.identifier_value <> n.identifier_value)
+--   SELECT count(*) FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
+--   WHERE n.key IN (SELECT key FROM "COHORT"."_WORK_ID_SEEN_RUNID") AND n.key NOT IN (SELECT key FROM "COHORT"."_WORK_ID_KNOWN_RUNID")
+--     AND NOT EXISTS (SELECT 1 FROM "COHORT"."IDENTITY_REJECTIONS" r WHERE r.rule IN ('exclude', 'max_links')
+--       AND r.identifier_type = n.identifier_type AND r.identifier_value = n.identifier_value))
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+
+-- _identity_keys: the new identifiers' keys, appended in the swap
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_KEYS__STAGE_RUNID" AS
+SELECT key FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_SEEN_RUNID" x WHERE x.key = n.key);
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EXCLUDED_RUNID";
 
@@ -115,7 +135,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
-      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) IS DISTINCT FROM (SELECT CASE WHEN at_since > prev_at THEN NULL ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
+      AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
   ) normalized
 )
 SELECT DISTINCT least(a, b) AS a, greatest(a, b) AS b
@@ -133,8 +153,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_AFFECTED_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
 SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
   SELECT c.component FROM "COHORT"."_IDENTITY_COMPONENTS" c
-  WHERE c.profile_id IN (SELECT DISTINCT g.profile_id FROM "COHORT"."IDENTITY_GRAPH" g
-JOIN "COHORT"."_WORK_ID_NEW_NODES_RUNID" n ON n.identifier_type = g.identifier_type AND n.identifier_value = g.identifier_value));
+  WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "COHORT"."_WORK_ID_KNOWN_RUNID"));
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OLD_RUNID";
 
@@ -167,10 +186,9 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
 
 -- _identity_links: the links the next run needs for max_links and limits
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID" AS
-SELECT a, b FROM "COHORT"."_IDENTITY_LINKS"
-UNION ALL
-SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_IDENTITY_LINKS" p WHERE p.a = n.a AND p.b = n.b);
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID"
+EXCEPT
+SELECT p.a, p.b FROM "COHORT"."_IDENTITY_LINKS" p JOIN "COHORT"."_WORK_ID_NEW_EDGES_RUNID" n ON n.a = p.a AND n.b = p.b;
 
 -- set incremental = 'yes'
 
@@ -238,6 +256,12 @@ GROUP BY identifier_value;
 -- in Go: abandon this attempt when two identifiers share a key
 -- reading:
 -- SELECT count(*) - count(DISTINCT key) FROM "COHORT"."_WORK_ID_NODES_RUNID"
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+
+-- _identity_keys: every identifier's key, for the next run's key check
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_KEYS__STAGE_RUNID" AS
+SELECT key FROM "COHORT"."_WORK_ID_NODES_RUNID";
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EXCLUDED_RUNID";
 
@@ -497,16 +521,29 @@ FROM (
 WHERE pick = 1
 -- parameters: $1 = '2026-11-23 11:00:00';
 
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
 
 -- _identity_components: each profile's component before limits cut it, for the next run
-CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
-SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" p
-WHERE NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_AFFECTED_RUNID" x WHERE x.profile_id = p.profile_id)
-UNION ALL
+-- (the profiles resolved again; the others stay)
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
+
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID" AS
+SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
+
+-- publish brings _identity_components up to date in place instead of replacing it:
+-- DELETE FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID");
+-- INSERT INTO "COHORT"."_IDENTITY_COMPONENTS" (profile_id, component) SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
+
+-- publish appends the staged rows to _identity_keys
+
+-- publish appends the staged rows to _identity_links
 
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
@@ -514,7 +551,7 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
+-- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
 
 -- otherwise:
 
@@ -628,7 +665,7 @@ DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '03fb7c9cc632da8692ea0eaa8ad1d42d';
+-- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
 
 -- end if
 
@@ -763,13 +800,17 @@ FROM "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" cur
 -- ==== publish: replace the output tables one transaction after another ====
 -- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_COMPONENTS" LIKE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP VIEW IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-ALTER TABLE "COHORT"."_IDENTITY_COMPONENTS" SWAP WITH "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DELETE FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID");
+INSERT INTO "COHORT"."_IDENTITY_COMPONENTS" (profile_id, component) SELECT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
 COMMIT;
 BEGIN;
-DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
 COMMIT;
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_CUT_LINKS" LIKE "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
@@ -781,10 +822,13 @@ BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_CUT_LINKS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_LINKS" LIKE "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+INSERT INTO "COHORT"."_IDENTITY_KEYS" (key) SELECT key FROM "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
 COMMIT;
 BEGIN;
-ALTER TABLE "COHORT"."_IDENTITY_LINKS" SWAP WITH "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_KEYS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+INSERT INTO "COHORT"."_IDENTITY_LINKS" (a, b) SELECT a, b FROM "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
