@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -42,10 +43,12 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := cpuSeconds()
 	res, err := Execute(ctx, wh, pl, progress)
 	if err != nil {
 		return nil, err
 	}
+	rep.RunCPU = cpuSeconds() - cpu0
 	for _, st := range res.Steps {
 		switch st.Name {
 		case "profiles":
@@ -66,4 +69,13 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 		rep.Accuracy = acc.String()
 	}
 	return rep, nil
+}
+
+// cpuSeconds is this process's user + system time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

@@ -43,6 +43,7 @@ func TestBenchSegments(t *testing.T) {
 	require.Greater(t, rep.Identity, 0.0)
 	require.Greater(t, rep.ProfilesStep, 0.0)
 	require.Greater(t, rep.SegmentsStep, 0.0)
+	require.Greater(t, rep.RunCPU, 0.0, "the run's processor time")
 	require.EqualValues(t, len(p.Segments), rep.Segments)
 	require.Greater(t, rep.Members, int64(0))
 	require.Greater(t, rep.Profiles, int64(n/2))
