@@ -548,6 +548,11 @@ type Config struct {
 	Location    string
 	MemoryLimit string
 	Threads     int
+	// SmallMemory asks an embedded warehouse to keep the process small:
+	// memory it frees goes back to the system instead of being kept for
+	// its next work (a sync, which runs beside nothing else and should stay
+	// within a small, predictable footprint).
+	SmallMemory bool
 	// MustExist: an embedded warehouse file that does not exist is an error
 	// naming its path, not created (validate and read commands).
 	MustExist bool

@@ -100,14 +100,14 @@ func OpenWarehouse(ctx context.Context, p *models.Project) (dialects.Warehouse, 
 }
 
 func openWarehouse(ctx context.Context, p *models.Project, create bool) (dialects.Warehouse, error) {
-	return openWarehouseMode(ctx, p, false, create)
+	return openWarehouseMode(ctx, p, false, create, false)
 }
 
-func openWarehouseMode(ctx context.Context, p *models.Project, readOnly, create bool) (dialects.Warehouse, error) {
+func openWarehouseMode(ctx context.Context, p *models.Project, readOnly, create, small bool) (dialects.Warehouse, error) {
 	w := p.Warehouse
 	return dialects.Open(ctx, w.Type, dialects.Config{
 		Dir: p.Dir, Path: w.Path, DSN: w.DSN, Project: w.Project, Location: w.Location,
-		MemoryLimit: w.MemoryLimit, Threads: w.Threads, MustExist: !create, ReadOnly: readOnly, Schema: w.Schema,
+		MemoryLimit: w.MemoryLimit, Threads: w.Threads, SmallMemory: small, MustExist: !create, ReadOnly: readOnly, Schema: w.Schema,
 		Account: w.Account, User: w.User, PrivateKeyPath: w.PrivateKeyPath, Role: w.Role, Database: w.Database,
 		Compute: w.Compute, QueryTag: w.QueryTag, MaxBytesBilled: w.MaximumBytesBilled, Endpoint: w.Endpoint,
 	})
@@ -124,12 +124,10 @@ func (s *Service) handles() (*handles, error) {
 		}
 		p := s.Project
 		s.own = newHandles(drv.Dialect, s.Options.ReadIdle, func(ctx context.Context, o openMode) (dialects.Warehouse, error) {
-			if o.memoryLimit != "" {
-				q := *p
-				q.Warehouse.MemoryLimit = o.memoryLimit
-				return openWarehouseMode(ctx, &q, o.readOnly, o.create)
+			if o.small {
+				return openWarehouseMode(ctx, forSync(p), o.readOnly, o.create, true)
 			}
-			return openWarehouseMode(ctx, p, o.readOnly, o.create)
+			return openWarehouseMode(ctx, p, o.readOnly, o.create, false)
 		})
 		s.closed = append(s.closed, s.own)
 	}
@@ -172,7 +170,7 @@ func (s *Service) writer(ctx context.Context, create bool) (dialects.Warehouse, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return h.write(ctx, create, "")
+	return h.write(ctx, create, false)
 }
 
 // openWarehouse is the warehouse opened read-write until Close, for the

@@ -177,10 +177,11 @@ func (s *Service) Sync(ctx context.Context, o SyncOptions) ([]*sync.Result, erro
 
 // syncWarehouse is the warehouse a sync writes to, read-write for the
 // sync (see handles), with the function ending it. Opened for it, an
-// embedded one is capped at sync.MemoryLimit unless the project sets its
-// own warehouse.memory_limit: a sync's diff and fold then spill to disk
-// instead of growing the process. One already open read-write (a run of
-// cohort serve) is used as it is.
+// embedded one is capped at sync.MemoryLimit and runs sync.Threads
+// threads unless the project sets its own warehouse.memory_limit and
+// threads, and keeps no memory it freed (dialects.Config.SmallMemory): a
+// sync's diff and fold then spill to disk instead of growing the process.
+// One already open read-write (a run of cohort serve) is used as it is.
 func (s *Service) syncWarehouse(ctx context.Context) (dialects.Warehouse, func(), error) {
 	if s.Warehouse != nil {
 		return s.Warehouse, func() {}, nil
@@ -189,11 +190,20 @@ func (s *Service) syncWarehouse(ctx context.Context) (dialects.Warehouse, func()
 	if err != nil {
 		return nil, nil, err
 	}
-	limit := ""
-	if s.Project.Warehouse.MemoryLimit == "" {
-		limit = sync.MemoryLimit
+	return h.write(ctx, false, true)
+}
+
+// forSync is p with the warehouse settings a sync opens it with: the
+// project's memory_limit and threads, or sync.MemoryLimit and sync.Threads.
+func forSync(p *models.Project) *models.Project {
+	q := *p
+	if q.Warehouse.MemoryLimit == "" {
+		q.Warehouse.MemoryLimit = sync.MemoryLimit
 	}
-	return h.write(ctx, false, limit)
+	if q.Warehouse.Threads == 0 {
+		q.Warehouse.Threads = sync.Threads
+	}
+	return &q
 }
 
 // alert sends the notices a finished sync run calls for through the sync's

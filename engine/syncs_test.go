@@ -126,8 +126,9 @@ func TestSyncHealth(t *testing.T) {
 }
 
 // A sync that opens an embedded warehouse (cohort sync) caps it at
-// sync.MemoryLimit, so that a large diff spills to disk instead of growing
-// the process; a project's own memory_limit is kept.
+// sync.MemoryLimit and sync.Threads, so that a large diff spills to disk
+// instead of growing the process; a project's own memory_limit and threads
+// are kept.
 func TestSyncOpensTheWarehouseCapped(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -143,7 +144,7 @@ func TestSyncOpensTheWarehouseCapped(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, svc.Close())
 
-	limit := func(p *models.Project) float64 {
+	settings := func(p *models.Project) (float64, int) {
 		t.Helper()
 		svc := NewService(p, ServiceOptions{})
 		svc.Clock = func() time.Time { return now }
@@ -153,18 +154,23 @@ func TestSyncOpensTheWarehouseCapped(t *testing.T) {
 		wh, done, err := svc.syncWarehouse(ctx) // as Sync opens it, for a sync only
 		require.NoError(t, err)
 		defer done()
-		rows, err := wh.Query(ctx, "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")
+		rows, err := wh.Query(ctx, "SELECT current_setting('memory_limit'), current_setting('threads')")
 		require.NoError(t, err)
 		defer rows.Close()
 		require.True(t, rows.Next())
 		var v, unit string
-		require.NoError(t, rows.Scan(&v))
+		var threads int
+		require.NoError(t, rows.Scan(&v, &threads))
 		var x float64
 		_, err = fmt.Sscanf(v, "%g %s", &x, &unit)
 		require.NoError(t, err, v)
-		return x * map[string]float64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit]
+		return x * map[string]float64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[unit], threads
 	}
-	assert.InDelta(t, 128e6, limit(p), 8e6, "capped at %s", sync.MemoryLimit)
-	p.Warehouse.MemoryLimit = "1GB"
-	assert.InDelta(t, 1e9, limit(p), 50e6, "the project's own limit")
+	limit, threads := settings(p)
+	assert.InDelta(t, 32e6, limit, 2e6, "capped at %s", sync.MemoryLimit)
+	assert.Equal(t, sync.Threads, threads)
+	p.Warehouse.MemoryLimit, p.Warehouse.Threads = "1GB", 2
+	limit, threads = settings(p)
+	assert.InDelta(t, 1e9, limit, 50e6, "the project's own limit")
+	assert.Equal(t, 2, threads, "the project's own threads")
 }

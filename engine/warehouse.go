@@ -63,7 +63,9 @@ type cachedColumns struct {
 // embedded file that does not exist, with a memory limit of its own.
 type openMode struct {
 	readOnly, create bool
-	memoryLimit      string
+	// small opens an embedded warehouse for a process that is to stay
+	// small (a sync): see Service.syncWarehouse.
+	small bool
 }
 
 func newHandles(d dialects.Dialect, idle time.Duration, open func(ctx context.Context, o openMode) (dialects.Warehouse, error)) *handles {
@@ -132,7 +134,7 @@ func (h *handles) closeIdle() {
 // function ending the write. create makes an embedded warehouse that does
 // not exist yet; memoryLimit, when set, caps a handle opened for it (one
 // already open read-write is used as it is).
-func (h *handles) write(ctx context.Context, create bool, memoryLimit string) (dialects.Warehouse, func(), error) {
+func (h *handles) write(ctx context.Context, create, small bool) (dialects.Warehouse, func(), error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for h.switching {
@@ -151,7 +153,7 @@ func (h *handles) write(ctx context.Context, create bool, memoryLimit string) (d
 			h.cur = nil
 		}
 		h.columns = nil
-		wh, err := h.open(ctx, openMode{create: create, memoryLimit: memoryLimit})
+		wh, err := h.open(ctx, openMode{create: create, small: small})
 		h.switching = false
 		h.changed.Broadcast()
 		if err != nil {

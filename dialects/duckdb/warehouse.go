@@ -77,8 +77,21 @@ func Open(ctx context.Context, cfg dialects.Config) (dialects.Warehouse, error) 
 	// of 18-20 s). The process keeps its peak working memory, at most 80%
 	// of memory_limit, until it exits. The setting cannot shrink: a second
 	// Open of the same database after memory_limit was lowered keeps the
-	// larger one, which is why its error is not one to report.
-	_, _ = db.ExecContext(ctx, "SET block_allocator_memory = '80%'")
+	// larger one, which is why its error is not one to report. A process
+	// asked to stay small (cfg.SmallMemory: a sync) keeps no such cache (at
+	// a 32 MB limit it would be a quarter of the sync's memory), and its
+	// allocator hands freed memory back after each task of more than 4 MB
+	// instead of 128 MB.
+	if !cfg.SmallMemory {
+		_, _ = db.ExecContext(ctx, "SET block_allocator_memory = '80%'")
+	} else {
+		for _, st := range []string{"SET allocator_flush_threshold = '4MB'", "SET allocator_bulk_deallocation_flush_threshold = '4MB'"} {
+			if _, err := db.ExecContext(ctx, st); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("duckdb: %s: %w", st, err)
+			}
+		}
+	}
 	w := &Warehouse{SQLDB: dialects.SQLDB{DB: db, D: Dialect{}, DefaultSchm: "main"}, Connector: conn}
 	if cfg.ReadOnly {
 		// concurrent reads (the API's look-ups) each take a connection: keep

@@ -111,6 +111,22 @@ type diffSpec struct {
 	// sync), heldSnapshot, or heldUnfolded (a dry run after a crash: the
 	// snapshot with the crashed run's acknowledgements).
 	held int
+	// slices > 1 cuts the diff by the hash of the match key: the query is
+	// then the diff of the keys whose hash modulo slices is slice. A key's
+	// profiles, its snapshot row and its change all fall in the same slice,
+	// so the slices' diffs together are the whole diff, and none holds more
+	// than its share of the audience in memory.
+	slice, slices int
+}
+
+// sliceCond is the condition that the text expression key falls in the
+// spec's slice ("" when the diff is not sliced).
+func (x diffSpec) sliceCond(key string) string {
+	if x.slices <= 1 {
+		return ""
+	}
+	// the hash may be negative (PostgreSQL's): the modulo is made positive
+	return fmt.Sprintf("(%[1]s %% %[2]d + %[2]d) %% %[2]d = %[3]d", x.d.Hash64(key), x.slices, x.slice)
 }
 
 const (
@@ -160,13 +176,19 @@ func (x diffSpec) query() string {
 	}
 	hashExpr := d.MD5Hex(strings.Join(hashParts, " || chr(31) || "))
 
+	and := func(c string) string { // " AND c", or "" without a slice
+		if c == "" {
+			return ""
+		}
+		return " AND " + c
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- sync %s: segment %s to destination %s, mode %s\n", x.sync.Name, x.sync.Segment, x.sync.Destination, x.mode)
 	b.WriteString("WITH eligible AS (\n  -- members outside the holdout, with consent and a match key\n")
 	fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
 	fmt.Fprintf(&b, "  FROM %s a\n  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
 		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
-	fmt.Fprintf(&b, "  WHERE %s\n)", sendable(q, "a", x.m.traits, x.consent))
+	fmt.Fprintf(&b, "  WHERE %s%s\n)", sendable(q, "a", x.m.traits, x.consent), and(x.sliceCond(keyExpr)))
 	fmt.Fprintf(&b, `, shared AS (
   -- match keys several profiles share: the smallest profile_id is sent
   SELECT sync_key, min(%s) AS profile_id FROM eligible GROUP BY sync_key HAVING count(*) > 1
@@ -180,20 +202,24 @@ func (x diffSpec) query() string {
 	snap := q(x.schema, SnapshotTable(x.sync.Name))
 	switch x.held {
 	case heldSnapshot:
+		slice := ""
+		if c := x.sliceCond("sync_key"); c != "" {
+			slice = " WHERE " + c
+		}
 		fmt.Fprintf(&b, `, held AS (
-  SELECT sync_key, sync_hash, profile_id, ref FROM %s
-)`, snap)
+  SELECT sync_key, sync_hash, profile_id, ref FROM %s%s
+)`, snap, slice)
 	case heldUnfolded:
 		fmt.Fprintf(&b, `, acked AS (
   %s
 ), held AS (
   -- what the destination holds: the snapshot, with the acknowledgements of a crashed run
   SELECT s.sync_key, s.sync_hash, s.profile_id, s.ref FROM %s s
-  WHERE NOT EXISTS (SELECT 1 FROM acked k WHERE k.sync_key = s.sync_key)
+  WHERE NOT EXISTS (SELECT 1 FROM acked k WHERE k.sync_key = s.sync_key)%s
   UNION ALL
   SELECT k.sync_key, k.sync_hash, k.profile_id, coalesce(k.ref, s.ref) FROM acked k
-  LEFT JOIN %s s ON s.sync_key = k.sync_key WHERE k.op <> 'remove'
-)`, ackedQuery(d, x.schema, x.sync.Name), snap, snap)
+  LEFT JOIN %s s ON s.sync_key = k.sync_key WHERE k.op <> 'remove'%s
+)`, ackedQuery(d, x.schema, x.sync.Name), snap, and(x.sliceCond("s.sync_key")), snap, and(x.sliceCond("k.sync_key")))
 	default:
 		fmt.Fprintf(&b, `, held AS (
   -- the first run of this sync: the destination holds nobody yet

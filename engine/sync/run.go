@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	stdsync "sync"
 	"time"
@@ -34,8 +35,19 @@ type Params struct {
 	DryRun bool             // compute and show the changes; write and send nothing
 	Sample int              // dry run: changes shown per operation (default 5)
 	// PageRows is how many changes are read from the warehouse per query
-	// (default 50,000): memory holds at most a page, whatever the audience.
+	// (default 50,000): memory holds at most a page, whatever the audience
+	// (the DuckDB driver holds a query's whole result: 50,000 rows of a
+	// changes table held 25-30 MB). Acknowledgements are folded as many at
+	// a time.
 	PageRows int
+	// SliceRows is about how many match keys one statement of the diff
+	// compares (default 1,000,000): a larger audience or snapshot is diffed
+	// a slice of key hashes at a time, so that the warehouse never holds
+	// the whole audience joined with the whole snapshot. At MemoryLimit and
+	// one thread, a million members against a million-row snapshot fit one
+	// statement; slices of 100,000 took 50% more processor time (each
+	// reads the audience and the snapshot again) and no less memory.
+	SliceRows int
 	// Delivery tunes retries and gives the clock (tests); the sync's name,
 	// mode and the connector's limits are filled in.
 	Delivery Options
@@ -60,6 +72,8 @@ type Change struct {
 	ProfileID string            `json:"profile_id"`
 	Key       map[string]string `json:"key"`
 	Fields    map[string]any    `json:"fields,omitempty"`
+
+	key string // the sync key, which samples are ordered by
 }
 
 // Result is what a sync run did (or, dry, would do).
@@ -147,6 +161,9 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	}
 	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: cond,
 		mode: mode, canDelete: spec.CanDelete, held: heldSnapshot}
+	if x.slices, err = slices(ctx, wh, x, have[0], p.SliceRows); err != nil {
+		return nil, fmt.Errorf("sync %s: sizing the diff: %w", s.Name, err)
+	}
 	res := &Result{Region: region, Consent: rule.String(),
 		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
 
@@ -233,15 +250,20 @@ type maskedError struct{ err error }
 func (e maskedError) Error() string { return models.MaskValuesIn(e.err.Error()) }
 func (e maskedError) Unwrap() error { return e.err }
 
-// MemoryLimit is the memory limit a `cohort sync` process opens an
-// embedded warehouse (DuckDB, in the process) with when the project sets no
-// warehouse.memory_limit: beyond it the diff and the fold of a large
-// audience spill to disk instead of growing the process (a first sync of
-// 1,000,000 members: 313 MB resident with it, 811 MB without; 265 MB at
-// 64 MB, and at 32 MB the diff runs out of memory). It is set when the
-// warehouse opens: lowered later, DuckDB keeps the memory it cached for the
-// higher limit (620-710 MB).
-const MemoryLimit = "128MB"
+// MemoryLimit and Threads are the settings a `cohort sync` process opens
+// an embedded warehouse (DuckDB, in the process) with when the project
+// sets no warehouse.memory_limit or threads: the diff (a slice of key
+// hashes at a time, see Params.SliceRows) and the fold (a slice of change
+// ids at a time) spill to disk instead of growing the process. A first sync
+// of 1,000,000 members peaked at 811 MB resident without a limit and 313 MB
+// at 128 MB and two threads; at 32 MB, two threads ran out of memory in the
+// diff and in the fold, one does not (and takes no more processor time).
+// They are set when the warehouse opens: lowered later, DuckDB keeps the
+// memory it cached for the higher limit (620-710 MB).
+const (
+	MemoryLimit = "32MB"
+	Threads     = 1
+)
 
 // Eligible is the SQL condition that the profiles row aliased alias would
 // be sent by sync name were it a member outside the holdout: its
@@ -305,12 +327,16 @@ func dryRun(ctx context.Context, wh dialects.Warehouse, x diffSpec, sample int, 
 		sample = 5
 	}
 	start := time.Now()
-	diff := x.query()
-	if err := count(ctx, wh, "SELECT op, count(*) FROM (\n"+diff+"\n) d GROUP BY op", &res.Planned); err != nil {
-		return fmt.Errorf("sync %s: computing the diff: %w", x.sync.Name, err)
+	for x.slice = 0; x.slice < max(x.slices, 1); x.slice++ {
+		var n Planned
+		if err := count(ctx, wh, "SELECT op, count(*) FROM (\n"+x.query()+"\n) d GROUP BY op", &n); err != nil {
+			return fmt.Errorf("sync %s: computing the diff: %w", x.sync.Name, err)
+		}
+		res.Planned.Adds, res.Planned.Changes, res.Planned.Removes = res.Planned.Adds+n.Adds, res.Planned.Changes+n.Changes, res.Planned.Removes+n.Removes
 	}
 	res.DiffTime = time.Since(start)
-	// A few of each kind, the first by key: a top-N each, not a sort of the diff.
+	// A few of each kind, the first by key: a top-N each (in each slice,
+	// then of the slices'), not a sort of the diff.
 	for _, op := range []struct {
 		name string
 		n    int64
@@ -318,28 +344,57 @@ func dryRun(ctx context.Context, wh dialects.Warehouse, x diffSpec, sample int, 
 		if op.n == 0 {
 			continue
 		}
-		if err := sampleOf(ctx, wh, x, diff, op.name, sample, res); err != nil {
-			return err
+		var some []Change
+		for x.slice = 0; x.slice < max(x.slices, 1); x.slice++ {
+			s, err := sampleOf(ctx, wh, x, op.name, sample)
+			if err != nil {
+				return err
+			}
+			some = append(some, s...)
 		}
+		sort.SliceStable(some, func(i, j int) bool { return some[i].key < some[j].key })
+		res.Sample = append(res.Sample, some[:min(len(some), sample)]...)
 	}
 	return nil
 }
 
-func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, diff, op string, n int, res *Result) error {
-	rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM (\n%s\n) d WHERE op = %s ORDER BY sync_key LIMIT %d", diff, literal(op), n))
+func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, op string, n int) ([]Change, error) {
+	rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM (\n%s\n) d WHERE op = %s ORDER BY sync_key LIMIT %d", x.query(), literal(op), n))
 	if err != nil {
-		return fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
+		return nil, fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
 	}
 	defer rows.Close()
+	var out []Change
 	rr := newRowReader(x.m, nil)
 	for rows.Next() {
 		rec, err := rr.scan(rows, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res.Sample = append(res.Sample, Change{Op: string(rec.Op), ProfileID: rec.ProfileID, Key: rec.Key, Fields: rec.Fields})
+		out = append(out, Change{Op: string(rec.Op), ProfileID: rec.ProfileID, Key: rec.Key, Fields: rec.Fields, key: x.m.keyText(rec.Key)})
 	}
-	return rows.Err()
+	return out, rows.Err()
+}
+
+// slices is how many slices of key hashes the diff is cut into: one per
+// sliceRows (default 1,000,000) of the larger of the segment and the
+// snapshot.
+func slices(ctx context.Context, wh dialects.Warehouse, x diffSpec, snapshot bool, sliceRows int) (int, error) {
+	if sliceRows <= 0 {
+		sliceRows = 1_000_000
+	}
+	d := x.d
+	var members, held int64
+	if err := plan.QueryRow(ctx, wh, fmt.Sprintf("SELECT count(*) FROM %s WHERE segment = %s",
+		d.Quote(x.schema, membershipsTable), literal(x.sync.Segment)), nil, &members); err != nil {
+		return 0, err
+	}
+	if snapshot {
+		if err := plan.QueryRow(ctx, wh, "SELECT count(*) FROM "+d.Quote(x.schema, SnapshotTable(x.sync.Name)), nil, &held); err != nil {
+			return 0, err
+		}
+	}
+	return int((max(members, held) + int64(sliceRows) - 1) / int64(sliceRows)), nil
 }
 
 func count(ctx context.Context, wh dialects.Warehouse, q string, into *Planned) error {
@@ -464,7 +519,12 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 	changes := d.Quote(x.schema, ChangesTable(x.sync.Name))
 	start := time.Now()
 	_ = wh.Exec(ctx, d.DropTable(changes))
-	if err := bulk(ctx, wh, d.CreateTableAs(changes, x.query(), false)); err != nil {
+	// The first slice creates the table, the others add to it.
+	diff := []string{d.CreateTableAs(changes, x.query(), false)}
+	for x.slice = 1; x.slice < x.slices; x.slice++ {
+		diff = append(diff, "INSERT INTO "+changes+"\n"+x.query())
+	}
+	if err := bulk(ctx, wh, diff...); err != nil {
 		return fmt.Errorf("computing the diff: %w", err)
 	}
 	res.diffed = true
@@ -666,10 +726,11 @@ func idRanges(col string, total, page int64) []string {
 	return out
 }
 
-// bulk runs a large set-based statement with the dialect's bulk settings
-// (rows in any order, which lets DuckDB stream a CREATE TABLE AS instead of
-// holding it), on one pinned connection so that the settings apply to it.
-func bulk(ctx context.Context, wh dialects.Warehouse, statement string) error {
+// bulk runs large set-based statements, one after the other, with the
+// dialect's bulk settings (rows in any order, which lets DuckDB stream a
+// CREATE TABLE AS instead of holding it), on one pinned connection so that
+// the settings apply to them.
+func bulk(ctx context.Context, wh dialects.Warehouse, statements ...string) error {
 	set, reset := dialects.BulkSettings(wh.Dialect())
 	if len(set) > 0 {
 		if p, ok := wh.(dialects.Pinner); ok {
@@ -691,7 +752,12 @@ func bulk(ctx context.Context, wh dialects.Warehouse, statement string) error {
 			}
 		}()
 	}
-	return wh.Exec(ctx, statement)
+	for _, st := range statements {
+		if err := wh.Exec(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // suppressed says whether the output schema's suppression list names

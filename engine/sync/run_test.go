@@ -126,7 +126,8 @@ func TestSyncRunsAgainstTheWarehouse(t *testing.T) {
 		require.NoError(t, err)
 		defer store.Close()
 		clock := NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-		p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH, Store: store, PageRows: 7,
+		// a few members per slice: the diff is computed in 6 or more slices of key hashes
+		p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH, Store: store, PageRows: 7, SliceRows: 6,
 			Delivery: Options{Clock: clock}}
 		run := func() *Result {
 			t.Helper()
