@@ -67,7 +67,7 @@ test-snowflake: bin/snowflake-emulator
 
 test-bigquery: bin/bigquery-emulator
 	COHORT_TEST_GRAMMAR=bigquery $(GO) test -count=1 -timeout 60m ./dialects/sqlgrammar
-	COHORT_TEST_BIGQUERY_EMULATOR=$(CURDIR)/bin/bigquery-emulator $(GO) test -count=1 -timeout 30m $(call EMULATOR_TESTS,bigquery)
+	COHORT_TEST_BIGQUERY_EMULATOR=$(CURDIR)/bin/bigquery-emulator $(GO) test -count=1 -timeout 60m $(call EMULATOR_TESTS,bigquery)
 
 bench: build
 	$(BIN) bench identity --edges 10000000

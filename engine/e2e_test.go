@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +26,20 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 	require.NoError(t, demo.WriteProject(dir, demo.ProjectOptions{}))
 	digests := map[string]map[string]string{}
 	live := dialecttest.Live()
+	// A slow test warehouse (the BigQuery emulator runs SQL over SQLite, whose
+	// joins on computed values are nested loops: the profiles step's join of
+	// web_events with identity_graph took over 30 minutes for 300 people) gets
+	// a smaller demo, and every dialect the same one so that they compare.
+	people := 300
+	if slices.ContainsFunc(live, func(typ string) bool { return dialecttest.Slow(typ) != "" }) {
+		people = 40
+	}
 	results := make(chan struct {
 		typ string
 		d   map[string]string
 	}, len(live))
 	t.Run("run", func(t *testing.T) {
-		for _, typ := range live {
+		for _, typ := range dialecttest.Types { // one that is not live skips, saying how to run it
 			t.Run(typ, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
@@ -37,7 +47,7 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				p, err := models.Load(dir)
 				require.NoError(t, err)
 				require.NoError(t, models.Validate(p))
-				_, err = demo.Generate(ctx, w.WH, demo.Options{Profiles: 300, Seed: 7, Now: now})
+				_, err = demo.Generate(ctx, w.WH, demo.Options{Profiles: people, Seed: 7, Now: now})
 				require.NoError(t, err)
 				require.NoError(t, models.CheckWarehouse(ctx, p, Catalog(w.WH)))
 				store, err := state.Open(ctx, t.TempDir(), "state.db")
@@ -48,10 +58,15 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				require.NoError(t, err)
 				var names []string
 				for _, st := range res.Steps {
+					t.Logf("%s: step %s %.1fs", typ, st.Name, st.Seconds)
 					names = append(names, st.Name)
 					require.Empty(t, st.Error, st.Name)
 				}
-				require.Equal(t, []string{"identity", "identity_sources", "profiles", "segments", PublishStep, IndexStep}, names)
+				want := []string{"identity", "identity_sources", "profiles", "segments", PublishStep}
+				if _, ok := w.WH.Dialect().(dialects.Indexer); ok {
+					want = append(want, IndexStep) // the published tables indexed for the profile look-up
+				}
+				require.Equal(t, want, names)
 				runs, err := store.Runs(ctx, 5)
 				require.NoError(t, err)
 				require.Equal(t, state.Succeeded, runs[0].Status)
@@ -60,7 +75,7 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 				require.NoError(t, err)
 				sum, err := Summarize(ctx, w.WH, pl.Ctx)
 				require.NoError(t, err)
-				require.Greater(t, sum.Profiles, int64(100))
+				require.Greater(t, sum.Profiles, int64(people/3))
 				require.Greater(t, sum.Identifiers, sum.Profiles)
 				nonEmpty := 0
 				for _, s := range sum.Segments {
@@ -85,6 +100,10 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 					typ string
 					d   map[string]string
 				}{typ, d}
+				if why := dialecttest.Slow(typ); why != "" {
+					t.Logf("%s: the second, failed, incremental and full-refresh runs are left out: %s", typ, why)
+					return
+				}
 
 				// A second run on unchanged data keeps every profile id and records no change:
 				// it stages no history row and appends none.
@@ -142,23 +161,24 @@ func TestDemoRunsTheSameOnEveryDialect(t *testing.T) {
 	}
 }
 
-// digest is an order-independent fingerprint of one text column: row count and sorted values.
+// digest is an order-independent fingerprint of one text column: row count
+// and sorted values. A CAST in q may name VARCHAR: it becomes the dialect's
+// text type.
 func digest(t *testing.T, wh dialects.Warehouse, q string) string {
 	t.Helper()
-	rows, err := wh.Query(context.Background(), "SELECT v FROM ("+q+") x(v) ORDER BY v")
+	q = strings.ReplaceAll(q, " AS VARCHAR)", " AS "+wh.Dialect().TypeName(dialects.Text)+")")
+	rows, err := wh.Query(context.Background(), q)
 	require.NoError(t, err, q)
 	defer rows.Close()
-	var b strings.Builder
-	n := 0
+	var values []string
 	for rows.Next() {
 		var v string
 		require.NoError(t, rows.Scan(&v))
-		b.WriteString(v)
-		b.WriteByte('\n')
-		n++
+		values = append(values, v+"\n")
 	}
 	require.NoError(t, rows.Err())
-	return fmt.Sprintf("%d rows\n%s", n, b.String())
+	sort.Strings(values)
+	return fmt.Sprintf("%d rows\n%s", len(values), strings.Join(values, ""))
 }
 
 // appendWebEvents adds 30 web events newer than the demo's: copies of

@@ -8,13 +8,14 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/bigquery"
 )
 
 // bigqueryEmulator runs the BigQuery dialect against goccy/bigquery-emulator
-// (v0.8.1), working around three statements it lacks that BigQuery runs:
+// (v0.8.1), working around four statements it lacks that BigQuery runs:
 //   - CREATE SCHEMA answers success but creates no dataset: it becomes a
 //     datasets.insert call, as the bq tool would make;
 //   - CREATE OR REPLACE TABLE t COPY s ("CREATE TABLE COPY is not
@@ -22,7 +23,10 @@ import (
 //     the same rows and columns;
 //   - CREATE OR REPLACE TABLE of a table that exists replaces its rows but
 //     then fails ("table is already created"): the table is dropped first,
-//     which is not atomic as BigQuery's replacement is.
+//     which is not atomic as BigQuery's replacement is;
+//   - unary minus before a parenthesis, as in the churn_risk trait's
+//     exp(-(t) / g) ("no such function: googlesqlite_unary_minus"): (-(
+//     becomes (0 - (, the same value.
 //
 // Every other statement goes to the emulator as written; the grammar test
 // (dialects/sqlgrammar) checks the statements as the dialect writes them.
@@ -42,6 +46,7 @@ var (
 
 func (w bigqueryEmulator) Exec(ctx context.Context, q string, args ...any) error {
 	q = copyTable.ReplaceAllString(q, "$1 AS SELECT * FROM $3")
+	q = strings.ReplaceAll(q, "(-(", "(0 - (")
 	if m := replaceTable.FindStringSubmatch(q); m != nil {
 		if err := w.Warehouse.Exec(ctx, "DROP TABLE IF EXISTS "+m[1]); err != nil {
 			return err
