@@ -121,10 +121,17 @@ func (d Dialect) ScratchSpace(schema string) ([]string, string) {
 // on one thread; memory is governed by memory_limit already. Dictionary
 // compression is left out: weighing it builds a hash set of every string
 // written, which on identity_graph (8M distinct identifiers) doubled the
-// write's time for a file 7% smaller than with FSST alone.
+// write's time for a file 7% smaller than with FSST alone. When a statement
+// frees more than 16 MB at once (a large aggregate's or join's hash table),
+// the allocator's caches are flushed back to the system: by default only
+// beyond 512 MB, so each large statement's freed memory stayed resident
+// while the next one allocated anew (identity, 10M links with timestamps:
+// peak resident memory 1.83-1.86 GiB instead of 2.20-2.25 GiB, processor
+// time within the runs' spread).
 func (Dialect) BulkSettings() ([]string, []string) {
-	return []string{"SET preserve_insertion_order = false", "SET disabled_compression_methods = 'dictionary,dict_fsst'"},
-		[]string{"RESET preserve_insertion_order", "RESET disabled_compression_methods"}
+	return []string{"SET preserve_insertion_order = false", "SET disabled_compression_methods = 'dictionary,dict_fsst'",
+			"SET allocator_bulk_deallocation_flush_threshold = '16MB'"},
+		[]string{"RESET preserve_insertion_order", "RESET disabled_compression_methods", "RESET allocator_bulk_deallocation_flush_threshold"}
 }
 
 func (Dialect) Capabilities() dialects.Capabilities {

@@ -13,6 +13,8 @@ SET preserve_insertion_order = false;
 
 SET disabled_compression_methods = 'dictionary,dict_fsst';
 
+SET allocator_bulk_deallocation_flush_threshold = '16MB';
+
 CREATE SCHEMA IF NOT EXISTS "cohort";
 
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
