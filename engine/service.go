@@ -526,7 +526,12 @@ func (s *Service) Profile(ctx context.Context, id Ident) (*Person, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := profiles.View(ctx, wh, c, who.ID)
+	var view *profiles.ProfileView
+	if who.RunSources {
+		view, err = profiles.ViewFrom(ctx, wh, c, who.ID, who.Sources())
+	} else {
+		view, err = profiles.View(ctx, wh, c, who.ID)
+	}
 	if err != nil {
 		return nil, err
 	}

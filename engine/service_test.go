@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/cohort-cdp/cohort/engine/demo"
 	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -72,6 +74,31 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	who, err := svc.Profile(ctx, Ident{Type: "customer_id", Value: "C100001"})
 	require.NoError(t, err)
 	require.Contains(t, who.String(), "customer_id:C100001")
+
+	// A look-up reads the events of the sources the person's identifiers
+	// came from alone: the same timeline as reading every events source,
+	// for people with app events and people without.
+	ids, err := svc.SampleIdentifiers(ctx, 80)
+	require.NoError(t, err)
+	skipped, withApp := 0, 0
+	for _, id := range ids {
+		who, err := svc.Profile(ctx, id)
+		require.NoError(t, err, id.String())
+		require.True(t, who.Identity.RunSources, "the run wrote %s", identity.SourcesTable)
+		rd, c, err := svc.reader(ctx)
+		require.NoError(t, err)
+		all, err := profiles.View(ctx, rd, c, who.Identity.ID)
+		require.NoError(t, err)
+		require.Equal(t, all.Events, who.Profile.Events, id.String())
+		if !slices.Contains(who.Identity.Sources(), "app_events") {
+			skipped++
+		}
+		if slices.ContainsFunc(all.Events, func(e profiles.Event) bool { return e.Source == "app_events" }) {
+			withApp++
+		}
+	}
+	require.Positive(t, skipped, "no sampled person lacks app events")
+	require.Positive(t, withApp, "no sampled person has app events")
 	_, err = svc.Overlap(ctx, []string{"vip", "vipp"})
 	var unknown *UnknownError
 	require.True(t, errors.As(err, &unknown), "an unknown segment is the caller's mistake: %v", err)

@@ -40,6 +40,23 @@ func ParseIdent(s string) (Ident, error) {
 type Profile struct {
 	ID          string              `json:"profile_id"`
 	Identifiers []ProfileIdentifier `json:"identifiers"`
+	// RunSources says the identifiers' Sources were read from the last
+	// run's SourcesTable: every row the run gave this profile came from one
+	// of them (not so when they were read from the sources as they are now).
+	RunSources bool `json:"-"`
+}
+
+// Sources lists the sources holding any of the profile's identifiers.
+func (p *Profile) Sources() []string {
+	var out []string
+	for _, id := range p.Identifiers {
+		for _, src := range id.Sources {
+			if !slices.Contains(out, src) {
+				out = append(out, src)
+			}
+		}
+	}
+	return out
 }
 
 // ProfileIdentifier is an identifier of a profile and the sources holding it.
@@ -193,7 +210,8 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 		}
 		return a.Value < b.Value
 	})
-	where, err := sourcesOf(ctx, wh, c, pid, p.Identifiers)
+	where, fromRun, err := sourcesOf(ctx, wh, c, pid, p.Identifiers)
+	p.RunSources = fromRun
 	if err != nil {
 		return nil, err
 	}
@@ -207,28 +225,28 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 }
 
 // sourcesOf says which sources hold each identifier (type:value) of a
-// profile: from _identity_sources through its index where the last run
-// built it, else by reading every source.
-func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid string, ids []ProfileIdentifier) (map[string][]string, error) {
-	where := map[string][]string{}
+// profile: from _identity_sources where the last run built it (fromRun),
+// else by reading every source.
+func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid string, ids []ProfileIdentifier) (where map[string][]string, fromRun bool, err error) {
+	where = map[string][]string{}
 	cols, err := wh.Columns(ctx, c.Schema+"."+SourcesTable)
 	if err != nil && !errors.Is(err, dialects.ErrNoTable) {
-		return nil, err
+		return nil, false, err
 	}
 	if err != nil {
 		for _, src := range c.Project.Sources {
 			found, err := sourceHolds(ctx, wh, c, src, pid)
 			if err != nil {
-				return nil, fmt.Errorf("source %s: %w", src.Name, err)
+				return nil, false, fmt.Errorf("source %s: %w", src.Name, err)
 			}
 			for _, k := range found {
 				where[k] = append(where[k], src.Name)
 			}
 		}
-		return where, nil
+		return where, false, nil
 	}
 	if len(ids) == 0 {
-		return where, nil
+		return where, true, nil
 	}
 	// one equality per identifier (on the key too where the table has it,
 	// see SourcesKey); UNION ALL keeps each its own
@@ -252,18 +270,18 @@ func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid 
 	st := q.Statement(d)
 	rows, err := wh.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t, v, src string
 		if err := rows.Scan(&t, &v, &src); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		where[t+":"+v] = append(where[t+":"+v], src)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	order := map[string]int{} // the project's order of sources
 	for i, src := range c.Project.Sources {
@@ -272,7 +290,7 @@ func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid 
 	for _, srcs := range where {
 		sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] })
 	}
-	return where, nil
+	return where, true, nil
 }
 
 // sourceHolds lists the identifiers (type:value) of a profile found in a source.
