@@ -126,3 +126,28 @@ func TestNodesRunAsPrinted(t *testing.T) {
 		require.Equal(t, 2, strings.Count(plan.Print(nodes), "CREATE TABLE"), "a loop body printed once")
 	})
 }
+
+// A step's cleanup ends its plan, and runs also when a statement failed:
+// the scratch tables of a failed step do not outlive it.
+func TestSQLStepCleanupRunsOnFailure(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		d := w.WH.Dialect()
+		c := &plan.Context{Project: &models.Project{}, Dialect: d, Schema: "p"}
+		require.NoError(t, w.WH.Exec(ctx, d.CreateSchema("p")))
+		scratch := c.Final("scratch")
+		for _, fail := range []bool{false, true} {
+			step := &plan.SQLStep{StepName: "s", Ctx: c,
+				Statements: []plan.Statement{{SQL: d.CreateTableAs(scratch, "SELECT 1 AS n", true)}},
+				Cleanup:    []plan.Statement{{SQL: d.DropTable(scratch)}}}
+			if fail {
+				step.Statements = append(step.Statements, plan.Statement{SQL: "SELECT n FROM " + c.Final("missing")})
+			}
+			_, err := step.Run(ctx, w.WH, nil)
+			require.Equal(t, fail, err != nil, "%v", err)
+			_, err = plan.CountRows(ctx, w.WH, scratch)
+			require.Error(t, err, "the cleanup dropped the scratch table (failed: %v)", fail)
+			require.Contains(t, step.SQL(), d.DropTable(scratch), "the printed plan shows the cleanup")
+		}
+	})
+}

@@ -151,6 +151,10 @@ type SQLStep struct {
 	Out   []string
 	// Count is run after the plan: each entry counts a table for Stats.
 	Count map[string]string
+	// Cleanup ends the plan, and runs also when the plan failed: it drops
+	// the step's scratch tables (which may live outside the schema, where
+	// the run's end does not look for them).
+	Cleanup []Statement
 }
 
 func (s *SQLStep) Name() string      { return s.StepName }
@@ -158,12 +162,14 @@ func (s *SQLStep) Outputs() []string { return s.Out }
 
 // Plan is the step's nodes.
 func (s *SQLStep) Plan() []Node {
-	if s.Nodes != nil {
-		return s.Nodes
+	nodes := append([]Node(nil), s.Nodes...)
+	if s.Nodes == nil {
+		for _, st := range s.Statements {
+			nodes = append(nodes, Exec{st})
+		}
 	}
-	nodes := make([]Node, len(s.Statements))
-	for i, st := range s.Statements {
-		nodes[i] = Exec{st}
+	for _, st := range s.Cleanup {
+		nodes = append(nodes, Exec{st})
 	}
 	return nodes
 }
@@ -173,6 +179,9 @@ func (s *SQLStep) SQL() string { return Comment(s.Header) + Print(s.Plan()) }
 func (s *SQLStep) Run(ctx context.Context, wh dialects.Warehouse, p Progress) (Stats, error) {
 	run, err := Execute(ctx, wh, s.Ctx, s.Plan(), p)
 	if err != nil {
+		for _, st := range s.Cleanup {
+			_ = wh.Exec(context.WithoutCancel(ctx), st.SQL, st.Args...)
+		}
 		return Stats{}, err
 	}
 	stats := Stats{Rows: map[string]int64{}, Publish: run.Published}

@@ -1864,6 +1864,10 @@ SELECT profile_id, `email`, `first_name`, `last_name`, `phone`, `city`, `country
 FROM `trait_tier`
 -- parameters: $1 = '2026-10-24 12:00:00', $2 = '2026-11-16 11:00:00', $3 = '2026-10-24 12:00:00', $4 = '2026-11-23 11:00:00', $5 = '2026-11-23 11:00:00';
 
+DROP TABLE IF EXISTS `cohort`.`_work_graph_RUNID`;
+
+DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_RUNID`;
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

@@ -2017,6 +2017,10 @@ FROM "trait_tier"
 
 ANALYZE "cohort"."profiles__stage_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_work_graph_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_work_profile_ids_RUNID";
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

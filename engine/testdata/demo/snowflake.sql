@@ -1888,6 +1888,10 @@ SELECT profile_id, "EMAIL", "FIRST_NAME", "LAST_NAME", "PHONE", "CITY", "COUNTRY
 FROM "TRAIT_TIER"
 -- parameters: $1 = '2026-10-24 12:00:00', $2 = '2026-11-16 11:00:00', $3 = '2026-10-24 12:00:00', $4 = '2026-11-23 11:00:00', $5 = '2026-11-23 11:00:00';
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_GRAPH_RUNID";
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_RUNID";
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

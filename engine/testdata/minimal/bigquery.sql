@@ -759,6 +759,10 @@ SELECT profile_id, `email`, CAST(@p1 AS TIMESTAMP) AS updated_at
 FROM `traits`
 -- parameters: $1 = '2026-11-23 11:00:00';
 
+DROP TABLE IF EXISTS `cohort`.`_work_graph_RUNID`;
+
+DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_RUNID`;
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

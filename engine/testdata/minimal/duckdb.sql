@@ -702,14 +702,18 @@ ORDER BY identifier_key;
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
+ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
+
+CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+
 -- identity_graph as this step reads it, each identifier type together
-CREATE TABLE "cohort"."_work_graph_RUNID" AS
+CREATE TABLE "cohort_scratch"."cohort"."_work_graph_RUNID" AS
 SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
 ORDER BY identifier_type;
 
 -- every profile id, once
-CREATE TABLE "cohort"."_work_profile_ids_RUNID" AS
-SELECT DISTINCT profile_id FROM "cohort"."_work_graph_RUNID";
+CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_RUNID" AS
+SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_graph_RUNID";
 
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_customers__stage_RUNID" AS
@@ -717,14 +721,14 @@ SELECT r.profile_id, r."updated_at", r."email"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."customers" src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '')
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
-  SELECT profile_id FROM "cohort"."_work_profile_ids_RUNID"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_RUNID"
 ),
 "aggregates_customers" AS (
   SELECT r.profile_id,
@@ -742,6 +746,10 @@ WITH "profile_ids" AS (
 SELECT profile_id, "email", CAST($1 AS TIMESTAMP) AS updated_at
 FROM "traits"
 -- parameters: $1 = '2026-11-23 11:00:00';
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_RUNID";
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_RUNID";
 
 
 -- ==== step: segments ====

@@ -848,6 +848,10 @@ FROM "traits"
 
 ANALYZE "cohort"."profiles__stage_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_work_graph_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_work_profile_ids_RUNID";
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

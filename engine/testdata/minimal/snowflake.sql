@@ -732,6 +732,10 @@ SELECT profile_id, "EMAIL", CAST(? AS TIMESTAMP_NTZ) AS updated_at
 FROM "TRAITS"
 -- parameters: $1 = '2026-11-23 11:00:00';
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_GRAPH_RUNID";
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_RUNID";
+
 
 -- ==== step: segments ====
 -- segments: members of every segment, holdouts, splits and the history of entries and exits

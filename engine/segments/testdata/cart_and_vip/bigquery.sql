@@ -83,6 +83,10 @@ SELECT profile_id, `email_opt_in`, `lifetime_value`, `last_order_at`, `tier`, CA
 FROM `trait_tier`
 -- parameters: $1 = '2025-06-15 12:00:00';
 
+DROP TABLE IF EXISTS `cohort`.`_work_graph_golden`;
+
+DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_golden`;
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)

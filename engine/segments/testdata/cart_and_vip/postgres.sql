@@ -92,6 +92,10 @@ FROM "trait_tier"
 
 ANALYZE "cohort"."profiles__stage_golden";
 
+DROP TABLE IF EXISTS "cohort"."_work_graph_golden";
+
+DROP TABLE IF EXISTS "cohort"."_work_profile_ids_golden";
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)

@@ -83,6 +83,10 @@ SELECT profile_id, "EMAIL_OPT_IN", "LIFETIME_VALUE", "LAST_ORDER_AT", "TIER", CA
 FROM "TRAIT_TIER"
 -- parameters: $1 = '2025-06-15 12:00:00';
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_GRAPH_GOLDEN";
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_GOLDEN";
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment cart_abandoners (models/project.yaml:34:5)
 -- segment vip (models/project.yaml:41:5)

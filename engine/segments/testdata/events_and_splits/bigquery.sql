@@ -140,6 +140,10 @@ SELECT profile_id, `country`, `first_name`, `orders_30d`, `rfm_recency`, `rfm_fr
 FROM `traits`
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
+DROP TABLE IF EXISTS `cohort`.`_work_graph_golden`;
+
+DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_golden`;
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)

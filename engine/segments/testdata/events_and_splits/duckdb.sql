@@ -4,14 +4,18 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
+ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
+
+CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
+
 -- identity_graph as this step reads it, each identifier type together
-CREATE TABLE "cohort"."_work_graph_golden" AS
+CREATE TABLE "cohort_scratch"."cohort"."_work_graph_golden" AS
 SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph"
 ORDER BY identifier_type;
 
 -- every profile id, once
-CREATE TABLE "cohort"."_work_profile_ids_golden" AS
-SELECT DISTINCT profile_id FROM "cohort"."_work_graph_golden";
+CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_golden" AS
+SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_graph_golden";
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
@@ -19,8 +23,8 @@ SELECT r.profile_id, r."updated_at", r."country", r."first_name"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."shop_customers" src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
-LEFT JOIN "cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -30,7 +34,7 @@ SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
 FROM "raw"."orders" src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '')
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -40,15 +44,15 @@ SELECT r.profile_id, r."occurred_at", r."event_name", r."url", r."price"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM "raw"."web_events" src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
-LEFT JOIN "cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '')
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '')
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
-  SELECT profile_id FROM "cohort"."_work_profile_ids_golden"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_golden"
 ),
 "aggregates_shop_customers" AS (
   SELECT r.profile_id,
@@ -139,6 +143,10 @@ WITH "profile_ids" AS (
 SELECT profile_id, "country", "first_name", "orders_30d", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm", "churn_risk", CAST($3 AS TIMESTAMP) AS updated_at
 FROM "traits"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_golden";
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)

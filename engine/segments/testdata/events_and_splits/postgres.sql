@@ -149,6 +149,10 @@ FROM "traits"
 
 ANALYZE "cohort"."profiles__stage_golden";
 
+DROP TABLE IF EXISTS "cohort"."_work_graph_golden";
+
+DROP TABLE IF EXISTS "cohort"."_work_profile_ids_golden";
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)

@@ -140,6 +140,10 @@ SELECT profile_id, "COUNTRY", "FIRST_NAME", "ORDERS_30D", "RFM_RECENCY", "RFM_FR
 FROM "TRAITS"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
+DROP TABLE IF EXISTS "COHORT"."_WORK_GRAPH_GOLDEN";
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_GOLDEN";
+
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
