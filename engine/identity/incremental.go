@@ -393,19 +393,22 @@ func (s *Step) stateIndexes(table string, cols ...string) []plan.Node {
 func (s *Step) incrementHubs(r *runner) []plan.Node {
 	c := s.c
 	d := c.Dialect
-	union := " " + dialects.Union(d) + " "
-	touched := "(SELECT a AS key FROM " + s.w("new_edges") + union + "SELECT b FROM " + s.w("new_edges") + ")"
-	// one scan per end, each a look-up of the few touched keys (an OR of the two would scan every link)
-	links := "(SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN " + touched +
-		"\n " + union + "SELECT a, b FROM " + c.Final(LinksTable) + " WHERE b IN " + touched +
-		"\n " + union + "SELECT a, b FROM " + s.w("new_edges") + ")"
-	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN " + touched + ")"
+	union := "\n" + dialects.Union(d) + "\n"
+	touched := s.w("touched")
+	// the kept links of the touched identifiers, joined once per end (an OR of the two ends would scan every link)
+	links := "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.a" +
+		union + "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.b" +
+		union + "SELECT a, b FROM " + s.w("new_edges")
+	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN (SELECT key FROM " + touched + "))"
 	fresh := "SELECT count(*) FROM " + s.w("hubs_touched") + " h WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(RejectionsTable) +
 		" p WHERE p.rule = '" + RuleMaxLinks + "' AND p.identifier_type = h.identifier_type AND p.identifier_value = h.identifier_value)"
 	hubs := "SELECT key, identifier_type, identifier_value, detail FROM " + s.w("hubs_touched") + "\nUNION ALL\n" +
 		"SELECT " + s.keyExpr("identifier_type", "identifier_value") + ", identifier_type, identifier_value, detail FROM " + c.Final(RejectionsTable) + " p\n" +
 		"WHERE rule = '" + RuleMaxLinks + "' AND NOT EXISTS (SELECT 1 FROM " + s.w("hubs_touched") + " h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value)"
-	out := s.created(s.w("hubs_touched"), ctas(d, s.w("hubs_touched"), s.hubsSQL(links, nodes)))
+	out := s.created(touched, plan.Statement{SQL: "-- the identifiers a new link touches\n" +
+		d.CreateTableAs(touched, "SELECT a AS key FROM "+s.w("new_edges")+union+"SELECT b FROM "+s.w("new_edges"), true)})
+	out = append(out, s.created(s.w("hub_links"), plan.Statement{SQL: "-- their links, kept and new\n" + d.CreateTableAs(s.w("hub_links"), links, true)})...)
+	out = append(out, s.created(s.w("hubs_touched"), ctas(d, s.w("hubs_touched"), s.hubsSQL(s.w("hub_links"), nodes)))...)
 	out = append(out, plan.Go{Doc: "abandon when an identifier a new link touches became a junk hub (it takes links out of previous profiles)", Reads: fresh,
 		Run: func(ctx context.Context, run *plan.Run) error {
 			var n int64
@@ -457,7 +460,8 @@ func (s *Step) affectedEdgesSQL() plan.Statement {
 	c := s.c
 	var prev string
 	if len(s.limitRules()) > 0 {
-		prev = "SELECT a, b FROM " + c.Final(LinksTable) + " WHERE a IN (SELECT key FROM " + s.w("old") + ") AND b IN (SELECT key FROM " + s.w("old") + ")"
+		// joined on one end (a look-up per identifier where the links are indexed), the other end filtered
+		prev = "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + s.w("old") + " o ON o.key = p.a WHERE p.b IN (SELECT key FROM " + s.w("old") + ")"
 	} else {
 		prev = "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY profile_id) AS hub FROM " + s.w("old") + ") o WHERE key <> hub"
 	}

@@ -494,9 +494,9 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 	c := s.c
 	nodes := s.created(s.w("anchors"), s.anchorsSQL())
 	if inc {
-		for _, st := range s.graphChangesSQL() {
-			nodes = append(nodes, plan.Exec{Statement: st})
-		}
+		ch := s.graphChangesSQL() // the swap deletes by graphGone: its planner statistics too
+		nodes = append(nodes, plan.Exec{Statement: ch[0]}, plan.Exec{Statement: ch[1]})
+		nodes = append(append(nodes, s.analyze(c.Staged(graphGone))...), plan.Exec{Statement: ch[2]})
 	} else {
 		nodes = append(nodes, s.created(c.Staged(GraphTable), s.graphSQL())...)
 	}

@@ -517,18 +517,32 @@ WHERE a <> b;
 -- links to an excluded identifier leave the graph
 DELETE FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID") OR b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_excluded_RUNID");
 
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_touched_RUNID";
+
+-- the identifiers a new link touches
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_touched_RUNID" AS
+SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID"
+UNION
+SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_hub_links_RUNID";
+
+-- their links, kept and new
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_hub_links_RUNID" AS
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_touched_RUNID" t ON t.key = p.a
+UNION
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_touched_RUNID" t ON t.key = p.b
+UNION
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
+
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID";
 
 -- junk hubs: identifiers linked to more distinct identifiers than max_links allows
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID" AS
 SELECT n.key, n.identifier_type, n.identifier_value,
   'linked to ' || CAST(l.links AS VARCHAR) || ' distinct identifiers (max_links ' || CASE n.identifier_type WHEN 'device_id' THEN '10' WHEN 'anonymous_id' THEN '10' END || ')' AS detail
-FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
-  UNION SELECT a, b FROM "cohort"."_identity_links" WHERE b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
-  UNION SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") e UNION ALL SELECT b FROM (SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
-  UNION SELECT a, b FROM "cohort"."_identity_links" WHERE b IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")
-  UNION SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID") e) ends GROUP BY key) l
-JOIN (SELECT key, identifier_type, identifier_value FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" WHERE key IN (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" UNION SELECT b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID")) n ON n.key = l.key
+FROM (SELECT key, count(*) AS links FROM (SELECT a AS key FROM "cohort_scratch"."cohort"."_work_id_hub_links_RUNID" e UNION ALL SELECT b FROM "cohort_scratch"."cohort"."_work_id_hub_links_RUNID" e) ends GROUP BY key) l
+JOIN (SELECT key, identifier_type, identifier_value FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_touched_RUNID")) n ON n.key = l.key
 WHERE (n.identifier_type = 'device_id' AND l.links > 10)
    OR (n.identifier_type = 'anonymous_id' AND l.links > 10);
 
@@ -578,7 +592,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 
 -- links: the affected profiles' and the new rows'
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_old_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
 UNION
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID") AND b NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
 

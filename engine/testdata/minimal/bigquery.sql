@@ -189,7 +189,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_edges_RUNID`;
 -- links: the affected profiles' and the new rows'
 CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT a, b FROM `cohort`.`_identity_links` WHERE a IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`) AND b IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`)
+SELECT p.a, p.b FROM `cohort`.`_identity_links` p JOIN `cohort`.`_work_id_old_RUNID` o ON o.key = p.a WHERE p.b IN (SELECT key FROM `cohort`.`_work_id_old_RUNID`)
 UNION DISTINCT
 SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID`;
 

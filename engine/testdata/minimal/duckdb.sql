@@ -189,7 +189,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 
 -- links: the affected profiles' and the new rows'
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_old_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
 UNION
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
 

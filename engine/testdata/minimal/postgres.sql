@@ -209,7 +209,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_edges_RUNID";
 
 -- links: the affected profiles' and the new rows'
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
-SELECT a, b FROM "cohort"."_identity_links" WHERE a IN (SELECT key FROM "cohort"."_work_id_old_RUNID") AND b IN (SELECT key FROM "cohort"."_work_id_old_RUNID")
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_old_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort"."_work_id_old_RUNID")
 UNION
 SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
 
@@ -555,6 +555,8 @@ JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
 
 CREATE TABLE "cohort"."_identity_graph_gone__stage_RUNID" AS
 SELECT profile_id FROM "cohort"."_work_id_affected_RUNID";
+
+ANALYZE "cohort"."_identity_graph_gone__stage_RUNID";
 
 -- and every other profile as it was: a view, applied to the final table in the swap
 CREATE VIEW "cohort"."identity_graph__stage_RUNID" AS
