@@ -17,6 +17,8 @@ SET parallel_setup_cost = 0;
 
 SET parallel_tuple_cost = 0.001;
 
+SET random_page_cost = 1.1;
+
 CREATE SCHEMA IF NOT EXISTS "cohort";
 
 -- try: extend the previous run: when its state (_identity_state, _identity_links, _identity_components) is usable and
