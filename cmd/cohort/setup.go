@@ -227,7 +227,7 @@ func benchCmd(g *globals) *cobra.Command {
 		increment      int
 		seed           int64
 		memLimit, typ  string
-		dsn            string
+		dsn, schema    string
 		noCheck, timed bool
 		rules          bool
 	)
@@ -242,7 +242,7 @@ func benchCmd(g *globals) *cobra.Command {
 				out = io.Discard
 			}
 			rep, err := engine.BenchIdentity(ctx, typ, dsn, engine.IdentityBenchOptions{Edges: edges, Seed: seed, MemoryLimit: memLimit, Threads: threads,
-				Check: !noCheck, Increment: increment, Timestamped: timed, Rules: rules, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
+				Check: !noCheck, Increment: increment, Timestamped: timed, Schema: schema, Rules: rules, Trace: os.Getenv("COHORT_BENCH_TRACE")}, out)
 			if err != nil {
 				return err
 			}
@@ -260,7 +260,8 @@ func benchCmd(g *globals) *cobra.Command {
 	id.Flags().StringVar(&memLimit, "memory-limit", "", "DuckDB memory limit, e.g. 2GB (larger graphs spill to disk)")
 	id.Flags().IntVar(&threads, "threads", 0, "DuckDB threads (0: all cores)")
 	id.Flags().StringVar(&typ, "warehouse", "duckdb", "duckdb (a temporary file) | postgres (needs --dsn)")
-	id.Flags().StringVar(&dsn, "dsn", "", "postgres: the database to run in (tables go to schema cohort_bench)")
+	id.Flags().StringVar(&dsn, "dsn", "", "postgres: the database to run in (tables go to --schema)")
+	id.Flags().StringVar(&schema, "schema", "cohort_bench", "the schema of the generated table and the run's tables; another name lets two benchmarks share a database")
 	id.Flags().BoolVar(&noCheck, "no-check", false, "skip the union-find comparison")
 	id.Flags().IntVar(&increment, "increment", 0, "then append this many links and resolve them with an incremental run")
 	id.Flags().BoolVar(&timed, "timestamped", false, "give the source a timestamp column (as --increment does), so first and last seen are carried")

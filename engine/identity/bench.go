@@ -39,6 +39,9 @@ type BenchOptions struct {
 	// reaches: the partition stays union-find's, but the runs keep and read
 	// the state those rules need (_identity_links, _identity_components).
 	Rules bool
+	// Schema holds the generated table and the run's output (default
+	// cohort_bench): two benchmarks sharing a PostgreSQL database need two.
+	Schema string
 	// Trace is COHORT_BENCH_TRACE: "" off, "sql" whole statements, else
 	// the first line of each slow statement.
 	Trace string
@@ -87,7 +90,7 @@ type BenchReport struct {
 	Increment       *BenchIncrement `json:"increment,omitempty"`
 }
 
-const benchSchema = "cohort_bench"
+const defaultBenchSchema = "cohort_bench"
 
 // Bench generates a graph inside the warehouse, resolves it through the
 // same step as a run, and (with Check) compares it with a union-find.
@@ -97,6 +100,10 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	}
 	if out == nil {
 		out = io.Discard
+	}
+	benchSchema := o.Schema
+	if benchSchema == "" {
+		benchSchema = defaultBenchSchema
 	}
 	d := wh.Dialect()
 	rep := &BenchReport{Warehouse: d.Name()}
