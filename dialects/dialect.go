@@ -517,6 +517,24 @@ func Warnings(ctx context.Context, wh Warehouse) []string {
 	return nil
 }
 
+// Rememberer is a Warehouse that keeps values computed from its tables for
+// as long as no process can change them (an embedded file opened
+// read-only): per-look-up work can then be done once per handle.
+type Rememberer interface {
+	// Remember returns the value kept under key, computed by f from the
+	// same handle the first time (once, whoever asks meanwhile). ok is
+	// false, and f not called, while the tables may change.
+	Remember(ctx context.Context, key string, f func(context.Context, Warehouse) (any, error)) (v any, ok bool, err error)
+}
+
+// Remember is wh's Remember, or not ok where wh keeps nothing.
+func Remember(ctx context.Context, wh Warehouse, key string, f func(context.Context, Warehouse) (any, error)) (any, bool, error) {
+	if r, ok := wh.(Rememberer); ok {
+		return r.Remember(ctx, key, f)
+	}
+	return nil, false, nil
+}
+
 // Pinner is a Warehouse that can keep one of its connections for a caller,
 // so that session settings hold for the statements after them (a pool
 // would run each statement on any of its connections).

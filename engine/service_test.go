@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/demo"
 	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/plan"
@@ -75,30 +76,6 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, who.String(), "customer_id:C100001")
 
-	// A look-up reads the events of the sources the person's identifiers
-	// came from alone: the same timeline as reading every events source,
-	// for people with app events and people without.
-	ids, err := svc.SampleIdentifiers(ctx, 80)
-	require.NoError(t, err)
-	skipped, withApp := 0, 0
-	for _, id := range ids {
-		who, err := svc.Profile(ctx, id)
-		require.NoError(t, err, id.String())
-		require.True(t, who.Identity.RunSources, "the run wrote %s", identity.SourcesTable)
-		rd, c, err := svc.reader(ctx)
-		require.NoError(t, err)
-		all, err := profiles.View(ctx, rd, c, who.Identity.ID)
-		require.NoError(t, err)
-		require.Equal(t, all.Events, who.Profile.Events, id.String())
-		if !slices.Contains(who.Identity.Sources(), "app_events") {
-			skipped++
-		}
-		if slices.ContainsFunc(all.Events, func(e profiles.Event) bool { return e.Source == "app_events" }) {
-			withApp++
-		}
-	}
-	require.Positive(t, skipped, "no sampled person lacks app events")
-	require.Positive(t, withApp, "no sampled person has app events")
 	_, err = svc.Overlap(ctx, []string{"vip", "vipp"})
 	var unknown *UnknownError
 	require.True(t, errors.As(err, &unknown), "an unknown segment is the caller's mistake: %v", err)
@@ -115,4 +92,52 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	require.Nil(t, rep2.Accuracy)
 	require.Equal(t, rep.Summary.Profiles, rep2.Summary.Profiles)
 	require.NoError(t, svc2.Close(), "a handed-in warehouse is not the service's to close")
+
+	// Look-ups as serve answers them: on a fresh service, whose handle is
+	// read-only (svc still holds the one the demo was written with).
+	require.NoError(t, svc.Close())
+	svc = NewService(p, ServiceOptions{})
+	defer svc.Close()
+	wh, err = svc.warehouse(ctx)
+	require.NoError(t, err)
+
+	// A look-up reads the events of the sources the person's identifiers
+	// came from alone: the same timeline as reading every events source,
+	// for people with app events and people without.
+	ids, err := svc.SampleIdentifiers(ctx, 80)
+	require.NoError(t, err)
+	skipped, withApp, cookies := 0, 0, 0
+	_, kept, err := dialects.Remember(ctx, wh, "test", func(context.Context, dialects.Warehouse) (any, error) { return 1, nil })
+	require.NoError(t, err)
+	require.True(t, kept, "a read-only DuckDB handle keeps values between look-ups")
+	for _, id := range ids {
+		who, err := svc.Profile(ctx, id)
+		require.NoError(t, err, id.String())
+		require.True(t, who.Identity.RunSources, "the run wrote %s", identity.SourcesTable)
+		rd, c, err := svc.reader(ctx)
+		require.NoError(t, err)
+		all, err := profiles.View(ctx, rd, c, who.Identity.ID)
+		require.NoError(t, err)
+		require.Equal(t, all.Events, who.Profile.Events, id.String())
+		// the sources of a type the run found in one source alone are
+		// not probed where the handle keeps that (read-only DuckDB): the
+		// same as probing each identifier
+		probed, err := identity.Lookup(ctx, struct{ dialects.Warehouse }{rd}, c, id.Type, id.Value)
+		require.NoError(t, err)
+		require.Equal(t, probed.Identifiers, who.Identity.Identifiers, id.String())
+		for _, pi := range probed.Identifiers {
+			if pi.Type == "anonymous_id" {
+				cookies++
+			}
+		}
+		if !slices.Contains(who.Identity.Sources(), "app_events") {
+			skipped++
+		}
+		if slices.ContainsFunc(all.Events, func(e profiles.Event) bool { return e.Source == "app_events" }) {
+			withApp++
+		}
+	}
+	require.Positive(t, skipped, "no sampled person lacks app events")
+	require.Positive(t, withApp, "no sampled person has app events")
+	require.Positive(t, cookies, "no sampled person has a cookie (a type of one source)")
 }

@@ -52,6 +52,14 @@ type handles struct {
 	// in milliseconds, a large share of a keyed look-up). Emptied whenever
 	// the handle changes.
 	columns map[string]cachedColumns
+	// kept holds Remember's values, on the same terms as columns.
+	kept map[string]*keptValue
+}
+
+type keptValue struct {
+	once sync.Once
+	v    any
+	err  error
 }
 
 type cachedColumns struct {
@@ -91,7 +99,7 @@ func (h *handles) acquire(ctx context.Context) (dialects.Warehouse, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.cur, h.rw, h.columns = wh, !h.exclusive, nil
+		h.cur, h.rw, h.columns, h.kept = wh, !h.exclusive, nil, nil
 	}
 	h.inUse++
 	return h.cur, nil
@@ -127,7 +135,7 @@ func (h *handles) closeIdle() {
 		return
 	}
 	_ = h.cur.Close()
-	h.cur, h.columns = nil, nil
+	h.cur, h.columns, h.kept = nil, nil, nil
 }
 
 // write opens the read-write handle for a write and returns it with the
@@ -152,7 +160,7 @@ func (h *handles) write(ctx context.Context, create, small bool) (dialects.Wareh
 			_ = h.cur.Close()
 			h.cur = nil
 		}
-		h.columns = nil
+		h.columns, h.kept = nil, nil
 		wh, err := h.open(ctx, openMode{create: create, small: small})
 		h.switching = false
 		h.changed.Broadcast()
@@ -180,7 +188,7 @@ func (h *handles) endWrite() {
 		h.changed.Wait()
 	}
 	_ = h.cur.Close()
-	h.cur, h.rw, h.switching, h.columns = nil, false, false, nil
+	h.cur, h.rw, h.switching, h.columns, h.kept = nil, false, false, nil, nil
 	h.changed.Broadcast()
 }
 
@@ -273,6 +281,42 @@ func (r reads) Columns(ctx context.Context, table string) ([]dialects.Column, er
 		h.mu.Unlock()
 	}
 	return cols, err
+}
+
+// Remember keeps f's value on a read-only handle of an exclusive warehouse
+// until the handle changes, as Columns does; one caller computes it while
+// the others wait. A failure is not kept.
+func (r reads) Remember(ctx context.Context, key string, f func(context.Context, dialects.Warehouse) (any, error)) (any, bool, error) {
+	wh, err := r.h.acquire(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer r.h.release()
+	h := r.h
+	h.mu.Lock()
+	if !h.exclusive || h.rw || h.cur != wh {
+		h.mu.Unlock()
+		return nil, false, nil
+	}
+	k := h.kept[key]
+	if k == nil {
+		if h.kept == nil {
+			h.kept = map[string]*keptValue{}
+		}
+		k = &keptValue{}
+		h.kept[key] = k
+	}
+	h.mu.Unlock()
+	k.once.Do(func() { k.v, k.err = f(context.WithoutCancel(ctx), wh) }) // not ended by its first caller leaving
+	if k.err != nil {
+		h.mu.Lock()
+		if h.kept[key] == k {
+			delete(h.kept, key)
+		}
+		h.mu.Unlock()
+		return nil, false, k.err
+	}
+	return k.v, true, nil
 }
 
 func (r reads) QueryColumns(ctx context.Context, q string) ([]dialects.Column, error) {
