@@ -75,21 +75,17 @@ type LiftResult struct {
 // Lift measures a segment's campaign: members that its syncs sent (in any
 // of their snapshots) against the members of its holdout that one of those
 // syncs could have sent (consent and a match key: sync.Eligible), on a
-// trait or an event, in one query in the warehouse. Rates use the normal approximation of a
-// difference of proportions; means Welch's standard error, with the normal
-// quantile (both arms of a campaign are large).
+// trait or an event, in one query in the warehouse. Rates use the normal
+// approximation of a difference of proportions; means Welch's standard
+// error, with the normal quantile (both arms of a campaign are large).
 func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftResult, error) {
 	proj, err := s.project(ctx) // segments and syncs saved from the UI too
 	if err != nil {
 		return nil, err
 	}
-	seg := proj.Segment(name)
-	if seg == nil {
-		var names []string
-		for _, sg := range proj.Segments {
-			names = append(names, sg.Name)
-		}
-		return nil, &UnknownError{fmt.Errorf("unknown segment %q%s", name, models.Suggest(name, names, "segment"))}
+	seg, err := segmentOf(proj, name)
+	if err != nil {
+		return nil, err
 	}
 	if seg.Holdout <= 0 {
 		return nil, &UnknownError{fmt.Errorf("segment %q has no holdout: add holdout: 10%% to it, run, sync, and measure once the campaign has run", name)}

@@ -397,12 +397,15 @@ func (s *Service) Summarize(ctx context.Context) (*Report, error) {
 }
 
 // Segment is the saved segment of that name, or an error with a suggestion.
-func (s *Service) Segment(name string) (*models.Segment, error) {
-	if seg := s.Project.Segment(name); seg != nil {
+func (s *Service) Segment(name string) (*models.Segment, error) { return segmentOf(s.Project, name) }
+
+// segmentOf is p's segment name, or an UnknownError suggesting the nearest.
+func segmentOf(p *models.Project, name string) (*models.Segment, error) {
+	if seg := p.Segment(name); seg != nil {
 		return seg, nil
 	}
 	var names []string
-	for _, sg := range s.Project.Segments {
+	for _, sg := range p.Segments {
 		names = append(names, sg.Name)
 	}
 	return nil, &UnknownError{fmt.Errorf("unknown segment %q%s", name, models.Suggest(name, names, "segment"))}
