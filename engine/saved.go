@@ -17,26 +17,28 @@ import (
 // under it, or now defines the same name) is left out and logged; Syncs
 // lists such a sync with the reason.
 func (s *Service) project(ctx context.Context) (*models.Project, error) {
-	p, _, err := s.merged(ctx)
+	p, _, _, err := s.merged(ctx)
 	return p, err
 }
 
-// merged is project, and the saved syncs left out with the reason.
-func (s *Service) merged(ctx context.Context) (*models.Project, map[string]error, error) {
+// merged is project, the saved syncs left out with the reason, and the
+// saved syncs as the store lists them (deleted ones included), so that
+// callers needing them too do not read them again.
+func (s *Service) merged(ctx context.Context) (*models.Project, map[string]error, []state.SavedSync, error) {
 	store, err := s.store(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	segs, err := store.SavedSegments(ctx, s.Project.Name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	syncs, err := store.SavedSyncs(ctx, s.Project.Name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if len(segs) == 0 && len(syncs) == 0 {
-		return s.Project, nil, nil
+		return s.Project, nil, nil, nil
 	}
 	p := *s.Project
 	p.Segments = slices.Clone(s.Project.Segments)
@@ -91,7 +93,7 @@ func (s *Service) merged(ctx context.Context) (*models.Project, map[string]error
 		}
 		p.Syncs = append(p.Syncs, sy)
 	}
-	return &p, invalid, nil
+	return &p, invalid, syncs, nil
 }
 
 // SaveSync validates a sync definition (JSON or YAML, the keys of a YAML
@@ -102,7 +104,7 @@ func (s *Service) SaveSync(ctx context.Context, def []byte, by string) (*models.
 	if err != nil {
 		return nil, err
 	}
-	p, invalid, err := s.merged(ctx)
+	p, invalid, _, err := s.merged(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,38 +145,22 @@ func (s *Service) DeleteSync(ctx context.Context, name string) error {
 	return nil
 }
 
-// savedSyncInfo is who last saved each UI sync, and when.
-func (s *Service) savedSyncInfo(ctx context.Context) (map[string]state.SavedSync, error) {
-	store, err := s.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := store.SavedSyncs(ctx, s.Project.Name)
-	if err != nil {
-		return nil, err
-	}
+// liveSyncs is who last saved each UI sync not deleted, and when, by name.
+func liveSyncs(list []state.SavedSync) map[string]state.SavedSync {
 	out := map[string]state.SavedSync{}
 	for _, sv := range list {
 		if sv.DeletedAt == nil {
 			out[sv.Name] = sv
 		}
 	}
-	return out, nil
+	return out
 }
 
 // everySync is project with the syncs deleted from the UI whose definition
 // still reads: what a forget asks to erase and an export shows, since
 // their destinations may still hold the people they sent.
 func (s *Service) everySync(ctx context.Context) (*models.Project, error) {
-	p, err := s.project(ctx)
-	if err != nil {
-		return nil, err
-	}
-	store, err := s.store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	list, err := store.SavedSyncs(ctx, s.Project.Name)
+	p, _, list, err := s.merged(ctx)
 	if err != nil {
 		return nil, err
 	}

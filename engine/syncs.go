@@ -321,14 +321,11 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 			reach[r.Sync] = r
 		}
 	}
-	proj, invalid, err := s.merged(ctx)
+	proj, invalid, rows, err := s.merged(ctx)
 	if err != nil {
 		return nil, err
 	}
-	saved, err := s.savedSyncInfo(ctx)
-	if err != nil {
-		return nil, err
-	}
+	saved := liveSyncs(rows)
 	var out []SyncStatus
 	list := slices.Clone(proj.Syncs)
 	for _, sv := range saved { // those left out, to say why
