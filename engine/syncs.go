@@ -328,8 +328,8 @@ func (s *Service) Syncs(ctx context.Context) ([]SyncStatus, error) {
 	saved := liveSyncs(rows)
 	var out []SyncStatus
 	list := slices.Clone(proj.Syncs)
-	for _, sv := range saved { // those left out, to say why
-		if invalid[sv.Name] != nil && !hasSync(proj, sv.Name) {
+	for _, sv := range rows { // those left out, to say why, in the store's order (by name)
+		if sv.DeletedAt == nil && invalid[sv.Name] != nil && !hasSync(proj, sv.Name) {
 			if sy, err := models.ParseSync(sv.Definition); err == nil {
 				list = append(list, sy)
 			} else {
