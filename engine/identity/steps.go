@@ -524,11 +524,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 // that name left by a failed run is dropped first, and the planner's
 // statistics are refreshed after where the warehouse needs it.
 func (s *Step) created(table string, st plan.Statement) []plan.Node {
-	nodes := []plan.Node{plan.Exec{Statement: plan.Statement{SQL: s.c.Dialect.DropTable(table)}}, plan.Exec{Statement: st}}
-	if a := dialects.Analyze(s.c.Dialect, table); a != "" {
-		nodes = append(nodes, plan.Exec{Statement: plan.Statement{SQL: a}})
-	}
-	return nodes
+	return append([]plan.Node{exec(s.c.Dialect.DropTable(table)), plan.Exec{Statement: st}}, s.analyze(table)...)
 }
 
 // graphPublish is how identity_graph is published: an increment's
