@@ -489,11 +489,6 @@ func (s *Step) linksSQL(inc bool) plan.Statement {
 	return plan.Statement{SQL: "-- " + LinksTable + ": the links the next run needs for max_links and limits\n" + c.Dialect.CreateTableAs(c.Staged(LinksTable), q, false)}
 }
 
-// linksPublish: an increment appends its new links to LinksTable.
-func (s *Step) linksPublish() plan.Publish {
-	return plan.Publish{Table: LinksTable, Cols: "a, b", Append: true}
-}
-
 // componentsSQL: each new profile's component before limits (empty without
 // limit rules): a refined part's is the component it was cut from. An
 // increment stages the rows of the profiles it resolved again and the

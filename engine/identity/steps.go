@@ -515,7 +515,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 	}
 	nodes = append(nodes, s.componentsSQL(inc)...)
 	if inc { // the new keys and links staged with the increment are appended
-		nodes = append(nodes, plan.Publish{Table: KeysTable, Cols: "key", Append: true}, s.linksPublish())
+		nodes = append(nodes, plan.Publish{Table: KeysTable, Cols: "key", Append: true}, plan.Publish{Table: LinksTable, Cols: "a, b", Append: true})
 	}
 	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL())...)
 }
