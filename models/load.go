@@ -207,21 +207,32 @@ const UnsavedFile = "<unsaved>"
 // strictly, as the UI and the API send it; positions have File "<unsaved>".
 // Check it against a project with ValidateSegment.
 func ParseSegment(data []byte) (*Segment, error) {
+	s := &Segment{pos: positions{}}
+	ok, err := parseUnsaved(data, "segment", "name and where", s, s.pos)
+	if !ok {
+		return nil, err
+	}
+	return s, err
+}
+
+// parseUnsaved decodes the one YAML document of data strictly into v (a
+// pointer to a what: segment, sync), its positions into pos with File
+// "<unsaved>"; need is what an empty one is told to give. ok is false when
+// there was no document to decode.
+func parseUnsaved(data []byte, what, need string, v any, pos positions) (ok bool, err error) {
 	var errs ErrorList
 	docs := parseFile(UnsavedFile, data, &errs)
 	if len(docs) == 0 && len(errs) == 0 {
-		errs.add(Pos{File: UnsavedFile, Line: 1, Col: 1}, "empty segment: give at least name and where")
+		errs.add(Pos{File: UnsavedFile, Line: 1, Col: 1}, "empty %s: give at least %s", what, need)
 	}
 	if len(docs) > 1 {
-		errs.add(Pos{File: UnsavedFile, Line: docs[1].GetToken().Position.Line, Col: 1}, "several YAML documents: send one segment")
+		errs.add(Pos{File: UnsavedFile, Line: docs[1].GetToken().Position.Line, Col: 1}, "several YAML documents: send one %s", what)
 	}
 	if len(docs) == 0 {
-		return nil, errs.err()
+		return false, errs.err()
 	}
-	s := &Segment{}
-	s.pos = positions{}
-	d := newDecoder(UnsavedFile, &errs, s.pos)
-	s.pos[posKey{s, ""}] = d.at(docs[0])
-	d.decodeStruct(docs[0], reflect.ValueOf(s).Elem(), s, "")
-	return s, errs.err()
+	d := newDecoder(UnsavedFile, &errs, pos)
+	pos[posKey{v, ""}] = d.at(docs[0])
+	d.decodeStruct(docs[0], reflect.ValueOf(v).Elem(), v, "")
+	return true, errs.err()
 }
