@@ -15,12 +15,7 @@ import (
 // personal (by shape, by key, and by the project's pii: true columns and
 // the traits built from them); models.Mask decides how it looks.
 
-var (
-	emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	// an e-mail address inside text, such as a destination's reason for
-	// refusing a person ("422 invalid recipient: jan@gmail.com is blocked")
-	emailInText = regexp.MustCompile(`[^@\s:;,<>()"']+@[^@\s:;,<>()"']+\.[A-Za-z]{2,}`)
-)
+var emailRE = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 
 // maskValue masks a value that is personal data by its shape (e-mail,
 // phone number) or because of its key; other values pass.
@@ -31,7 +26,7 @@ func maskValue(key string, v string) string {
 	case phoneLike(v), personalKey(key):
 		return models.Mask(v)
 	}
-	return emailInText.ReplaceAllStringFunc(v, models.Mask)
+	return models.MaskEmailsIn(v)
 }
 
 func phoneLike(v string) bool {

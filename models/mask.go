@@ -56,6 +56,11 @@ func MaskValuesIn(text string) string {
 		q := sub[2][:1]
 		return sub[1] + q + Mask(sub[2][1:len(sub[2])-1]) + q
 	})
-	text = emailInText.ReplaceAllStringFunc(text, Mask)
+	text = MaskEmailsIn(text)
 	return phoneInText.ReplaceAllStringFunc(text, Mask)
 }
+
+// MaskEmailsIn masks the e-mail addresses inside a text, such as a
+// destination's reason for refusing a person ("422 invalid recipient:
+// jan@gmail.com is blocked").
+func MaskEmailsIn(text string) string { return emailInText.ReplaceAllStringFunc(text, Mask) }
