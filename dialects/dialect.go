@@ -204,6 +204,28 @@ func IndexOn(d Dialect, schema, table, column string) string {
 	return ""
 }
 
+// IndexFinder is an Indexer that can tell whether a column leads one of a
+// table's indexes (PostgreSQL): where a scan cannot skip the older rows by
+// their min/max (Capabilities.MinMaxPruning), a source read incrementally
+// needs an index on its timestamp, and `cohort validate` says so.
+type IndexFinder interface {
+	// LeadingIndex is a query with two parameters, a column and a relation
+	// as a query names it (quoted, schema-qualified or found on the search
+	// path), returning one row: whether the relation is one that can be
+	// indexed (a table; false for a view or when there is none), and
+	// whether an index of it has that column first.
+	LeadingIndex() string
+}
+
+// LeadingIndex is d's query telling whether a column leads an index of a
+// relation (IndexFinder), or "" where d cannot tell.
+func LeadingIndex(d Dialect) string {
+	if f, ok := d.(IndexFinder); ok {
+		return Bind(d, f.LeadingIndex())
+	}
+	return ""
+}
+
 // Materializer is a dialect where `WITH x AS MATERIALIZED (...)` makes its
 // planner run the CTE on its own (DuckDB, PostgreSQL 12+). A look-up needs
 // it to keep an index scan under an ORDER BY ... LIMIT, which DuckDB

@@ -215,14 +215,20 @@ func (s *Service) Validate(ctx context.Context) error {
 	return models.CheckWarehouse(ctx, s.Project, Catalog(wh))
 }
 
-// Warnings is the warehouse's advice on its set-up that does not stop a
-// run (a BigQuery dataset outside the EU).
+// Warnings is advice on the warehouse's set-up that does not stop a run (a
+// BigQuery dataset outside the EU, a source read incrementally without an
+// index on its timestamp).
 func (s *Service) Warnings(ctx context.Context) []string {
 	wh, err := s.warehouse(ctx)
 	if err != nil {
 		return nil
 	}
-	return dialects.Warnings(ctx, wh)
+	w := dialects.Warnings(ctx, wh)
+	idx, err := identity.Warnings(ctx, wh, s.Project)
+	if err != nil {
+		idx = append(idx, "cannot tell whether the sources' timestamps are indexed: "+err.Error())
+	}
+	return append(w, idx...)
 }
 
 // CompileOptions choose what Compile prints.

@@ -161,10 +161,20 @@ func (d Dialect) IndexOn(schema, table, column string) string {
 	return "CREATE INDEX IF NOT EXISTS " + d.Quote(dialects.IndexName(table, column)) + " ON " + d.Quote(schema, table) + " (" + d.Quote(column) + ")"
 }
 
+// LeadingIndex: pg_index's first key column of the relation's indexes;
+// to_regclass finds the relation as a query would (NULL when there is none).
+func (Dialect) LeadingIndex() string {
+	return `SELECT coalesce(bool_or(c.relkind IN ('r', 'p', 'm')), false), coalesce(bool_or(EXISTS (SELECT 1 FROM pg_index i
+  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+  WHERE i.indrelid = c.oid AND a.attname = ?)), false)
+FROM pg_class c WHERE c.oid = to_regclass(?)`
+}
+
 // MaterializedCTE: the CTE is run on its own, with its index scan.
 func (Dialect) MaterializedCTE() string { return "MATERIALIZED " }
 
 var (
 	_ dialects.Indexer      = Dialect{}
+	_ dialects.IndexFinder  = Dialect{}
 	_ dialects.Materializer = Dialect{}
 )
