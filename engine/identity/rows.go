@@ -13,23 +13,32 @@ import (
 // graph (a quoted identity_graph table). Rows with no identifier in the graph
 // (excluded, junk, empty) are left out. Identifier types are validated names,
 // and are compared as literals so the query stays a plain relation.
+//
+// Each identifier is normalized once, in a subquery, as a column
+// "_identifier_<n>" the join compares (the query's rows carry them too).
+// Written in the join's condition, DuckDB computed a normalization twice
+// per row: it plans NULLIF(x, ”) as CASE WHEN x = ” THEN NULL ELSE x END
+// and shares no common expression inside a join condition, where it does
+// in a projection (1M demo: the rows of shop_customers, three identifiers,
+// 2.5 s of processor time before, 2.0 s after).
 func ProfileRows(c *plan.Context, src *models.Source, graph string) string {
 	d := c.Dialect
 	ids := byPriority(c.Project, src.Identifiers)
-	var joins, picks []string
+	var keys, joins, picks []string
 	for i, id := range ids {
-		alias := fmt.Sprintf("g%d", i+1)
+		alias, key := fmt.Sprintf("g%d", i+1), d.Quote(fmt.Sprintf("_identifier_%d", i+1))
 		rule := c.Project.Identity.Rule(id.Type)
-		joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.identifier_type = '%s' AND %s.identifier_value = %s",
-			graph, alias, alias, id.Type, alias, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))))
+		keys = append(keys, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS "+key)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN %s %s ON %s.identifier_type = '%s' AND %s.identifier_value = src.%s",
+			graph, alias, alias, id.Type, alias, key))
 		picks = append(picks, alias+".profile_id")
 	}
 	pid := picks[0]
 	if len(picks) > 1 {
 		pid = "coalesce(" + strings.Join(picks, ", ") + ")"
 	}
-	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM %s src\n%s\nWHERE %s IS NOT NULL",
-		pid, SourceRows(c, src), strings.Join(joins, "\n"), pid)
+	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM (\n  SELECT src.*,\n    %s\n  FROM %s src\n) src\n%s\nWHERE %s IS NOT NULL",
+		pid, strings.Join(keys, ",\n    "), SourceRows(c, src), strings.Join(joins, "\n"), pid)
 }
 
 // byPriority orders a source's identifiers by the identity rules' order;

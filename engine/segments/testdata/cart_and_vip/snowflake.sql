@@ -17,9 +17,14 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."UPDATED_AT", r."OPTED_IN"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."SHOP_CUSTOMERS" src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
+    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2"
+  FROM "RAW"."SHOP_CUSTOMERS" src
+) src
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -28,8 +33,12 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM "RAW"."ORDERS" src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1"
+  FROM "RAW"."ORDERS" src
+) src
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -38,9 +47,14 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM "RAW"."WEB_EVENTS" src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '')
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
+    NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_2"
+  FROM "RAW"."WEB_EVENTS" src
+) src
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_IDENTIFIER_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;

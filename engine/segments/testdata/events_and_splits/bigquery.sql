@@ -19,9 +19,14 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_golden` AS
 SELECT r.profile_id, r.`updated_at`, r.`country`, r.`first_name`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`shop_customers` src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`,
+    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
+  FROM `raw`.`shop_customers` src
+) src
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -30,8 +35,12 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_orders__stage_golden` AS
 SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM `raw`.`orders` src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`
+  FROM `raw`.`orders` src
+) src
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -40,9 +49,14 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_web_events__stage_golden` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`url`, r.`price`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM `raw`.`web_events` src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '')
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '')
+FROM (
+  SELECT src.*,
+    NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS `_identifier_1`,
+    NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS `_identifier_2`
+  FROM `raw`.`web_events` src
+) src
+LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
