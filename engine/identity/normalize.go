@@ -62,3 +62,60 @@ func phoneExpr(d dialects.Dialect, rule *models.IdentifierRule, text string) str
     WHEN substr(%[1]s, 1, 1) = '0' THEN %[2]s
     ELSE '+' || %[1]s END`, p, local))
 }
+
+// normalizeASCII gives what NormalizeExpr gives for a value of printable
+// ASCII (spaces, letters, digits, punctuation), the way people type an
+// identifier into a look-up, without asking the warehouse: "" where it
+// gives NULL. ok is false for any other value (white space other than
+// spaces, control characters, letters outside ASCII), which warehouses
+// trim, lower-case and match with \s each in their own way: the warehouse
+// normalizes those. TestNormalizeASCII holds both to the same results.
+func normalizeASCII(rule *models.IdentifierRule, value string) (v string, ok bool) {
+	for i := 0; i < len(value); i++ {
+		if value[i] < ' ' || value[i] > '~' {
+			return "", false
+		}
+	}
+	mode := "trim"
+	if rule != nil && rule.Normalize != "" {
+		mode = rule.Normalize
+	}
+	switch mode {
+	case "none":
+		return value, true
+	case "lower":
+		return strings.ToLower(strings.Trim(value, " ")), true
+	case "email":
+		return strings.ToLower(strings.ReplaceAll(value, " ", "")), true
+	case "phone":
+		return phoneASCII(rule, value), true
+	case "trim":
+		return strings.Trim(value, " "), true
+	}
+	return "", false
+}
+
+// phoneASCII is phoneExpr in Go.
+func phoneASCII(rule *models.IdentifierRule, value string) string {
+	p := strings.Map(func(r rune) rune {
+		if r == '+' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, strings.ReplaceAll(value, "(0)", ""))
+	switch {
+	case len(strings.ReplaceAll(p, "+", "")) < 6:
+		return ""
+	case strings.HasPrefix(p, "+"):
+		return "+" + strings.ReplaceAll(p[1:], "+", "")
+	case strings.HasPrefix(p, "00"):
+		return "+" + p[2:]
+	case strings.HasPrefix(p, "0"):
+		cc := CountryCodes[strings.ToUpper(rule.DefaultCountry)]
+		if cc == "" {
+			return ""
+		}
+		return "+" + cc + p[1:]
+	}
+	return "+" + p
+}
