@@ -54,6 +54,11 @@ func Open(ctx context.Context, dir, location string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state store %s: %w", redact(location), err)
 	}
+	// concurrent API requests each take a connection (the token, the
+	// person's rejections, the audit log): keep them instead of closing all
+	// but two, since opening a SQLite connection reads its schema again
+	// (0.3-0.4 ms of processor time a look-up at 200 look-ups a second)
+	db.SetMaxIdleConns(idleConns)
 	p, err := goose.NewProvider(gd, db.DB, fsys)
 	if err != nil {
 		db.Close()
@@ -65,6 +70,9 @@ func Open(ctx context.Context, dir, location string) (*Store, error) {
 	}
 	return &Store{db: db, postgres: pg}, nil
 }
+
+// idleConns are the connections the store keeps open between requests.
+const idleConns = 16
 
 func sqlitePath(dir, location string) string {
 	path := location
