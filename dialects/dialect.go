@@ -226,6 +226,28 @@ func LeadingIndex(d Dialect) string {
 	return ""
 }
 
+// DistinctHinter is a dialect whose planner estimates how many distinct
+// values a column has from a sample of its rows, which skewed data misleads
+// (PostgreSQL: one giant cluster made it count 16,000 profiles among 8M
+// identifiers instead of 637,000, and scan the whole graph instead of
+// looking 14,000 profiles up by their index).
+type DistinctHinter interface {
+	// DistinctShare is a statement telling the planner that about share
+	// (0 < share <= 1) of a column's values are distinct, however many rows
+	// the table (already quoted) gets; its statistics refreshed after it
+	// take it.
+	DistinctShare(table, column string, share float64) string
+}
+
+// DistinctShare is d's statement hinting a column's share of distinct
+// values, or "" where the planner needs no hint.
+func DistinctShare(d Dialect, table, column string, share float64) string {
+	if h, ok := d.(DistinctHinter); ok {
+		return h.DistinctShare(table, column, share)
+	}
+	return ""
+}
+
 // Materializer is a dialect where `WITH x AS MATERIALIZED (...)` makes its
 // planner run the CTE on its own (DuckDB, PostgreSQL 12+). A look-up needs
 // it to keep an index scan under an ORDER BY ... LIMIT, which DuckDB

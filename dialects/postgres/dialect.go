@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	sq "github.com/Masterminds/squirrel"
@@ -170,11 +171,18 @@ func (Dialect) LeadingIndex() string {
 FROM pg_class c WHERE c.oid = to_regclass(?)`
 }
 
+// DistinctShare: a negative n_distinct is a share of the rows; ANALYZE
+// keeps it instead of its estimate, also after the table is renamed.
+func (d Dialect) DistinctShare(table, column string, share float64) string {
+	return "ALTER TABLE " + table + " ALTER COLUMN " + d.Quote(column) + " SET (n_distinct = " + strconv.FormatFloat(-share, 'g', -1, 64) + ")"
+}
+
 // MaterializedCTE: the CTE is run on its own, with its index scan.
 func (Dialect) MaterializedCTE() string { return "MATERIALIZED " }
 
 var (
-	_ dialects.Indexer      = Dialect{}
-	_ dialects.IndexFinder  = Dialect{}
-	_ dialects.Materializer = Dialect{}
+	_ dialects.Indexer        = Dialect{}
+	_ dialects.IndexFinder    = Dialect{}
+	_ dialects.DistinctHinter = Dialect{}
+	_ dialects.Materializer   = Dialect{}
 )

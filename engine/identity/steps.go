@@ -546,7 +546,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 		nodes = append(nodes, plan.Exec{Statement: ch[0]}, plan.Exec{Statement: ch[1]})
 		nodes = append(append(nodes, s.analyze(c.Staged(graphGone))...), plan.Exec{Statement: ch[2]})
 	} else {
-		nodes = append(nodes, s.created(c.Staged(GraphTable), s.graphSQL())...)
+		nodes = append(nodes, s.hinted(c.Staged(GraphTable), s.graphSQL(), profileShare, "profile_id")...)
 	}
 	nodes = append(nodes, s.graphPublish(inc))
 	nodes = append(nodes, s.created(c.Staged(RejectionsTable), s.rejectionsSQL(hubs, inc))...)

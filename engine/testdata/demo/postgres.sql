@@ -1091,6 +1091,10 @@ DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
 SELECT a, b FROM "cohort"."_work_id_edges_RUNID";
 
+ALTER TABLE "cohort"."_identity_links__stage_RUNID" ALTER COLUMN "a" SET (n_distinct = -0.5);
+
+ALTER TABLE "cohort"."_identity_links__stage_RUNID" ALTER COLUMN "b" SET (n_distinct = -0.5);
+
 ANALYZE "cohort"."_identity_links__stage_RUNID";
 
 CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_a" ON "cohort"."_identity_links__stage_RUNID" ("a");
@@ -1425,6 +1429,8 @@ SELECT a.profile_id, l.identifier_type, l.identifier_value, l.first_seen_at, l.l
 FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
   FROM "cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l
 JOIN "cohort"."_work_id_anchors_RUNID" a ON a.comp = l.comp;
+
+ALTER TABLE "cohort"."identity_graph__stage_RUNID" ALTER COLUMN "profile_id" SET (n_distinct = -0.1);
 
 ANALYZE "cohort"."identity_graph__stage_RUNID";
 
