@@ -3,15 +3,10 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- identity_graph as this step reads it
-CREATE OR REPLACE TABLE `cohort`.`_work_graph_golden`
-OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph`;
-
 -- every profile id, once
 CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_golden`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT DISTINCT profile_id FROM `cohort`.`_work_graph_golden`;
+SELECT DISTINCT profile_id FROM `cohort`.`identity_graph`;
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_golden` AS
@@ -24,8 +19,8 @@ FROM (
     NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
   FROM `raw`.`shop_customers` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -39,7 +34,7 @@ FROM (
     NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`
   FROM `raw`.`orders` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -54,8 +49,8 @@ FROM (
     NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS `_identifier_2`
   FROM `raw`.`web_events` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -96,8 +91,6 @@ WITH `profile_ids` AS (
 SELECT profile_id, `email_opt_in`, `lifetime_value`, `last_order_at`, `tier`, CAST(@p1 AS TIMESTAMP) AS updated_at
 FROM `trait_tier`
 -- parameters: $1 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS `cohort`.`_work_graph_golden`;
 
 DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_golden`;
 

@@ -3,15 +3,9 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- identity_graph as this step reads it
-CREATE UNLOGGED TABLE "cohort"."_work_graph_golden" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph";
-
 -- every profile id, once
 CREATE UNLOGGED TABLE "cohort"."_work_profile_ids_golden" AS
-SELECT DISTINCT profile_id FROM "cohort"."_work_graph_golden";
-
-ANALYZE "cohort"."_work_graph_golden";
+SELECT DISTINCT profile_id FROM "cohort"."identity_graph";
 
 ANALYZE "cohort"."_work_profile_ids_golden";
 
@@ -26,8 +20,8 @@ FROM (
     NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_2"
   FROM "raw"."shop_customers" src
 ) src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -43,7 +37,7 @@ FROM (
     NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS "_identifier_1"
   FROM "raw"."orders" src
 ) src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -60,8 +54,8 @@ FROM (
     NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS "_identifier_2"
   FROM "raw"."web_events" src
 ) src
-LEFT JOIN "cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -105,8 +99,6 @@ FROM "trait_tier"
 -- parameters: $1 = '2025-06-15 12:00:00';
 
 ANALYZE "cohort"."profiles__stage_golden";
-
-DROP TABLE IF EXISTS "cohort"."_work_graph_golden";
 
 DROP TABLE IF EXISTS "cohort"."_work_profile_ids_golden";
 

@@ -3,14 +3,9 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
--- identity_graph as this step reads it, each identifier type together
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_GRAPH_GOLDEN" AS
-SELECT profile_id, identifier_type, identifier_value FROM "COHORT"."IDENTITY_GRAPH"
-ORDER BY identifier_type;
-
 -- every profile id, once
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_PROFILE_IDS_GOLDEN" AS
-SELECT DISTINCT profile_id FROM "COHORT"."_WORK_GRAPH_GOLDEN";
+SELECT DISTINCT profile_id FROM "COHORT"."IDENTITY_GRAPH";
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_GOLDEN" AS
@@ -23,8 +18,8 @@ FROM (
     NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2"
   FROM "RAW"."SHOP_CUSTOMERS" src
 ) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -38,7 +33,7 @@ FROM (
     NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1"
   FROM "RAW"."ORDERS" src
 ) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -53,8 +48,8 @@ FROM (
     NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_2"
   FROM "RAW"."WEB_EVENTS" src
 ) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_GOLDEN" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_IDENTIFIER_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -96,8 +91,6 @@ WITH "PROFILE_IDS" AS (
 SELECT profile_id, "EMAIL_OPT_IN", "LIFETIME_VALUE", "LAST_ORDER_AT", "TIER", CAST(? AS TIMESTAMP_NTZ) AS updated_at
 FROM "TRAIT_TIER"
 -- parameters: $1 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS "COHORT"."_WORK_GRAPH_GOLDEN";
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_GOLDEN";
 

@@ -4,15 +4,10 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
--- identity_graph as this step reads it
-CREATE OR REPLACE TABLE `cohort`.`_work_graph_golden`
-OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT profile_id, identifier_type, identifier_value FROM `cohort`.`identity_graph`;
-
 -- every profile id, once
 CREATE OR REPLACE TABLE `cohort`.`_work_profile_ids_golden`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT DISTINCT profile_id FROM `cohort`.`_work_graph_golden`;
+SELECT DISTINCT profile_id FROM `cohort`.`identity_graph`;
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_golden` AS
@@ -25,8 +20,8 @@ FROM (
     NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
   FROM `raw`.`shop_customers` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -40,7 +35,7 @@ FROM (
     NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`
   FROM `raw`.`orders` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -55,8 +50,8 @@ FROM (
     NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS `_identifier_2`
   FROM `raw`.`web_events` src
 ) src
-LEFT JOIN `cohort`.`_work_graph_golden` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_golden` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -153,8 +148,6 @@ WITH `profile_ids` AS (
 SELECT profile_id, `country`, `first_name`, `orders_30d`, `rfm_recency`, `rfm_frequency`, `rfm_monetary`, `rfm`, `churn_risk`, CAST(@p3 AS TIMESTAMP) AS updated_at
 FROM `traits`
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS `cohort`.`_work_graph_golden`;
 
 DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_golden`;
 

@@ -8,14 +8,9 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 
--- identity_graph as this step reads it, each identifier type together
-CREATE TABLE "cohort_scratch"."cohort"."_work_graph_golden" AS
-SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph"
-ORDER BY identifier_type;
-
 -- every profile id, once
 CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_golden" AS
-SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_graph_golden";
+SELECT DISTINCT profile_id FROM "cohort"."identity_graph";
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
@@ -28,8 +23,8 @@ FROM (
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2"
   FROM "raw"."shop_customers" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -43,7 +38,7 @@ FROM (
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1"
   FROM "raw"."orders" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -58,8 +53,8 @@ FROM (
     NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS "_identifier_2"
   FROM "raw"."web_events" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -157,8 +152,6 @@ WITH "profile_ids" AS (
 SELECT profile_id, "country", "first_name", "orders_30d", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm", "churn_risk", CAST($3 AS TIMESTAMP) AS updated_at
 FROM "traits"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_golden";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
 
