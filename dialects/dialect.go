@@ -62,6 +62,9 @@ type Dialect interface {
 	RegexpReplace(expr, pattern, replacement string) string
 	// EpochSeconds converts a timestamp expression to seconds since 1970 (double).
 	EpochSeconds(expr string) string
+	// StringAgg is an aggregate joining a text expression's values of a
+	// group with sep between them, in no particular order.
+	StringAgg(expr, sep string) string
 	// Let is body with name standing for value, value computed once per row
 	// where the dialect can (DuckDB computes an expression once per
 	// reference); name must not occur in body but as that reference.

@@ -14,12 +14,17 @@ var DefaultParts = []Part{
 	{Name: "segments", Steps: segments.Steps},
 }
 
-// identitySteps are identity's steps, then the table of which sources hold
-// each identifier that the profile look-up reads.
+// identitySteps are identity's steps, then the tables the profile look-up
+// reads: which sources hold each identifier, and each profile's
+// identifiers with their sources where the warehouse builds that.
 func identitySteps(c *plan.Context) ([]plan.Step, error) {
 	steps, err := identity.Steps(c)
 	if err != nil {
 		return nil, err
 	}
-	return append(steps, identity.SourcesStep(c)), nil
+	steps = append(steps, identity.SourcesStep(c))
+	if st := identity.ProfileIdentifiersStep(c); st != nil {
+		steps = append(steps, st)
+	}
+	return steps, nil
 }

@@ -62,6 +62,8 @@ func (Dialect) RegexpMatches(expr, p string) string {
 	return "REGEXP_CONTAINS(" + expr + ", " + p + ")"
 }
 
+func (Dialect) StringAgg(expr, sep string) string { return "STRING_AGG(" + expr + ", " + sep + ")" }
+
 // RegexpReplace replaces every match (REGEXP_REPLACE's only way).
 func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 	return "REGEXP_REPLACE(" + expr + ", " + pattern + ", " + repl + ")"

@@ -84,6 +84,8 @@ func (Dialect) Bucket(expr string, n int) string {
 	return fmt.Sprintf("(CAST(('0x' || substr(md5(%s), 1, 8)) AS BIGINT) %% %d)", expr, n)
 }
 
+func (Dialect) StringAgg(expr, sep string) string { return "string_agg(" + expr + ", " + sep + ")" }
+
 func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 	return "regexp_replace(" + expr + ", " + pattern + ", " + repl + ", 'g')"
 }

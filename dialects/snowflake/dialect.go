@@ -84,6 +84,8 @@ func (Dialect) RegexpMatches(expr, p string) string {
 	return "(REGEXP_INSTR(" + expr + ", " + p + ") > 0)"
 }
 
+func (Dialect) StringAgg(expr, sep string) string { return "LISTAGG(" + expr + ", " + sep + ")" }
+
 // RegexpReplace replaces every match (REGEXP_REPLACE's default).
 func (Dialect) RegexpReplace(expr, pattern, repl string) string {
 	return "REGEXP_REPLACE(" + expr + ", " + pattern + ", " + repl + ")"

@@ -184,12 +184,24 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 		}
 		return nil, fmt.Errorf("%s: no source holds it: %w", id, ErrNotFound)
 	}
+	p := &Profile{ID: pid}
+	ids, ok, err := identifiersOf(ctx, wh, c, pid)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		p.Identifiers, p.RunSources = ids, true
+		sortIdentifiers(c, p.Identifiers)
+		for _, pi := range p.Identifiers {
+			sortSources(c, pi.Sources)
+		}
+		return p, nil
+	}
 	d := wh.Dialect()
 	rows, err := wh.Query(ctx, dialects.Bind(d, "SELECT identifier_type, identifier_value, first_seen_at, last_seen_at FROM "+c.Final(GraphTable)+" WHERE profile_id = ?"), pid)
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{ID: pid}
 	for rows.Next() {
 		var pi ProfileIdentifier
 		var first, last sql.NullTime
@@ -206,16 +218,7 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 	if err := rows.Close(); err != nil {
 		return nil, err
 	}
-	sort.Slice(p.Identifiers, func(i, j int) bool {
-		a, b := p.Identifiers[i], p.Identifiers[j]
-		if ra, rb := rank(c.Project, a.Type), rank(c.Project, b.Type); ra != rb {
-			return ra < rb
-		}
-		if a.Type != b.Type {
-			return a.Type < b.Type
-		}
-		return a.Value < b.Value
-	})
+	sortIdentifiers(c, p.Identifiers)
 	where, fromRun, err := sourcesOf(ctx, wh, c, pid, p.Identifiers)
 	p.RunSources = fromRun
 	if err != nil {
@@ -302,14 +305,34 @@ func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid 
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	order := map[string]int{} // the project's order of sources
+	for _, srcs := range where {
+		sortSources(c, srcs)
+	}
+	return where, true, nil
+}
+
+// sortIdentifiers puts a profile's identifiers in the order a look-up
+// shows them: by the types' rank, then type and value.
+func sortIdentifiers(c *plan.Context, ids []ProfileIdentifier) {
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := ids[i], ids[j]
+		if ra, rb := rank(c.Project, a.Type), rank(c.Project, b.Type); ra != rb {
+			return ra < rb
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Value < b.Value
+	})
+}
+
+// sortSources puts sources in the project's order.
+func sortSources(c *plan.Context, srcs []string) {
+	order := map[string]int{}
 	for i, src := range c.Project.Sources {
 		order[src.Name] = i
 	}
-	for _, srcs := range where {
-		sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] })
-	}
-	return where, true, nil
+	sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] })
 }
 
 // singleSources maps each identifier type that the last run found in one
@@ -423,4 +446,77 @@ func SourcesStep(c *plan.Context) plan.Step {
 	return &plan.SQLStep{StepName: "identity_sources", Header: "which sources hold each identifier (identity's sources)",
 		Statements: []plan.Statement{st}, Ctx: c, Out: []string{SourcesTable},
 		Count: map[string]string{SourcesTable: c.Staged(SourcesTable)}}
+}
+
+// ProfileIdentifiersTable holds each profile's identifiers with the sources
+// holding them (sources: their names joined by commas, NULL where none
+// does), in the order of profile_id: a look-up reads a person's in one
+// statement instead of reading identity_graph by profile and then probing
+// SourcesTable for each identifier (1M demo: 1.5 ms of processor time a
+// look-up less). Built where the warehouse prunes blocks by their minimum
+// and maximum (ProfileIdentifiersByProfile); elsewhere a look-up reads the
+// graph and SourcesTable through their indexes.
+const ProfileIdentifiersTable = "_profile_identifiers"
+
+// ProfileIdentifiersByProfile says whether runs build ProfileIdentifiersTable.
+func ProfileIdentifiersByProfile(d dialects.Dialect) bool { return d.Capabilities().MinMaxPruning }
+
+// ProfileIdentifiersStep builds ProfileIdentifiersTable from this run's
+// identity_graph and SourcesTable (nil where the dialect does not prune by
+// block, see ProfileIdentifiersByProfile). Each identifier's sources are
+// joined into one text first, then to the graph one to one: a join of the
+// graph to SourcesTable's rows took half as much processor time again.
+func ProfileIdentifiersStep(c *plan.Context) plan.Step {
+	d := c.Dialect
+	if !ProfileIdentifiersByProfile(d) {
+		return nil
+	}
+	q := "-- " + ProfileIdentifiersTable + ": each profile's identifiers and the sources holding them, in profile order, for the profile look-up\n" +
+		d.CreateTableAs(c.Staged(ProfileIdentifiersTable), "WITH held AS (\n"+
+			"  SELECT identifier_type, identifier_value, "+d.StringAgg("source", "','")+" AS sources FROM "+c.Input(SourcesTable)+" GROUP BY identifier_type, identifier_value\n)\n"+
+			"SELECT g.profile_id, g.identifier_type, g.identifier_value, g.first_seen_at, g.last_seen_at, held.sources\n"+
+			"FROM "+c.Input(GraphTable)+" g\nLEFT JOIN held ON held.identifier_type = g.identifier_type AND held.identifier_value = g.identifier_value\n"+
+			"ORDER BY g.profile_id", false)
+	return &plan.SQLStep{StepName: "profile_identifiers", Header: "each profile's identifiers with their sources (identity's graph and sources)",
+		Statements: []plan.Statement{{SQL: q}}, Ctx: c, Out: []string{ProfileIdentifiersTable},
+		Count: map[string]string{ProfileIdentifiersTable: c.Staged(ProfileIdentifiersTable)}}
+}
+
+// identifiersOf reads a profile's identifiers and their sources from
+// ProfileIdentifiersTable (ok false where the last run did not build it).
+func identifiersOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid string) (ids []ProfileIdentifier, ok bool, err error) {
+	if !ProfileIdentifiersByProfile(wh.Dialect()) {
+		return nil, false, nil
+	}
+	if ok, err := c.FinalExists(ctx, wh, ProfileIdentifiersTable); err != nil || !ok {
+		return nil, false, err
+	}
+	rows, err := wh.Query(ctx, dialects.Bind(wh.Dialect(), "SELECT identifier_type, identifier_value, first_seen_at, last_seen_at, sources FROM "+
+		c.Final(ProfileIdentifiersTable)+" WHERE profile_id = ?"), pid)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		pi := ProfileIdentifier{Sources: []string{}}
+		var first, last sql.NullTime
+		var srcs sql.NullString
+		if err := rows.Scan(&pi.Type, &pi.Value, &first, &last, &srcs); err != nil {
+			return nil, false, err
+		}
+		if first.Valid {
+			f, l := plan.WallClock(first.Time, c.Loc), plan.WallClock(last.Time, c.Loc)
+			pi.FirstSeen, pi.LastSeen = &f, &l
+		}
+		if srcs.Valid {
+			// a source with two columns of the type holds it twice
+			for _, src := range strings.Split(srcs.String, ",") {
+				if !slices.Contains(pi.Sources, src) {
+					pi.Sources = append(pi.Sources, src)
+				}
+			}
+		}
+		ids = append(ids, pi)
+	}
+	return ids, true, rows.Err()
 }

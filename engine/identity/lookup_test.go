@@ -68,6 +68,26 @@ func TestLookupExplainAccuracy(t *testing.T) {
 			}
 			lookups(t)
 		})
+		// where the warehouse prunes blocks, the run also writes each
+		// profile's identifiers with their sources: one read, the same
+		// profiles as probing the graph and _identity_sources
+		t.Run("lookup through _profile_identifiers", func(t *testing.T) {
+			published := *c // the graph and sources are published: read those
+			published.Building = nil
+			st := ProfileIdentifiersStep(&published)
+			if st == nil {
+				require.False(t, ProfileIdentifiersByProfile(w.WH.Dialect()))
+				return
+			}
+			_, err := st.Run(ctx, w.WH, nil)
+			require.NoError(t, err)
+			require.NoError(t, dialects.Publish(ctx, w.WH, c.Replacements([]string{ProfileIdentifiersTable}, nil)))
+			ids, ok, err := identifiersOf(ctx, w.WH, c, pid("email", "z@x.nl"))
+			require.NoError(t, err)
+			require.True(t, ok, "the look-up reads the table")
+			require.Len(t, ids, 3)
+			lookups(t)
+		})
 
 		t.Run("explain one profile", func(t *testing.T) {
 			a, _ := ParseIdent("phone:06 1234 5678")

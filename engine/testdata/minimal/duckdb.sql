@@ -701,6 +701,19 @@ WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g'))
 ORDER BY identifier_key;
 
 
+-- ==== step: profile_identifiers ====
+-- each profile's identifiers with their sources (identity's graph and sources)
+-- _profile_identifiers: each profile's identifiers and the sources holding them, in profile order, for the profile look-up
+CREATE TABLE "cohort"."_profile_identifiers__stage_RUNID" AS
+WITH held AS (
+  SELECT identifier_type, identifier_value, string_agg(source, ',') AS sources FROM "cohort"."_identity_sources__stage_RUNID" GROUP BY identifier_type, identifier_value
+)
+SELECT g.profile_id, g.identifier_type, g.identifier_value, g.first_seen_at, g.last_seen_at, held.sources
+FROM "cohort"."identity_graph__stage_RUNID" g
+LEFT JOIN held ON held.identifier_type = g.identifier_type AND held.identifier_value = g.identifier_value
+ORDER BY g.profile_id;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
@@ -841,6 +854,8 @@ DROP TABLE IF EXISTS "cohort"."_identity_sources";
 ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";
 ALTER TABLE "cohort"."_identity_state__stage_RUNID" RENAME TO "_identity_state";
+DROP TABLE IF EXISTS "cohort"."_profile_identifiers";
+ALTER TABLE "cohort"."_profile_identifiers__stage_RUNID" RENAME TO "_profile_identifiers";
 DROP TABLE IF EXISTS "cohort"."_rows_customers";
 ALTER TABLE "cohort"."_rows_customers__stage_RUNID" RENAME TO "_rows_customers";
 DROP VIEW IF EXISTS "cohort"."identity_graph__stage_RUNID";

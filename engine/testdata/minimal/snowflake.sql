@@ -690,6 +690,19 @@ WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), ''
 ORDER BY identifier_key;
 
 
+-- ==== step: profile_identifiers ====
+-- each profile's identifiers with their sources (identity's graph and sources)
+-- _profile_identifiers: each profile's identifiers and the sources holding them, in profile order, for the profile look-up
+CREATE OR REPLACE TABLE "COHORT"."_PROFILE_IDENTIFIERS__STAGE_RUNID" AS
+WITH held AS (
+  SELECT identifier_type, identifier_value, LISTAGG(source, ',') AS sources FROM "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" GROUP BY identifier_type, identifier_value
+)
+SELECT g.profile_id, g.identifier_type, g.identifier_value, g.first_seen_at, g.last_seen_at, held.sources
+FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID" g
+LEFT JOIN held ON held.identifier_type = g.identifier_type AND held.identifier_value = g.identifier_value
+ORDER BY g.profile_id;
+
+
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
@@ -861,6 +874,15 @@ ALTER TABLE "COHORT"."_IDENTITY_STATE" SWAP WITH "COHORT"."_IDENTITY_STATE__STAG
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
+COMMIT;
+BEGIN;
+CREATE TABLE IF NOT EXISTS "COHORT"."_PROFILE_IDENTIFIERS" LIKE "COHORT"."_PROFILE_IDENTIFIERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+ALTER TABLE "COHORT"."_PROFILE_IDENTIFIERS" SWAP WITH "COHORT"."_PROFILE_IDENTIFIERS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_PROFILE_IDENTIFIERS__STAGE_RUNID";
 COMMIT;
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_ROWS_CUSTOMERS" LIKE "COHORT"."_ROWS_CUSTOMERS__STAGE_RUNID";
