@@ -21,7 +21,12 @@ import (
 type BenchOptions struct {
 	Rate     int           // profile look-ups per second (open loop: sent on time whatever the answers)
 	Duration time.Duration // how long to send them
-	Previews int           // segment previews, one after the other
+	// Warmup sends look-ups at Rate for this long before the measured ones,
+	// of other identifiers than those measured, and leaves them out of the
+	// figures: a serving process that has run a while holds the warehouse
+	// blocks its look-ups read, a fresh one reads them from disk first.
+	Warmup   time.Duration
+	Previews int // segment previews, one after the other
 }
 
 // Latency is a distribution of request times, in milliseconds.
@@ -42,6 +47,8 @@ type Latency struct {
 type BenchReport struct {
 	Rate     int     `json:"rate"`
 	Achieved float64 `json:"achieved_rate"`
+	// Warmup is how long look-ups were sent before the measured ones.
+	Warmup   float64 `json:"warmup_seconds"`
 	Lookups  Latency `json:"lookups"`
 	Previews Latency `json:"previews"`
 	// FirstError is the first failed look-up, if any.
@@ -52,6 +59,9 @@ func (r *BenchReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "profile look-ups at %d/s (sent %.0f/s): %d requests, %d errors, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms; %.1f ms of processor time each\n",
 		r.Rate, r.Achieved, r.Lookups.Requests, r.Lookups.Errors, r.Lookups.P50, r.Lookups.P95, r.Lookups.P99, r.Lookups.Max, r.Lookups.CPU)
+	if r.Warmup > 0 {
+		fmt.Fprintf(&b, "  after %.0f s of look-ups at the same rate (other identifiers than those measured), left out of the figures\n", r.Warmup)
+	}
 	if r.FirstError != "" {
 		fmt.Fprintf(&b, "  first error: %s\n", r.FirstError)
 	}
@@ -66,7 +76,9 @@ func (r *BenchReport) String() string {
 // sends them (an unsaved definition of two trait conditions and an event
 // condition, changed each time so no cache answers it).
 func Bench(ctx context.Context, svc *engine.Service, o BenchOptions) (*BenchReport, error) {
-	ids, err := svc.SampleIdentifiers(ctx, 5000)
+	interval := time.Second / time.Duration(max(o.Rate, 1))
+	n, warm := int(o.Duration/interval), int(o.Warmup/interval)
+	ids, err := svc.SampleIdentifiers(ctx, 5000+min(warm, 50000))
 	if err != nil {
 		return nil, err
 	}
@@ -114,18 +126,52 @@ func Bench(ctx context.Context, svc *engine.Service, o BenchOptions) (*BenchRepo
 		return nil, err
 	}
 
-	rep := &BenchReport{Rate: o.Rate}
-	var (
-		mu    sync.Mutex
-		times []time.Duration
-		errs  int
-		wg    sync.WaitGroup
-		first error
-	)
-	interval := time.Second / time.Duration(max(o.Rate, 1))
+	measured := ids[:min(len(ids), 5000)]
+	if warm > 0 {
+		others := ids[len(measured):]
+		if len(others) == 0 {
+			others = measured // a graph this small has no others
+		}
+		steady(others, warm, interval, do)
+	}
+
+	rep := &BenchReport{Rate: o.Rate, Warmup: o.Warmup.Seconds()}
 	cpu := cpuTime()
+	times, errs, first, achieved := steady(measured, n, interval, do)
+	rep.Achieved = achieved
+	rep.Lookups = distribution(times, errs, cpuTime()-cpu)
+	if first != nil {
+		rep.FirstError = first.Error()
+	}
+
+	times, errs, cpu = nil, 0, cpuTime()
+	countries := []string{"NL", "BE", "DE", "FR", "US"}
+	for i := 0; i < o.Previews; i++ {
+		def, _ := json.Marshal(map[string]any{"name": "bench_preview", "where": map[string]any{"all": []any{
+			map[string]any{"trait": "country", "eq": countries[i%len(countries)]},
+			map[string]any{"trait": "order_count", "gte": i % 4},
+			map[string]any{"event": map[string]any{"source": "web_events", "within": fmt.Sprintf("%dd", 30+i%4)}},
+		}}})
+		took, err := do("POST", "/api/v1/segments/preview", string(def))
+		if err != nil {
+			errs++
+			continue
+		}
+		times = append(times, took)
+	}
+	rep.Previews = distribution(times, errs, cpuTime()-cpu)
+	return rep, nil
+}
+
+// steady sends n look-ups of ids (in turn) at one every interval, open
+// loop, and returns the times of those answered, the errors and the rate
+// achieved.
+func steady(ids []engine.Ident, n int, interval time.Duration, do func(method, path, body string) (time.Duration, error)) (times []time.Duration, errs int, first error, achieved float64) {
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
 	start := time.Now()
-	n := int(o.Duration / interval)
 	for i := 0; i < n; i++ {
 		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
 			time.Sleep(d)
@@ -149,29 +195,7 @@ func Bench(ctx context.Context, svc *engine.Service, o BenchOptions) (*BenchRepo
 	}
 	sent := time.Since(start)
 	wg.Wait()
-	rep.Achieved = float64(n) / sent.Seconds()
-	rep.Lookups = distribution(times, errs, cpuTime()-cpu)
-	if first != nil {
-		rep.FirstError = first.Error()
-	}
-
-	times, errs, cpu = nil, 0, cpuTime()
-	countries := []string{"NL", "BE", "DE", "FR", "US"}
-	for i := 0; i < o.Previews; i++ {
-		def, _ := json.Marshal(map[string]any{"name": "bench_preview", "where": map[string]any{"all": []any{
-			map[string]any{"trait": "country", "eq": countries[i%len(countries)]},
-			map[string]any{"trait": "order_count", "gte": i % 4},
-			map[string]any{"event": map[string]any{"source": "web_events", "within": fmt.Sprintf("%dd", 30+i%4)}},
-		}}})
-		took, err := do("POST", "/api/v1/segments/preview", string(def))
-		if err != nil {
-			errs++
-			continue
-		}
-		times = append(times, took)
-	}
-	rep.Previews = distribution(times, errs, cpuTime()-cpu)
-	return rep, nil
+	return times, errs, first, float64(n) / sent.Seconds()
 }
 
 func distribution(ts []time.Duration, errs int, cpu time.Duration) Latency {

@@ -312,7 +312,7 @@ func (s *Step) componentsPlan(r *runner) []plan.Node {
 		Doc: "connected components: in round {r} every node takes the smallest key among itself and its neighbours (its\n" +
 			"choice kept in moves_{r}), and the links are contracted to those choices; until no link is left",
 		Var: "r", First: s.w("edges"), Pair: [2]string{s.w("links_a"), s.w("links_b")}, Max: 10000,
-		Progress: "round {r}: {rows} links left",
+		Progress: "round {r}: {rows} left", Rows: "link",
 		Body: []plan.Node{plan.If{
 			Doc:  "{r} is a multiple of " + strconv.Itoa(every) + ": the remaining keys are reshuffled instead (the guard against slow convergence on long chains)",
 			Cond: func(_ context.Context, run *plan.Run) (bool, error) { return run.Int("r")%every == 0, nil },

@@ -48,7 +48,7 @@ type If struct {
 // Counting up (Down ""), rounds 1, 2, ... run while {in} holds rows, at
 // most Max (0: no bound); afterwards variable Var holds how many ran.
 // Progress, when set, is reported after each round with {Var} and {rows}
-// (the rows left) filled in. Counting down (Down a variable's name),
+// (the rows left, counted in Rows: "3 links", "1 link") filled in. Counting down (Down a variable's name),
 // rounds run from that variable's value down to 1, so the last one writes
 // Pair[0].
 type Loop struct {
@@ -59,6 +59,7 @@ type Loop struct {
 	Down     string
 	Max      int
 	Progress string
+	Rows     string // the noun {rows} counts in Progress, singular
 	Body     []Node
 }
 
@@ -342,7 +343,7 @@ func (r *Run) loop(ctx context.Context, n Loop) error {
 				return err
 			}
 			if n.Progress != "" {
-				r.Say("%s", strings.NewReplacer("{"+n.Var+"}", strconv.Itoa(round), "{rows}", Thousands(left)).Replace(n.Progress))
+				r.Say("%s", strings.NewReplacer("{"+n.Var+"}", strconv.Itoa(round), "{rows}", Count(left, n.Rows)).Replace(n.Progress))
 			}
 		}
 		round += step

@@ -36,6 +36,7 @@ func TestNodesRunAsPrinted(t *testing.T) {
 			// each round takes the smallest number out: round r reads {in}
 			// (the queue, then the round before's output) and writes {out}
 			plan.Loop{Doc: "take the smallest number out each round", Var: "r", First: queue, Pair: [2]string{a, b}, Max: 10,
+				Progress: "round {r}: {rows} left", Rows: "number",
 				Body: []plan.Node{
 					plan.Exec{Statement: plan.Statement{SQL: d.DropTable("{out}")}},
 					plan.Exec{Statement: plan.Statement{SQL: d.CreateTableAs("{out}", "SELECT n FROM {in} WHERE n > (SELECT min(n) FROM {in})", false)}},
@@ -48,9 +49,11 @@ func TestNodesRunAsPrinted(t *testing.T) {
 				Then: []plan.Node{plan.Publish{Table: "history", Cols: "a", Append: true}},
 				Else: []plan.Node{plan.Publish{Table: "history", Cols: "a"}}},
 		}
-		run, err := plan.Execute(ctx, w.WH, c, nodes, nil)
+		var said []string
+		run, err := plan.Execute(ctx, w.WH, c, nodes, func(msg string) { said = append(said, msg) })
 		require.NoError(t, err)
 		require.Equal(t, []string{"round 1", "round 2", "round 3"}, phases, "the loop ran while its input had rows")
+		require.Equal(t, []string{"round 1: 2 numbers left", "round 2: 1 number left", "round 3: 0 numbers left"}, said, "progress counts the rows left in words")
 		require.Equal(t, 3, run.Int("r"), "after the loop its variable holds the rounds run")
 		require.Equal(t, int64(0), count(a), "round 3 wrote the odd rounds' table last")
 		require.Equal(t, int64(1), count(b), "round 2 wrote the even rounds' table")
