@@ -192,8 +192,9 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 	if ok {
 		p.Identifiers, p.RunSources = ids, true
 		sortIdentifiers(c, p.Identifiers)
+		sortSources := sourceOrder(c)
 		for _, pi := range p.Identifiers {
-			sortSources(c, pi.Sources)
+			sortSources(pi.Sources)
 		}
 		return p, nil
 	}
@@ -305,8 +306,9 @@ func sourcesOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, pid 
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
+	sortSources := sourceOrder(c)
 	for _, srcs := range where {
-		sortSources(c, srcs)
+		sortSources(srcs)
 	}
 	return where, true, nil
 }
@@ -326,13 +328,14 @@ func sortIdentifiers(c *plan.Context, ids []ProfileIdentifier) {
 	})
 }
 
-// sortSources puts sources in the project's order.
-func sortSources(c *plan.Context, srcs []string) {
+// sourceOrder returns a function putting sources in the project's order,
+// its map of the order built once for all of a profile's lists.
+func sourceOrder(c *plan.Context) func(srcs []string) {
 	order := map[string]int{}
 	for i, src := range c.Project.Sources {
 		order[src.Name] = i
 	}
-	sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] })
+	return func(srcs []string) { sort.Slice(srcs, func(i, j int) bool { return order[srcs[i]] < order[srcs[j]] }) }
 }
 
 // singleSources maps each identifier type that the last run found in one
