@@ -202,6 +202,7 @@ const (
 
 // hinted builds a table as created does, telling the planner the share of
 // distinct values of some of its columns before their statistics are read.
+// Without columns it is created.
 func (s *Step) hinted(table string, st plan.Statement, share float64, cols ...string) []plan.Node {
 	nodes := []plan.Node{exec(s.c.Dialect.DropTable(table)), plan.Exec{Statement: st}}
 	for _, col := range cols {

@@ -571,9 +571,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 // created builds a table with st (a CREATE TABLE AS of it): any table of
 // that name left by a failed run is dropped first, and the planner's
 // statistics are refreshed after where the warehouse needs it.
-func (s *Step) created(table string, st plan.Statement) []plan.Node {
-	return append([]plan.Node{exec(s.c.Dialect.DropTable(table)), plan.Exec{Statement: st}}, s.analyze(table)...)
-}
+func (s *Step) created(table string, st plan.Statement) []plan.Node { return s.hinted(table, st, 0) }
 
 // graphPublish is how identity_graph is published: an increment's
 // changes are applied to the final table, a rebuild's table replaces it.
