@@ -433,7 +433,8 @@ func (s *Step) applyRefinedSQL() []plan.Statement {
 func (s *Step) anchorsSQL() plan.Statement {
 	d := s.c.Dialect
 	types := s.identifierTypes()
-	var prefix []string
+	var parts, what []string // the key's parts, and what each is
+	skip := 0                // the characters before the identifier
 	if len(types) > 1 {
 		var ranks []string
 		for i, r := range s.c.Project.Identity.Identifiers {
@@ -443,29 +444,26 @@ func (s *Step) anchorsSQL() plan.Statement {
 		if len(ranks) > 0 {
 			rankExpr = "CASE identifier_type " + strings.Join(ranks, " ") + " ELSE '999' END"
 		}
-		prefix = append(prefix, rankExpr)
-	}
-	skip, what := 0, "type:value"
-	if len(prefix) > 0 {
-		skip, what = 3, "priority (3 chars) || type:value"
+		parts, what, skip = append(parts, rankExpr), append(what, "priority (3 chars)"), skip+3
 	}
 	if s.timed() {
 		text := d.TypeName("text")
-		prefix = append(prefix, "coalesce(lpad(CAST(CAST(floor("+d.EpochSeconds("first_seen_at")+" * 1000) AS BIGINT) AS "+text+"), 17, '0'), '99999999999999999')")
-		skip += 17
-		what = strings.TrimSuffix(what, "type:value") + "first seen in ms (17) || type:value"
+		parts = append(parts, "coalesce(lpad(CAST(CAST(floor("+d.EpochSeconds("first_seen_at")+" * 1000) AS BIGINT) AS "+text+"), 17, '0'), '99999999999999999')")
+		what, skip = append(what, "first seen in ms (17)"), skip+17
 	}
-	tail, id, of := "identifier_type || ':' || identifier_value", "min(anchor_key)", "it"
+	id, of := "min(anchor_key)", "it"
 	if skip > 0 {
 		id, of = "substr(min(anchor_key), "+strconv.Itoa(skip+1)+")", "what follows char "+strconv.Itoa(skip)
 	}
 	if len(types) == 1 {
-		tail, id, of = "identifier_value", lit(types[0]+":")+" || "+id, lit(types[0]+":")+" || "+of
-		what = strings.TrimSuffix(what, "type:value") + "value (one type)"
+		parts, what = append(parts, "identifier_value"), append(what, "value (one type)")
+		id, of = lit(types[0]+":")+" || "+id, lit(types[0]+":")+" || "+of
+	} else {
+		parts, what = append(parts, "identifier_type || ':' || identifier_value"), append(what, "type:value")
 	}
-	key := d.TextOrder(strings.Join(append(prefix, tail), " || "))
+	key := d.TextOrder(strings.Join(parts, " || "))
 	return plan.Statement{SQL: "-- anchors: per cluster the identifier of highest priority, earliest seen, then by type:value;\n" +
-		"-- the anchor key is " + what + ", so the id is md5 of " + of + "\n" +
+		"-- the anchor key is " + strings.Join(what, " || ") + ", so the id is md5 of " + of + "\n" +
 		d.CreateTableAs(s.w("anchors"), "SELECT comp, 'p_' || substr("+d.MD5Hex(id)+", 1, 16) AS profile_id\n"+
 			"FROM (SELECT comp, "+key+" AS anchor_key FROM "+s.labeled()+" labeled) keyed\nGROUP BY comp", true)}
 }
