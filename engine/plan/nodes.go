@@ -48,9 +48,9 @@ type If struct {
 // Counting up (Down ""), rounds 1, 2, ... run while {in} holds rows, at
 // most Max (0: no bound); afterwards variable Var holds how many ran.
 // Progress, when set, is reported after each round with {Var} and {rows}
-// (the rows left, counted in Rows: "3 links", "1 link") filled in. Counting down (Down a variable's name),
-// rounds run from that variable's value down to 1, so the last one writes
-// Pair[0].
+// (the rows left, counted in Rows: "3 links", "1 link") filled in.
+// Counting down (Down a variable's name), rounds run from that variable's
+// value down to 1, so the last one writes Pair[0].
 type Loop struct {
 	Doc      string // how the rounds relate, for the printed plan
 	Var      string
