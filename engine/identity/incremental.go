@@ -29,13 +29,14 @@ const (
 	// up in it instead of hashing the whole graph again.
 	KeysTable = "_identity_keys"
 	// StateTable has one row per source: the newest timestamp read and how
-	// many rows the source had, with the rules' fingerprint and the key salt.
+	// many rows the source had, with the rules' fingerprint, the key salt
+	// and the rows of identity_graph after the run.
 	StateTable = "_identity_state"
 )
 
 // stateVersion changes whenever the way identities are resolved changes, so
 // that the state of an older version is never extended.
-const stateVersion = "2"
+const stateVersion = "3"
 
 // fingerprint names everything that decides how rows become profiles: the
 // identifier rules and their order, and each source's relation, timestamp
@@ -165,13 +166,23 @@ func (s *Step) marksRead() string {
 	return "SELECT source, row_count, coalesce(prev_rows, -1), coalesce(before_since, -1), coalesce(prev_before, -1), coalesce(at_since, -1), coalesce(prev_at, -1) FROM " + s.w("marks")
 }
 
-// stateSQL is the state the next run starts from.
-func (s *Step) stateSQL() plan.Statement {
-	d := s.c.Dialect
+// stateSQL is the state the next run starts from, with the rows of
+// identity_graph after this run (identifiers), which the run reports: an
+// increment counts them from the previous run's figure, the rows it
+// replaces and the new ones, instead of reading the whole graph (0.8-0.9 s
+// of processor time on PostgreSQL at 8M rows).
+func (s *Step) stateSQL(inc bool) plan.Statement {
+	c := s.c
+	d := c.Dialect
 	q := &plan.Builder{}
 	t := d.TypeName("text")
-	q.W("-- ", StateTable, ": what this run read of each source, under which rules and key salt\n")
-	q.W(d.CreateTableAs(s.c.Staged(StateTable), "SELECT source, watermark, row_count, before_watermark, at_watermark, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, (SELECT salt FROM "+s.w("salt")+") AS salt\nFROM "+s.w("marks"), false))
+	rows := "(SELECT count(*) FROM " + c.Staged(GraphTable) + ")"
+	if inc {
+		rows = "(SELECT max(identifiers) FROM " + c.Final(StateTable) + ") - (SELECT count(*) FROM " + s.w("old") + ") + (SELECT count(*) FROM " + c.Staged(graphNew) + ")"
+	}
+	q.W("-- ", StateTable, ": what this run read of each source, under which rules and key salt, and the identifiers of ", GraphTable, "\n")
+	q.W(d.CreateTableAs(c.Staged(StateTable), "SELECT source, watermark, row_count, before_watermark, at_watermark, CAST("+q.Arg(s.fingerprint())+" AS "+t+") AS fingerprint, (SELECT salt FROM "+s.w("salt")+") AS salt,\n"+
+		"  CAST("+rows+" AS "+d.TypeName(dialects.Integer)+") AS identifiers\nFROM "+s.w("marks"), false))
 	return q.Statement(d)
 }
 

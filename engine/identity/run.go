@@ -403,8 +403,8 @@ func (r *runner) summarize(ctx context.Context, wh dialects.Warehouse, run *plan
 	stats.Details = append(stats.Details, r.details...)
 	for _, t := range []string{GraphTable, LineageTable, RejectionsTable} {
 		q := "SELECT count(*) FROM " + c.Staged(t)
-		if inc && t == GraphTable { // counting the staged view would read the whole graph
-			q = "SELECT (SELECT count(*) FROM " + c.Final(t) + ") - (SELECT count(*) FROM " + r.s.w("old") + ") + (SELECT count(*) FROM " + c.Staged(graphNew) + ")"
+		if t == GraphTable { // counted with the state (an increment's staged view would read the whole graph)
+			q = "SELECT coalesce(max(identifiers), 0) FROM " + c.Staged(StateTable)
 		}
 		var n int64
 		if err := plan.QueryRow(ctx, wh, q, nil, &n); err != nil {

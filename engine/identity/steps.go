@@ -563,7 +563,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 	if inc { // the new keys and links staged with the increment are appended
 		nodes = append(nodes, plan.Publish{Table: KeysTable, Cols: "key", Append: true}, plan.Publish{Table: LinksTable, Cols: "a, b", Append: true})
 	}
-	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL())...)
+	return append(nodes, s.created(c.Staged(StateTable), s.stateSQL(inc))...)
 }
 
 // created builds a table with st (a CREATE TABLE AS of it): any table of

@@ -36,7 +36,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 2e99f731a2baf2f72f5906f329723c31)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, f379c2eeeba6fe472238b73ac8cd2822)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -1267,11 +1267,12 @@ SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
+  CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
+-- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
 
 -- otherwise:
 
@@ -1383,11 +1384,12 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
+  CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
+-- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
 
 -- end if
 

@@ -25,7 +25,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 2e99f731a2baf2f72f5906f329723c31)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, f379c2eeeba6fe472238b73ac8cd2822)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -1256,11 +1256,12 @@ SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
 
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
+  CAST((SELECT max(identifiers) FROM "COHORT"."_IDENTITY_STATE") - (SELECT count(*) FROM "COHORT"."_WORK_ID_OLD_RUNID") + (SELECT count(*) FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
+-- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
 
 -- otherwise:
 
@@ -1372,11 +1373,12 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID
 
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
+  CAST((SELECT count(*) FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '2e99f731a2baf2f72f5906f329723c31';
+-- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
 
 -- end if
 

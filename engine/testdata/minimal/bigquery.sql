@@ -15,7 +15,7 @@ CREATE SCHEMA IF NOT EXISTS `cohort`;
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 44a867f5918195929eeee4446cc88b3e)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 7e813f1e9f3e57e4d80d84e2dde5b2c5)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM `cohort`.`_identity_state`
 
@@ -573,11 +573,12 @@ SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`;
 
 DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
+  CAST((SELECT max(identifiers) FROM `cohort`.`_identity_state`) - (SELECT count(*) FROM `cohort`.`_work_id_old_RUNID`) + (SELECT count(*) FROM `cohort`.`_identity_graph_new__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
+-- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
 
 -- otherwise:
 
@@ -688,11 +689,12 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM `cohort`.`_work_id_refined_RUNID
 
 DROP TABLE IF EXISTS `cohort`.`_identity_state__stage_RUNID`;
 
--- _identity_state: what this run read of each source, under which rules and key salt
+-- _identity_state: what this run read of each source, under which rules and key salt, and the identifiers of identity_graph
 CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
-SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt
+SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
+  CAST((SELECT count(*) FROM `cohort`.`identity_graph__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '44a867f5918195929eeee4446cc88b3e';
+-- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
 
 -- end if
 
