@@ -110,6 +110,10 @@ func outputs(t *testing.T, wh dialects.Warehouse, schema string) map[string][]st
 	for _, tbl := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, StateTable, KeysTable} {
 		out[tbl] = lines(t, wh, "SELECT * FROM "+schema+"."+tbl)
 	}
+	// each key's profile through its cluster (the clusters are internal; none where not keyed), and the profiles
+	out[RootsTable] = lines(t, wh, "SELECT k.key, p.profile_id FROM "+schema+"."+KeysTable+" k LEFT JOIN "+schema+"."+RootsTable+" r ON r.node = k.key\n"+
+		"JOIN "+schema+"."+ProfilesTable+" p ON p.comp = coalesce(r.root, k.key)")
+	out[ProfilesTable] = lines(t, wh, "SELECT profile_id FROM "+schema+"."+ProfilesTable)
 	// components: which profiles share one
 	out[ComponentsTable] = lines(t, wh, "SELECT a.profile_id, b.profile_id FROM "+schema+"."+ComponentsTable+" a JOIN "+schema+"."+ComponentsTable+" b ON a.component = b.component")
 	return out
@@ -212,7 +216,18 @@ func TestIncrementalFallsBack(t *testing.T) {
 		g.load(t, w.WH)
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: a new identifier shares a 64-bit key with another")
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
-
+		var profiles int64
+		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT count(*) FROM cohort."+ProfilesTable, nil, &profiles))
+		if profiles > 0 {
+			// keyed: the key of an identifier of identity_graph, whose profile (resolved again) holds no identifier of that value
+			clash := w.WH.Dialect().Hash64("'' || 'anonymous_id' || ':' || 'clash2'")
+			require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+KeysTable+" (key) SELECT "+clash))
+			require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+RootsTable+" (node, root) SELECT "+clash+", min(comp) FROM cohort."+ProfilesTable))
+			g.web = append(g.web, []any{"clash2", "c4", nil, "2026-06-02 00:00:00"})
+			g.load(t, w.WH)
+			require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: a new identifier shares a 64-bit key with another")
+			require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
+		}
 		// a rule changed
 		p.Identity.Identifiers[1].Exclude = append(p.Identity.Identifiers[1].Exclude, `^p1@`)
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: identity rules or sources changed since the previous run")

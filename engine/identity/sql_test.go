@@ -40,7 +40,7 @@ func TestSQLReadable(t *testing.T) {
 		require.Contains(t, strings.ToLower(sql), "identity_graph__stage_", name) // Snowflake writes names in upper case
 		require.NotContains(t, sql, "RECURSIVE", name)
 		require.NotContains(t, sql, "'^test@' THEN", "patterns are bound, never pasted")
-		require.Equal(t, []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable, KeysTable}, steps[0].Outputs())
+		require.Equal(t, []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable, KeysTable, RootsTable, ProfilesTable}, steps[0].Outputs())
 		require.True(t, strings.HasPrefix(steps[0].Name(), "identity"))
 	}
 }

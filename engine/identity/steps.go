@@ -73,7 +73,7 @@ type Step struct {
 func (s *Step) Name() string { return "identity" }
 
 func (s *Step) Outputs() []string {
-	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable, KeysTable}
+	return []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, ComponentsTable, StateTable, KeysTable, RootsTable, ProfilesTable}
 }
 
 // work table names of this run
@@ -512,10 +512,15 @@ const (
 	// the same for _identity_components
 	componentsNew  = "_identity_components_new"
 	componentsGone = "_identity_components_gone"
+	// keyed: the clusters of the identifiers resolved again, and the
+	// profiles resolved again (with their new clusters, and the previous
+	// ones without)
+	rootsNew    = "_identity_roots_new"
+	profilesNew = "_identity_profiles_new"
 )
 
 // deltaTables are the tables an incremental run stages besides its outputs.
-var deltaTables = []string{graphNew, graphGone, componentsNew, componentsGone}
+var deltaTables = []string{graphNew, graphGone, componentsNew, componentsGone, rootsNew, profilesNew}
 
 // graphChangesSQL: an incremental run stages identity_graph as a view of
 // the previous one without the profiles it resolved again, plus their new
@@ -560,6 +565,7 @@ func (s *Step) outputNodes(hubs, inc bool) []plan.Node {
 		nodes = append(nodes, plan.IfExists{Table: GraphTable, Then: byLineage(true), Else: byLineage(false)})
 	}
 	nodes = append(nodes, s.componentsSQL(inc)...)
+	nodes = append(nodes, s.keyedStateSQL(inc)...)
 	if inc { // the new keys and links staged with the increment are appended
 		nodes = append(nodes, plan.Publish{Table: KeysTable, Cols: "key", Append: true}, plan.Publish{Table: LinksTable, Cols: "a, b", Append: true})
 	}

@@ -347,18 +347,21 @@ FROM (
 ) occurrences
 GROUP BY identifier_value;
 
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_known_RUNID";
-
--- known: the new rows' identifiers already in a profile
-CREATE TABLE "cohort_scratch"."cohort"."_work_id_known_RUNID" AS
-SELECT n.key, g.profile_id FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n
-JOIN "cohort"."identity_graph" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
-
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_seen_RUNID";
 
 -- seen: the new rows' keys the previous runs read
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_seen_RUNID" AS
-SELECT n.key FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n JOIN "cohort"."_identity_keys" k ON k.key = n.key;
+SELECT n.key, n.identifier_type, n.identifier_value, coalesce(r.root, n.key) AS comp
+FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" n
+JOIN "cohort"."_identity_keys" k ON k.key = n.key
+LEFT JOIN "cohort"."_identity_roots" r ON r.node = n.key;
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_known_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_known_RUNID" AS
+SELECT n.key, p.profile_id FROM "cohort_scratch"."cohort"."_work_id_seen_RUNID" n
+JOIN "cohort"."_identity_profiles" p ON p.comp = n.comp;
 
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
@@ -567,6 +570,11 @@ CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
 SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
+
+-- in Go: abandon when a new identifier has the key of another one of identity_graph
+-- reading:
+-- SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_seen_RUNID" n WHERE n.key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_known_RUNID") AND NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o
+--   WHERE o.key = n.key AND o.identifier_type = n.identifier_type AND o.identifier_value = n.identifier_value)
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
 
@@ -1261,6 +1269,33 @@ SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_identity_roots_new__stage_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+-- (the identifiers resolved again; the others stay)
+CREATE TABLE "cohort"."_identity_roots_new__stage_RUNID" AS
+SELECT key AS node, comp AS root FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "cohort_scratch"."cohort"."_work_id_nodes_RUNID" n LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = n.key) l;
+
+DROP TABLE IF EXISTS "cohort"."_identity_profiles_new__stage_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+-- (the profiles resolved again with their clusters, the previous ones without; the others stay)
+CREATE TABLE "cohort"."_identity_profiles_new__stage_RUNID" AS
+SELECT comp, profile_id FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID"
+UNION ALL
+SELECT CAST(NULL AS BIGINT), profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID";
+
+-- publish brings _identity_roots up to date in place instead of replacing it:
+-- DELETE FROM "cohort"."_identity_roots" WHERE node IN (SELECT node FROM "cohort"."_identity_roots_new__stage_RUNID");
+-- INSERT INTO "cohort"."_identity_roots" (node, root) SELECT node, root FROM "cohort"."_identity_roots_new__stage_RUNID";
+-- DROP TABLE IF EXISTS "cohort"."_identity_roots_new__stage_RUNID";
+
+-- publish brings _identity_profiles up to date in place instead of replacing it:
+-- DELETE FROM "cohort"."_identity_profiles" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_profiles_new__stage_RUNID");
+-- INSERT INTO "cohort"."_identity_profiles" (comp, profile_id) SELECT comp, profile_id FROM "cohort"."_identity_profiles_new__stage_RUNID" WHERE comp IS NOT NULL;
+-- DROP TABLE IF EXISTS "cohort"."_identity_profiles_new__stage_RUNID";
+
 -- publish appends the staged rows to _identity_keys
 
 -- publish appends the staged rows to _identity_links
@@ -1381,6 +1416,18 @@ CREATE TABLE "cohort"."_identity_components__stage_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort_scratch"."cohort"."_work_id_refined_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "cohort"."_identity_roots__stage_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+CREATE TABLE "cohort"."_identity_roots__stage_RUNID" AS
+SELECT node, root FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_identity_profiles__stage_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+CREATE TABLE "cohort"."_identity_profiles__stage_RUNID" AS
+SELECT comp, profile_id FROM "cohort_scratch"."cohort"."_work_id_anchors_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
@@ -2082,6 +2129,14 @@ INSERT INTO "cohort"."_identity_keys" (key) SELECT key FROM "cohort"."_identity_
 DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
 INSERT INTO "cohort"."_identity_links" (a, b) SELECT a, b FROM "cohort"."_identity_links__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
+DROP VIEW IF EXISTS "cohort"."_identity_profiles__stage_RUNID";
+DELETE FROM "cohort"."_identity_profiles" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_profiles_new__stage_RUNID");
+INSERT INTO "cohort"."_identity_profiles" (comp, profile_id) SELECT comp, profile_id FROM "cohort"."_identity_profiles_new__stage_RUNID" WHERE comp IS NOT NULL;
+DROP TABLE IF EXISTS "cohort"."_identity_profiles_new__stage_RUNID";
+DROP VIEW IF EXISTS "cohort"."_identity_roots__stage_RUNID";
+DELETE FROM "cohort"."_identity_roots" WHERE node IN (SELECT node FROM "cohort"."_identity_roots_new__stage_RUNID");
+INSERT INTO "cohort"."_identity_roots" (node, root) SELECT node, root FROM "cohort"."_identity_roots_new__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_roots_new__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_sources";
 ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";

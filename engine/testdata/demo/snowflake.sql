@@ -336,18 +336,21 @@ FROM (
 ) occurrences
 GROUP BY identifier_value;
 
-DROP TABLE IF EXISTS "COHORT"."_WORK_ID_KNOWN_RUNID";
-
--- known: the new rows' identifiers already in a profile
-CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_KNOWN_RUNID" AS
-SELECT n.key, g.profile_id FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
-JOIN "COHORT"."IDENTITY_GRAPH" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
-
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_SEEN_RUNID";
 
 -- seen: the new rows' keys the previous runs read
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_SEEN_RUNID" AS
-SELECT n.key FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n JOIN "COHORT"."_IDENTITY_KEYS" k ON k.key = n.key;
+SELECT n.key, n.identifier_type, n.identifier_value, coalesce(r.root, n.key) AS comp
+FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" n
+JOIN "COHORT"."_IDENTITY_KEYS" k ON k.key = n.key
+LEFT JOIN "COHORT"."_IDENTITY_ROOTS" r ON r.node = n.key;
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_KNOWN_RUNID";
+
+-- known: the new rows' identifiers already in a profile
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_KNOWN_RUNID" AS
+SELECT n.key, p.profile_id FROM "COHORT"."_WORK_ID_SEEN_RUNID" n
+JOIN "COHORT"."_IDENTITY_PROFILES" p ON p.comp = n.comp;
 
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
@@ -556,6 +559,11 @@ CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
 SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
 WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
+
+-- in Go: abandon when a new identifier has the key of another one of identity_graph
+-- reading:
+-- SELECT count(*) FROM "COHORT"."_WORK_ID_SEEN_RUNID" n WHERE n.key IN (SELECT key FROM "COHORT"."_WORK_ID_KNOWN_RUNID") AND NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_OLD_RUNID" o
+--   WHERE o.key = n.key AND o.identifier_type = n.identifier_type AND o.identifier_value = n.identifier_value)
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NODES_RUNID";
 
@@ -1250,6 +1258,33 @@ SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_NEW__STAGE_RUNID";
 -- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_COMPONENTS_GONE__STAGE_RUNID";
 
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+-- (the identifiers resolved again; the others stay)
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID" AS
+SELECT key AS node, comp AS root FROM (SELECT n.key, n.identifier_type, n.identifier_value, n.first_seen_at, n.last_seen_at, coalesce(r.root, n.key) AS comp
+  FROM "COHORT"."_WORK_ID_NODES_RUNID" n LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = n.key) l;
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+-- (the profiles resolved again with their clusters, the previous ones without; the others stay)
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID" AS
+SELECT comp, profile_id FROM "COHORT"."_WORK_ID_ANCHORS_RUNID"
+UNION ALL
+SELECT CAST(NULL AS BIGINT), profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID";
+
+-- publish brings _identity_roots up to date in place instead of replacing it:
+-- DELETE FROM "COHORT"."_IDENTITY_ROOTS" WHERE node IN (SELECT node FROM "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID");
+-- INSERT INTO "COHORT"."_IDENTITY_ROOTS" (node, root) SELECT node, root FROM "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID";
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID";
+
+-- publish brings _identity_profiles up to date in place instead of replacing it:
+-- DELETE FROM "COHORT"."_IDENTITY_PROFILES" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID");
+-- INSERT INTO "COHORT"."_IDENTITY_PROFILES" (comp, profile_id) SELECT comp, profile_id FROM "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID" WHERE comp IS NOT NULL;
+-- DROP TABLE IF EXISTS "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID";
+
 -- publish appends the staged rows to _identity_keys
 
 -- publish appends the staged rows to _identity_links
@@ -1370,6 +1405,18 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_COMPONENTS__STAGE_RUNID" AS
 SELECT a.profile_id, coalesce(f.component, a.comp) AS component
 FROM "COHORT"."_WORK_ID_ANCHORS_RUNID" a
 LEFT JOIN (SELECT DISTINCT comp, component FROM "COHORT"."_WORK_ID_REFINED_RUNID") f ON f.comp = a.comp;
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_ROOTS__STAGE_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_ROOTS__STAGE_RUNID" AS
+SELECT node, root FROM "COHORT"."_WORK_ID_ROOTS_RUNID";
+
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_PROFILES__STAGE_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_PROFILES__STAGE_RUNID" AS
+SELECT comp, profile_id FROM "COHORT"."_WORK_ID_ANCHORS_RUNID";
 
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_STATE__STAGE_RUNID";
 
@@ -2140,6 +2187,26 @@ INSERT INTO "COHORT"."_IDENTITY_LINKS" (a, b) SELECT a, b FROM "COHORT"."_IDENTI
 COMMIT;
 BEGIN;
 DROP TABLE IF EXISTS "COHORT"."_IDENTITY_LINKS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP VIEW IF EXISTS "COHORT"."_IDENTITY_PROFILES__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DELETE FROM "COHORT"."_IDENTITY_PROFILES" WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID");
+INSERT INTO "COHORT"."_IDENTITY_PROFILES" (comp, profile_id) SELECT comp, profile_id FROM "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID" WHERE comp IS NOT NULL;
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_PROFILES_NEW__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP VIEW IF EXISTS "COHORT"."_IDENTITY_ROOTS__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DELETE FROM "COHORT"."_IDENTITY_ROOTS" WHERE node IN (SELECT node FROM "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID");
+INSERT INTO "COHORT"."_IDENTITY_ROOTS" (node, root) SELECT node, root FROM "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID";
+COMMIT;
+BEGIN;
+DROP TABLE IF EXISTS "COHORT"."_IDENTITY_ROOTS_NEW__STAGE_RUNID";
 COMMIT;
 BEGIN;
 CREATE TABLE IF NOT EXISTS "COHORT"."_IDENTITY_SOURCES" LIKE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID";

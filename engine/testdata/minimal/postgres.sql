@@ -96,6 +96,14 @@ GROUP BY identifier_value;
 
 ANALYZE "cohort"."_work_id_new_nodes_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_work_id_seen_RUNID";
+
+-- seen: the new rows' keys the previous runs read
+CREATE UNLOGGED TABLE "cohort"."_work_id_seen_RUNID" AS
+SELECT n.key FROM "cohort"."_work_id_new_nodes_RUNID" n JOIN "cohort"."_identity_keys" k ON k.key = n.key;
+
+ANALYZE "cohort"."_work_id_seen_RUNID";
+
 DROP TABLE IF EXISTS "cohort"."_work_id_known_RUNID";
 
 -- known: the new rows' identifiers already in a profile
@@ -104,14 +112,6 @@ SELECT n.key, g.profile_id FROM "cohort"."_work_id_new_nodes_RUNID" n
 JOIN "cohort"."identity_graph" g ON g.identifier_value = n.identifier_value AND g.identifier_type = n.identifier_type;
 
 ANALYZE "cohort"."_work_id_known_RUNID";
-
-DROP TABLE IF EXISTS "cohort"."_work_id_seen_RUNID";
-
--- seen: the new rows' keys the previous runs read
-CREATE UNLOGGED TABLE "cohort"."_work_id_seen_RUNID" AS
-SELECT n.key FROM "cohort"."_work_id_new_nodes_RUNID" n JOIN "cohort"."_identity_keys" k ON k.key = n.key;
-
-ANALYZE "cohort"."_work_id_seen_RUNID";
 
 -- in Go: abandon when a new identifier shares a 64-bit key with another (the rebuild salts the hash)
 -- reading:
@@ -636,6 +636,22 @@ ANALYZE "cohort"."_identity_components_gone__stage_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_components_new__stage_RUNID";
 -- DROP TABLE IF EXISTS "cohort"."_identity_components_gone__stage_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_identity_roots__stage_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+CREATE TABLE "cohort"."_identity_roots__stage_RUNID" AS
+SELECT node, root FROM "cohort"."_work_id_roots_RUNID" WHERE 1 = 0;
+
+ANALYZE "cohort"."_identity_roots__stage_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_identity_profiles__stage_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+CREATE TABLE "cohort"."_identity_profiles__stage_RUNID" AS
+SELECT comp, profile_id FROM "cohort"."_work_id_anchors_RUNID" WHERE 1 = 0;
+
+ANALYZE "cohort"."_identity_profiles__stage_RUNID";
+
 -- publish appends the staged rows to _identity_keys
 
 -- publish appends the staged rows to _identity_links
@@ -778,6 +794,22 @@ ANALYZE "cohort"."_identity_components__stage_RUNID";
 CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_profile_id" ON "cohort"."_identity_components__stage_RUNID" ("profile_id");
 
 CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_component" ON "cohort"."_identity_components__stage_RUNID" ("component");
+
+DROP TABLE IF EXISTS "cohort"."_identity_roots__stage_RUNID";
+
+-- _identity_roots: each identifier's cluster (none: its own key), for the next run
+CREATE TABLE "cohort"."_identity_roots__stage_RUNID" AS
+SELECT node, root FROM "cohort"."_work_id_roots_RUNID" WHERE 1 = 0;
+
+ANALYZE "cohort"."_identity_roots__stage_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_identity_profiles__stage_RUNID";
+
+-- _identity_profiles: each cluster's profile, for the next run
+CREATE TABLE "cohort"."_identity_profiles__stage_RUNID" AS
+SELECT comp, profile_id FROM "cohort"."_work_id_anchors_RUNID" WHERE 1 = 0;
+
+ANALYZE "cohort"."_identity_profiles__stage_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_identity_state__stage_RUNID";
 
@@ -946,6 +978,10 @@ INSERT INTO "cohort"."_identity_keys" (key) SELECT key FROM "cohort"."_identity_
 DROP TABLE IF EXISTS "cohort"."_identity_keys__stage_RUNID";
 INSERT INTO "cohort"."_identity_links" (a, b) SELECT a, b FROM "cohort"."_identity_links__stage_RUNID";
 DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
+DROP TABLE IF EXISTS "cohort"."_identity_profiles";
+ALTER TABLE "cohort"."_identity_profiles__stage_RUNID" RENAME TO "_identity_profiles";
+DROP TABLE IF EXISTS "cohort"."_identity_roots";
+ALTER TABLE "cohort"."_identity_roots__stage_RUNID" RENAME TO "_identity_roots";
 DROP TABLE IF EXISTS "cohort"."_identity_sources";
 ALTER TABLE "cohort"."_identity_sources__stage_RUNID" RENAME TO "_identity_sources";
 DROP TABLE IF EXISTS "cohort"."_identity_state";
