@@ -43,56 +43,56 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 SELECT 'shop_customers' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`shop_customers` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`shop_customers` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'shop_customers') AS since FROM `cohort_demo`.`shop_customers` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'shop_customers') p
 UNION ALL
 SELECT 'orders' AS source, (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) FROM `cohort_demo`.`orders` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) FROM `cohort_demo`.`orders` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'orders') AS since FROM `cohort_demo`.`orders` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'orders') p
 UNION ALL
 SELECT 'web_events' AS source, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`web_events` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`web_events` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'web_events') AS since FROM `cohort_demo`.`web_events` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'web_events') p
 UNION ALL
 SELECT 'app_events' AS source, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`app_events` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`app_events` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'app_events') AS since FROM `cohort_demo`.`app_events` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'app_events') p
 UNION ALL
 SELECT 'newsletter' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`newsletter` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`newsletter` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'newsletter') AS since FROM `cohort_demo`.`newsletter` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'newsletter') p
 UNION ALL
 SELECT 'support_tickets' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`support_tickets` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`support_tickets` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'support_tickets') AS since FROM `cohort_demo`.`support_tickets` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'support_tickets') p
 UNION ALL
 SELECT 'lead_ads' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`lead_ads` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`lead_ads` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'lead_ads') AS since FROM `cohort_demo`.`lead_ads` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'lead_ads') p
 UNION ALL
 SELECT 'cms_accounts' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`cms_accounts` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`cms_accounts` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'cms_accounts') AS since FROM `cohort_demo`.`cms_accounts` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'cms_accounts') p;
@@ -622,49 +622,49 @@ OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DA
 SELECT 'shop_customers' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`shop_customers` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`shop_customers` src) AS newest FROM `cohort_demo`.`shop_customers` src) r) r
 UNION ALL
 SELECT 'orders' AS source, (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) FROM `cohort_demo`.`orders` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`ordered_at` AS TIMESTAMP)) FROM `cohort_demo`.`orders` src) AS newest FROM `cohort_demo`.`orders` src) r) r
 UNION ALL
 SELECT 'web_events' AS source, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`web_events` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`web_events` src) AS newest FROM `cohort_demo`.`web_events` src) r) r
 UNION ALL
 SELECT 'app_events' AS source, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`app_events` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`occurred_at` AS TIMESTAMP)) FROM `cohort_demo`.`app_events` src) AS newest FROM `cohort_demo`.`app_events` src) r) r
 UNION ALL
 SELECT 'newsletter' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`newsletter` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `cohort_demo`.`newsletter` src) AS newest FROM `cohort_demo`.`newsletter` src) r) r
 UNION ALL
 SELECT 'support_tickets' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`support_tickets` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`support_tickets` src) AS newest FROM `cohort_demo`.`support_tickets` src) r) r
 UNION ALL
 SELECT 'lead_ads' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`lead_ads` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`lead_ads` src) AS newest FROM `cohort_demo`.`lead_ads` src) r) r
 UNION ALL
 SELECT 'cms_accounts' AS source, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`cms_accounts` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`created_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`created_at` AS TIMESTAMP)) FROM `cohort_demo`.`cms_accounts` src) AS newest FROM `cohort_demo`.`cms_accounts` src) r) r;
 
 -- end if

@@ -41,56 +41,56 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'shop_customers' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'shop_customers') AS since FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'shop_customers') p
 UNION ALL
 SELECT 'orders' AS source, (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'orders') AS since FROM "COHORT_DEMO"."ORDERS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'orders') p
 UNION ALL
 SELECT 'web_events' AS source, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'web_events') AS since FROM "COHORT_DEMO"."WEB_EVENTS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'web_events') p
 UNION ALL
 SELECT 'app_events' AS source, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'app_events') AS since FROM "COHORT_DEMO"."APP_EVENTS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'app_events') p
 UNION ALL
 SELECT 'newsletter' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'newsletter') AS since FROM "COHORT_DEMO"."NEWSLETTER" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'newsletter') p
 UNION ALL
 SELECT 'support_tickets' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'support_tickets') AS since FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'support_tickets') p
 UNION ALL
 SELECT 'lead_ads' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'lead_ads') AS since FROM "COHORT_DEMO"."LEAD_ADS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'lead_ads') p
 UNION ALL
 SELECT 'cms_accounts' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'cms_accounts') AS since FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'cms_accounts') p;
@@ -606,49 +606,49 @@ CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'shop_customers' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) AS newest FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src) r) r
 UNION ALL
 SELECT 'orders' AS source, (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."ORDERS" src) AS newest FROM "COHORT_DEMO"."ORDERS" src) r) r
 UNION ALL
 SELECT 'web_events' AS source, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."WEB_EVENTS" src) AS newest FROM "COHORT_DEMO"."WEB_EVENTS" src) r) r
 UNION ALL
 SELECT 'app_events' AS source, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."APP_EVENTS" src) AS newest FROM "COHORT_DEMO"."APP_EVENTS" src) r) r
 UNION ALL
 SELECT 'newsletter' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."NEWSLETTER" src) AS newest FROM "COHORT_DEMO"."NEWSLETTER" src) r) r
 UNION ALL
 SELECT 'support_tickets' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) AS newest FROM "COHORT_DEMO"."SUPPORT_TICKETS" src) r) r
 UNION ALL
 SELECT 'lead_ads' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."LEAD_ADS" src) AS newest FROM "COHORT_DEMO"."LEAD_ADS" src) r) r
 UNION ALL
 SELECT 'cms_accounts' AS source, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."CREATED_AT" AS TIMESTAMP_NTZ)) FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) AS newest FROM "COHORT_DEMO"."CMS_ACCOUNTS" src) r) r;
 
 -- end if

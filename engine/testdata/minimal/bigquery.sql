@@ -33,7 +33,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_marks_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 SELECT 'customers' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `raw`.`customers` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `raw`.`customers` src) AS newest, (SELECT max(p.watermark) FROM `cohort`.`_identity_state` p WHERE p.source = 'customers') AS since FROM `raw`.`customers` src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM `cohort`.`_identity_state` p WHERE p.source = 'customers') p;
@@ -222,7 +222,7 @@ OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DA
 SELECT 'customers' AS source, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `raw`.`customers` src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP) AS since, CAST(NULL AS INT64) AS prev_rows, CAST(NULL AS INT64) AS prev_before, CAST(NULL AS INT64) AS prev_at,
   CAST(NULL AS INT64) AS before_since, CAST(NULL AS INT64) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src.`updated_at` AS TIMESTAMP) AS t, (SELECT max(CAST(src.`updated_at` AS TIMESTAMP)) FROM `raw`.`customers` src) AS newest FROM `raw`.`customers` src) r) r;
 
 -- end if

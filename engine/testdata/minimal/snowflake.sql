@@ -31,7 +31,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_MARKS_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'customers' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   p.since, p.prev_rows, p.prev_before, p.prev_at, r.before_since, r.at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark, count(*) - count(CASE WHEN r.t >= r.since THEN 1 END) AS before_since, count(CASE WHEN r.t = r.since THEN 1 END) AS at_since
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark, count(*) - coalesce(sum(CASE WHEN r.t >= r.since THEN 1 ELSE 0 END), 0) AS before_since, coalesce(sum(CASE WHEN r.t = r.since THEN 1 ELSE 0 END), 0) AS at_since
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src) AS newest, (SELECT max(p.watermark) FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'customers') AS since FROM "RAW"."CUSTOMERS" src) r) r
 CROSS JOIN (SELECT max(p.watermark) AS since, max(p.row_count) AS prev_rows, max(p.before_watermark) AS prev_before, max(p.at_watermark) AS prev_at
   FROM "COHORT"."_IDENTITY_STATE" p WHERE p.source = 'customers') p;
@@ -210,7 +210,7 @@ CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_MARKS_RUNID" AS
 SELECT 'customers' AS source, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src) AS watermark, r.row_count, r.row_count - r.at_watermark AS before_watermark, r.at_watermark,
   CAST(NULL AS TIMESTAMP_NTZ) AS since, CAST(NULL AS BIGINT) AS prev_rows, CAST(NULL AS BIGINT) AS prev_before, CAST(NULL AS BIGINT) AS prev_at,
   CAST(NULL AS BIGINT) AS before_since, CAST(NULL AS BIGINT) AS at_since
-FROM (SELECT count(*) AS row_count, count(CASE WHEN r.t = r.newest THEN 1 END) AS at_watermark
+FROM (SELECT count(*) AS row_count, coalesce(sum(CASE WHEN r.t = r.newest THEN 1 ELSE 0 END), 0) AS at_watermark
   FROM (SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS t, (SELECT max(CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ)) FROM "RAW"."CUSTOMERS" src) AS newest FROM "RAW"."CUSTOMERS" src) r) r;
 
 -- end if
