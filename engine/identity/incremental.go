@@ -505,10 +505,11 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 	d := c.Dialect
 	union := "\n" + dialects.Union(d) + "\n"
 	touched := s.w("touched")
-	// the kept links of the touched identifiers, joined once per end (an OR of the two ends would scan every link)
-	links := "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.a" +
-		union + "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.b" +
-		union + "SELECT a, b FROM " + s.w("new_edges")
+	// the kept links of the touched identifiers, joined once per end (an OR of the two ends would scan every link);
+	// kept apart, they also tell which new links are kept already (linksSQL)
+	kept := "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.a" +
+		"\nUNION ALL\nSELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + touched + " t ON t.key = p.b"
+	links := "SELECT a, b FROM " + s.w("touched_links") + union + "SELECT a, b FROM " + s.w("new_edges")
 	nodes := "(SELECT key, identifier_type, identifier_value FROM " + s.w("new_nodes") + " WHERE key IN (SELECT key FROM " + touched + "))"
 	fresh := "SELECT count(*) FROM " + s.w("hubs_touched") + " h WHERE NOT EXISTS (SELECT 1 FROM " + c.Final(RejectionsTable) +
 		" p WHERE p.rule = '" + RuleMaxLinks + "' AND p.identifier_type = h.identifier_type AND p.identifier_value = h.identifier_value)"
@@ -517,7 +518,8 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 		"WHERE rule = '" + RuleMaxLinks + "' AND NOT EXISTS (SELECT 1 FROM " + s.w("hubs_touched") + " h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value)"
 	out := s.created(touched, plan.Statement{SQL: "-- the identifiers a new link touches\n" +
 		d.CreateTableAs(touched, "SELECT a AS key FROM "+s.w("new_edges")+union+"SELECT b FROM "+s.w("new_edges"), true)})
-	out = append(out, s.created(s.w("hub_links"), plan.Statement{SQL: "-- their links, kept and new\n" + d.CreateTableAs(s.w("hub_links"), links, true)})...)
+	out = append(out, s.created(s.w("touched_links"), plan.Statement{SQL: "-- their kept links\n" + d.CreateTableAs(s.w("touched_links"), kept, true)})...)
+	out = append(out, s.created(s.w("hub_links"), plan.Statement{SQL: "-- their links, kept and new, each once\n" + d.CreateTableAs(s.w("hub_links"), links, true)})...)
 	out = append(out, s.created(s.w("hubs_touched"), ctas(d, s.w("hubs_touched"), s.hubsSQL(s.w("hub_links"), nodes)))...)
 	out = append(out, plan.Go{Doc: "abandon when an identifier a new link touches became a junk hub (it takes links out of previous profiles)", Reads: fresh,
 		Run: func(ctx context.Context, run *plan.Run) error {
@@ -592,6 +594,8 @@ func (s *Step) linksSQL(inc bool) plan.Statement {
 	switch {
 	case !s.keepLinks():
 		q = "SELECT a, b FROM " + s.w("edges") + " WHERE 1 = 0"
+	case inc && len(s.hubRules()) > 0: // the junk hubs read the kept links of every new link's ends
+		q = "SELECT a, b FROM " + s.w("new_edges") + "\n" + dialects.Except(c.Dialect) + "\nSELECT a, b FROM " + s.w("touched_links")
 	case inc: // the new links the previous ones lack, appended in the swap; the join builds on the few new links
 		q = "SELECT a, b FROM " + s.w("new_edges") + "\n" + dialects.Except(c.Dialect) + "\nSELECT p.a, p.b FROM " + c.Final(LinksTable) +
 			" p JOIN " + s.w("new_edges") + " n ON n.a = p.a AND n.b = p.b"

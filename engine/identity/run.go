@@ -55,7 +55,7 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 
 // workTables are the scratch tables of the plan; the rounds' moves_1 ...
 // come on top.
-var workTables = []string{"marks", "salt", "nodes", "new_nodes", "known", "seen", "excluded", "edges", "new_edges", "hubs", "touched", "hub_links", "hubs_touched",
+var workTables = []string{"marks", "salt", "nodes", "new_nodes", "known", "seen", "excluded", "edges", "new_edges", "hubs", "touched", "touched_links", "hub_links", "hubs_touched",
 	"affected", "old", "links_a", "links_b", "roots", "roots_b", "roots_none", "violators", "refined", "anchors"}
 
 // dropWork drops the scratch tables of a run that went rounds rounds.

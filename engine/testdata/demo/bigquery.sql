@@ -517,14 +517,21 @@ SELECT a AS key FROM `cohort`.`_work_id_new_edges_RUNID`
 UNION DISTINCT
 SELECT b FROM `cohort`.`_work_id_new_edges_RUNID`;
 
-DROP TABLE IF EXISTS `cohort`.`_work_id_hub_links_RUNID`;
+DROP TABLE IF EXISTS `cohort`.`_work_id_touched_links_RUNID`;
 
--- their links, kept and new
-CREATE OR REPLACE TABLE `cohort`.`_work_id_hub_links_RUNID`
+-- their kept links
+CREATE OR REPLACE TABLE `cohort`.`_work_id_touched_links_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 SELECT p.a, p.b FROM `cohort`.`_identity_links` p JOIN `cohort`.`_work_id_touched_RUNID` t ON t.key = p.a
-UNION DISTINCT
-SELECT p.a, p.b FROM `cohort`.`_identity_links` p JOIN `cohort`.`_work_id_touched_RUNID` t ON t.key = p.b
+UNION ALL
+SELECT p.a, p.b FROM `cohort`.`_identity_links` p JOIN `cohort`.`_work_id_touched_RUNID` t ON t.key = p.b;
+
+DROP TABLE IF EXISTS `cohort`.`_work_id_hub_links_RUNID`;
+
+-- their links, kept and new, each once
+CREATE OR REPLACE TABLE `cohort`.`_work_id_hub_links_RUNID`
+OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
+SELECT a, b FROM `cohort`.`_work_id_touched_links_RUNID`
 UNION DISTINCT
 SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID`;
 
@@ -606,7 +613,7 @@ DROP TABLE IF EXISTS `cohort`.`_identity_links__stage_RUNID`;
 CREATE OR REPLACE TABLE `cohort`.`_identity_links__stage_RUNID` AS
 SELECT a, b FROM `cohort`.`_work_id_new_edges_RUNID`
 EXCEPT DISTINCT
-SELECT p.a, p.b FROM `cohort`.`_identity_links` p JOIN `cohort`.`_work_id_new_edges_RUNID` n ON n.a = p.a AND n.b = p.b;
+SELECT a, b FROM `cohort`.`_work_id_touched_links_RUNID`;
 
 -- set incremental = 'yes'
 

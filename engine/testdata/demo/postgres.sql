@@ -535,13 +535,21 @@ SELECT b FROM "cohort"."_work_id_new_edges_RUNID";
 
 ANALYZE "cohort"."_work_id_touched_RUNID";
 
+DROP TABLE IF EXISTS "cohort"."_work_id_touched_links_RUNID";
+
+-- their kept links
+CREATE UNLOGGED TABLE "cohort"."_work_id_touched_links_RUNID" AS
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_touched_RUNID" t ON t.key = p.a
+UNION ALL
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_touched_RUNID" t ON t.key = p.b;
+
+ANALYZE "cohort"."_work_id_touched_links_RUNID";
+
 DROP TABLE IF EXISTS "cohort"."_work_id_hub_links_RUNID";
 
--- their links, kept and new
+-- their links, kept and new, each once
 CREATE UNLOGGED TABLE "cohort"."_work_id_hub_links_RUNID" AS
-SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_touched_RUNID" t ON t.key = p.a
-UNION
-SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_touched_RUNID" t ON t.key = p.b
+SELECT a, b FROM "cohort"."_work_id_touched_links_RUNID"
 UNION
 SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
 
@@ -626,7 +634,7 @@ DROP TABLE IF EXISTS "cohort"."_identity_links__stage_RUNID";
 CREATE TABLE "cohort"."_identity_links__stage_RUNID" AS
 SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID"
 EXCEPT
-SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_new_edges_RUNID" n ON n.a = p.a AND n.b = p.b;
+SELECT a, b FROM "cohort"."_work_id_touched_links_RUNID";
 
 ANALYZE "cohort"."_identity_links__stage_RUNID";
 
