@@ -201,8 +201,8 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	}
 	// Where the rows tables name a profile by its key (RowsKey), the copy
 	// holds the key instead of the id, whether identity_graph is rebuilt or
-	// not (1M demo near idle: the copy 1.8 s of processor time, the rows
-	// tables 3 s less).
+	// not (1M demo: the copy 1.8 s of processor time, the rows tables 5-6 s
+	// less).
 	graph, ids := scratch+"."+d.Quote("_work_graph_"+c.RunID), scratch+"."+d.Quote("_work_profile_ids_"+c.RunID)
 	key := RowsKey(d)
 	keyed := key != "profile_id"
