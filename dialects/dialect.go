@@ -300,28 +300,6 @@ func PickFirst(d Dialect, value, cond string, order []OrderKey) string {
 	return ""
 }
 
-// HexKeyer is a dialect with a 64-bit unsigned integer type that hex digits
-// convert to (DuckDB's UBIGINT). The profiles step then stores the rows
-// tables' profile as the number its id spells (identity writes 16 hex
-// digits after "p_") instead of the text: at 1M demo people the 16M web
-// events' rows took 20.3 s of processor time with the text and 14.4 s with
-// the number, DuckDB writing, sorting and joining 8-byte integers instead
-// of 18-byte strings.
-type HexKeyer interface {
-	// HexKey is the unsigned 64-bit integer that expr, text of 1 to 16
-	// hex digits, spells.
-	HexKey(expr string) string
-}
-
-// HexKey is d's expression for the integer that the hex digits of expr
-// spell, or "" when d is no HexKeyer.
-func HexKey(d Dialect, expr string) string {
-	if k, ok := d.(HexKeyer); ok {
-		return k.HexKey(expr)
-	}
-	return ""
-}
-
 // IndexName names the index of a table's column, as IndexOn creates it.
 func IndexName(table, column string) string { return table + "__by_" + column }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/plan"
-	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
@@ -233,7 +232,7 @@ func writeSuppressions(ctx context.Context, wh dialects.Warehouse, c *plan.Conte
 }
 
 // removeFromOutput deletes the rows of profiles from every table of the
-// output schema with a profile_id column (or the rows tables' profile_key), and the rows of suppressed
+// output schema with a profile_id column, and the rows of suppressed
 // identifiers from every table with identifier_type and identifier_value
 // columns (rejections, cut links), except the syncs' snapshots: sync.Erase
 // drops their rows once the destination took the erasure. It counts the
@@ -261,12 +260,9 @@ func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Contex
 		q := d.Quote(c.Schema, t.Name)
 		var where []string
 		var args []any
-		// the rows tables name a profile by its key where the dialect has
-		// one (profiles.RowsKey)
-		of := map[string]string{"profile_id": "?", "merged_profile_id": "?", profiles.RowsKey(d): profiles.RowsKeyOf(d, "?")}
-		for _, k := range []string{"profile_id", "merged_profile_id", "profile_key"} {
-			if has[k] && of[k] != "" && len(profileIDs) > 0 {
-				where = append(where, k+" IN ("+strings.TrimSuffix(strings.Repeat(of[k]+", ", len(profileIDs)), ", ")+")")
+		for _, k := range []string{"profile_id", "merged_profile_id"} {
+			if has[k] && len(profileIDs) > 0 {
+				where = append(where, k+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(profileIDs)), ", ")+")")
 				for _, id := range profileIDs {
 					args = append(args, id)
 				}

@@ -34,7 +34,7 @@ func lookupIndexes(p *models.Project, d dialects.Dialect) map[string][]string {
 	}
 	for _, src := range profiles.RowSources(p) {
 		if src.IsEvents() && src.Timestamp != "" && !profiles.RowsByProfile(d, src) {
-			m[profiles.RowsTable(src.Name)] = []string{profiles.RowsKey(d)}
+			m[profiles.RowsTable(src.Name)] = []string{"profile_id"}
 		}
 	}
 	return m

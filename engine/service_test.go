@@ -57,7 +57,7 @@ func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	wh, err := svc.warehouse(ctx)
 	require.NoError(t, err)
 	require.True(t, wh.Dialect().Capabilities().MinMaxPruning)
-	for table, key := range map[string]string{identity.SourcesTable: identity.SourcesKey, "_rows_web_events": profiles.RowsKey(wh.Dialect())} {
+	for table, key := range map[string]string{identity.SourcesTable: identity.SourcesKey, "_rows_web_events": "profile_id"} {
 		var rows, outOfOrder int64
 		q := "SELECT count(*), count(*) FILTER (WHERE prev > k) FROM (SELECT " + key + " AS k, lag(" + key + ") OVER (ORDER BY rowid) AS prev FROM " +
 			wh.Dialect().Quote(p.Warehouse.Schema, table) + ") t"

@@ -168,9 +168,6 @@ func (d Dialect) IndexOn(schema, table, column string) string {
 // MaterializedCTE: the CTE is run on its own, with its index scan.
 func (Dialect) MaterializedCTE() string { return "MATERIALIZED " }
 
-// HexKey: a hex literal's text ('0x' and the digits) casts to UBIGINT.
-func (Dialect) HexKey(expr string) string { return "CAST('0x' || " + expr + " AS UBIGINT)" }
-
 // PickFirst: first() over the ordered rows, which DuckDB plans as
 // arg_min over a sort key, one pass without a sort; FILTER keeps the rows
 // where cond holds.

@@ -18,25 +18,6 @@ const Table = "profiles"
 // their profile_id resolved (every column of the source plus profile_id).
 func RowsTable(source string) string { return "_rows_" + source }
 
-// RowsKey is the column of the rows tables naming each row's profile:
-// profile_key, the 64-bit integer its id spells, where the dialect has one
-// (identity.ProfileKey: DuckDB writes, sorts and joins it faster than the
-// text, see dialects.HexKeyer), else profile_id.
-func RowsKey(d dialects.Dialect) string {
-	if identity.ProfileKey(d, "profile_id") != "" {
-		return "profile_key"
-	}
-	return "profile_id"
-}
-
-// RowsKeyOf is the value of RowsKey for a profile id (an expression).
-func RowsKeyOf(d dialects.Dialect, id string) string {
-	if k := identity.ProfileKey(d, id); k != "" {
-		return k
-	}
-	return id
-}
-
 // RowSources are the sources that get a rows table: those traits or
 // segments read, and every events source (for the profile view).
 func RowSources(p *models.Project) []*models.Source {
@@ -130,16 +111,14 @@ func eventConditions(c *models.Condition, f func(*models.EventCondition)) {
 	})
 }
 
-// RowsQuery selects a source's rows with their profile (RowsKey, a column
-// of graph too) and the kept columns.
+// RowsQuery selects a source's rows with their profile_id and the kept columns.
 func RowsQuery(c *plan.Context, src *models.Source, graph string) string {
 	d := c.Dialect
-	key := RowsKey(d)
-	cols := []string{"r." + key}
+	cols := []string{"r.profile_id"}
 	for _, col := range RowColumns(c.Project, src) {
 		cols = append(cols, "r."+d.Quote(col))
 	}
-	return "SELECT " + strings.Join(cols, ", ") + "\nFROM (\n" + identity.ProfileRowsBy(c, src, graph, key) + "\n) r"
+	return "SELECT " + strings.Join(cols, ", ") + "\nFROM (\n" + identity.ProfileRows(c, src, graph) + "\n) r"
 }
 
 // RowsByProfile says whether src's rows table is written in profile_id
@@ -199,39 +178,22 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	for _, st := range setup {
 		step.Statements = append(step.Statements, plan.Statement{SQL: st})
 	}
-	// Where the rows tables name a profile by its key (RowsKey), the copy
-	// holds the key instead of the id, whether identity_graph is rebuilt or
-	// not (1M demo: the copy 1.8 s of processor time, the rows tables 5-6 s
-	// less).
 	graph, ids := scratch+"."+d.Quote("_work_graph_"+c.RunID), scratch+"."+d.Quote("_work_profile_ids_"+c.RunID)
-	key := RowsKey(d)
-	keyed := key != "profile_id"
-	from := c.Final(identity.GraphTable)
-	if c.Building[identity.GraphTable] {
-		from = c.Input(identity.GraphTable)
-	}
 	copied := []string{ids}
-	if c.Building[identity.GraphTable] || keyed {
-		pick, what := "profile_id", "identity_graph as this step reads it"
-		if keyed {
-			pick, what = RowsKeyOf(d, "profile_id")+" AS "+key, what+", each profile by its key"
-		}
-		copyGraph := "SELECT " + pick + ", identifier_type, identifier_value FROM " + from
-		if c.Building[identity.GraphTable] && d.Capabilities().MinMaxPruning {
+	if c.Building[identity.GraphTable] {
+		copyGraph, what := "SELECT profile_id, identifier_type, identifier_value FROM "+c.Input(identity.GraphTable), "identity_graph as this step reads it"
+		if d.Capabilities().MinMaxPruning {
 			copyGraph, what = copyGraph+"\nORDER BY identifier_type", what+", each identifier type together"
 		}
 		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(what) + d.CreateTableAs(graph, copyGraph, true),
 			Def: "identity_graph"})
 		copied = []string{graph, ids}
 	} else {
-		graph = from
-	}
-	idsQuery, idsWhat := "SELECT DISTINCT profile_id FROM "+graph, "every profile id, once"
-	if keyed { // the copy holds keys only
-		idsQuery, idsWhat = "SELECT profile_id, "+RowsKeyOf(d, "profile_id")+" AS "+key+"\nFROM (SELECT DISTINCT profile_id FROM "+from+") ids", idsWhat+", with its key"
+		graph = c.Final(identity.GraphTable)
 	}
 	step.Statements = append(step.Statements,
-		plan.Statement{SQL: plan.Comment(idsWhat) + d.CreateTableAs(ids, idsQuery, true),
+		plan.Statement{SQL: plan.Comment("every profile id, once") +
+			d.CreateTableAs(ids, "SELECT DISTINCT profile_id FROM "+graph, true),
 			Def: "profile ids of identity_graph"})
 	for _, t := range copied {
 		if a := dialects.Analyze(d, t); a != "" {
@@ -242,7 +204,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		name := RowsTable(src.Name)
 		q, what := RowsQuery(c, src, graph), fmt.Sprintf("source %s (%s): its rows with their profile_id, only the columns traits and segments read", src.Name, src.Pos)
 		if RowsByProfile(d, src) {
-			q, what = q+"\nORDER BY r."+key, what+", each profile's together"
+			q, what = q+"\nORDER BY r.profile_id", what+", each profile's together"
 		}
 		step.Statements = append(step.Statements, plan.Statement{SQL: plan.Comment(what) +
 			d.CreateTableAs(c.Staged(name), q, false),
@@ -290,12 +252,7 @@ func bindTime(q *plan.Builder, c *plan.Context, d models.Duration) string {
 func profilesQuery(c *plan.Context, order []*models.Trait, ids string) (*plan.Builder, error) {
 	d := c.Dialect
 	q := &plan.Builder{}
-	key := RowsKey(d)
-	cols := "profile_id"
-	if key != "profile_id" {
-		cols += ", " + key
-	}
-	q.W("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT ", cols, " FROM ", ids, "\n)")
+	q.W("WITH ", d.Quote("profile_ids"), " AS (\n  SELECT profile_id FROM ", ids, "\n)")
 	var sqlTraits []*models.Trait
 	cteOf := map[string]string{}
 	// aggregates of one source share one scan and one GROUP BY, and so do
@@ -352,7 +309,7 @@ func profilesQuery(c *plan.Context, order []*models.Trait, ids string) (*plan.Bu
 		}
 		if !joined[cte] {
 			joined[cte] = true
-			joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+"."+key+" = ids."+key)
+			joins = append(joins, "  LEFT JOIN "+cte+" ON "+cte+".profile_id = ids.profile_id")
 		}
 	}
 	q.W("\n  FROM ", d.Quote("profile_ids"), " ids\n", strings.Join(joins, "\n"), "\n)")
@@ -419,12 +376,11 @@ func pickCond(d dialects.Dialect, value string, column bool) string {
 // pick's value is computed once per row, in a subquery over the rows.
 func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*models.Trait) error {
 	d := c.Dialect
-	key := RowsKey(d)
 	src := c.Project.Source(srcName)
 	if src == nil {
 		return fmt.Errorf("%s: trait %s: unknown source %q", traits[0].Pos, traits[0].Name, srcName)
 	}
-	q.W(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r."+key)
+	q.W(d.Quote("aggregates_"+srcName), " AS (\n  SELECT r.profile_id")
 	var normalized []string
 	for _, t := range traits {
 		_, column, _ := strings.Cut(t.From[0], ".")
@@ -501,7 +457,7 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 	if len(normalized) > 0 {
 		from = "(\n    SELECT r.*, " + strings.Join(normalized, ", ") + "\n    FROM " + from + " r\n  )"
 	}
-	q.W("\n  FROM ", from, " r\n  GROUP BY r."+key+"\n)")
+	q.W("\n  FROM ", from, " r\n  GROUP BY r.profile_id\n)")
 	return nil
 }
 
@@ -509,7 +465,6 @@ func aggregatesCTE(c *plan.Context, q *plan.Builder, srcName string, traits []*m
 // of a pick, aggregate or model trait.
 func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
-	key := RowsKey(d)
 	q.W(d.Quote("trait_"+t.Name), " AS (\n")
 	defer q.W("\n)")
 	col := d.Quote(t.Name)
@@ -534,11 +489,11 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		default:
 			return fmt.Errorf("%s: trait %s: unknown aggregate %q", t.Pos, t.Name, t.Aggregate)
 		}
-		q.W("  SELECT v."+key+", ", agg, " AS ", col, "\n  FROM (")
+		q.W("  SELECT v.profile_id, ", agg, " AS ", col, "\n  FROM (")
 		if err := values(c, q, t, true); err != nil {
 			return err
 		}
-		q.W(") v\n  GROUP BY v." + key)
+		q.W(") v\n  GROUP BY v.profile_id")
 	default:
 		// pick: rank each profile's values and keep the first
 		var rankBy string
@@ -551,48 +506,47 @@ func traitCTE(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		case "priority":
 			rankBy = "v.k, v.ts DESC NULLS LAST, " + valueOrder
 		case "most_frequent":
-			q.W("  SELECT "+key+", value AS ", col, " FROM (\n    SELECT v."+key+", v.value, row_number() OVER (PARTITION BY v."+key+" ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
+			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), ", valueOrder, ") AS rn\n    FROM (")
 			if err := values(c, q, t, true); err != nil {
 				return err
 			}
-			q.W(") v\n    GROUP BY v." + key + ", v.value\n  ) ranked WHERE rn = 1")
+			q.W(") v\n    GROUP BY v.profile_id, v.value\n  ) ranked WHERE rn = 1")
 			return nil
 		default:
 			return fmt.Errorf("%s: trait %s: unknown pick %q", t.Pos, t.Name, t.Pick)
 		}
 		if picked(d, t) { // one pass with the dialect's pick aggregate, no sort
 			order := pickOrder(d, t, "v.value", "v.ts", "v.k")
-			q.W("  SELECT v."+key+", ", dialects.PickFirst(d, "v.value", pickCond(d, "v.value", true), order), " AS ", col, "\n  FROM (")
+			q.W("  SELECT v.profile_id, ", dialects.PickFirst(d, "v.value", pickCond(d, "v.value", true), order), " AS ", col, "\n  FROM (")
 			if err := values(c, q, t, false); err != nil {
 				return err
 			}
-			q.W(") v\n  GROUP BY v." + key)
+			q.W(") v\n  GROUP BY v.profile_id")
 			return nil
 		}
 		if !d.Capabilities().DistinctOn {
-			q.W("  SELECT "+key+", value AS ", col, " FROM (\n    SELECT v."+key+", v.value, row_number() OVER (PARTITION BY v."+key+" ORDER BY ", rankBy, ") AS rn\n    FROM (")
+			q.W("  SELECT profile_id, value AS ", col, " FROM (\n    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY ", rankBy, ") AS rn\n    FROM (")
 			if err := values(c, q, t, true); err != nil {
 				return err
 			}
 			q.W(") v\n  ) ranked WHERE rn = 1")
 			return nil
 		}
-		q.W("  SELECT DISTINCT ON (v."+key+") v."+key+", v.value AS ", col, "\n  FROM (")
+		q.W("  SELECT DISTINCT ON (v.profile_id) v.profile_id, v.value AS ", col, "\n  FROM (")
 		if err := values(c, q, t, true); err != nil {
 			return err
 		}
-		q.W(") v\n  ORDER BY v."+key+", ", rankBy)
+		q.W(") v\n  ORDER BY v.profile_id, ", rankBy)
 	}
 	return nil
 }
 
-// values writes the union of a trait's inputs as (RowsKey, value, ts, k):
+// values writes the union of a trait's inputs as (profile_id, value, ts, k):
 // k is the position in from; a bare source counts rows (value 1). Pick
 // traits skip NULL and blank values here when skip is set (else their pick
 // aggregate does); within keeps rows newer than now - within.
 func values(c *plan.Context, q *plan.Builder, t *models.Trait, skip bool) error {
 	d := c.Dialect
-	key := RowsKey(d)
 	for k, from := range t.From {
 		srcName, column, _ := strings.Cut(from, ".")
 		src := c.Project.Source(srcName)
@@ -613,7 +567,7 @@ func values(c *plan.Context, q *plan.Builder, t *models.Trait, skip bool) error 
 		if src.Timestamp != "" {
 			ts = "r." + d.Quote(src.Timestamp)
 		}
-		q.W(fmt.Sprintf("SELECT r.%s, %s AS value, %s AS ts, %d AS k FROM %s r", key, value, ts, k, c.Staged(RowsTable(src.Name))))
+		q.W(fmt.Sprintf("SELECT r.profile_id, %s AS value, %s AS ts, %d AS k FROM %s r", value, ts, k, c.Staged(RowsTable(src.Name))))
 		var where []string
 		if t.Aggregate == "" && skip { // a blank string is no value: it never wins a pick
 			where = append(where, pickCond(d, value, column != ""))
@@ -673,7 +627,6 @@ func RFMLabel(r, f int) string {
 // amount (monetary); ties are broken by profile_id so every warehouse agrees.
 func rfmSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
-	key := RowsKey(d)
 	src, err := modelSource(c, t)
 	if err != nil {
 		return err
@@ -683,11 +636,8 @@ func rfmSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		amount = "coalesce(sum(r." + d.Quote(t.Amount) + "), 0)"
 	}
 	in := d.TypeName(dialects.Integer)
-	pid := key // keys sort as their ids (identity.ProfileKey)
-	if key == "profile_id" {
-		pid = d.TextOrder(key)
-	}
-	q.W("  SELECT "+key+",\n",
+	pid := d.TextOrder("profile_id")
+	q.W("  SELECT profile_id,\n",
 		"    CAST(r AS ", in, ") AS ", d.Quote(t.Name+"_recency"), ",\n",
 		"    CAST(f AS ", in, ") AS ", d.Quote(t.Name+"_frequency"), ",\n",
 		"    CAST(m AS ", in, ") AS ", d.Quote(t.Name+"_monetary"), ",\n    CASE")
@@ -695,15 +645,15 @@ func rfmSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 		q.W(fmt.Sprintf("\n      WHEN r BETWEEN %d AND %d AND f BETWEEN %d AND %d THEN '%s'", l.RMin, l.RMax, l.FMin, l.FMax, l.Label))
 	}
 	q.W("\n    END AS ", d.Quote(t.Name), "\n  FROM (\n",
-		"    SELECT "+key+",\n",
+		"    SELECT profile_id,\n",
 		"      ntile(5) OVER (ORDER BY last_at, ", pid, ") AS r,\n",
 		"      ntile(5) OVER (ORDER BY orders, ", pid, ") AS f,\n",
 		"      ntile(5) OVER (ORDER BY amount, ", pid, ") AS m\n",
 		"    FROM (\n",
-		"      SELECT r."+key+", max(r.", d.Quote(src.Timestamp), ") AS last_at, count(*) AS orders, ", amount, " AS amount\n",
+		"      SELECT r.profile_id, max(r.", d.Quote(src.Timestamp), ") AS last_at, count(*) AS orders, ", amount, " AS amount\n",
 		"      FROM ", c.Staged(RowsTable(src.Name)), " r\n",
 		"      WHERE r.", d.Quote(src.Timestamp), " IS NOT NULL\n",
-		"      GROUP BY r."+key+"\n    ) per_profile\n  ) scores")
+		"      GROUP BY r.profile_id\n    ) per_profile\n  ) scores")
 	return nil
 }
 
@@ -713,7 +663,6 @@ func rfmSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 // orders; g is at least one day.
 func churnSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	d := c.Dialect
-	key := RowsKey(d)
 	src, err := modelSource(c, t)
 	if err != nil {
 		return err
@@ -721,20 +670,20 @@ func churnSQL(c *plan.Context, q *plan.Builder, t *models.Trait) error {
 	ts := "r." + d.Quote(src.Timestamp)
 	num := d.TypeName(dialects.Number)
 	now := d.EpochSeconds(plan.TimeParam(d, q.Arg(plan.TimeArg(c.Now))))
-	q.W("  SELECT o."+key+", CASE WHEN o.gap IS NULL THEN NULL\n",
+	q.W("  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL\n",
 		"    ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)\n",
 		"      / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS ", d.Quote(t.Name), "\n",
 		"  FROM (\n",
-		"    SELECT p."+key+", ", now, " - p.last_s AS elapsed,\n",
+		"    SELECT p.profile_id, ", now, " - p.last_s AS elapsed,\n",
 		"      CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap\n",
 		"    FROM (\n",
-		"      SELECT r."+key+", count(*) AS orders, CAST(min(", d.EpochSeconds(ts), ") AS ", num, ") AS first_s, CAST(max(", d.EpochSeconds(ts), ") AS ", num, ") AS last_s\n",
-		"      FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r."+key+"\n",
+		"      SELECT r.profile_id, count(*) AS orders, CAST(min(", d.EpochSeconds(ts), ") AS ", num, ") AS first_s, CAST(max(", d.EpochSeconds(ts), ") AS ", num, ") AS last_s\n",
+		"      FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r.profile_id\n",
 		"    ) p\n",
 		"    CROSS JOIN (\n",
 		"      SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (\n",
 		"        SELECT count(*) AS orders, CAST(min(", d.EpochSeconds(ts), ") AS ", num, ") AS first_s, CAST(max(", d.EpochSeconds(ts), ") AS ", num, ") AS last_s\n",
-		"        FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r."+key+"\n",
+		"        FROM ", c.Staged(RowsTable(src.Name)), " r WHERE ", ts, " IS NOT NULL GROUP BY r.profile_id\n",
 		"      ) e WHERE e.orders >= 2\n",
 		"    ) pop\n",
 		"  ) o")

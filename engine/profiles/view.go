@@ -104,9 +104,8 @@ func view(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 		}
 		// the profile's rows first, through the index on profile_id, then
 		// the newest of them (see dialects.Materializer)
-		// (by its key where the rows name the profile by one: RowsKey)
-		q := dialects.Bind(d, fmt.Sprintf("WITH mine AS %s(SELECT * FROM %s WHERE %s = %s)\nSELECT * FROM mine ORDER BY %s DESC NULLS LAST LIMIT %d",
-			dialects.MaterializedCTE(d), c.Input(RowsTable(src.Name)), RowsKey(d), RowsKeyOf(d, "?"), d.Quote(src.Timestamp), RecentEvents))
+		q := dialects.Bind(d, fmt.Sprintf("WITH mine AS %s(SELECT * FROM %s WHERE profile_id = ?)\nSELECT * FROM mine ORDER BY %s DESC NULLS LAST LIMIT %d",
+			dialects.MaterializedCTE(d), c.Input(RowsTable(src.Name)), d.Quote(src.Timestamp), RecentEvents))
 		evs, err := queryMaps(ctx, wh, q, profileID)
 		if err != nil {
 			return nil, fmt.Errorf("events of %s: %w", src.Name, err)
@@ -115,7 +114,7 @@ func view(ctx context.Context, wh dialects.Warehouse, c *plan.Context, profileID
 			e := Event{Source: src.Name, Columns: map[string]any{}}
 			for i, col := range r.cols {
 				switch col {
-				case "profile_id", "profile_key":
+				case "profile_id":
 				case src.Timestamp:
 					if at, ok := r.vals[i].(time.Time); ok {
 						e.At = plan.WallClock(at, c.Loc)

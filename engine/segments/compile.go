@@ -192,14 +192,7 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 		}
 		filters = append(filters, s)
 	}
-	rows, key := cp.rows(src, e)
-	// the profile as the rows name it (profiles.RowsKey): an integer key
-	// is compared with the key of each profile's id, the text with the id
-	pid := "p.profile_id"
-	if key != "profile_id" {
-		pid = profiles.RowsKeyOf(d, pid)
-	}
-	sub := "SELECT e." + key + " FROM " + rows + " e"
+	sub := "SELECT e.profile_id FROM " + cp.rows(src, e) + " e"
 	var args []any
 	if len(filters) > 0 {
 		w, a, err := filters.ToSql()
@@ -211,7 +204,7 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 	}
 	bounds := countBounds(e.Count)
 	if len(bounds) == 0 {
-		return sq.Expr(pid+" IN ("+sub+")", args...), nil
+		return sq.Expr("p.profile_id IN ("+sub+")", args...), nil
 	}
 	zeroOK := true
 	var having []string
@@ -222,17 +215,16 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 	}
 	cond := strings.Join(having, " AND ")
 	if zeroOK {
-		return sq.Expr(pid+" NOT IN ("+sub+" GROUP BY e."+key+" HAVING NOT ("+cond+"))", args...), nil
+		return sq.Expr("p.profile_id NOT IN ("+sub+" GROUP BY e.profile_id HAVING NOT ("+cond+"))", args...), nil
 	}
-	return sq.Expr(pid+" IN ("+sub+" GROUP BY e."+key+" HAVING "+cond+")", args...), nil
+	return sq.Expr("p.profile_id IN ("+sub+" GROUP BY e.profile_id HAVING "+cond+")", args...), nil
 }
 
-// rows is what an event condition scans, and its column naming each row's
-// profile: the source's rows table (profiles.RowsKey), or, when the table
-// does not keep a column the condition tests (an unsaved segment's new
-// filter) or there is no table, the source joined to identity_graph on the
-// fly (profile_id).
-func (cp *compiler) rows(src *models.Source, e *models.EventCondition) (string, string) {
+// rows is what an event condition scans: the source's rows table, or,
+// when the table does not keep a column the condition tests (an unsaved
+// segment's new filter) or there is no table, the source joined to
+// identity_graph on the fly.
+func (cp *compiler) rows(src *models.Source, e *models.EventCondition) string {
 	kept := map[string]bool{}
 	for _, s := range profiles.RowSources(cp.c.Project) {
 		if s.Name == src.Name {
@@ -247,9 +239,9 @@ func (cp *compiler) rows(src *models.Source, e *models.EventCondition) (string, 
 		profiles.WhereColumns(w, func(col string) { ok = ok && kept[col] })
 	}
 	if ok {
-		return cp.c.Input(profiles.RowsTable(src.Name)), profiles.RowsKey(cp.c.Dialect)
+		return cp.c.Input(profiles.RowsTable(src.Name))
 	}
-	return "(" + identity.ProfileRows(cp.c, src, cp.c.Input(identity.GraphTable)) + ")", "profile_id"
+	return "(" + identity.ProfileRows(cp.c, src, cp.c.Input(identity.GraphTable)) + ")"
 }
 
 type bound struct {

@@ -1608,21 +1608,20 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 
--- identity_graph as this step reads it, each profile by its key, each identifier type together
+-- identity_graph as this step reads it, each identifier type together
 CREATE TABLE "cohort_scratch"."cohort"."_work_graph_RUNID" AS
-SELECT CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
 ORDER BY identifier_type;
 
--- every profile id, once, with its key
+-- every profile id, once
 CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_RUNID" AS
-SELECT profile_id, CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key
-FROM (SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID") ids;
+SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_graph_RUNID";
 
 -- source shop_customers (models/sources.yaml:3:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
-SELECT r.profile_key, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
+SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key, g3.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
@@ -1638,14 +1637,14 @@ FROM (
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = src."_identifier_3"
-WHERE coalesce(g1.profile_key, g2.profile_key, g3.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
 -- source orders (models/sources.yaml:18:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
-SELECT r.profile_key, r."ordered_at", r."total"
+SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
@@ -1654,14 +1653,14 @@ FROM (
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source web_events (models/sources.yaml:26:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
-SELECT r.profile_key, r."occurred_at", r."event_name", r."value"
+SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
@@ -1670,15 +1669,15 @@ FROM (
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
-ORDER BY r.profile_key;
+ORDER BY r.profile_id;
 
 -- source app_events (models/sources.yaml:35:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
-SELECT r.profile_key, r."occurred_at", r."event_name", r."device_id"
+SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key, g3.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
@@ -1689,29 +1688,29 @@ FROM (
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = src."_identifier_3"
-WHERE coalesce(g1.profile_key, g2.profile_key, g3.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r
-ORDER BY r.profile_key;
+ORDER BY r.profile_id;
 
 -- source newsletter (models/sources.yaml:45:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
-SELECT r.profile_key, r."updated_at", r."opted_in"
+SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
-SELECT src.*, g1.profile_key AS profile_key
+SELECT src.*, g1.profile_id AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1"
   FROM "cohort_demo"."newsletter" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-WHERE g1.profile_key IS NOT NULL
+WHERE g1.profile_id IS NOT NULL
 ) r;
 
 -- source support_tickets (models/sources.yaml:51:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
-SELECT r.profile_key, r."created_at", r."phone"
+SELECT r.profile_id, r."created_at", r."phone"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1",
@@ -1725,14 +1724,14 @@ FROM (
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source lead_ads (models/sources.yaml:59:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
-SELECT r.profile_key, r."created_at", r."phone", r."campaign"
+SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1",
@@ -1746,15 +1745,15 @@ FROM (
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
-  SELECT profile_id, profile_key FROM "cohort_scratch"."cohort"."_work_profile_ids_RUNID"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_RUNID"
 ),
 "aggregates_shop_customers" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait email (models/traits.yaml:3:5)
     first(r."normalized_email" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."normalized_email" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."normalized_email" IS NOT NULL AND trim(CAST(r."normalized_email" AS VARCHAR)) <> '') AS "email",
     -- trait first_name (models/traits.yaml:7:5)
@@ -1769,10 +1768,10 @@ WITH "profile_ids" AS (
     SELECT r.*, NULLIF(lower(regexp_replace(CAST(r."email" AS VARCHAR), '\s+', '', 'g')), '') AS "normalized_email"
     FROM "cohort"."_rows_shop_customers__stage_RUNID" r
   ) r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_orders" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait lifetime_value (models/traits.yaml:24:5)
     CAST(sum(r."total") AS DOUBLE) AS "lifetime_value",
     -- trait order_count (models/traits.yaml:27:5)
@@ -1786,73 +1785,73 @@ WITH "profile_ids" AS (
     -- trait average_order_value (models/traits.yaml:40:5)
     CAST(avg(r."total") AS DOUBLE) AS "average_order_value"
   FROM "cohort"."_rows_orders__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_web_events" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait last_seen_at (models/traits.yaml:44:5)
     max(r."occurred_at") AS "last_seen_at",
     -- trait web_events_7d (models/traits.yaml:47:5)
     CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($2 AS TIMESTAMP)) AS BIGINT) AS "web_events_7d"
   FROM "cohort"."_rows_web_events__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_app_events" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait app_events_30d (models/traits.yaml:51:5)
     CAST(count(*) FILTER (WHERE r."occurred_at" >= CAST($3 AS TIMESTAMP)) AS BIGINT) AS "app_events_30d",
     -- trait devices (models/traits.yaml:55:5)
     CAST(count(DISTINCT r."device_id") AS BIGINT) AS "devices"
   FROM "cohort"."_rows_app_events__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_support_tickets" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait support_tickets (models/traits.yaml:58:5)
     CAST(count(*) AS BIGINT) AS "support_tickets"
   FROM "cohort"."_rows_support_tickets__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_lead_ads" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait lead_campaign (models/traits.yaml:61:5)
     first(r."campaign" ORDER BY r."created_at" ASC NULLS LAST, CAST(r."campaign" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."campaign" IS NOT NULL AND trim(CAST(r."campaign" AS VARCHAR)) <> '') AS "lead_campaign"
   FROM "cohort"."_rows_lead_ads__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_newsletter" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait email_opt_in (models/traits.yaml:65:5)
     first(r."opted_in" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."opted_in" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS VARCHAR)) <> '') AS "email_opt_in"
   FROM "cohort"."_rows_newsletter__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 -- trait phone (models/traits.yaml:13:5)
 "trait_phone" AS (
-  SELECT v.profile_key, first(v.value ORDER BY v.k ASC NULLS LAST, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR) ASC NULLS LAST) FILTER (WHERE v.value IS NOT NULL AND trim(CAST(v.value AS VARCHAR)) <> '') AS "phone"
-  FROM (SELECT r.profile_key, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+  SELECT v.profile_id, first(v.value ORDER BY v.k ASC NULLS LAST, v.ts DESC NULLS LAST, CAST(v.value AS VARCHAR) ASC NULLS LAST) FILTER (WHERE v.value IS NOT NULL AND trim(CAST(v.value AS VARCHAR)) <> '') AS "phone"
+  FROM (SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_RUNID" r
-      UNION ALL SELECT r.profile_key, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+      UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 1 AS k FROM "cohort"."_rows_support_tickets__stage_RUNID" r
-      UNION ALL SELECT r.profile_key, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+      UNION ALL SELECT r.profile_id, list_transform([NULLIF(regexp_replace(regexp_replace(CAST(r."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
     ELSE '+' || phone_digits END)[1] AS value, r."created_at" AS ts, 2 AS k FROM "cohort"."_rows_lead_ads__stage_RUNID" r) v
-  GROUP BY v.profile_key
+  GROUP BY v.profile_id
 ),
 -- trait rfm (models/traits.yaml:78:5)
 "trait_rfm" AS (
-  SELECT profile_key,
+  SELECT profile_id,
     CAST(r AS BIGINT) AS "rfm_recency",
     CAST(f AS BIGINT) AS "rfm_frequency",
     CAST(m AS BIGINT) AS "rfm_monetary",
@@ -1865,34 +1864,34 @@ WITH "profile_ids" AS (
       WHEN r BETWEEN 1 AND 5 AND f BETWEEN 1 AND 5 THEN 'needs attention'
     END AS "rfm"
   FROM (
-    SELECT profile_key,
-      ntile(5) OVER (ORDER BY last_at, profile_key) AS r,
-      ntile(5) OVER (ORDER BY orders, profile_key) AS f,
-      ntile(5) OVER (ORDER BY amount, profile_key) AS m
+    SELECT profile_id,
+      ntile(5) OVER (ORDER BY last_at, profile_id) AS r,
+      ntile(5) OVER (ORDER BY orders, profile_id) AS f,
+      ntile(5) OVER (ORDER BY amount, profile_id) AS m
     FROM (
-      SELECT r.profile_key, max(r."ordered_at") AS last_at, count(*) AS orders, coalesce(sum(r."total"), 0) AS amount
+      SELECT r.profile_id, max(r."ordered_at") AS last_at, count(*) AS orders, coalesce(sum(r."total"), 0) AS amount
       FROM "cohort"."_rows_orders__stage_RUNID" r
       WHERE r."ordered_at" IS NOT NULL
-      GROUP BY r.profile_key
+      GROUP BY r.profile_id
     ) per_profile
   ) scores
 ),
 -- trait churn_risk (models/traits.yaml:82:5)
 "trait_churn_risk" AS (
-  SELECT o.profile_key, CASE WHEN o.gap IS NULL THEN NULL
+  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL
     ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)
       / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS "churn_risk"
   FROM (
-    SELECT p.profile_key, CAST(epoch(CAST($4 AS TIMESTAMP)) AS DOUBLE) - p.last_s AS elapsed,
+    SELECT p.profile_id, CAST(epoch(CAST($4 AS TIMESTAMP)) AS DOUBLE) - p.last_s AS elapsed,
       CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap
     FROM (
-      SELECT r.profile_key, count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
-      FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_key
+      SELECT r.profile_id, count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
+      FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
     ) p
     CROSS JOIN (
       SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (
         SELECT count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
-        FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_key
+        FROM "cohort"."_rows_orders__stage_RUNID" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
       ) e WHERE e.orders >= 2
     ) pop
   ) o
@@ -1924,16 +1923,16 @@ WITH "profile_ids" AS (
     "trait_rfm"."rfm" AS "rfm",
     "trait_churn_risk"."churn_risk" AS "churn_risk"
   FROM "profile_ids" ids
-  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_key = ids.profile_key
-  LEFT JOIN "trait_phone" ON "trait_phone".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_web_events" ON "aggregates_web_events".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_app_events" ON "aggregates_app_events".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_support_tickets" ON "aggregates_support_tickets".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_lead_ads" ON "aggregates_lead_ads".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_newsletter" ON "aggregates_newsletter".profile_key = ids.profile_key
-  LEFT JOIN "trait_rfm" ON "trait_rfm".profile_key = ids.profile_key
-  LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_key = ids.profile_key
+  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_id = ids.profile_id
+  LEFT JOIN "trait_phone" ON "trait_phone".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_web_events" ON "aggregates_web_events".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_app_events" ON "aggregates_app_events".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_support_tickets" ON "aggregates_support_tickets".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_lead_ads" ON "aggregates_lead_ads".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_newsletter" ON "aggregates_newsletter".profile_id = ids.profile_id
+  LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
+  LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
 ),
 -- trait ads_opt_in (models/traits.yaml:68:5): sql over other traits
 "trait_ads_opt_in" AS (
@@ -1977,7 +1976,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_RUNID" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/segments.yaml:10:5)
 "segment_vip" AS (
@@ -2005,15 +2004,15 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 "segment_leads_never_bought" AS (
-  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_lead_ads__stage_RUNID" e) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_RUNID" e))
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_lead_ads__stage_RUNID" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 "segment_dutch_app_users" AS (
-  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_app_events__stage_RUNID" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_key HAVING count(*) >= $19) AND (p."country" IS NOT NULL AND p."country" = $20))
+  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_app_events__stage_RUNID" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) AND (p."country" IS NOT NULL AND p."country" = $20))
 ),
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
 "segment_big_spenders_recent_cart" AS (
-  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $21 AND e."occurred_at" >= CAST($22 AS TIMESTAMP) AND e."occurred_at" <= CAST($23 AS TIMESTAMP) AND (e."value" IS NOT NULL AND e."value" >= $24))))
+  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $21 AND e."occurred_at" >= CAST($22 AS TIMESTAMP) AND e."occurred_at" <= CAST($23 AS TIMESTAMP) AND (e."value" IS NOT NULL AND e."value" >= $24))))
 ),
 "current" AS (
   SELECT * FROM "segment_cart_abandoners"
@@ -2049,7 +2048,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_RUNID" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/segments.yaml:10:5)
 "segment_vip" AS (
@@ -2077,15 +2076,15 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 "segment_leads_never_bought" AS (
-  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_lead_ads__stage_RUNID" e) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_RUNID" e))
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_lead_ads__stage_RUNID" e) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_RUNID" e))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 "segment_dutch_app_users" AS (
-  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_app_events__stage_RUNID" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_key HAVING count(*) >= $19) AND (p."country" IS NOT NULL AND p."country" = $20))
+  SELECT CAST('dutch_app_users' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_app_events__stage_RUNID" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) AND (p."country" IS NOT NULL AND p."country" = $20))
 ),
 -- segment big_spenders_recent_cart (models/segments.yaml:63:5)
 "segment_big_spenders_recent_cart" AS (
-  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $21 AND e."occurred_at" >= CAST($22 AS TIMESTAMP) AND e."occurred_at" <= CAST($23 AS TIMESTAMP) AND (e."value" IS NOT NULL AND e."value" >= $24))))
+  SELECT CAST('big_spenders_recent_cart' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_RUNID" e WHERE (e."event_name" = $21 AND e."occurred_at" >= CAST($22 AS TIMESTAMP) AND e."occurred_at" <= CAST($23 AS TIMESTAMP) AND (e."value" IS NOT NULL AND e."value" >= $24))))
 ),
 "current" AS (
   SELECT * FROM "segment_cart_abandoners"

@@ -766,21 +766,20 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 
--- identity_graph as this step reads it, each profile by its key, each identifier type together
+-- identity_graph as this step reads it, each identifier type together
 CREATE TABLE "cohort_scratch"."cohort"."_work_graph_RUNID" AS
-SELECT CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
+SELECT profile_id, identifier_type, identifier_value FROM "cohort"."identity_graph__stage_RUNID"
 ORDER BY identifier_type;
 
--- every profile id, once, with its key
+-- every profile id, once
 CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_RUNID" AS
-SELECT profile_id, CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key
-FROM (SELECT DISTINCT profile_id FROM "cohort"."identity_graph__stage_RUNID") ids;
+SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_graph_RUNID";
 
 -- source customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_customers__stage_RUNID" AS
-SELECT r.profile_key, r."updated_at", r."email"
+SELECT r.profile_id, r."updated_at", r."email"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS "_identifier_1",
@@ -789,25 +788,25 @@ FROM (
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 CREATE TABLE "cohort"."profiles__stage_RUNID" AS
 WITH "profile_ids" AS (
-  SELECT profile_id, profile_key FROM "cohort_scratch"."cohort"."_work_profile_ids_RUNID"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_RUNID"
 ),
 "aggregates_customers" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait email (models/project.yaml:13:5)
     first(r."email" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."email" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."email" IS NOT NULL AND trim(CAST(r."email" AS VARCHAR)) <> '') AS "email"
   FROM "cohort"."_rows_customers__stage_RUNID" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "traits" AS (
   SELECT ids.profile_id,
     "aggregates_customers"."email" AS "email"
   FROM "profile_ids" ids
-  LEFT JOIN "aggregates_customers" ON "aggregates_customers".profile_key = ids.profile_key
+  LEFT JOIN "aggregates_customers" ON "aggregates_customers".profile_id = ids.profile_id
 )
 SELECT profile_id, "email", CAST($1 AS TIMESTAMP) AS updated_at
 FROM "traits"

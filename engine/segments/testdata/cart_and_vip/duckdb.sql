@@ -7,81 +7,76 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 
--- identity_graph as this step reads it, each profile by its key
-CREATE TABLE "cohort_scratch"."cohort"."_work_graph_golden" AS
-SELECT CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key, identifier_type, identifier_value FROM "cohort"."identity_graph";
-
--- every profile id, once, with its key
+-- every profile id, once
 CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_golden" AS
-SELECT profile_id, CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key
-FROM (SELECT DISTINCT profile_id FROM "cohort"."identity_graph") ids;
+SELECT DISTINCT profile_id FROM "cohort"."identity_graph";
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
-SELECT r.profile_key, r."updated_at", r."opted_in"
+SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2"
   FROM "raw"."shop_customers" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source orders (models/project.yaml:8:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
-SELECT r.profile_key, r."ordered_at", r."total"
+SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
-SELECT src.*, g1.profile_key AS profile_key
+SELECT src.*, g1.profile_id AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1"
   FROM "raw"."orders" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-WHERE g1.profile_key IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+WHERE g1.profile_id IS NOT NULL
 ) r;
 
 -- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
-SELECT r.profile_key, r."occurred_at", r."event_name"
+SELECT r.profile_id, r."occurred_at", r."event_name"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
     NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS "_identifier_2"
   FROM "raw"."web_events" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
-ORDER BY r.profile_key;
+ORDER BY r.profile_id;
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
-  SELECT profile_id, profile_key FROM "cohort_scratch"."cohort"."_work_profile_ids_golden"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_golden"
 ),
 "aggregates_shop_customers" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait email_opt_in (models/project.yaml:27:5)
     first(r."opted_in" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."opted_in" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."opted_in" IS NOT NULL AND trim(CAST(r."opted_in" AS VARCHAR)) <> '') AS "email_opt_in"
   FROM "cohort"."_rows_shop_customers__stage_golden" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_orders" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait lifetime_value (models/project.yaml:28:5)
     CAST(sum(r."total") AS DOUBLE) AS "lifetime_value",
     -- trait last_order_at (models/project.yaml:29:5)
     max(r."ordered_at") AS "last_order_at"
   FROM "cohort"."_rows_orders__stage_golden" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "traits" AS (
   SELECT ids.profile_id,
@@ -89,8 +84,8 @@ WITH "profile_ids" AS (
     "aggregates_orders"."lifetime_value" AS "lifetime_value",
     "aggregates_orders"."last_order_at" AS "last_order_at"
   FROM "profile_ids" ids
-  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_key = ids.profile_key
+  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
 ),
 -- trait tier (models/project.yaml:30:5): sql over other traits
 "trait_tier" AS (
@@ -100,8 +95,6 @@ WITH "profile_ids" AS (
 SELECT profile_id, "email_opt_in", "lifetime_value", "last_order_at", "tier", CAST($1 AS TIMESTAMP) AS updated_at
 FROM "trait_tier"
 -- parameters: $1 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_golden";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
 
@@ -115,7 +108,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/project.yaml:41:5)
 "segment_vip" AS (
@@ -152,7 +145,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/project.yaml:41:5)
 "segment_vip" AS (

@@ -8,91 +8,86 @@ ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 
--- identity_graph as this step reads it, each profile by its key
-CREATE TABLE "cohort_scratch"."cohort"."_work_graph_golden" AS
-SELECT CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key, identifier_type, identifier_value FROM "cohort"."identity_graph";
-
--- every profile id, once, with its key
+-- every profile id, once
 CREATE TABLE "cohort_scratch"."cohort"."_work_profile_ids_golden" AS
-SELECT profile_id, CAST('0x' || substr(profile_id, 3) AS UBIGINT) AS profile_key
-FROM (SELECT DISTINCT profile_id FROM "cohort"."identity_graph") ids;
+SELECT DISTINCT profile_id FROM "cohort"."identity_graph";
 
 -- source shop_customers (models/project.yaml:2:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
-SELECT r.profile_key, r."updated_at", r."country", r."first_name"
+SELECT r.profile_id, r."updated_at", r."country", r."first_name"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
     NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2"
   FROM "raw"."shop_customers" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
 -- source orders (models/project.yaml:8:5): its rows with their profile_id, only the columns traits and segments read
 CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
-SELECT r.profile_key, r."ordered_at", r."total"
+SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
-SELECT src.*, g1.profile_key AS profile_key
+SELECT src.*, g1.profile_id AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1"
   FROM "raw"."orders" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-WHERE g1.profile_key IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+WHERE g1.profile_id IS NOT NULL
 ) r;
 
 -- source web_events (models/project.yaml:13:5): its rows with their profile_id, only the columns traits and segments read, each profile's together
 CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
-SELECT r.profile_key, r."occurred_at", r."event_name", r."url", r."price"
+SELECT r.profile_id, r."occurred_at", r."event_name", r."url", r."price"
 FROM (
-SELECT src.*, coalesce(g1.profile_key, g2.profile_key) AS profile_key
+SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
 FROM (
   SELECT src.*,
     NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
     NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS "_identifier_2"
   FROM "raw"."web_events" src
 ) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_golden" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
-WHERE coalesce(g1.profile_key, g2.profile_key) IS NOT NULL
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
+WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
-ORDER BY r.profile_key;
+ORDER BY r.profile_id;
 
 CREATE TABLE "cohort"."profiles__stage_golden" AS
 WITH "profile_ids" AS (
-  SELECT profile_id, profile_key FROM "cohort_scratch"."cohort"."_work_profile_ids_golden"
+  SELECT profile_id FROM "cohort_scratch"."cohort"."_work_profile_ids_golden"
 ),
 "aggregates_shop_customers" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait first_name (models/project.yaml:28:5)
     first(r."first_name" ORDER BY r."updated_at" DESC NULLS LAST, CAST(r."first_name" AS VARCHAR) ASC NULLS LAST) FILTER (WHERE r."first_name" IS NOT NULL AND trim(CAST(r."first_name" AS VARCHAR)) <> '') AS "first_name"
   FROM "cohort"."_rows_shop_customers__stage_golden" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 "aggregates_orders" AS (
-  SELECT r.profile_key,
+  SELECT r.profile_id,
     -- trait orders_30d (models/project.yaml:29:5)
     CAST(count(*) FILTER (WHERE r."ordered_at" >= CAST($1 AS TIMESTAMP)) AS BIGINT) AS "orders_30d"
   FROM "cohort"."_rows_orders__stage_golden" r
-  GROUP BY r.profile_key
+  GROUP BY r.profile_id
 ),
 -- trait country (models/project.yaml:27:5)
 "trait_country" AS (
-  SELECT profile_key, value AS "country" FROM (
-    SELECT v.profile_key, v.value, row_number() OVER (PARTITION BY v.profile_key ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), CAST(v.value AS VARCHAR)) AS rn
-    FROM (SELECT r.profile_key, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
-    GROUP BY v.profile_key, v.value
+  SELECT profile_id, value AS "country" FROM (
+    SELECT v.profile_id, v.value, row_number() OVER (PARTITION BY v.profile_id ORDER BY count(*) DESC, max(v.ts) DESC NULLS LAST, min(v.k), CAST(v.value AS VARCHAR)) AS rn
+    FROM (SELECT r.profile_id, r."country" AS value, r."updated_at" AS ts, 0 AS k FROM "cohort"."_rows_shop_customers__stage_golden" r WHERE r."country" IS NOT NULL AND trim(CAST(r."country" AS VARCHAR)) <> '') v
+    GROUP BY v.profile_id, v.value
   ) ranked WHERE rn = 1
 ),
 -- trait rfm (models/project.yaml:30:5)
 "trait_rfm" AS (
-  SELECT profile_key,
+  SELECT profile_id,
     CAST(r AS BIGINT) AS "rfm_recency",
     CAST(f AS BIGINT) AS "rfm_frequency",
     CAST(m AS BIGINT) AS "rfm_monetary",
@@ -105,34 +100,34 @@ WITH "profile_ids" AS (
       WHEN r BETWEEN 1 AND 5 AND f BETWEEN 1 AND 5 THEN 'needs attention'
     END AS "rfm"
   FROM (
-    SELECT profile_key,
-      ntile(5) OVER (ORDER BY last_at, profile_key) AS r,
-      ntile(5) OVER (ORDER BY orders, profile_key) AS f,
-      ntile(5) OVER (ORDER BY amount, profile_key) AS m
+    SELECT profile_id,
+      ntile(5) OVER (ORDER BY last_at, profile_id) AS r,
+      ntile(5) OVER (ORDER BY orders, profile_id) AS f,
+      ntile(5) OVER (ORDER BY amount, profile_id) AS m
     FROM (
-      SELECT r.profile_key, max(r."ordered_at") AS last_at, count(*) AS orders, coalesce(sum(r."total"), 0) AS amount
+      SELECT r.profile_id, max(r."ordered_at") AS last_at, count(*) AS orders, coalesce(sum(r."total"), 0) AS amount
       FROM "cohort"."_rows_orders__stage_golden" r
       WHERE r."ordered_at" IS NOT NULL
-      GROUP BY r.profile_key
+      GROUP BY r.profile_id
     ) per_profile
   ) scores
 ),
 -- trait churn_risk (models/project.yaml:31:5)
 "trait_churn_risk" AS (
-  SELECT o.profile_key, CASE WHEN o.gap IS NULL THEN NULL
+  SELECT o.profile_id, CASE WHEN o.gap IS NULL THEN NULL
     ELSE 1 - exp(-(CASE WHEN o.elapsed > 0 THEN o.elapsed ELSE 0 END)
       / (CASE WHEN o.gap < 86400 THEN 86400 ELSE o.gap END)) END AS "churn_risk"
   FROM (
-    SELECT p.profile_key, CAST(epoch(CAST($2 AS TIMESTAMP)) AS DOUBLE) - p.last_s AS elapsed,
+    SELECT p.profile_id, CAST(epoch(CAST($2 AS TIMESTAMP)) AS DOUBLE) - p.last_s AS elapsed,
       CASE WHEN p.orders >= 2 THEN (p.last_s - p.first_s) / (p.orders - 1) ELSE pop.gap END AS gap
     FROM (
-      SELECT r.profile_key, count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
-      FROM "cohort"."_rows_orders__stage_golden" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_key
+      SELECT r.profile_id, count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
+      FROM "cohort"."_rows_orders__stage_golden" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
     ) p
     CROSS JOIN (
       SELECT avg((e.last_s - e.first_s) / (e.orders - 1)) AS gap FROM (
         SELECT count(*) AS orders, CAST(min(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS first_s, CAST(max(CAST(epoch(r."ordered_at") AS DOUBLE)) AS DOUBLE) AS last_s
-        FROM "cohort"."_rows_orders__stage_golden" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_key
+        FROM "cohort"."_rows_orders__stage_golden" r WHERE r."ordered_at" IS NOT NULL GROUP BY r.profile_id
       ) e WHERE e.orders >= 2
     ) pop
   ) o
@@ -148,17 +143,15 @@ WITH "profile_ids" AS (
     "trait_rfm"."rfm" AS "rfm",
     "trait_churn_risk"."churn_risk" AS "churn_risk"
   FROM "profile_ids" ids
-  LEFT JOIN "trait_country" ON "trait_country".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_key = ids.profile_key
-  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_key = ids.profile_key
-  LEFT JOIN "trait_rfm" ON "trait_rfm".profile_key = ids.profile_key
-  LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_key = ids.profile_key
+  LEFT JOIN "trait_country" ON "trait_country".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_shop_customers" ON "aggregates_shop_customers".profile_id = ids.profile_id
+  LEFT JOIN "aggregates_orders" ON "aggregates_orders".profile_id = ids.profile_id
+  LEFT JOIN "trait_rfm" ON "trait_rfm".profile_id = ids.profile_id
+  LEFT JOIN "trait_churn_risk" ON "trait_churn_risk".profile_id = ids.profile_id
 )
 SELECT profile_id, "country", "first_name", "orders_30d", "rfm_recency", "rfm_frequency", "rfm_monetary", "rfm", "churn_risk", CAST($3 AS TIMESTAMP) AS updated_at
 FROM "traits"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
-
-DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_golden";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
 
@@ -171,11 +164,11 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 "segment_dutch_window_shoppers" AS (
-  SELECT CAST('dutch_window_shoppers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE ((p."country" IS NOT NULL AND p."country" IN ($1, $2)) AND (p."first_name" IS NOT NULL AND CAST(p."first_name" AS VARCHAR) LIKE $3 ESCAPE '\') AND CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($4 AS TIMESTAMP) AND e."occurred_at" <= CAST($5 AS TIMESTAMP) AND (e."url" IS NOT NULL AND CAST(e."url" AS VARCHAR) LIKE $6 ESCAPE '\') AND ((e."price" IS NOT NULL AND e."price" BETWEEN $7 AND $8) OR e."price" IS NULL)) GROUP BY e.profile_key HAVING count(*) >= $9 AND count(*) <= $10) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_golden" e GROUP BY e.profile_key HAVING count(*) >= $11))
+  SELECT CAST('dutch_window_shoppers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE ((p."country" IS NOT NULL AND p."country" IN ($1, $2)) AND (p."first_name" IS NOT NULL AND CAST(p."first_name" AS VARCHAR) LIKE $3 ESCAPE '\') AND p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($4 AS TIMESTAMP) AND e."occurred_at" <= CAST($5 AS TIMESTAMP) AND (e."url" IS NOT NULL AND CAST(e."url" AS VARCHAR) LIKE $6 ESCAPE '\') AND ((e."price" IS NOT NULL AND e."price" BETWEEN $7 AND $8) OR e."price" IS NULL)) GROUP BY e.profile_id HAVING count(*) >= $9 AND count(*) <= $10) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e GROUP BY e.profile_id HAVING count(*) >= $11))
 ),
 -- segment quiet (models/project.yaml:46:5)
 "segment_quiet" AS (
-  SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 20 THEN 'control' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 60 THEN 'email' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 100 THEN 'sms' END AS arm FROM "cohort"."profiles__stage_golden" p WHERE CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) NOT IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($12 AS TIMESTAMP) AND e."occurred_at" <= CAST($13 AS TIMESTAMP)) GROUP BY e.profile_key HAVING NOT (count(*) < $14))
+  SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 20 THEN 'control' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 60 THEN 'email' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 100 THEN 'sms' END AS arm FROM "cohort"."profiles__stage_golden" p WHERE p.profile_id NOT IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($12 AS TIMESTAMP) AND e."occurred_at" <= CAST($13 AS TIMESTAMP)) GROUP BY e.profile_id HAVING NOT (count(*) < $14))
 ),
 "current" AS (
   SELECT * FROM "segment_dutch_window_shoppers"
@@ -203,11 +196,11 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 "segment_dutch_window_shoppers" AS (
-  SELECT CAST('dutch_window_shoppers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE ((p."country" IS NOT NULL AND p."country" IN ($1, $2)) AND (p."first_name" IS NOT NULL AND CAST(p."first_name" AS VARCHAR) LIKE $3 ESCAPE '\') AND CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($4 AS TIMESTAMP) AND e."occurred_at" <= CAST($5 AS TIMESTAMP) AND (e."url" IS NOT NULL AND CAST(e."url" AS VARCHAR) LIKE $6 ESCAPE '\') AND ((e."price" IS NOT NULL AND e."price" BETWEEN $7 AND $8) OR e."price" IS NULL)) GROUP BY e.profile_key HAVING count(*) >= $9 AND count(*) <= $10) AND NOT CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) IN (SELECT e.profile_key FROM "cohort"."_rows_orders__stage_golden" e GROUP BY e.profile_key HAVING count(*) >= $11))
+  SELECT CAST('dutch_window_shoppers' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "cohort"."profiles__stage_golden" p WHERE ((p."country" IS NOT NULL AND p."country" IN ($1, $2)) AND (p."first_name" IS NOT NULL AND CAST(p."first_name" AS VARCHAR) LIKE $3 ESCAPE '\') AND p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($4 AS TIMESTAMP) AND e."occurred_at" <= CAST($5 AS TIMESTAMP) AND (e."url" IS NOT NULL AND CAST(e."url" AS VARCHAR) LIKE $6 ESCAPE '\') AND ((e."price" IS NOT NULL AND e."price" BETWEEN $7 AND $8) OR e."price" IS NULL)) GROUP BY e.profile_id HAVING count(*) >= $9 AND count(*) <= $10) AND NOT p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e GROUP BY e.profile_id HAVING count(*) >= $11))
 ),
 -- segment quiet (models/project.yaml:46:5)
 "segment_quiet" AS (
-  SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 20 THEN 'control' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 60 THEN 'email' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 100 THEN 'sms' END AS arm FROM "cohort"."profiles__stage_golden" p WHERE CAST('0x' || substr(p.profile_id, 3) AS UBIGINT) NOT IN (SELECT e.profile_key FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($12 AS TIMESTAMP) AND e."occurred_at" <= CAST($13 AS TIMESTAMP)) GROUP BY e.profile_key HAVING NOT (count(*) < $14))
+  SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 20 THEN 'control' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 60 THEN 'email' WHEN (CAST(('0x' || substr(md5('split:quiet:' || p.profile_id), 1, 8)) AS BIGINT) % 100) < 100 THEN 'sms' END AS arm FROM "cohort"."profiles__stage_golden" p WHERE p.profile_id NOT IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($12 AS TIMESTAMP) AND e."occurred_at" <= CAST($13 AS TIMESTAMP)) GROUP BY e.profile_id HAVING NOT (count(*) < $14))
 ),
 "current" AS (
   SELECT * FROM "segment_dutch_window_shoppers"
