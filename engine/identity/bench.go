@@ -149,21 +149,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	rep.Edges = int64(o.Edges)
 	fmt.Fprintf(out, "generated in %.1f s\n", rep.Generate)
 
-	p := &models.Project{Name: "bench",
-		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "user"}}},
-		Sources: []*models.Source{{Name: "bench_edges", Table: benchSchema + ".edges",
-			Identifiers: []*models.SourceIdentifier{{Type: "user", Column: "a"}, {Type: "user", Column: "b"}}}},
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	if timed {
-		p.Sources[0].Timestamp = "ts"
-	}
-	if o.Rules { // no identifier has more neighbours, no component more identifiers, than twice the links
-		high := 2*(o.Edges+o.Increment) + 1
-		p.Identity.Identifiers[0].MaxLinks, p.Identity.Identifiers[0].Limit = high, high
-	}
-	c := &plan.Context{Project: p, Dialect: d, Schema: benchSchema, Now: time.Now(), Loc: time.Local, RunID: hex.EncodeToString(b), FullRefresh: true, Building: map[string]bool{}}
+	c := benchContext(d, benchSchema, o, timed, true)
 	steps, err := Steps(c)
 	if err != nil {
 		return nil, err
@@ -402,6 +388,28 @@ FROM (
     %[3]s AS b
   FROM (SELECT CAST(g.i AS BIGINT) AS i FROM generate_series(0, %[4]d) AS g(i)) series
 ) nodes`, text, a, b, n-1)
+}
+
+// benchContext is the benchmark's project in a run's context: one
+// identifier type read from the two columns of schema.edges, its timestamp
+// ts when timed, and with o.Rules a max_links and a limit above anything the
+// graph reaches.
+func benchContext(d dialects.Dialect, schema string, o BenchOptions, timed, full bool) *plan.Context {
+	p := &models.Project{Name: "bench",
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "user"}}},
+		Sources: []*models.Source{{Name: "bench_edges", Table: schema + ".edges",
+			Identifiers: []*models.SourceIdentifier{{Type: "user", Column: "a"}, {Type: "user", Column: "b"}}}},
+	}
+	if timed {
+		p.Sources[0].Timestamp = "ts"
+	}
+	if o.Rules { // no identifier has more neighbours, no component more identifiers, than twice the links
+		high := 2*(o.Edges+o.Increment) + 1
+		p.Identity.Identifiers[0].MaxLinks, p.Identity.Identifiers[0].Limit = high, high
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &plan.Context{Project: p, Dialect: d, Schema: schema, Now: time.Now(), Loc: time.Local, RunID: hex.EncodeToString(b), FullRefresh: full, Building: map[string]bool{}}
 }
 
 // benchCheck reads the links, times an in-memory union-find over them

@@ -13,8 +13,6 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"sort"
@@ -28,21 +26,10 @@ import (
 	"github.com/cohort-cdp/cohort/dialects"
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"
 	"github.com/cohort-cdp/cohort/engine/plan"
-	"github.com/cohort-cdp/cohort/models"
 )
 
 func harnessContext(d dialects.Dialect, edges, inc int, full bool) *plan.Context {
-	schema := "cohort_bench"
-	p := &models.Project{Name: "bench",
-		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "user"}}},
-		Sources: []*models.Source{{Name: "bench_edges", Table: schema + ".edges", Timestamp: "ts",
-			Identifiers: []*models.SourceIdentifier{{Type: "user", Column: "a"}, {Type: "user", Column: "b"}}}},
-	}
-	high := 2*(edges+inc) + 1
-	p.Identity.Identifiers[0].MaxLinks, p.Identity.Identifiers[0].Limit = high, high
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return &plan.Context{Project: p, Dialect: d, Schema: schema, Now: time.Now(), Loc: time.Local, RunID: hex.EncodeToString(b), FullRefresh: full, Building: map[string]bool{}}
+	return benchContext(d, defaultBenchSchema, BenchOptions{Edges: edges, Increment: inc, Rules: true}, true, full)
 }
 
 func TestIncrHarness(t *testing.T) {
