@@ -194,23 +194,10 @@ func TestIncrSQL(t *testing.T) {
 		for k := 0; k < n; k++ {
 			cpu0, start := cpuSeconds(), time.Now()
 			if strings.HasPrefix(q, "EXPLAIN") || strings.HasPrefix(q, "SELECT") {
-				rows, err := wh.Query(ctx, q)
-				require.NoError(t, err, q)
-				cols, _ := rows.Columns()
-				for rows.Next() {
-					vals := make([]any, len(cols))
-					ptrs := make([]any, len(cols))
-					for i := range vals {
-						ptrs[i] = &vals[i]
-					}
-					require.NoError(t, rows.Scan(ptrs...))
-					if k == n-1 {
-						for _, v := range vals {
-							fmt.Println(v)
-						}
-					}
+				out := lines(t, wh, q)
+				if k == n-1 {
+					fmt.Println(strings.Join(out, "\n"))
 				}
-				require.NoError(t, rows.Close())
 			} else {
 				require.NoError(t, wh.Exec(ctx, q), q)
 			}
