@@ -5,11 +5,15 @@ package identity
 // A harness for the increment's statements on a kept 10M state, not a test:
 //
 //	INCR_DB=/tmp/x.duckdb go test -tags incrharness -run TestIncrHarness -v -timeout 60m ./engine/identity/
+//	INCR_DSN=postgres://… INCR_SCHEMA=name go test -tags incrharness …
 //
 // The first call builds the state (the benchmark's graph with --rules, its
 // full run published, identity_graph indexed, 10,000 links appended); each
 // call then runs the increment INCR_N times without publishing it and prints
-// every statement's wall and processor time.
+// every statement's wall and processor time. On PostgreSQL the state is the
+// schema INCR_SCHEMA (built when it has no edges table; drop it afterwards),
+// and the processor time is the server's: every postgres process's, read
+// from /proc (other sessions' work on the same server counts too).
 
 import (
 	"context"
@@ -25,26 +29,78 @@ import (
 
 	"github.com/cohort-cdp/cohort/dialects"
 	_ "github.com/cohort-cdp/cohort/dialects/duckdb"
+	_ "github.com/cohort-cdp/cohort/dialects/postgres"
 	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
 func harnessContext(d dialects.Dialect, edges, inc int, full bool) *plan.Context {
-	return benchContext(d, defaultBenchSchema, BenchOptions{Edges: edges, Increment: inc, Rules: true}, true, full)
+	return benchContext(d, harnessSchema(), BenchOptions{Edges: edges, Increment: inc, Rules: true}, true, full)
 }
 
-func TestIncrHarness(t *testing.T) {
+func harnessSchema() string {
+	if s := os.Getenv("INCR_SCHEMA"); s != "" {
+		return s
+	}
+	return defaultBenchSchema
+}
+
+// openHarness opens the kept state: INCR_DB (DuckDB) or INCR_DSN
+// (PostgreSQL); fresh tells whether it still has to be built.
+func openHarness(t *testing.T) (wh dialects.Warehouse, fresh bool, cpu func() float64) {
+	ctx := context.Background()
+	if dsn := os.Getenv("INCR_DSN"); dsn != "" {
+		wh, err := dialects.Open(ctx, "postgres", dialects.Config{DSN: dsn})
+		require.NoError(t, err)
+		var n int64
+		require.NoError(t, plan.QueryRow(ctx, wh, "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'edges'", []any{harnessSchema()}, &n))
+		return wh, n == 0, serverCPU
+	}
 	path := os.Getenv("INCR_DB")
 	if path == "" {
-		t.Skip("set INCR_DB")
+		t.Skip("set INCR_DB or INCR_DSN")
 	}
-	const edges, inc = 10_000_000, 10_000
-	ctx := context.Background()
 	_, statErr := os.Stat(path)
 	wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Path: path})
 	require.NoError(t, err)
+	return wh, statErr != nil, cpuSeconds
+}
+
+// serverCPU is the processor time of every postgres process so far: the
+// living ones' own, and the postmaster's children that ended (parallel
+// workers, closed connections).
+func serverCPU() float64 {
+	ents, _ := os.ReadDir("/proc")
+	ticks := 0.0
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || !strings.Contains(string(b), "(postgres)") {
+			continue
+		}
+		f := strings.Fields(string(b)[strings.LastIndex(string(b), ")")+2:])
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			if i >= 13 && !isPostmaster(f) {
+				continue
+			}
+			v, _ := strconv.ParseFloat(f[i], 64)
+			ticks += v
+		}
+	}
+	return ticks / 100
+}
+
+// isPostmaster: a postgres process whose parent is not postgres.
+func isPostmaster(f []string) bool {
+	b, err := os.ReadFile("/proc/" + f[1] + "/stat")
+	return err != nil || !strings.Contains(string(b), "(postgres)")
+}
+
+func TestIncrHarness(t *testing.T) {
+	const edges, inc = 10_000_000, 10_000
+	ctx := context.Background()
+	wh, fresh, cpuSeconds := openHarness(t)
 	defer wh.Close()
 	d := wh.Dialect()
-	if statErr != nil {
+	if fresh {
 		build(t, wh, edges, inc)
 	}
 	n, _ := strconv.Atoi(os.Getenv("INCR_N"))
@@ -61,7 +117,12 @@ func TestIncrHarness(t *testing.T) {
 		steps, err := Steps(c)
 		require.NoError(t, err)
 		s := steps[0].(*Step)
+		last := cpuSeconds()
 		s.trace = func(sql string, dur time.Duration, cpu float64) {
+			// the processor time since the previous statement: the server's
+			// (the Go checks' reads between two statements count with the next)
+			now := cpuSeconds()
+			cpu, last = now-last, now
 			_, body := splitComment(sql)
 			key := strings.TrimSpace(body)
 			key, _, _ = strings.Cut(key, "\n")
@@ -117,12 +178,21 @@ func list(x []float64) string {
 func build(t *testing.T, wh dialects.Warehouse, edges, inc int) {
 	ctx := context.Background()
 	d := wh.Dialect()
-	for _, s := range append(dialects.Resources(d, "", 0), d.CreateSchema("cohort_bench")) {
+	schema := harnessSchema()
+	for _, s := range append(dialects.Resources(d, "", 0), d.CreateSchema(schema)) {
 		require.NoError(t, wh.Exec(ctx, s))
 	}
-	tbl := d.Quote("cohort_bench", "edges")
+	tbl := d.Quote(schema, "edges")
 	gen := "SELECT a, b, CAST('2026-01-01 00:00:00' AS " + d.TypeName(dialects.Timestamp) + ") AS ts FROM (" + generateSQL(d, edges, 1) + ") g"
 	require.NoError(t, wh.Exec(ctx, d.CreateTableAs(tbl, gen, false)))
+	if !d.Capabilities().MinMaxPruning { // as the benchmark does
+		if st := dialects.IndexOn(d, schema, "edges", "ts"); st != "" {
+			require.NoError(t, wh.Exec(ctx, st))
+		}
+	}
+	if a := dialects.Analyze(d, tbl); a != "" {
+		require.NoError(t, wh.Exec(ctx, a))
+	}
 	c := harnessContext(d, edges, inc, true)
 	steps, err := Steps(c)
 	require.NoError(t, err)
@@ -137,21 +207,24 @@ func build(t *testing.T, wh dialects.Warehouse, edges, inc int) {
 	}
 	require.NoError(t, wh.Exec(ctx, "INSERT INTO "+tbl+" (a, b, ts)\n"+incrementSQL(d, edges, inc)))
 	require.NoError(t, wh.Exec(ctx, "CHECKPOINT"))
+	// no ANALYZE: the benchmark's increment meets the source's statistics of the full run
 }
 
 // TestIncrSQL runs the whole increment without dropping its work tables,
 // then times each statement of the file INCR_SQL (separated by lines of
 // ";;"; {w:name} is a work table, {f:name} a final one) INCR_N times.
 func TestIncrSQL(t *testing.T) {
-	path, file := os.Getenv("INCR_DB"), os.Getenv("INCR_SQL")
-	if path == "" || file == "" {
-		t.Skip("set INCR_DB and INCR_SQL")
+	file := os.Getenv("INCR_SQL")
+	if file == "" {
+		t.Skip("set INCR_SQL")
 	}
 	const edges, inc = 10_000_000, 10_000
 	ctx := context.Background()
-	wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Path: path})
-	require.NoError(t, err)
+	wh, fresh, cpuSeconds := openHarness(t)
 	defer wh.Close()
+	if fresh {
+		t.Skip("no kept state: run TestIncrHarness first")
+	}
 	d := wh.Dialect()
 	c := harnessContext(d, edges, inc, false)
 	steps, err := Steps(c)

@@ -538,13 +538,13 @@ func (s *Step) incrementHubs(r *runner) []plan.Node {
 
 // affectedSQL: the previous profiles holding an identifier of the new rows;
 // with limits, every profile of their components (a cut link may now be
-// needed elsewhere).
+// needed elsewhere), with its component.
 func (s *Step) affectedSQL() plan.Statement {
 	c := s.c
 	touched := "SELECT DISTINCT profile_id FROM " + s.w("known")
 	if len(s.limitRules()) > 0 {
 		comps := c.Final(ComponentsTable)
-		touched = "SELECT DISTINCT profile_id FROM " + comps + " WHERE component IN (\n  SELECT c.component FROM " + comps + " c\n  WHERE c.profile_id IN (" + touched + "))"
+		touched = "SELECT DISTINCT profile_id, component FROM " + comps + " WHERE component IN (\n  SELECT c.component FROM " + comps + " c\n  WHERE c.profile_id IN (" + touched + "))"
 	}
 	return plan.Statement{SQL: "-- affected: the previous profiles the new rows touch, resolved again\n" + c.Dialect.CreateTableAs(s.w("affected"), touched, true)}
 }
@@ -565,24 +565,46 @@ func (s *Step) mergedNodesSQL() plan.Statement {
 }
 
 // affectedEdgesSQL: the links of this run. A previous profile is connected,
-// so without limits its identifiers are linked as a star around its
-// smallest key; with limits they get their kept links. The new links join
-// them, junk hubs' left out.
+// and with limits so is a previous component (the links limits cut are
+// inside it), so its identifiers are linked as a star around its smallest
+// key: the clusters are the rebuild's. Only a cluster over a limit needs
+// its real links, which limits read then (violatorEdgesSQL). The new links
+// join them, junk hubs' left out.
 func (s *Step) affectedEdgesSQL() plan.Statement {
 	c := s.c
-	var prev string
+	prev := "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY profile_id) AS hub FROM " + s.w("old") + ") o WHERE key <> hub"
 	if len(s.limitRules()) > 0 {
-		// joined on one end (a look-up per identifier where the links are indexed), the other end filtered
-		prev = "SELECT p.a, p.b FROM " + c.Final(LinksTable) + " p JOIN " + s.w("old") + " o ON o.key = p.a WHERE p.b IN (SELECT key FROM " + s.w("old") + ")"
-	} else {
-		prev = "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY profile_id) AS hub FROM " + s.w("old") + ") o WHERE key <> hub"
+		prev = "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub\n" +
+			"  FROM " + s.w("old") + " o JOIN " + s.w("affected") + " f ON f.profile_id = o.profile_id) o WHERE key <> hub"
 	}
+	return plan.Statement{SQL: "-- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'\n" +
+		c.Dialect.CreateTableAs(s.w("edges"), prev+"\n"+dialects.Union(c.Dialect)+"\n"+s.freshEdges(), true)}
+}
+
+// freshEdges: the new links, junk hubs' left out.
+func (s *Step) freshEdges() string {
 	fresh := "SELECT a, b FROM " + s.w("new_edges")
 	if len(s.hubRules()) > 0 {
 		hubs := "(SELECT key FROM " + s.w("hubs") + ")"
 		fresh += " WHERE a NOT IN " + hubs + " AND b NOT IN " + hubs
 	}
-	return plan.Statement{SQL: "-- links: the affected profiles' and the new rows'\n" + c.Dialect.CreateTableAs(s.w("edges"), prev+"\n"+dialects.Union(c.Dialect)+"\n"+fresh, true)}
+	return fresh
+}
+
+// violatorEdgesSQL: on an increment, the real links of the clusters over a
+// limit replace the stars edges linked their previous components with: the
+// kept links between their previous identifiers (joined on one end, a
+// look-up per identifier where the links are indexed, the other end
+// filtered) and the new links.
+func (s *Step) violatorEdgesSQL() []plan.Node {
+	c := s.c
+	d := c.Dialect
+	over := s.w("over_keys")
+	nodes := s.created(over, plan.Statement{SQL: "-- the previous identifiers of the clusters over a limit\n" + d.CreateTableAs(over,
+		"SELECT o.key FROM "+s.w("old")+" o LEFT JOIN "+s.w("roots")+" r ON r.node = o.key\nWHERE coalesce(r.root, o.key) IN (SELECT comp FROM "+s.w("violators")+")", true)})
+	return append(nodes, s.created(s.w("edges"), plan.Statement{SQL: "-- links of the clusters over a limit: their previous identifiers' kept links, and the new ones\n" +
+		d.CreateTableAs(s.w("edges"), "SELECT p.a, p.b FROM "+c.Final(LinksTable)+" p JOIN "+over+" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "+over+")"+
+			"\n"+dialects.Union(d)+"\n"+s.freshEdges(), true)})...)
 }
 
 // linksSQL: the links kept for the next run (empty without max_links and

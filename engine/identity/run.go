@@ -56,7 +56,7 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 // workTables are the scratch tables of the plan; the rounds' moves_1 ...
 // come on top.
 var workTables = []string{"marks", "salt", "nodes", "new_nodes", "known", "seen", "excluded", "edges", "new_edges", "hubs", "touched", "touched_links", "hub_links", "hubs_touched",
-	"affected", "old", "links_a", "links_b", "roots", "roots_b", "roots_none", "violators", "refined", "anchors"}
+	"affected", "old", "links_a", "links_b", "roots", "roots_b", "roots_none", "violators", "over_keys", "refined", "anchors"}
 
 // dropWork drops the scratch tables of a run that went rounds rounds.
 func (s *Step) dropWork(ctx context.Context, wh dialects.Warehouse, rounds int) {
@@ -348,12 +348,14 @@ func (s *Step) limitsPlan(r *runner) []plan.Node {
 	nodes := s.created(s.w("violators"), s.violatorsSQL())
 	nodes = append(nodes, s.created(c.Staged(CutLinksTable), s.cutLinksCreateSQL())...)
 	nodes = append(nodes, s.created(refined, plan.Statement{SQL: d.CreateTableAs(refined, "SELECT node AS key, root AS comp, root AS component FROM "+s.w("roots")+" WHERE 1 = 0", true)})...)
-	refine := []plan.Node{plan.Go{
+	refine := []plan.Node{plan.If{Doc: "the run is incremental (edges holds a star for each previous component, not its links)", Cond: plan.VarIs("incremental", "yes"),
+		Then: s.violatorEdgesSQL()}}
+	refine = append(refine, plan.Go{
 		Doc: "the links of those clusters are rebuilt adding the strongest links first and skipping any link that would\n" +
 			"break a limit; the new clusters are inserted into refined, the cut links into " + CutLinksTable + "\n" +
 			"(each column one array parameter, unnested into rows)",
 		Reads: s.violatorLinksSQL(), Run: r.refine,
-	}}
+	})
 	refine = append(refine, s.analyze(refined)...)
 	for _, st := range s.applyRefinedSQL() {
 		refine = append(refine, plan.Exec{Statement: st})

@@ -566,7 +566,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_affected_RUNID";
 
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_affected_RUNID" AS
-SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
+SELECT DISTINCT profile_id, component FROM "cohort"."_identity_components" WHERE component IN (
   SELECT c.component FROM "cohort"."_identity_components" c
   WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "cohort_scratch"."cohort"."_work_id_known_RUNID"));
 
@@ -596,9 +596,10 @@ GROUP BY key, identifier_type, identifier_value;
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 
--- links: the affected profiles' and the new rows'
+-- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
-SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_old_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID")
+SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub
+  FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o JOIN "cohort_scratch"."cohort"."_work_id_affected_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
 UNION
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID") AND b NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
 
@@ -1156,6 +1157,25 @@ CREATE TABLE "cohort_scratch"."cohort"."_work_id_refined_RUNID" AS
 SELECT node AS key, root AS comp, root AS component FROM "cohort_scratch"."cohort"."_work_id_roots_RUNID" WHERE 1 = 0;
 
 -- if a cluster is over a limit (violators has rows):
+
+-- if the run is incremental (edges holds a star for each previous component, not its links):
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_over_keys_RUNID";
+
+-- the previous identifiers of the clusters over a limit
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_over_keys_RUNID" AS
+SELECT o.key FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o LEFT JOIN "cohort_scratch"."cohort"."_work_id_roots_RUNID" r ON r.node = o.key
+WHERE coalesce(r.root, o.key) IN (SELECT comp FROM "cohort_scratch"."cohort"."_work_id_violators_RUNID");
+
+DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
+
+-- links of the clusters over a limit: their previous identifiers' kept links, and the new ones
+CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort_scratch"."cohort"."_work_id_over_keys_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_over_keys_RUNID")
+UNION
+SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID") AND b NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
+
+-- end if
 
 -- in Go: the links of those clusters are rebuilt adding the strongest links first and skipping any link that would
 -- break a limit; the new clusters are inserted into refined, the cut links into _identity_cut_links

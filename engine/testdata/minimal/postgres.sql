@@ -177,7 +177,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_affected_RUNID";
 
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE UNLOGGED TABLE "cohort"."_work_id_affected_RUNID" AS
-SELECT DISTINCT profile_id FROM "cohort"."_identity_components" WHERE component IN (
+SELECT DISTINCT profile_id, component FROM "cohort"."_identity_components" WHERE component IN (
   SELECT c.component FROM "cohort"."_identity_components" c
   WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "cohort"."_work_id_known_RUNID"));
 
@@ -208,9 +208,10 @@ ANALYZE "cohort"."_work_id_nodes_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_work_id_edges_RUNID";
 
--- links: the affected profiles' and the new rows'
+-- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
-SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_old_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort"."_work_id_old_RUNID")
+SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub
+  FROM "cohort"."_work_id_old_RUNID" o JOIN "cohort"."_work_id_affected_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
 UNION
 SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
 
@@ -503,6 +504,29 @@ SELECT node AS key, root AS comp, root AS component FROM "cohort"."_work_id_root
 ANALYZE "cohort"."_work_id_refined_RUNID";
 
 -- if a cluster is over a limit (violators has rows):
+
+-- if the run is incremental (edges holds a star for each previous component, not its links):
+
+DROP TABLE IF EXISTS "cohort"."_work_id_over_keys_RUNID";
+
+-- the previous identifiers of the clusters over a limit
+CREATE UNLOGGED TABLE "cohort"."_work_id_over_keys_RUNID" AS
+SELECT o.key FROM "cohort"."_work_id_old_RUNID" o LEFT JOIN "cohort"."_work_id_roots_RUNID" r ON r.node = o.key
+WHERE coalesce(r.root, o.key) IN (SELECT comp FROM "cohort"."_work_id_violators_RUNID");
+
+ANALYZE "cohort"."_work_id_over_keys_RUNID";
+
+DROP TABLE IF EXISTS "cohort"."_work_id_edges_RUNID";
+
+-- links of the clusters over a limit: their previous identifiers' kept links, and the new ones
+CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
+SELECT p.a, p.b FROM "cohort"."_identity_links" p JOIN "cohort"."_work_id_over_keys_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "cohort"."_work_id_over_keys_RUNID")
+UNION
+SELECT a, b FROM "cohort"."_work_id_new_edges_RUNID";
+
+ANALYZE "cohort"."_work_id_edges_RUNID";
+
+-- end if
 
 -- in Go: the links of those clusters are rebuilt adding the strongest links first and skipping any link that would
 -- break a limit; the new clusters are inserted into refined, the cut links into _identity_cut_links

@@ -153,7 +153,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_AFFECTED_RUNID";
 
 -- affected: the previous profiles the new rows touch, resolved again
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_AFFECTED_RUNID" AS
-SELECT DISTINCT profile_id FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
+SELECT DISTINCT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE component IN (
   SELECT c.component FROM "COHORT"."_IDENTITY_COMPONENTS" c
   WHERE c.profile_id IN (SELECT DISTINCT profile_id FROM "COHORT"."_WORK_ID_KNOWN_RUNID"));
 
@@ -183,9 +183,10 @@ GROUP BY key, identifier_type, identifier_value;
 
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
 
--- links: the affected profiles' and the new rows'
+-- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
-SELECT p.a, p.b FROM "COHORT"."_IDENTITY_LINKS" p JOIN "COHORT"."_WORK_ID_OLD_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "COHORT"."_WORK_ID_OLD_RUNID")
+SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub
+  FROM "COHORT"."_WORK_ID_OLD_RUNID" o JOIN "COHORT"."_WORK_ID_AFFECTED_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
 UNION
 SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID";
 
@@ -430,6 +431,25 @@ CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_REFINED_RUNID" AS
 SELECT node AS key, root AS comp, root AS component FROM "COHORT"."_WORK_ID_ROOTS_RUNID" WHERE 1 = 0;
 
 -- if a cluster is over a limit (violators has rows):
+
+-- if the run is incremental (edges holds a star for each previous component, not its links):
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OVER_KEYS_RUNID";
+
+-- the previous identifiers of the clusters over a limit
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OVER_KEYS_RUNID" AS
+SELECT o.key FROM "COHORT"."_WORK_ID_OLD_RUNID" o LEFT JOIN "COHORT"."_WORK_ID_ROOTS_RUNID" r ON r.node = o.key
+WHERE coalesce(r.root, o.key) IN (SELECT comp FROM "COHORT"."_WORK_ID_VIOLATORS_RUNID");
+
+DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
+
+-- links of the clusters over a limit: their previous identifiers' kept links, and the new ones
+CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
+SELECT p.a, p.b FROM "COHORT"."_IDENTITY_LINKS" p JOIN "COHORT"."_WORK_ID_OVER_KEYS_RUNID" o ON o.key = p.a WHERE p.b IN (SELECT key FROM "COHORT"."_WORK_ID_OVER_KEYS_RUNID")
+UNION
+SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID";
+
+-- end if
 
 -- in Go: the links of those clusters are rebuilt adding the strongest links first and skipping any link that would
 -- break a limit; the new clusters are inserted into refined, the cut links into _identity_cut_links
