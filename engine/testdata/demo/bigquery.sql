@@ -1662,8 +1662,8 @@ FROM (
   FROM `cohort_demo`.`shop_customers` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = src.`_identifier_3`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src.`_identifier_3` END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1679,7 +1679,7 @@ FROM (
   FROM `cohort_demo`.`orders` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1695,7 +1695,7 @@ FROM (
   FROM `cohort_demo`.`web_events` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1712,8 +1712,8 @@ FROM (
   FROM `cohort_demo`.`app_events` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = src.`_identifier_3`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src.`_identifier_3` END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1748,7 +1748,7 @@ FROM (
   FROM `cohort_demo`.`support_tickets` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1769,7 +1769,7 @@ FROM (
   FROM `cohort_demo`.`lead_ads` src
 ) src
 LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -1655,8 +1655,8 @@ FROM (
   FROM "cohort_demo"."shop_customers" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = src."_identifier_3"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1672,7 +1672,7 @@ FROM (
   FROM "cohort_demo"."orders" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1688,7 +1688,7 @@ FROM (
   FROM "cohort_demo"."web_events" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1706,8 +1706,8 @@ FROM (
   FROM "cohort_demo"."app_events" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = src."_identifier_3"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1743,7 +1743,7 @@ FROM (
   FROM "cohort_demo"."support_tickets" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1764,7 +1764,7 @@ FROM (
   FROM "cohort_demo"."lead_ads" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -1640,8 +1640,8 @@ FROM (
   FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = src."_IDENTIFIER_3"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_IDENTIFIER_3" END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1657,7 +1657,7 @@ FROM (
   FROM "COHORT_DEMO"."ORDERS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1673,7 +1673,7 @@ FROM (
   FROM "COHORT_DEMO"."WEB_EVENTS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1691,8 +1691,8 @@ FROM (
   FROM "COHORT_DEMO"."APP_EVENTS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = src."_IDENTIFIER_3"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_IDENTIFIER_3" END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1728,7 +1728,7 @@ FROM (
   FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1749,7 +1749,7 @@ FROM (
   FROM "COHORT_DEMO"."LEAD_ADS" src
 ) src
 LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -807,7 +807,7 @@ FROM (
   FROM "raw"."customers" src
 ) src
 LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_identifier_2"
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -20,7 +20,7 @@ FROM (
   FROM `raw`.`shop_customers` src
 ) src
 LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -50,7 +50,7 @@ FROM (
   FROM `raw`.`web_events` src
 ) src
 LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src.`_identifier_2`
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

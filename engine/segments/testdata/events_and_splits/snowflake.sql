@@ -20,7 +20,7 @@ FROM (
   FROM "RAW"."SHOP_CUSTOMERS" src
 ) src
 LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -50,7 +50,7 @@ FROM (
   FROM "RAW"."WEB_EVENTS" src
 ) src
 LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = src."_IDENTIFIER_2"
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
