@@ -207,6 +207,38 @@ func IndexOn(d Dialect, schema, table, column string) string {
 	return ""
 }
 
+// CoveringIndexer is an Indexer whose index can carry more columns than it
+// is searched by (PostgreSQL's INCLUDE), and whose index-only scans need a
+// table's pages marked visible to every transaction (PostgreSQL's
+// visibility map, which a bulk write leaves unset until a vacuum visits).
+// A look-up that finds its other columns in the index reads no table page.
+type CoveringIndexer interface {
+	Indexer
+	// IndexCovering is IndexOn with the include columns carried in the index.
+	IndexCovering(schema, table, column string, include []string) string
+	// MarkVisible marks a table's pages visible (table quoted), so that
+	// index-only scans skip them.
+	MarkVisible(table string) string
+}
+
+// IndexCovering is d's statement indexing table.column with include carried
+// in the index where it can, else IndexOn's.
+func IndexCovering(d Dialect, schema, table, column string, include ...string) string {
+	if i, ok := d.(CoveringIndexer); ok && len(include) > 0 {
+		return i.IndexCovering(schema, table, column, include)
+	}
+	return IndexOn(d, schema, table, column)
+}
+
+// MarkVisible is d's statement marking a table's pages visible for
+// index-only scans, or "" where d needs none.
+func MarkVisible(d Dialect, table string) string {
+	if i, ok := d.(CoveringIndexer); ok {
+		return i.MarkVisible(table)
+	}
+	return ""
+}
+
 // IndexFinder is an Indexer that can tell whether a column leads one of a
 // table's indexes (PostgreSQL): where a scan cannot skip the older rows by
 // their min/max (Capabilities.MinMaxPruning), a source read incrementally

@@ -212,7 +212,8 @@ func build(t *testing.T, wh dialects.Warehouse, edges, inc int) {
 
 // TestIncrSQL runs the whole increment without dropping its work tables,
 // then times each statement of the file INCR_SQL (separated by lines of
-// ";;"; {w:name} is a work table, {f:name} a final one) INCR_N times.
+// ";;"; {w:name} is a work table, {f:name} a final one, {s:name} a staged
+// one) INCR_N times.
 func TestIncrSQL(t *testing.T) {
 	file := os.Getenv("INCR_SQL")
 	if file == "" {
@@ -258,8 +259,11 @@ func TestIncrSQL(t *testing.T) {
 			j := strings.Index(q[i:], "}")
 			kind, name, _ := strings.Cut(q[i+1:i+j], ":")
 			rep := s.w(name)
-			if kind == "f" {
+			switch kind {
+			case "f":
 				rep = c.Final(name)
+			case "s":
+				rep = c.Staged(name)
 			}
 			q = q[:i] + rep + q[i+j+1:]
 		}

@@ -309,6 +309,8 @@ ANALYZE "cohort"."_identity_keys__stage_RUNID";
 
 CREATE INDEX IF NOT EXISTS "_identity_keys__stage_RUNID__by_key" ON "cohort"."_identity_keys__stage_RUNID" ("key");
 
+VACUUM "cohort"."_identity_keys__stage_RUNID";
+
 DROP TABLE IF EXISTS "cohort"."_work_id_excluded_RUNID";
 
 -- excluded: identifiers an exclude rule keeps out of the graph, with the first pattern they match
@@ -365,9 +367,11 @@ ALTER TABLE "cohort"."_identity_links__stage_RUNID" ALTER COLUMN "b" SET (n_dist
 
 ANALYZE "cohort"."_identity_links__stage_RUNID";
 
-CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_a" ON "cohort"."_identity_links__stage_RUNID" ("a");
+CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_a" ON "cohort"."_identity_links__stage_RUNID" ("a") INCLUDE ("b");
 
-CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_b" ON "cohort"."_identity_links__stage_RUNID" ("b");
+CREATE INDEX IF NOT EXISTS "_identity_links__stage_RUNID__by_b" ON "cohort"."_identity_links__stage_RUNID" ("b") INCLUDE ("a");
+
+VACUUM "cohort"."_identity_links__stage_RUNID";
 
 -- end try
 
@@ -815,9 +819,11 @@ LEFT JOIN (SELECT DISTINCT comp, component FROM "cohort"."_work_id_refined_RUNID
 
 ANALYZE "cohort"."_identity_components__stage_RUNID";
 
-CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_profile_id" ON "cohort"."_identity_components__stage_RUNID" ("profile_id");
+CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_profile_id" ON "cohort"."_identity_components__stage_RUNID" ("profile_id") INCLUDE ("component");
 
-CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_component" ON "cohort"."_identity_components__stage_RUNID" ("component");
+CREATE INDEX IF NOT EXISTS "_identity_components__stage_RUNID__by_component" ON "cohort"."_identity_components__stage_RUNID" ("component") INCLUDE ("profile_id");
+
+VACUUM "cohort"."_identity_components__stage_RUNID";
 
 DROP TABLE IF EXISTS "cohort"."_identity_roots__stage_RUNID";
 
