@@ -997,6 +997,7 @@ FROM "cohort"."segment_memberships__stage_RUNID" cur
 -- ==== publish: replace every output table in one transaction ====
 -- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)
 BEGIN;
+SET LOCAL random_page_cost = 1.1;
 DROP VIEW IF EXISTS "cohort"."_identity_components__stage_RUNID";
 DELETE FROM "cohort"."_identity_components" WHERE profile_id IN (SELECT profile_id FROM "cohort"."_identity_components_gone__stage_RUNID");
 INSERT INTO "cohort"."_identity_components" (profile_id, component) SELECT profile_id, component FROM "cohort"."_identity_components_new__stage_RUNID";
