@@ -587,11 +587,11 @@ func (s *Step) mergedNodesSQL() plan.Statement {
 // join them, junk hubs' left out.
 func (s *Step) affectedEdgesSQL() plan.Statement {
 	c := s.c
-	prev := "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY profile_id) AS hub FROM " + s.w("old") + ") o WHERE key <> hub"
+	star, from := "profile_id", s.w("old")
 	if len(s.limitRules()) > 0 {
-		prev = "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub\n" +
-			"  FROM " + s.w("old") + " o JOIN " + s.w("affected") + " f ON f.profile_id = o.profile_id) o WHERE key <> hub"
+		star, from = "component", from+" o JOIN "+s.w("affected")+" f ON f.profile_id = o.profile_id"
 	}
+	prev := "SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY " + star + ") AS hub FROM " + from + ") o WHERE key <> hub"
 	return plan.Statement{SQL: "-- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'\n" +
 		c.Dialect.CreateTableAs(s.w("edges"), prev+"\n"+dialects.Union(c.Dialect)+"\n"+s.freshEdges(), true)}
 }

@@ -598,8 +598,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 
 -- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
-SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub
-  FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o JOIN "cohort_scratch"."cohort"."_work_id_affected_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
+SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY component) AS hub FROM "cohort_scratch"."cohort"."_work_id_old_RUNID" o JOIN "cohort_scratch"."cohort"."_work_id_affected_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
 UNION
 SELECT a, b FROM "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" WHERE a NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID") AND b NOT IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
 

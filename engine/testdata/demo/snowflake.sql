@@ -587,8 +587,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
 
 -- links: the affected profiles' (a star each, with limits a star each previous component) and the new rows'
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
-SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT o.key, min(o.key) OVER (PARTITION BY f.component) AS hub
-  FROM "COHORT"."_WORK_ID_OLD_RUNID" o JOIN "COHORT"."_WORK_ID_AFFECTED_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
+SELECT least(key, hub) AS a, greatest(key, hub) AS b FROM (SELECT key, min(key) OVER (PARTITION BY component) AS hub FROM "COHORT"."_WORK_ID_OLD_RUNID" o JOIN "COHORT"."_WORK_ID_AFFECTED_RUNID" f ON f.profile_id = o.profile_id) o WHERE key <> hub
 UNION
 SELECT a, b FROM "COHORT"."_WORK_ID_NEW_EDGES_RUNID" WHERE a NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID") AND b NOT IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
 
