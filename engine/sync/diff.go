@@ -189,13 +189,26 @@ func (x diffSpec) query() string {
 	fmt.Fprintf(&b, "  FROM %s a\n  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
 		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
 	fmt.Fprintf(&b, "  WHERE %s%s\n)", sendable(q, "a", x.m.traits, x.consent), and(x.sliceCond(keyExpr)))
-	fmt.Fprintf(&b, `, shared AS (
-  -- match keys several profiles share: the smallest profile_id is sent
-  SELECT sync_key, min(%s) AS profile_id FROM eligible GROUP BY sync_key HAVING count(*) > 1
+	// The keys several members share are found among the keys several
+	// profiles share (members or not, with consent or not): grouping the
+	// profiles table alone spills, where DuckDB 2.0 ran out of memory at
+	// 32 MB and one thread grouping the join of profiles and memberships
+	// (materialized or not). Shared keys are few: grouping the members who
+	// have one is small.
+	fmt.Fprintf(&b, `, candidates AS (
+  -- match keys several profiles share, members or not
+  SELECT %[2]s AS sync_key FROM %[3]s a
+  WHERE %[4]s%[5]s
+  GROUP BY %[2]s HAVING count(*) > 1
+), shared AS (
+  -- match keys several members share: the smallest profile_id is sent
+  SELECT sync_key, min(%[1]s) AS profile_id FROM eligible
+  WHERE sync_key IN (SELECT sync_key FROM candidates)
+  GROUP BY sync_key HAVING count(*) > 1
 ), audience AS (
   SELECT * FROM eligible e
   WHERE NOT EXISTS (SELECT 1 FROM shared s WHERE s.sync_key = e.sync_key AND s.profile_id <> e.profile_id)
-)`, d.TextOrder("profile_id"))
+)`, d.TextOrder("profile_id"), keyExpr, q(x.schema, profilesTable), sendable(q, "a", x.m.traits, ""), and(x.sliceCond(keyExpr)))
 
 	// The snapshot as the destination holds it: acknowledgements not yet
 	// folded (a crashed run's) win over the snapshot's rows.

@@ -350,3 +350,35 @@ func TestSyncSurvivesAFlakyReceiver(t *testing.T) {
 		assert.Contains(t, naps, time.Second, "a 429's Retry-After: 1 is waited for")
 	})
 }
+
+// A match key several profiles share is sent once, for the smallest
+// profile_id among the members who may be sent: a profile outside the
+// segment or without consent that shares it changes nothing.
+func TestSharedKeysSendTheSmallestEligibleMember(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, fw dialecttest.Fresh) {
+		ctx := context.Background()
+		w := newWorld(t, fw.WH)
+		w.people[3].email = "u004@shop.nl"  // opted out, a smaller id than u004's
+		w.people[35].email = "u010@shop.nl" // not a member
+		w.load()
+		f := fake.New(t)
+		p := Params{Project: project(f.URL(), "mirror"), Sync: "vip_hook", Warehouse: fw.WH, PageRows: 7, SliceRows: 6}
+		run := func() {
+			t.Helper()
+			_, err := Run(ctx, p)
+			require.NoError(t, err)
+			assert.Equal(t, jsonText(w.expected()), jsonText(members(f)))
+		}
+		run()
+		assert.Equal(t, "Name 4", members(f)["u004@shop.nl"]["name"])
+		assert.Equal(t, "Name 10", members(f)["u010@shop.nl"]["name"])
+
+		// The opted-out profile consents: it has the smaller id, so it is sent.
+		w.people[3].optIn = true
+		w.people[35].member = true
+		w.load()
+		run()
+		assert.Equal(t, "Name 3", members(f)["u004@shop.nl"]["name"])
+		assert.Equal(t, "Name 10", members(f)["u010@shop.nl"]["name"])
+	})
+}
