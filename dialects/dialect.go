@@ -621,6 +621,37 @@ type Pinner interface {
 	Pin(ctx context.Context) (wh Warehouse, release func(), err error)
 }
 
+// Preparer is a Warehouse that can parse and plan a statement once for
+// many runs with different arguments.
+type Preparer interface {
+	Prepare(ctx context.Context, query string) (Statement, error)
+}
+
+// Statement is a statement to run many times with different arguments.
+type Statement interface {
+	Exec(ctx context.Context, args ...any) error
+	Close() error
+}
+
+// Prepare is query prepared on wh, or, where wh prepares nothing, query
+// run through wh.Exec each time.
+func Prepare(ctx context.Context, wh Warehouse, query string) (Statement, error) {
+	if p, ok := wh.(Preparer); ok {
+		return p.Prepare(ctx, query)
+	}
+	return unprepared{wh: wh, query: query}, nil
+}
+
+type unprepared struct {
+	wh    Warehouse
+	query string
+}
+
+func (u unprepared) Exec(ctx context.Context, args ...any) error {
+	return u.wh.Exec(ctx, u.query, args...)
+}
+func (u unprepared) Close() error { return nil }
+
 // Table is a table or view of a schema.
 type Table struct {
 	Name string

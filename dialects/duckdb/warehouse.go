@@ -116,6 +116,28 @@ func (w *Warehouse) Query(ctx context.Context, query string, args ...any) (diale
 	return st.QueryContext(ctx, args...)
 }
 
+// Prepare parses and plans query once: a statement run many times (a
+// sync's acknowledgements, 2,000 INSERTs of 500 rows for a million
+// members) otherwise pays DuckDB 2.0's parser and planner each time. Those
+// 2,000 took 5.7-7.1 s of processor time unprepared, 4.1-5.0 s prepared
+// (DuckDB 1.5.6, unprepared: 4.4-4.8 s).
+func (w *Warehouse) Prepare(ctx context.Context, query string) (dialects.Statement, error) {
+	st, err := w.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return prepared{st}, nil
+}
+
+type prepared struct{ st *sql.Stmt }
+
+func (p prepared) Exec(ctx context.Context, args ...any) error {
+	_, err := p.st.ExecContext(ctx, args...)
+	return err
+}
+
+func (p prepared) Close() error { return p.st.Close() }
+
 // Close closes the kept statements, then the database.
 func (w *Warehouse) Close() error {
 	if w.stmts != nil {

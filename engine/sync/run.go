@@ -619,8 +619,13 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 			return rec, nil
 		}
 	}
-	insert := dialects.Bind(d, "INSERT INTO "+d.Quote(x.schema, AcksTable(x.sync.Name))+" (change_id, ref)\n"+
-		"SELECT c, NULLIF(r, '') FROM ("+d.ArrayRows([]string{"?", "?"}, []dialects.Type{dialects.Text, dialects.Text})+") AS t(c, r)")
+	// One statement for every batch, parsed and planned once.
+	insert, err := dialects.Prepare(ctx, wh, dialects.Bind(d, "INSERT INTO "+d.Quote(x.schema, AcksTable(x.sync.Name))+" (change_id, ref)\n"+
+		"SELECT c, NULLIF(r, '') FROM ("+d.ArrayRows([]string{"?", "?"}, []dialects.Type{dialects.Text, dialects.Text})+") AS t(c, r)"))
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
 	var done int64
 	ack := func(batch []Ack) error {
 		var ids, refs []string
@@ -635,7 +640,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 			}
 		}
 		if len(ids) > 0 {
-			if err := wh.Exec(ctx, insert, ids, refs); err != nil {
+			if err := insert.Exec(ctx, ids, refs); err != nil {
 				return err
 			}
 		}
