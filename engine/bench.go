@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
+
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/models"
 )
@@ -43,12 +44,12 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 	if err != nil {
 		return nil, err
 	}
-	cpu0 := cpuSeconds()
+	cpu0 := plan.CPUSeconds()
 	res, err := Execute(ctx, wh, pl, progress)
 	if err != nil {
 		return nil, err
 	}
-	rep.RunCPU = cpuSeconds() - cpu0
+	rep.RunCPU = plan.CPUSeconds() - cpu0
 	for _, st := range res.Steps {
 		switch st.Name {
 		case "profiles":
@@ -69,13 +70,4 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 		rep.Accuracy = acc.String()
 	}
 	return rep, nil
-}
-
-// cpuSeconds is this process's user + system time so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

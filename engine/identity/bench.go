@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -185,13 +184,13 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 			}
 		}()
 	}
-	cpu0 := cpuSeconds()
+	cpu0 := plan.CPUSeconds()
 	start = time.Now()
 	step := steps[0].(*Step)
-	step.trace = benchTrace(out, o.Trace)
+	c.Trace = benchTrace(out, o.Trace)
 	stats, err := step.Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	rep.Resolve = time.Since(start).Seconds()
-	rep.CPU = cpuSeconds() - cpu0
+	rep.CPU = plan.CPUSeconds() - cpu0
 	close(stop)
 	wg.Wait()
 	rep.PeakRSS = peakRSS()
@@ -253,15 +252,15 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 			_ = wh.Exec(context.WithoutCancel(ctx), d.DropTable(next.Staged(t)))
 		}
 	}()
-	steps[0].(*Step).trace = benchTrace(out, o.Trace)
+	next.Trace = benchTrace(out, o.Trace)
 	fmt.Fprintf(out, "\nappended %s links; incremental run ...\n", plan.Thousands(int64(o.Increment)))
-	cpu0 := cpuSeconds()
+	cpu0 := plan.CPUSeconds()
 	start = time.Now()
 	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Fprintf(out, "  %6.1fs  %s\n", time.Since(start).Seconds(), msg) })
 	if err != nil {
 		return nil, err
 	}
-	inc := &BenchIncrement{Links: int64(o.Increment), Seconds: time.Since(start).Seconds(), CPU: cpuSeconds() - cpu0, Details: stats.Details}
+	inc := &BenchIncrement{Links: int64(o.Increment), Seconds: time.Since(start).Seconds(), CPU: plan.CPUSeconds() - cpu0, Details: stats.Details}
 	fmt.Fprintf(out, "incremental run: %.2f s (cpu %.2f s)\n  %s\n", inc.Seconds, inc.CPU, strings.Join(stats.Details, "\n  "))
 	if o.Check {
 		rep := &BenchReport{Edges: int64(o.Edges + o.Increment)}
@@ -283,40 +282,19 @@ func benchIncrement(ctx context.Context, wh dialects.Warehouse, c *plan.Context,
 
 // benchTrace is the benchmark's trace (BenchOptions.Trace); it also says
 // when a statement raised the process's peak resident memory.
-func benchTrace(out io.Writer, mode string) func(sql string, d time.Duration, cpu float64) {
-	t := trace(out, mode, 200*time.Millisecond)
-	if t == nil {
-		return nil
+func benchTrace(out io.Writer, mode string) plan.Trace {
+	t := plan.Trace{Mode: mode, Out: out}
+	if mode == "" {
+		return t
 	}
 	var peak int64
-	return func(sql string, d time.Duration, cpu float64) {
-		t(sql, d, cpu)
+	return plan.Trace{Hook: func(sql string, d time.Duration, cpu float64) {
+		t.Report(sql, d, cpu)
 		if p := peakRSS(); p > peak+32<<20 {
 			peak = p
 			fmt.Fprintf(out, "           peak memory now %s\n", mib(p))
 		}
-	}
-}
-
-// trace prints each statement taking slower or more with its wall and processor
-// time: its first line, or its whole text when mode is "sql"; nil when mode
-// is empty. A run's identity step traces where plan.Context.Trace says
-// (standard error under COHORT_TRACE), so a user sees where the time goes in their own warehouse.
-func trace(out io.Writer, mode string, slower time.Duration) func(sql string, d time.Duration, cpu float64) {
-	if mode == "" {
-		return nil
-	}
-	return func(sql string, d time.Duration, cpu float64) {
-		if d >= slower {
-			_, body := splitComment(sql)
-			text := strings.TrimSpace(body)
-			if mode != "sql" {
-				text, _, _ = strings.Cut(text, "\n")
-				text = text[:min(len(text), 90)]
-			}
-			fmt.Fprintf(out, "           %6.2fs (cpu %6.2fs)  %s\n", d.Seconds(), cpu, text)
-		}
-	}
+	}}
 }
 
 // incrementSQL: m new links, newer than the generated ones. Each starts at an
@@ -432,13 +410,13 @@ func benchCheck(ctx context.Context, wh dialects.Warehouse, c *plan.Context, edg
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	start, cpu0 := time.Now(), cpuSeconds()
+	start, cpu0 := time.Now(), plan.CPUSeconds()
 	uf := NewStringUnionFind(int(rep.Edges))
 	for i := 0; i < len(pairs); i += 2 {
 		uf.Link(pairs[i], pairs[i+1])
 	}
 	rep.UnionFind = time.Since(start).Seconds()
-	rep.UnionFindCPU = cpuSeconds() - cpu0
+	rep.UnionFindCPU = plan.CPUSeconds() - cpu0
 	rep.Ratio = rep.Resolve / rep.UnionFind
 	rep.Checked = true
 	pairs = nil
@@ -513,15 +491,6 @@ func (r *BenchReport) print(out io.Writer) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-
-// cpuSeconds is this process's user + system time so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
 
 // peakRSS reads VmHWM, the process's peak resident memory, in bytes.
 func peakRSS() int64 {

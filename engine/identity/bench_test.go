@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,17 +51,4 @@ func TestBenchLarge(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, !rep.Checked || rep.Correct)
 	require.True(t, !rep.Checked || rep.Increment == nil || rep.Increment.Correct)
-}
-
-// TestTrace: a traced statement shows its times and its first line, or its
-// whole text without the leading comment; faster ones are left out.
-func TestTrace(t *testing.T) {
-	var b strings.Builder
-	st := "-- nodes: a comment\nCREATE TABLE x AS\nSELECT 1"
-	trace(&b, "1", 200*time.Millisecond)(st, 300*time.Millisecond, 0.5)
-	trace(&b, "1", 200*time.Millisecond)(st, 100*time.Millisecond, 0.1)
-	trace(&b, "sql", 0)(st, time.Millisecond, 0)
-	require.Equal(t, "             0.30s (cpu   0.50s)  CREATE TABLE x AS\n"+
-		"             0.00s (cpu   0.00s)  CREATE TABLE x AS\nSELECT 1\n", b.String())
-	require.Nil(t, trace(&b, "", 0))
 }

@@ -62,7 +62,7 @@ func openHarness(t *testing.T) (wh dialects.Warehouse, fresh bool, cpu func() fl
 	_, statErr := os.Stat(path)
 	wh, err := dialects.Open(ctx, "duckdb", dialects.Config{Path: path})
 	require.NoError(t, err)
-	return wh, statErr != nil, cpuSeconds
+	return wh, statErr != nil, plan.CPUSeconds
 }
 
 // serverCPU is the processor time of every postgres process so far: the
@@ -118,12 +118,12 @@ func TestIncrHarness(t *testing.T) {
 		require.NoError(t, err)
 		s := steps[0].(*Step)
 		last := cpuSeconds()
-		s.trace = func(sql string, dur time.Duration, cpu float64) {
+		s.c.Trace.Hook = func(sql string, dur time.Duration, cpu float64) {
 			// the processor time since the previous statement: the server's
 			// (the Go checks' reads between two statements count with the next)
 			now := cpuSeconds()
 			cpu, last = now-last, now
-			_, body := splitComment(sql)
+			_, body := plan.SplitComment(sql)
 			key := strings.TrimSpace(body)
 			key, _, _ = strings.Cut(key, "\n")
 			key = strings.ReplaceAll(key, c.RunID, "")
@@ -196,7 +196,7 @@ func build(t *testing.T, wh dialects.Warehouse, edges, inc int) {
 	c := harnessContext(d, edges, inc, true)
 	steps, err := Steps(c)
 	require.NoError(t, err)
-	steps[0].(*Step).trace = trace(os.Stdout, "1", 100*time.Millisecond)
+	c.Trace = plan.Trace{Mode: "1", Out: os.Stdout}
 	stats, err := steps[0].Run(ctx, wh, func(msg string) { fmt.Println(msg) })
 	require.NoError(t, err)
 	require.NoError(t, dialects.Publish(ctx, wh, c.Replacements((&Step{}).Outputs(), stats.Publish)))

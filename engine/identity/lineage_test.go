@@ -93,7 +93,7 @@ func testBulkSettingPutBack(t *testing.T, typ, setting string) {
 	var during string
 	var statements []string
 	runIdentity(t, w.WH, p, testNow, func(s *Step) {
-		s.trace = func(sql string, _ time.Duration, _ float64) {
+		s.c.Trace.Hook = func(sql string, _ time.Duration, _ float64) {
 			statements = append(statements, sql)
 			if during == "" && strings.Contains(sql, "_work_id_nodes_") {
 				during = read()

@@ -32,7 +32,7 @@ func TestPlanPrintsWhatRuns(t *testing.T) {
 			stats := runContext(t, w.WH, c, func(s *Step) {
 				s.ReshuffleAfter = 2
 				printed, refined = s.SQL(), s.w("refined")
-				s.trace = func(sql string, _ time.Duration, _ float64) { ran = append(ran, sql) }
+				s.c.Trace.Hook = func(sql string, _ time.Duration, _ float64) { ran = append(ran, sql) }
 			})
 			printedStatements := statementPatterns(printed)
 			goInserts := []string{"INSERT INTO " + refined + " (key, comp, component)\n",

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/plan"
@@ -32,9 +31,6 @@ func (s *Step) Run(ctx context.Context, wh dialects.Warehouse, p plan.Progress) 
 		}
 		defer release()
 		wh = pinned
-	}
-	if s.trace != nil {
-		wh = traced{wh, s.trace}
 	}
 	d := s.c.Dialect
 	_, reset := dialects.BulkSettings(d)
@@ -370,19 +366,6 @@ func (s *Step) limitsPlan(r *runner) []plan.Node {
 		},
 		Then: refine,
 	})
-}
-
-// traced is a warehouse that tells trace how long each statement took.
-type traced struct {
-	dialects.Warehouse
-	trace func(sql string, d time.Duration, cpu float64)
-}
-
-func (t traced) Exec(ctx context.Context, query string, args ...any) error {
-	start, cpu := time.Now(), cpuSeconds()
-	err := t.Warehouse.Exec(ctx, query, args...)
-	t.trace(query, time.Since(start), cpuSeconds()-cpu)
-	return err
 }
 
 // summarize reports what the run did: its rows, how it ran (incremental or

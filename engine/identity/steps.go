@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 
@@ -46,8 +45,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		return nil, fmt.Errorf("identity: no source has identifiers")
 	}
 	setup, scratch := dialects.ScratchSpace(c.Dialect, c.Schema)
-	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup,
-		trace: trace(c.Trace.Out, c.Trace.Mode, 200*time.Millisecond)}}, nil
+	return []plan.Step{&Step{c: c, srcs: srcs, ReshuffleAfter: DefaultReshuffleRounds, scratch: scratch, setup: setup}}, nil
 }
 
 // Step resolves identities: normalize, apply rules, connected components in
@@ -59,8 +57,6 @@ type Step struct {
 	// scratch is where work tables live (ScratchSpace), setup prepares it
 	scratch string
 	setup   []string
-	// trace, when set, is told how long each statement took
-	trace func(sql string, d time.Duration, cpu float64)
 	// ReshuffleAfter is the number of rounds after which remaining node keys
 	// are rehashed with a new salt (and again every as many rounds).
 	ReshuffleAfter int
@@ -665,19 +661,6 @@ func (s *Step) SQL() string {
 func ctas(d interface {
 	CreateTableAs(string, string, bool) string
 }, table string, q plan.Statement) plan.Statement {
-	comment, body := splitComment(q.SQL)
+	comment, body := plan.SplitComment(q.SQL)
 	return plan.Statement{SQL: comment + d.CreateTableAs(table, body, true), Args: q.Args}
-}
-
-func splitComment(sql string) (string, string) {
-	var c strings.Builder
-	for strings.HasPrefix(sql, "--") {
-		i := strings.IndexByte(sql, '\n')
-		if i < 0 {
-			break
-		}
-		c.WriteString(sql[:i+1])
-		sql = sql[i+1:]
-	}
-	return c.String(), sql
 }

@@ -234,7 +234,19 @@ func (r *Run) exec(ctx context.Context, n Exec) error {
 			args[i] = r.vars[string(v)]
 		}
 	}
-	if err := r.WH.Exec(ctx, sql, args...); err != nil {
+	var trace Trace
+	if r.Ctx != nil {
+		trace = r.Ctx.Trace
+	}
+	start, cpu := time.Now(), 0.0
+	if trace.on() {
+		cpu = CPUSeconds()
+	}
+	err := r.WH.Exec(ctx, sql, args...)
+	if trace.on() {
+		trace.Report(sql, time.Since(start), CPUSeconds()-cpu)
+	}
+	if err != nil {
 		return &dialects.StatementError{Def: n.Def, SQL: sql, Err: err}
 	}
 	return nil

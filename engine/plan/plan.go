@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -33,16 +32,9 @@ type Context struct {
 	// output schema's SuppressionsTable, which the service keeps in step
 	// with the state store.
 	Suppressed []string
-	// Trace asks steps that loop over many statements to report the slow
-	// ones (the identity step); zero reports nothing.
+	// Trace reports the slow statements of every step's plan; zero reports
+	// nothing.
 	Trace Trace
-}
-
-// Trace is where and how a run reports its slow statements: Mode "" is off,
-// "sql" prints whole statements, anything else their first line.
-type Trace struct {
-	Mode string
-	Out  io.Writer
 }
 
 // Replacements are the swaps that put tables' staged versions in place of

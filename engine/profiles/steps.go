@@ -149,7 +149,7 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 		return nil, err
 	}
 	d := c.Dialect
-	step := &plan.SQLStep{StepName: "profiles", Count: map[string]string{}}
+	step := &plan.SQLStep{StepName: "profiles", Count: map[string]string{}, Ctx: c}
 	var header []string
 	// identity_graph's columns this step reads, and its profile ids, first
 	// as tables with statistics. An incremental run stages identity_graph as
