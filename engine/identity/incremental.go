@@ -445,16 +445,24 @@ func (s *Step) keyedStateSQL(inc bool) []plan.Node {
 	nodes = append(nodes, s.created(c.Staged(profilesNew), plan.Statement{SQL: head + "-- (the profiles resolved again with their clusters, the previous ones without; the others stay)\n" +
 		d.CreateTableAs(c.Staged(profilesNew), profiles+"\nUNION ALL\nSELECT CAST(NULL AS "+d.TypeName(dialects.Integer)+"), profile_id FROM "+s.w("affected"), false)})...)
 	return append(nodes,
-		plan.Publish{Table: RootsTable, Apply: []string{
-			"DELETE FROM " + c.Final(RootsTable) + " WHERE node IN (SELECT node FROM " + c.Staged(rootsNew) + ")",
-			"INSERT INTO " + c.Final(RootsTable) + " (node, root) SELECT node, root FROM " + c.Staged(rootsNew),
-			d.DropTable(c.Staged(rootsNew)),
-		}},
-		plan.Publish{Table: ProfilesTable, Apply: []string{
-			"DELETE FROM " + c.Final(ProfilesTable) + " WHERE profile_id IN (SELECT profile_id FROM " + c.Staged(profilesNew) + ")",
-			"INSERT INTO " + c.Final(ProfilesTable) + " (comp, profile_id) SELECT comp, profile_id FROM " + c.Staged(profilesNew) + " WHERE comp IS NOT NULL",
-			d.DropTable(c.Staged(profilesNew)),
-		}})
+		s.replaceRows(RootsTable, "node", rootsNew, rootsNew, "node, root", ""),
+		s.replaceRows(ProfilesTable, "profile_id", profilesNew, profilesNew, "comp, profile_id", " WHERE comp IS NOT NULL"))
+}
+
+// replaceRows brings a state table up to date in the swap: its rows whose
+// key is among the staged table gone's are deleted, the staged table news's
+// rows (filtered by where) inserted, and both dropped.
+func (s *Step) replaceRows(table, key, gone, news, cols, where string) plan.Publish {
+	c := s.c
+	apply := []string{
+		"DELETE FROM " + c.Final(table) + " WHERE " + key + " IN (SELECT " + key + " FROM " + c.Staged(gone) + ")",
+		"INSERT INTO " + c.Final(table) + " (" + cols + ") SELECT " + cols + " FROM " + c.Staged(news) + where,
+		c.Dialect.DropTable(c.Staged(news)),
+	}
+	if gone != news {
+		apply = append(apply, c.Dialect.DropTable(c.Staged(gone)))
+	}
+	return plan.Publish{Table: table, Apply: apply}
 }
 
 // newKeysSQL: an increment's keys to append to KeysTable, once the clash
@@ -661,12 +669,7 @@ func (s *Step) componentsSQL(inc bool) []plan.Node {
 	}
 	nodes := s.created(c.Staged(componentsNew), plan.Statement{SQL: head + "-- (the profiles resolved again; the others stay)\n" + d.CreateTableAs(c.Staged(componentsNew), q, false)})
 	nodes = append(nodes, s.created(c.Staged(componentsGone), plan.Statement{SQL: d.CreateTableAs(c.Staged(componentsGone), gone, false)})...)
-	return append(nodes, plan.Publish{Table: ComponentsTable, Apply: []string{
-		"DELETE FROM " + c.Final(ComponentsTable) + " WHERE profile_id IN (SELECT profile_id FROM " + c.Staged(componentsGone) + ")",
-		"INSERT INTO " + c.Final(ComponentsTable) + " (profile_id, component) SELECT profile_id, component FROM " + c.Staged(componentsNew),
-		d.DropTable(c.Staged(componentsNew)),
-		d.DropTable(c.Staged(componentsGone)),
-	}})
+	return append(nodes, s.replaceRows(ComponentsTable, "profile_id", componentsGone, componentsNew, "profile_id, component", ""))
 }
 
 // keptCutLinksSQL copies the previous cut links of the profiles not resolved again.
