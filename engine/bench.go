@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"time"
 
@@ -70,4 +71,33 @@ func BenchSegments(ctx context.Context, wh dialects.Warehouse, p *models.Project
 		rep.Accuracy = acc.String()
 	}
 	return rep, nil
+}
+
+// WatchPeakRSS samples the peak resident memory (VmHWM) of process pid
+// every 20 ms, and once more when the function it returns is called, which
+// gives the highest seen, in bytes. A process started by a large one reports the
+// starter's peak as its own ru_maxrss; VmHWM is the process's own.
+func WatchPeakRSS(pid int) func() int64 {
+	var peak int64
+	stop, done := make(chan struct{}), make(chan struct{})
+	proc := strconv.Itoa(pid)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, plan.PeakRSS(proc))
+			select {
+			case <-stop:
+				peak = max(peak, plan.PeakRSS(proc))
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return peak
+	}
 }

@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,4 +54,26 @@ func TestBenchSegments(t *testing.T) {
 	require.Len(t, rep.PreviewTimes, segments.BenchPreviews)
 	require.Contains(t, rep.String(), "identity accuracy against demo_truth: precision 1.0000")
 	t.Log(rep.String())
+}
+
+// WatchPeakRSS reads a process's own peak: after this one touched 128 MiB,
+// a small program it starts reads far less (its ru_maxrss would read this
+// process's peak).
+func TestWatchPeakRSS(t *testing.T) {
+	b := make([]byte, 128<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	require.GreaterOrEqual(t, WatchPeakRSS(os.Getpid())(), int64(128<<20))
+	cmd := exec.Command("sleep", "0.5")
+	require.NoError(t, cmd.Start())
+	peak := WatchPeakRSS(cmd.Process.Pid)
+	require.NoError(t, cmd.Wait())
+	child := peak()
+	require.Positive(t, child)
+	require.Less(t, child, int64(64<<20))
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		t.Logf("sleep: VmHWM %d KiB, ru_maxrss %d KiB", child>>10, ru.Maxrss)
+	}
+	runtime.KeepAlive(b)
 }

@@ -374,7 +374,9 @@ func benchSyncCmd(g *globals) *cobra.Command {
 
 // benchSyncProcess runs `cohort --json sync bench` on the project in dir
 // as a process of its own and measures it from the outside: wall time,
-// processor time and peak resident memory from the kernel's accounting.
+// processor time from the kernel's accounting, and peak resident memory
+// sampled from /proc (the kernel's ru_maxrss would start at this process's
+// peak, the generator's).
 func benchSyncProcess(ctx context.Context, dir string) (engine.SyncBenchRun, error) {
 	var r engine.SyncBenchRun
 	exe, err := os.Executable()
@@ -385,13 +387,16 @@ func benchSyncProcess(ctx context.Context, dir string) (engine.SyncBenchRun, err
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err = cmd.Run()
+	if err = cmd.Start(); err == nil {
+		peak := engine.WatchPeakRSS(cmd.Process.Pid)
+		err = cmd.Wait()
+		r.PeakRSSMB = float64(peak()) / (1 << 20)
+	}
 	r.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		return r, fmt.Errorf("cohort sync %s: %w\n%s%s", engine.BenchSyncName, err, stderr.String(), stdout.String())
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSSMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
 		r.CPUSeconds = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 	}
 	var res []engine.SyncResult

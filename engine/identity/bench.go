@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -193,7 +191,7 @@ func Bench(ctx context.Context, wh dialects.Warehouse, o BenchOptions, out io.Wr
 	rep.CPU = plan.CPUSeconds() - cpu0
 	close(stop)
 	wg.Wait()
-	rep.PeakRSS = peakRSS()
+	rep.PeakRSS = plan.PeakRSS("self")
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +288,7 @@ func benchTrace(out io.Writer, mode string) plan.Trace {
 	var peak int64
 	return plan.Trace{Hook: func(sql string, d time.Duration, cpu float64) {
 		t.Report(sql, d, cpu)
-		if p := peakRSS(); p > peak+32<<20 {
+		if p := plan.PeakRSS("self"); p > peak+32<<20 {
 			peak = p
 			fmt.Fprintf(out, "           peak memory now %s\n", mib(p))
 		}
@@ -491,20 +489,3 @@ func (r *BenchReport) print(out io.Writer) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-
-// peakRSS reads VmHWM, the process's peak resident memory, in bytes.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}

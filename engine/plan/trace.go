@@ -1,8 +1,11 @@
 package plan
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -64,4 +67,23 @@ func CPUSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// PeakRSS is a process's peak resident memory in bytes (VmHWM; proc is
+// "self" or a process id), 0 where it cannot be read. Unlike the kernel's
+// ru_maxrss, it starts afresh when the process starts another program.
+func PeakRSS(proc string) int64 {
+	f, err := os.Open("/proc/" + proc + "/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }

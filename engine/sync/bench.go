@@ -43,8 +43,8 @@ type BenchSyncRun struct {
 	// CPUSeconds is the processor time the process used (user + system,
 	// all threads): on a busy machine, what the wall clock cannot show.
 	CPUSeconds float64 `json:"cpu_seconds"`
-	// PeakRSSMB is the process's peak resident memory (the kernel's
-	// ru_maxrss), DuckDB's included.
+	// PeakRSSMB is the process's peak resident memory (VmHWM sampled every
+	// 20 ms), DuckDB's included.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 }
 
