@@ -148,6 +148,26 @@ func BulkSettings(d Dialect) (set, reset []string) {
 	return nil, nil
 }
 
+// UnorderedWriter is a dialect whose CREATE TABLE AS keeps its query's row
+// order unless a setting says otherwise, and then writes on one thread
+// where that order is not a sort's.
+type UnorderedWriter interface {
+	// UnorderedWrites returns the settings under which a CREATE TABLE AS
+	// without ORDER BY may write its rows in any order, in parallel (one with
+	// ORDER BY stays in its order), and the statements that put the
+	// defaults back.
+	UnorderedWrites() (set, reset []string)
+}
+
+// UnorderedWrites are d's settings for writes in any order and their
+// reset, or none.
+func UnorderedWrites(d Dialect) (set, reset []string) {
+	if u, ok := d.(UnorderedWriter); ok {
+		return u.UnorderedWrites()
+	}
+	return nil, nil
+}
+
 // Embedded is a dialect whose warehouse runs inside this process, so that
 // its memory and threads are ours to cap and to measure (benchmarks).
 type Embedded interface {

@@ -136,6 +136,16 @@ func (Dialect) BulkSettings() ([]string, []string) {
 		[]string{"RESET preserve_insertion_order", "RESET disabled_compression_methods", "RESET allocator_bulk_deallocation_flush_threshold"}
 }
 
+// UnorderedWrites: keeping insertion order, DuckDB writes the result of a
+// join (a source without batch indexes) on one thread, however many its
+// query has: the profiles statement's chain of joins onto every profile id
+// and the rows statements without ORDER BY ran their last pipeline, probes
+// and compression, on one core. A query with ORDER BY keeps its order
+// regardless (its plan fixes the order).
+func (Dialect) UnorderedWrites() ([]string, []string) {
+	return []string{"SET preserve_insertion_order = false"}, []string{"RESET preserve_insertion_order"}
+}
+
 func (Dialect) Capabilities() dialects.Capabilities {
 	return dialects.Capabilities{TransactionalDDL: true, AtomicPublish: true, Appender: true, DistinctOn: true, AggregateFilter: true,
 		MinMaxPruning: true, ExclusiveWriter: true}
@@ -149,10 +159,11 @@ func (Dialect) RegexpLimits() []dialects.RegexpLimit {
 
 // DuckDB's optional hooks.
 var (
-	_ dialects.RegexpLimiter = Dialect{}
-	_ dialects.Scratcher     = Dialect{}
-	_ dialects.BulkTuner     = Dialect{}
-	_ dialects.Embedded      = Dialect{}
+	_ dialects.RegexpLimiter   = Dialect{}
+	_ dialects.Scratcher       = Dialect{}
+	_ dialects.BulkTuner       = Dialect{}
+	_ dialects.UnorderedWriter = Dialect{}
+	_ dialects.Embedded        = Dialect{}
 )
 
 // IndexOn: an ART index. DuckDB scans it for an equality filter on that

@@ -174,6 +174,14 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	// table with statistics, as it is, and copies only the profile ids (1M
 	// demo: the copy cost 1.1-1.5 s of processor time, and each type's scan
 	// of the final table about what it costs on the copy).
+	// Every table of the step is written in any order but the rows tables
+	// sorted by profile (their ORDER BY keeps them so): where the warehouse
+	// would otherwise keep a join's row order by writing on one thread, the
+	// profiles table and the unsorted rows tables are written in parallel.
+	unordered, reset := dialects.UnorderedWrites(d)
+	for _, st := range unordered {
+		step.Statements = append(step.Statements, plan.Statement{SQL: st})
+	}
 	setup, scratch := dialects.ScratchSpace(d, c.Schema)
 	for _, st := range setup {
 		step.Statements = append(step.Statements, plan.Statement{SQL: st})
@@ -235,6 +243,9 @@ func Steps(c *plan.Context) ([]plan.Step, error) {
 	}
 	for _, t := range copied {
 		step.Cleanup = append(step.Cleanup, plan.Statement{SQL: d.DropTable(t)})
+	}
+	for _, st := range reset {
+		step.Cleanup = append(step.Cleanup, plan.Statement{SQL: st})
 	}
 	step.Out = append(step.Out, Table)
 	step.Count[Table] = c.Staged(Table)

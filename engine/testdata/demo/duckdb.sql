@@ -1623,6 +1623,8 @@ ORDER BY g.profile_id;
 -- trait tier (models/traits.yaml:75:5)
 -- trait rfm (models/traits.yaml:78:5)
 -- trait churn_risk (models/traits.yaml:82:5)
+SET preserve_insertion_order = false;
+
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
@@ -1975,6 +1977,8 @@ FROM "trait_tier"
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_RUNID";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_RUNID";
+
+RESET preserve_insertion_order;
 
 
 -- ==== step: segments ====

@@ -781,6 +781,8 @@ ORDER BY g.profile_id;
 -- ==== step: profiles ====
 -- profiles: one row per profile of identity_graph, one column per trait
 -- trait email (models/project.yaml:13:5)
+SET preserve_insertion_order = false;
+
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
@@ -834,6 +836,8 @@ FROM "traits"
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_graph_RUNID";
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_RUNID";
+
+RESET preserve_insertion_order;
 
 
 -- ==== step: segments ====

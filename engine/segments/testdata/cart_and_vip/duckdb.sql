@@ -3,6 +3,8 @@
 -- trait lifetime_value (models/project.yaml:28:5)
 -- trait last_order_at (models/project.yaml:29:5)
 -- trait tier (models/project.yaml:30:5)
+SET preserve_insertion_order = false;
+
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
@@ -97,6 +99,8 @@ FROM "trait_tier"
 -- parameters: $1 = '2025-06-15 12:00:00';
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
+
+RESET preserve_insertion_order;
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment cart_abandoners (models/project.yaml:34:5)

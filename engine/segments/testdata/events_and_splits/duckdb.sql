@@ -4,6 +4,8 @@
 -- trait orders_30d (models/project.yaml:29:5)
 -- trait rfm (models/project.yaml:30:5)
 -- trait churn_risk (models/project.yaml:31:5)
+SET preserve_insertion_order = false;
+
 ATTACH IF NOT EXISTS ':memory:' AS "cohort_scratch";
 
 CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
@@ -154,6 +156,8 @@ FROM "traits"
 -- parameters: $1 = '2025-05-16 12:00:00', $2 = '2025-06-15 12:00:00', $3 = '2025-06-15 12:00:00';
 
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_profile_ids_golden";
+
+RESET preserve_insertion_order;
 
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
