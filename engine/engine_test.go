@@ -81,3 +81,14 @@ func TestExecuteSwapsAtomicallyAndKeepsOldTablesOnFailure(t *testing.T) {
 		require.ErrorContains(t, err, `unknown part (one of a, b)`)
 	})
 }
+
+// demoProject writes the demo project into a temporary directory and
+// loads it.
+func demoProject(t *testing.T) *models.Project {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, WriteDemoProject(dir, false))
+	p, err := models.LoadAndValidate(dir)
+	require.NoError(t, err)
+	return p
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/sync"
-	"github.com/cohort-cdp/cohort/models"
 )
 
 // Lift, computed in the warehouse, equals the same figures computed in Go
@@ -26,10 +25,7 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 		f := fake.New(t)
-		dir := t.TempDir()
-		require.NoError(t, WriteDemoProject(dir, false))
-		p, err := models.LoadAndValidate(dir)
-		require.NoError(t, err)
+		p := demoProject(t)
 		p.Warehouse.Type = w.Type
 		for _, dst := range p.Destinations {
 			if dst.Name == "crm_webhook" { // the fake receiver, set here: t.Setenv cannot run in parallel tests
@@ -46,7 +42,7 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 		svc.Warehouse = w.WH
 		svc.Clock = func() time.Time { return now }
 		defer svc.Close()
-		_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 600, Seed: 7, Now: now})
+		_, err := svc.GenerateDemo(ctx, DemoOptions{Profiles: 600, Seed: 7, Now: now})
 		require.NoError(t, err)
 		_, err = svc.Run(ctx, RunOptions{})
 		require.NoError(t, err)

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/engine/state"
-	"github.com/cohort-cdp/cohort/models"
 )
 
 // While a run goes, its record in the state store holds the steps done
@@ -17,14 +16,11 @@ import (
 func TestRunRecordsItsProgress(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	require.NoError(t, WriteDemoProject(dir, false))
-	p, err := models.LoadAndValidate(dir)
-	require.NoError(t, err)
+	p := demoProject(t)
 	svc := NewService(p, ServiceOptions{})
 	svc.Clock = func() time.Time { return now }
 	defer svc.Close()
-	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
+	_, err := svc.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
 	require.NoError(t, err)
 
 	id := NewRunID()

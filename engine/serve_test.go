@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/cohort-cdp/cohort/models"
 )
 
 // In `cohort serve` the API reads through the service and the scheduler
@@ -18,12 +16,9 @@ import (
 func TestScheduledRunSharesTheServiceWarehouse(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	require.NoError(t, WriteDemoProject(dir, false))
-	p, err := models.LoadAndValidate(dir)
-	require.NoError(t, err)
+	p := demoProject(t)
 	gen := NewService(p, ServiceOptions{})
-	_, err = gen.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
+	_, err := gen.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
 	require.NoError(t, err)
 	require.NoError(t, gen.Close())
 

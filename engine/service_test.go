@@ -24,15 +24,12 @@ import (
 func TestServiceRunsTheDemoAndMeasuresAccuracyOnlyThere(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	require.NoError(t, WriteDemoProject(dir, false))
-	p, err := models.LoadAndValidate(dir)
-	require.NoError(t, err)
+	p := demoProject(t)
 	require.True(t, demo.IsProject(p))
 	svc := NewService(p, ServiceOptions{RunID: "svc1"})
 	svc.Clock = func() time.Time { return now }
 	defer svc.Close()
-	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 200, Seed: 5, Now: now})
+	_, err := svc.GenerateDemo(ctx, DemoOptions{Profiles: 200, Seed: 5, Now: now})
 	require.NoError(t, err)
 
 	// progress names what each statement builds (the YAML definitions),

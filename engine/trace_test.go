@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/cohort-cdp/cohort/models"
 )
 
 // COHORT_TRACE sees the statements of every step of a run, not only
@@ -16,10 +14,7 @@ import (
 func TestTraceSeesEveryStep(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	require.NoError(t, WriteDemoProject(dir, false))
-	p, err := models.LoadAndValidate(dir)
-	require.NoError(t, err)
+	p := demoProject(t)
 	step := ""
 	traced := map[string]int{}
 	var printed strings.Builder
@@ -30,7 +25,7 @@ func TestTraceSeesEveryStep(t *testing.T) {
 	}}})
 	svc.Clock = func() time.Time { return now }
 	defer svc.Close()
-	_, err = svc.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
+	_, err := svc.GenerateDemo(ctx, DemoOptions{Profiles: 100, Seed: 2, Now: now})
 	require.NoError(t, err)
 
 	var steps []string
