@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"os"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -333,25 +332,17 @@ func TestGenerate1M(t *testing.T) {
 		t.Skip("set COHORT_BENCH=1 to generate 1,000,000 profiles")
 	}
 	w := dialecttest.Open(t, "duckdb")
-	last, lastCPU := time.Now(), cpuTime()
+	last, lastCPU := time.Now(), plan.CPUSeconds()
 	s, err := Generate(context.Background(), w.WH, Options{Profiles: 1_000_000, Seed: 1, Now: anchor, Progress: func(msg string) {
-		t.Logf("%5.1fs wall %5.1fs cpu, then %s", time.Since(last).Seconds(), (cpuTime() - lastCPU).Seconds(), msg)
-		last, lastCPU = time.Now(), cpuTime()
+		t.Logf("%5.1fs wall %5.1fs cpu, then %s", time.Since(last).Seconds(), plan.CPUSeconds()-lastCPU, msg)
+		last, lastCPU = time.Now(), plan.CPUSeconds()
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("last step %5.1fs wall; cpu of the whole test %.1fs", time.Since(last).Seconds(), cpuTime().Seconds())
+	t.Logf("last step %5.1fs wall; cpu of the whole test %.1fs", time.Since(last).Seconds(), plan.CPUSeconds())
 	for _, tr := range s.Tables {
 		t.Logf("%-28s %10d", tr.Table, tr.Rows)
 	}
 	t.Logf("1,000,000 profiles: %d raw rows, %d event rows (web, app, orders) in %.1fs", s.RawRows(), s.Events(), s.Elapsed.Seconds())
-}
-
-// cpuTime is the CPU time this process used (user and system): the bench
-// machine is shared, so wall time alone says little.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
