@@ -75,6 +75,11 @@ type Dialect interface {
 	// MD5Hex is the md5 of a text expression as 32 lower-case hex digits,
 	// the same on every dialect (public profile ids are derived from it).
 	MD5Hex(expr string) string
+	// HashValue is a value of an MD5Hex result (not NULL) that two hashes
+	// share exactly when they are equal, in as little memory as the
+	// dialect allows: the diff of a sync holds one per member and per
+	// snapshot row in a join. The hex text itself where nothing is smaller.
+	HashValue(md5Hex string) string
 	// SHA256Hex is the SHA-256 of a text expression's UTF-8 bytes as 64
 	// lower-case hex digits, the same on every dialect and in Go: the
 	// suppression list of forgotten people (cohort forget) is matched by it.

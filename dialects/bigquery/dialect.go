@@ -81,6 +81,9 @@ func (Dialect) TextOrder(expr string) string { return expr }
 // MD5Hex: MD5 gives bytes; TO_HEX writes them in lower case.
 func (Dialect) MD5Hex(expr string) string { return "TO_HEX(MD5(" + expr + "))" }
 
+// HashValue: the text.
+func (Dialect) HashValue(md5Hex string) string { return md5Hex }
+
 // ArrayRows unnests the array parameters side by side, joined on their offsets.
 func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
 	sel := make([]string, len(params))

@@ -152,6 +152,15 @@ func Conformance(t *testing.T, typ string) {
 		if md5 != "900150983cd24fb0d6963f7d28e17f72" {
 			t.Fatalf("md5: %q", md5)
 		}
+		// HashValue tells equal hashes from different ones, whether taken
+		// from the md5 or from its text in a table.
+		var same, differ, fromText bool
+		one(t, `SELECT `+d.HashValue(d.MD5Hex("'abc'"))+` = `+d.HashValue(d.MD5Hex("'ab' || 'c'"))+`, `+
+			d.HashValue(d.MD5Hex("'abc'"))+` = `+d.HashValue(d.MD5Hex("'abd'"))+`, `+
+			d.HashValue("'900150983cd24fb0d6963f7d28e17f72'")+` = `+d.HashValue(d.MD5Hex("'abc'")), nil, &same, &differ, &fromText)
+		if !same || differ || !fromText {
+			t.Fatalf("hash value: equal %v, different %v, from text %v", same, differ, fromText)
+		}
 		// SHA256Hex agrees with Go's crypto/sha256 (the suppression list).
 		var sha string
 		one(t, `SELECT `+d.SHA256Hex("'email:'||'jan@voorbeeld.nl'"), nil, &sha)

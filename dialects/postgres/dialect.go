@@ -70,6 +70,9 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 // MD5Hex: md5 gives lower-case hex text.
 func (Dialect) MD5Hex(expr string) string { return "md5(" + expr + ")" }
 
+// HashValue: the text.
+func (Dialect) HashValue(md5Hex string) string { return md5Hex }
+
 // SHA256Hex: sha256 takes bytea (PostgreSQL 11+): the text's UTF-8 bytes.
 func (Dialect) SHA256Hex(expr string) string {
 	return "encode(sha256(convert_to(" + expr + ", 'UTF8')), 'hex')"

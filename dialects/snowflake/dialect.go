@@ -103,6 +103,9 @@ func (Dialect) TextOrder(expr string) string { return expr }
 // MD5Hex: MD5 gives lower-case hex text.
 func (Dialect) MD5Hex(expr string) string { return "MD5(" + expr + ")" }
 
+// HashValue: the text.
+func (Dialect) HashValue(md5Hex string) string { return md5Hex }
+
 // ArrayRows: the warehouse binds each array as JSON text (see Warehouse),
 // flattened side by side and joined on their index.
 func (d Dialect) ArrayRows(params []string, types []dialects.Type) string {
