@@ -111,6 +111,18 @@ type diffSpec struct {
 	// sync), heldSnapshot, or heldUnfolded (a dry run after a crash: the
 	// snapshot with the crashed run's acknowledgements).
 	held int
+	// late asks, with held heldSnapshot, for the diff that joins the
+	// members with the snapshot on match keys and hashes only (each hash as
+	// the dialect's HashValue) and reads the fields of the changes and the
+	// snapshot's rows for them last: what a re-sync, where few members
+	// changed, holds in memory is then a key and a hash per member and per
+	// snapshot row. The diff of a re-sync of 1,000,000 members after 1%
+	// changed spilled 90 MB instead of 165 MB at 32 MB on DuckDB 2.0, with
+	// 92,000-95,000 page faults instead of 116,000-117,000 and 10% less
+	// processor time (3.9 s instead of 4.3-4.4 s). A first
+	// sync, where every member is a change, reads each member's fields
+	// once instead (late, it would join all of them back).
+	late bool
 	// slices > 1 cuts the diff by the hash of the match key: the query is
 	// then the diff of the keys whose hash modulo slices is slice. A key's
 	// profiles, its snapshot row and its change all fall in the same slice,
@@ -157,6 +169,7 @@ func (x diffSpec) query() string {
 	q := func(parts ...string) string { return d.Quote(parts...) }
 	text := d.TypeName(dialects.Text)
 	asText := func(e string) string { return "CAST(" + e + " AS " + text + ")" }
+	late := x.late && x.held == heldSnapshot
 
 	// The key: the match traits as text, joined.
 	var key []string
@@ -182,33 +195,53 @@ func (x diffSpec) query() string {
 		}
 		return " AND " + c
 	}
+	// The members outside the holdout, with consent and a match key (in
+	// the spec's slice), as rows of profiles aliased a.
+	members := fmt.Sprintf(`FROM %s a
+  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE
+  WHERE %s%s`, q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment),
+		sendable(q, "a", x.m.traits, x.consent), and(x.sliceCond(keyExpr)))
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- sync %s: segment %s to destination %s, mode %s\n", x.sync.Name, x.sync.Segment, x.sync.Destination, x.mode)
 	b.WriteString("WITH eligible AS (\n  -- members outside the holdout, with consent and a match key\n")
-	fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s\n", keyExpr, hashExpr, prefixed(", ", fieldCols))
-	fmt.Fprintf(&b, "  FROM %s a\n  JOIN %s m ON m.profile_id = a.profile_id AND m.segment = %s AND m.holdout IS NOT TRUE\n",
-		q(x.schema, profilesTable), q(x.schema, membershipsTable), literal(x.sync.Segment))
-	fmt.Fprintf(&b, "  WHERE %s%s\n)", sendable(q, "a", x.m.traits, x.consent), and(x.sliceCond(keyExpr)))
+	if late {
+		fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id\n  %s\n)", keyExpr, d.HashValue(hashExpr), members)
+	} else {
+		fmt.Fprintf(&b, "  SELECT %s AS sync_key, %s AS sync_hash, a.profile_id%s\n  %s\n)", keyExpr, hashExpr, prefixed(", ", fieldCols), members)
+	}
 	// The keys several members share are found among the keys several
 	// profiles share (members or not, with consent or not): grouping the
 	// profiles table alone spills, where DuckDB 2.0 ran out of memory at
 	// 32 MB and one thread grouping the join of profiles and memberships
 	// (materialized or not). Shared keys are few: grouping the members who
 	// have one is small.
+	//
+	// In the late diff, shared reads the members again instead of
+	// eligible: a CTE read twice is materialized by DuckDB (a million
+	// members with their hashes, spilled at 32 MB), one read once streams
+	// into the join with the snapshot. (Streamed with the members' fields
+	// into the join with a snapshot of 1,000,000 rows, eligible ran out of
+	// memory at 32 MB: fields are read late or eligible is materialized.)
+	shared := fmt.Sprintf(`SELECT sync_key, min(%s) AS profile_id FROM eligible
+  WHERE sync_key IN (SELECT sync_key FROM candidates)
+  GROUP BY sync_key`, d.TextOrder("profile_id"))
+	if late {
+		shared = fmt.Sprintf(`SELECT %[1]s AS sync_key, min(%[2]s) AS profile_id
+  %[3]s AND %[1]s IN (SELECT sync_key FROM candidates)
+  GROUP BY %[1]s`, keyExpr, d.TextOrder("a.profile_id"), members)
+	}
 	fmt.Fprintf(&b, `, candidates AS (
   -- match keys several profiles share, members or not
-  SELECT %[2]s AS sync_key FROM %[3]s a
-  WHERE %[4]s%[5]s
-  GROUP BY %[2]s HAVING count(*) > 1
+  SELECT %[1]s AS sync_key FROM %[2]s a
+  WHERE %[3]s%[4]s
+  GROUP BY %[1]s HAVING count(*) > 1
 ), shared AS (
   -- match keys several members share: the smallest profile_id is sent
-  SELECT sync_key, min(%[1]s) AS profile_id FROM eligible
-  WHERE sync_key IN (SELECT sync_key FROM candidates)
-  GROUP BY sync_key HAVING count(*) > 1
+  %[5]s HAVING count(*) > 1
 ), audience AS (
   SELECT * FROM eligible e
   WHERE NOT EXISTS (SELECT 1 FROM shared s WHERE s.sync_key = e.sync_key AND s.profile_id <> e.profile_id)
-)`, d.TextOrder("profile_id"), keyExpr, q(x.schema, profilesTable), sendable(q, "a", x.m.traits, ""), and(x.sliceCond(keyExpr)))
+)`, keyExpr, q(x.schema, profilesTable), sendable(q, "a", x.m.traits, ""), and(x.sliceCond(keyExpr)), shared)
 
 	// The snapshot as the destination holds it: acknowledgements not yet
 	// folded (a crashed run's) win over the snapshot's rows.
@@ -219,9 +252,13 @@ func (x diffSpec) query() string {
 		if c := x.sliceCond("sync_key"); c != "" {
 			slice = " WHERE " + c
 		}
+		cols := "sync_key, sync_hash, profile_id, ref"
+		if late {
+			cols = "sync_key, " + d.HashValue("sync_hash") + " AS sync_hash"
+		}
 		fmt.Fprintf(&b, `, held AS (
-  SELECT sync_key, sync_hash, profile_id, ref FROM %s%s
-)`, snap, slice)
+  SELECT %s FROM %s%s
+)`, cols, snap, slice)
 	case heldUnfolded:
 		fmt.Fprintf(&b, `, acked AS (
   %s
@@ -241,13 +278,18 @@ func (x diffSpec) query() string {
 	}
 	// Who is removed: in mirror mode everyone who left; in every mode a
 	// person whose consent was withdrawn (the destination must forget them).
+	// held is the snapshot's row aliased h (s in the late diff).
+	held := "h"
+	if late {
+		held = "s"
+	}
 	var removeWhen []string
 	if x.canDelete {
 		if x.mode == destinations.Mirror {
 			removeWhen = append(removeWhen, "TRUE")
 		} else if x.consent != "" {
-			removeWhen = append(removeWhen, fmt.Sprintf("h.profile_id IN (SELECT a.profile_id FROM %s a WHERE NOT (%s))",
-				q(x.schema, profilesTable), x.consent))
+			removeWhen = append(removeWhen, fmt.Sprintf("%s.profile_id IN (SELECT a.profile_id FROM %s a WHERE NOT (%s))",
+				held, q(x.schema, profilesTable), x.consent))
 		}
 	}
 	changed := "c.sync_hash <> h.sync_hash"
@@ -258,7 +300,11 @@ func (x diffSpec) query() string {
 	if len(removeWhen) > 0 {
 		removeCond = strings.Join(removeWhen, " OR ")
 	}
-	fmt.Fprintf(&b, `, diff AS (
+	changeID := func(alias string) string {
+		return d.MD5Hex(literal(x.sync.Name+KeySep) + " || " + alias + "op || chr(31) || " + alias + "sync_key || chr(31) || " + alias + "sync_hash")
+	}
+	if !late {
+		fmt.Fprintf(&b, `, diff AS (
   SELECT CASE WHEN c.sync_key IS NULL THEN 'remove' WHEN h.sync_key IS NULL THEN 'add' ELSE 'update' END AS op,
     coalesce(c.sync_key, h.sync_key) AS sync_key, coalesce(c.sync_hash, h.sync_hash) AS sync_hash,
     coalesce(c.profile_id, h.profile_id) AS profile_id, h.ref%s
@@ -266,8 +312,36 @@ func (x diffSpec) query() string {
   WHERE (c.sync_key IS NULL AND (%s)) OR h.sync_key IS NULL OR (c.sync_key IS NOT NULL AND %s)
 )
 SELECT op, %s AS change_id, sync_key, sync_hash, profile_id, ref%s FROM diff`,
-		cols(", c.", len(fieldCols), "f%d"), removeCond, changed,
-		d.MD5Hex(literal(x.sync.Name+KeySep)+" || op || chr(31) || sync_key || chr(31) || sync_hash"), cols(", ", len(fieldCols), "f%d"))
+			cols(", c.", len(fieldCols), "f%d"), removeCond, changed, changeID(""), cols(", ", len(fieldCols), "f%d"))
+		return b.String()
+	}
+	// The late diff: the keys whose member left, came or changed (hash
+	// values compared), then what the snapshot holds for them and the
+	// fields of their member (a removal sends none: its profile may still
+	// exist, outside the audience). The hash text is computed again from
+	// the member's row, the same row eligible read; a removal keeps the
+	// snapshot's. Removals the consent decides wait for the snapshot's
+	// profile_id.
+	gone := "FALSE" // removals are decided once the snapshot's row is read
+	if removeCond != "FALSE" {
+		gone = "TRUE"
+	}
+	fmt.Fprintf(&b, `, diff AS (
+  SELECT CASE WHEN c.sync_key IS NULL THEN 'remove' WHEN h.sync_key IS NULL THEN 'add' ELSE 'update' END AS op,
+    coalesce(c.sync_key, h.sync_key) AS sync_key, c.profile_id
+  FROM audience c FULL JOIN held h ON h.sync_key = c.sync_key
+  WHERE (c.sync_key IS NULL AND %s) OR h.sync_key IS NULL OR (c.sync_key IS NOT NULL AND %s)
+), changes AS (
+  SELECT x.op, x.sync_key, CASE WHEN x.op = 'remove' THEN s.sync_hash ELSE %s END AS sync_hash,
+    coalesce(x.profile_id, s.profile_id) AS profile_id, s.ref%s
+  FROM diff x
+  LEFT JOIN %s s ON s.sync_key = x.sync_key AND x.op <> 'add'
+  LEFT JOIN %s a ON a.profile_id = x.profile_id AND x.op <> 'remove'
+  WHERE x.op <> 'remove' OR (%s)
+)
+SELECT op, %s AS change_id, sync_key, sync_hash, profile_id, ref%s FROM changes`,
+		gone, changed, hashExpr, prefixed(", ", fieldCols), snap, q(x.schema, profilesTable), removeCond,
+		changeID(""), cols(", ", len(fieldCols), "f%d"))
 	return b.String()
 }
 

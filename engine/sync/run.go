@@ -161,9 +161,13 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	}
 	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: cond,
 		mode: mode, canDelete: spec.CanDelete, held: heldSnapshot}
-	if x.slices, err = slices(ctx, wh, x, have[0], p.SliceRows); err != nil {
+	var held int64
+	if x.slices, held, err = slices(ctx, wh, x, have[0], p.SliceRows); err != nil {
 		return nil, fmt.Errorf("sync %s: sizing the diff: %w", s.Name, err)
 	}
+	// A snapshot that holds nobody (a first sync) makes every member a
+	// change: that diff reads the members' fields as it goes (see diffSpec.late).
+	x.late = held > 0
 	res := &Result{Region: region, Consent: rule.String(),
 		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
 
@@ -385,23 +389,23 @@ func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, op string,
 
 // slices is how many slices of key hashes the diff is cut into: one per
 // sliceRows (default 1,000,000) of the larger of the segment and the
-// snapshot.
-func slices(ctx context.Context, wh dialects.Warehouse, x diffSpec, snapshot bool, sliceRows int) (int, error) {
+// snapshot; held is the snapshot's rows.
+func slices(ctx context.Context, wh dialects.Warehouse, x diffSpec, snapshot bool, sliceRows int) (n int, held int64, err error) {
 	if sliceRows <= 0 {
 		sliceRows = 1_000_000
 	}
 	d := x.d
-	var members, held int64
+	var members int64
 	if err := plan.QueryRow(ctx, wh, fmt.Sprintf("SELECT count(*) FROM %s WHERE segment = %s",
 		d.Quote(x.schema, membershipsTable), literal(x.sync.Segment)), nil, &members); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if snapshot {
 		if err := plan.QueryRow(ctx, wh, "SELECT count(*) FROM "+d.Quote(x.schema, SnapshotTable(x.sync.Name)), nil, &held); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return int((max(members, held) + int64(sliceRows) - 1) / int64(sliceRows)), nil
+	return int((max(members, held) + int64(sliceRows) - 1) / int64(sliceRows)), held, nil
 }
 
 func count(ctx context.Context, wh dialects.Warehouse, q string, into *Planned) error {
