@@ -346,45 +346,48 @@ func dryRun(ctx context.Context, wh dialects.Warehouse, x diffSpec, sample int, 
 		res.Planned.Adds, res.Planned.Changes, res.Planned.Removes = res.Planned.Adds+n.Adds, res.Planned.Changes+n.Changes, res.Planned.Removes+n.Removes
 	}
 	res.DiffTime = time.Since(start)
-	// A few of each kind, the first by key: a top-N each (in each slice,
-	// then of the slices'), not a sort of the diff.
-	for _, op := range []struct {
-		name string
-		n    int64
-	}{{"add", res.Planned.Adds}, {"update", res.Planned.Changes}, {"remove", res.Planned.Removes}} {
-		if op.n == 0 {
-			continue
+	if res.Planned == (Planned{}) {
+		return nil
+	}
+	// A few of each kind, the first by key: the rows ranked within their
+	// kind in each slice, then the first of the slices'. (A top-N of one
+	// kind at a time read the diff once a kind, and on DuckDB 2.0 at 32 MB
+	// a re-sync's top-N by key ran out of memory on the demo's 25 changes.)
+	some := map[destinations.Op][]Change{}
+	for x.slice = 0; x.slice < max(x.slices, 1); x.slice++ {
+		if err := sampleOf(ctx, wh, x, sample, some); err != nil {
+			return err
 		}
-		var some []Change
-		for x.slice = 0; x.slice < max(x.slices, 1); x.slice++ {
-			s, err := sampleOf(ctx, wh, x, op.name, sample)
-			if err != nil {
-				return err
-			}
-			some = append(some, s...)
-		}
-		sort.SliceStable(some, func(i, j int) bool { return some[i].key < some[j].key })
-		res.Sample = append(res.Sample, some[:min(len(some), sample)]...)
+	}
+	for _, op := range []destinations.Op{destinations.Add, destinations.Update, destinations.Remove} {
+		s := some[op]
+		sort.SliceStable(s, func(i, j int) bool { return s[i].key < s[j].key })
+		res.Sample = append(res.Sample, s[:min(len(s), sample)]...)
 	}
 	return nil
 }
 
-func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, op string, n int) ([]Change, error) {
-	rows, err := wh.Query(ctx, fmt.Sprintf("SELECT * FROM (\n%s\n) d WHERE op = %s ORDER BY sync_key LIMIT %d", x.query(), literal(op), n))
+// sampleOf adds to some the first n changes of each kind by key in x's
+// slice.
+func sampleOf(ctx context.Context, wh dialects.Warehouse, x diffSpec, n int, some map[destinations.Op][]Change) error {
+	rows, err := wh.Query(ctx, fmt.Sprintf(`SELECT * FROM (
+  SELECT d.*, row_number() OVER (PARTITION BY op ORDER BY sync_key) AS sample_rank FROM (
+%s
+  ) d
+) r WHERE sample_rank <= %d`, x.query(), n))
 	if err != nil {
-		return nil, fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
+		return fmt.Errorf("sync %s: sampling the diff: %w", x.sync.Name, err)
 	}
 	defer rows.Close()
-	var out []Change
 	rr := newRowReader(x.m, nil)
 	for rows.Next() {
 		rec, err := rr.scan(rows, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, Change{Op: string(rec.Op), ProfileID: rec.ProfileID, Key: rec.Key, Fields: rec.Fields, key: x.m.keyText(rec.Key)})
+		some[rec.Op] = append(some[rec.Op], Change{Op: string(rec.Op), ProfileID: rec.ProfileID, Key: rec.Key, Fields: rec.Fields, key: x.m.keyText(rec.Key)})
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // slices is how many slices of key hashes the diff is cut into: one per
