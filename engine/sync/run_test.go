@@ -168,11 +168,15 @@ func TestSyncRunsAgainstTheWarehouse(t *testing.T) {
 		require.NoError(t, err)
 		p.DryRun = false
 		assert.Equal(t, Planned{Adds: 2, Changes: 2, Removes: 2}, res.Planned)
-		ops := map[string]int{}
-		for _, c := range res.Sample {
-			ops[c.Op]++
+		// each kind in turn, the first by key within it
+		var ops []string
+		for i, c := range res.Sample {
+			ops = append(ops, c.Op)
+			if i > 0 && c.Op == res.Sample[i-1].Op {
+				assert.Less(t, res.Sample[i-1].key, c.key)
+			}
 		}
-		assert.Equal(t, map[string]int{"add": 2, "update": 2, "remove": 2}, ops)
+		assert.Equal(t, []string{"add", "add", "update", "update", "remove", "remove"}, ops)
 		assert.Equal(t, before, f.Requests(), "a dry run sends nothing")
 		runs, err := store.SyncRuns(ctx, "shop", "vip_hook", 10)
 		require.NoError(t, err)
