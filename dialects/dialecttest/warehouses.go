@@ -74,6 +74,13 @@ func Live() []string {
 // and removed when the test ends.
 func Open(t testing.TB, typ string) Fresh {
 	t.Helper()
+	return OpenWith(t, typ, nil)
+}
+
+// OpenWith is Open with the configuration changed by adjust (when not nil)
+// before the warehouse opens: a memory limit, threads.
+func OpenWith(t testing.TB, typ string, adjust func(*dialects.Config)) Fresh {
+	t.Helper()
 	ctx := context.Background()
 	var cfg dialects.Config
 	switch typ {
@@ -85,6 +92,9 @@ func Open(t testing.TB, typ string) Fresh {
 		cfg = remote(t, typ)
 	default:
 		t.Fatalf("dialecttest: no test warehouse for dialect %q: add one to dialecttest.Open", typ)
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	wh, err := dialects.Open(ctx, typ, cfg)
 	if err != nil {
@@ -100,10 +110,16 @@ func Open(t testing.TB, typ string) Fresh {
 // ForEach runs f as a parallel subtest on a fresh warehouse of every live type.
 func ForEach(t *testing.T, f func(t *testing.T, w Fresh)) {
 	t.Helper()
+	ForEachWith(t, nil, f)
+}
+
+// ForEachWith is ForEach on warehouses opened with OpenWith(adjust).
+func ForEachWith(t *testing.T, adjust func(*dialects.Config), f func(t *testing.T, w Fresh)) {
+	t.Helper()
 	for _, typ := range Live() {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
-			f(t, Open(t, typ))
+			f(t, OpenWith(t, typ, adjust))
 		})
 	}
 }

@@ -24,7 +24,7 @@ import (
 // the receiver applies each change once), and the dead run is marked
 // failed.
 func TestKilledSyncResumesExactlyOnce(t *testing.T) {
-	dialecttest.ForEach(t, func(t *testing.T, fw dialecttest.Fresh) {
+	forEachWarehouse(t, func(t *testing.T, fw dialecttest.Fresh) {
 		ctx := context.Background()
 		w := newWorldN(t, fw.WH, 400)
 		w.load()

@@ -20,7 +20,7 @@ import (
 // deletes leavers, and the run releases its connections.
 func TestSyncIntoAPostgresTable(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, dialecttest.Open(t, "duckdb").WH)
+	w := newWorld(t, dialecttest.OpenWith(t, "duckdb", asSync).WH)
 	w.load()
 	f := fake.New(t, "vip_customers", "email")
 	proj := project("", "mirror")
