@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"fmt"
 	"math/rand"
 	"sort"
 	"strings"
@@ -94,39 +93,6 @@ func graphOf(t *testing.T, wh dialects.Warehouse) map[string]string {
 	}
 	require.NoError(t, rows.Err())
 	return g
-}
-
-// strings2 reads a query's rows as "a|b|..." lines, sorted.
-func lines(t *testing.T, wh dialects.Warehouse, q string) []string {
-	t.Helper()
-	rows, err := wh.Query(context.Background(), q)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
-		var parts []string
-		for _, v := range vals {
-			switch x := v.(type) {
-			case time.Time:
-				parts = append(parts, x.Format("2006-01-02 15:04:05"))
-			case []byte:
-				parts = append(parts, string(x))
-			default:
-				parts = append(parts, fmt.Sprint(x))
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	require.NoError(t, rows.Err())
-	sort.Strings(out)
-	return out
 }
 
 // pid is the profile id a cluster anchored at type:value gets.

@@ -273,7 +273,7 @@ func TestIncrSQL(t *testing.T) {
 		for k := 0; k < n; k++ {
 			cpu0, start := cpuSeconds(), time.Now()
 			if strings.HasPrefix(q, "EXPLAIN") || strings.HasPrefix(q, "SELECT") {
-				out := lines(t, wh, q)
+				out := dialecttest.Lines(t, wh, q)
 				if k == n-1 {
 					fmt.Println(strings.Join(out, "\n"))
 				}

@@ -108,14 +108,14 @@ func outputs(t *testing.T, wh dialects.Warehouse, schema string) map[string][]st
 	t.Helper()
 	out := map[string][]string{}
 	for _, tbl := range []string{GraphTable, LineageTable, RejectionsTable, CutLinksTable, LinksTable, StateTable, KeysTable} {
-		out[tbl] = lines(t, wh, "SELECT * FROM "+schema+"."+tbl)
+		out[tbl] = dialecttest.Lines(t, wh, "SELECT * FROM "+schema+"."+tbl)
 	}
 	// each key's profile through its cluster (the clusters are internal; none where not keyed), and the profiles
-	out[RootsTable] = lines(t, wh, "SELECT k.key, p.profile_id FROM "+schema+"."+KeysTable+" k LEFT JOIN "+schema+"."+RootsTable+" r ON r.node = k.key\n"+
+	out[RootsTable] = dialecttest.Lines(t, wh, "SELECT k.key, p.profile_id FROM "+schema+"."+KeysTable+" k LEFT JOIN "+schema+"."+RootsTable+" r ON r.node = k.key\n"+
 		"JOIN "+schema+"."+ProfilesTable+" p ON p.comp = coalesce(r.root, k.key)")
-	out[ProfilesTable] = lines(t, wh, "SELECT profile_id FROM "+schema+"."+ProfilesTable)
+	out[ProfilesTable] = dialecttest.Lines(t, wh, "SELECT profile_id FROM "+schema+"."+ProfilesTable)
 	// components: which profiles share one
-	out[ComponentsTable] = lines(t, wh, "SELECT a.profile_id, b.profile_id FROM "+schema+"."+ComponentsTable+" a JOIN "+schema+"."+ComponentsTable+" b ON a.component = b.component")
+	out[ComponentsTable] = dialecttest.Lines(t, wh, "SELECT a.profile_id, b.profile_id FROM "+schema+"."+ComponentsTable+" a JOIN "+schema+"."+ComponentsTable+" b ON a.component = b.component")
 	return out
 }
 
@@ -244,7 +244,7 @@ func TestIncrementalFallsBack(t *testing.T) {
 		}
 		g.load(t, w.WH)
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: 1 identifier became junk hubs (max_links)")
-		require.Contains(t, strings.Join(lines(t, w.WH, "SELECT identifier_value, rule FROM cohort.identity_rejections"), "\n"), "kiosk|max_links")
+		require.Contains(t, strings.Join(dialecttest.Lines(t, w.WH, "SELECT identifier_value, rule FROM cohort.identity_rejections"), "\n"), "kiosk|max_links")
 	})
 }
 
@@ -270,9 +270,9 @@ func TestIncrementalKeepsIds(t *testing.T) {
 		}
 		require.Equal(t, pid("customer_id", "c9"), g["customer_id:c9"])
 		require.Equal(t, []string{pc1 + "|" + pid("email", "e1") + "|2026-11-24 10:00:00"},
-			lines(t, w.WH, "SELECT profile_id, merged_profile_id, merged_at FROM cohort.identity_lineage"))
+			dialecttest.Lines(t, w.WH, "SELECT profile_id, merged_profile_id, merged_at FROM cohort.identity_lineage"))
 		require.Equal(t, []string{"2026-01-01 00:00:00|2026-01-04 00:00:00"},
-			lines(t, w.WH, "SELECT first_seen_at, last_seen_at FROM cohort.identity_graph WHERE identifier_value = 'a1'"))
+			dialecttest.Lines(t, w.WH, "SELECT first_seen_at, last_seen_at FROM cohort.identity_graph WHERE identifier_value = 'a1'"))
 	})
 }
 

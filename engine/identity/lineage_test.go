@@ -31,7 +31,7 @@ func TestStableIdsMergeAndSplit(t *testing.T) {
 		first := graphOf(t, w.WH)
 		require.Equal(t, map[string]string{"customer_id:c1": pc1, "anonymous_id:a1": pc1, "email:e1": pe1, "anonymous_id:a2": pe1,
 			"customer_id:c9": pc9, "email:e9": pc9}, first)
-		require.Empty(t, lines(t, w.WH, lineage))
+		require.Empty(t, dialecttest.Lines(t, w.WH, lineage))
 
 		// a re-run on unchanged data gives identical ids
 		runIdentity(t, w.WH, p, day1, nil)
@@ -45,13 +45,13 @@ func TestStableIdsMergeAndSplit(t *testing.T) {
 			require.Equal(t, pc1, g[id], id)
 		}
 		require.Equal(t, pc9, g["customer_id:c9"])
-		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, lines(t, w.WH, lineage))
+		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, dialecttest.Lines(t, w.WH, lineage))
 
 		// the link goes away: the part holding the anchor keeps the id, the other part gets its own again
 		table(t, w.WH, "raw.crm", cols, base)
 		runIdentity(t, w.WH, p, day3, nil)
 		require.Equal(t, first, graphOf(t, w.WH))
-		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, lines(t, w.WH, lineage), "lineage is kept")
+		require.Equal(t, []string{pc1 + "|" + pe1 + "|2026-11-24 10:00:00"}, dialecttest.Lines(t, w.WH, lineage), "lineage is kept")
 	})
 }
 

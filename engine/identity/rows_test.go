@@ -37,7 +37,7 @@ func TestProfileRowsPriority(t *testing.T) {
 		})
 		c := testContext(p, w.WH.Dialect(), testNow)
 		d := w.WH.Dialect()
-		got := lines(t, w.WH, "SELECT r.row, r.profile_id FROM ("+ProfileRows(c, p.Sources[0], d.Quote("cohort", "graph"))+") r")
+		got := dialecttest.Lines(t, w.WH, "SELECT r.row, r.profile_id FROM ("+ProfileRows(c, p.Sources[0], d.Quote("cohort", "graph"))+") r")
 		require.Equal(t, []string{"r0|p3", "r1|p1", "r2|p2", "r3|p2", "r4|p3", "r5|p3", "r6|p4", "r9|p1"}, got)
 	})
 }

@@ -114,13 +114,13 @@ func TestRules(t *testing.T) {
 				"email|test@shop.nl|exclude|matches ^test@",
 				// the row of c6 linked all three of its identifiers: both links into c5's profile are cut
 				"phone|+31612340000|limit|link email:shared@x.nl — phone:+31612340000 cut: the profile would hold 2 customer_id (limit 1)",
-			}, lines(t, w.WH, "SELECT identifier_type, identifier_value, rule, detail FROM cohort.identity_rejections"))
+			}, dialecttest.Lines(t, w.WH, "SELECT identifier_type, identifier_value, rule, detail FROM cohort.identity_rejections"))
 			require.Equal(t, []string{"customer_id|c6|email|shared@x.nl", "email|shared@x.nl|phone|+31612340000"},
-				lines(t, w.WH, "SELECT a_type, a_value, b_type, b_value FROM cohort._identity_cut_links"))
+				dialecttest.Lines(t, w.WH, "SELECT a_type, a_value, b_type, b_value FROM cohort._identity_cut_links"))
 		})
 		t.Run("first and last seen", func(t *testing.T) {
 			require.Equal(t, []string{"2026-02-02 09:00:00|2026-02-03 09:00:00"},
-				lines(t, w.WH, "SELECT first_seen_at, last_seen_at FROM cohort.identity_graph WHERE identifier_value = 'a1'"))
+				dialecttest.Lines(t, w.WH, "SELECT first_seen_at, last_seen_at FROM cohort.identity_graph WHERE identifier_value = 'a1'"))
 		})
 		t.Run("row order does not matter", func(t *testing.T) {
 			q := []string{
@@ -130,12 +130,12 @@ func TestRules(t *testing.T) {
 			}
 			var before [][]string
 			for _, s := range q {
-				before = append(before, lines(t, w.WH, s))
+				before = append(before, dialecttest.Lines(t, w.WH, s))
 			}
 			loadShop(t, w.WH, true)
 			runIdentity(t, w.WH, shopProject(), testNow, nil)
 			for i, s := range q {
-				require.Equal(t, before[i], lines(t, w.WH, s), s)
+				require.Equal(t, before[i], dialecttest.Lines(t, w.WH, s), s)
 			}
 			require.Empty(t, before[2], "an unchanged re-run merges nothing")
 		})
@@ -162,7 +162,7 @@ func TestLimitOrderIndependent(t *testing.T) {
 			rot := append(append([][]any{}, rows[i:]...), rows[:i]...)
 			table(t, w.WH, "raw.crm", []string{"c", "e", "p"}, rot)
 			runIdentity(t, w.WH, p, testNow, nil)
-			g := lines(t, w.WH, "SELECT identifier_type, identifier_value, profile_id FROM cohort.identity_graph")
+			g := dialecttest.Lines(t, w.WH, "SELECT identifier_type, identifier_value, profile_id FROM cohort.identity_graph")
 			if first == nil {
 				first = g
 				part := partitionOf(graphOf(t, w.WH))
@@ -176,7 +176,7 @@ func TestLimitOrderIndependent(t *testing.T) {
 					"customer_id|c3|phone|p2",  // c2—p2 is stronger
 					"email|e3@x|phone|p2",
 					"email|e@x|phone|p2",
-				}, lines(t, w.WH, "SELECT a_type, a_value, b_type, b_value FROM cohort._identity_cut_links"))
+				}, dialecttest.Lines(t, w.WH, "SELECT a_type, a_value, b_type, b_value FROM cohort._identity_cut_links"))
 			}
 			require.Equal(t, first, g, "rotation %d", i)
 		}

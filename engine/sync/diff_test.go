@@ -2,9 +2,6 @@ package sync
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,37 +54,10 @@ func TestLateDiffEqualsTheWholeDiff(t *testing.T) {
 			x.late = true
 			lateSQL := x.query()
 			require.NotEqual(t, wholeSQL, lateSQL, "the two forms are different statements")
-			whole := diffRows(t, fw, wholeSQL)
-			require.Equal(t, whole, diffRows(t, fw, lateSQL), "mode %s", mode)
+			whole := dialecttest.Lines(t, fw.WH, wholeSQL)
+			require.Equal(t, whole, dialecttest.Lines(t, fw.WH, lateSQL), "mode %s", mode)
 			// adds in every mode, updates but in insert, removals but in insert
 			require.GreaterOrEqual(t, len(whole), map[string]int{"mirror": 8, "upsert": 6, "insert": 3}[mode], "mode %s: %v", mode, whole)
 		}
 	})
-}
-
-// diffRows runs a diff and returns its rows as sorted text.
-func diffRows(t *testing.T, fw dialecttest.Fresh, q string) []string {
-	t.Helper()
-	rows, err := fw.WH.Query(context.Background(), q)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = fmt.Sprintf("%s=%v", cols[i], plain(v))
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	require.NoError(t, rows.Err())
-	sort.Strings(out)
-	return out
 }
