@@ -17,7 +17,7 @@ import (
 // after) gives the rows the whole diff gives, in every mode, after
 // changes of every kind: fields changed, members who left or came, consent
 // withdrawn, a key moved to another profile, a key now shared, a field now
-// NULL, a member now in the holdout.
+// blank, a member now in the holdout.
 func TestLateDiffEqualsTheWholeDiff(t *testing.T) {
 	forEachWarehouse(t, func(t *testing.T, fw dialecttest.Fresh) {
 		ctx := context.Background()
