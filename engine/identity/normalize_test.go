@@ -43,13 +43,19 @@ func TestNormalize(t *testing.T) {
 		d := w.WH.Dialect()
 		for _, c := range cases {
 			q := &plan.Builder{}
-			q.W("SELECT ", NormalizeExpr(d, c.rule, "x"), " FROM (SELECT CAST(", q.Arg(c.in), " AS ", d.TypeName(dialects.Text), ") AS x) raw")
-			var got sql.NullString
-			if err := plan.QueryRow(context.Background(), w.WH, q.Statement(d).SQL, q.Args, &got); err != nil {
+			q.W("SELECT ", NormalizeExpr(d, c.rule, "x"), ", ", ProbeExpr(d, c.rule, "x"),
+				" FROM (SELECT CAST(", q.Arg(c.in), " AS ", d.TypeName(dialects.Text), ") AS x) raw")
+			var got, probe sql.NullString
+			if err := plan.QueryRow(context.Background(), w.WH, q.Statement(d).SQL, q.Args, &got, &probe); err != nil {
 				t.Fatalf("%v: %v", c.in, err)
 			}
 			if got.String != c.want || got.Valid != (c.want != "") {
 				t.Errorf("%s %q: got %q (valid %v), want %q", ruleName(c.rule), c.in, got.String, got.Valid, c.want)
+			}
+			// a probe gives the same identifier, and where there is none
+			// a value no identifier has: NULL or the empty text
+			if probe.String != c.want {
+				t.Errorf("%s %q: probe gives %q, want %q", ruleName(c.rule), c.in, probe.String, c.want)
 			}
 		}
 	})

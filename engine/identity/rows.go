@@ -14,31 +14,27 @@ import (
 // (excluded, junk, empty) are left out. Identifier types are validated names,
 // and are compared as literals so the query stays a plain relation.
 //
-// Each identifier is normalized once, in a subquery, as a column
-// "_identifier_<n>" the join compares (the query's rows carry them too).
-// Written in the join's condition, DuckDB computed a normalization twice
-// per row: it plans NULLIF(x, ”) as CASE WHEN x = ” THEN NULL ELSE x END
-// and shares no common expression inside a join condition, where it does
-// in a projection (1M demo: the rows of shop_customers, three identifiers,
-// 2.5 s of processor time before, 2.0 s after).
-//
-// A join after the first compares its identifier only when the joins before
-// it found nothing (the key is NULL otherwise, and a NULL key matches no
-// row): the result is the same, and a warehouse probes the graph for a row
-// once where its first identifier resolves it, instead of once per
-// identifier (1M demo, DuckDB: the seven sources' rows 32.7-37.8 s of
-// processor time before, 29.3-31.7 s after, alternated four times; a
-// shop_customers row mostly resolves by its customer_id, and its email and
-// phone were probed for nothing).
+// Each identifier is normalized in the join's condition (ProbeExpr), where
+// the warehouse computes it once per row it compares. A join after the first
+// compares its identifier only when the joins before it found nothing (the
+// key is NULL otherwise, and a NULL key matches no row), and a CASE computes
+// its THEN only for the rows that reach it: the result is the same, and a
+// row whose first identifier resolves it is neither normalized nor probed
+// again for its other identifiers. (1M demo, DuckDB: a shop_customers row
+// mostly resolves by its customer_id; its email and phone were probed for
+// nothing until the joins were made conditional, the seven sources' rows
+// 32.7-37.8 s of processor time before, 29.3-31.7 s after; and normalized
+// for nothing until the normalization moved into the condition: the
+// profiles step 10.5-12.7 s, median 11.1 s, against 11.6-13.2 s, median
+// 12.2 s, five runs each alternated, its processor time median 22.7 s
+// against 24.3 s.)
 func ProfileRows(c *plan.Context, src *models.Source, graph string) string {
 	d := c.Dialect
 	ids := byPriority(c.Project, src.Identifiers)
-	var keys, joins, picks []string
+	var joins, picks []string
 	for i, id := range ids {
-		alias, key := fmt.Sprintf("g%d", i+1), d.Quote(fmt.Sprintf("_identifier_%d", i+1))
-		rule := c.Project.Identity.Rule(id.Type)
-		keys = append(keys, NormalizeExpr(d, rule, "src."+d.Quote(id.Column))+" AS "+key)
-		probe := "src." + key
+		alias := fmt.Sprintf("g%d", i+1)
+		probe := ProbeExpr(d, c.Project.Identity.Rule(id.Type), "src."+d.Quote(id.Column))
 		if i > 0 {
 			probe = fmt.Sprintf("CASE WHEN %s IS NULL THEN %s END", coalesce(picks), probe)
 		}
@@ -47,8 +43,8 @@ func ProfileRows(c *plan.Context, src *models.Source, graph string) string {
 		picks = append(picks, alias+".profile_id")
 	}
 	pid := coalesce(picks)
-	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM (\n  SELECT src.*,\n    %s\n  FROM %s src\n) src\n%s\nWHERE %s IS NOT NULL",
-		pid, strings.Join(keys, ",\n    "), SourceRows(c, src), strings.Join(joins, "\n"), pid)
+	return fmt.Sprintf("SELECT src.*, %s AS profile_id\nFROM %s src\n%s\nWHERE %s IS NOT NULL",
+		pid, SourceRows(c, src), strings.Join(joins, "\n"), pid)
 }
 
 // coalesce is the first non-NULL of exprs.

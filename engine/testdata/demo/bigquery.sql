@@ -1648,21 +1648,15 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`email`, r.`first_name`, r.`last_name`, r.`phone`, r.`city`, r.`country`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`,
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS `_identifier_3`
-  FROM `cohort_demo`.`shop_customers` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
-LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src.`_identifier_3` END
+FROM `cohort_demo`.`shop_customers` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1671,14 +1665,9 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_orders__stage_RUNID` AS
 SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
-  FROM `cohort_demo`.`orders` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `cohort_demo`.`orders` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1687,14 +1676,9 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_web_events__stage_RUNID` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`value`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS `_identifier_2`
-  FROM `cohort_demo`.`web_events` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `cohort_demo`.`web_events` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1703,16 +1687,10 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_app_events__stage_RUNID` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`, r.`device_id`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`,
-    NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS `_identifier_3`
-  FROM `cohort_demo`.`app_events` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
-LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src.`_identifier_3` END
+FROM `cohort_demo`.`app_events` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1721,12 +1699,8 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_newsletter__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`opted_in`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_1`
-  FROM `cohort_demo`.`newsletter` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src.`_identifier_1`
+FROM `cohort_demo`.`newsletter` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', ''))
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1735,19 +1709,14 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_support_tickets__stage_RUNID` AS
 SELECT r.profile_id, r.`created_at`, r.`phone`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_1`,
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS `_identifier_2`
-  FROM `cohort_demo`.`support_tickets` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `cohort_demo`.`support_tickets` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', ''))
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1756,19 +1725,14 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_lead_ads__stage_RUNID` AS
 SELECT r.profile_id, r.`created_at`, r.`phone`, r.`campaign`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_1`,
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS `_identifier_2`
-  FROM `cohort_demo`.`lead_ads` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `cohort_demo`.`lead_ads` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', ''))
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -1643,21 +1643,15 @@ CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2",
-    list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+FROM "cohort_demo"."shop_customers" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN list_transform([regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS "_identifier_3"
-  FROM "cohort_demo"."shop_customers" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
+    ELSE '+' || phone_digits END)[1] END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1666,14 +1660,9 @@ CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2"
-  FROM "cohort_demo"."orders" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."orders" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1682,14 +1671,9 @@ CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS "_identifier_2"
-  FROM "cohort_demo"."web_events" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."web_events" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1699,16 +1683,10 @@ CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2",
-    NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS "_identifier_3"
-  FROM "cohort_demo"."app_events" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
+FROM "cohort_demo"."app_events" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')) END
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1718,12 +1696,8 @@ CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1"
-  FROM "cohort_demo"."newsletter" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
+FROM "cohort_demo"."newsletter" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g'))
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1732,19 +1706,14 @@ CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1",
-    list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+FROM "cohort_demo"."support_tickets" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g'))
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN list_transform([regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS "_identifier_2"
-  FROM "cohort_demo"."support_tickets" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+    ELSE '+' || phone_digits END)[1] END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1753,19 +1722,14 @@ CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_1",
-    list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
+FROM "cohort_demo"."lead_ads" src
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g'))
+LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN list_transform([regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
     WHEN substr(phone_digits, 1, 1) = '+' THEN '+' || replace(substr(phone_digits, 2), '+', '')
     WHEN substr(phone_digits, 1, 2) = '00' THEN '+' || substr(phone_digits, 3)
     WHEN substr(phone_digits, 1, 1) = '0' THEN '+31' || substr(phone_digits, 2)
-    ELSE '+' || phone_digits END)[1] AS "_identifier_2"
-  FROM "cohort_demo"."lead_ads" src
-) src
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort_scratch"."cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+    ELSE '+' || phone_digits END)[1] END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -1747,21 +1747,15 @@ CREATE TABLE "cohort"."_rows_shop_customers__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."email", r."first_name", r."last_name", r."phone", r."city", r."country"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_2",
-    CASE
-    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
-    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS "_identifier_3"
-  FROM "cohort_demo"."shop_customers" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
-LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
+FROM "cohort_demo"."shop_customers" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE
+    WHEN length(replace((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), '+', '')) < 6 THEN NULL
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '+' THEN '+' || replace(substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2), '+', '')
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 2) = '00' THEN '+' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 3)
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '0' THEN '+31' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2)
+    ELSE '+' || (regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1772,14 +1766,9 @@ CREATE TABLE "cohort"."_rows_orders__stage_RUNID" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_2"
-  FROM "cohort_demo"."orders" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."orders" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1790,14 +1779,9 @@ CREATE TABLE "cohort"."_rows_web_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."value"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS "_identifier_2"
-  FROM "cohort_demo"."web_events" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."web_events" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1808,16 +1792,10 @@ CREATE TABLE "cohort"."_rows_app_events__stage_RUNID" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."device_id"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_2",
-    NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS "_identifier_3"
-  FROM "cohort_demo"."app_events" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
-LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_identifier_3" END
+FROM "cohort_demo"."app_events" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')) END
+LEFT JOIN "cohort"."_work_graph_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1828,12 +1806,8 @@ CREATE TABLE "cohort"."_rows_newsletter__stage_RUNID" AS
 SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_1"
-  FROM "cohort_demo"."newsletter" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
+FROM "cohort_demo"."newsletter" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g'))
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1844,19 +1818,14 @@ CREATE TABLE "cohort"."_rows_support_tickets__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_1",
-    CASE
-    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
-    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS "_identifier_2"
-  FROM "cohort_demo"."support_tickets" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."support_tickets" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g'))
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), '+', '')) < 6 THEN NULL
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '+' THEN '+' || replace(substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2), '+', '')
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 2) = '00' THEN '+' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 3)
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '0' THEN '+31' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2)
+    ELSE '+' || (regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1867,19 +1836,14 @@ CREATE TABLE "cohort"."_rows_lead_ads__stage_RUNID" AS
 SELECT r.profile_id, r."created_at", r."phone", r."campaign"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_1",
-    CASE
-    WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2), '+', '')
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 3)
-    WHEN substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), 2)
-    ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END AS "_identifier_2"
-  FROM "cohort_demo"."lead_ads" src
-) src
-LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "cohort_demo"."lead_ads" src
+LEFT JOIN "cohort"."_work_graph_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g'))
+LEFT JOIN "cohort"."_work_graph_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), '+', '')) < 6 THEN NULL
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '+' THEN '+' || replace(substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2), '+', '')
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 2) = '00' THEN '+' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 3)
+    WHEN substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 1, 1) = '0' THEN '+31' || substr((regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')), 2)
+    ELSE '+' || (regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

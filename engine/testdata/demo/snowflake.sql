@@ -1626,21 +1626,15 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."EMAIL", r."FIRST_NAME", r."LAST_NAME", r."PHONE", r."CITY", r."COUNTRY"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2",
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS "_IDENTIFIER_3"
-  FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_IDENTIFIER_3" END
+FROM "COHORT_DEMO"."SHOP_CUSTOMERS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'phone' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r;
 
@@ -1649,14 +1643,9 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_RUNID" AS
 SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2"
-  FROM "COHORT_DEMO"."ORDERS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "COHORT_DEMO"."ORDERS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1665,14 +1654,9 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."VALUE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_2"
-  FROM "COHORT_DEMO"."WEB_EVENTS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "COHORT_DEMO"."WEB_EVENTS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1682,16 +1666,10 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_APP_EVENTS__STAGE_RUNID" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."DEVICE_ID"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id, g3.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2",
-    NULLIF(CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_3"
-  FROM "COHORT_DEMO"."APP_EVENTS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN src."_IDENTIFIER_3" END
+FROM "COHORT_DEMO"."APP_EVENTS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')) END
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g3 ON g3.identifier_type = 'device_id' AND g3.identifier_value = CASE WHEN coalesce(g1.profile_id, g2.profile_id) IS NULL THEN CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."DEVICE_ID" AS VARCHAR)) ELSE CAST(src."DEVICE_ID" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id, g3.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
@@ -1701,12 +1679,8 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_NEWSLETTER__STAGE_RUNID" AS
 SELECT r.profile_id, r."UPDATED_AT", r."OPTED_IN"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_1"
-  FROM "COHORT_DEMO"."NEWSLETTER" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_IDENTIFIER_1"
+FROM "COHORT_DEMO"."NEWSLETTER" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', ''))
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -1715,19 +1689,14 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_SUPPORT_TICKETS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_1",
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS "_IDENTIFIER_2"
-  FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "COHORT_DEMO"."SUPPORT_TICKETS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', ''))
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -1736,19 +1705,14 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" AS
 SELECT r.profile_id, r."CREATED_AT", r."PHONE", r."CAMPAIGN"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_1",
-    CASE
-    WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '+' THEN '+' || replace(substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2), '+', '')
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 2) = '00' THEN '+' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 3)
-    WHEN substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 1, 1) = '0' THEN '+31' || substr((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')), 2)
-    ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', ''), '')) END AS "_IDENTIFIER_2"
-  FROM "COHORT_DEMO"."LEAD_ADS" src
-) src
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "COHORT_DEMO"."LEAD_ADS" src
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g1 ON g1.identifier_type = 'email' AND g1.identifier_value = lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', ''))
+LEFT JOIN "COHORT"."_WORK_GRAPH_RUNID" g2 ON g2.identifier_type = 'phone' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE
+    WHEN length(replace((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), '+', '')) < 6 THEN NULL
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '+' THEN '+' || replace(substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2), '+', '')
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 2) = '00' THEN '+' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 3)
+    WHEN substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 1, 1) = '0' THEN '+31' || substr((REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')), 2)
+    ELSE '+' || (REGEXP_REPLACE(REGEXP_REPLACE(CAST(src."PHONE" AS VARCHAR), '\\(0\\)', ''), '[^0-9+]', '')) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -800,14 +800,9 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_customers__stage_RUNID` AS
 SELECT r.profile_id, r.`updated_at`, r.`email`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
-  FROM `raw`.`customers` src
-) src
-LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `raw`.`customers` src
+LEFT JOIN `cohort`.`_work_graph_RUNID` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN trim(CAST(src.`id` AS STRING)) ELSE CAST(src.`id` AS STRING) END
+LEFT JOIN `cohort`.`_work_graph_RUNID` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

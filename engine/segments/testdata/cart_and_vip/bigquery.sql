@@ -13,14 +13,9 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_shop_customers__stage_golden` AS
 SELECT r.profile_id, r.`updated_at`, r.`opted_in`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS `_identifier_2`
-  FROM `raw`.`shop_customers` src
-) src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `raw`.`shop_customers` src
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -29,12 +24,8 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_orders__stage_golden` AS
 SELECT r.profile_id, r.`ordered_at`, r.`total`
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS `_identifier_1`
-  FROM `raw`.`orders` src
-) src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
+FROM `raw`.`orders` src
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -43,14 +34,9 @@ CREATE OR REPLACE TABLE `cohort`.`_rows_web_events__stage_golden` AS
 SELECT r.profile_id, r.`occurred_at`, r.`event_name`
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS `_identifier_1`,
-    NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS `_identifier_2`
-  FROM `raw`.`web_events` src
-) src
-LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src.`_identifier_1`
-LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src.`_identifier_2` END
+FROM `raw`.`web_events` src
+LEFT JOIN `cohort`.`identity_graph` g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END
+LEFT JOIN `cohort`.`identity_graph` g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

@@ -14,14 +14,9 @@ CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
 SELECT r.profile_id, r."updated_at", r."opted_in"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS "_identifier_2"
-  FROM "raw"."shop_customers" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "raw"."shop_customers" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -32,12 +27,8 @@ CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS "_identifier_1"
-  FROM "raw"."orders" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+FROM "raw"."orders" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -48,14 +39,9 @@ CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
 SELECT r.profile_id, r."occurred_at", r."event_name"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS "_identifier_1",
-    NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS "_identifier_2"
-  FROM "raw"."web_events" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "raw"."web_events" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 

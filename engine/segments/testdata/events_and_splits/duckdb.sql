@@ -19,14 +19,9 @@ CREATE TABLE "cohort"."_rows_shop_customers__stage_golden" AS
 SELECT r.profile_id, r."updated_at", r."country", r."first_name"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS "_identifier_2"
-  FROM "raw"."shop_customers" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "raw"."shop_customers" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -35,12 +30,8 @@ CREATE TABLE "cohort"."_rows_orders__stage_golden" AS
 SELECT r.profile_id, r."ordered_at", r."total"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS "_identifier_1"
-  FROM "raw"."orders" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
+FROM "raw"."orders" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -49,14 +40,9 @@ CREATE TABLE "cohort"."_rows_web_events__stage_golden" AS
 SELECT r.profile_id, r."occurred_at", r."event_name", r."url", r."price"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS "_identifier_1",
-    NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS "_identifier_2"
-  FROM "raw"."web_events" src
-) src
-LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_identifier_1"
-LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_identifier_2" END
+FROM "raw"."web_events" src
+LEFT JOIN "cohort"."identity_graph" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END
+LEFT JOIN "cohort"."identity_graph" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;

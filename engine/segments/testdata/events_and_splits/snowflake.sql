@@ -13,14 +13,9 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_SHOP_CUSTOMERS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."UPDATED_AT", r."COUNTRY", r."FIRST_NAME"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS "_IDENTIFIER_2"
-  FROM "RAW"."SHOP_CUSTOMERS" src
-) src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "RAW"."SHOP_CUSTOMERS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'email' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')) END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r;
 
@@ -29,12 +24,8 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."ORDERED_AT", r."TOTAL"
 FROM (
 SELECT src.*, g1.profile_id AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1"
-  FROM "RAW"."ORDERS" src
-) src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
+FROM "RAW"."ORDERS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."CUSTOMER_ID" AS VARCHAR)) ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END
 WHERE g1.profile_id IS NOT NULL
 ) r;
 
@@ -43,14 +34,9 @@ CREATE OR REPLACE TABLE "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" AS
 SELECT r.profile_id, r."OCCURRED_AT", r."EVENT_NAME", r."URL", r."PRICE"
 FROM (
 SELECT src.*, coalesce(g1.profile_id, g2.profile_id) AS profile_id
-FROM (
-  SELECT src.*,
-    NULLIF(CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_1",
-    NULLIF(CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END, '') AS "_IDENTIFIER_2"
-  FROM "RAW"."WEB_EVENTS" src
-) src
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = src."_IDENTIFIER_1"
-LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN src."_IDENTIFIER_2" END
+FROM "RAW"."WEB_EVENTS" src
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g1 ON g1.identifier_type = 'customer_id' AND g1.identifier_value = CASE WHEN CAST(src."USER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."USER_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."USER_ID" AS VARCHAR)) ELSE CAST(src."USER_ID" AS VARCHAR) END
+LEFT JOIN "COHORT"."IDENTITY_GRAPH" g2 ON g2.identifier_type = 'anonymous_id' AND g2.identifier_value = CASE WHEN g1.profile_id IS NULL THEN CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)) ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END END
 WHERE coalesce(g1.profile_id, g2.profile_id) IS NOT NULL
 ) r
 ORDER BY r.profile_id;
