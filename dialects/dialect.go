@@ -50,9 +50,11 @@ type Dialect interface {
 	// statement on its own) the tables are published one after the other and
 	// a reader may meanwhile see some new tables beside old ones.
 	Publish(pairs []Replace) [][]string
-	// Hash64 is a fast 64-bit signed integer hash of a text expression. It need
+	// Hash64 is a fast 64-bit signed integer hash of text expressions: of
+	// their concatenation, or of each combined in order where the warehouse
+	// hashes several at once (no concatenated copy of every value). It need
 	// not agree between dialects.
-	Hash64(expr string) string
+	Hash64(exprs ...string) string
 	// Bucket maps a text expression to 0..n-1 with a hash that gives the same
 	// result on every dialect (md5 based), for holdouts and splits.
 	Bucket(expr string, n int) string

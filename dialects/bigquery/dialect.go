@@ -50,7 +50,9 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
 
 // Hash64: FARM_FINGERPRINT is a 64-bit signed hash.
-func (Dialect) Hash64(expr string) string { return "FARM_FINGERPRINT(" + expr + ")" }
+func (Dialect) Hash64(exprs ...string) string {
+	return "FARM_FINGERPRINT(" + strings.Join(exprs, " || ") + ")"
+}
 
 // Bucket: the first 8 hex digits of the md5 as an unsigned 32-bit number
 // (BigQuery reads '0x...' text as hex), modulo n, as on every dialect.

@@ -24,8 +24,14 @@ func (Dialect) Placeholder() sq.PlaceholderFormat { return sq.Dollar }
 func (Dialect) CreateSchema(schema string) string {
 	return "CREATE SCHEMA IF NOT EXISTS " + dialects.QuoteIdent(schema)
 }
-func (Dialect) DropTable(table string) string   { return "DROP TABLE IF EXISTS " + table }
-func (Dialect) Hash64(expr string) string       { return "CAST(hash(" + expr + ") >> 1 AS BIGINT)" }
+func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
+
+// Hash64: hash() takes several values and combines their hashes (1M-links
+// identity benchmark: the links' keys in 0.35-0.42 s instead of 0.69 s
+// hashing the concatenated text).
+func (Dialect) Hash64(exprs ...string) string {
+	return "CAST(hash(" + strings.Join(exprs, ", ") + ") >> 1 AS BIGINT)"
+}
 func (Dialect) EpochSeconds(expr string) string { return "CAST(epoch(" + expr + ") AS DOUBLE)" }
 
 // Let binds value once through a one-element list and a lambda.

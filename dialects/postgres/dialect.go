@@ -26,7 +26,9 @@ func (Dialect) CreateSchema(schema string) string {
 	return "CREATE SCHEMA IF NOT EXISTS " + dialects.QuoteIdent(schema)
 }
 func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
-func (Dialect) Hash64(expr string) string     { return "hashtextextended(" + expr + ", 0)" }
+func (Dialect) Hash64(exprs ...string) string {
+	return "hashtextextended(" + strings.Join(exprs, " || ") + ", 0)"
+}
 func (Dialect) EpochSeconds(expr string) string {
 	return "CAST(extract(epoch FROM " + expr + ") AS DOUBLE PRECISION)"
 }

@@ -70,7 +70,7 @@ func (Dialect) CreateTableAs(table, query string, work bool) string {
 func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
 
 // Hash64: HASH is Snowflake's 64-bit signed hash.
-func (Dialect) Hash64(expr string) string { return "HASH(" + expr + ")" }
+func (Dialect) Hash64(exprs ...string) string { return "HASH(" + strings.Join(exprs, " || ") + ")" }
 
 // Bucket: the first 8 hex digits of the md5 as an unsigned 32-bit number,
 // modulo n, as on every dialect.

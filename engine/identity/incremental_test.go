@@ -210,7 +210,7 @@ func TestIncrementalFallsBack(t *testing.T) {
 		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "incremental: 0 new rows")
 
 		// a new identifier whose key an identifier read before has (an old key made to clash): rebuild, which salts the hash
-		clash := w.WH.Dialect().Hash64("'' || 'anonymous_id' || ':' || 'clash'")
+		clash := w.WH.Dialect().Hash64("''", "'anonymous_id'", "':'", "'clash'")
 		require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+KeysTable+" (key) SELECT "+clash))
 		g.web = append(g.web, []any{"clash", "c3", nil, "2026-06-01 00:00:00"})
 		g.load(t, w.WH)
@@ -220,7 +220,7 @@ func TestIncrementalFallsBack(t *testing.T) {
 		require.NoError(t, plan.QueryRow(context.Background(), w.WH, "SELECT count(*) FROM cohort."+ProfilesTable, nil, &profiles))
 		if profiles > 0 {
 			// keyed: the key of an identifier of identity_graph, whose profile (resolved again) holds no identifier of that value
-			clash := w.WH.Dialect().Hash64("'' || 'anonymous_id' || ':' || 'clash2'")
+			clash := w.WH.Dialect().Hash64("''", "'anonymous_id'", "':'", "'clash2'")
 			require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+KeysTable+" (key) SELECT "+clash))
 			require.NoError(t, w.WH.Exec(context.Background(), "INSERT INTO cohort."+RootsTable+" (node, root) SELECT "+clash+", min(comp) FROM cohort."+ProfilesTable))
 			g.web = append(g.web, []any{"clash2", "c4", nil, "2026-06-02 00:00:00"})

@@ -114,11 +114,13 @@ func prefixed(p, s string) string {
 }
 
 // keyExpr is a node's key: a 64-bit hash of the run's key salt (the salt
-// table: ” unless two identifiers shared a key) || type:value, from SQL
-// expressions of the type and the value. Every key, of a rebuild or of an
-// increment, comes from here: an increment extends the previous keys.
+// table: empty unless two identifiers shared a key), the type, ':' and the
+// value, from SQL expressions of the type and the value (Hash64: hashed
+// together, not concatenated first where the warehouse can). Every key, of
+// a rebuild or of an increment, comes from here: an increment extends the
+// previous keys (a change here bumps stateVersion).
 func (s *Step) keyExpr(typ, value string) string {
-	return s.c.Dialect.Hash64("(SELECT salt FROM " + s.w("salt") + ") || " + typ + " || ':' || " + value)
+	return s.c.Dialect.Hash64("(SELECT salt FROM "+s.w("salt")+")", typ, "':'", value)
 }
 
 // sourceRel reads one source (its new rows only when fresh): its timestamp

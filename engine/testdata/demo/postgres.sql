@@ -36,7 +36,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, f379c2eeeba6fe472238b73ac8cd2822)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 188c13484f83d61d6aacaf0499fcb1a7)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -1423,7 +1423,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
+-- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -1582,7 +1582,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = 'f379c2eeeba6fe472238b73ac8cd2822';
+-- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 

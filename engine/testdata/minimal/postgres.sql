@@ -26,7 +26,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 7e813f1e9f3e57e4d80d84e2dde5b2c5)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -690,7 +690,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
+-- parameters: $1 = '867073fd169bef3949daa711f48823ac';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -847,7 +847,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
+-- parameters: $1 = '867073fd169bef3949daa711f48823ac';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 

@@ -15,7 +15,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 7e813f1e9f3e57e4d80d84e2dde5b2c5)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -604,7 +604,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "COHORT"."_IDENTITY_STATE") - (SELECT count(*) FROM "COHORT"."_WORK_ID_OLD_RUNID") + (SELECT count(*) FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
+-- parameters: $1 = '867073fd169bef3949daa711f48823ac';
 
 -- otherwise:
 
@@ -731,7 +731,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT count(*) FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '7e813f1e9f3e57e4d80d84e2dde5b2c5';
+-- parameters: $1 = '867073fd169bef3949daa711f48823ac';
 
 -- end if
 
