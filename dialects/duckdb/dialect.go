@@ -26,9 +26,9 @@ func (Dialect) CreateSchema(schema string) string {
 }
 func (Dialect) DropTable(table string) string { return "DROP TABLE IF EXISTS " + table }
 
-// Hash64: hash() takes several values and combines their hashes (1M-links
-// identity benchmark: the links' keys in 0.35-0.42 s instead of 0.69 s
-// hashing the concatenated text).
+// Hash64: hash() takes several values and combines their hashes, without
+// a concatenated copy of each value (10M-links identity benchmark: the
+// links in 0.80-0.84 s instead of 1.35-1.41 s).
 func (Dialect) Hash64(exprs ...string) string {
 	return "CAST(hash(" + strings.Join(exprs, ", ") + ") >> 1 AS BIGINT)"
 }
