@@ -7,9 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
-	"github.com/cohort-cdp/cohort/engine/consent"
-	"github.com/cohort-cdp/cohort/engine/destinations"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 )
 
@@ -17,7 +16,8 @@ import (
 // after) gives the rows the whole diff gives, in every mode, after
 // changes of every kind: fields changed, members who left or came, consent
 // withdrawn, a key moved to another profile, a key now shared, a field now
-// blank, a member now in the holdout.
+// blank, a member now in the holdout, a member forgotten. The diff is the
+// one Run builds (targetOf, target.diff).
 func TestLateDiffEqualsTheWholeDiff(t *testing.T) {
 	forEachWarehouse(t, func(t *testing.T, fw dialecttest.Fresh) {
 		ctx := context.Background()
@@ -40,16 +40,12 @@ func TestLateDiffEqualsTheWholeDiff(t *testing.T) {
 			w.people[13].holdout = true                           // now held out
 			w.people[34].member, w.people[35].member = true, true // joined
 			w.load()
+			forget(t, fw.WH, w.people[15].id, w.people[15].email) // forgotten: suppressed
 
-			s, dest, err := find(p.Project, p.Sync)
+			tg, err := targetOf(p)
 			require.NoError(t, err)
-			spec, err := destinations.Lookup(dest.Type)
+			x, err := tg.diff(ctx, fw.WH, "cohort")
 			require.NoError(t, err)
-			rule, err := consent.For(p.Project, s, spec.RegionOf(dest.Region, dest.Config), spec.IsInternal(dest.Config))
-			require.NoError(t, err)
-			d := fw.WH.Dialect()
-			x := diffSpec{d: d, schema: "cohort", sync: s, m: newMapping(s), consent: rule.Condition(d.Quote, "a"),
-				mode: destinations.Mode(mode), canDelete: spec.CanDelete, held: heldSnapshot}
 			wholeSQL := x.query()
 			x.late = true
 			lateSQL := x.query()
@@ -60,4 +56,22 @@ func TestLateDiffEqualsTheWholeDiff(t *testing.T) {
 			require.GreaterOrEqual(t, len(whole), map[string]int{"mirror": 8, "upsert": 6, "insert": 3}[mode], "mode %s: %v", mode, whole)
 		}
 	})
+}
+
+// forget puts the person with this profile and e-mail address on the
+// suppression list, as `cohort forget` leaves it: the identifier's hash in
+// suppressions, which the diff reads through identity_graph.
+func forget(t *testing.T, wh dialects.Warehouse, profileID, email string) {
+	ctx := context.Background()
+	d := wh.Dialect()
+	q := func(t string) string { return d.Quote("cohort", t) }
+	for _, st := range []string{
+		d.DropTable(q("identity_graph")), d.DropTable(q("suppressions")),
+		"CREATE TABLE " + q("identity_graph") + " (profile_id TEXT, identifier_type TEXT, identifier_value TEXT)",
+		"CREATE TABLE " + q("suppressions") + " (identifier_hash TEXT NOT NULL)",
+		"INSERT INTO " + q("identity_graph") + " VALUES (" + literal(profileID) + ", 'email', " + literal(email) + ")",
+		"INSERT INTO " + q("suppressions") + " SELECT " + d.SHA256Hex("'email:' || "+literal(email)),
+	} {
+		require.NoError(t, wh.Exec(ctx, st))
+	}
 }

@@ -102,23 +102,11 @@ type Result struct {
 // the next run. A run of this sync still recorded as running is marked
 // failed (abandoned): its process died.
 func Run(ctx context.Context, p Params) (*Result, error) {
-	s, dest, err := find(p.Project, p.Sync)
+	t, err := targetOf(p)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := destinations.Lookup(dest.Type)
-	if err != nil {
-		return nil, fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
-	}
-	mode := destinations.Mode(s.Mode)
-	if ps := spec.CheckMapping(mode, s.Match, s.Fields, func(string) string { return "" }); len(ps) > 0 {
-		return nil, fmt.Errorf("sync %s: %w", s.Name, joinProblems(ps))
-	}
-	region := spec.RegionOf(dest.Region, dest.Config)
-	rule, err := consent.For(p.Project, s, region, spec.IsInternal(dest.Config))
-	if err != nil {
-		return nil, err
-	}
+	s, dest, spec := t.sync, t.dest, t.spec
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -150,17 +138,10 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 			return nil, fmt.Errorf("sync %s: %w", s.Name, err)
 		}
 	}
-	cond := rule.Condition(d.Quote, "a")
-	if forgotten, err := suppressed(ctx, wh, schema); err != nil {
-		return nil, fmt.Errorf("sync %s: %w", s.Name, err)
-	} else if forgotten {
-		if cond != "" {
-			cond += " AND "
-		}
-		cond += consent.Unsuppressed(d, schema, "a")
+	x, err := t.diff(ctx, wh, schema)
+	if err != nil {
+		return nil, err
 	}
-	x := diffSpec{d: d, schema: schema, sync: s, m: newMapping(s), consent: cond,
-		mode: mode, canDelete: spec.CanDelete, held: heldSnapshot}
 	var held int64
 	if x.slices, held, err = slices(ctx, wh, x, have[0], p.SliceRows); err != nil {
 		return nil, fmt.Errorf("sync %s: sizing the diff: %w", s.Name, err)
@@ -168,7 +149,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	// A snapshot that holds nobody (a first sync) makes every member a
 	// change: that diff reads the members' fields as it goes (see diffSpec.late).
 	x.late = held > 0
-	res := &Result{Region: region, Consent: rule.String(),
+	res := &Result{Region: t.region, Consent: t.rule.String(),
 		Run: state.SyncRun{ID: runID, Project: p.Project.Name, Sync: s.Name, Destination: dest.Name, Mode: s.Mode, StartedAt: now()}}
 
 	if p.DryRun {
@@ -284,19 +265,61 @@ const (
 // sync with a consent purpose compares the consenting (often the more
 // engaged) with everyone.
 func Eligible(p *models.Project, name string, d dialects.Dialect, alias string) (string, error) {
-	s, dest, err := find(p, name)
+	t, err := targetOf(Params{Project: p, Sync: name})
 	if err != nil {
 		return "", err
+	}
+	return sendable(d.Quote, alias, newMapping(t.sync).traits, t.rule.Condition(d.Quote, alias)), nil
+}
+
+// target is what a run of one sync works from: the sync, its destination
+// and the consent rule of the destination's region.
+type target struct {
+	sync   *models.Sync
+	dest   *models.Destination
+	spec   *destinations.Spec
+	region string
+	rule   consent.Rule
+}
+
+// targetOf finds the sync p names and checks its mapping against its
+// destination.
+func targetOf(p Params) (*target, error) {
+	s, dest, err := find(p.Project, p.Sync)
+	if err != nil {
+		return nil, err
 	}
 	spec, err := destinations.Lookup(dest.Type)
 	if err != nil {
-		return "", fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
+		return nil, fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
 	}
-	rule, err := consent.For(p, s, spec.RegionOf(dest.Region, dest.Config), spec.IsInternal(dest.Config))
+	if ps := spec.CheckMapping(destinations.Mode(s.Mode), s.Match, s.Fields, func(string) string { return "" }); len(ps) > 0 {
+		return nil, fmt.Errorf("sync %s: %w", s.Name, joinProblems(ps))
+	}
+	region := spec.RegionOf(dest.Region, dest.Config)
+	rule, err := consent.For(p.Project, s, region, spec.IsInternal(dest.Config))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return sendable(d.Quote, alias, newMapping(s).traits, rule.Condition(d.Quote, alias)), nil
+	return &target{sync: s, dest: dest, spec: spec, region: region, rule: rule}, nil
+}
+
+// diff is the sync's diff against its snapshot, whole (late and slices
+// are the run's to set): members sent where the consent rule holds and,
+// once someone was forgotten, where they are not suppressed.
+func (t *target) diff(ctx context.Context, wh dialects.Warehouse, schema string) (diffSpec, error) {
+	d := wh.Dialect()
+	cond := t.rule.Condition(d.Quote, "a")
+	if forgotten, err := suppressed(ctx, wh, schema); err != nil {
+		return diffSpec{}, fmt.Errorf("sync %s: %w", t.sync.Name, err)
+	} else if forgotten {
+		if cond != "" {
+			cond += " AND "
+		}
+		cond += consent.Unsuppressed(d, schema, "a")
+	}
+	return diffSpec{d: d, schema: schema, sync: t.sync, m: newMapping(t.sync), consent: cond,
+		mode: destinations.Mode(t.sync.Mode), canDelete: t.spec.CanDelete, held: heldSnapshot}, nil
 }
 
 func find(p *models.Project, name string) (*models.Sync, *models.Destination, error) {
