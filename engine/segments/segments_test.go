@@ -73,6 +73,17 @@ segments:
       all:
         - not: {event: {source: orders, within: 30d}}
         - {trait: order_count, gte: 1}
+  - name: ev_not_where
+    where:
+      all:
+        - {trait: order_count, gte: 1}
+        - all:
+            - not: {event: {source: events, name: add_to_cart, where: [{column: price, gte: 20}]}}
+  - name: ev_not_any
+    where:
+      any:
+        - not: {event: {source: orders, within: 30d}}
+        - {trait: tier, eq: vip}
   - name: split
     where: {segment: op_not_null}
     holdout: 20%
