@@ -33,19 +33,19 @@ func Where(c *plan.Context, seg *models.Segment) (sq.Sqlizer, error) {
 
 // conjunct compiles a condition that must hold for the whole segment to
 // hold: the segment's where, or one of the conditions an all there lists.
-// Only there is "not: {event: ...}" (without count bounds) written as NOT
-// EXISTS over the source's rows, which planners run as an anti-join. NOT
-// IN over a subquery means the same (no profile_id is NULL), but
-// PostgreSQL runs it as a hashed subplan only while the subquery's rows fit
-// in work_mem, and beyond that scans them again for every profile (200,000
-// demo people, leads_never_bought, "not: {event: {source: orders}}" over
-// 495,045 orders: a plain subplan, the segments step stopped after 12
+// Only there is an event condition that asks for a profile's absence from
+// a set of profiles ("not: {event: ...}", or a count bound that zero
+// satisfies) written as NOT EXISTS over that set, which planners run as an
+// anti-join. NOT IN means the same (no profile_id is NULL), but PostgreSQL
+// runs NOT IN over a subquery as a hashed subplan only while the subquery's
+// rows fit in work_mem, and beyond that scans them again for every profile
+// (200,000 demo people, leads_never_bought, "not: {event: {source:
+// orders}}" over 495,045 orders: the segments step stopped after 12
 // minutes; as NOT EXISTS the segment counts in 0.18 s). Under any: or
-// another not, a correlated NOT EXISTS would run once per profile, so
-// there it stays NOT IN, hashed while it fits.
+// another not, NOT EXISTS would be a subplan run once per profile, so there
+// it stays NOT IN, hashed while it fits.
 func (cp *compiler) conjunct(n *models.Condition) (sq.Sqlizer, error) {
-	switch {
-	case n != nil && n.All != nil:
+	if n != nil && n.All != nil {
 		and := sq.And{}
 		for _, x := range n.All {
 			s, err := cp.conjunct(x)
@@ -55,18 +55,24 @@ func (cp *compiler) conjunct(n *models.Condition) (sq.Sqlizer, error) {
 			and = append(and, s)
 		}
 		return and, nil
-	case n != nil && n.Not != nil && n.Not.Event != nil && len(countBounds(n.Not.Event.Count)) == 0:
-		from, filters, err := cp.eventRows(n.Not.Event)
-		if err != nil {
-			return nil, err
-		}
-		w, args, err := append(sq.And{sq.Expr("e.profile_id = p.profile_id")}, filters...).ToSql()
-		if err != nil {
-			return nil, err
-		}
-		return sq.Expr("NOT EXISTS (SELECT 1 FROM "+from+" e WHERE "+w+")", args...), nil
 	}
-	return cp.cond(n, "")
+	e, in := (*models.EventCondition)(nil), true
+	switch {
+	case n != nil && n.Event != nil:
+		e = n.Event
+	case n != nil && n.Not != nil && n.Not.Event != nil:
+		e, in = n.Not.Event, false
+	default:
+		return cp.cond(n, "")
+	}
+	set, member, err := cp.event(e)
+	if err != nil {
+		return nil, err
+	}
+	if member == in {
+		return set.in(), nil
+	}
+	return sq.Expr("NOT EXISTS (SELECT 1 FROM ("+set.sql+") x WHERE x.profile_id = p.profile_id)", set.args...), nil
 }
 
 // cond compiles a node; event is the alias of the event row inside an
@@ -130,7 +136,14 @@ func (cp *compiler) cond(n *models.Condition, event string) (sq.Sqlizer, error) 
 		}
 		return cp.ops(n, event+"."+d.Quote(n.Column))
 	case n.Event != nil:
-		return cp.event(n.Event)
+		set, member, err := cp.event(n.Event)
+		if err != nil {
+			return nil, err
+		}
+		if member {
+			return set.in(), nil
+		}
+		return sq.Expr("NOT ?", set.in()), nil
 	}
 	return nil, fmt.Errorf("%s: a condition needs all, any, not, segment, trait, column or event", n.Pos)
 }
@@ -232,28 +245,39 @@ func (cp *compiler) eventRows(e *models.EventCondition) (string, sq.And, error) 
 	return cp.rows(src, e), filters, nil
 }
 
+// profileSet is a query of profile ids, with its arguments.
+type profileSet struct {
+	sql  string
+	args []any
+}
+
+// in is the condition that the profile p is in the set.
+func (s profileSet) in() sq.Sqlizer { return sq.Expr("p.profile_id IN ("+s.sql+")", s.args...) }
+
 // event compiles an event condition: the profiles whose matching rows of
-// the source (name, within, where) number within the count bounds. A bound
-// that zero satisfies is written as "not among the profiles whose count
-// breaks it", so profiles without any rows are included.
-func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
+// the source (name, within, where) number within the count bounds. It
+// returns a set of profiles and whether the condition holds for its
+// members (true) or for the profiles outside it (false): a bound that zero
+// satisfies is "not among the profiles whose count breaks it", so that
+// profiles without any rows are included.
+func (cp *compiler) event(e *models.EventCondition) (profileSet, bool, error) {
 	from, filters, err := cp.eventRows(e)
 	if err != nil {
-		return nil, err
+		return profileSet{}, false, err
 	}
 	sub := "SELECT e.profile_id FROM " + from + " e"
 	var args []any
 	if len(filters) > 0 {
 		w, a, err := filters.ToSql()
 		if err != nil {
-			return nil, err
+			return profileSet{}, false, err
 		}
 		sub += " WHERE " + w
 		args = a
 	}
 	bounds := countBounds(e.Count)
 	if len(bounds) == 0 {
-		return sq.Expr("p.profile_id IN ("+sub+")", args...), nil
+		return profileSet{sub, args}, true, nil
 	}
 	zeroOK := true
 	var having []string
@@ -264,9 +288,9 @@ func (cp *compiler) event(e *models.EventCondition) (sq.Sqlizer, error) {
 	}
 	cond := strings.Join(having, " AND ")
 	if zeroOK {
-		return sq.Expr("p.profile_id NOT IN ("+sub+" GROUP BY e.profile_id HAVING NOT ("+cond+"))", args...), nil
+		return profileSet{sub + " GROUP BY e.profile_id HAVING NOT (" + cond + ")", args}, false, nil
 	}
-	return sq.Expr("p.profile_id IN ("+sub+" GROUP BY e.profile_id HAVING "+cond+")", args...), nil
+	return profileSet{sub + " GROUP BY e.profile_id HAVING " + cond, args}, true, nil
 }
 
 // rows is what an event condition scans: the source's rows table, or,

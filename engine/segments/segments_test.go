@@ -79,6 +79,9 @@ segments:
         - {trait: order_count, gte: 1}
         - all:
             - not: {event: {source: events, name: add_to_cart, where: [{column: price, gte: 20}]}}
+  - name: ev_not_zero_ok
+    where:
+      not: {event: {source: events, name: purchase, count: {lt: 2}}}
   - name: ev_not_any
     where:
       any:

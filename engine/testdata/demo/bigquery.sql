@@ -1964,7 +1964,7 @@ CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 `segment_cart_abandoners` AS (
-  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.profile_id = p.profile_id AND e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
+  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) x WHERE x.profile_id = p.profile_id) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
 ),
 -- segment vip (models/segments.yaml:10:5)
 `segment_vip` AS (
@@ -1992,7 +1992,7 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 `segment_leads_never_bought` AS (
-  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT EXISTS (SELECT 1 FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.profile_id = p.profile_id)))
+  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e) x WHERE x.profile_id = p.profile_id))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 `segment_dutch_app_users` AS (
@@ -2036,7 +2036,7 @@ CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_RUNID` AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 `segment_cart_abandoners` AS (
-  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.profile_id = p.profile_id AND e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
+  SELECT CAST('cart_abandoners' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_RUNID` e WHERE (e.`event_name` = @p1 AND e.`occurred_at` >= CAST(@p2 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.`ordered_at` >= CAST(@p4 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p5 AS TIMESTAMP))) x WHERE x.profile_id = p.profile_id) AND (p.`email_opt_in` IS NOT NULL AND p.`email_opt_in` = @p6))
 ),
 -- segment vip (models/segments.yaml:10:5)
 `segment_vip` AS (
@@ -2064,7 +2064,7 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 `segment_leads_never_bought` AS (
-  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT EXISTS (SELECT 1 FROM `cohort`.`_rows_orders__stage_RUNID` e WHERE (e.profile_id = p.profile_id)))
+  SELECT CAST('leads_never_bought' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_RUNID` p WHERE (p.profile_id IN (SELECT e.profile_id FROM `cohort`.`_rows_lead_ads__stage_RUNID` e) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_RUNID` e) x WHERE x.profile_id = p.profile_id))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 `segment_dutch_app_users` AS (

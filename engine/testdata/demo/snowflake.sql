@@ -1996,7 +1996,7 @@ CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 "SEGMENT_CART_ABANDONERS" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT EXISTS (SELECT 1 FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e.profile_id = p.profile_id AND e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x WHERE x.profile_id = p.profile_id) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
 ),
 -- segment vip (models/segments.yaml:10:5)
 "SEGMENT_VIP" AS (
@@ -2024,7 +2024,7 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 "SEGMENT_LEADS_NEVER_BOUGHT" AS (
-  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT EXISTS (SELECT 1 FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e.profile_id = p.profile_id)))
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e) x WHERE x.profile_id = p.profile_id))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 "SEGMENT_DUTCH_APP_USERS" AS (
@@ -2068,7 +2068,7 @@ CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_RUNID" AS
 WITH
 -- segment cart_abandoners (models/segments.yaml:2:5)
 "SEGMENT_CART_ABANDONERS" AS (
-  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT EXISTS (SELECT 1 FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e.profile_id = p.profile_id AND e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
+  SELECT CAST('cart_abandoners' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_RUNID" e WHERE (e."EVENT_NAME" = ? AND e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x WHERE x.profile_id = p.profile_id) AND (p."EMAIL_OPT_IN" IS NOT NULL AND p."EMAIL_OPT_IN" = ?))
 ),
 -- segment vip (models/segments.yaml:10:5)
 "SEGMENT_VIP" AS (
@@ -2096,7 +2096,7 @@ WITH
 ),
 -- segment leads_never_bought (models/segments.yaml:50:5)
 "SEGMENT_LEADS_NEVER_BOUGHT" AS (
-  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT EXISTS (SELECT 1 FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e WHERE (e.profile_id = p.profile_id)))
+  SELECT CAST('leads_never_bought' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_RUNID" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "COHORT"."_ROWS_LEAD_ADS__STAGE_RUNID" e) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_RUNID" e) x WHERE x.profile_id = p.profile_id))
 ),
 -- segment dutch_app_users (models/segments.yaml:57:5)
 "SEGMENT_DUTCH_APP_USERS" AS (

@@ -98,7 +98,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM "cohort"."_rows_orders__stage_golden" e WHERE (e.profile_id = p.profile_id AND e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) x WHERE x.profile_id = p.profile_id) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/project.yaml:41:5)
 "segment_vip" AS (
@@ -135,7 +135,7 @@ CREATE TABLE "cohort"."segment_memberships__stage_golden" AS
 WITH
 -- segment cart_abandoners (models/project.yaml:34:5)
 "segment_cart_abandoners" AS (
-  SELECT CAST('cart_abandoners' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM "cohort"."_rows_orders__stage_golden" e WHERE (e.profile_id = p.profile_id AND e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
+  SELECT CAST('cart_abandoners' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p WHERE (p.profile_id IN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."event_name" = $1 AND e."occurred_at" >= CAST($2 AS TIMESTAMP) AND e."occurred_at" <= CAST($3 AS TIMESTAMP))) AND NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($4 AS TIMESTAMP) AND e."ordered_at" <= CAST($5 AS TIMESTAMP))) x WHERE x.profile_id = p.profile_id) AND (p."email_opt_in" IS NOT NULL AND p."email_opt_in" = $6))
 ),
 -- segment vip (models/project.yaml:41:5)
 "segment_vip" AS (
