@@ -279,7 +279,7 @@ func (r *runner) checkState(ctx context.Context, run *plan.Run) error {
 		return err
 	}
 	if len(prints) != 1 || prints[0] != s.fingerprint() {
-		return &plan.Abandoned{Why: "identity rules or sources, or how this version of Cohort resolves them, changed since the previous run"}
+		return &plan.Abandoned{Why: "identity rules or sources, the people forgotten, or how this version of Cohort resolves identities changed since the previous run"}
 	}
 	return nil
 }

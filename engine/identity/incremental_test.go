@@ -230,7 +230,7 @@ func TestIncrementalFallsBack(t *testing.T) {
 		}
 		// a rule changed
 		p.Identity.Identifiers[1].Exclude = append(p.Identity.Identifiers[1].Exclude, `^p1@`)
-		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: identity rules or sources, or how this version of Cohort resolves them, changed since the previous run")
+		require.Contains(t, runIn(t, w.WH, p, "cohort", testNow, false), "full rebuild: identity rules or sources, the people forgotten, or how this version of Cohort resolves identities changed since the previous run")
 
 		// a source without a timestamp
 		p.Sources[1].Timestamp = ""
