@@ -210,41 +210,6 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// eventRows is what an event condition reads: the relation of the
-// source's rows (aliased e where it is used) and the filters its name,
-// within and where put on them.
-func (cp *compiler) eventRows(e *models.EventCondition) (string, sq.And, error) {
-	d := cp.c.Dialect
-	src := cp.c.Project.Source(e.Source)
-	if src == nil {
-		return "", nil, fmt.Errorf("%s: unknown source %q", e.Pos, e.Source)
-	}
-	filters := sq.And{}
-	if e.Name != "" {
-		if src.Event == "" {
-			return "", nil, fmt.Errorf("%s: source %q has no event column", e.Pos, src.Name)
-		}
-		filters = append(filters, sq.Expr("e."+d.Quote(src.Event)+" = ?", e.Name))
-	}
-	if e.Within.Set() {
-		if src.Timestamp == "" {
-			return "", nil, fmt.Errorf("%s: within needs a timestamp on source %q", e.Pos, src.Name)
-		}
-		col := "e." + d.Quote(src.Timestamp)
-		tp := plan.TimeParam(d, "?")
-		filters = append(filters, sq.Expr(col+" >= "+tp+" AND "+col+" <= "+tp,
-			plan.TimeArg(cp.c.Now.Add(-e.Within.D)), plan.TimeArg(cp.c.Now)))
-	}
-	for _, w := range e.Where {
-		s, err := cp.cond(w, "e")
-		if err != nil {
-			return "", nil, err
-		}
-		filters = append(filters, s)
-	}
-	return cp.rows(src, e), filters, nil
-}
-
 // profileSet is a query of profile ids, with its arguments.
 type profileSet struct {
 	sql  string
@@ -261,11 +226,35 @@ func (s profileSet) in() sq.Sqlizer { return sq.Expr("p.profile_id IN ("+s.sql+"
 // satisfies is "not among the profiles whose count breaks it", so that
 // profiles without any rows are included.
 func (cp *compiler) event(e *models.EventCondition) (profileSet, bool, error) {
-	from, filters, err := cp.eventRows(e)
-	if err != nil {
-		return profileSet{}, false, err
+	d := cp.c.Dialect
+	src := cp.c.Project.Source(e.Source)
+	if src == nil {
+		return profileSet{}, false, fmt.Errorf("%s: unknown source %q", e.Pos, e.Source)
 	}
-	sub := "SELECT e.profile_id FROM " + from + " e"
+	filters := sq.And{}
+	if e.Name != "" {
+		if src.Event == "" {
+			return profileSet{}, false, fmt.Errorf("%s: source %q has no event column", e.Pos, src.Name)
+		}
+		filters = append(filters, sq.Expr("e."+d.Quote(src.Event)+" = ?", e.Name))
+	}
+	if e.Within.Set() {
+		if src.Timestamp == "" {
+			return profileSet{}, false, fmt.Errorf("%s: within needs a timestamp on source %q", e.Pos, src.Name)
+		}
+		col := "e." + d.Quote(src.Timestamp)
+		tp := plan.TimeParam(d, "?")
+		filters = append(filters, sq.Expr(col+" >= "+tp+" AND "+col+" <= "+tp,
+			plan.TimeArg(cp.c.Now.Add(-e.Within.D)), plan.TimeArg(cp.c.Now)))
+	}
+	for _, w := range e.Where {
+		s, err := cp.cond(w, "e")
+		if err != nil {
+			return profileSet{}, false, err
+		}
+		filters = append(filters, s)
+	}
+	sub := "SELECT e.profile_id FROM " + cp.rows(src, e) + " e"
 	var args []any
 	if len(filters) > 0 {
 		w, a, err := filters.ToSql()
