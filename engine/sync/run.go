@@ -107,6 +107,9 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		return nil, err
 	}
 	s, dest, spec := t.sync, t.dest, t.spec
+	if ps := spec.CheckMapping(destinations.Mode(s.Mode), s.Match, s.Fields, func(string) string { return "" }); len(ps) > 0 {
+		return nil, fmt.Errorf("sync %s: %w", s.Name, joinProblems(ps))
+	}
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -282,8 +285,8 @@ type target struct {
 	rule   consent.Rule
 }
 
-// targetOf finds the sync p names and checks its mapping against its
-// destination.
+// targetOf finds the sync p names, its destination and the consent rule
+// that applies there.
 func targetOf(p Params) (*target, error) {
 	s, dest, err := find(p.Project, p.Sync)
 	if err != nil {
@@ -292,9 +295,6 @@ func targetOf(p Params) (*target, error) {
 	spec, err := destinations.Lookup(dest.Type)
 	if err != nil {
 		return nil, fmt.Errorf("sync %s: destination %s: %w", s.Name, dest.Name, err)
-	}
-	if ps := spec.CheckMapping(destinations.Mode(s.Mode), s.Match, s.Fields, func(string) string { return "" }); len(ps) > 0 {
-		return nil, fmt.Errorf("sync %s: %w", s.Name, joinProblems(ps))
 	}
 	region := spec.RegionOf(dest.Region, dest.Config)
 	rule, err := consent.For(p.Project, s, region, spec.IsInternal(dest.Config))
