@@ -115,7 +115,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1
     FROM `cohort_demo`.`shop_customers` src
     WHERE CAST(src.`updated_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
       AND CAST(src.`updated_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'shop_customers')
@@ -127,7 +127,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1
     FROM `cohort_demo`.`orders` src
     WHERE CAST(src.`ordered_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
       AND CAST(src.`ordered_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
@@ -139,7 +139,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`web_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
       AND CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
@@ -151,7 +151,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
       AND CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
@@ -313,7 +313,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1
     FROM `cohort_demo`.`web_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
       AND CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
@@ -330,7 +330,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1
     FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
       AND CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
@@ -399,7 +399,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) AS k3
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2,
       CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
@@ -417,7 +417,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `cohort_demo`.`orders` src
     WHERE CAST(src.`ordered_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'orders')
@@ -429,8 +429,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1,
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`web_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
       AND CAST(src.`occurred_at` AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'web_events')
@@ -441,8 +441,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) AS k3
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2,
+      CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1,
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
     FROM `cohort_demo`.`app_events` src
     WHERE CAST(src.`occurred_at` AS TIMESTAMP) >= (SELECT since FROM `cohort`.`_work_id_marks_RUNID` WHERE source = 'app_events')
@@ -700,7 +700,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1
     FROM `cohort_demo`.`shop_customers` src
   ) normalized) `shop_customers`
     WHERE v1 IS NOT NULL
@@ -710,7 +710,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1
     FROM `cohort_demo`.`orders` src
   ) normalized) `orders`
     WHERE v1 IS NOT NULL
@@ -720,7 +720,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`web_events` src
   ) normalized) `web_events`
     WHERE v2 IS NOT NULL
@@ -730,7 +730,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`app_events` src
   ) normalized) `app_events`
     WHERE v2 IS NOT NULL
@@ -870,7 +870,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1
     FROM `cohort_demo`.`web_events` src
   ) normalized) `web_events`
     WHERE v1 IS NOT NULL
@@ -885,7 +885,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1
+      CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1
     FROM `cohort_demo`.`app_events` src
   ) normalized) `app_events`
     WHERE v1 IS NOT NULL
@@ -932,7 +932,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) AS k3
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2,
       CASE
     WHEN length(replace((NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')), '+', '')) < 6 THEN NULL
@@ -948,7 +948,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS v1,
+      CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v2
     FROM `cohort_demo`.`orders` src
   ) normalized
@@ -958,8 +958,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2
+      CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1,
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2
     FROM `cohort_demo`.`web_events` src
   ) normalized
 ),
@@ -968,8 +968,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) AS k3
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS v2,
+      CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1,
+      CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS v2,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v3
     FROM `cohort_demo`.`app_events` src
   ) normalized
@@ -1497,9 +1497,9 @@ FROM `cohort`.`_work_id_marks_RUNID`
 -- _identity_sources: which sources hold each identifier, for the profile look-up
 CREATE OR REPLACE TABLE `cohort`.`_identity_sources__stage_RUNID` AS
 -- shop_customers.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS identifier_value, 'shop_customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS identifier_value, 'shop_customers' AS source
 FROM `cohort_demo`.`shop_customers` src
-WHERE NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- shop_customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS identifier_value, 'shop_customers' AS source
@@ -1522,9 +1522,9 @@ WHERE CASE
     ELSE '+' || (NULLIF(REGEXP_REPLACE(REGEXP_REPLACE(CAST(src.`phone` AS STRING), '\\(0\\)', ''), '[^0-9+]', ''), '')) END IS NOT NULL
 UNION ALL
 -- orders.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') AS identifier_value, 'orders' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS identifier_value, 'orders' AS source
 FROM `cohort_demo`.`orders` src
-WHERE NULLIF(CASE WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`customer_id` AS STRING)) ELSE CAST(src.`customer_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- orders.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS identifier_value, 'orders' AS source
@@ -1532,24 +1532,24 @@ FROM `cohort_demo`.`orders` src
 WHERE NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') IS NOT NULL
 UNION ALL
 -- web_events.anonymous_id
-SELECT DISTINCT 'anonymous_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'anonymous_id' AS identifier_type, CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS identifier_value, 'web_events' AS source
 FROM `cohort_demo`.`web_events` src
-WHERE NULLIF(CASE WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`anonymous_id` AS STRING)) ELSE CAST(src.`anonymous_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- web_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS identifier_value, 'web_events' AS source
 FROM `cohort_demo`.`web_events` src
-WHERE NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- app_events.device_id
-SELECT DISTINCT 'device_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'device_id' AS identifier_type, CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS identifier_value, 'app_events' AS source
 FROM `cohort_demo`.`app_events` src
-WHERE NULLIF(CASE WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`device_id` AS STRING)) ELSE CAST(src.`device_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- app_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END AS identifier_value, 'app_events' AS source
 FROM `cohort_demo`.`app_events` src
-WHERE NULLIF(CASE WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN trim(CAST(src.`user_id` AS STRING)) ELSE CAST(src.`user_id` AS STRING) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src.`user_id` AS STRING) = '' THEN NULL WHEN CAST(src.`user_id` AS STRING) LIKE ' %' OR CAST(src.`user_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`user_id` AS STRING)), '') ELSE CAST(src.`user_id` AS STRING) END IS NOT NULL
 UNION ALL
 -- app_events.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS identifier_value, 'app_events' AS source

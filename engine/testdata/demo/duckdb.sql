@@ -123,7 +123,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
       AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
@@ -135,7 +135,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
       AND CAST(src."ordered_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
@@ -147,7 +147,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -159,7 +159,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -321,7 +321,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -338,7 +338,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -403,7 +403,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2,
       list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
@@ -421,7 +421,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
@@ -433,8 +433,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1,
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -445,8 +445,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
+      CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1,
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -692,7 +692,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
@@ -702,7 +702,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."orders" src
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
@@ -712,7 +712,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
@@ -722,7 +722,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
@@ -862,7 +862,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
@@ -877,7 +877,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1
     FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
@@ -922,7 +922,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2,
       list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS VARCHAR), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')], lambda phone_digits: CASE
     WHEN length(replace(phone_digits, '+', '')) < 6 THEN NULL
@@ -938,7 +938,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
   ) normalized
@@ -948,8 +948,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2
+      CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1,
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2
     FROM "cohort_demo"."web_events" src
   ) normalized
 ),
@@ -958,8 +958,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS v2,
+      CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1,
+      CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
   ) normalized
@@ -1472,9 +1472,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
 SELECT s.*, CAST(hash(s.identifier_value) >> 1 AS BIGINT) AS identifier_key FROM (
 -- shop_customers.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS identifier_value, 'shop_customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS identifier_value, 'shop_customers' AS source
 FROM "cohort_demo"."shop_customers" src
-WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- shop_customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'shop_customers' AS source
@@ -1497,9 +1497,9 @@ WHERE list_transform([NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS V
     ELSE '+' || phone_digits END)[1] IS NOT NULL
 UNION ALL
 -- orders.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') AS identifier_value, 'orders' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS identifier_value, 'orders' AS source
 FROM "cohort_demo"."orders" src
-WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."customer_id" AS VARCHAR)) ELSE CAST(src."customer_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- orders.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'orders' AS source
@@ -1507,24 +1507,24 @@ FROM "cohort_demo"."orders" src
 WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') IS NOT NULL
 UNION ALL
 -- web_events.anonymous_id
-SELECT DISTINCT 'anonymous_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'anonymous_id' AS identifier_type, CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS identifier_value, 'web_events' AS source
 FROM "cohort_demo"."web_events" src
-WHERE NULLIF(CASE WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS VARCHAR)) ELSE CAST(src."anonymous_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- web_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS identifier_value, 'web_events' AS source
 FROM "cohort_demo"."web_events" src
-WHERE NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- app_events.device_id
-SELECT DISTINCT 'device_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'device_id' AS identifier_type, CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS identifier_value, 'app_events' AS source
 FROM "cohort_demo"."app_events" src
-WHERE NULLIF(CASE WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."device_id" AS VARCHAR)) ELSE CAST(src."device_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- app_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END AS identifier_value, 'app_events' AS source
 FROM "cohort_demo"."app_events" src
-WHERE NULLIF(CASE WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."user_id" AS VARCHAR)) ELSE CAST(src."user_id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."user_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."user_id" AS VARCHAR) LIKE ' %' OR CAST(src."user_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS VARCHAR)), '') ELSE CAST(src."user_id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- app_events.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'app_events' AS source

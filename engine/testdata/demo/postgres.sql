@@ -127,7 +127,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1
     FROM "cohort_demo"."shop_customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
       AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'shop_customers')
@@ -139,7 +139,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
       AND CAST(src."ordered_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
@@ -151,7 +151,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -163,7 +163,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -325,7 +325,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -342,7 +342,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -414,7 +414,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2,
       CASE
     WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
@@ -432,7 +432,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
     WHERE CAST(src."ordered_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'orders')
@@ -444,8 +444,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1,
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."web_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
       AND CAST(src."occurred_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'web_events')
@@ -456,8 +456,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2,
+      CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1,
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
     WHERE CAST(src."occurred_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'app_events')
@@ -724,7 +724,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1
     FROM "cohort_demo"."shop_customers" src
   ) normalized) "shop_customers"
     WHERE v1 IS NOT NULL
@@ -734,7 +734,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1
     FROM "cohort_demo"."orders" src
   ) normalized) "orders"
     WHERE v1 IS NOT NULL
@@ -744,7 +744,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v2 IS NOT NULL
@@ -754,7 +754,7 @@ FROM (
     FROM (SELECT seen_at, v2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v2 IS NOT NULL
@@ -894,7 +894,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1
     FROM "cohort_demo"."web_events" src
   ) normalized) "web_events"
     WHERE v1 IS NOT NULL
@@ -909,7 +909,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1
     FROM "cohort_demo"."app_events" src
   ) normalized) "app_events"
     WHERE v1 IS NOT NULL
@@ -964,7 +964,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2,
       CASE
     WHEN length(replace((NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')), '+', '')) < 6 THEN NULL
@@ -980,7 +980,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "cohort_demo"."orders" src
   ) normalized
@@ -990,8 +990,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2
+      CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1,
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2
     FROM "cohort_demo"."web_events" src
   ) normalized
 ),
@@ -1000,8 +1000,8 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS v1,
-      NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS v2,
+      CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1,
+      CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS v2,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v3
     FROM "cohort_demo"."app_events" src
   ) normalized
@@ -1594,9 +1594,9 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- _identity_sources: which sources hold each identifier, for the profile look-up
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
 -- shop_customers.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS identifier_value, 'shop_customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS identifier_value, 'shop_customers' AS source
 FROM "cohort_demo"."shop_customers" src
-WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- shop_customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'shop_customers' AS source
@@ -1619,9 +1619,9 @@ WHERE CASE
     ELSE '+' || (NULLIF(regexp_replace(regexp_replace(CAST(src."phone" AS TEXT), '\(0\)', '', 'g'), '[^0-9+]', '', 'g'), '')) END IS NOT NULL
 UNION ALL
 -- orders.customer_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') AS identifier_value, 'orders' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS identifier_value, 'orders' AS source
 FROM "cohort_demo"."orders" src
-WHERE NULLIF(CASE WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."customer_id" AS TEXT)) ELSE CAST(src."customer_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- orders.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'orders' AS source
@@ -1629,24 +1629,24 @@ FROM "cohort_demo"."orders" src
 WHERE NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') IS NOT NULL
 UNION ALL
 -- web_events.anonymous_id
-SELECT DISTINCT 'anonymous_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'anonymous_id' AS identifier_type, CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS identifier_value, 'web_events' AS source
 FROM "cohort_demo"."web_events" src
-WHERE NULLIF(CASE WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."anonymous_id" AS TEXT)) ELSE CAST(src."anonymous_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- web_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS identifier_value, 'web_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS identifier_value, 'web_events' AS source
 FROM "cohort_demo"."web_events" src
-WHERE NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- app_events.device_id
-SELECT DISTINCT 'device_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'device_id' AS identifier_type, CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS identifier_value, 'app_events' AS source
 FROM "cohort_demo"."app_events" src
-WHERE NULLIF(CASE WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."device_id" AS TEXT)) ELSE CAST(src."device_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- app_events.user_id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') AS identifier_value, 'app_events' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END AS identifier_value, 'app_events' AS source
 FROM "cohort_demo"."app_events" src
-WHERE NULLIF(CASE WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN trim(CAST(src."user_id" AS TEXT)) ELSE CAST(src."user_id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."user_id" AS TEXT) = '' THEN NULL WHEN CAST(src."user_id" AS TEXT) LIKE ' %' OR CAST(src."user_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."user_id" AS TEXT)), '') ELSE CAST(src."user_id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- app_events.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'app_events' AS source

@@ -64,7 +64,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
       AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
@@ -144,7 +144,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
@@ -248,7 +248,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1
     FROM "raw"."customers" src
   ) normalized) "customers"
     WHERE v1 IS NOT NULL
@@ -306,7 +306,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
   ) normalized
@@ -753,9 +753,9 @@ FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
 SELECT s.*, CAST(hash(s.identifier_value) >> 1 AS BIGINT) AS identifier_key FROM (
 -- customers.id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS identifier_value, 'customers' AS source
 FROM "raw"."customers" src
-WHERE NULLIF(CASE WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."id" AS VARCHAR)) ELSE CAST(src."id" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS identifier_value, 'customers' AS source

@@ -68,7 +68,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
       AND CAST(src."updated_at" AS TIMESTAMP) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP) ELSE since END FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
@@ -155,7 +155,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
     WHERE CAST(src."updated_at" AS TIMESTAMP) >= (SELECT since FROM "cohort"."_work_id_marks_RUNID" WHERE source = 'customers')
@@ -270,7 +270,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1
+      CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1
     FROM "raw"."customers" src
   ) normalized) "customers"
     WHERE v1 IS NOT NULL
@@ -338,7 +338,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS v1,
+      CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v2
     FROM "raw"."customers" src
   ) normalized
@@ -859,9 +859,9 @@ ANALYZE "cohort"."_identity_state__stage_RUNID";
 -- _identity_sources: which sources hold each identifier, for the profile look-up
 CREATE TABLE "cohort"."_identity_sources__stage_RUNID" AS
 -- customers.id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') AS identifier_value, 'customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS identifier_value, 'customers' AS source
 FROM "raw"."customers" src
-WHERE NULLIF(CASE WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN trim(CAST(src."id" AS TEXT)) ELSE CAST(src."id" AS TEXT) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END IS NOT NULL
 UNION ALL
 -- customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS identifier_value, 'customers' AS source

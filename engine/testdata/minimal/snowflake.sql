@@ -53,7 +53,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1
     FROM "RAW"."CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
       AND CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) > (SELECT CASE WHEN at_since > prev_at THEN CAST('0001-01-01 00:00:00' AS TIMESTAMP_NTZ) ELSE since END FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
@@ -133,7 +133,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
     WHERE CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) >= (SELECT since FROM "COHORT"."_WORK_ID_MARKS_RUNID" WHERE source = 'customers')
@@ -237,7 +237,7 @@ FROM (
     FROM (SELECT seen_at, v1
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1
+      CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1
     FROM "RAW"."CUSTOMERS" src
   ) normalized) "CUSTOMERS"
     WHERE v1 IS NOT NULL
@@ -295,7 +295,7 @@ WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keye
   SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
-      NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS v1,
+      CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v2
     FROM "RAW"."CUSTOMERS" src
   ) normalized
@@ -742,9 +742,9 @@ FROM "COHORT"."_WORK_ID_MARKS_RUNID"
 CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_SOURCES__STAGE_RUNID" AS
 SELECT s.*, HASH(s.identifier_value) AS identifier_key FROM (
 -- customers.id
-SELECT DISTINCT 'customer_id' AS identifier_type, NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') AS identifier_value, 'customers' AS source
+SELECT DISTINCT 'customer_id' AS identifier_type, CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS identifier_value, 'customers' AS source
 FROM "RAW"."CUSTOMERS" src
-WHERE NULLIF(CASE WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN trim(CAST(src."ID" AS VARCHAR)) ELSE CAST(src."ID" AS VARCHAR) END, '') IS NOT NULL
+WHERE CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END IS NOT NULL
 UNION ALL
 -- customers.email
 SELECT DISTINCT 'email' AS identifier_type, NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS identifier_value, 'customers' AS source
