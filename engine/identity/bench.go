@@ -82,6 +82,7 @@ type BenchReport struct {
 	Checked         bool            `json:"checked"`
 	UnionFind       float64         `json:"union_find_seconds"` // interning strings + union-find, in memory
 	UnionFindCPU    float64         `json:"union_find_cpu_seconds"`
+	UnionFindRuns   []float64       `json:"union_find_runs_seconds"` // both runs; UnionFind is the faster
 	Ratio           float64         `json:"ratio_to_union_find"`
 	Correct         bool            `json:"correct"`
 	Increment       *BenchIncrement `json:"increment,omitempty"`
@@ -408,17 +409,26 @@ func benchCheck(ctx context.Context, wh dialects.Warehouse, c *plan.Context, edg
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	// Collect the garbage reading the rows left first: the union-find itself
-	// allocates nothing after its sizing, and a collection of the 20M
-	// strings' leftovers inside its timing made it 3.2 to 5.3 s at random.
-	runtime.GC()
-	start, cpu0 := time.Now(), plan.CPUSeconds()
-	uf := NewStringUnionFind(int(rep.Edges))
-	for i := 0; i < len(pairs); i += 2 {
-		uf.Link(pairs[i], pairs[i+1])
+	// The union-find runs twice and counts its faster run. Its first run's
+	// time depended on the state of this process's heap, not on the
+	// algorithm: 3.3 s or 4.5-5.2 s from one run of the bench to the next
+	// on one machine, and whether a collection of the garbage reading the
+	// rows left fell inside it (so each run starts after one).
+	var uf *StringUnionFind
+	for run := range 2 {
+		uf = nil
+		runtime.GC()
+		start, cpu0 := time.Now(), plan.CPUSeconds()
+		uf = NewStringUnionFind(int(rep.Edges))
+		for i := 0; i < len(pairs); i += 2 {
+			uf.Link(pairs[i], pairs[i+1])
+		}
+		t, cpu := time.Since(start).Seconds(), plan.CPUSeconds()-cpu0
+		rep.UnionFindRuns = append(rep.UnionFindRuns, t)
+		if run == 0 || t < rep.UnionFind {
+			rep.UnionFind, rep.UnionFindCPU = t, cpu
+		}
 	}
-	rep.UnionFind = time.Since(start).Seconds()
-	rep.UnionFindCPU = plan.CPUSeconds() - cpu0
 	rep.Ratio = rep.Resolve / rep.UnionFind
 	rep.Checked = true
 	pairs = nil
@@ -486,10 +496,19 @@ func (r *BenchReport) print(out io.Writer) {
 	}
 	fmt.Fprintln(out)
 	if r.Checked {
-		fmt.Fprintf(out, "  union-find        %.2f s, cpu %.2f s (in memory, string interning included)\n", r.UnionFind, r.UnionFindCPU)
+		fmt.Fprintf(out, "  union-find        %.2f s, cpu %.2f s (in memory, string interning included; the faster of %s)\n", r.UnionFind, r.UnionFindCPU, seconds(r.UnionFindRuns))
 		fmt.Fprintf(out, "  ratio             %.2fx union-find\n", r.Ratio)
 		fmt.Fprintf(out, "  partition         %s\n", map[bool]string{true: "identical to union-find", false: "DIFFERS from union-find"}[r.Correct])
 	}
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// seconds lists durations as "3.30 and 4.52 s".
+func seconds(t []float64) string {
+	s := make([]string, len(t))
+	for i, v := range t {
+		s[i] = fmt.Sprintf("%.2f", v)
+	}
+	return strings.Join(s, " and ") + " s"
+}
