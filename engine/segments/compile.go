@@ -14,36 +14,59 @@ import (
 )
 
 // compiler turns a condition tree into a boolean SQL expression over the
-// profiles row aliased p. Every leaf is two-valued (a missing trait value
-// makes a comparison false, never NULL), so not inverts exactly.
+// profiles row aliased p, and the joins it reads. Every leaf is two-valued
+// (a missing trait value makes a comparison false, never NULL), so not
+// inverts exactly.
 type compiler struct {
 	c     *plan.Context
 	stack []string // segments being inlined, to stop a loop
+	joins []sq.Sqlizer
 }
 
-// Where compiles a segment's condition into a boolean expression over the
-// profiles row aliased p, with ? placeholders.
-func Where(c *plan.Context, seg *models.Segment) (sq.Sqlizer, error) {
+// Filter is a segment's condition over the profiles row aliased p: the
+// joins its event conditions need, and the where over p and them.
+type Filter struct {
+	Joins []sq.Sqlizer
+	Where sq.Sqlizer
+}
+
+// Apply adds the filter to a query that reads the profiles row p.
+func (f Filter) Apply(q sq.SelectBuilder) sq.SelectBuilder {
+	for _, j := range f.Joins {
+		q = q.JoinClause(j)
+	}
+	return q.Where(f.Where)
+}
+
+// Where compiles a segment's condition with ? placeholders.
+func Where(c *plan.Context, seg *models.Segment) (Filter, error) {
+	cp := &compiler{c: c}
+	w, err := cp.segment(seg)
+	return Filter{Joins: cp.joins, Where: w}, err
+}
+
+// segment compiles one segment's condition; the joins gather in cp, so
+// that the conditions of several segments read by one query (Overlap)
+// share one set of joins with distinct names.
+func (cp *compiler) segment(seg *models.Segment) (sq.Sqlizer, error) {
 	if seg == nil || seg.Where == nil {
 		return nil, fmt.Errorf("segment has no where")
 	}
-	cp := &compiler{c: c, stack: []string{seg.Name}}
+	cp.stack = []string{seg.Name}
 	return cp.conjunct(seg.Where)
 }
 
 // conjunct compiles a condition that must hold for the whole segment to
 // hold: the segment's where, or one of the conditions an all there lists.
-// Only there is an event condition that asks for a profile's absence from
-// a set of profiles ("not: {event: ...}", or a count bound that zero
-// satisfies) written as NOT EXISTS over that set, which planners run as an
-// anti-join. NOT IN means the same (no profile_id is NULL), but PostgreSQL
-// runs NOT IN over a subquery as a hashed subplan only while the subquery's
-// rows fit in work_mem, and beyond that scans them again for every profile
-// (200,000 demo people, leads_never_bought, "not: {event: {source:
-// orders}}" over 495,045 orders: the segments step stopped after 12
-// minutes; as NOT EXISTS the segment counts in 0.18 s). Under any: or
-// another not, NOT EXISTS would be a subplan run once per profile, so there
-// it stays NOT IN, hashed while it fits.
+// Only there is an event condition a semi-join (IN) or an anti-join (NOT
+// EXISTS) of the profiles with the event's set of profiles. NOT IN would
+// mean the same (no profile_id is NULL), but PostgreSQL runs NOT IN over a
+// subquery as a hashed subplan only while the subquery's rows fit in
+// work_mem, and beyond that scans them again for every profile (200,000
+// demo people, leads_never_bought, "not: {event: {source: orders}}" over
+// 495,045 orders: the segments step stopped after 12 minutes; as NOT EXISTS
+// the segment counts in 0.18 s). Elsewhere (under any: or another not) see
+// eventFlag.
 func (cp *compiler) conjunct(n *models.Condition) (sq.Sqlizer, error) {
 	if n != nil && n.All != nil {
 		and := sq.And{}
@@ -70,9 +93,33 @@ func (cp *compiler) conjunct(n *models.Condition) (sq.Sqlizer, error) {
 		return nil, err
 	}
 	if member == in {
-		return set.in(), nil
+		return sq.Expr("p.profile_id IN ("+set.sql+")", set.args...), nil
 	}
 	return sq.Expr("NOT EXISTS (SELECT 1 FROM ("+set.sql+") x WHERE x.profile_id = p.profile_id)", set.args...), nil
+}
+
+// eventFlag compiles an event condition that is one of several ways to
+// hold (under any:) or is inverted (under not:): the event's set of
+// profiles, one row each, is left-joined to the profiles, and the condition
+// tests whether the profile found its row. Written as p.profile_id IN (set)
+// inside an OR, PostgreSQL ran a subplan that scanned the set again for
+// every profile once the set outgrew work_mem (150,000 orders already),
+// IN and NOT IN alike: hours instead of a second.
+func (cp *compiler) eventFlag(e *models.EventCondition) (sq.Sqlizer, error) {
+	set, member, err := cp.event(e)
+	if err != nil {
+		return nil, err
+	}
+	sub := set.sql
+	if !set.grouped {
+		sub = "SELECT DISTINCT x.profile_id FROM (" + sub + ") x"
+	}
+	alias := fmt.Sprintf("ev%d", len(cp.joins)+1)
+	cp.joins = append(cp.joins, sq.Expr("LEFT JOIN ("+sub+") "+alias+" ON "+alias+".profile_id = p.profile_id", set.args...))
+	if member {
+		return sq.Expr(alias + ".profile_id IS NOT NULL"), nil
+	}
+	return sq.Expr(alias + ".profile_id IS NULL"), nil
 }
 
 // cond compiles a node; event is the alias of the event row inside an
@@ -136,14 +183,10 @@ func (cp *compiler) cond(n *models.Condition, event string) (sq.Sqlizer, error) 
 		}
 		return cp.ops(n, event+"."+d.Quote(n.Column))
 	case n.Event != nil:
-		set, member, err := cp.event(n.Event)
-		if err != nil {
-			return nil, err
+		if event != "" {
+			return nil, fmt.Errorf("%s: event condition inside an event's where", n.Pos)
 		}
-		if member {
-			return set.in(), nil
-		}
-		return sq.Expr("NOT ?", set.in()), nil
+		return cp.eventFlag(n.Event)
 	}
 	return nil, fmt.Errorf("%s: a condition needs all, any, not, segment, trait, column or event", n.Pos)
 }
@@ -210,14 +253,13 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// profileSet is a query of profile ids, with its arguments.
+// profileSet is a query of profile ids, with its arguments; grouped when
+// it names each profile once.
 type profileSet struct {
-	sql  string
-	args []any
+	sql     string
+	args    []any
+	grouped bool
 }
-
-// in is the condition that the profile p is in the set.
-func (s profileSet) in() sq.Sqlizer { return sq.Expr("p.profile_id IN ("+s.sql+")", s.args...) }
 
 // event compiles an event condition: the profiles whose matching rows of
 // the source (name, within, where) number within the count bounds. It
@@ -266,7 +308,7 @@ func (cp *compiler) event(e *models.EventCondition) (profileSet, bool, error) {
 	}
 	bounds := countBounds(e.Count)
 	if len(bounds) == 0 {
-		return profileSet{sub, args}, true, nil
+		return profileSet{sub, args, false}, true, nil
 	}
 	zeroOK := true
 	var having []string
@@ -277,9 +319,9 @@ func (cp *compiler) event(e *models.EventCondition) (profileSet, bool, error) {
 	}
 	cond := strings.Join(having, " AND ")
 	if zeroOK {
-		return profileSet{sub + " GROUP BY e.profile_id HAVING NOT (" + cond + ")", args}, false, nil
+		return profileSet{sub + " GROUP BY e.profile_id HAVING NOT (" + cond + ")", args, true}, false, nil
 	}
-	return profileSet{sub + " GROUP BY e.profile_id HAVING " + cond, args}, true, nil
+	return profileSet{sub + " GROUP BY e.profile_id HAVING " + cond, args, true}, true, nil
 }
 
 // rows is what an event condition scans: the source's rows table, or,

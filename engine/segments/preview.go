@@ -70,14 +70,14 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 	// then their traits, read for those few ids only (carrying every
 	// member's traits through the window cost more than the scan)
 	holdout, arm := assignment(d, seg)
-	where, err := Where(c, seg)
+	f, err := Where(c, seg)
 	if err != nil {
 		return nil, err
 	}
-	q := sq.Select("p.profile_id", holdout+" AS holdout", arm+" AS arm",
+	q := f.Apply(sq.Select("p.profile_id", holdout+" AS holdout", arm+" AS arm",
 		"count(*) OVER () AS members",
 		"sum(CASE WHEN "+holdout+" THEN 1 ELSE 0 END) OVER () AS holdout_members").
-		From(c.Input(profiles.Table) + " p").Where(where).
+		From(c.Input(profiles.Table) + " p")).
 		OrderBy("p.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
 	sql, args, err := q.ToSql()
 	if err != nil {
@@ -300,8 +300,9 @@ func Overlap(ctx context.Context, wh dialects.Warehouse, c *plan.Context, segs [
 	d := c.Dialect
 	out := &OverlapResult{}
 	flags := sq.Select().From(c.Input(profiles.Table) + " p")
+	cp := &compiler{c: c} // one set of joins for all the segments
 	for i, seg := range segs {
-		w, err := Where(c, seg)
+		w, err := cp.segment(seg)
 		if err != nil {
 			return nil, fmt.Errorf("segment %s: %w", seg.Name, err)
 		}
@@ -311,6 +312,9 @@ func Overlap(ctx context.Context, wh dialects.Warehouse, c *plan.Context, segs [
 			name = fmt.Sprintf("#%d", i+1)
 		}
 		out.Segments = append(out.Segments, name)
+	}
+	for _, j := range cp.joins {
+		flags = flags.JoinClause(j)
 	}
 	var combos [][]int
 	for mask := 1; mask < 1<<len(segs); mask++ {

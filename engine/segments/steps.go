@@ -73,17 +73,17 @@ func header(segs []*models.Segment) string {
 // profile_id, holdout, arm) from the profiles table.
 func memberQuery(c *plan.Context, seg *models.Segment) (sq.SelectBuilder, error) {
 	d := c.Dialect
-	where, err := Where(c, seg)
+	f, err := Where(c, seg)
 	if err != nil {
 		return sq.SelectBuilder{}, fmt.Errorf("segment %s: %w", seg.Name, err)
 	}
 	holdout, arm := assignment(d, seg)
-	return sq.Select(
+	return f.Apply(sq.Select(
 		"CAST("+dialects.Literal(d, seg.Name)+" AS "+d.TypeName(dialects.Text)+") AS segment",
 		"p.profile_id",
 		holdout+" AS holdout",
 		arm+" AS arm",
-	).From(c.Input(profiles.Table) + " p").Where(where), nil
+	).From(c.Input(profiles.Table) + " p")), nil
 }
 
 func statements(c *plan.Context, segs []*models.Segment, prevMembers bool) ([]plan.Statement, error) {

@@ -1,0 +1,4 @@
+package segments
+
+// MemberQuery is memberQuery, for the plan tests of segments_test.
+var MemberQuery = memberQuery
