@@ -41,7 +41,7 @@ const (
 
 // stateVersion changes whenever the way identities are resolved changes, so
 // that the state of an older version is never extended.
-const stateVersion = "4"
+const stateVersion = "5"
 
 // fingerprint names everything that decides how rows become profiles: the
 // identifier rules and their order, and each source's relation, timestamp

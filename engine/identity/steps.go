@@ -115,12 +115,20 @@ func prefixed(p, s string) string {
 
 // keyExpr is a node's key: a 64-bit hash of the run's key salt (the salt
 // table: empty unless two identifiers shared a key), the type, ':' and the
-// value, from SQL expressions of the type and the value (Hash64: hashed
-// together, not concatenated first where the warehouse can). Every key, of
-// a rebuild or of an increment, comes from here: an increment extends the
+// value, from SQL expressions of the type and the value. Every key, of a
+// rebuild or of an increment, comes from here: an increment extends the
 // previous keys (a change here bumps stateVersion).
+//
+// Unsalted, the parts are hashed together (Hash64: not concatenated first
+// where the warehouse can). A salted key hashes their concatenation: DuckDB's
+// hash of several values is the last one's hash XOR a constant of the
+// others, so two values whose own hashes clash clashed again under every
+// salt, and a rebuild that met such a pair could never finish.
 func (s *Step) keyExpr(typ, value string) string {
-	return s.c.Dialect.Hash64("(SELECT salt FROM "+s.w("salt")+")", typ, "':'", value)
+	d := s.c.Dialect
+	salt := "(SELECT salt FROM " + s.w("salt") + ")"
+	return "CASE WHEN " + salt + " = '' THEN " + d.Hash64(salt, typ, "':'", value) +
+		" ELSE " + d.Hash64(salt+" || "+typ+" || ':' || "+value) + " END"
 }
 
 // sourceRel reads one source (its new rows only when fresh): its timestamp

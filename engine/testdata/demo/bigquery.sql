@@ -25,7 +25,7 @@ CREATE SCHEMA IF NOT EXISTS `cohort`;
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 188c13484f83d61d6aacaf0499fcb1a7)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 313adb7fdf0db4a71156ff2bc9fc7ed7)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM `cohort`.`_identity_state`
 
@@ -108,7 +108,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_new_nodes_RUNID`;
 -- customer_id
 CREATE OR REPLACE TABLE `cohort`.`_work_id_new_nodes_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -161,7 +161,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -250,7 +250,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -306,7 +306,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -323,7 +323,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -396,7 +396,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_new_edges_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_shop_customers` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
@@ -414,7 +414,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_orders` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
@@ -426,7 +426,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_web_events` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1,
@@ -438,7 +438,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_app_events` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1,
@@ -451,7 +451,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_support_tickets` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
@@ -468,7 +468,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_lead_ads` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
@@ -558,7 +558,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_hubs_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 SELECT key, identifier_type, identifier_value, detail FROM `cohort`.`_work_id_hubs_touched_RUNID`
 UNION ALL
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value), identifier_type, identifier_value, detail FROM `cohort`.`identity_rejections` p
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) END, identifier_type, identifier_value, detail FROM `cohort`.`identity_rejections` p
 WHERE rule = 'max_links' AND NOT EXISTS (SELECT 1 FROM `cohort`.`_work_id_hubs_touched_RUNID` h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value);
 
 DELETE FROM `cohort`.`_work_id_new_nodes_RUNID` WHERE key IN (SELECT key FROM `cohort`.`_work_id_hubs_RUNID`);
@@ -576,7 +576,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_old_RUNID`;
 
 CREATE OR REPLACE TABLE `cohort`.`_work_id_old_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM `cohort`.`identity_graph`
 WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`);
 
@@ -693,7 +693,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_nodes_RUNID`;
 -- customer_id
 CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -738,7 +738,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -813,7 +813,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || identifier_value) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -863,7 +863,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || identifier_value) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -878,7 +878,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || identifier_value) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -929,7 +929,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_shop_customers` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
@@ -945,7 +945,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_orders` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`ordered_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`customer_id` AS STRING) = '' THEN NULL WHEN CAST(src.`customer_id` AS STRING) LIKE ' %' OR CAST(src.`customer_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`customer_id` AS STRING)), '') ELSE CAST(src.`customer_id` AS STRING) END AS v1,
@@ -955,7 +955,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_web_events` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'anonymous_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`anonymous_id` AS STRING) = '' THEN NULL WHEN CAST(src.`anonymous_id` AS STRING) LIKE ' %' OR CAST(src.`anonymous_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`anonymous_id` AS STRING)), '') ELSE CAST(src.`anonymous_id` AS STRING) END AS v1,
@@ -965,7 +965,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_app_events` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) AS k2, v3, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'device_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src.`occurred_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`device_id` AS STRING) = '' THEN NULL WHEN CAST(src.`device_id` AS STRING) LIKE ' %' OR CAST(src.`device_id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`device_id` AS STRING)), '') ELSE CAST(src.`device_id` AS STRING) END AS v1,
@@ -976,7 +976,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_support_tickets` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
@@ -991,7 +991,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_lead_ads` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`created_at` AS TIMESTAMP) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src.`email` AS STRING), '\\s+', '')), '') AS v1,
@@ -1357,7 +1357,7 @@ CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
   CAST((SELECT max(identifiers) FROM `cohort`.`_identity_state`) - (SELECT count(*) FROM `cohort`.`_work_id_old_RUNID`) + (SELECT count(*) FROM `cohort`.`_identity_graph_new__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- otherwise:
 
@@ -1487,7 +1487,7 @@ CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
   CAST((SELECT count(*) FROM `cohort`.`identity_graph__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- end if
 

@@ -36,7 +36,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 188c13484f83d61d6aacaf0499fcb1a7)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 313adb7fdf0db4a71156ff2bc9fc7ed7)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -116,7 +116,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -169,7 +169,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -258,7 +258,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', identifier_value) >> 1 AS BIGINT) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -314,7 +314,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -331,7 +331,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -400,7 +400,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3) >> 1 AS BIGINT) END AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
@@ -418,7 +418,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
@@ -430,7 +430,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1,
@@ -442,7 +442,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3) >> 1 AS BIGINT) END AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1,
@@ -455,7 +455,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -472,7 +472,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -557,7 +557,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_hubs_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_hubs_RUNID" AS
 SELECT key, identifier_type, identifier_value, detail FROM "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID"
 UNION ALL
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT), identifier_type, identifier_value, detail FROM "cohort"."identity_rejections" p
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) END, identifier_type, identifier_value, detail FROM "cohort"."identity_rejections" p
 WHERE rule = 'max_links' AND NOT EXISTS (SELECT 1 FROM "cohort_scratch"."cohort"."_work_id_hubs_touched_RUNID" h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value);
 
 DELETE FROM "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" WHERE key IN (SELECT key FROM "cohort_scratch"."cohort"."_work_id_hubs_RUNID");
@@ -573,7 +573,7 @@ SELECT DISTINCT profile_id, component FROM "cohort"."_identity_components" WHERE
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
 
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
 
@@ -685,7 +685,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -730,7 +730,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -805,7 +805,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', identifier_value) >> 1 AS BIGINT) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -855,7 +855,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -870,7 +870,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -919,7 +919,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v3) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3) >> 1 AS BIGINT) END AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
@@ -935,7 +935,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."customer_id" AS VARCHAR) LIKE ' %' OR CAST(src."customer_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS VARCHAR)), '') ELSE CAST(src."customer_id" AS VARCHAR) END AS v1,
@@ -945,7 +945,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'anonymous_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."anonymous_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."anonymous_id" AS VARCHAR) LIKE ' %' OR CAST(src."anonymous_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS VARCHAR)), '') ELSE CAST(src."anonymous_id" AS VARCHAR) END AS v1,
@@ -955,7 +955,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) AS k2, v3, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'device_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2) >> 1 AS BIGINT) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v3) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3) >> 1 AS BIGINT) END AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."device_id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."device_id" AS VARCHAR) LIKE ' %' OR CAST(src."device_id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS VARCHAR)), '') ELSE CAST(src."device_id" AS VARCHAR) END AS v1,
@@ -966,7 +966,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -981,7 +981,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'phone', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS VARCHAR), '\s+', '', 'g')), '') AS v1,
@@ -1332,7 +1332,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- otherwise:
 
@@ -1461,7 +1461,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- end if
 

@@ -36,7 +36,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 188c13484f83d61d6aacaf0499fcb1a7)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 313adb7fdf0db4a71156ff2bc9fc7ed7)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -120,7 +120,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_new_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_new_nodes_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -173,7 +173,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -262,7 +262,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -318,7 +318,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -335,7 +335,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -411,7 +411,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_new_edges_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_new_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) END AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
@@ -429,7 +429,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
@@ -441,7 +441,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1,
@@ -453,7 +453,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) END AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1,
@@ -466,7 +466,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -483,7 +483,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -578,7 +578,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_hubs_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_hubs_RUNID" AS
 SELECT key, identifier_type, identifier_value, detail FROM "cohort"."_work_id_hubs_touched_RUNID"
 UNION ALL
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0), identifier_type, identifier_value, detail FROM "cohort"."identity_rejections" p
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) END, identifier_type, identifier_value, detail FROM "cohort"."identity_rejections" p
 WHERE rule = 'max_links' AND NOT EXISTS (SELECT 1 FROM "cohort"."_work_id_hubs_touched_RUNID" h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value);
 
 ANALYZE "cohort"."_work_id_hubs_RUNID";
@@ -598,7 +598,7 @@ ANALYZE "cohort"."_work_id_affected_RUNID";
 DROP TABLE IF EXISTS "cohort"."_work_id_old_RUNID";
 
 CREATE UNLOGGED TABLE "cohort"."_work_id_old_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort"."_work_id_affected_RUNID");
 
@@ -717,7 +717,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -762,7 +762,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -837,7 +837,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || identifier_value, 0) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -887,7 +887,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || identifier_value, 0) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -902,7 +902,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || identifier_value, 0) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -961,7 +961,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_edges_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_shop_customers" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v3, 0) END AS k3
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
@@ -977,7 +977,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_orders" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."ordered_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."customer_id" AS TEXT) = '' THEN NULL WHEN CAST(src."customer_id" AS TEXT) LIKE ' %' OR CAST(src."customer_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."customer_id" AS TEXT)), '') ELSE CAST(src."customer_id" AS TEXT) END AS v1,
@@ -987,7 +987,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_web_events" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'anonymous_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."anonymous_id" AS TEXT) = '' THEN NULL WHEN CAST(src."anonymous_id" AS TEXT) LIKE ' %' OR CAST(src."anonymous_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."anonymous_id" AS TEXT)), '') ELSE CAST(src."anonymous_id" AS TEXT) END AS v1,
@@ -997,7 +997,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_app_events" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) AS k2, v3, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'device_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v2, 0) END AS k2, v3, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v3, 0) END AS k3
   FROM (
     SELECT CAST(src."occurred_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."device_id" AS TEXT) = '' THEN NULL WHEN CAST(src."device_id" AS TEXT) LIKE ' %' OR CAST(src."device_id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."device_id" AS TEXT)), '') ELSE CAST(src."device_id" AS TEXT) END AS v1,
@@ -1008,7 +1008,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_support_tickets" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -1023,7 +1023,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_lead_ads" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'phone' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."created_at" AS TIMESTAMP) AS seen_at,
       NULLIF(lower(regexp_replace(CAST(src."email" AS TEXT), '\s+', '', 'g')), '') AS v1,
@@ -1423,7 +1423,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -1582,7 +1582,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 

@@ -25,7 +25,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 188c13484f83d61d6aacaf0499fcb1a7)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 313adb7fdf0db4a71156ff2bc9fc7ed7)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -105,7 +105,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NEW_NODES_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -158,7 +158,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -247,7 +247,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -303,7 +303,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -320,7 +320,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -389,7 +389,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NEW_EDGES_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_EDGES_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SHOP_CUSTOMERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."CUSTOMER_ID" AS VARCHAR)), '') ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END AS v1,
@@ -407,7 +407,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_ORDERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."CUSTOMER_ID" AS VARCHAR)), '') ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END AS v1,
@@ -419,7 +419,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_WEB_EVENTS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)), '') ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END AS v1,
@@ -431,7 +431,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_APP_EVENTS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."DEVICE_ID" AS VARCHAR)), '') ELSE CAST(src."DEVICE_ID" AS VARCHAR) END AS v1,
@@ -444,7 +444,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SUPPORT_TICKETS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1,
@@ -461,7 +461,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_LEAD_ADS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1,
@@ -546,7 +546,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_HUBS_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_HUBS_RUNID" AS
 SELECT key, identifier_type, identifier_value, detail FROM "COHORT"."_WORK_ID_HUBS_TOUCHED_RUNID"
 UNION ALL
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value), identifier_type, identifier_value, detail FROM "COHORT"."IDENTITY_REJECTIONS" p
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) END, identifier_type, identifier_value, detail FROM "COHORT"."IDENTITY_REJECTIONS" p
 WHERE rule = 'max_links' AND NOT EXISTS (SELECT 1 FROM "COHORT"."_WORK_ID_HUBS_TOUCHED_RUNID" h WHERE h.identifier_type = p.identifier_type AND h.identifier_value = p.identifier_value);
 
 DELETE FROM "COHORT"."_WORK_ID_NEW_NODES_RUNID" WHERE key IN (SELECT key FROM "COHORT"."_WORK_ID_HUBS_RUNID");
@@ -562,7 +562,7 @@ SELECT DISTINCT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OLD_RUNID";
 
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
 WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
 
@@ -674,7 +674,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NODES_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.customer_id
     SELECT v1 AS identifier_value, seen_at
@@ -719,7 +719,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -794,7 +794,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- phone
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || identifier_value) END AS key, 'phone' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- shop_customers.phone
     SELECT v3 AS identifier_value, seen_at
@@ -844,7 +844,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- anonymous_id
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || identifier_value) END AS key, 'anonymous_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- web_events.anonymous_id
     SELECT v1 AS identifier_value, seen_at
@@ -859,7 +859,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- device_id
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || identifier_value) END AS key, 'device_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- app_events.device_id
     SELECT v1 AS identifier_value, seen_at
@@ -908,7 +908,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
 WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SHOP_CUSTOMERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."CUSTOMER_ID" AS VARCHAR)), '') ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END AS v1,
@@ -924,7 +924,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source orders (models/sources.yaml:18:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_ORDERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."ORDERED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE ' %' OR CAST(src."CUSTOMER_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."CUSTOMER_ID" AS VARCHAR)), '') ELSE CAST(src."CUSTOMER_ID" AS VARCHAR) END AS v1,
@@ -934,7 +934,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source web_events (models/sources.yaml:26:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_WEB_EVENTS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'anonymous_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE ' %' OR CAST(src."ANONYMOUS_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ANONYMOUS_ID" AS VARCHAR)), '') ELSE CAST(src."ANONYMOUS_ID" AS VARCHAR) END AS v1,
@@ -944,7 +944,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source app_events (models/sources.yaml:35:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_APP_EVENTS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) AS k2, v3, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) AS k3
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'device_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v2) END AS k2, v3, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v3) END AS k3
   FROM (
     SELECT CAST(src."OCCURRED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."DEVICE_ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."DEVICE_ID" AS VARCHAR) LIKE ' %' OR CAST(src."DEVICE_ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."DEVICE_ID" AS VARCHAR)), '') ELSE CAST(src."DEVICE_ID" AS VARCHAR) END AS v1,
@@ -955,7 +955,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source support_tickets (models/sources.yaml:51:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_SUPPORT_TICKETS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1,
@@ -970,7 +970,7 @@ WITH -- source shop_customers (models/sources.yaml:3:5): identifiers normalized,
 ),
 -- source lead_ads (models/sources.yaml:59:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_LEAD_ADS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'phone' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."CREATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       NULLIF(lower(REGEXP_REPLACE(CAST(src."EMAIL" AS VARCHAR), '\\s+', '')), '') AS v1,
@@ -1321,7 +1321,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "COHORT"."_IDENTITY_STATE") - (SELECT count(*) FROM "COHORT"."_WORK_ID_OLD_RUNID") + (SELECT count(*) FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- otherwise:
 
@@ -1450,7 +1450,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT count(*) FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '188c13484f83d61d6aacaf0499fcb1a7';
+-- parameters: $1 = '313adb7fdf0db4a71156ff2bc9fc7ed7';
 
 -- end if
 

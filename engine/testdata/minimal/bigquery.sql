@@ -15,7 +15,7 @@ CREATE SCHEMA IF NOT EXISTS `cohort`;
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 08c1ad9512084f08d6a51bc5871a19be)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM `cohort`.`_identity_state`
 
@@ -49,7 +49,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_new_nodes_RUNID`;
 -- customer_id
 CREATE OR REPLACE TABLE `cohort`.`_work_id_new_nodes_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -66,7 +66,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -137,7 +137,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_new_edges_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_customers` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`id` AS STRING) = '' THEN NULL WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`id` AS STRING)), '') ELSE CAST(src.`id` AS STRING) END AS v1,
@@ -169,7 +169,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_old_RUNID`;
 
 CREATE OR REPLACE TABLE `cohort`.`_work_id_old_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || identifier_type || ':' || identifier_value) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM `cohort`.`identity_graph`
 WHERE profile_id IN (SELECT profile_id FROM `cohort`.`_work_id_affected_RUNID`);
 
@@ -244,7 +244,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_id_nodes_RUNID`;
 -- customer_id
 CREATE OR REPLACE TABLE `cohort`.`_work_id_nodes_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -259,7 +259,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -308,7 +308,7 @@ CREATE OR REPLACE TABLE `cohort`.`_work_id_edges_RUNID`
 OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 1 DAY)) AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 `source_customers` AS (
-  SELECT seen_at, v1, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) AS k1, v2, FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) = '' THEN FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) ELSE FARM_FINGERPRINT((SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src.`updated_at` AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src.`id` AS STRING) = '' THEN NULL WHEN CAST(src.`id` AS STRING) LIKE ' %' OR CAST(src.`id` AS STRING) LIKE '% ' THEN NULLIF(trim(CAST(src.`id` AS STRING)), '') ELSE CAST(src.`id` AS STRING) END AS v1,
@@ -634,7 +634,7 @@ CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
   CAST((SELECT max(identifiers) FROM `cohort`.`_identity_state`) - (SELECT count(*) FROM `cohort`.`_work_id_old_RUNID`) + (SELECT count(*) FROM `cohort`.`_identity_graph_new__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- otherwise:
 
@@ -762,7 +762,7 @@ CREATE OR REPLACE TABLE `cohort`.`_identity_state__stage_RUNID` AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(@p1 AS STRING) AS fingerprint, (SELECT salt FROM `cohort`.`_work_id_salt_RUNID`) AS salt,
   CAST((SELECT count(*) FROM `cohort`.`identity_graph__stage_RUNID`) AS INT64) AS identifiers
 FROM `cohort`.`_work_id_marks_RUNID`
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- end if
 

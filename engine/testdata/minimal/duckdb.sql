@@ -26,7 +26,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort_scratch"."cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 08c1ad9512084f08d6a51bc5871a19be)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -57,7 +57,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_nodes_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -74,7 +74,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -141,7 +141,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_new_edges_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_new_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1,
@@ -171,7 +171,7 @@ SELECT DISTINCT profile_id, component FROM "cohort"."_identity_components" WHERE
 DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_old_RUNID";
 
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_old_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), identifier_type, ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value) >> 1 AS BIGINT) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort_scratch"."cohort"."_work_id_affected_RUNID");
 
@@ -241,7 +241,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_nodes_RUNID" AS
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -256,7 +256,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', identifier_value) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value) >> 1 AS BIGINT) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -303,7 +303,7 @@ DROP TABLE IF EXISTS "cohort_scratch"."cohort"."_work_id_edges_RUNID";
 CREATE TABLE "cohort_scratch"."cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) AS k1, v2, CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'customer_id', ':', v1) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1) >> 1 AS BIGINT) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") = '' THEN CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID"), 'email', ':', v2) >> 1 AS BIGINT) ELSE CAST(hash((SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2) >> 1 AS BIGINT) END AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."id" AS VARCHAR) = '' THEN NULL WHEN CAST(src."id" AS VARCHAR) LIKE ' %' OR CAST(src."id" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS VARCHAR)), '') ELSE CAST(src."id" AS VARCHAR) END AS v1,
@@ -615,7 +615,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort_scratch"."cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- otherwise:
 
@@ -742,7 +742,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS VARCHAR) AS fingerprint, (SELECT salt FROM "cohort_scratch"."cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort_scratch"."cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- end if
 

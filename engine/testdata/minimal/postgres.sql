@@ -26,7 +26,7 @@ CREATE SCHEMA IF NOT EXISTS "cohort";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 08c1ad9512084f08d6a51bc5871a19be)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "cohort"."_identity_state"
 
@@ -61,7 +61,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_new_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_new_nodes_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -78,7 +78,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -152,7 +152,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_new_edges_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_new_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1,
@@ -186,7 +186,7 @@ ANALYZE "cohort"."_work_id_affected_RUNID";
 DROP TABLE IF EXISTS "cohort"."_work_id_old_RUNID";
 
 CREATE UNLOGGED TABLE "cohort"."_work_id_old_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || identifier_type || ':' || identifier_value, 0) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "cohort"."identity_graph"
 WHERE profile_id IN (SELECT profile_id FROM "cohort"."_work_id_affected_RUNID");
 
@@ -263,7 +263,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_nodes_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE UNLOGGED TABLE "cohort"."_work_id_nodes_RUNID" AS
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || identifier_value, 0) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -278,7 +278,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || identifier_value, 0) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -335,7 +335,7 @@ DROP TABLE IF EXISTS "cohort"."_work_id_edges_RUNID";
 CREATE UNLOGGED TABLE "cohort"."_work_id_edges_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "source_customers" AS (
-  SELECT seen_at, v1, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) AS k1, v2, hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'customer_id' || ':' || v1, 0) END AS k1, v2, CASE WHEN (SELECT salt FROM "cohort"."_work_id_salt_RUNID") = '' THEN hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) ELSE hashtextextended((SELECT salt FROM "cohort"."_work_id_salt_RUNID") || 'email' || ':' || v2, 0) END AS k2
   FROM (
     SELECT CAST(src."updated_at" AS TIMESTAMP) AS seen_at,
       CASE WHEN CAST(src."id" AS TEXT) = '' THEN NULL WHEN CAST(src."id" AS TEXT) LIKE ' %' OR CAST(src."id" AS TEXT) LIKE '% ' THEN NULLIF(trim(CAST(src."id" AS TEXT)), '') ELSE CAST(src."id" AS TEXT) END AS v1,
@@ -690,7 +690,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "cohort"."_identity_state") - (SELECT count(*) FROM "cohort"."_work_id_old_RUNID") + (SELECT count(*) FROM "cohort"."_identity_graph_new__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 
@@ -847,7 +847,7 @@ CREATE TABLE "cohort"."_identity_state__stage_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST($1 AS TEXT) AS fingerprint, (SELECT salt FROM "cohort"."_work_id_salt_RUNID") AS salt,
   CAST((SELECT count(*) FROM "cohort"."identity_graph__stage_RUNID") AS BIGINT) AS identifiers
 FROM "cohort"."_work_id_marks_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 ANALYZE "cohort"."_identity_state__stage_RUNID";
 

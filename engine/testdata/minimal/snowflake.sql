@@ -15,7 +15,7 @@ CREATE SCHEMA IF NOT EXISTS "COHORT";
 -- previous profiles they touch
 
 -- in Go: abandon unless the previous run's state is usable: no --full-refresh, every source has a timestamp, the previous
--- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 867073fd169bef3949daa711f48823ac)
+-- tables exist and _identity_state was written under the same rules and sources (one fingerprint, 08c1ad9512084f08d6a51bc5871a19be)
 -- reading:
 -- SELECT DISTINCT fingerprint FROM "COHORT"."_IDENTITY_STATE"
 
@@ -46,7 +46,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NEW_NODES_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_NODES_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -63,7 +63,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -130,7 +130,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NEW_EDGES_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NEW_EDGES_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_CUSTOMERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1,
@@ -160,7 +160,7 @@ SELECT DISTINCT profile_id, component FROM "COHORT"."_IDENTITY_COMPONENTS" WHERE
 DROP TABLE IF EXISTS "COHORT"."_WORK_ID_OLD_RUNID";
 
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_OLD_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || identifier_type || ':' || identifier_value) END AS key, identifier_type, identifier_value, first_seen_at, last_seen_at, profile_id
 FROM "COHORT"."IDENTITY_GRAPH"
 WHERE profile_id IN (SELECT profile_id FROM "COHORT"."_WORK_ID_AFFECTED_RUNID");
 
@@ -230,7 +230,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_NODES_RUNID";
 -- nodes: every distinct identifier that entered the graph, with the first and last time a source saw it
 -- customer_id
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_NODES_RUNID" AS
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || identifier_value) END AS key, 'customer_id' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.id
     SELECT v1 AS identifier_value, seen_at
@@ -245,7 +245,7 @@ FROM (
 GROUP BY identifier_value
 UNION ALL
 -- email
-SELECT HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
+SELECT CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || identifier_value) END AS key, 'email' AS identifier_type, identifier_value, min(seen_at) AS first_seen_at, max(seen_at) AS last_seen_at
 FROM (
     -- customers.email
     SELECT v2 AS identifier_value, seen_at
@@ -292,7 +292,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_ID_EDGES_RUNID";
 CREATE OR REPLACE TRANSIENT TABLE "COHORT"."_WORK_ID_EDGES_RUNID" AS
 WITH -- source customers (models/project.yaml:2:5): identifiers normalized, keyed by a 64-bit hash of type:value
 "SOURCE_CUSTOMERS" AS (
-  SELECT seen_at, v1, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) AS k1, v2, HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) AS k2
+  SELECT seen_at, v1, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'customer_id' || ':' || v1) END AS k1, v2, CASE WHEN (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") = '' THEN HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) ELSE HASH((SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") || 'email' || ':' || v2) END AS k2
   FROM (
     SELECT CAST(src."UPDATED_AT" AS TIMESTAMP_NTZ) AS seen_at,
       CASE WHEN CAST(src."ID" AS VARCHAR) = '' THEN NULL WHEN CAST(src."ID" AS VARCHAR) LIKE ' %' OR CAST(src."ID" AS VARCHAR) LIKE '% ' THEN NULLIF(trim(CAST(src."ID" AS VARCHAR)), '') ELSE CAST(src."ID" AS VARCHAR) END AS v1,
@@ -604,7 +604,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT max(identifiers) FROM "COHORT"."_IDENTITY_STATE") - (SELECT count(*) FROM "COHORT"."_WORK_ID_OLD_RUNID") + (SELECT count(*) FROM "COHORT"."_IDENTITY_GRAPH_NEW__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- otherwise:
 
@@ -731,7 +731,7 @@ CREATE OR REPLACE TABLE "COHORT"."_IDENTITY_STATE__STAGE_RUNID" AS
 SELECT source, watermark, row_count, before_watermark, at_watermark, CAST(? AS VARCHAR) AS fingerprint, (SELECT salt FROM "COHORT"."_WORK_ID_SALT_RUNID") AS salt,
   CAST((SELECT count(*) FROM "COHORT"."IDENTITY_GRAPH__STAGE_RUNID") AS BIGINT) AS identifiers
 FROM "COHORT"."_WORK_ID_MARKS_RUNID"
--- parameters: $1 = '867073fd169bef3949daa711f48823ac';
+-- parameters: $1 = '08c1ad9512084f08d6a51bc5871a19be';
 
 -- end if
 
