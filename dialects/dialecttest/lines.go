@@ -14,9 +14,9 @@ import (
 // Lines reads a query's rows as "a|b|..." lines, sorted: text as it is,
 // times to the second, the rest as fmt prints it. Two queries with the same
 // rows in any order give the same lines.
-func Lines(t testing.TB, wh dialects.Warehouse, q string) []string {
+func Lines(t testing.TB, wh dialects.Warehouse, q string, args ...any) []string {
 	t.Helper()
-	rows, err := wh.Query(context.Background(), q)
+	rows, err := wh.Query(context.Background(), q, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, q)
 	}

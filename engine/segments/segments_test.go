@@ -596,7 +596,6 @@ where:
 // whatever its event conditions sit under.
 func TestNoSubplansOnPostgres(t *testing.T) {
 	wf := dialecttest.Open(t, "postgres")
-	ctx := context.Background()
 	f := profilestest.New(t, profilestest.TraitsYAML+segmentsYAML)
 	f.Load(t, wf.WH)
 	f.Run(t, wf.WH, profilestest.Now, parts...)
@@ -606,16 +605,8 @@ func TestNoSubplansOnPostgres(t *testing.T) {
 		require.NoError(t, err)
 		sql, args, err := q.PlaceholderFormat(wf.WH.Dialect().Placeholder()).ToSql()
 		require.NoError(t, err)
-		rows, err := wf.WH.Query(ctx, "EXPLAIN "+sql, args...)
-		require.NoError(t, err)
-		var plan []string
-		for rows.Next() {
-			var line string
-			require.NoError(t, rows.Scan(&line))
-			plan = append(plan, line)
-		}
-		require.NoError(t, rows.Close())
-		require.NotContains(t, strings.Join(plan, "\n"), "SubPlan", "segment %s:\n%s", seg.Name, strings.Join(plan, "\n"))
+		plan := strings.Join(dialecttest.Lines(t, wf.WH, "EXPLAIN "+sql, args...), "\n")
+		require.NotContains(t, plan, "SubPlan", "segment %s:\n%s", seg.Name, plan)
 	}
 }
 
