@@ -87,7 +87,17 @@ func (r Rule) String() string {
 // schema: a forgotten person is never sent, even before the next run has
 // taken them out of the output tables.
 func Unsuppressed(d dialects.Dialect, schema, alias string) string {
-	return fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s g JOIN %s x ON x.identifier_hash = %s WHERE g.profile_id = %s.profile_id)",
+	return "NOT EXISTS (SELECT 1 " + suppressedFrom(d, schema) + " WHERE g.profile_id = " + alias + ".profile_id)"
+}
+
+// Suppressed is the query of the profile ids (profile_id, one row per
+// identifier) that hold an identifier on the suppression list.
+func Suppressed(d dialects.Dialect, schema string) string {
+	return "SELECT g.profile_id " + suppressedFrom(d, schema)
+}
+
+func suppressedFrom(d dialects.Dialect, schema string) string {
+	return fmt.Sprintf("FROM %s g JOIN %s x ON x.identifier_hash = %s",
 		d.Quote(schema, identity.GraphTable), d.Quote(schema, plan.SuppressionsTable),
-		d.SHA256Hex("g.identifier_type || ':' || g.identifier_value"), alias)
+		d.SHA256Hex("g.identifier_type || ':' || g.identifier_value"))
 }

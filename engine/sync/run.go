@@ -310,6 +310,10 @@ func targetOf(p Params) (*target, error) {
 func (t *target) diff(ctx context.Context, wh dialects.Warehouse, schema string) (diffSpec, error) {
 	d := wh.Dialect()
 	cond := t.rule.Condition(d.Quote, "a")
+	var withdrawn []string
+	if cond != "" {
+		withdrawn = append(withdrawn, "SELECT a.profile_id FROM "+d.Quote(schema, profilesTable)+" a WHERE NOT ("+cond+")")
+	}
 	if forgotten, err := suppressed(ctx, wh, schema); err != nil {
 		return diffSpec{}, fmt.Errorf("sync %s: %w", t.sync.Name, err)
 	} else if forgotten {
@@ -317,8 +321,9 @@ func (t *target) diff(ctx context.Context, wh dialects.Warehouse, schema string)
 			cond += " AND "
 		}
 		cond += consent.Unsuppressed(d, schema, "a")
+		withdrawn = append(withdrawn, consent.Suppressed(d, schema))
 	}
-	return diffSpec{d: d, schema: schema, sync: t.sync, m: newMapping(t.sync), consent: cond,
+	return diffSpec{d: d, schema: schema, sync: t.sync, m: newMapping(t.sync), consent: cond, withdrawn: withdrawn,
 		mode: destinations.Mode(t.sync.Mode), canDelete: t.spec.CanDelete, held: heldSnapshot}, nil
 }
 
