@@ -100,11 +100,11 @@ func (m mapping) keyText(k map[string]string) string {
 // profile_id, ref, f0..fn. snapshot says whether the sync's tables exist (a
 // dry run of a first sync reads an empty snapshot instead).
 type diffSpec struct {
-	d         dialects.Dialect
-	schema    string
-	sync      *models.Sync
-	m         mapping
-	consent   string // condition over profiles aliased a; "" for none
+	d       dialects.Dialect
+	schema  string
+	sync    *models.Sync
+	m       mapping
+	consent string // condition over profiles aliased a; "" for none
 	// withdrawn are queries of the profile ids consent excludes: without
 	// the consent the rule asks for, or forgotten
 	withdrawn []string
