@@ -118,9 +118,9 @@ func (cp *compiler) eventFlag(e *models.EventCondition) (sq.Sqlizer, error) {
 	alias := fmt.Sprintf("ev%d", len(cp.joins)+1)
 	cp.joins = append(cp.joins, sq.Expr("LEFT JOIN ("+sub+") "+alias+" ON "+alias+".profile_id = p.profile_id", set.args...))
 	if member {
-		return sq.Expr(alias + ".profile_id IS NOT NULL"), nil
+		return sq.Expr("(" + alias + ".profile_id IS NOT NULL)"), nil
 	}
-	return sq.Expr(alias + ".profile_id IS NULL"), nil
+	return sq.Expr("(" + alias + ".profile_id IS NULL)"), nil
 }
 
 // cond compiles a node; event is the alias of the event row inside an

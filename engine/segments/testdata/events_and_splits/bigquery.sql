@@ -140,6 +140,7 @@ DROP TABLE IF EXISTS `cohort`.`_work_profile_ids_golden`;
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
 -- if segment_memberships exists (every run but the first):
 
 CREATE OR REPLACE TABLE `cohort`.`segment_memberships__stage_golden` AS
@@ -152,14 +153,19 @@ WITH
 `segment_quiet` AS (
   SELECT CAST('quiet' AS STRING) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 20 THEN 'control' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 60 THEN 'email' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'sms' END AS arm FROM `cohort`.`profiles__stage_golden` p WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p12 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p13 AS TIMESTAMP)) GROUP BY e.profile_id HAVING NOT (count(*) < @p14)) x WHERE x.profile_id = p.profile_id)
 ),
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
+`segment_lapsed_or_browsing` AS (
+  SELECT CAST('lapsed_or_browsing' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_golden` p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_golden` e WHERE (e.`ordered_at` >= CAST(@p15 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p17 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= @p19) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p.`country` IS NOT NULL AND p.`country` = @p20))
+),
 `current` AS (
   SELECT * FROM `segment_dutch_window_shoppers`
   UNION ALL SELECT * FROM `segment_quiet`
+  UNION ALL SELECT * FROM `segment_lapsed_or_browsing`
 )
-SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST(@p15 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
+SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST(@p21 AS TIMESTAMP)) AS entered_at, cur.holdout, cur.arm
 FROM `current` cur
 LEFT JOIN `cohort`.`segment_memberships` prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
--- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-03-17 11:00:00', $16 = '2025-06-15 12:00:00', $17 = '2025-06-08 12:00:00', $18 = '2025-06-15 12:00:00', $19 = 2, $20 = 'NL', $21 = '2025-06-15 12:00:00';
 
 -- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_golden` AS
@@ -184,13 +190,18 @@ WITH
 `segment_quiet` AS (
   SELECT CAST('quiet' AS STRING) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 20 THEN 'control' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 60 THEN 'email' WHEN MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5('split:quiet:' || p.profile_id)), 1, 8)) AS INT64), 100) < 100 THEN 'sms' END AS arm FROM `cohort`.`profiles__stage_golden` p WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p12 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p13 AS TIMESTAMP)) GROUP BY e.profile_id HAVING NOT (count(*) < @p14)) x WHERE x.profile_id = p.profile_id)
 ),
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
+`segment_lapsed_or_browsing` AS (
+  SELECT CAST('lapsed_or_browsing' AS STRING) AS segment, p.profile_id, false AS holdout, CAST(NULL AS STRING) AS arm FROM `cohort`.`profiles__stage_golden` p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM `cohort`.`_rows_orders__stage_golden` e WHERE (e.`ordered_at` >= CAST(@p15 AS TIMESTAMP) AND e.`ordered_at` <= CAST(@p16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM `cohort`.`_rows_web_events__stage_golden` e WHERE (e.`occurred_at` >= CAST(@p17 AS TIMESTAMP) AND e.`occurred_at` <= CAST(@p18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= @p19) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p.`country` IS NOT NULL AND p.`country` = @p20))
+),
 `current` AS (
   SELECT * FROM `segment_dutch_window_shoppers`
   UNION ALL SELECT * FROM `segment_quiet`
+  UNION ALL SELECT * FROM `segment_lapsed_or_browsing`
 )
-SELECT cur.segment, cur.profile_id, CAST(@p15 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
+SELECT cur.segment, cur.profile_id, CAST(@p21 AS TIMESTAMP) AS entered_at, cur.holdout, cur.arm
 FROM `current` cur
--- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-03-17 11:00:00', $16 = '2025-06-15 12:00:00', $17 = '2025-06-08 12:00:00', $18 = '2025-06-15 12:00:00', $19 = 2, $20 = 'NL', $21 = '2025-06-15 12:00:00';
 
 -- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE `cohort`.`segment_history__stage_golden` AS

@@ -140,6 +140,7 @@ DROP TABLE IF EXISTS "COHORT"."_WORK_PROFILE_IDS_GOLDEN";
 -- segments: members of every segment, holdouts, splits and the history of entries and exits
 -- segment dutch_window_shoppers (models/project.yaml:33:5)
 -- segment quiet (models/project.yaml:46:5)
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
 -- if segment_memberships exists (every run but the first):
 
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_MEMBERSHIPS__STAGE_GOLDEN" AS
@@ -152,14 +153,19 @@ WITH
 "SEGMENT_QUIET" AS (
   SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 20 THEN 'control' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 60 THEN 'email' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'sms' END AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING NOT (count(*) < ?)) x WHERE x.profile_id = p.profile_id)
 ),
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
+"SEGMENT_LAPSED_OR_BROWSING" AS (
+  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_DUTCH_WINDOW_SHOPPERS"
   UNION ALL SELECT * FROM "SEGMENT_QUIET"
+  UNION ALL SELECT * FROM "SEGMENT_LAPSED_OR_BROWSING"
 )
 SELECT cur.segment, cur.profile_id, coalesce(prev.entered_at, CAST(? AS TIMESTAMP_NTZ)) AS entered_at, cur.holdout, cur.arm
 FROM "CURRENT" cur
 LEFT JOIN "COHORT"."SEGMENT_MEMBERSHIPS" prev ON prev.segment = cur.segment AND prev.profile_id = cur.profile_id
--- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-03-17 11:00:00', $16 = '2025-06-15 12:00:00', $17 = '2025-06-08 12:00:00', $18 = '2025-06-15 12:00:00', $19 = 2, $20 = 'NL', $21 = '2025-06-15 12:00:00';
 
 -- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
@@ -184,13 +190,18 @@ WITH
 "SEGMENT_QUIET" AS (
   SELECT CAST('quiet' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CASE WHEN false THEN NULL WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 20 THEN 'control' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 60 THEN 'email' WHEN MOD(TO_NUMBER(SUBSTR(MD5('split:quiet:' || p.profile_id), 1, 8), 'XXXXXXXX'), 100) < 100 THEN 'sms' END AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p WHERE NOT EXISTS (SELECT 1 FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING NOT (count(*) < ?)) x WHERE x.profile_id = p.profile_id)
 ),
+-- segment lapsed_or_browsing (models/project.yaml:49:5)
+"SEGMENT_LAPSED_OR_BROWSING" AS (
+  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_DUTCH_WINDOW_SHOPPERS"
   UNION ALL SELECT * FROM "SEGMENT_QUIET"
+  UNION ALL SELECT * FROM "SEGMENT_LAPSED_OR_BROWSING"
 )
 SELECT cur.segment, cur.profile_id, CAST(? AS TIMESTAMP_NTZ) AS entered_at, cur.holdout, cur.arm
 FROM "CURRENT" cur
--- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-06-15 12:00:00';
+-- parameters: $1 = 'NL', $2 = 'BE', $3 = 'A\_%', $4 = '2025-05-16 12:00:00', $5 = '2025-06-15 12:00:00', $6 = '%/sale\%%', $7 = 10, $8 = 50, $9 = 3, $10 = 10, $11 = 1, $12 = '2025-06-01 12:00:00', $13 = '2025-06-15 12:00:00', $14 = 2, $15 = '2025-03-17 11:00:00', $16 = '2025-06-15 12:00:00', $17 = '2025-06-08 12:00:00', $18 = '2025-06-15 12:00:00', $19 = 2, $20 = 'NL', $21 = '2025-06-15 12:00:00';
 
 -- history: this run's entries and exits, appended to segment_history when the run is published
 CREATE OR REPLACE TABLE "COHORT"."SEGMENT_HISTORY__STAGE_GOLDEN" AS
