@@ -106,7 +106,8 @@ func (cp *compiler) conjunct(n *models.Condition) (sq.Sqlizer, error) {
 // every profile once the set outgrew work_mem, IN and NOT IN alike (200,000
 // demo people, "any: [not: {event: {source: orders}}, event: {source:
 // lead_ads}]": not finished after 120 s; as a join the step takes 2.4 s).
-func (cp *compiler) eventFlag(e *models.EventCondition) (sq.Sqlizer, error) {
+// in is false for "not: {event: ...}", which tests the opposite.
+func (cp *compiler) eventFlag(e *models.EventCondition, in bool) (sq.Sqlizer, error) {
 	set, member, err := cp.event(e)
 	if err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func (cp *compiler) eventFlag(e *models.EventCondition) (sq.Sqlizer, error) {
 	}
 	alias := fmt.Sprintf("ev%d", len(cp.joins)+1)
 	cp.joins = append(cp.joins, sq.Expr("LEFT JOIN ("+sub+") "+alias+" ON "+alias+".profile_id = p.profile_id", set.args...))
-	if member {
+	if member == in {
 		return sq.Expr("(" + alias + ".profile_id IS NOT NULL)"), nil
 	}
 	return sq.Expr("(" + alias + ".profile_id IS NULL)"), nil
@@ -150,6 +151,8 @@ func (cp *compiler) cond(n *models.Condition, event string) (sq.Sqlizer, error) 
 			or = append(or, s)
 		}
 		return or, nil
+	case n.Not != nil && n.Not.Event != nil && event == "":
+		return cp.eventFlag(n.Not.Event, false)
 	case n.Not != nil:
 		s, err := cp.cond(n.Not, event)
 		if err != nil {
@@ -187,7 +190,7 @@ func (cp *compiler) cond(n *models.Condition, event string) (sq.Sqlizer, error) 
 		if event != "" {
 			return nil, fmt.Errorf("%s: event condition inside an event's where", n.Pos)
 		}
-		return cp.eventFlag(n.Event)
+		return cp.eventFlag(n.Event, true)
 	}
 	return nil, fmt.Errorf("%s: a condition needs all, any, not, segment, trait, column or event", n.Pos)
 }

@@ -163,7 +163,7 @@ WITH
 ),
 -- segment lapsed_or_browsing (models/project.yaml:49:5)
 "segment_lapsed_or_browsing" AS (
-  SELECT CAST('lapsed_or_browsing' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($15 AS TIMESTAMP) AND e."ordered_at" <= CAST($16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."country" IS NOT NULL AND p."country" = $20))
+  SELECT CAST('lapsed_or_browsing' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($15 AS TIMESTAMP) AND e."ordered_at" <= CAST($16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) ev2 ON ev2.profile_id = p.profile_id WHERE ((ev1.profile_id IS NULL) OR (ev2.profile_id IS NOT NULL) OR (p."country" IS NOT NULL AND p."country" = $20))
 ),
 "current" AS (
   SELECT * FROM "segment_dutch_window_shoppers"
@@ -200,7 +200,7 @@ WITH
 ),
 -- segment lapsed_or_browsing (models/project.yaml:49:5)
 "segment_lapsed_or_browsing" AS (
-  SELECT CAST('lapsed_or_browsing' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($15 AS TIMESTAMP) AND e."ordered_at" <= CAST($16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."country" IS NOT NULL AND p."country" = $20))
+  SELECT CAST('lapsed_or_browsing' AS TEXT) AS segment, p.profile_id, false AS holdout, CAST(NULL AS TEXT) AS arm FROM "cohort"."profiles__stage_golden" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "cohort"."_rows_orders__stage_golden" e WHERE (e."ordered_at" >= CAST($15 AS TIMESTAMP) AND e."ordered_at" <= CAST($16 AS TIMESTAMP))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "cohort"."_rows_web_events__stage_golden" e WHERE (e."occurred_at" >= CAST($17 AS TIMESTAMP) AND e."occurred_at" <= CAST($18 AS TIMESTAMP)) GROUP BY e.profile_id HAVING count(*) >= $19) ev2 ON ev2.profile_id = p.profile_id WHERE ((ev1.profile_id IS NULL) OR (ev2.profile_id IS NOT NULL) OR (p."country" IS NOT NULL AND p."country" = $20))
 ),
 "current" AS (
   SELECT * FROM "segment_dutch_window_shoppers"

@@ -155,7 +155,7 @@ WITH
 ),
 -- segment lapsed_or_browsing (models/project.yaml:49:5)
 "SEGMENT_LAPSED_OR_BROWSING" AS (
-  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE ((ev1.profile_id IS NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
 ),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_DUTCH_WINDOW_SHOPPERS"
@@ -192,7 +192,7 @@ WITH
 ),
 -- segment lapsed_or_browsing (models/project.yaml:49:5)
 "SEGMENT_LAPSED_OR_BROWSING" AS (
-  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE (NOT (ev1.profile_id IS NOT NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
+  SELECT CAST('lapsed_or_browsing' AS VARCHAR) AS segment, p.profile_id, false AS holdout, CAST(NULL AS VARCHAR) AS arm FROM "COHORT"."PROFILES__STAGE_GOLDEN" p LEFT JOIN (SELECT DISTINCT x.profile_id FROM (SELECT e.profile_id FROM "COHORT"."_ROWS_ORDERS__STAGE_GOLDEN" e WHERE (e."ORDERED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."ORDERED_AT" <= CAST(? AS TIMESTAMP_NTZ))) x) ev1 ON ev1.profile_id = p.profile_id LEFT JOIN (SELECT e.profile_id FROM "COHORT"."_ROWS_WEB_EVENTS__STAGE_GOLDEN" e WHERE (e."OCCURRED_AT" >= CAST(? AS TIMESTAMP_NTZ) AND e."OCCURRED_AT" <= CAST(? AS TIMESTAMP_NTZ)) GROUP BY e.profile_id HAVING count(*) >= ?) ev2 ON ev2.profile_id = p.profile_id WHERE ((ev1.profile_id IS NULL) OR (ev2.profile_id IS NOT NULL) OR (p."COUNTRY" IS NOT NULL AND p."COUNTRY" = ?))
 ),
 "CURRENT" AS (
   SELECT * FROM "SEGMENT_DUTCH_WINDOW_SHOPPERS"
