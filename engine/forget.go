@@ -258,35 +258,40 @@ func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Contex
 			has[strings.ToLower(col.Name)] = true
 		}
 		q := d.Quote(c.Schema, t.Name)
-		var where []string
-		var args []any
+		// each way a row goes is its own DELETE: "a IN (...) OR b IN
+		// (SELECT ...)" is a subquery PostgreSQL tests row by row once it
+		// outgrows work_mem, where alone it is a join
+		type way struct {
+			cond string
+			args []any
+		}
+		var ways []way
 		for _, k := range []string{"profile_id", "merged_profile_id"} {
 			if has[k] && len(profileIDs) > 0 {
-				where = append(where, k+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(profileIDs)), ", ")+")")
+				w := way{cond: k + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(profileIDs)), ", ") + ")"}
 				for _, id := range profileIDs {
-					args = append(args, id)
+					w.args = append(w.args, id)
 				}
+				ways = append(ways, w)
 			}
 		}
 		if has["identifier_type"] && has["identifier_value"] {
-			where = append(where, d.SHA256Hex("identifier_type || ':' || identifier_value")+" IN (SELECT identifier_hash FROM "+
-				d.Quote(c.Schema, plan.SuppressionsTable)+")")
+			ways = append(ways, way{cond: d.SHA256Hex("identifier_type || ':' || identifier_value") + " IN (SELECT identifier_hash FROM " +
+				d.Quote(c.Schema, plan.SuppressionsTable) + ")"})
 		}
-		if len(where) == 0 {
-			continue
+		for _, w := range ways {
+			var n int64
+			if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+q+" WHERE "+w.cond), w.args, &n); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			if n == 0 {
+				continue
+			}
+			if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+q+" WHERE "+w.cond), w.args...); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.Name, err)
+			}
+			out[t.Name] += n
 		}
-		cond := strings.Join(where, " OR ")
-		var n int64
-		if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+q+" WHERE "+cond), args, &n); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
-		}
-		if n == 0 {
-			continue
-		}
-		if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+q+" WHERE "+cond), args...); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.Name, err)
-		}
-		out[t.Name] = n
 	}
 	return out, nil
 }

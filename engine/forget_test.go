@@ -198,6 +198,7 @@ func TestForgetErasesEverywhereAndForEver(t *testing.T) {
 	assert.Len(t, rep.Profiles, 1)
 	assert.Equal(t, 2, rep.Identifiers, "the profile's customer_id and e-mail (the requested one among them)")
 	assert.Equal(t, map[string]int64{"customers": 1, "newsletter": 2}, rep.Sources)
+	assert.Equal(t, int64(2), rep.Removed["identity_graph"], "his two identifiers, each counted once: %v", rep.Removed)
 	statuses := map[string]string{}
 	for _, e := range rep.Erasures {
 		statuses[e.Sync] = e.Status
