@@ -53,7 +53,10 @@ type Dialect interface {
 	// Hash64 is a fast 64-bit signed integer hash of text expressions: of
 	// their concatenation, or of each combined in order where the warehouse
 	// hashes several at once (no concatenated copy of every value). It need
-	// not agree between dialects.
+	// not agree between dialects. Combined, a part does not change how the
+	// others hash (DuckDB: each part's hash XOR the rest), so two values
+	// whose hashes clash clash beside any other part: a salt meant to end a
+	// clash goes into the text (identity's keyExpr).
 	Hash64(exprs ...string) string
 	// Bucket maps a text expression to 0..n-1 with a hash that gives the same
 	// result on every dialect (md5 based), for holdouts and splits.
