@@ -32,10 +32,15 @@ type Filter struct {
 
 // Apply adds the filter to a query that reads the profiles row p.
 func (f Filter) Apply(q sq.SelectBuilder) sq.SelectBuilder {
-	for _, j := range f.Joins {
+	return joined(q, f.Joins).Where(f.Where)
+}
+
+// joined adds the joins to a query that reads the profiles row p.
+func joined(q sq.SelectBuilder, joins []sq.Sqlizer) sq.SelectBuilder {
+	for _, j := range joins {
 		q = q.JoinClause(j)
 	}
-	return q.Where(f.Where)
+	return q
 }
 
 // Where compiles a segment's condition with ? placeholders.

@@ -313,9 +313,7 @@ func Overlap(ctx context.Context, wh dialects.Warehouse, c *plan.Context, segs [
 		}
 		out.Segments = append(out.Segments, name)
 	}
-	for _, j := range cp.joins {
-		flags = flags.JoinClause(j)
-	}
+	flags = joined(flags, cp.joins)
 	var combos [][]int
 	for mask := 1; mask < 1<<len(segs); mask++ {
 		var set []int
