@@ -422,7 +422,8 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, owner any, path string) {
 		}
 		if i := strings.IndexFunc(text, unicode.IsControl); i >= 0 && label != "sql" && label != "description" {
 			// Names, tables, columns ... end up in SQL and in its comments.
-			d.errorf(n, "%s: %q holds a control character (%q): only sql and description may span lines", label, text, text[i:i+1])
+			// The value is not quoted: it may hold a secret read from the environment.
+			d.errorf(n, "%s: the value holds a control character (%q at byte %d): only sql and description may span lines", label, text[i:i+1], i)
 		}
 		v.SetString(text)
 	case reflect.Int, reflect.Int64:
