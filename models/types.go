@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -186,6 +187,13 @@ func (sp splitsJSON) MarshalJSON() ([]byte, error) {
 
 // Percent is "10%" in YAML, 10 in Go.
 type Percent float64
+
+// Hundredths splits a percentage into its whole part and hundredths of a
+// percent (12.5% is 12 and 50), the finest step a holdout is applied in.
+func (p Percent) Hundredths() (whole, hundredths int) {
+	n := int(math.Round(float64(p) * 100))
+	return n / 100, n % 100
+}
 
 // Split is one arm of a segment's deterministic split.
 type Split struct {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -668,6 +669,8 @@ func (c *checker) segment(s *Segment) {
 	}
 	if s.Holdout < 0 || s.Holdout > 100 {
 		c.errf(s, "holdout", "holdout must be between 0%% and 100%%")
+	} else if w, h := s.Holdout.Hundredths(); math.Abs(float64(s.Holdout)-float64(w)-float64(h)/100) > 1e-9 {
+		c.errf(s, "holdout", "holdout %g%% is finer than a holdout is applied: write at most two decimals (12.5%%, 0.25%%)", float64(s.Holdout))
 	}
 	for _, sp := range s.Splits {
 		if sp.Weight <= 0 {

@@ -397,10 +397,21 @@ func countBounds(c *models.CountBound) []bound {
 // below the holdout percentage; the arm from a second bucket over
 // split:segment:profile_id against the cumulative weights in order.
 // Holdout members get no arm.
+//
+// A fractional percentage (12.5%) also holds out part of the next bucket:
+// the bucket of 10,000 is that bucket plus 100 times a second digit pair, so
+// 12.5% is bucket 12 with that pair below 50. A whole percentage keeps its
+// members, and a larger holdout holds out everyone a smaller one did.
 func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
 	holdout = "false"
 	if seg.Holdout > 0 {
-		holdout = fmt.Sprintf("(%s < %s)", d.Bucket(dialects.Literal(d, seg.Name+":")+" || p.profile_id", 100), trimFloat(float64(seg.Holdout)))
+		key := dialects.Literal(d, seg.Name+":") + " || p.profile_id"
+		whole, hundredths := seg.Holdout.Hundredths()
+		holdout = fmt.Sprintf("(%s < %d)", d.Bucket(key, 100), whole)
+		if hundredths > 0 {
+			holdout = fmt.Sprintf("(%s < %d OR (%s = %d AND %s < %d))", d.Bucket(key, 100), whole,
+				d.Bucket(key, 100), whole, d.Bucket(key, 10000), hundredths*100+whole)
+		}
 	}
 	arm = "CAST(NULL AS " + d.TypeName(dialects.Text) + ")"
 	total := 0
@@ -421,5 +432,3 @@ func assignment(d dialects.Dialect, seg *models.Segment) (holdout, arm string) {
 	}
 	return holdout, arm
 }
-
-func trimFloat(f float64) string { return fmt.Sprintf("%g", f) }

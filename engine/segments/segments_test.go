@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ segments:
         - {trait: tier, eq: vip}
   - name: split
     where: {segment: op_not_null}
-    holdout: 20%
+    holdout: 20.5%
     splits: {a: 30, b: 70}
   - name: nested
     where:
@@ -295,9 +296,18 @@ func bucket(s string, n int) int {
 	return int(v % uint64(n))
 }
 
+// heldOut is whether a member is in the holdout: its bucket of 100, then a
+// second digit pair (the bucket of 10,000 divided by 100) for hundredths of a
+// percent, below the holdout.
+func heldOut(seg *models.Segment, pid string) bool {
+	k := seg.Name + ":" + pid
+	fine := bucket(k, 100)*100 + bucket(k, 10000)/100
+	return fine < int(math.Round(float64(seg.Holdout)*100))
+}
+
 // assign is the expected holdout and arm of a member.
 func assign(seg *models.Segment, pid string) (bool, string) {
-	if float64(bucket(seg.Name+":"+pid, 100)) < float64(seg.Holdout) {
+	if heldOut(seg, pid) {
 		return true, ""
 	}
 	if len(seg.Splits) == 0 {
@@ -618,5 +628,54 @@ func TestNoSegments(t *testing.T) {
 		f.Run(t, wf.WH, profilestest.Now.Add(time.Hour), parts...)
 		require.Empty(t, readMembers(t, wf.WH, f.Project.Warehouse.Schema))
 		require.Empty(t, readHistory(t, wf.WH, f.Project.Warehouse.Schema))
+	})
+}
+
+// TestFractionalHoldout: 12.5% holds out an eighth of 10,000 ids, the ones
+// the expected assignment names, on every dialect; everyone 12% holds out is
+// among them, and all of them are among 13%'s.
+func TestFractionalHoldout(t *testing.T) {
+	dialecttest.ForEach(t, func(t *testing.T, wf dialecttest.Fresh) {
+		d := wf.WH.Dialect()
+		var digits [][]string
+		for i := range 10 {
+			digits = append(digits, []string{dialects.Literal(d, strconv.Itoa(i))})
+		}
+		from := ""
+		for i, a := range []string{"a", "b", "c", "e"} {
+			if i > 0 {
+				from += " CROSS JOIN "
+			}
+			from += dialects.Values(d, digits, a, []string{"x"})
+		}
+		segs := []*models.Segment{{Name: "h", Holdout: 12}, {Name: "h", Holdout: 12.5}, {Name: "h", Holdout: 13}}
+		cols := []string{"p.profile_id"}
+		for _, seg := range segs {
+			h, _ := segments.Assignment(d, seg)
+			cols = append(cols, h)
+		}
+		rows, err := wf.WH.Query(context.Background(), "SELECT "+strings.Join(cols, ", ")+
+			" FROM (SELECT 'p_' || a.x || b.x || c.x || e.x AS profile_id FROM "+from+") p")
+		require.NoError(t, err)
+		defer rows.Close()
+		held := make([]int, len(segs))
+		for rows.Next() {
+			var pid string
+			got := make([]bool, len(segs))
+			require.NoError(t, rows.Scan(&pid, &got[0], &got[1], &got[2]))
+			for i, seg := range segs {
+				require.Equal(t, heldOut(seg, pid), got[i], "%s at %g%%", pid, float64(seg.Holdout))
+				if got[i] {
+					held[i]++
+				}
+			}
+			require.True(t, !got[0] || got[1], "%s: held out at 12%% but not at 12.5%%", pid)
+			require.True(t, !got[1] || got[2], "%s: held out at 12.5%% but not at 13%%", pid)
+		}
+		require.NoError(t, rows.Err())
+		t.Logf("held out of 10,000 at 12%%, 12.5%%, 13%%: %v", held)
+		require.InDelta(t, 1250, held[1], 100, "12.5%% of 10,000")
+		require.Greater(t, held[1], held[0])
+		require.Greater(t, held[2], held[1])
 	})
 }
