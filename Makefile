@@ -47,7 +47,7 @@ test:
 # binary). A cold emulator build takes minutes (bigquery: ~6 GB of memory);
 # it runs niced on one core and is cached in bin/.
 EMULATOR_BUILD := cd tools && GOMAXPROCS=1 nice -n 19 $(GO) build -p 1
-EMULATOR_TESTS := ./dialects/$(1) ./engine -run 'TestConformance|TestDemoRunsTheSameOnEveryDialect'
+EMULATOR_TESTS = ./dialects/$(1) ./engine -run 'TestConformance|TestDemoRunsTheSameOnEveryDialect'
 
 bin/snowflake-emulator: tools/go.mod tools/snowflake-emulator/main.go
 	$(EMULATOR_BUILD) -o ../$@ ./snowflake-emulator
