@@ -1119,6 +1119,29 @@ func (c *checker) consent() {
 		}
 		c.purposeTrait(t)
 	}
+	c.purposeKinds(TraitKinds(c.p, nil, nil), nil)
+}
+
+// purposeKinds checks that each consent purpose's trait whose kind is in
+// kinds (and, when check is set, for which check says yes) is boolean: the
+// syncs send a profile whose trait is true.
+func (c *checker) purposeKinds(kinds map[string]string, check func(trait string) bool) {
+	k := c.p.Consent
+	if k == nil {
+		return
+	}
+	for _, p := range append(slices.Clone(k.Purposes), k.TransferOutsideEU) {
+		if p == nil || check != nil && !check(p.Trait) {
+			continue
+		}
+		if kind := kinds[p.Trait]; kind != "" && kind != KindBoolean {
+			name := p.Name
+			if p == k.TransferOutsideEU {
+				name = "transfer_outside_eu"
+			}
+			c.errf(p, "trait", "consent purpose %q: trait %q holds %s, and consent needs a boolean trait (true when the person agreed; a sql trait such as `newsletter_status = 'subscribed'` makes one)", name, p.Trait, kindPlural(kind))
+		}
+	}
 }
 
 func (c *checker) purposeTrait(p *Purpose) {

@@ -125,6 +125,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 			c.operandKinds(seg, online, func(trait string) bool { return offline[trait] == "" })
 		}
 	}
+	c.purposeKinds(online, func(trait string) bool { return offline[trait] == "" })
 	return c.errs.err()
 }
 

@@ -96,6 +96,7 @@ traits:
   - {name: after_big, sql: "big || 'z'"}
   - {name: fine, sql: "order_count * 2"}
   - {name: tier, sql: "CASE WHEN fine > 10 THEN 'gold' ELSE 'none' END"}
+  - {name: keen, sql: "fine > 10"}
 segments:
   - name: s
     where:
@@ -107,6 +108,12 @@ segments:
         - {trait: fine, eq: "x"}
         - {trait: tier, eq: gold}
         - not: {trait: city, within: 3d}
+consent:
+  purposes:
+    - {name: ads, trait: city}
+    - {name: mail, trait: order_count}
+    - {name: keen, trait: keen}
+  transfer_outside_eu: {trait: tier}
 `
 
 // Validate with a warehouse catches what the run would reject: a sql trait
@@ -122,7 +129,8 @@ func TestCheckWarehouseKinds(t *testing.T) {
 	require.NoError(t, err)
 	err = Validate(p)
 	require.Error(t, err)
-	require.Equal(t, `models/a.yaml:20:36: segment "s", where.all[1].eq: trait "order_count" holds numbers, and "abc" is not a number`, err.Error(),
+	require.Equal(t, `models/a.yaml:21:36: segment "s", where.all[1].eq: trait "order_count" holds numbers, and "abc" is not a number
+models/a.yaml:30:27: consent purpose "mail": trait "order_count" holds numbers, and consent needs a boolean trait (true when the person agreed; a sql trait such as `+"`newsletter_status = 'subscribed'`"+` makes one)`, err.Error(),
 		"offline, only the kinds the YAML tells")
 
 	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
@@ -132,13 +140,16 @@ func TestCheckWarehouseKinds(t *testing.T) {
 		err := CheckWarehouse(ctx, p, catalog{w.WH})
 		require.Error(t, err)
 		lines := strings.Split(err.Error(), "\n")
-		require.Len(t, lines, 5, err.Error())
+		require.Len(t, lines, 7, err.Error())
 		assert.True(t, strings.HasPrefix(lines[0], `models/a.yaml:11:22: trait big: `), lines[0])
+		consent := "consent needs a boolean trait (true when the person agreed; a sql trait such as `newsletter_status = 'subscribed'` makes one)"
 		assert.Equal(t, []string{
-			`models/a.yaml:19:30: segment "s", where.all[0].gte: trait "city" holds text, and 5 is not text: put it in quotes ("5")`,
-			`models/a.yaml:21:38: segment "s", where.all[2].eq: trait "last_order_at" holds times, and "not a date" is not a date or time: write 2026-11-23 or 2026-11-23 10:00:00 (or use before, after, within)`,
-			`models/a.yaml:23:29: segment "s", where.all[4].eq: trait "fine" holds numbers, and "x" is not a number`,
-			`models/a.yaml:25:38: segment "s", where.all[6].not.within: trait "city" holds text, and within takes a time: compare it with eq, gt, lt ... instead`,
+			`models/a.yaml:20:30: segment "s", where.all[0].gte: trait "city" holds text, and 5 is not text: put it in quotes ("5")`,
+			`models/a.yaml:22:38: segment "s", where.all[2].eq: trait "last_order_at" holds times, and "not a date" is not a date or time: write 2026-11-23 or 2026-11-23 10:00:00 (or use before, after, within)`,
+			`models/a.yaml:24:29: segment "s", where.all[4].eq: trait "fine" holds numbers, and "x" is not a number`,
+			`models/a.yaml:26:38: segment "s", where.all[6].not.within: trait "city" holds text, and within takes a time: compare it with eq, gt, lt ... instead`,
+			`models/a.yaml:29:26: consent purpose "ads": trait "city" holds text, and ` + consent,
+			`models/a.yaml:32:32: consent purpose "transfer_outside_eu": trait "tier" holds text, and ` + consent,
 		}, lines[1:])
 	})
 }
