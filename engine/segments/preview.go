@@ -78,7 +78,7 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 		"count(*) OVER () AS members",
 		"sum(CASE WHEN "+holdout+" THEN 1 ELSE 0 END) OVER () AS holdout_members").
 		From(c.Input(profiles.Table) + " p")).
-		OrderBy("p.profile_id").Limit(uint64(o.Sample)).PlaceholderFormat(d.Placeholder())
+		OrderBy("p.profile_id").Limit(uint64(max(o.Sample, 1))).PlaceholderFormat(d.Placeholder()) // a row carries the counts
 	sql, args, err := q.ToSql()
 	if err != nil {
 		return nil, err
@@ -104,6 +104,9 @@ func Preview(ctx context.Context, wh dialects.Warehouse, c *plan.Context, seg *m
 			m.Arm = fmt.Sprint(Value(armV))
 		}
 		out.Count, out.Holdout = toInt(n), toInt(h)
+		if len(out.Sample) == o.Sample {
+			break // no sample asked for
+		}
 		out.Sample = append(out.Sample, m)
 		ids = append(ids, id)
 	}

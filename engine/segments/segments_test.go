@@ -521,6 +521,12 @@ func TestPreviewAndOverlap(t *testing.T) {
 		require.Contains(t, p.SQL, "count(*) OVER ()")
 		require.Contains(t, p.String(), "draft: ")
 
+		// no sample asked for: the counts all the same
+		none, err := segments.Preview(ctx, wf.WH, c, unsaved, segments.PreviewOptions{Sample: -1})
+		require.NoError(t, err)
+		require.Empty(t, none.Sample)
+		require.Equal(t, []int64{p.Count, p.Holdout}, []int64{none.Count, none.Holdout})
+
 		// an event filter on a column no saved definition reads: the rows
 		// table lacks it, so the source is joined to identity on the fly
 		adhoc, err := models.ParseSegment([]byte(`
