@@ -220,6 +220,7 @@ type Result struct {
 	RunID   string             `json:"run_id"`
 	Steps   []state.StepRecord `json:"steps"`
 	Elapsed time.Duration      `json:"elapsed_ns"`
+	Report  *Report            `json:"-"` // with RunOptions.Report
 }
 
 // PublishStep is the name of a run's last step, which puts the staged

@@ -272,6 +272,10 @@ type RunOptions struct {
 	// Waiting, when set, makes a run wait while another process holds the
 	// project's lease (instead of failing), and hears whom it waits for.
 	Waiting func(*state.HeldError)
+	// Report asks for the run's Report (Result.Report), read under the
+	// run's lease: a process waiting for the lease would otherwise find the
+	// warehouse file opened again for the report.
+	Report bool
 }
 
 func (s *Service) runOptions(o RunOptions) Options {
@@ -326,10 +330,20 @@ func (s *Service) Run(ctx context.Context, o RunOptions) (*Result, error) {
 		return nil, err
 	}
 	res, err := Run(ctx, proj, wh, store, DefaultParts, ro)
-	if err == nil {
-		s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	s.logger().Info("run finished", "run_id", res.RunID, "elapsed", res.Elapsed)
+	if o.Report {
+		pl, err := Compile(s.Project, wh.Dialect(), nil, s.runOptions(RunOptions{}))
+		if err != nil {
+			return nil, err
+		}
+		if res.Report, err = s.report(ctx, wh, pl.Ctx); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // BusyError says another process holds the project's lease.
@@ -389,6 +403,11 @@ func (s *Service) Summarize(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.report(ctx, wh, c)
+}
+
+// report is Summarize on an open warehouse.
+func (s *Service) report(ctx context.Context, wh dialects.Warehouse, c *plan.Context) (*Report, error) {
 	sum, err := Summarize(ctx, wh, c)
 	if err != nil {
 		return nil, err

@@ -123,7 +123,7 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer svc.Close()
-			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx, svc.Project.Location())}
+			o := engine.RunOptions{Only: only, FullRefresh: fullRefresh, Progress: g.progress(ctx, svc.Project.Location()), Report: true}
 			if wait {
 				o.Waiting = func(held *state.HeldError) {
 					fmt.Fprintf(os.Stderr, "waiting for %s to finish with project %s ...\n", engine.Holder(held.By, svc.Project.Location()), svc.Project.Name)
@@ -133,11 +133,7 @@ func runCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := svc.Summarize(ctx)
-			if err != nil {
-				return err
-			}
-			sum, acc := rep.Summary, rep.Accuracy
+			sum, acc := res.Report.Summary, res.Report.Accuracy
 			out := cmd.OutOrStdout()
 			if g.json {
 				return printJSON(out, map[string]any{"run": res, "summary": sum, "accuracy": acc})
@@ -166,9 +162,10 @@ func runCmd(g *globals) *cobra.Command {
 // progress reports a run's steps on standard error: every event on a
 // terminal, one line per finished step with its time otherwise (CI logs),
 // nothing with --json. COHORT_TEST_PAUSE_AFTER=STEP holds the run after
-// that step until it is cancelled (tests send signals then).
+// that step until it is cancelled (tests send signals then), or until the
+// file COHORT_TEST_RESUME_FILE names exists.
 func (g *globals) progress(ctx context.Context, loc *time.Location) func(engine.Event) {
-	pause := os.Getenv("COHORT_TEST_PAUSE_AFTER")
+	pause, resume := os.Getenv("COHORT_TEST_PAUSE_AFTER"), os.Getenv("COHORT_TEST_RESUME_FILE")
 	interactive := g.interactive()
 	return func(e engine.Event) {
 		switch {
@@ -184,7 +181,15 @@ func (g *globals) progress(ctx context.Context, loc *time.Location) func(engine.
 		}
 		if e.Done && pause != "" && e.Step == pause {
 			fmt.Fprintf(os.Stderr, "paused after %s\n", e.Step)
-			<-ctx.Done()
+			for ctx.Err() == nil {
+				if _, err := os.Stat(resume); resume != "" && err == nil {
+					return
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
 		}
 	}
 }

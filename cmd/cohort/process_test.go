@@ -124,6 +124,22 @@ func TestRunsOfOneProjectNeverInterleave(t *testing.T) {
 			require.Equal(t, state.Cancelled, runs[1].Status)
 			require.Equal(t, "interrupted by SIGINT", runs[1].Error)
 
+			// A run that ends well reports what it built before it lets the
+			// waiting run in, which then finds the warehouse free.
+			resume := filepath.Join(t.TempDir(), "resume")
+			a = startCohort(t, dir, []string{"COHORT_TEST_PAUSE_AFTER=identity", "COHORT_TEST_RESUME_FILE=" + resume}, "run")
+			a.waitFor(t, "paused after identity")
+			c = startCohort(t, dir, nil, "run", "--wait")
+			c.waitFor(t, fmt.Sprintf("waiting for cohort run (pid %d on ", a.cmd.Process.Pid))
+			require.NoError(t, os.WriteFile(resume, nil, 0o644))
+			code, out = a.end(t)
+			require.Equal(t, 0, code, out)
+			code, out = c.end(t)
+			require.Equal(t, 0, code, out)
+			runs = runsOf(t, dir)
+			require.Len(t, runs, 4)
+			require.Equal(t, []string{state.Succeeded, state.Succeeded}, []string{runs[0].Status, runs[1].Status})
+
 			d := startCohort(t, dir, []string{"COHORT_TEST_PAUSE_AFTER=profiles"}, "run")
 			d.waitFor(t, "paused after profiles")
 			// A read command in another process during the run: PostgreSQL
