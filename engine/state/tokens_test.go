@@ -50,6 +50,21 @@ func TestTokensAuditSegments(t *testing.T) {
 			require.Len(t, list, 1)
 			require.NotNil(t, list[0].RevokedAt)
 
+			// a revoked token's name can be given again; its row stays
+			again, _, err := s.CreateToken(ctx, "ann", "support")
+			require.NoError(t, err)
+			got, err = s.TokenByHash(ctx, HashToken(again))
+			require.NoError(t, err)
+			require.Equal(t, "support", got.Role)
+			_, _, err = s.CreateToken(ctx, "ann", "admin")
+			require.ErrorContains(t, err, `a token named "ann" exists`, "once among the live tokens")
+			_, err = s.RevokeToken(ctx, "ann")
+			require.NoError(t, err)
+			list, err = s.Tokens(ctx)
+			require.NoError(t, err)
+			require.Len(t, list, 2)
+			require.NotNil(t, list[1].RevokedAt)
+
 			require.NoError(t, s.Audit(ctx, AuditEntry{Actor: "ann", Role: "admin", Action: "segment.create", Target: "vip"}))
 			require.NoError(t, s.Audit(ctx, AuditEntry{Actor: "bob", Role: "support", Action: "profile.view", Target: "email:a@b.c"}))
 			log, err := s.AuditLog(ctx, 10)
