@@ -61,14 +61,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 		}
 	}
 
-	// column checks one column reference of obj's key against source src.
-	column := func(obj positioned, key, src, col string) {
-		have, ok := cols[src]
-		if !ok || have == nil || col == "" || slices.Contains(have, col) {
-			return
-		}
-		c.errf(obj, key, "source %q has no column %q%s", src, col, suggest(col, have, "column"))
-	}
+	column := func(obj positioned, key, src, col string) { c.column(cols, obj, key, src, col) }
 	for _, s := range p.Sources {
 		if s == nil {
 			continue
@@ -107,7 +100,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 	}
 	for _, seg := range p.Segments {
 		if seg != nil {
-			eventColumns(seg.Where, "", column)
+			eventColumns(seg.Where, "", func(n *Condition, src string) { column(n, "column", src, n.Column) })
 		}
 	}
 	if len(c.errs) > 0 || typed == nil {
@@ -123,6 +116,7 @@ func CheckWarehouse(ctx context.Context, p *Project, wh Catalog) error {
 	for _, seg := range p.Segments {
 		if seg != nil {
 			c.operandKinds(seg, online, func(trait string) bool { return offline[trait] == "" })
+			c.columnOperands(seg, types)
 		}
 	}
 	c.purposeKinds(online, func(trait string) bool { return offline[trait] == "" })
@@ -159,6 +153,30 @@ func CheckSegmentKinds(ctx context.Context, p *Project, s *Segment, wh TypedCata
 	if s.pos != nil {
 		c.pos = append(c.pos, s.pos)
 	}
+	// the columns of the sources its event conditions read
+	cols, types := map[string][]string{}, map[string]map[string]string{}
+	var err error
+	eventColumns(s.Where, "", func(n *Condition, name string) {
+		src := p.Source(name)
+		if _, done := types[name]; done || src == nil || err != nil {
+			return
+		}
+		var got []ColumnType
+		if got, err = wh.ColumnTypes(ctx, src.Table, src.SQL); err != nil {
+			return
+		}
+		types[name] = map[string]string{}
+		for _, col := range got {
+			cols[name] = append(cols[name], col.Name)
+			types[name][col.Name] = col.Type
+		}
+	})
+	if err != nil {
+		return err
+	}
+	eventColumns(s.Where, "", func(n *Condition, src string) { c.column(cols, n, "column", src, n.Column) })
+	c.columnOperands(s, types)
+
 	kinds := TraitKinds(p, nil, nil)
 	if got, err := wh.ColumnTypes(ctx, profiles, ""); err == nil {
 		for _, col := range got {
@@ -248,15 +266,44 @@ func (c *checker) sqlTraits(ctx context.Context, wh TypedCatalog, types map[stri
 	return kinds, nil
 }
 
-// eventColumns checks the column conditions inside event conditions.
-func eventColumns(cond *Condition, src string, column func(positioned, string, string, string)) {
+// column checks one column reference of obj's key against source src,
+// whose columns are cols[src] (nil when they could not be read).
+func (c *checker) column(cols map[string][]string, obj positioned, key, src, col string) {
+	have, ok := cols[src]
+	if !ok || have == nil || col == "" || slices.Contains(have, col) {
+		return
+	}
+	c.errf(obj, key, "source %q has no column %q%s", src, col, suggest(col, have, "column"))
+}
+
+// eventColumns calls f with each column condition inside the event
+// conditions of cond and the source the event reads.
+func eventColumns(cond *Condition, src string, f func(n *Condition, src string)) {
 	cond.Walk(func(n *Condition) {
 		if n.Column != "" && src != "" {
-			column(n, "column", src, n.Column)
+			f(n, src)
 		}
 		if e := n.Event; e != nil {
 			for _, w := range e.Where {
-				eventColumns(w, e.Source, column)
+				eventColumns(w, e.Source, f)
+			}
+		}
+	})
+}
+
+// columnOperands checks the values of s's event column conditions against
+// the kinds of their columns (types: source -> column -> warehouse type), as
+// operandKinds does for traits: a wrong one would fail the run's segments
+// step, naming every segment.
+func (c *checker) columnOperands(s *Segment, types map[string]map[string]string) {
+	eventColumns(s.Where, "", func(n *Condition, src string) {
+		k := KindOf(types[src][n.Column])
+		if k == "" {
+			return
+		}
+		for _, op := range n.Ops() {
+			if msg := operandProblem(k, op); msg != "" {
+				c.errf(n, op.Name, "segment %q: column %q of source %q holds %s, %s", s.Name, n.Column, src, kindPlural(k), msg)
 			}
 		}
 	})

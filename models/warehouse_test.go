@@ -108,6 +108,9 @@ segments:
         - {trait: fine, eq: "x"}
         - {trait: tier, eq: gold}
         - not: {trait: city, within: 3d}
+  - name: e
+    where:
+      event: {source: customers, where: [{column: city, gte: 5}, {column: customer_id, eq: abc}, {column: customer_id, gte: 2}]}
 consent:
   purposes:
     - {name: ads, trait: city}
@@ -130,7 +133,7 @@ func TestCheckWarehouseKinds(t *testing.T) {
 	err = Validate(p)
 	require.Error(t, err)
 	require.Equal(t, `models/a.yaml:21:36: segment "s", where.all[1].eq: trait "order_count" holds numbers, and "abc" is not a number
-models/a.yaml:30:27: consent purpose "mail": trait "order_count" holds numbers, and consent needs a boolean trait (true when the person agreed; a sql trait such as `+"`newsletter_status = 'subscribed'`"+` makes one)`, err.Error(),
+models/a.yaml:33:27: consent purpose "mail": trait "order_count" holds numbers, and consent needs a boolean trait (true when the person agreed; a sql trait such as `+"`newsletter_status = 'subscribed'`"+` makes one)`, err.Error(),
 		"offline, only the kinds the YAML tells")
 
 	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
@@ -140,7 +143,7 @@ models/a.yaml:30:27: consent purpose "mail": trait "order_count" holds numbers, 
 		err := CheckWarehouse(ctx, p, catalog{w.WH})
 		require.Error(t, err)
 		lines := strings.Split(err.Error(), "\n")
-		require.Len(t, lines, 7, err.Error())
+		require.Len(t, lines, 9, err.Error())
 		assert.True(t, strings.HasPrefix(lines[0], `models/a.yaml:11:22: trait big: `), lines[0])
 		consent := "consent needs a boolean trait (true when the person agreed; a sql trait such as `newsletter_status = 'subscribed'` makes one)"
 		assert.Equal(t, []string{
@@ -148,8 +151,22 @@ models/a.yaml:30:27: consent purpose "mail": trait "order_count" holds numbers, 
 			`models/a.yaml:22:38: segment "s", where.all[2].eq: trait "last_order_at" holds times, and "not a date" is not a date or time: write 2026-11-23 or 2026-11-23 10:00:00 (or use before, after, within)`,
 			`models/a.yaml:24:29: segment "s", where.all[4].eq: trait "fine" holds numbers, and "x" is not a number`,
 			`models/a.yaml:26:38: segment "s", where.all[6].not.within: trait "city" holds text, and within takes a time: compare it with eq, gt, lt ... instead`,
-			`models/a.yaml:29:26: consent purpose "ads": trait "city" holds text, and ` + consent,
-			`models/a.yaml:32:32: consent purpose "transfer_outside_eu": trait "tier" holds text, and ` + consent,
+			`models/a.yaml:29:62: segment "e": column "city" of source "customers" holds text, and 5 is not text: put it in quotes ("5")`,
+			`models/a.yaml:29:92: segment "e": column "customer_id" of source "customers" holds numbers, and "abc" is not a number`,
+			`models/a.yaml:32:26: consent purpose "ads": trait "city" holds text, and ` + consent,
+			`models/a.yaml:35:32: consent purpose "transfer_outside_eu": trait "tier" holds text, and ` + consent,
 		}, lines[1:])
+
+		// an unsaved segment (a preview from the UI or --definition): its
+		// event columns checked as validate checks the saved ones
+		draft, err := ParseSegment([]byte(`{"name": "draft", "where": {"event": {"source": "customers", "where": [
+			{"column": "citty", "eq": "x"}, {"column": "customer_id", "eq": "abc"}]}}}`))
+		require.NoError(t, err)
+		err = CheckSegmentKinds(ctx, p, draft, catalog{w.WH}, "nowhere.profiles")
+		require.Error(t, err)
+		assert.Equal(t, []string{
+			`<unsaved>:2:15: source "customers" has no column "citty" (did you mean "city"?)`,
+			`<unsaved>:2:68: segment "draft": column "customer_id" of source "customers" holds numbers, and "abc" is not a number`,
+		}, strings.Split(err.Error(), "\n"))
 	})
 }
