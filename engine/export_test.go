@@ -204,7 +204,7 @@ func TestReachCountsWhoMayGoWhere(t *testing.T) {
 	rs, err = w.svc.Reach(ctx, true)
 	require.NoError(t, err)
 	assert.Equal(t, "sync to_us → us_hook (region us, outside the EU/EEA): 2 of 4 members may go there: "+
-		"consent for newsletter (email_opt_in) and consent to transfer outside the EU/EEA (transfer_consent)", rs[1].String())
+		"consent for newsletter (email_opt_in) and consent to transfer outside the EU/EEA (transfer_consent), and a value to match on (email)", rs[1].String())
 	syncs, err := w.svc.Syncs(ctx)
 	require.NoError(t, err)
 	require.NotNil(t, syncs[1].AllowedProfiles)
@@ -214,6 +214,18 @@ func TestReachCountsWhoMayGoWhere(t *testing.T) {
 	_, err = w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c1"}, ForgetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"to_eu": "eu false 2/3", "to_us": "us true 1/3"}, count(), "jan is forgotten")
+
+	// a member without a value to match on is not sent, so not counted
+	for _, sy := range w.svc.Project.Syncs {
+		if sy.Name == "to_eu" {
+			sy.Match = map[string]string{"email": "first_name"}
+		}
+	}
+	wh, err := w.svc.warehouse(ctx)
+	require.NoError(t, err)
+	require.NoError(t, wh.Exec(ctx, "UPDATE raw.customers SET first_name = NULL WHERE customer_id = 'c4'"))
+	w.run(t)
+	assert.Equal(t, map[string]string{"to_eu": "eu false 1/3", "to_us": "us true 1/3"}, count(), "anna has no first name to match on")
 
 	rs, err = w.svc.Reach(ctx, false)
 	require.NoError(t, err)

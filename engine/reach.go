@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cohort-cdp/cohort/dialects"
@@ -12,12 +13,13 @@ import (
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/profiles"
 	"github.com/cohort-cdp/cohort/engine/segments"
+	"github.com/cohort-cdp/cohort/engine/sync"
 )
 
 // SyncReach is where a sync sends and how many people may go there: its
 // segment's members outside the holdout, and of them those its consent
-// rule (purpose, and transfer consent outside the EU/EEA) lets through and
-// nobody forgot. Members and Allowed are nil when not counted (offline, or
+// rule (purpose, and transfer consent outside the EU/EEA) lets through,
+// who have a value to match on, and nobody forgot: whom the sync sends. Members and Allowed are nil when not counted (offline, or
 // before the first run), with Why saying so.
 type SyncReach struct {
 	Sync        string `json:"sync"`
@@ -25,6 +27,7 @@ type SyncReach struct {
 	Region      string `json:"region"`
 	OutsideEEA  bool   `json:"outside_eea"`
 	Consent     string `json:"consent"` // the rule in words
+	Match       string `json:"match"`   // the traits a member needs one of to be sent
 	Members     *int64 `json:"members,omitempty"`
 	Allowed     *int64 `json:"allowed_profiles,omitempty"`
 	Why         string `json:"why_not_counted,omitempty"`
@@ -39,7 +42,7 @@ func (r SyncReach) String() string {
 	if r.Allowed == nil {
 		return s + r.Why
 	}
-	return s + fmt.Sprintf("%d of %d members may go there: %s", *r.Allowed, *r.Members, r.Consent)
+	return s + fmt.Sprintf("%d of %d members may go there: %s, and a value to match on (%s)", *r.Allowed, *r.Members, r.Consent, r.Match)
 }
 
 // Reach is every sync's region and consent rule and, when count is set,
@@ -85,19 +88,22 @@ func (s *Service) Reach(ctx context.Context, count bool) ([]SyncReach, error) {
 			return nil, err
 		}
 		r.Consent = rule.String()
+		var match []string
+		for _, t := range sy.Match {
+			match = append(match, t)
+		}
+		slices.Sort(match)
+		r.Match = strings.Join(slices.Compact(match), " or ")
 		if why == "" {
 			d := wh.Dialect()
-			var conds []string
-			if cond := rule.Condition(d.Quote, "a"); cond != "" {
-				conds = append(conds, cond)
+			cond, err := sync.Eligible(proj, sy.Name, d, "a")
+			if err != nil {
+				return nil, err
 			}
 			if forgotten {
-				conds = append(conds, consent.Unsuppressed(d, c.Schema, "a"))
+				cond += " AND " + consent.Unsuppressed(d, c.Schema, "a")
 			}
-			allowed := "count(*)"
-			if len(conds) > 0 {
-				allowed = "sum(CASE WHEN " + strings.Join(conds, " AND ") + " THEN 1 ELSE 0 END)"
-			}
+			allowed := "sum(CASE WHEN " + cond + " THEN 1 ELSE 0 END)"
 			var members, ok int64
 			q := "SELECT count(*), coalesce(" + allowed + ", 0) FROM " + c.Input(profiles.Table) + " a JOIN " + c.Input(segments.MembershipsTable) +
 				" m ON m.profile_id = a.profile_id AND m.segment = ? AND m.holdout IS NOT TRUE"
