@@ -101,7 +101,7 @@ function syncCardFor(s, can) {
       h("dt", {}, "Next run"), h("dd", {}, s.next_run ? fmtTime(s.next_run) : s.paused ? "paused" : s.schedule ? "on schedule: " + s.schedule : "when started by hand"),
       h("dt", {}, "Where"), h("dd", { class: "region" }, regionWords(s.region)),
       s.allowed_profiles !== undefined && s.allowed_profiles !== null ? [h("dt", {}, "May receive"),
-        h("dd", { class: "allowed" }, fmtNum(s.allowed_profiles) + " people", h("span", { class: "hint" }, " — members with the consent this sync needs" + (s.purpose ? " (" + humanize(s.purpose) + ")" : "")))] : null,
+        h("dd", { class: "allowed" }, fmtNum(s.allowed_profiles) + " people", h("span", { class: "hint" }, " — members with the consent this sync needs" + (s.purpose ? " (" + humanize(s.purpose) + ")" : "") + " and a value to match on"))] : null,
       s.last_run && s.last_run.error ? [h("dt", {}, "Problem"), h("dd", { class: "bad-text" }, maskText(s.last_run.error))] : null),
     h("div", { class: "actions" },
       can.writer ? h("button", { class: "primary run-now", onclick: (ev) => runSync(s.name, false, ev.target).then(() => syncsPageReload()) }, "Run now") : null,
