@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -82,8 +83,16 @@ func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*Forge
 	if err != nil {
 		return nil, err
 	}
-	req := &state.ForgetRequest{ID: identity.SuppressionHash(id.Type, norm), Project: s.Project.Name, RequestedAt: s.now()}
-	hashes := []string{req.ID}
+	hash := identity.SuppressionHash(id.Type, norm)
+	req := &state.ForgetRequest{ID: hash, Project: s.Project.Name, RequestedAt: s.now()}
+	// an identifier forgotten before, itself or as one of a profile's, is
+	// that request's: forgetting it again repeats it, and reports on it
+	if by, err := store.SuppressedBy(ctx, s.Project.Name, hash); err != nil {
+		return nil, err
+	} else if by != "" {
+		req.ID = by
+	}
+	hashes := []string{hash}
 	var who *identity.Profile
 	graph, err := c.FinalExists(ctx, wh, identity.GraphTable)
 	if err == nil && graph {
@@ -117,8 +126,13 @@ func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*Forge
 		rep = &ForgetReport{RequestID: req.ID}
 	}
 	rep.Identifier = id.Type + ":" + models.Mask(norm)
-	held, herr := identity.HeldBy(ctx, wh, c, hashes)
-	rep.Sources = held
+	// the sources are asked for every identifier of the request, not only
+	// those of the profile found now: once the profile is gone a forget
+	// finds the requested identifier alone
+	mine, herr := store.RequestSuppressions(ctx, req.ID)
+	if herr == nil {
+		rep.Sources, herr = identity.HeldBy(ctx, wh, c, union(hashes, mine))
+	}
 	// lists and counts are empty, not null, in JSON
 	if rep.Profiles == nil {
 		rep.Profiles = []string{}
@@ -182,6 +196,14 @@ func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *pl
 		if err != nil {
 			return rep, err
 		}
+		before, err := store.Erasures(ctx, req.ID)
+		if err != nil {
+			return rep, err
+		}
+		answered := map[string]state.Erasure{}
+		for _, e := range before {
+			answered[e.Sync] = e
+		}
 		for _, sy := range proj.Syncs {
 			r, err := sync.Erase(ctx, sync.EraseParams{Project: proj, Sync: sy.Name, Warehouse: wh, HTTP: o.HTTP,
 				ProfileIDs: req.ProfileIDs, Delivery: o.Delivery})
@@ -190,6 +212,11 @@ func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *pl
 			}
 			if r.Status == sync.EraseFailed {
 				failed++
+			}
+			if prev, ok := answered[sy.Name]; ok && r.Status == sync.NotHeld && heldThem(prev.Status) {
+				// the destination held them and this request erased them
+				// (or said what to do by hand): that answer stands
+				continue
 			}
 			e := state.Erasure{RequestID: req.ID, Sync: sy.Name, Destination: r.Destination, Status: r.Status, Records: r.Records, Detail: r.Detail, At: s.now()}
 			if err := store.RecordErasure(ctx, e); err != nil {
@@ -335,6 +362,23 @@ func (r *ForgetReport) String() string {
 		b.WriteString("  NOT finished: the next forget, run or sync tries again\n")
 	}
 	return b.String()
+}
+
+// heldThem says an erasure's status records that the destination held
+// the person when the request reached it.
+func heldThem(status string) bool {
+	return status == sync.Erased || status == sync.Removed || status == sync.Unsupported
+}
+
+// union is the hashes of a and b, each once.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, h := range b {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func sortedKeys(m map[string]int64) []string {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/engine/destinations"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/engine/state"
@@ -76,25 +77,29 @@ consent:
 
 type privacyWorld struct {
 	svc    *Service
+	dir    string
 	eu, us *fake.Fake
 	logs   *bytes.Buffer
 	now    time.Time
 }
 
-func newPrivacyWorld(t *testing.T) *privacyWorld {
+func newPrivacyWorld(t *testing.T) *privacyWorld { return newPrivacyWorldOn(t, "duckdb") }
+
+// newPrivacyWorldOn is the privacy world in a warehouse of type typ
+// (duckdb, or postgres in a database of the test's own).
+func newPrivacyWorldOn(t *testing.T, typ string) *privacyWorld {
 	ctx := context.Background()
 	w := &privacyWorld{eu: fake.New(t), us: fake.New(t), logs: &bytes.Buffer{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
 	t.Setenv("EU_HOOK", w.eu.URL())
 	t.Setenv("US_HOOK", w.us.URL())
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: shop\nwarehouse: {type: duckdb, path: wh.duckdb, schema: cohort}\nstate: state.db\n"), 0o644))
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "m.yaml"), []byte(privacyModels), 0o644))
-	p, err := models.LoadAndValidate(dir)
-	require.NoError(t, err)
-	w.svc = NewService(p, ServiceOptions{})
-	w.svc.Clock = func() time.Time { w.now = w.now.Add(time.Second); return w.now }
-	w.svc.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	warehouse := "{type: duckdb, path: wh.duckdb, schema: cohort}"
+	if typ == "postgres" {
+		warehouse = fmt.Sprintf("{type: postgres, dsn: %q, schema: cohort}", dialecttest.NewPostgresDB(t))
+	}
+	w.dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "cohort.yaml"), []byte("name: shop\nwarehouse: "+warehouse+"\nstate: state.db\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(w.dir, "models"), 0o755))
+	w.load(t, privacyModels)
 	t.Cleanup(func() { w.svc.Close() })
 	wh, err := w.svc.openWarehouse(ctx, true)
 	require.NoError(t, err)
@@ -117,6 +122,31 @@ func newPrivacyWorld(t *testing.T) *privacyWorld {
 		require.NoError(t, wh.Exec(ctx, st))
 	}
 	return w
+}
+
+// load writes models as the project's models/m.yaml and gives the world a
+// service of the project as it now reads (the previous one closed), as the
+// next command would see it.
+func (w *privacyWorld) load(t *testing.T, yaml string) {
+	require.NoError(t, os.WriteFile(filepath.Join(w.dir, "models", "m.yaml"), []byte(yaml), 0o644))
+	p, err := models.LoadAndValidate(w.dir)
+	require.NoError(t, err)
+	if w.svc != nil {
+		require.NoError(t, w.svc.Close())
+	}
+	w.svc = NewService(p, ServiceOptions{})
+	w.svc.Clock = func() time.Time { w.now = w.now.Add(time.Second); return w.now }
+	w.svc.Logger = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// exec runs statements in the world's warehouse.
+func (w *privacyWorld) exec(t *testing.T, statements ...string) {
+	ctx := context.Background()
+	wh, err := w.svc.warehouse(ctx)
+	require.NoError(t, err)
+	for _, st := range statements {
+		require.NoError(t, wh.Exec(ctx, st), st)
+	}
 }
 
 func (w *privacyWorld) run(t *testing.T) {
@@ -299,4 +329,45 @@ func TestForgetCutShortIsFinishedByTheNextSync(t *testing.T) {
 	assert.Empty(t, pending)
 	assert.NotContains(t, members(w.us), "jan@voorbeeld.nl")
 	assert.False(t, clearIn(dump(t, w, "cohort")), "%s", dump(t, w, "cohort"))
+}
+
+// statuses are what each sync's destination answered, by sync.
+func statuses(es []state.Erasure) map[string]string {
+	out := map[string]string{}
+	for _, e := range es {
+		out[e.Sync] = e.Status
+	}
+	return out
+}
+
+// Forgetting twice changes nothing: once the profile is gone (and a run
+// has rebuilt identity without it), forgetting the same identifier again,
+// or another of the person's, reports the same suppression list, the same
+// sources still holding rows and the same answers of the destinations.
+func TestForgetTwiceReportsTheSame(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	w.sync(t)
+	first, err := w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c1"}, ForgetOptions{})
+	require.NoError(t, err)
+	require.True(t, first.Done)
+	require.Equal(t, 2, first.Identifiers)
+	require.Equal(t, map[string]int64{"customers": 1, "newsletter": 2}, first.Sources, "newsletter holds his e-mail only, which his profile gave")
+	require.Equal(t, map[string]string{"to_eu": sync.Erased, "to_us": sync.Erased}, statuses(first.Erasures))
+	w.run(t)
+
+	for _, id := range []Ident{{Type: "customer_id", Value: "c1"}, {Type: "email", Value: "jan@voorbeeld.nl"}} {
+		again, err := w.svc.Forget(ctx, id, ForgetOptions{})
+		require.NoError(t, err, id.Type)
+		assert.Equal(t, first.RequestID, again.RequestID, "%s: the request that suppressed it", id.Type)
+		assert.Equal(t, first.Profiles, again.Profiles, id.Type)
+		assert.Equal(t, first.Identifiers, again.Identifiers, id.Type)
+		assert.Equal(t, first.Sources, again.Sources, id.Type)
+		assert.Equal(t, statuses(first.Erasures), statuses(again.Erasures), "%s: the destinations erased him the first time", id.Type)
+		assert.True(t, again.Done, id.Type)
+	}
+	reqs, err := w.svc.Store.ForgetRequests(ctx, "shop", false)
+	require.NoError(t, err)
+	assert.Len(t, reqs, 1)
 }

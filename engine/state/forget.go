@@ -204,6 +204,19 @@ func (s *Store) ForgetRejections(ctx context.Context, project string, profileIDs
 	return nil
 }
 
+// SuppressedBy is the id of the request that put hash on a project's
+// suppression list, "" when it is not on it.
+func (s *Store) SuppressedBy(ctx context.Context, project, hash string) (string, error) {
+	var id string
+	err := s.db.QueryRowxContext(ctx, s.bind(`SELECT request_id FROM suppressions WHERE project = ? AND identifier_hash = ?`), project, hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("state store: suppression list: %w", err)
+	}
+	return id, nil
+}
+
 // Suppressed reports whether hash is on a project's suppression list, and
 // since when.
 func (s *Store) Suppressed(ctx context.Context, project, hash string) (time.Time, bool, error) {
