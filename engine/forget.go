@@ -37,7 +37,12 @@ type ForgetReport struct {
 	Erasures    []state.Erasure  `json:"erasures"`
 	// Sources still holding rows of the person: delete them at the source.
 	Sources map[string]int64 `json:"sources_holding_rows"`
-	Done    bool             `json:"done"`
+	// IdentifierOnly: no profile held the identifier, so it alone is on
+	// the suppression list. The person's other identifiers are unknown
+	// (only a run links them to it, and runs no longer read the rows
+	// holding it), and later runs still make a profile of them.
+	IdentifierOnly bool `json:"identifier_only"`
+	Done           bool `json:"done"`
 }
 
 // Forget erases the person holding id: every identifier of their profile
@@ -123,8 +128,9 @@ func (s *Service) Forget(ctx context.Context, id Ident, o ForgetOptions) (*Forge
 		}
 	}
 	if rep == nil {
-		rep = &ForgetReport{RequestID: req.ID}
+		rep = &ForgetReport{RequestID: req.ID, Profiles: req.ProfileIDs}
 	}
+	rep.IdentifierOnly = len(rep.Profiles) == 0
 	rep.Identifier = id.Type + ":" + models.Mask(norm)
 	// the sources are asked for every identifier of the request, not only
 	// those of the profile found now: once the profile is gone a forget
@@ -175,7 +181,7 @@ func (s *Service) finishForgets(ctx context.Context, wh dialects.Warehouse, c *p
 }
 
 func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *plan.Context, store *state.Store, req state.ForgetRequest, o ForgetOptions) (*ForgetReport, error) {
-	rep := &ForgetReport{RequestID: req.ID, Profiles: req.ProfileIDs, Removed: map[string]int64{}}
+	rep := &ForgetReport{RequestID: req.ID, Profiles: req.ProfileIDs, Removed: map[string]int64{}, IdentifierOnly: len(req.ProfileIDs) == 0}
 	hashes, err := store.RequestSuppressions(ctx, req.ID)
 	if err != nil {
 		return rep, err
@@ -326,8 +332,14 @@ func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Contex
 func (r *ForgetReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "forget %s (request %s)\n", r.Identifier, r.RequestID[:12])
-	if len(r.Profiles) == 0 {
-		b.WriteString("  no profile holds it: the identifier alone is suppressed\n")
+	if r.IdentifierOnly {
+		b.WriteString("  no profile holds it, so only this identifier is suppressed. Only a run links a person's\n" +
+			"  other identifiers (customer ids, cookies ...) to it, and runs no longer read the rows\n" +
+			"  holding it: forget each of them too")
+		if len(r.Sources) > 0 {
+			b.WriteString(" (the rows of the sources below name them)")
+		}
+		b.WriteString("\n")
 	} else {
 		fmt.Fprintf(&b, "  profile %s: %s on the suppression list\n", strings.Join(r.Profiles, ", "), plan.Count(int64(r.Identifiers), "identifier"))
 	}
@@ -356,9 +368,12 @@ func (r *ForgetReport) String() string {
 			fmt.Fprintf(&b, "    %-24s %s\n", s, plan.Count(r.Sources[s], "row"))
 		}
 	}
-	if r.Done {
+	switch {
+	case r.Done && r.IdentifierOnly:
+		b.WriteString("  done for this identifier only: later runs and syncs leave out the rows holding it, not the person's other identifiers\n")
+	case r.Done:
 		b.WriteString("  done: later runs and syncs exclude this person\n")
-	} else {
+	default:
 		b.WriteString("  NOT finished: the next forget, run or sync tries again\n")
 	}
 	return b.String()

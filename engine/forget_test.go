@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -370,4 +371,53 @@ func TestForgetTwiceReportsTheSame(t *testing.T) {
 	reqs, err := w.svc.Store.ForgetRequests(ctx, "shop", false)
 	require.NoError(t, err)
 	assert.Len(t, reqs, 1)
+}
+
+// A forget before any run finds no profile, so only the identifier asked
+// for is suppressed: the report says so, in text and JSON, instead of
+// claiming the person is excluded, for the next run still makes a profile
+// of their other identifiers. Forgetting the identifier again after that
+// run finds no profile either (the run read none of the rows holding it),
+// so the report sends the user to the other identifiers.
+func TestForgetWithoutAProfileSaysOnlyTheIdentifierIsSuppressed(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	// his customer id in a source of its own, without his e-mail
+	w.exec(t, `CREATE TABLE raw.orders AS SELECT * FROM (VALUES ('c1', 'o1', TIMESTAMP '2026-11-03 10:00:00')) AS t(customer_id, order_id, ordered_at)`)
+	w.load(t, strings.Replace(privacyModels, "sources:\n", `sources:
+  - name: orders
+    table: raw.orders
+    timestamp: ordered_at
+    identifiers:
+      - {type: customer_id, column: customer_id}
+`, 1))
+
+	for _, when := range []string{"before any run", "after a run"} {
+		rep, err := w.svc.Forget(ctx, Ident{Type: "email", Value: "jan@voorbeeld.nl"}, ForgetOptions{})
+		require.NoError(t, err, when)
+		assert.True(t, rep.Done, "%s: nothing is pending", when)
+		assert.Empty(t, rep.Profiles, when)
+		assert.Equal(t, 1, rep.Identifiers, when)
+		text := rep.String()
+		assert.NotContains(t, text, "exclude this person", when)
+		assert.Contains(t, text, "no profile holds it, so only this identifier is suppressed", when)
+		assert.Contains(t, text, "forget each of them", when)
+		js, err := json.Marshal(rep)
+		require.NoError(t, err)
+		assert.Contains(t, string(js), `"identifier_only":true`, when)
+
+		w.run(t)
+		p, err := w.svc.Profile(ctx, Ident{Type: "customer_id", Value: "c1"})
+		require.NoError(t, err, "%s: his customer id is still a profile", when)
+		assert.NotEmpty(t, p.Identity.Identifiers)
+	}
+
+	// forgetting the customer id too takes him out
+	rep, err := w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c1"}, ForgetOptions{})
+	require.NoError(t, err)
+	assert.Len(t, rep.Profiles, 1)
+	assert.Contains(t, rep.String(), "done: later runs and syncs exclude this person")
+	js, err := json.Marshal(rep)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"identifier_only":false`)
 }
