@@ -230,6 +230,11 @@ func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *pl
 			}
 			s.logger().Info("forget: destination answered", "request_id", req.ID, "sync", sy.Name, "status", r.Status, "records", r.Records)
 		}
+		n, err := s.forgetRemovedSyncs(ctx, wh, c, store, proj, req, hashes)
+		if err != nil {
+			return rep, err
+		}
+		failed += n
 		if failed > 0 {
 			rep.Erasures, _ = store.Erasures(ctx, req.ID)
 			return rep, fmt.Errorf("forget: %d destination(s) did not erase the person; the next forget, run or sync tries again", failed)
@@ -241,9 +246,93 @@ func (s *Service) finishForget(ctx context.Context, wh dialects.Warehouse, c *pl
 			return rep, err
 		}
 	}
+	if rep.Erasures, err = store.Erasures(ctx, req.ID); err != nil {
+		return rep, err
+	}
+	// a destination nobody could ask is for the user to erase by hand:
+	// nothing is left to retry, but the erasure is not done
+	var byHand []string
+	for _, e := range rep.Erasures {
+		if e.Status == sync.NotInProject {
+			byHand = append(byHand, e.Sync)
+		}
+	}
+	if len(byHand) > 0 {
+		return rep, fmt.Errorf("forget: sync %s is no longer in the project, so its destination was not asked to erase the person: erase them there by hand",
+			strings.Join(byHand, ", "))
+	}
 	rep.Done = true
-	rep.Erasures, err = store.Erasures(ctx, req.ID)
-	return rep, err
+	return rep, nil
+}
+
+// forgetRemovedSyncs deletes the person's rows from the snapshots of syncs
+// no longer in proj (their YAML removed), and records for each that held
+// them that its destination could not be asked to erase them. It returns
+// how many such syncs failed (a warehouse error: the next forget, run or
+// sync tries again).
+func (s *Service) forgetRemovedSyncs(ctx context.Context, wh dialects.Warehouse, c *plan.Context, store *state.Store, proj *models.Project,
+	req state.ForgetRequest, hashes []string) (int, error) {
+	known := map[string]bool{}
+	for _, sy := range proj.Syncs {
+		known[sy.Name] = true
+	}
+	gone, err := sync.RemovedSyncs(ctx, wh, c.Schema, func(name string) bool { return known[name] })
+	if err != nil || len(gone) == 0 {
+		return 0, err
+	}
+	last, err := store.LastSyncRuns(ctx, s.Project.Name) // their destinations, as their last runs recorded them
+	if err != nil {
+		return 0, err
+	}
+	failed := 0
+	for _, name := range gone {
+		e := state.Erasure{RequestID: req.ID, Sync: name, Destination: last[name].Destination, Status: sync.NotInProject, At: s.now()}
+		n, err := sync.ForgetRemoved(ctx, sync.ForgetRemovedParams{Warehouse: wh, Schema: c.Schema, Sync: name, ProfileIDs: req.ProfileIDs,
+			KeyIs: keyIsOneOf(c, hashes)})
+		switch {
+		case err != nil:
+			failed++
+			e.Status, e.Detail = sync.EraseFailed, err.Error()
+		case n == 0:
+			continue // it held none of their keys (or an earlier forget took them: its answer stands)
+		default:
+			dest := "its destination"
+			if e.Destination != "" {
+				dest = e.Destination
+			}
+			e.Records = n
+			e.Detail = "no longer in the project, so " + dest + " was not asked to erase them: erase them there by hand " +
+				"(Cohort has deleted its copy of their keys)"
+		}
+		if err := store.RecordErasure(ctx, e); err != nil {
+			return failed, err
+		}
+		s.logger().Warn("forget: a sync no longer in the project held the person; its destination was not asked to erase them",
+			"request_id", req.ID, "sync", name, "destination", e.Destination, "status", e.Status, "records", e.Records)
+	}
+	return failed, nil
+}
+
+// keyIsOneOf gives the condition that a sync's match key (the SQL
+// expression key) is, read as an identifier of any type, one whose
+// suppression hash is among hashes.
+func keyIsOneOf(c *plan.Context, hashes []string) func(key string) (string, []any) {
+	return func(key string) (string, []any) {
+		if len(hashes) == 0 {
+			return "1 = 0", nil
+		}
+		d := c.Dialect
+		in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(hashes)), ", ") + ")"
+		var conds []string
+		var args []any
+		for _, r := range c.Project.Identity.Identifiers {
+			conds = append(conds, identity.SuppressedExpr(d, r.Type, identity.NormalizeExpr(d, r, key))+in)
+			for _, h := range hashes {
+				args = append(args, h)
+			}
+		}
+		return "(" + strings.Join(conds, " OR ") + ")", args
+	}
 }
 
 // writeSuppressions replaces the output schema's suppression list with hashes.
@@ -373,16 +462,24 @@ func (r *ForgetReport) String() string {
 		b.WriteString("  done for this identifier only: later runs and syncs leave out the rows holding it, not the person's other identifiers\n")
 	case r.Done:
 		b.WriteString("  done: later runs and syncs exclude this person\n")
+	case !r.has(sync.EraseFailed) && r.has(sync.NotInProject):
+		b.WriteString("  NOT finished: a sync above is no longer in the project, so its destination still holds\n" +
+			"  this person: erase them there by hand (Cohort has done the rest)\n")
 	default:
 		b.WriteString("  NOT finished: the next forget, run or sync tries again\n")
 	}
 	return b.String()
 }
 
+// has says whether a destination answered with status.
+func (r *ForgetReport) has(status string) bool {
+	return slices.ContainsFunc(r.Erasures, func(e state.Erasure) bool { return e.Status == status })
+}
+
 // heldThem says an erasure's status records that the destination held
 // the person when the request reached it.
 func heldThem(status string) bool {
-	return status == sync.Erased || status == sync.Removed || status == sync.Unsupported
+	return status == sync.Erased || status == sync.Removed || status == sync.Unsupported || status == sync.NotInProject
 }
 
 // union is the hashes of a and b, each once.

@@ -143,7 +143,7 @@ func (w *privacyWorld) load(t *testing.T, yaml string) {
 // exec runs statements in the world's warehouse.
 func (w *privacyWorld) exec(t *testing.T, statements ...string) {
 	ctx := context.Background()
-	wh, err := w.svc.warehouse(ctx)
+	wh, err := w.svc.openWarehouse(ctx, false)
 	require.NoError(t, err)
 	for _, st := range statements {
 		require.NoError(t, wh.Exec(ctx, st), st)
@@ -420,4 +420,59 @@ func TestForgetWithoutAProfileSaysOnlyTheIdentifierIsSuppressed(t *testing.T) {
 	js, err := json.Marshal(rep)
 	require.NoError(t, err)
 	assert.Contains(t, string(js), `"identifier_only":false`)
+}
+
+// A sync removed from the YAML sent people all the same: forget deletes the
+// person's keys from its leftover snapshot, and since its destination can no
+// longer be asked to erase them, the report says so and what to do, and is
+// not done (exit 1). Other people's rows stay for their own forget; one
+// whose profile id there is stale is still found by the key.
+func TestForgetReachesASyncRemovedFromTheProject(t *testing.T) {
+	for _, typ := range []string{"duckdb", "postgres"} {
+		t.Run(typ, func(t *testing.T) { // not parallel: the world sets the fakes' URLs in the environment
+			ctx := context.Background()
+			w := newPrivacyWorldOn(t, typ)
+			w.run(t)
+			w.sync(t)
+			require.ElementsMatch(t, []string{"jan@voorbeeld.nl", "anna@voorbeeld.nl"}, members(w.us))
+			toUS := "  - {name: to_us, segment: everyone, destination: us_hook, mode: mirror, match: {email: email}, fields: {name: first_name}, purpose: newsletter}\n"
+			require.Contains(t, privacyModels, toUS)
+			w.load(t, strings.Replace(privacyModels, toUS, "", 1))
+
+			for i := 0; i < 2; i++ { // forgetting twice says the same
+				rep, err := w.svc.Forget(ctx, Ident{Type: "email", Value: "jan@voorbeeld.nl"}, ForgetOptions{})
+				require.Error(t, err, "an erasure Cohort could not ask for is not done")
+				assert.Contains(t, err.Error(), "to_us")
+				assert.False(t, rep.Done)
+				require.Equal(t, map[string]string{"to_eu": sync.Erased, "to_us": sync.NotInProject}, statuses(rep.Erasures))
+				for _, e := range rep.Erasures {
+					if e.Sync == "to_us" {
+						assert.Equal(t, "us_hook", e.Destination, "from the sync's last run")
+						assert.Equal(t, int64(1), e.Records)
+						assert.Contains(t, e.Detail, "no longer in the project")
+						assert.Contains(t, e.Detail, "by hand")
+					}
+				}
+				text := rep.String()
+				assert.Contains(t, text, "sync to_us")
+				assert.Contains(t, text, "NOT finished")
+				assert.NotContains(t, text, "done:")
+			}
+			assert.Contains(t, members(w.us), "jan@voorbeeld.nl", "nobody asked us_hook to erase him")
+			assert.Empty(t, w.us.Erased())
+			out := dump(t, w, "cohort")
+			assert.False(t, clearIn(out), "no output table holds jan, the removed sync's snapshot neither:\n%s", out)
+			assert.Contains(t, out, "anna@voorbeeld.nl", "the others' keys stay, for their own forget")
+			pending, err := w.svc.Store.ForgetRequests(ctx, "shop", true)
+			require.NoError(t, err)
+			assert.Empty(t, pending, "nothing is left that a later run could finish")
+
+			// anna's profile id in the leftover snapshot is from before a merge
+			w.exec(t, "UPDATE cohort.sync_to_us_snapshot SET profile_id = 'p_stale' WHERE sync_key = 'anna@voorbeeld.nl'")
+			rep, err := w.svc.Forget(ctx, Ident{Type: "customer_id", Value: "c4"}, ForgetOptions{})
+			require.Error(t, err)
+			assert.Equal(t, sync.NotInProject, statuses(rep.Erasures)["to_us"])
+			assert.NotContains(t, dump(t, w, "cohort"), "anna@voorbeeld.nl")
+		})
+	}
 }

@@ -33,7 +33,7 @@ type Erasure struct {
 	RequestID   string    `json:"request_id"`
 	Sync        string    `json:"sync"`
 	Destination string    `json:"destination"`
-	Status      string    `json:"status"` // erased | removed | not_held | failed | unsupported
+	Status      string    `json:"status"` // erased | removed | not_held | failed | unsupported | not_in_project
 	Records     int64     `json:"records"`
 	Detail      string    `json:"detail,omitempty"`
 	At          time.Time `json:"at"`

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -23,6 +25,9 @@ const (
 	NotHeld     = "not_held"    // the sync never delivered the person
 	EraseFailed = "failed"      // some records were not taken: retried by the next forget, run or sync
 	Unsupported = "unsupported" // the destination can neither erase nor remove: delete by hand
+	// NotInProject: the sync is no longer in the project but its snapshot
+	// held the person; its destination was not asked: erase them by hand
+	NotInProject = "not_in_project"
 )
 
 // EraseParams are one erasure request against one sync's destination.
@@ -68,13 +73,8 @@ func Erase(ctx context.Context, p EraseParams) (EraseResult, error) {
 	} else if err != nil {
 		return res, err
 	}
-	if _, err := wh.Columns(ctx, schema+"."+ChangesTable(s.Name)); err == nil {
-		if err := wh.InTx(ctx, foldStatements(d, schema, s.Name, "forget")); err != nil {
-			return res, fmt.Errorf("sync %s: folding a crashed run's acknowledgements: %w", s.Name, err)
-		}
-		if err := wh.Exec(ctx, d.DropTable(d.Quote(schema, ChangesTable(s.Name)))); err != nil {
-			return res, err
-		}
+	if err := foldCrashed(ctx, wh, schema, s.Name); err != nil {
+		return res, err
 	}
 	if len(p.ProfileIDs) == 0 {
 		res.Status = NotHeld
@@ -171,4 +171,109 @@ func Erase(ctx context.Context, p EraseParams) (EraseResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// foldCrashed folds a crashed run's acknowledgements into a sync's
+// snapshot and drops its changes table (it holds keys in clear too).
+func foldCrashed(ctx context.Context, wh dialects.Warehouse, schema, sync string) error {
+	if _, err := wh.Columns(ctx, schema+"."+ChangesTable(sync)); errors.Is(err, dialects.ErrNoTable) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	d := wh.Dialect()
+	if err := wh.InTx(ctx, foldStatements(d, schema, sync, "forget")); err != nil {
+		return fmt.Errorf("sync %s: folding a crashed run's acknowledgements: %w", sync, err)
+	}
+	return wh.Exec(ctx, d.DropTable(d.Quote(schema, ChangesTable(sync))))
+}
+
+// RemovedSyncs lists, by name, the syncs whose snapshots are in schema but
+// that known does not name: syncs removed from the project, whose
+// snapshots still hold the match keys they sent, in clear.
+func RemovedSyncs(ctx context.Context, wh dialects.Warehouse, schema string, known func(sync string) bool) ([]string, error) {
+	tables, err := wh.Tables(ctx, schema, "_snapshot")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range tables {
+		name, ok := strings.CutPrefix(t.Name, "sync_")
+		name, ok2 := strings.CutSuffix(name, "_snapshot")
+		if t.View || !ok || !ok2 || name == "" || known(name) {
+			continue
+		}
+		cols, err := wh.Columns(ctx, schema+"."+t.Name)
+		if err != nil {
+			return nil, err
+		}
+		has := map[string]bool{}
+		for _, c := range cols {
+			has[strings.ToLower(c.Name)] = true
+		}
+		if has["sync_key"] && has["profile_id"] { // a snapshot, not a table of the same name
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ForgetRemovedParams are one erasure request against a sync removed from
+// the project.
+type ForgetRemovedParams struct {
+	Warehouse  dialects.Warehouse
+	Schema     string
+	Sync       string
+	ProfileIDs []string
+	// KeyIs gives the condition, with its arguments, that a match key (the
+	// SQL expression key) is one of the person's identifiers: their row
+	// whose profile id is from before a merge is found by its key.
+	KeyIs func(key string) (cond string, args []any)
+}
+
+// ForgetRemoved deletes the person's rows (of their profiles, or whose key
+// is theirs) from the snapshot of a sync removed from the project, a
+// crashed run's acknowledgements folded in first, and returns how many
+// there were: the records its destination was sent and still holds. That
+// destination is not asked to erase them: without the sync's definition
+// neither its destination nor its match keys are known. No row keeps their
+// keys in clear; the other people's rows stay for their own forget.
+func ForgetRemoved(ctx context.Context, p ForgetRemovedParams) (int64, error) {
+	wh, d := p.Warehouse, p.Warehouse.Dialect()
+	if err := foldCrashed(ctx, wh, p.Schema, p.Sync); err != nil {
+		return 0, err
+	}
+	snap := d.Quote(p.Schema, SnapshotTable(p.Sync))
+	type way struct {
+		cond string
+		args []any
+	}
+	var ways []way
+	if len(p.ProfileIDs) > 0 {
+		w := way{cond: "profile_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(p.ProfileIDs)), ", ") + ")"}
+		for _, id := range p.ProfileIDs {
+			w.args = append(w.args, id)
+		}
+		ways = append(ways, w)
+	}
+	if p.KeyIs != nil {
+		cond, args := p.KeyIs("sync_key")
+		ways = append(ways, way{cond, args})
+	}
+	var n int64
+	for _, w := range ways { // one after the other: a row both ways is counted once
+		var found int64
+		if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+snap+" WHERE "+w.cond), w.args, &found); err != nil {
+			return n, fmt.Errorf("sync %s: %w", p.Sync, err)
+		}
+		if found == 0 {
+			continue
+		}
+		if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+snap+" WHERE "+w.cond), w.args...); err != nil {
+			return n, fmt.Errorf("sync %s: %w", p.Sync, err)
+		}
+		n += found
+	}
+	return n, nil
 }

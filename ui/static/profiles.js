@@ -169,7 +169,7 @@ async function forgetPerson(r, ident, button) {
   } catch (e) { put(out, errorBox(e)); }
 }
 
-const ERASURE_WORDS = { erased: ["good", "Deleted"], removed: ["good", "Taken off the audience"], not_held: ["idle", "Did not hold them"], failed: ["bad", "Failed — will be retried"], unsupported: ["warn", "Cannot delete: do it in the tool"] };
+const ERASURE_WORDS = { erased: ["good", "Deleted"], removed: ["good", "Taken off the audience"], not_held: ["idle", "Did not hold them"], failed: ["bad", "Failed — will be retried"], unsupported: ["warn", "Cannot delete: do it in the tool"], not_in_project: ["bad", "Sync no longer in the project: delete them in the tool"] };
 
 function forgetReport(rep) {
   const sources = Object.entries(rep.sources_holding_rows || {});
@@ -189,5 +189,7 @@ function forgetReport(rep) {
     sources.length ? h("ul", { class: "plain", id: "sources-holding" }, sources.map(([s, n]) => h("li", {}, humanize(s) + ": " + plural(n, "row") + " — ask the data team to delete them there.")))
       : h("p", { class: "muted" }, "No source holds rows of this person."),
     rep.error ? h("p", { class: "bad-text" }, rep.error) : null,
-    rep.done ? null : h("p", { class: "hint" }, "Steps that could not finish (a destination that did not answer) are finished by the next run or sync; the person stays suppressed meanwhile."));
+    rep.done ? null : h("p", { class: "hint" }, (rep.erasures || []).some((e) => e.status === "failed")
+      ? "Steps that could not finish (a destination that did not answer) are finished by the next run or sync; the person stays suppressed meanwhile."
+      : "A destination Cohort could not ask still holds this person: delete them there by hand."));
 }
