@@ -235,13 +235,15 @@ func TestReachCountsWhoMayGoWhere(t *testing.T) {
 
 // What a project marks pii: true is masked by Redact in a profile, a
 // preview's sample and a dry run's sample (the command line without
-// --show-pii); other traits and the identifiers stay as they are.
+// --show-pii), and so is an e-mail address without pii: true: the e-mail
+// identifier's columns are personal, and so the trait read from them.
+// Other traits stay as they are.
 func TestRedactMasksPIIColumns(t *testing.T) {
 	ctx := context.Background()
 	w := newPrivacyWorld(t)
 	w.run(t)
-	assert.Equal(t, map[string]bool{"first_name": true, "name": true}, w.svc.PersonalKeys(),
-		"the trait read from customers.first_name, and the sync field it fills")
+	assert.Equal(t, map[string]bool{"first_name": true, "name": true, "email": true}, w.svc.PersonalKeys(),
+		"the traits read from customers.first_name and the e-mail columns, and the sync field first_name fills")
 
 	who, err := w.svc.Profile(ctx, Ident{Type: "customer_id", Value: "c1"})
 	require.NoError(t, err)
@@ -251,18 +253,20 @@ func TestRedactMasksPIIColumns(t *testing.T) {
 		traits[tv.Name] = tv.Value
 	}
 	assert.Equal(t, "J***", traits["first_name"])
-	assert.Equal(t, "jan@voorbeeld.nl", traits["email"], "not marked pii")
-	assert.Contains(t, who.String(), "customer_id:c1", "identifiers name the person looked up")
+	assert.Equal(t, "j***@v***.nl", traits["email"], "an e-mail address, not marked pii")
+	assert.Equal(t, true, traits["email_opt_in"])
+	assert.Contains(t, who.String(), "customer_id:c1", "the identifier looked up")
 
 	seg, err := w.svc.Segment("everyone")
 	require.NoError(t, err)
-	pv, err := w.svc.Preview(ctx, seg, PreviewOptions{Sample: 10, Traits: []string{"first_name", "email"}})
+	pv, err := w.svc.Preview(ctx, seg, PreviewOptions{Sample: 10, Traits: []string{"first_name", "email", "email_opt_in"}})
 	require.NoError(t, err)
 	require.NotEmpty(t, pv.Sample)
 	w.svc.Redact(pv)
 	for _, m := range pv.Sample {
 		assert.Regexp(t, `^[A-Z]\*\*\*$`, m.Traits["first_name"])
-		assert.Contains(t, m.Traits["email"], "@voorbeeld.nl")
+		assert.Regexp(t, `^[a-z]\*\*\*@v\*\*\*\.nl$`, m.Traits["email"])
+		assert.IsType(t, true, m.Traits["email_opt_in"])
 	}
 
 	res, err := w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}, DryRun: true, Sample: 10})

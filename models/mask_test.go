@@ -43,6 +43,41 @@ func TestPersonal(t *testing.T) {
 	}
 }
 
+// E-mail addresses and phone numbers are personal data as identifiers
+// without pii: true, and so is an identifier a source reads from a pii:
+// true column, in every source holding it; a customer number is not.
+func TestPersonalIdentifiers(t *testing.T) {
+	p := &Project{
+		Sources: []*Source{
+			{Name: "crm", Identifiers: []*SourceIdentifier{{Type: "customer_id", Column: "id"}, {Type: "contact", Column: "mail"}, {Type: "mobile_phone", Column: "mobile"}},
+				Columns: []*SourceColumn{{Name: "passport", PII: true}}},
+			{Name: "kyc", Identifiers: []*SourceIdentifier{{Type: "passport_no", Column: "passport"}, {Type: "customer_id", Column: "customer"}}, Columns: []*SourceColumn{{Name: "passport", PII: true}}},
+			{Name: "travel", Identifiers: []*SourceIdentifier{{Type: "passport_no", Column: "doc"}}},
+		},
+		Identity: Identity{Identifiers: []*IdentifierRule{{Type: "customer_id"}, {Type: "contact", Normalize: "email"}, {Type: "passport_no"}}},
+		Traits: []*Trait{
+			{Name: "customer", From: StringList{"kyc.customer"}},
+			{Name: "mobile", From: StringList{"crm.mobile"}},
+			{Name: "work_mail", From: StringList{"crm.other"}, Normalize: "contact"},
+		},
+	}
+	pd := p.Personal()
+	if want := map[string]bool{"contact": true, "mobile_phone": true, "passport_no": true}; !reflect.DeepEqual(pd.Identifiers, want) {
+		t.Fatalf("personal identifier types %v, want %v", pd.Identifiers, want)
+	}
+	for _, c := range [][2]string{{"crm", "mail"}, {"crm", "mobile"}, {"kyc", "passport"}, {"travel", "doc"}} {
+		if !pd.Column(c[0], c[1]) {
+			t.Errorf("column %s.%s holds a personal identifier: %v", c[0], c[1], pd.Columns)
+		}
+	}
+	if pd.Column("crm", "id") || pd.Column("kyc", "customer") {
+		t.Errorf("a customer number is not personal unless marked: %v", pd.Columns)
+	}
+	if want := map[string]bool{"mobile": true, "work_mail": true}; !reflect.DeepEqual(pd.Traits, want) {
+		t.Fatalf("personal traits %v, want %v", pd.Traits, want)
+	}
+}
+
 // A warehouse's message quoting a value names nobody once masked; names
 // of tables and functions, dates and counts stay readable.
 func TestMaskValuesIn(t *testing.T) {
