@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cohort-cdp/cohort/engine/plan"
+	"github.com/cohort-cdp/cohort/engine/state"
+	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
 )
 
@@ -276,6 +279,32 @@ func TestRedactMasksPIIColumns(t *testing.T) {
 	for _, c := range res[0].Sample {
 		assert.Regexp(t, `^[A-Z]\*\*\*$`, c.Fields["name"])
 	}
+}
+
+// A dry run's sample masks the match key as it masks the fields: the
+// e-mail address a destination matches on is personal data. A sync Redact
+// does not find in the YAML (saved from the UI) has its whole sample masked.
+func TestRedactMasksTheMatchKey(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	res, err := w.svc.Sync(ctx, SyncOptions{Names: []string{"to_eu"}, DryRun: true, Sample: 10})
+	require.NoError(t, err)
+	require.NotEmpty(t, res[0].Sample)
+	w.svc.Redact(res)
+	for _, c := range res[0].Sample {
+		assert.Regexp(t, `^[a-z]\*\*\*@v\*\*\*\.nl$`, c.Key["email"])
+		assert.Regexp(t, `^[A-Z]\*\*\*$`, c.Fields["name"])
+	}
+	b, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "@voorbeeld.nl", "--json")
+
+	saved := []*sync.Result{{Run: state.SyncRun{Sync: "from_the_ui"}, Sample: []sync.Change{
+		{Op: "add", ProfileID: "p1", Key: map[string]string{"external_id": "c1"}, Fields: map[string]any{"tier": "gold"}}}}}
+	w.svc.Redact(saved)
+	assert.Equal(t, map[string]string{"external_id": "c***"}, saved[0].Sample[0].Key)
+	assert.Equal(t, map[string]any{"tier": "g***"}, saved[0].Sample[0].Fields)
 }
 
 // A destination's refusal that quotes a person (an e-mail in its error

@@ -32,10 +32,11 @@ func (s *Service) PersonalKeys() map[string]bool {
 }
 
 // Redact masks, in place, what the project marks as personal data (pii:
-// true columns and the traits built from them) in a result of Profile,
-// Preview or a dry run, for output to people without access to it (the
-// command line without --show-pii). Identifiers are left as they are:
-// they name the person looked up.
+// true columns and the traits built from them, and a sync's fields and
+// match keys they fill) in a result of Profile, Preview or a dry run, for
+// output to people without access to it (the command line without
+// --show-pii). Identifiers are left as they are: they name the person
+// looked up.
 func (s *Service) Redact(v any) {
 	pd := s.Project.Personal()
 	switch x := v.(type) {
@@ -68,22 +69,27 @@ func (s *Service) Redact(v any) {
 		}
 	case []*sync.Result:
 		for _, r := range x {
-			var sy *models.Sync
-			for _, y := range s.Project.Syncs {
-				if y.Name == r.Run.Sync {
-					sy = y
-				}
-			}
-			if sy == nil {
-				continue
-			}
+			sy := findSync(s.Project, r.Run.Sync)
 			for _, c := range r.Sample {
+				s.redactKey(pd, r.Run.Sync, c.Key)
 				for f, val := range c.Fields {
-					if pd.Traits[sy.Fields[f]] {
+					if sy == nil || pd.Traits[sy.Fields[f]] {
 						c.Fields[f] = maskAny(val)
 					}
 				}
 			}
+		}
+	}
+}
+
+// redactKey masks, in place, the values of a sync's match key filled from
+// personal traits; all of them when the sync is not in the YAML (saved
+// from the UI), since which traits fill it is not known here.
+func (s *Service) redactKey(pd models.Personal, syncName string, key map[string]string) {
+	sy := findSync(s.Project, syncName)
+	for k, val := range key {
+		if sy == nil || pd.Traits[sy.Match[k]] {
+			key[k] = models.Mask(val)
 		}
 	}
 }
