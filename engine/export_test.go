@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	pgfake "github.com/cohort-cdp/cohort/engine/destinations/postgres/fake"
 	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/state"
 	"github.com/cohort-cdp/cohort/engine/sync"
@@ -305,6 +306,44 @@ func TestRedactMasksTheMatchKey(t *testing.T) {
 	w.svc.Redact(saved)
 	assert.Equal(t, map[string]string{"external_id": "c***"}, saved[0].Sample[0].Key)
 	assert.Equal(t, map[string]any{"tier": "g***"}, saved[0].Sample[0].Fields)
+}
+
+// PostgreSQL quotes the row it refused ("Failing row contains
+// (anna@voorbeeld.nl, Anna, ...)"): the reason is kept in the sync's run
+// history masked, as a destination's other errors are, and still names the
+// constraint.
+func TestRejectionReasonNamesNobody(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	db := syncRefusingAnna(t, w)
+	assert.Contains(t, db.Members(), "jan@voorbeeld.nl", "the others are written")
+
+	h, err := w.svc.SyncHistory(ctx, "to_app", 1, 5)
+	require.NoError(t, err)
+	require.Len(t, h.Runs, 1)
+	rs := h.Rejections[h.Runs[0].ID]
+	require.Len(t, rs, 1)
+	assert.Contains(t, rs[0].Reason, `violates check constraint "customers_name_check"`)
+	assert.Contains(t, rs[0].Reason, "Failing row contains (a***@v***.nl, A***, ")
+	kept := dumpState(t, w)
+	assert.NotContains(t, kept, "Failing row contains (anna@")
+	assert.NotContains(t, kept, "Anna,")
+}
+
+// syncRefusingAnna adds sync to_app, to a table of a PostgreSQL database
+// whose check constraint refuses Anna's row, and runs it (partial).
+func syncRefusingAnna(t *testing.T, w *privacyWorld) *pgfake.Server {
+	db := pgfake.New(t, "crm.customers", "email")
+	db.Exec(`CREATE SCHEMA crm; CREATE TABLE crm.customers (email text PRIMARY KEY, name text CHECK (name <> 'Anna'),
+		cohort_profile_id text, cohort_synced_at timestamptz)`)
+	w.svc.Project.Destinations = append(w.svc.Project.Destinations, &models.Destination{Name: "app_db", Type: "postgres", Region: "eu",
+		Config: map[string]any{"dsn": db.DSN(), "table": "crm.customers"}})
+	w.svc.Project.Syncs = append(w.svc.Project.Syncs, &models.Sync{Name: "to_app", Segment: "everyone", Destination: "app_db", Mode: "upsert",
+		Match: map[string]string{"email": "email"}, Fields: map[string]string{"name": "first_name"}, Purpose: "newsletter"})
+	w.run(t)
+	_, err := w.svc.Sync(context.Background(), SyncOptions{Names: []string{"to_app"}})
+	require.ErrorContains(t, err, "sync to_app partial")
+	return db
 }
 
 // A destination's refusal that quotes a person (an e-mail in its error

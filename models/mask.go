@@ -44,20 +44,53 @@ var (
 	// convert string 'x' to INT32", PostgreSQL's "invalid input syntax for
 	// type integer: "x""
 	quotedValue = regexp.MustCompile(`((?:string|value|input syntax for type \w+(?: \w+)*:) )('[^']*'|"[^"]*")`)
+	// a value Cohort could not convert for a destination's field
+	// (destinations.Coerce): "Jan" is not a number
+	unconverted = regexp.MustCompile(`("(?:[^"\\]|\\.)*")( is not (?:a number|a whole number|a timestamp|true or false))`)
+	// the row PostgreSQL refused, as its detail quotes it: Failing row
+	// contains (jan@kpn.nl, Jan, 12.50, null).
+	failingRow = regexp.MustCompile(`(Failing row contains \()(.*)(\))`)
+	// the values of a key PostgreSQL quotes: Key (email)=(jan@kpn.nl)
+	// already exists, or is not present in table "x"
+	keyValues = regexp.MustCompile(`(?m)((?i:key) \([^)]*\)=\()(.*?)(\)(?: already exists| is not present| is still referenced| conflicts with|\.?$| \(SQLSTATE))`)
 )
 
 // MaskValuesIn masks the personal values a text may quote, such as a
-// warehouse's error message: e-mail addresses, phone-like numbers, and a
-// value the warehouse quotes as the one it could not read. Names of
-// tables, columns and functions stay readable.
+// warehouse's or a destination's error message: e-mail addresses,
+// phone-like numbers, a value the warehouse quotes as the one it could not
+// read or Cohort as the one it could not convert, and the values of the row
+// or key PostgreSQL quotes as the one it refused. Names of tables, columns,
+// constraints and functions stay readable.
 func MaskValuesIn(text string) string {
 	text = quotedValue.ReplaceAllStringFunc(text, func(m string) string {
 		sub := quotedValue.FindStringSubmatch(m)
 		q := sub[2][:1]
 		return sub[1] + q + Mask(sub[2][1:len(sub[2])-1]) + q
 	})
+	text = unconverted.ReplaceAllStringFunc(text, func(m string) string {
+		sub := unconverted.FindStringSubmatch(m)
+		return `"` + Mask(sub[1][1:len(sub[1])-1]) + `"` + sub[2]
+	})
+	for _, re := range []*regexp.Regexp{failingRow, keyValues} {
+		text = re.ReplaceAllStringFunc(text, func(m string) string {
+			sub := re.FindStringSubmatch(m)
+			return sub[1] + maskList(sub[2]) + sub[3]
+		})
+	}
 	text = MaskEmailsIn(text)
 	return phoneInText.ReplaceAllStringFunc(text, Mask)
+}
+
+// maskList masks each value of a list PostgreSQL writes (a, b, null); a
+// null names nobody and stays.
+func maskList(s string) string {
+	vals := strings.Split(s, ", ")
+	for i, v := range vals {
+		if v != "null" {
+			vals[i] = Mask(v)
+		}
+	}
+	return strings.Join(vals, ", ")
 }
 
 // MaskEmailsIn masks the e-mail addresses inside a text, such as a

@@ -88,6 +88,11 @@ func TestMaskValuesIn(t *testing.T) {
 		`mail to jan@kpn.nl bounced, call +31 6 1234 5678 or 0612345678`:                        `mail to j***@k***.nl bounced, call +***78 or 0***78`,
 		`Table with name "cohort"."sync_x" does not exist at 2026-11-23 10:00:00, 1234567 rows`: `Table with name "cohort"."sync_x" does not exist at 2026-11-23 10:00:00, 1234567 rows`,
 		`No function matches 'lower(INTEGER)'`:                                                  `No function matches 'lower(INTEGER)'`,
+		// PostgreSQL quotes the row or the key it refused; Cohort the value it could not convert
+		`PostgreSQL: new row for relation "customers" violates check constraint "customers_ltv_check" (SQLSTATE 23514): Failing row contains (robbe.peeters893@gmail.com, 4000.50, Robbe, null, p_1a2b).`: `PostgreSQL: new row for relation "customers" violates check constraint "customers_ltv_check" (SQLSTATE 23514): Failing row contains (r***@g***.com, 4***50, R***, null, p***).`,
+		`duplicate key value violates unique constraint "u" (SQLSTATE 23505): Key (first_name, city)=(Amélie, Leuven) already exists.`:                                                                    `duplicate key value violates unique constraint "u" (SQLSTATE 23505): Key (first_name, city)=(A***, L***) already exists.`,
+		`insert or update violates foreign key constraint "fk" (SQLSTATE 23503): Key (customer)=(Peeters) is not present in table "people".`:                                                              `insert or update violates foreign key constraint "fk" (SQLSTATE 23503): Key (customer)=(P***rs) is not present in table "people".`,
+		`not sent: field ltv (trait nickname): "Jantje \"J\" de Vries" is not a number`:                                                                                                                   `not sent: field ltv (trait nickname): "J***es" is not a number`,
 	} {
 		if got := MaskValuesIn(in); got != want {
 			t.Errorf("MaskValuesIn(%q)\n got %q\nwant %q", in, got, want)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cohort-cdp/cohort/engine/destinations"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 // Options configure one delivery. Zero values take the defaults below.
@@ -79,7 +80,10 @@ type Ack struct {
 	// Outcome is Accepted, Rejected (for good: recorded with Reason), or
 	// Retry: the destination did not take it after every attempt, and it
 	// stays pending for the next run.
-	Outcome  destinations.Outcome
+	Outcome destinations.Outcome
+	// Reason is the destination's word on it, masked (models.MaskValuesIn):
+	// it may quote the person (an e-mail in an error body, the row
+	// PostgreSQL refused).
 	Reason   string
 	Ref      string // the destination's id for the person, when it gave one
 	Attempts int
@@ -141,7 +145,8 @@ func Deliver(ctx context.Context, d destinations.Destination, o Options, next fu
 	var st Stats
 	var ackErr error
 	for acks := range r.results {
-		for _, a := range acks {
+		for i, a := range acks {
+			acks[i].Reason = models.MaskValuesIn(a.Reason) // before ack keeps or reports it
 			switch a.Outcome {
 			case destinations.Accepted:
 				switch a.Record.Op {

@@ -651,7 +651,7 @@ func deliverRun(ctx context.Context, p Params, spec *destinations.Spec, dest *mo
 			if errors.As(err, &ce) {
 				mu.Lock()
 				local = append(local, state.Rejection{RunID: res.Run.ID, Sync: x.sync.Name, Key: text(rr.dest[2]), ProfileID: rec.ProfileID,
-					Reason: "not sent: " + ce.Error(), RejectedAt: time.Now()})
+					Reason: models.MaskValuesIn("not sent: " + ce.Error()), RejectedAt: time.Now()})
 				mu.Unlock()
 				continue
 			}
