@@ -9,11 +9,13 @@ import (
 // keeping enough to recognise it: an e-mail address keeps the first letter
 // of its name and of its domain and the top-level domain (j***@g***.com),
 // anything else its first character (and its last two when it is longer
-// than six: +3***78). It is the one masking function: the command line,
+// than six: +3***78). A value it masked stays as it is, so that masking
+// twice (a reason masked when it was kept, and again when it is shown)
+// hides nothing more. It is the one masking function: the command line,
 // the API and the UI all use it.
 func Mask(v string) string {
-	if v == "" {
-		return ""
+	if v == "" || masked.MatchString(v) {
+		return v
 	}
 	if at := strings.LastIndexByte(v, '@'); at > 0 && at < len(v)-1 {
 		name, domain := v[:at], v[at+1:]
@@ -38,6 +40,8 @@ func first(s string) string {
 }
 
 var (
+	// what Mask writes: j***@g***.com, n***@l***, +***78, c***
+	masked      = regexp.MustCompile(`^[^*]\*\*\*(?:[^*]{2}|@[^*]\*\*\*(?:\.[^*]*)?)?$`)
 	emailInText = regexp.MustCompile(`[^\s'"@<>(),;:]+@[^\s'"@<>(),;:]+\.[A-Za-z]{2,}`)
 	phoneInText = regexp.MustCompile(`\+\d[\d \-()]{5,}\d|\b0\d{8,10}\b`) // +31 6 1234 5678, 0612345678
 	// a value a warehouse quotes in its message: DuckDB's "Could not

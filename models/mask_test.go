@@ -18,6 +18,12 @@ func TestMask(t *testing.T) {
 		if got := Mask(in); got != want {
 			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
+		if got := Mask(want); got != want {
+			t.Errorf("Mask(%q) = %q: masked again, it changed", want, got)
+		}
+	}
+	if got := Mask("a***bcdef"); got != "a***ef" {
+		t.Errorf("Mask(%q) = %q: a value with stars is masked all the same", "a***bcdef", got)
 	}
 }
 
@@ -96,6 +102,9 @@ func TestMaskValuesIn(t *testing.T) {
 	} {
 		if got := MaskValuesIn(in); got != want {
 			t.Errorf("MaskValuesIn(%q)\n got %q\nwant %q", in, got, want)
+		}
+		if got := MaskValuesIn(want); got != want {
+			t.Errorf("MaskValuesIn(%q) = %q: masked again, it changed", want, got)
 		}
 	}
 }
