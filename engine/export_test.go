@@ -308,6 +308,42 @@ func TestRedactMasksTheMatchKey(t *testing.T) {
 	assert.Equal(t, map[string]any{"tier": "g***"}, saved[0].Sample[0].Fields)
 }
 
+// A profile masks the identifiers that are personal data (the e-mail
+// address here) but the one it was looked up by, however it was typed;
+// a customer number stays readable. What a sync sent (the match key, the
+// destination's reason) is masked too.
+func TestRedactMasksIdentifiersButTheOneAsked(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	w.run(t)
+	w.sync(t)
+	ids := func(p *Person) map[string]string {
+		out := map[string]string{}
+		for _, id := range p.Identity.Identifiers {
+			out[id.Type] = id.Value
+		}
+		return out
+	}
+
+	who, err := w.svc.Profile(ctx, Ident{Type: "customer_id", Value: "c1"})
+	require.NoError(t, err)
+	require.NotEmpty(t, who.Deliveries)
+	w.svc.Redact(who)
+	assert.Equal(t, map[string]string{"customer_id": "c1", "email": "j***@v***.nl"}, ids(who))
+	for _, d := range who.Deliveries {
+		assert.Equal(t, map[string]string{"email": "j***@v***.nl"}, d.Key, d.Sync)
+	}
+	b, err := json.Marshal(who)
+	require.NoError(t, err)
+	assert.NotContains(t, strings.ToLower(string(b)), "jan@voorbeeld.nl")
+	assert.NotContains(t, who.String(), "jan@voorbeeld.nl")
+
+	who, err = w.svc.Profile(ctx, Ident{Type: "email", Value: " JAN@voorbeeld.nl"})
+	require.NoError(t, err)
+	w.svc.Redact(who)
+	assert.Equal(t, map[string]string{"customer_id": "c1", "email": "jan@voorbeeld.nl"}, ids(who), "the address asked about")
+}
+
 // PostgreSQL quotes the row it refused ("Failing row contains
 // (anna@voorbeeld.nl, Anna, ...)"): the reason is kept in the sync's run
 // history masked, as a destination's other errors are, and still names the

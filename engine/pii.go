@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/engine/sync"
 	"github.com/cohort-cdp/cohort/models"
@@ -31,18 +32,29 @@ func (s *Service) PersonalKeys() map[string]bool {
 	return out
 }
 
-// Redact masks, in place, what the project marks as personal data (pii:
-// true columns and the traits built from them, and a sync's fields and
-// match keys they fill) in a result of Profile, Preview or a dry run, for
-// output to people without access to it (the command line without
-// --show-pii). Identifiers are left as they are: they name the person
-// looked up.
+// Redact masks, in place, the personal data in a result of Profile,
+// Preview, Explain or a dry run, for output to people without
+// access to it (the command line without --show-pii): the columns marked
+// pii: true and the traits built from them, the identifiers of personal
+// types (e-mail addresses, phone numbers, any read from a pii: true
+// column), a sync's match keys and fields filled from personal traits, and
+// what a destination quoted. It masks with models.Mask, as the API does for
+// the roles without access. The identifiers a command was given (the
+// person looked up, the two explained) stay readable: whoever typed them
+// has them.
 func (s *Service) Redact(v any) {
 	pd := s.Project.Personal()
 	switch x := v.(type) {
 	case *Person:
 		if x == nil || x.Profile == nil {
 			return
+		}
+		if x.Identity != nil {
+			for i, id := range x.Identity.Identifiers {
+				if pd.Identifiers[id.Type] && (Ident{Type: id.Type, Value: id.Value}) != x.Identity.Asked {
+					x.Identity.Identifiers[i].Value = models.Mask(id.Value)
+				}
+			}
 		}
 		for i, t := range x.Profile.Traits {
 			if pd.Traits[t.Name] {
@@ -56,6 +68,10 @@ func (s *Service) Redact(v any) {
 				}
 			}
 		}
+		for i, d := range x.Deliveries {
+			s.redactKey(pd, d.Sync, d.Key)
+			x.Deliveries[i].Reason = models.MaskValuesIn(d.Reason)
+		}
 	case *segments.PreviewResult:
 		if x == nil {
 			return
@@ -66,6 +82,10 @@ func (s *Service) Redact(v any) {
 					m.Traits[t] = maskAny(val)
 				}
 			}
+		}
+	case *identity.Explanation:
+		if x != nil {
+			x.Redact(pd)
 		}
 	case []*sync.Result:
 		for _, r := range x {

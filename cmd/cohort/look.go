@@ -132,7 +132,8 @@ func profileCmd(g *globals) *cobra.Command {
 }
 
 func explainCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var showPII bool
+	c := &cobra.Command{
 		Use:   "explain TYPE:VALUE TYPE:VALUE",
 		Short: "Why two identifiers are (or are not) one profile: the chain of links and rules",
 		Args:  cobra.ExactArgs(2),
@@ -154,9 +155,12 @@ func explainCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			redact(cmd, svc, showPII, "explain "+ex.A.Type+":"+models.Mask(ex.A.Value)+" "+ex.B.Type+":"+models.Mask(ex.B.Value), ex)
 			return g.emit(cmd.OutOrStdout(), ex)
 		},
 	}
+	showPIIFlag(c, &showPII)
+	return c
 }
 
 // isUnknown reports a request naming something the project does not have.

@@ -96,10 +96,10 @@ func exportDetail(e *engine.ProfileExport) string {
 
 // showPIIFlag adds --show-pii to a command printing people's data.
 func showPIIFlag(c *cobra.Command, v *bool) {
-	c.Flags().BoolVar(v, "show-pii", false, "show the columns marked pii: true (and the traits built from them) in clear; recorded in the audit log")
+	c.Flags().BoolVar(v, "show-pii", false, "show personal data in clear (pii: true columns and the traits built from them, e-mail and phone identifiers, match keys); recorded in the audit log")
 }
 
-// redact masks what the project marks pii: true in v, unless --show-pii:
+// redact masks the personal data in v (engine.Service.Redact), unless --show-pii:
 // whoever runs the command line holds the warehouse's credentials (see
 // README, Privacy and GDPR), so showing is their choice, and it is audited.
 func redact(cmd *cobra.Command, svc *engine.Service, showPII bool, what string, v any) {

@@ -36,6 +36,74 @@ type Hop struct {
 	Source  string `json:"source"`
 	Row     string `json:"row"`               // the row's primary key, or its identifier columns
 	Blocked string `json:"blocked,omitempty"` // the rule that kept this link out
+
+	// what Row was written from, to write it again masked (Redact)
+	keyed bool   // cells is the primary key alone
+	cells []cell // column and value, in the source's order
+}
+
+// cell is one column of a source row, with its value and, for an
+// identifier column, the identifier's type (the value is normalized).
+type cell struct{ column, value, typ string }
+
+// rowText names a source row by its primary key, or else by its identifier
+// columns.
+func rowText(keyed bool, cells []cell) string {
+	parts := make([]string, len(cells))
+	for i, c := range cells {
+		parts[i] = c.column + "=" + c.value
+	}
+	if keyed {
+		return strings.Join(parts, ", ")
+	}
+	return "row with " + strings.Join(parts, ", ")
+}
+
+// Redact masks, in place, what p says is personal data, with models.Mask:
+// the identifiers of personal types in the path, the reasons and the
+// blocked links, and the values of personal columns naming a source row.
+// A and B stay readable, in the rows too: whoever asked typed them.
+func (e *Explanation) Redact(p models.Personal) {
+	hide := func(id Ident) Ident {
+		if p.Identifiers[id.Type] && id != e.A && id != e.B {
+			id.Value = models.Mask(id.Value)
+		}
+		return id
+	}
+	type pair struct{ old, new string } // the reasons quote identifiers as TYPE:VALUE
+	var quoted []pair
+	for i, h := range e.Path {
+		for _, id := range []Ident{h.From, h.To} {
+			if m := hide(id); m != id {
+				quoted = append(quoted, pair{id.String(), m.String()})
+			}
+		}
+		e.Path[i].From, e.Path[i].To = hide(h.From), hide(h.To)
+		if len(h.cells) > 0 {
+			cells := make([]cell, len(h.cells)) // a copy: the hops of one row share theirs
+			for j, c := range h.cells {
+				asked := c.typ != "" && (Ident{c.typ, c.value} == e.A || Ident{c.typ, c.value} == e.B)
+				if p.Column(h.Source, c.column) && !asked {
+					c.value = models.Mask(c.value)
+				}
+				cells[j] = c
+			}
+			e.Path[i].Row = rowText(h.keyed, cells)
+		}
+	}
+	// the longest first, so that no identifier is replaced inside a longer one
+	sort.SliceStable(quoted, func(i, j int) bool { return len(quoted[i].old) > len(quoted[j].old) })
+	args := make([]string, 0, 2*len(quoted))
+	for _, q := range quoted {
+		args = append(args, q.old, q.new)
+	}
+	r := strings.NewReplacer(args...)
+	for i, reason := range e.Reasons {
+		e.Reasons[i] = r.Replace(reason)
+	}
+	for i, h := range e.Path {
+		e.Path[i].Blocked = r.Replace(h.Blocked)
+	}
 }
 
 func (e *Explanation) String() string {
@@ -291,18 +359,18 @@ func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Co
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		var row string
-		if vals[0] != nil {
-			row = src.PrimaryKey + "=" + *vals[0]
+		var cells []cell
+		keyed := vals[0] != nil
+		if keyed {
+			cells = []cell{{column: src.PrimaryKey, value: *vals[0]}}
 		} else {
-			var parts []string
 			for i, id := range src.Identifiers {
 				if vals[i+1] != nil {
-					parts = append(parts, id.Column+"="+*vals[i+1])
+					cells = append(cells, cell{id.Column, *vals[i+1], id.Type})
 				}
 			}
-			row = "row with " + strings.Join(parts, ", ")
 		}
+		row := rowText(keyed, cells)
 		for i := range src.Identifiers {
 			for j := i + 1; j < len(src.Identifiers); j++ {
 				if vals[i+1] == nil || vals[j+1] == nil {
@@ -312,8 +380,8 @@ func (g *localGraph) load(ctx context.Context, wh dialects.Warehouse, c *plan.Co
 				if x == y {
 					continue
 				}
-				g.adj[x] = append(g.adj[x], Hop{From: x, To: y, Source: src.Name, Row: row})
-				g.adj[y] = append(g.adj[y], Hop{From: y, To: x, Source: src.Name, Row: row})
+				g.adj[x] = append(g.adj[x], Hop{From: x, To: y, Source: src.Name, Row: row, keyed: keyed, cells: cells})
+				g.adj[y] = append(g.adj[y], Hop{From: y, To: x, Source: src.Name, Row: row, keyed: keyed, cells: cells})
 			}
 		}
 	}

@@ -44,6 +44,8 @@ type Profile struct {
 	// run's SourcesTable: every row the run gave this profile came from one
 	// of them (not so when they were read from the sources as they are now).
 	RunSources bool `json:"-"`
+	// Asked is the identifier the profile was looked up by, normalized.
+	Asked Ident `json:"-"`
 }
 
 // Sources lists the sources holding any of the profile's identifiers.
@@ -184,7 +186,7 @@ func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, va
 		}
 		return nil, fmt.Errorf("%s: no source holds it: %w", id, ErrNotFound)
 	}
-	p := &Profile{ID: pid}
+	p := &Profile{ID: pid, Asked: id}
 	ids, ok, err := identifiersOf(ctx, wh, c, pid)
 	if err != nil {
 		return nil, err

@@ -96,8 +96,10 @@ func TestLookupExplainAccuracy(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, e.SameProfile)
 			require.Equal(t, []Hop{
-				{From: Ident{"phone", "+31612345678"}, To: Ident{"customer_id", "c1"}, Source: "shop", Row: "customer_id=c1"},
-				{From: Ident{"customer_id", "c1"}, To: Ident{"anonymous_id", "a1"}, Source: "web", Row: "row with anonymous_id=a1, user_id=c1"},
+				{From: Ident{"phone", "+31612345678"}, To: Ident{"customer_id", "c1"}, Source: "shop", Row: "customer_id=c1",
+					keyed: true, cells: []cell{{column: "customer_id", value: "c1"}}},
+				{From: Ident{"customer_id", "c1"}, To: Ident{"anonymous_id", "a1"}, Source: "web", Row: "row with anonymous_id=a1, user_id=c1",
+					cells: []cell{{"anonymous_id", "a1", "anonymous_id"}, {"user_id", "c1", "customer_id"}}},
 			}, e.Path)
 			require.Contains(t, e.String(), "are one profile")
 		})
@@ -170,5 +172,41 @@ func TestExplainThroughAThirdProfile(t *testing.T) {
 			hops = append(hops, h.From.String()+" "+h.To.String()+" "+h.Row+" "+map[bool]string{true: "cut", false: "ok"}[strings.HasPrefix(h.Blocked, "limit:")])
 		}
 		require.Equal(t, []string{"customer_id:c1 email:x id=1 ok", "email:x customer_id:c2 id=2 cut", "customer_id:c2 email:y id=3 ok", "email:y customer_id:c3 id=4 cut"}, hops, e.String())
+	})
+}
+
+// Redact masks the e-mail address two devices share wherever the
+// explanation quotes it (the chain, the source rows, the cut), and leaves
+// readable what the user typed: the two devices, or the address when it is
+// one of the two.
+func TestExplainRedact(t *testing.T) {
+	p := &models.Project{
+		Identity: models.Identity{Identifiers: []*models.IdentifierRule{{Type: "device_id", Limit: 1}, {Type: "email", Normalize: "email"}}},
+		Sources: []*models.Source{{Name: "app", Table: "raw.app", Identifiers: []*models.SourceIdentifier{
+			{Type: "device_id", Column: "device"}, {Type: "email", Column: "mail"}}}},
+	}
+	dialecttest.ForEach(t, func(t *testing.T, w dialecttest.Fresh) {
+		ctx := context.Background()
+		table(t, w.WH, "raw.app", []string{"device", "mail"}, [][]any{{"d1", "x@y.nl"}, {"d2", "X@y.nl"}})
+		runIdentity(t, w.WH, p, testNow, nil)
+		c := testContext(p, w.WH.Dialect(), testNow)
+
+		e, err := Explain(ctx, w.WH, c, Ident{"device_id", "d1"}, Ident{"device_id", "d2"})
+		require.NoError(t, err)
+		require.Contains(t, e.String(), "x@y.nl", "before Redact")
+		e.Redact(p.Personal())
+		out := e.String()
+		require.NotContains(t, out, "x@y.nl")
+		require.Contains(t, out, "device_id:d1 — email:x***@y***.nl   (app, row with device=d1, mail=x***@y***.nl)")
+		require.Contains(t, out, "device_id:d2")
+		require.Contains(t, out, "BLOCKED: limit: link ")
+		for _, r := range e.Reasons {
+			require.NotContains(t, r, "x@y.nl")
+		}
+
+		e, err = Explain(ctx, w.WH, c, Ident{"email", " X@y.nl"}, Ident{"device_id", "d1"})
+		require.NoError(t, err)
+		e.Redact(p.Personal())
+		require.Contains(t, e.String(), "email:x@y.nl — device_id:d1   (app, row with device=d1, mail=x@y.nl)", "the address asked about")
 	})
 }
