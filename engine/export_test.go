@@ -382,6 +382,29 @@ func syncRefusingAnna(t *testing.T, w *privacyWorld) *pgfake.Server {
 	return db
 }
 
+// The run history's rejected rows are masked by Redact (cohort sync history
+// without --show-pii): the match key, kept in clear for erasure and access
+// requests, and the reason, masked again to no effect.
+func TestRedactMasksRejectedRows(t *testing.T) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t)
+	syncRefusingAnna(t, w)
+	h, err := w.svc.SyncHistory(ctx, "to_app", 1, 5)
+	require.NoError(t, err)
+	rs := h.Rejections[h.Runs[0].ID]
+	require.Len(t, rs, 1)
+	require.Equal(t, "anna@voorbeeld.nl", rs[0].Key, "kept in clear")
+	reason := rs[0].Reason
+	w.svc.Redact(h)
+	assert.Equal(t, "a***@v***.nl", rs[0].Key)
+	assert.Equal(t, reason, rs[0].Reason)
+
+	h = &SyncHistory{Rejections: map[string][]state.Rejection{"r1": {{Sync: "from_the_ui", Key: "c1" + sync.KeySep + "+31612345678", Reason: "jan@kpn.nl is blocked"}}}}
+	w.svc.Redact(h)
+	assert.Equal(t, state.Rejection{Sync: "from_the_ui", Key: "c***" + sync.KeySep + "+***78", Reason: "j***@k***.nl is blocked"}, h.Rejections["r1"][0],
+		"a sync not in the YAML: every value of its key, and a reason kept before reasons were masked")
+}
+
 // A destination's refusal that quotes a person (an e-mail in its error
 // body) is kept in the sync's run history masked, and returned masked.
 func TestSyncRunErrorNamesNobody(t *testing.T) {

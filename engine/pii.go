@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/cohort-cdp/cohort/engine/identity"
 	"github.com/cohort-cdp/cohort/engine/segments"
 	"github.com/cohort-cdp/cohort/engine/sync"
@@ -33,7 +36,7 @@ func (s *Service) PersonalKeys() map[string]bool {
 }
 
 // Redact masks, in place, the personal data in a result of Profile,
-// Preview, Explain or a dry run, for output to people without
+// Preview, Explain, SyncHistory or a dry run, for output to people without
 // access to it (the command line without --show-pii): the columns marked
 // pii: true and the traits built from them, the identifiers of personal
 // types (e-mail addresses, phone numbers, any read from a pii: true
@@ -87,6 +90,16 @@ func (s *Service) Redact(v any) {
 		if x != nil {
 			x.Redact(pd)
 		}
+	case *SyncHistory:
+		if x == nil {
+			return
+		}
+		for _, rs := range x.Rejections {
+			for i, r := range rs {
+				rs[i].Key = s.redactKeyText(pd, r.Sync, r.Key)
+				rs[i].Reason = models.MaskValuesIn(r.Reason) // kept masked (sync.Deliver), but rows kept before may not be
+			}
+		}
 	case []*sync.Result:
 		for _, r := range x {
 			sy := findSync(s.Project, r.Run.Sync)
@@ -112,6 +125,27 @@ func (s *Service) redactKey(pd models.Personal, syncName string, key map[string]
 			key[k] = models.Mask(val)
 		}
 	}
+}
+
+// redactKeyText is redactKey for a sync key as the state store keeps it:
+// the match values in the order of the match's sorted keys, joined by
+// sync.KeySep.
+func (s *Service) redactKeyText(pd models.Personal, syncName, key string) string {
+	sy := findSync(s.Project, syncName)
+	var names []string
+	if sy != nil {
+		for k := range sy.Match {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+	}
+	vals := strings.Split(key, sync.KeySep)
+	for i, v := range vals {
+		if sy == nil || i >= len(names) || pd.Traits[sy.Match[names[i]]] {
+			vals[i] = models.Mask(v)
+		}
+	}
+	return strings.Join(vals, sync.KeySep)
 }
 
 // maskAny is models.Mask for a value of any type: text keeps its shape,

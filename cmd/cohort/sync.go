@@ -145,7 +145,8 @@ func fieldText(m map[string]any) string {
 
 func syncHistoryCmd(g *globals) *cobra.Command {
 	var limit int
-	return withLimit(&cobra.Command{
+	var showPII bool
+	c := withLimit(&cobra.Command{
 		Use:   "history NAME",
 		Short: "The runs of one sync, newest first, with rejected rows and their reasons",
 		Args:  cobra.ExactArgs(1),
@@ -159,6 +160,7 @@ func syncHistoryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			redact(cmd, svc, showPII, "sync history "+args[0], h) // the rejected rows' match keys name people
 			out := cmd.OutOrStdout()
 			if g.json {
 				return printJSON(out, h)
@@ -179,6 +181,8 @@ func syncHistoryCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}, &limit)
+	showPIIFlag(c, &showPII)
+	return c
 }
 
 func withLimit(c *cobra.Command, limit *int) *cobra.Command {
