@@ -40,8 +40,10 @@ type decoder struct {
 	anchors map[string]ast.Node
 	aliases int // guards against alias loops
 	getenv  func(string) (string, bool)
-	// misplaced names keys that belong in another file, with the hint to give.
+	// misplaced names keys of the file's top mapping that belong in
+	// another file, with the hint to give.
 	misplaced map[string]string
+	depth     int // of the mapping being decoded: 1 is the file's top
 }
 
 func newDecoder(file string, errs *ErrorList, pos positions) *decoder {
@@ -480,6 +482,8 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, owner any, path stri
 		v.FieldByIndex(f.Index).Set(reflect.ValueOf(d.at(n)))
 	}
 	fs := fields(t)
+	d.depth++
+	defer func() { d.depth-- }()
 	for _, mv := range ps {
 		keyNode := d.resolve(mv.Key)
 		key, _, ok := scalarText(keyNode)
@@ -503,7 +507,7 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, owner any, path stri
 }
 
 func (d *decoder) unknownKey(n ast.Node, key, noun string, fs []fieldInfo) {
-	if hint, ok := d.misplaced[key]; ok {
+	if hint, ok := d.misplaced[key]; ok && d.depth == 1 {
 		d.errorf(n, "key %q does not belong in %s: %s", key, noun, hint)
 		return
 	}

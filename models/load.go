@@ -25,15 +25,22 @@ type modelsFile struct {
 	Consent      *Consent       `yaml:"consent"`
 }
 
-// rootOnly are the cohort.yaml keys, with the hint given when a models file
-// uses one.
-var rootOnly = map[string]string{
-	"name":      "it belongs in cohort.yaml at the project root",
-	"warehouse": "it belongs in cohort.yaml at the project root",
-	"state":     "it belongs in cohort.yaml at the project root",
-	"timezone":  "it belongs in cohort.yaml at the project root",
-	"retention": "it belongs in cohort.yaml at the project root",
-}
+// rootOnly are the cohort.yaml keys a models file cannot hold, with the
+// hint given when one does. They are the keys of Project that modelsFile
+// lacks, so a key added to cohort.yaml gets the hint too.
+var rootOnly = func() map[string]string {
+	inModels := map[string]bool{}
+	for _, f := range fields(reflect.TypeFor[modelsFile]()) {
+		inModels[f.name] = true
+	}
+	out := map[string]string{}
+	for _, f := range fields(reflect.TypeFor[Project]()) {
+		if !inModels[f.name] {
+			out[f.name] = "it belongs in cohort.yaml at the project root"
+		}
+	}
+	return out
+}()
 
 // Defaults of cohort.yaml.
 const (
