@@ -22,8 +22,14 @@ type posKey struct {
 }
 
 // positions remembers where every decoded value stands, so that validation
-// can point at the exact value, not only at its definition.
+// can point at the exact value, not only at its definition. A value the
+// decoder could not read (and reported) is also keyed by unreadMark.
 type positions map[posKey]Pos
+
+// unreadMark is the obj of a posKey marking obj's value under path as
+// written but unreadable: validation sees it unset, and must not report it
+// again as missing (before: 1.5h is an invalid duration, not "no value").
+type unreadMark struct{ obj any }
 
 // positioned is every definition type: they embed Pos.
 type positioned interface{ position() Pos }
@@ -303,8 +309,17 @@ func join(path, key string) string {
 }
 
 // decode fills v from n. owner is the nearest enclosing definition, path the
-// key path below it; both key the positions table.
+// key path below it; both key the positions table. A value left unset by an
+// error is marked unread there.
 func (d *decoder) decode(n ast.Node, v reflect.Value, owner any, path string) {
+	errs := len(*d.errs)
+	d.decodeValue(n, v, owner, path)
+	if owner != nil && len(*d.errs) > errs && v.IsZero() {
+		d.pos[posKey{unreadMark{owner}, path}] = d.at(d.resolve(n))
+	}
+}
+
+func (d *decoder) decodeValue(n ast.Node, v reflect.Value, owner any, path string) {
 	n = d.resolve(n)
 	if n == nil {
 		return

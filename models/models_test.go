@@ -269,6 +269,31 @@ func TestLoadDefaultsAndOrder(t *testing.T) {
 	assert.Equal(t, "b", p.Traits[1].Name)
 }
 
+// A value loading could not read is reported once, by loading; an
+// operator written without a value is still reported by validation.
+func TestUnreadableOperatorReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cohort.yaml"), []byte("name: x\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "models"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "models", "a.yaml"), []byte(`sources:
+  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}
+identity:
+  identifiers: [{type: email}]
+traits:
+  - {name: at, from: s.at, aggregate: max}
+segments:
+  - {name: bad, where: {trait: at, before: 1.5h}}
+  - {name: bare, where: {trait: at, after: }}
+`), 0o644))
+	_, err := LoadAndValidate(dir)
+	var list ErrorList
+	require.ErrorAs(t, err, &list)
+	assert.Equal(t, []string{
+		`models/a.yaml:8:44: before: invalid duration "1.5h": write a positive whole number before the unit`,
+		`models/a.yaml:9:43: after has no value (to match a missing value write is_null: true)`,
+	}, strings.Split(list.Error(), "\n"))
+}
+
 func TestErrorJSON(t *testing.T) {
 	b, err := json.Marshal(ErrorList{{Pos{"models/a.yaml", 3, 5}, "bad"}, {Pos{}, "general"}})
 	require.NoError(t, err)

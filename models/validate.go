@@ -64,6 +64,17 @@ func (c *checker) has(obj positioned, key string) bool {
 	return false
 }
 
+// unread reports whether key was written in obj's YAML with a value that
+// could not be read: loading reported it.
+func (c *checker) unread(obj positioned, key string) bool {
+	for _, ps := range c.pos {
+		if _, ok := ps[posKey{unreadMark{obj}, key}]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *checker) errf(obj positioned, key string, format string, args ...any) {
 	c.errs.add(c.at(obj, key), format, args...)
 }
@@ -764,7 +775,7 @@ func (c *checker) condition(cond *Condition, inEvent bool, src *Source) {
 	}
 	ops := cond.Ops()
 	for _, op := range Operators {
-		if c.has(cond, op) && !slices.ContainsFunc(ops, func(o Op) bool { return o.Name == op }) {
+		if c.has(cond, op) && !c.unread(cond, op) && !slices.ContainsFunc(ops, func(o Op) bool { return o.Name == op }) {
 			c.errf(cond, op, "%s has no value (to match a missing value write is_null: true)", op)
 		}
 	}
