@@ -743,6 +743,16 @@ type Driver struct {
 	// Needs are the keys of cohort.yaml's `warehouse:` it cannot open
 	// without ("dsn", "project"); none for a file next to the project.
 	Needs []string
+	// Instead are keys that, given together, stand in for a needed one:
+	// Snowflake opens without a dsn from account, user and
+	// private_key_path (key-pair authentication).
+	Instead map[string]KeySet
+}
+
+// KeySet is keys of `warehouse:` that go together, and what they are for.
+type KeySet struct {
+	Keys []string
+	For  string // "key-pair authentication"
 }
 
 var (

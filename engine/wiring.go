@@ -27,7 +27,14 @@ func registeredWarehouses() []models.WarehouseKind {
 		if err != nil {
 			continue
 		}
-		kinds = append(kinds, models.WarehouseKind{Type: name, Needs: drv.Needs})
+		kind := models.WarehouseKind{Type: name, Needs: drv.Needs}
+		for key, set := range drv.Instead {
+			if kind.Instead == nil {
+				kind.Instead = map[string]models.KeySet{}
+			}
+			kind.Instead[key] = models.KeySet{Keys: set.Keys, For: set.For}
+		}
+		kinds = append(kinds, kind)
 	}
 	return kinds
 }

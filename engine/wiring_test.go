@@ -25,6 +25,10 @@ func TestValidationReadsTheRegistries(t *testing.T) {
 	require.ErrorContains(t, err, `unknown warehouse type "oracle" (one of: bigquery, duckdb, postgres, snowflake)`)
 	err = check("name: x\nwarehouse: {type: bigquery}\n", "")
 	require.ErrorContains(t, err, "warehouse type bigquery needs project")
+	err = check("name: x\nwarehouse: {type: snowflake, account: a}\n", "")
+	require.ErrorContains(t, err, "warehouse type snowflake needs dsn (e.g. dsn: ${COHORT_WAREHOUSE_DSN}), or account, user and private_key_path for key-pair authentication")
+	err = check("name: x\nwarehouse: {type: postgres, account: a, user: u, private_key_path: k.pem}\n", "")
+	require.ErrorContains(t, err, "warehouse type postgres needs dsn (e.g. dsn: ${COHORT_WAREHOUSE_DSN})\n", "key-pair is Snowflake's")
 	require.NoError(t, check("name: x\nwarehouse: {type: snowflake, account: a, user: u, private_key_path: k.pem}\n",
 		"sources:\n  - {name: s, table: raw.s, identifiers: [{type: email, column: e}]}\nidentity:\n  identifiers: [{type: email}]\n"), "key-pair instead of a dsn")
 	err = check("name: x\nwarehouse: {type: postgres}\n", "")

@@ -45,6 +45,15 @@ type KeyProblem struct {
 type WarehouseKind struct {
 	Type  string
 	Needs []string
+	// Instead are keys that, given together, stand in for a needed one
+	// (Snowflake's account, user and private_key_path for its dsn).
+	Instead map[string]KeySet
+}
+
+// KeySet is keys of `warehouse:` that go together, and what they are for.
+type KeySet struct {
+	Keys []string
+	For  string // "key-pair authentication"
 }
 
 // PatternLimit is a construct one warehouse's regular expressions lack.
@@ -69,13 +78,13 @@ func warehouseTypes() []string {
 	return types
 }
 
-func warehouseNeeds(typ string) []string {
+func warehouseKind(typ string) WarehouseKind {
 	for _, k := range Warehouses() {
 		if k.Type == typ {
-			return k.Needs
+			return k
 		}
 	}
-	return nil
+	return WarehouseKind{Type: typ}
 }
 
 // patternLimit is the first limit a pattern breaks, as a problem, or "".
@@ -108,3 +117,11 @@ type Catalog interface {
 
 // ErrNoTable says a table does not exist.
 var ErrNoTable = errors.New("table does not exist")
+
+// andList is "a, b and c".
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

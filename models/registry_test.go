@@ -17,7 +17,8 @@ import (
 func TestMain(m *testing.M) {
 	Warehouses = func() []WarehouseKind {
 		return []WarehouseKind{{Type: "duckdb"}, {Type: "postgres", Needs: []string{"dsn"}},
-			{Type: "snowflake", Needs: []string{"dsn"}}, {Type: "bigquery", Needs: []string{"project"}}}
+			{Type: "snowflake", Needs: []string{"dsn"}, Instead: map[string]KeySet{"dsn": {Keys: []string{"account", "user", "private_key_path"}, For: "key-pair authentication"}}},
+			{Type: "bigquery", Needs: []string{"project"}}}
 	}
 	DestinationTypes = func() []string {
 		return []string{"webhook", "klaviyo", "mailchimp", "hubspot", "meta_audiences",

@@ -208,15 +208,22 @@ func (c *checker) project() {
 		if types := warehouseTypes(); w.Type != "" && !slices.Contains(types, w.Type) {
 			c.errs.add(c.rootPos("warehouse.type"), "unknown warehouse type %q (%s)", w.Type, enumHint(w.Type, types))
 		}
-		dsn := w.DSN
-		if dsn == "" && w.Account != "" && w.User != "" && w.PrivateKeyPath != "" {
-			dsn = "key-pair" // Snowflake's other way in
-		}
-		given := map[string]string{"dsn": dsn, "project": w.Project, "path": w.Path, "location": w.Location}
-		for _, key := range warehouseNeeds(w.Type) {
-			if given[key] == "" {
-				c.errs.add(c.rootPos("warehouse"), "warehouse type %s needs %s%s", w.Type, key, neededKeyHints[key])
+		given := map[string]string{"dsn": w.DSN, "project": w.Project, "path": w.Path, "location": w.Location,
+			"account": w.Account, "user": w.User, "private_key_path": w.PrivateKeyPath}
+		kind := warehouseKind(w.Type)
+		for _, key := range kind.Needs {
+			if given[key] != "" {
+				continue
 			}
+			set, or := kind.Instead[key]
+			if or && !slices.ContainsFunc(set.Keys, func(k string) bool { return given[k] == "" }) {
+				continue
+			}
+			msg := fmt.Sprintf("warehouse type %s needs %s%s", w.Type, key, neededKeyHints[key])
+			if or {
+				msg += fmt.Sprintf(", or %s for %s", andList(set.Keys), set.For)
+			}
+			c.errs.add(c.rootPos("warehouse"), "%s", msg)
 		}
 	}
 	if w.Schema != "" && !safeName.MatchString(w.Schema) {

@@ -14,7 +14,8 @@ import (
 const Name = "snowflake"
 
 func init() {
-	dialects.Register(Name, dialects.Driver{Dialect: Dialect{}, Open: Open, Needs: []string{"dsn"}})
+	dialects.Register(Name, dialects.Driver{Dialect: Dialect{}, Open: Open, Needs: []string{"dsn"},
+		Instead: map[string]dialects.KeySet{"dsn": {Keys: []string{"account", "user", "private_key_path"}, For: "key-pair authentication"}}})
 }
 
 // Dialect writes Snowflake SQL.
