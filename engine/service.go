@@ -237,6 +237,10 @@ type CompileOptions struct {
 	Only    string // "" (everything) or a part of DefaultParts
 }
 
+// Dialects are the names of the registered dialects, sorted: what compile
+// takes, and a project's warehouse.type.
+func Dialects() []string { return dialects.Names() }
+
 // Compile is the plan of a run for any registered dialect, without a
 // warehouse. Once someone was forgotten it reads each source without their
 // rows, as the next run will: the suppression list comes from the state

@@ -101,7 +101,7 @@ func compileCmd(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	c.Flags().StringVar(&dialect, "dialect", "", "duckdb | postgres (default: the project's warehouse type)")
+	c.Flags().StringVar(&dialect, "dialect", "", strings.Join(engine.Dialects(), " | ")+" (default: the project's warehouse type)")
 	c.Flags().StringVar(&only, "only", "", "identity | profiles | segments")
 	return c
 }
