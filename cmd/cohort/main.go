@@ -170,8 +170,26 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// wrapArgs turns argument-count errors into usage errors (exit 2).
+// wrapArgs turns argument-count errors into usage errors (exit 2), and
+// makes a command that only groups others (bench, tokens) refuse an
+// unknown subcommand as the root does, where cobra would print its help
+// and succeed.
 func wrapArgs(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2 // as cobra sets it for the root
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return usagef("%s\nusage: %s", msg, strings.Join(subcommandUses(cmd), "\n       "))
+		}
+	}
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -184,4 +202,15 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// subcommandUses are the usage lines of c's subcommands.
+func subcommandUses(c *cobra.Command) []string {
+	var out []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			out = append(out, sub.UseLine())
+		}
+	}
+	return out
 }
