@@ -196,7 +196,7 @@ func (g *globals) progress(ctx context.Context, loc *time.Location) func(engine.
 
 func runsCmd(g *globals) *cobra.Command {
 	var limit int
-	c := &cobra.Command{
+	return withLimit(&cobra.Command{
 		Use:   "runs",
 		Short: "Show the history of runs from the state store",
 		Args:  cobra.NoArgs,
@@ -246,9 +246,7 @@ func runsCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		},
-	}
-	c.Flags().IntVar(&limit, "limit", 20, "how many runs to show")
-	return c
+	}, &limit)
 }
 
 // checkOnly rejects an unknown --only part as bad usage.

@@ -185,8 +185,17 @@ func syncHistoryCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// withLimit gives c a --limit: how many runs to show, 1 or more (0 showed
+// none and said the project or sync had not run).
 func withLimit(c *cobra.Command, limit *int) *cobra.Command {
-	c.Flags().IntVar(limit, "limit", 20, "how many runs")
+	c.Flags().IntVar(limit, "limit", 20, "how many runs to show (1 or more)")
+	run := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if *limit < 1 {
+			return usagef("--limit %d: show 1 or more runs (default 20)", *limit)
+		}
+		return run(cmd, args)
+	}
 	return c
 }
 
