@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -78,17 +79,42 @@ type DestinationCheck struct {
 	// false when it has nothing to ask and only its config was checked.
 	Checked bool
 	Err     error
+	// Unreachable: Err is the vendor not answering (no connection, a
+	// timeout, a 5xx or 429), so nothing was learned about the config.
+	Unreachable bool
+}
+
+// UnreachableError is a check of destinations that failed only because
+// vendors did not answer: a failure of the work (exit 1), where a key the
+// vendor refused or a list it does not have is bad config (a
+// models.ErrorList, exit 2). It unwraps to the list of failures, at their
+// destinations' positions.
+type UnreachableError struct{ Errs models.ErrorList }
+
+func (e *UnreachableError) Error() string { return e.Errs.Error() }
+func (e *UnreachableError) Unwrap() error { return e.Errs }
+
+// unanswered reports a check that failed for want of an answer.
+func unanswered(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	e, ok := destinations.AsError(err)
+	return ok && e.Retryable
 }
 
 // CheckDestinations opens every destination of the project and, where the
 // connector can, asks the vendor whether the key is accepted and the list
 // or audience exists, before any data moves (validate --check-destinations).
 // Destinations are checked one after the other, each within timeout. The
-// error lists the failures at their destinations' positions.
+// error lists the failures at their destinations' positions: a
+// models.ErrorList when one is bad config, an *UnreachableError when every
+// failure is a vendor that did not answer.
 func (s *Service) CheckDestinations(ctx context.Context, timeout time.Duration) ([]DestinationCheck, error) {
 	client := &http.Client{Timeout: timeout}
 	var out []DestinationCheck
 	var errs models.ErrorList
+	config := false // a failure that is the config's
 	for _, d := range s.Project.Destinations {
 		if d == nil {
 			continue
@@ -102,16 +128,21 @@ func (s *Service) CheckDestinations(ctx context.Context, timeout time.Duration) 
 			c.Checked, c.Err = true, ch.Check(cctx)
 			cancel()
 			if c.Err != nil {
+				c.Unreachable = unanswered(c.Err)
 				c.Err = fmt.Errorf("destination %s: %w", d.Name, c.Err)
 			}
 		}
 		if c.Err != nil {
 			errs = append(errs, models.Error{Pos: d.Pos, Msg: c.Err.Error()})
+			config = config || !c.Unreachable
 		}
 		out = append(out, c)
 	}
-	if len(errs) > 0 {
+	switch {
+	case config:
 		return out, errs
+	case len(errs) > 0:
+		return out, &UnreachableError{errs}
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,34 @@ destinations:
 	assert.Equal(t, DestinationCheck{Name: "good", Type: "hubspot", Checked: true}, checks[0])
 	assert.ErrorContains(t, checks[1].Err, "destination nolist: HubSpot has no list 999")
 	assert.ErrorContains(t, checks[2].Err, "destination badkey: HubSpot refused the access token")
+	var unreachable *UnreachableError
+	assert.False(t, errors.As(err, &unreachable), "a refused key and a missing list are the config's fault")
+	assert.IsType(t, models.ErrorList{}, err)
+}
+
+// A vendor that does not answer says nothing of the config: the check
+// failed (an *UnreachableError, exit 1), unless another destination's
+// config is wrong (an ErrorList, exit 2).
+func TestCheckDestinationsTellsUnreachableFromRefused(t *testing.T) {
+	f := fake.New(t)
+	down := "{name: down, type: hubspot, config: {access_token: " + fake.Token + `, list_id: "123", endpoint: "http://127.0.0.1:1"}}`
+	p, err := loadProject(t, "destinations:\n  - "+down+"\n")
+	require.NoError(t, err)
+	checks, err := (&Service{Project: p}).CheckDestinations(context.Background(), 10*time.Second)
+	var unreachable *UnreachableError
+	require.ErrorAs(t, err, &unreachable)
+	assert.ErrorContains(t, err, "models/m.yaml:2:5: destination down: no answer")
+	assert.True(t, checks[0].Unreachable)
+
+	p, err = loadProject(t, "destinations:\n  - "+down+"\n  - {name: badkey, type: hubspot, config: {access_token: pat-wrong, endpoint: "+f.URL()+"}}\n")
+	require.NoError(t, err)
+	checks, err = (&Service{Project: p}).CheckDestinations(context.Background(), 10*time.Second)
+	assert.False(t, errors.As(err, &unreachable))
+	assert.IsType(t, models.ErrorList{}, err)
+	assert.ErrorContains(t, err, "destination down: no answer")
+	assert.ErrorContains(t, err, "destination badkey: HubSpot refused the access token")
+	assert.True(t, checks[0].Unreachable)
+	assert.False(t, checks[1].Unreachable)
 }
 
 // A sync to an outside tool needs a consent purpose; an internal

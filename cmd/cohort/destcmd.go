@@ -113,6 +113,8 @@ func yesNo(b bool) string {
 func printDestinationChecks(w io.Writer, checks []engine.DestinationCheck) {
 	for _, c := range checks {
 		switch {
+		case c.Unreachable:
+			fmt.Fprintf(w, "destination %s (%s): NOT CHECKED: the vendor did not answer\n", c.Name, c.Type)
 		case c.Err != nil:
 			fmt.Fprintf(w, "destination %s (%s): FAILED\n", c.Name, c.Type)
 		case c.Checked:
@@ -129,6 +131,7 @@ func destinationChecksJSON(checks []engine.DestinationCheck) []map[string]any {
 		out[i] = map[string]any{"name": c.Name, "type": c.Type, "checked": c.Checked, "ok": c.Err == nil}
 		if c.Err != nil {
 			out[i]["error"] = c.Err.Error()
+			out[i]["unreachable"] = c.Unreachable
 		}
 	}
 	return out

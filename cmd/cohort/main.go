@@ -131,6 +131,10 @@ func withSignals() context.Context {
 }
 
 func exitCode(err error) int {
+	var unreachable *engine.UnreachableError
+	if errors.As(err, &unreachable) { // a list of errors, but not of the project's
+		return exitFailure
+	}
 	var ue usageError
 	var el models.ErrorList
 	var ce *engine.ConfigError
