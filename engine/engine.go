@@ -174,27 +174,79 @@ func (pl *Plan) SQL() string {
 		b.WriteString(s.SQL())
 		b.WriteString("\n")
 	}
-	txs := c.Dialect.Publish(pl.replacements(pl.publishes()))
 	if c.Dialect.Capabilities().AtomicPublish {
 		b.WriteString("-- ==== publish: replace every output table in one transaction ====\n")
 	} else {
 		b.WriteString("-- ==== publish: replace the output tables one transaction after another ====\n")
 	}
+	b.WriteString(pl.publishSQL())
+	if ix := pl.indexSQL(); ix != "" {
+		b.WriteString("\n-- ==== index: the published tables, for the profile look-up ====\n")
+		b.WriteString(ix)
+	}
+	return b.String()
+}
+
+// publishSQL is the publish step: the transactions that put the staged
+// tables in place.
+func (pl *Plan) publishSQL() string {
+	var b strings.Builder
 	b.WriteString("-- (as on every run but the first: where a step's plan chooses otherwise, its publish comments say how)\n")
-	for _, tx := range txs {
+	for _, tx := range pl.Ctx.Dialect.Publish(pl.replacements(pl.publishes())) {
 		b.WriteString("BEGIN;\n")
 		for _, st := range tx {
 			b.WriteString(st + ";\n")
 		}
 		b.WriteString("COMMIT;\n")
 	}
-	if ix := indexStatements(pl); len(ix) > 0 {
-		b.WriteString("\n-- ==== index: the published tables, for the profile look-up ====\n")
-		for _, st := range ix {
-			b.WriteString(st.sql + ";\n")
-		}
+	return b.String()
+}
+
+// indexSQL is the index step after the publish, "" when there is none.
+func (pl *Plan) indexSQL() string {
+	var b strings.Builder
+	for _, st := range indexStatements(pl) {
+		b.WriteString(st.sql + ";\n")
 	}
 	return b.String()
+}
+
+// CompiledRun is the SQL of a run for programs (compile --json): what SQL
+// prints, step by step.
+type CompiledRun struct {
+	Project string `json:"project"`
+	Dialect string `json:"dialect"`
+	Schema  string `json:"schema"`
+	RunID   string `json:"run_id"` // in the staged tables' names (*__stage_RUNID)
+	// AtomicPublish: the publish step replaces every output table in one
+	// transaction; otherwise one transaction after another.
+	AtomicPublish bool           `json:"atomic_publish"`
+	Outputs       []string       `json:"outputs"`
+	Steps         []CompiledStep `json:"steps"`
+}
+
+// CompiledStep is one step's SQL: "schema" (creates the output schema),
+// each step of the plan by name, "publish", and "index" when the published
+// tables get indexes.
+type CompiledStep struct {
+	Step string `json:"step"`
+	SQL  string `json:"sql"`
+}
+
+// Compiled is the run's SQL, step by step.
+func (pl *Plan) Compiled() *CompiledRun {
+	c := pl.Ctx
+	r := &CompiledRun{Project: c.Project.Name, Dialect: c.Dialect.Name(), Schema: c.Schema, RunID: c.RunID,
+		AtomicPublish: c.Dialect.Capabilities().AtomicPublish, Outputs: pl.Outputs()}
+	r.Steps = append(r.Steps, CompiledStep{"schema", c.Dialect.CreateSchema(c.Schema) + ";\n"})
+	for _, s := range pl.Steps {
+		r.Steps = append(r.Steps, CompiledStep{s.Name(), s.SQL()})
+	}
+	r.Steps = append(r.Steps, CompiledStep{"publish", pl.publishSQL()})
+	if ix := pl.indexSQL(); ix != "" {
+		r.Steps = append(r.Steps, CompiledStep{"index", ix})
+	}
+	return r
 }
 
 // StepError says which step of a run failed.

@@ -97,6 +97,9 @@ func compileCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), pl.Compiled())
+			}
 			_, err = fmt.Fprint(cmd.OutOrStdout(), pl.SQL())
 			return err
 		},
