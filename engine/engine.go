@@ -20,6 +20,10 @@ import (
 type Part struct {
 	Name  string
 	Steps func(c *plan.Context) ([]plan.Step, error)
+	// Reads are the output tables of the parts before it that it reads:
+	// run --only NAME reads them as the last run left them, so they must
+	// exist.
+	Reads []string
 }
 
 // Options shape one compile or run.
@@ -369,6 +373,9 @@ func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *s
 	if err != nil {
 		return nil, err
 	}
+	if err := requireReads(ctx, wh, pl.Ctx, parts, o.Only); err != nil {
+		return nil, err
+	}
 	rec := &state.Run{ID: pl.Ctx.RunID, Project: p.Name, Warehouse: wh.Dialect().Name(), Only: o.Only, StartedAt: time.Now()}
 	runCtx := ctx
 	if store != nil {
@@ -427,6 +434,36 @@ func Run(ctx context.Context, p *models.Project, wh dialects.Warehouse, store *s
 		return res, &CancelledError{RunID: rec.ID, Cause: context.Cause(runCtx), Err: runErr}
 	}
 	return res, runErr
+}
+
+// requireReads fails a run of one part (--only) when a table it reads
+// from the parts before it is not there, as on a project that never ran:
+// the warehouse's own error would name the table in every statement.
+func requireReads(ctx context.Context, wh dialects.Warehouse, c *plan.Context, parts []Part, only string) error {
+	for _, p := range parts {
+		if only == "" || p.Name != only {
+			continue
+		}
+		for _, t := range p.Reads {
+			if err := requireBuilt(ctx, wh, c, t); err != nil {
+				return fmt.Errorf("%w (run --only %s reads it as the last run left it)", err, only)
+			}
+		}
+	}
+	return nil
+}
+
+// requireBuilt fails when an output table a command reads is not there,
+// as on a project that has not run yet, with what to do.
+func requireBuilt(ctx context.Context, wh dialects.Warehouse, c *plan.Context, table string) error {
+	ok, err := c.FinalExists(ctx, wh, table)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s.%s does not exist: run `cohort run` first", c.Schema, table)
+	}
+	return nil
 }
 
 // recordProgress passes a run's events on to next and records in the state

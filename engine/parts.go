@@ -10,8 +10,8 @@ import (
 // DefaultParts are the stages of a run, in order: `cohort run --only NAME` picks one.
 var DefaultParts = []Part{
 	{Name: "identity", Steps: identitySteps},
-	{Name: "profiles", Steps: profiles.Steps},
-	{Name: "segments", Steps: segments.Steps},
+	{Name: "profiles", Steps: profiles.Steps, Reads: []string{identity.GraphTable}},
+	{Name: "segments", Steps: segments.Steps, Reads: []string{profiles.Table}},
 }
 
 // identitySteps are identity's steps, then the tables the profile look-up

@@ -479,6 +479,9 @@ func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOpt
 	if err != nil {
 		return nil, err
 	}
+	if err := requireBuilt(ctx, wh, c, profiles.Table); err != nil {
+		return nil, err
+	}
 	if s.Project.Segment(seg.Name) != seg { // unsaved: its operands against the traits' kinds in the warehouse
 		if err := models.CheckSegmentKinds(ctx, s.Project, seg, Catalog(wh), c.Schema+"."+profiles.Table); err != nil {
 			return nil, err
@@ -503,6 +506,9 @@ func (s *Service) Overlap(ctx context.Context, names []string) (*segments.Overla
 	}
 	wh, c, err := s.reader(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireBuilt(ctx, wh, c, profiles.Table); err != nil {
 		return nil, err
 	}
 	return segments.Overlap(ctx, wh, c, segs)
