@@ -768,6 +768,7 @@ func TestLiftAndDeliveries(t *testing.T) {
 	var lift engine.LiftResult
 	r.json(t, &lift)
 	require.Equal(t, "rate", lift.Kind)
+	require.Equal(t, since, lift.Since, "the day as given, in the project's timezone")
 	require.Positive(t, lift.Holdout.Members)
 	require.Len(t, lift.Series, 10)
 	require.Equal(t, now.Format(time.DateOnly), lift.Series[9].Date)
@@ -782,6 +783,9 @@ func TestLiftAndDeliveries(t *testing.T) {
 	r = f.call(t, "marketer", "GET", "/api/v1/segments/high_churn_risk/lift?metric=email_opt_in&since=yesterday", nil)
 	require.Equal(t, http.StatusBadRequest, r.code)
 	require.Contains(t, string(r.body), "YYYY-MM-DD")
+	r = f.call(t, "marketer", "GET", "/api/v1/segments/high_churn_risk/lift?metric=web_events&since=2099-01-01", nil)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	require.Contains(t, string(r.body), "2099-01-01 is in the future")
 	r = f.call(t, "marketer", "GET", "/api/v1/segments/nope/lift?metric=email_opt_in", nil)
 	require.Equal(t, http.StatusNotFound, r.code)
 

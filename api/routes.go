@@ -492,7 +492,7 @@ func (s *server) getLift(c echo.Context) error {
 		return fail(c, http.StatusBadRequest, "name a metric: ?metric=TRAIT (boolean or numeric) or ?metric=SOURCE[.EVENT]")
 	}
 	if v := c.QueryParam("since"); v != "" {
-		t, err := time.Parse(time.DateOnly, v)
+		t, err := time.ParseInLocation(time.DateOnly, v, s.svc.Project.Location())
 		if err != nil {
 			return fail(c, http.StatusBadRequest, "since="+v+": give a date as YYYY-MM-DD")
 		}

@@ -26,7 +26,8 @@ type LiftOptions struct {
 	// an event: SOURCE or SOURCE.EVENT_NAME (converted: at least one such
 	// row since the member entered the segment, or since Since).
 	Metric string
-	Since  *time.Time
+	// Since is a day's start in the project's timezone; not after today.
+	Since *time.Time
 	// Points, when positive, adds a series of up to that many points (at
 	// most MaxLiftPoints) for a chart: the lift at the end of each day (or
 	// of every few days) from Since, or from the first member's entry, to
@@ -70,6 +71,9 @@ type LiftResult struct {
 	High     *float64 `json:"ci95_high"`
 	// Series is the lift over time, oldest first (LiftOptions.Points).
 	Series []LiftPoint `json:"series,omitempty"`
+	// Warnings say why the figures may not measure what was meant (an
+	// event that no row of the source has).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Lift measures a segment's campaign: members that its syncs sent (in any
@@ -89,6 +93,11 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 	}
 	if seg.Holdout <= 0 {
 		return nil, &UnknownError{fmt.Errorf("segment %q has no holdout: add holdout: 10%% to it, run, sync, and measure once the campaign has run", name)}
+	}
+	loc := s.Project.Location()
+	if o.Since != nil && o.Since.After(s.now()) {
+		return nil, &UnknownError{fmt.Errorf("--since %s is in the future: no event is counted from then yet; give a past date, or none to count from each member's entry",
+			o.Since.In(loc).Format(time.DateOnly))}
 	}
 	res := &LiftResult{Segment: name, Metric: o.Metric}
 	for _, sy := range proj.Syncs {
@@ -164,7 +173,7 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 		if o.Since != nil {
 			since = "?"
 			args = append(args, o.Since.UTC())
-			res.Since = o.Since.UTC().Format(time.DateOnly)
+			res.Since = o.Since.In(loc).Format(time.DateOnly) // the date as given
 		}
 		cond := "r.profile_id = m.profile_id AND r." + d.Quote(src.Timestamp) + " >= " + since
 		if event != "" {
@@ -173,6 +182,13 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 			}
 			cond += " AND r." + d.Quote(src.Event) + " = ?"
 			args = append(args, event)
+			found, err := eventOccurs(ctx, wh, d, src, event)
+			if err != nil {
+				return nil, fmt.Errorf("lift of segment %s: %w", name, err)
+			}
+			if !found {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("no row of source %s has %s %q: the metric counts no conversions; check the event's name", src.Name, src.Event, event))
+			}
 		}
 		res.Kind = "rate"
 		first = "(SELECT min(r." + d.Quote(src.Timestamp) + ") FROM " + rows + " r WHERE " + cond + ")"
@@ -220,8 +236,11 @@ FROM g`, inner, vf, z95)
 		res.Series = []LiftPoint{{Date: today.Format(time.DateOnly), Sent: res.Sent.Value, Holdout: res.Holdout.Value, Lift: res.Lift, Low: res.Low, High: res.High}}
 		return res, nil
 	}
-	from := o.Since
-	if from == nil {
+	var from time.Time // the series' first day
+	if o.Since != nil {
+		y, m, dd := o.Since.In(loc).Date() // the day given, as the series' days are named
+		from = time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)
+	} else {
 		q := dialects.Bind(d, "SELECT min(entered_at) FROM "+c.Final(segments.MembershipsTable)+" WHERE segment = ?")
 		var at *time.Time
 		if err := plan.QueryRow(ctx, wh, q, []any{name}, &at); err != nil {
@@ -230,9 +249,9 @@ FROM g`, inner, vf, z95)
 		if at == nil {
 			return res, nil
 		}
-		from = at
+		from = at.UTC().Truncate(24 * time.Hour)
 	}
-	days := liftDays(from.UTC().Truncate(24*time.Hour), today, min(o.Points, MaxLiftPoints))
+	days := liftDays(from, today, min(o.Points, MaxLiftPoints))
 	// one query: per day, the members of each arm converted before its end
 	var cols []string
 	var targs []any
@@ -262,6 +281,16 @@ FROM v`, arm, first, members, strings.Join(cols, ",\n "))
 		res.Series = append(res.Series, ratePoint(day, counts[2*i], res.Sent.Members, counts[2*i+1], res.Holdout.Members))
 	}
 	return res, nil
+}
+
+// eventOccurs reports whether any row of src has event as its event name.
+func eventOccurs(ctx context.Context, wh dialects.Warehouse, d dialects.Dialect, src *models.Source, event string) (bool, error) {
+	q := dialects.Bind(d, "SELECT count(*) FROM (SELECT 1 AS one FROM "+plan.Relation(d, src)+" src WHERE src."+d.Quote(src.Event)+" = ? LIMIT 1) e")
+	var n int64
+	if err := plan.QueryRow(ctx, wh, q, []any{event}, &n); err != nil {
+		return false, err
+	}
+	return n > 0, nil
 }
 
 // liftDays are up to n days ending today, evenly spaced from from.

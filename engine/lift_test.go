@@ -202,6 +202,24 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 			require.InDelta(t, *want.Low, *mid.Low, 1e-9, mid.Date)
 			require.InDelta(t, *want.High, *mid.High, 1e-9, mid.Date)
 		}
+
+		// --since is a day of the project's timezone (Europe/Amsterdam),
+		// shown as given; a day after today is refused; an event no row
+		// has is a warning, not a silent 0%
+		day := time.Date(2026, 10, 1, 0, 0, 0, 0, p.Location())
+		got, err := svc.Lift(ctx, "high_churn_risk", LiftOptions{Metric: "web_events.add_to_cart", Since: &day})
+		require.NoError(t, err)
+		require.Equal(t, "2026-10-01", got.Since)
+		require.Contains(t, got.String(), "events since 2026-10-01\n")
+		require.Empty(t, got.Warnings)
+		tomorrow := time.Date(2026, 11, 24, 0, 0, 0, 0, p.Location())
+		_, err = svc.Lift(ctx, "high_churn_risk", LiftOptions{Metric: "web_events", Since: &tomorrow})
+		var unknown *UnknownError
+		require.ErrorAs(t, err, &unknown)
+		require.ErrorContains(t, err, "--since 2026-11-24 is in the future")
+		got, err = svc.Lift(ctx, "high_churn_risk", LiftOptions{Metric: "web_events.nosuchevent"})
+		require.NoError(t, err)
+		require.Equal(t, []string{`no row of source web_events has event_name "nosuchevent": the metric counts no conversions; check the event's name`}, got.Warnings)
 	})
 }
 

@@ -196,6 +196,11 @@ func liftCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !g.json { // in the JSON as warnings
+				for _, w := range res.Warnings {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
+				}
+			}
 			return g.emit(cmd.OutOrStdout(), res)
 		},
 	}
