@@ -108,9 +108,12 @@ func (e *Explanation) Redact(p models.Personal) {
 
 func (e *Explanation) String() string {
 	var b strings.Builder
-	if e.SameProfile {
-		fmt.Fprintf(&b, "%s and %s are one profile (%s), joined by %d link(s):\n", e.A, e.B, e.ProfileA, len(e.Path))
-	} else {
+	switch {
+	case e.A == e.B:
+		fmt.Fprintf(&b, "both are %s, the same identifier (%s): name two different identifiers to see what joins them\n", e.A, orNone(e.ProfileA))
+	case e.SameProfile:
+		fmt.Fprintf(&b, "%s and %s are one profile (%s), joined by %s:\n", e.A, e.B, e.ProfileA, plan.Count(int64(len(e.Path)), "link"))
+	default:
 		fmt.Fprintf(&b, "%s (%s) and %s (%s) are apart.\n", e.A, orNone(e.ProfileA), e.B, orNone(e.ProfileB))
 		for _, r := range e.Reasons {
 			fmt.Fprintf(&b, "  %s\n", r)
@@ -153,6 +156,10 @@ func Explain(ctx context.Context, wh dialects.Warehouse, c *plan.Context, a, b I
 	e := &Explanation{A: a, B: b, Path: []Hop{}}
 	if e.ProfileA, err = profileOf(ctx, wh, c, a); err != nil {
 		return nil, err
+	}
+	if a == b { // written twice, or two spellings of one (normalized above): nothing joins it to itself
+		e.ProfileB, e.SameProfile = e.ProfileA, e.ProfileA != ""
+		return e, nil
 	}
 	if e.ProfileB, err = profileOf(ctx, wh, c, b); err != nil {
 		return nil, err

@@ -101,7 +101,17 @@ func TestLookupExplainAccuracy(t *testing.T) {
 				{From: Ident{"customer_id", "c1"}, To: Ident{"anonymous_id", "a1"}, Source: "web", Row: "row with anonymous_id=a1, user_id=c1",
 					cells: []cell{{"anonymous_id", "a1", "anonymous_id"}, {"user_id", "c1", "customer_id"}}},
 			}, e.Path)
-			require.Contains(t, e.String(), "are one profile")
+			require.Contains(t, e.String(), "are one profile (p_")
+			require.Contains(t, e.String(), "joined by 2 links:\n")
+		})
+		t.Run("explain one identifier twice", func(t *testing.T) {
+			a, _ := ParseIdent("phone:06 1234 5678")
+			b, _ := ParseIdent("phone:+31612345678")
+			e, err := Explain(ctx, w.WH, c, a, b)
+			require.NoError(t, err)
+			require.True(t, e.SameProfile)
+			require.Empty(t, e.Path)
+			require.Regexp(t, `^both are phone:\+31612345678, the same identifier \(profile p_\w+\): name two different identifiers to see what joins them\n$`, e.String())
 		})
 		t.Run("explain a limit", func(t *testing.T) {
 			e, err := Explain(ctx, w.WH, c, Ident{"customer_id", "c6"}, Ident{"customer_id", "c5"})
