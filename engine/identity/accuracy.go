@@ -26,8 +26,9 @@ type AccuracyReport struct {
 }
 
 func (a *AccuracyReport) String() string {
-	return fmt.Sprintf("identity accuracy against demo_truth: precision %.4f, recall %.4f (%d of %s in the graph; %s predicted, %d true, %d both)",
-		a.Precision, a.Recall, a.InGraph, plan.Count(a.TruthIdentifiers, "identifier"), plan.Count(a.PairsPredicted, "pair"), a.PairsTrue, a.PairsCorrect)
+	return fmt.Sprintf("identity accuracy against demo_truth: precision %.4f, recall %.4f (%s of %s in the graph; %s predicted, %s true, %s both)",
+		a.Precision, a.Recall, plan.Thousands(a.InGraph), plan.Count(a.TruthIdentifiers, "identifier"), plan.Count(a.PairsPredicted, "pair"),
+		plan.Thousands(a.PairsTrue), plan.Thousands(a.PairsCorrect))
 }
 
 // Accuracy compares the final identity_graph with demo_truth.identifiers,
