@@ -645,6 +645,9 @@ func (s *Service) knownIdent(id Ident) error {
 	if slices.Contains(types, id.Type) {
 		return nil
 	}
-	return &UnknownError{fmt.Errorf("unknown identifier type %q in %s:%s%s (identity knows %s)", id.Type, id.Type, id.Value,
-		models.Suggest(id.Type, types, "identifier type"), strings.Join(types, ", "))}
+	hint := models.Suggest(id.Type, types, "identifier type") // a near name, or the list when it is short
+	if hint == "" {
+		hint = " (identity knows " + strings.Join(types, ", ") + ")"
+	}
+	return &UnknownError{fmt.Errorf("unknown identifier type %q in %s:%s%s", id.Type, id.Type, id.Value, hint)}
 }
