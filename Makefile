@@ -61,7 +61,7 @@ bin/bigquery-emulator: tools/go.mod
 # those run against it (see docs/warehouses/snowflake.md); the grammar check
 # covers every statement.
 test-snowflake: bin/snowflake-emulator
-	COHORT_TEST_GRAMMAR=snowflake $(GO) test -count=1 -timeout 60m ./dialects/sqlgrammar
+	COHORT_TEST_GRAMMAR=snowflake $(GO) test -count=1 -timeout 120m ./dialects/sqlgrammar
 	COHORT_TEST_SNOWFLAKE_EMULATOR=$(CURDIR)/bin/snowflake-emulator $(GO) test -count=1 -timeout 30m ./dialects/snowflake -run 'TestConformance/(registry|pinned_connection|quote)$$'
 
 
