@@ -427,3 +427,28 @@ func TestSyncRunErrorNamesNobody(t *testing.T) {
 	assert.Contains(t, runs[0].Error, "j***@v***.nl")
 	assert.NotContains(t, strings.ToLower(dumpState(t, w)), "jan@voorbeeld.nl")
 }
+
+// validate --strict reads each source's primary_key: a key two rows hold,
+// or a row without one, is a warning at the source's line.
+func TestKeyWarnings(t *testing.T) {
+	for _, typ := range []string{"duckdb", "postgres"} {
+		t.Run(typ, func(t *testing.T) {
+			ctx := context.Background()
+			w := newPrivacyWorldOn(t, typ)
+			warnings, err := w.svc.KeyWarnings(ctx)
+			require.NoError(t, err)
+			assert.Empty(t, warnings, "four customers, four keys")
+
+			wh, err := w.svc.warehouse(ctx)
+			require.NoError(t, err)
+			require.NoError(t, wh.Exec(ctx, `INSERT INTO raw.customers VALUES
+			  ('c2', 'eva@voorbeeld.nl', 'Eva', TIMESTAMP '2026-11-03 10:00:00'),
+			  ('c2', 'eva@voorbeeld.nl', 'Eva', TIMESTAMP '2026-11-04 10:00:00'),
+			  (NULL, 'kees@voorbeeld.nl', 'Kees', TIMESTAMP '2026-11-04 10:00:00')`))
+			warnings, err = w.svc.KeyWarnings(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"models/m.yaml:3:5: source customers: primary_key customer_id is not a key: " +
+				"2 of 7 rows repeat a key another row holds, and 1 of 7 rows have no key; each row still counts as evidence"}, warnings)
+		})
+	}
+}

@@ -231,6 +231,43 @@ func (s *Service) Warnings(ctx context.Context) []string {
 	return append(w, idx...)
 }
 
+// KeyWarnings reads each source that names a primary_key and warns of keys
+// that more than one row holds, or rows without one (validate --strict).
+// Each such row still counts as evidence for identity, so a repeated key
+// is often an export that appends where it should replace. It scans every
+// such source once.
+func (s *Service) KeyWarnings(ctx context.Context) ([]string, error) {
+	wh, err := s.warehouse(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := wh.Dialect()
+	var out []string
+	for _, src := range s.Project.Sources {
+		if src == nil || src.PrimaryKey == "" {
+			continue
+		}
+		key := d.Quote(src.PrimaryKey)
+		var rows, keyed, keys int64
+		q := "SELECT count(*), count(" + key + "), count(DISTINCT " + key + ") FROM " + plan.Relation(d, src) + " s"
+		if err := plan.QueryRow(ctx, wh, q, nil, &rows, &keyed, &keys); err != nil {
+			return out, fmt.Errorf("source %s: reading its primary_key %s: %w", src.Name, src.PrimaryKey, err)
+		}
+		var problems []string
+		if keyed > keys {
+			problems = append(problems, fmt.Sprintf("%s of %s rows repeat a key another row holds", plan.Thousands(keyed-keys), plan.Thousands(rows)))
+		}
+		if rows > keyed {
+			problems = append(problems, fmt.Sprintf("%s of %s rows have no key", plan.Thousands(rows-keyed), plan.Thousands(rows)))
+		}
+		if len(problems) > 0 {
+			out = append(out, fmt.Sprintf("%s: source %s: primary_key %s is not a key: %s; each row still counts as evidence",
+				src.Pos, src.Name, src.PrimaryKey, strings.Join(problems, ", and ")))
+		}
+	}
+	return out, nil
+}
+
 // CompileOptions choose what Compile prints.
 type CompileOptions struct {
 	Dialect string // a registered dialect; "" is the project's warehouse type

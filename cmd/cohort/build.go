@@ -14,7 +14,7 @@ import (
 )
 
 func validateCmd(g *globals) *cobra.Command {
-	var offline, checkDest bool
+	var offline, checkDest, strict bool
 	c := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the project and the warehouse (tables and columns exist); every error as file:line:col",
@@ -32,6 +32,13 @@ func validateCmd(g *globals) *cobra.Command {
 					return err
 				}
 				warnings = svc.Warnings(cmd.Context())
+				if strict {
+					keys, err := svc.KeyWarnings(cmd.Context())
+					if err != nil {
+						return err
+					}
+					warnings = append(warnings, keys...)
+				}
 			}
 			// where each sync sends, and how many people may go there (counted in the warehouse)
 			reach, err := svc.Reach(cmd.Context(), !offline)
@@ -42,6 +49,9 @@ func validateCmd(g *globals) *cobra.Command {
 			var checkErr error
 			if checkDest {
 				checks, checkErr = svc.CheckDestinations(cmd.Context(), 30*time.Second)
+			}
+			if strict && len(warnings) > 0 && checkErr == nil {
+				checkErr = fmt.Errorf("--strict: %s (above)", engine.Count(int64(len(warnings)), "warning"))
 			}
 			if g.json {
 				out := map[string]any{"valid": checkErr == nil, "sources": len(p.Sources), "traits": len(p.Traits), "segments": len(p.Segments),
@@ -74,6 +84,7 @@ func validateCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&offline, "offline", false, "check the YAML only, without connecting to the warehouse")
+	c.Flags().BoolVar(&strict, "strict", false, "also read each source's primary_key for repeated or missing keys, and fail (exit 1) on any warning")
 	c.Flags().BoolVar(&checkDest, "check-destinations", false, "also ask each destination's vendor whether the key is accepted and the list or audience exists")
 	return c
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cohort-cdp/cohort/dialects"
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
+	"github.com/cohort-cdp/cohort/engine"
 	"github.com/cohort-cdp/cohort/engine/plan"
 )
 
@@ -137,4 +138,29 @@ func TestNextHintNamesTheBinaryAsInvoked(t *testing.T) {
 	out, stderr, code = cohortIn(t, "init")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, out, "then run `bin/cohort validate`")
+}
+
+// validate --strict fails (exit 1) on a warning, here an order id that two
+// rows of the orders export hold; without --strict it is valid.
+func TestValidateStrictFailsOnRepeatedKeys(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "shop")
+	_, stderr, code := cohortIn(t, "init", dir, "--demo", "--profiles", "150")
+	require.Equal(t, 0, code, stderr)
+	_, stderr, code = cohortIn(t, "--project", dir, "validate", "--strict")
+	require.Equal(t, 0, code, stderr)
+
+	p, err := (&globals{project: dir}).load()
+	require.NoError(t, err)
+	wh, err := engine.OpenWarehouse(ctx, p)
+	require.NoError(t, err)
+	require.NoError(t, wh.Exec(ctx, "INSERT INTO cohort_demo.orders SELECT * FROM cohort_demo.orders LIMIT 1"))
+	require.NoError(t, wh.Close())
+
+	_, stderr, code = cohortIn(t, "--project", dir, "validate")
+	require.Equal(t, 0, code, stderr)
+	out, stderr, code := cohortIn(t, "--project", dir, "validate", "--strict")
+	require.Equal(t, 1, code, out)
+	require.Regexp(t, `warning: models/sources\.yaml:\d+:\d+: source orders: primary_key order_id is not a key: 1 of [\d,]+ rows repeat a key another row holds`, stderr)
+	require.Contains(t, stderr, "--strict: 1 warning (above)")
 }
