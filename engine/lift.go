@@ -171,8 +171,10 @@ func (s *Service) Lift(ctx context.Context, name string, o LiftOptions) (*LiftRe
 		rows := "(" + identity.ProfileRows(c, src, c.Final(identity.GraphTable)) + ")"
 		since := "m.entered_at"
 		if o.Since != nil {
-			since = "?"
-			args = append(args, o.Since.UTC())
+			// a naive local time, as segments' windows bind theirs: source
+			// timestamps without a zone are the project's local time
+			since = plan.TimeParam(d, "?")
+			args = append(args, plan.TimeArg(o.Since.In(loc)))
 			res.Since = o.Since.In(loc).Format(time.DateOnly) // the date as given
 		}
 		cond := "r.profile_id = m.profile_id AND r." + d.Quote(src.Timestamp) + " >= " + since

@@ -13,7 +13,9 @@ import (
 	"github.com/cohort-cdp/cohort/dialects/dialecttest"
 	"github.com/cohort-cdp/cohort/engine/destinations/webhook/fake"
 	"github.com/cohort-cdp/cohort/engine/identity"
+	"github.com/cohort-cdp/cohort/engine/plan"
 	"github.com/cohort-cdp/cohort/engine/sync"
+	"github.com/cohort-cdp/cohort/models"
 )
 
 // Lift, computed in the warehouse, equals the same figures computed in Go
@@ -134,8 +136,8 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 				var at time.Time
 				require.NoError(t, rows.Scan(&id, &at, &ev))
 				from, ok := entered[id]
-				if since != nil {
-					from = *since
+				if since != nil { // a local time, as the naive timestamps are read
+					from = wall(*since)
 				}
 				if ok && out[id] != nil && !at.Before(from) && (name == "" || ev == name) && (len(until) == 0 || at.Before(until[0])) {
 					*out[id] = 1
@@ -145,6 +147,21 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 			return out
 		}
 		since := now.AddDate(0, 0, -60)
+		// --since starts at local midnight: a member whose last add_to_cart
+		// was late in the evening (local) has not converted since the next day
+		late := map[string]time.Time{}
+		for id, last := range lastEvents(t, wh, c, p.Source("web_events"), "add_to_cart") {
+			if _, ok := arm[id]; ok && last.Hour() >= 22 {
+				late[id] = last
+			}
+		}
+		require.NotEmpty(t, late, "the demo data has a member whose last add_to_cart was after 22:00")
+		var evening time.Time
+		for _, last := range late {
+			evening = last
+			break
+		}
+		nextDay := time.Date(evening.Year(), evening.Month(), evening.Day()+1, 0, 0, 0, 0, p.Location())
 		for _, tc := range []struct {
 			o      LiftOptions
 			kind   string
@@ -154,6 +171,7 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 			{LiftOptions{Metric: "lifetime_value"}, "mean", trait("CAST(lifetime_value AS " + d.TypeName(dialects.Number) + ")")},
 			{LiftOptions{Metric: "web_events"}, "rate", events("", nil)},
 			{LiftOptions{Metric: "web_events.add_to_cart", Since: &since}, "rate", events("add_to_cart", &since)},
+			{LiftOptions{Metric: "web_events.add_to_cart", Since: &nextDay}, "rate", events("add_to_cart", &nextDay)},
 		} {
 			got, err := svc.Lift(ctx, "high_churn_risk", tc.o)
 			require.NoError(t, err, tc.o.Metric)
@@ -226,6 +244,30 @@ func TestLiftMatchesAGoComputation(t *testing.T) {
 // goLift is the lift report's arithmetic, in Go: per arm the mean of the
 // values (NULL left out), the variance p(1-p) for a rate or the sample
 // variance for a mean, and the normal 95% interval of the difference.
+// wall is t's wall clock in its location as a UTC time: how the driver
+// reads a timestamp without a zone.
+func wall(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// lastEvents is each profile's last event of that name in src (its
+// timestamp as read, without a zone).
+func lastEvents(t *testing.T, wh dialects.Warehouse, c *plan.Context, src *models.Source, name string) map[string]time.Time {
+	rows, err := wh.Query(context.Background(), dialects.Bind(wh.Dialect(), "SELECT r.profile_id, max(r.occurred_at) FROM ("+
+		identity.ProfileRows(c, src, c.Final(identity.GraphTable))+") r WHERE r.event_name = ? GROUP BY r.profile_id"), name)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at time.Time
+		require.NoError(t, rows.Scan(&id, &at))
+		out[id] = at
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 func goLift(arm map[string]string, values map[string]*float64, kind string) LiftResult {
 	var r LiftResult
 	sums := map[string][]float64{}
