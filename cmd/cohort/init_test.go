@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -163,4 +164,13 @@ func TestValidateStrictFailsOnRepeatedKeys(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Regexp(t, `warning: models/sources\.yaml:\d+:\d+: source orders: primary_key order_id is not a key: 1 of [\d,]+ rows repeat a key another row holds`, stderr)
 	require.Contains(t, stderr, "--strict: 1 warning (above)")
+}
+
+// A dry run's sample shows fields as they are sent: a time in UTC, a
+// missing value as the JSON null.
+func TestFieldTextShowsWhatIsSent(t *testing.T) {
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	require.NoError(t, err)
+	require.Equal(t, "  at=2026-11-23T09:00:00Z ltv=null n=2",
+		fieldText(map[string]any{"ltv": nil, "at": time.Date(2026, 11, 23, 10, 0, 0, 0, ams), "n": 2}))
 }

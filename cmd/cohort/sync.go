@@ -135,8 +135,11 @@ func fieldText(m map[string]any) string {
 	var s []string
 	for _, k := range keys {
 		v := m[k]
-		if t, ok := v.(time.Time); ok {
-			v = t.UTC().Format(time.RFC3339)
+		switch x := v.(type) {
+		case time.Time: // as it is sent
+			v = x.UTC().Format(time.RFC3339)
+		case nil: // sent as a JSON null
+			v = "null"
 		}
 		s = append(s, fmt.Sprintf("%s=%v", k, v))
 	}
