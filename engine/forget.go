@@ -379,39 +379,21 @@ func removeFromOutput(ctx context.Context, wh dialects.Warehouse, c *plan.Contex
 		for _, col := range cols {
 			has[strings.ToLower(col.Name)] = true
 		}
-		q := d.Quote(c.Schema, t.Name)
-		// each way a row goes is its own DELETE: "a IN (...) OR b IN
-		// (SELECT ...)" is a subquery PostgreSQL tests row by row once it
-		// outgrows work_mem, where alone it is a join
-		type way struct {
-			cond string
-			args []any
-		}
-		var ways []way
+		var ways []plan.Where // each way a row goes: see plan.DeleteEach
 		for _, k := range []string{"profile_id", "merged_profile_id"} {
 			if has[k] && len(profileIDs) > 0 {
-				w := way{cond: k + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(profileIDs)), ", ") + ")"}
-				for _, id := range profileIDs {
-					w.args = append(w.args, id)
-				}
-				ways = append(ways, w)
+				ways = append(ways, plan.In(k, profileIDs))
 			}
 		}
 		if has["identifier_type"] && has["identifier_value"] {
-			ways = append(ways, way{cond: d.SHA256Hex("identifier_type || ':' || identifier_value") + " IN (SELECT identifier_hash FROM " +
+			ways = append(ways, plan.Where{Cond: d.SHA256Hex("identifier_type || ':' || identifier_value") + " IN (SELECT identifier_hash FROM " +
 				d.Quote(c.Schema, plan.SuppressionsTable) + ")"})
 		}
-		for _, w := range ways {
-			var n int64
-			if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+q+" WHERE "+w.cond), w.args, &n); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.Name, err)
-			}
-			if n == 0 {
-				continue
-			}
-			if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+q+" WHERE "+w.cond), w.args...); err != nil {
-				return nil, fmt.Errorf("%s: %w", t.Name, err)
-			}
+		n, err := plan.DeleteEach(ctx, wh, d.Quote(c.Schema, t.Name), ways)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		if n > 0 {
 			out[t.Name] += n
 		}
 	}

@@ -194,6 +194,45 @@ func CountRows(ctx context.Context, wh dialects.Warehouse, table string) (int64,
 	return n, err
 }
 
+// Where is a condition with the arguments of its ? placeholders.
+type Where struct {
+	Cond string
+	Args []any
+}
+
+// In is the condition that col is one of values, a placeholder each.
+func In(col string, values []string) Where {
+	w := Where{Cond: col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")"}
+	for _, v := range values {
+		w.Args = append(w.Args, v)
+	}
+	return w
+}
+
+// DeleteEach deletes the rows of the quoted table that each condition
+// matches, one condition after the other, and returns how many it deleted
+// (a row two match counted once, by the first). Each is its own DELETE:
+// "a IN (...) OR b IN (SELECT ...)" is a subquery PostgreSQL tests row by
+// row once it outgrows work_mem, where alone it is a join.
+func DeleteEach(ctx context.Context, wh dialects.Warehouse, table string, conds []Where) (int64, error) {
+	d := wh.Dialect()
+	var n int64
+	for _, w := range conds {
+		var found int64
+		if err := QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+table+" WHERE "+w.Cond), w.Args, &found); err != nil {
+			return n, err
+		}
+		if found == 0 {
+			continue
+		}
+		if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+table+" WHERE "+w.Cond), w.Args...); err != nil {
+			return n, err
+		}
+		n += found
+	}
+	return n, nil
+}
+
 // QueryRow runs a query expected to return one row and scans it.
 func QueryRow(ctx context.Context, wh dialects.Warehouse, query string, args []any, dest ...any) error {
 	rows, err := wh.Query(ctx, query, args...)

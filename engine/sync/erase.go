@@ -244,36 +244,17 @@ func ForgetRemoved(ctx context.Context, p ForgetRemovedParams) (int64, error) {
 	if err := foldCrashed(ctx, wh, p.Schema, p.Sync); err != nil {
 		return 0, err
 	}
-	snap := d.Quote(p.Schema, SnapshotTable(p.Sync))
-	type way struct {
-		cond string
-		args []any
-	}
-	var ways []way
+	var ways []plan.Where
 	if len(p.ProfileIDs) > 0 {
-		w := way{cond: "profile_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(p.ProfileIDs)), ", ") + ")"}
-		for _, id := range p.ProfileIDs {
-			w.args = append(w.args, id)
-		}
-		ways = append(ways, w)
+		ways = append(ways, plan.In("profile_id", p.ProfileIDs))
 	}
 	if p.KeyIs != nil {
 		cond, args := p.KeyIs("sync_key")
-		ways = append(ways, way{cond, args})
+		ways = append(ways, plan.Where{Cond: cond, Args: args})
 	}
-	var n int64
-	for _, w := range ways { // one after the other: a row both ways is counted once
-		var found int64
-		if err := plan.QueryRow(ctx, wh, dialects.Bind(d, "SELECT count(*) FROM "+snap+" WHERE "+w.cond), w.args, &found); err != nil {
-			return n, fmt.Errorf("sync %s: %w", p.Sync, err)
-		}
-		if found == 0 {
-			continue
-		}
-		if err := wh.Exec(ctx, dialects.Bind(d, "DELETE FROM "+snap+" WHERE "+w.cond), w.args...); err != nil {
-			return n, fmt.Errorf("sync %s: %w", p.Sync, err)
-		}
-		n += found
+	n, err := plan.DeleteEach(ctx, wh, d.Quote(p.Schema, SnapshotTable(p.Sync)), ways)
+	if err != nil {
+		return n, fmt.Errorf("sync %s: %w", p.Sync, err)
 	}
 	return n, nil
 }
