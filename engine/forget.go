@@ -321,15 +321,11 @@ func keyIsOneOf(c *plan.Context, hashes []string) func(key string) (string, []an
 		if len(hashes) == 0 {
 			return "1 = 0", nil
 		}
-		d := c.Dialect
-		in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(hashes)), ", ") + ")"
 		var conds []string
 		var args []any
 		for _, r := range c.Project.Identity.Identifiers {
-			conds = append(conds, identity.SuppressedExpr(d, r.Type, identity.NormalizeExpr(d, r, key))+in)
-			for _, h := range hashes {
-				args = append(args, h)
-			}
+			w := plan.In(identity.SuppressedExpr(c.Dialect, r.Type, identity.NormalizeExpr(c.Dialect, r, key)), hashes)
+			conds, args = append(conds, w.Cond), append(args, w.Args...)
 		}
 		return "(" + strings.Join(conds, " OR ") + ")", args
 	}
