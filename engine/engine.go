@@ -445,23 +445,10 @@ func requireReads(ctx context.Context, wh dialects.Warehouse, c *plan.Context, p
 			continue
 		}
 		for _, t := range p.Reads {
-			if err := requireBuilt(ctx, wh, c, t); err != nil {
+			if err := c.RequireFinal(ctx, wh, t); err != nil {
 				return fmt.Errorf("%w (run --only %s reads it as the last run left it)", err, only)
 			}
 		}
-	}
-	return nil
-}
-
-// requireBuilt fails when an output table a command reads is not there,
-// as on a project that has not run yet, with what to do.
-func requireBuilt(ctx context.Context, wh dialects.Warehouse, c *plan.Context, table string) error {
-	ok, err := c.FinalExists(ctx, wh, table)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s.%s does not exist: run `cohort run` first", c.Schema, table)
 	}
 	return nil
 }

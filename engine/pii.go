@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/cohort-cdp/cohort/engine/identity"
@@ -128,16 +127,12 @@ func (s *Service) redactKey(pd models.Personal, syncName string, key map[string]
 }
 
 // redactKeyText is redactKey for a sync key as the state store keeps it:
-// the match values in the order of the match's sorted keys, joined by
-// sync.KeySep.
+// the match values in sync.MatchKeys order, joined by sync.KeySep.
 func (s *Service) redactKeyText(pd models.Personal, syncName, key string) string {
 	sy := findSync(s.Project, syncName)
 	var names []string
 	if sy != nil {
-		for k := range sy.Match {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names = sync.MatchKeys(sy)
 	}
 	vals := strings.Split(key, sync.KeySep)
 	for i, v := range vals {

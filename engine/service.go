@@ -516,7 +516,7 @@ func (s *Service) Preview(ctx context.Context, seg *models.Segment, o PreviewOpt
 	if err != nil {
 		return nil, err
 	}
-	if err := requireBuilt(ctx, wh, c, profiles.Table); err != nil {
+	if err := c.RequireFinal(ctx, wh, profiles.Table); err != nil {
 		return nil, err
 	}
 	if s.Project.Segment(seg.Name) != seg { // unsaved: its operands against the traits' kinds in the warehouse
@@ -545,7 +545,7 @@ func (s *Service) Overlap(ctx context.Context, names []string) (*segments.Overla
 	if err != nil {
 		return nil, err
 	}
-	if err := requireBuilt(ctx, wh, c, profiles.Table); err != nil {
+	if err := c.RequireFinal(ctx, wh, profiles.Table); err != nil {
 		return nil, err
 	}
 	return segments.Overlap(ctx, wh, c, segs)

@@ -41,7 +41,7 @@ func Accuracy(ctx context.Context, wh dialects.Warehouse, c *plan.Context) (*Acc
 		}
 		return nil, err
 	}
-	if err := requireGraph(ctx, wh, c); err != nil {
+	if err := c.RequireFinal(ctx, wh, GraphTable); err != nil {
 		return nil, err
 	}
 	d := wh.Dialect()

@@ -144,7 +144,7 @@ func orNone(p string) string {
 // identifier of either profile (or either identifier) and, when limits cut
 // them from one component, of the component's other profiles.
 func Explain(ctx context.Context, wh dialects.Warehouse, c *plan.Context, a, b Ident) (*Explanation, error) {
-	if err := requireGraph(ctx, wh, c); err != nil {
+	if err := c.RequireFinal(ctx, wh, GraphTable); err != nil {
 		return nil, err
 	}
 	var err error

@@ -150,21 +150,10 @@ func profileOf(ctx context.Context, wh dialects.Warehouse, c *plan.Context, id I
 	return "", rows.Err()
 }
 
-func requireGraph(ctx context.Context, wh dialects.Warehouse, c *plan.Context) error {
-	ok, err := c.FinalExists(ctx, wh, GraphTable)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s.%s does not exist: run `cohort run` first", c.Schema, GraphTable)
-	}
-	return nil
-}
-
 // Lookup finds the profile of an identifier (normalized by its type's rule)
 // with every identifier of it and the sources each came from.
 func Lookup(ctx context.Context, wh dialects.Warehouse, c *plan.Context, typ, value string) (*Profile, error) {
-	if err := requireGraph(ctx, wh, c); err != nil {
+	if err := c.RequireFinal(ctx, wh, GraphTable); err != nil {
 		return nil, err
 	}
 	v, err := normalize(ctx, wh, c, typ, value)

@@ -401,6 +401,19 @@ func (c *Context) FinalExists(ctx context.Context, wh dialects.Warehouse, table 
 	return err == nil, err
 }
 
+// RequireFinal fails when the output table a command reads is not there,
+// as on a project that has not run yet, saying what to do.
+func (c *Context) RequireFinal(ctx context.Context, wh dialects.Warehouse, table string) error {
+	ok, err := c.FinalExists(ctx, wh, table)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s.%s does not exist: run `cohort run` first", c.Schema, table)
+	}
+	return nil
+}
+
 // Thousands formats 1234567 as 1,234,567.
 func Thousands(n int64) string {
 	s := fmt.Sprint(n)

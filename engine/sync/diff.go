@@ -84,6 +84,10 @@ func (m mapping) keyValues(key string) map[string]string {
 // match values, by destination key.
 func KeyValues(s *models.Sync, key string) map[string]string { return newMapping(s).keyValues(key) }
 
+// MatchKeys are s's destination match keys in the order of its sync keys'
+// parts (joined by KeySep).
+func MatchKeys(s *models.Sync) []string { return newMapping(s).match }
+
 // keyText is a record's match values as the sync key: in match order,
 // joined by KeySep, "" for a missing one.
 func (m mapping) keyText(k map[string]string) string {
